@@ -1,0 +1,54 @@
+"""What every blueprint needs: the emulator for this app, the caller, the body, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request
+
+from ..auth import Principal, require
+from ..binding import parse_json_body
+from ..core import Emulator
+from ..errors import ApiError, invalid
+
+
+def emulator() -> Emulator:
+    return current_app.extensions["operate"]
+
+
+def caller(permission: str | None = None) -> Principal:
+    """The authenticated principal; 403 when it lacks `permission`."""
+    principal: Principal = g.principal
+    if permission:
+        require(principal, permission)
+    return principal
+
+
+def body(required: bool = True) -> Any:
+    if request.content_length is not None and request.content_length > 5 * 1024 * 1024:
+        raise ApiError(413, f"request body is {request.content_length} bytes; the limit is 5242880 (5 MB)")
+    return parse_json_body(request.get_data(cache=True), required=required)
+
+
+def int_arg(name: str, default: int, minimum: int = 1, maximum: int = 1_000_000) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(name, f"expected a whole number, got {raw[:40]!r}") from None
+    if not minimum <= value <= maximum:
+        raise invalid(name, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def bool_arg(name: str, default: bool = False) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise invalid(name, f"expected true or false, got {raw[:40]!r}")

@@ -1,0 +1,44 @@
+"""`/_ideFiles/...`: the solution's `_IDE` folder, served the way a tenant serves its IDE files."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from flask import Blueprint, Response
+
+from ..errors import not_found
+from .common import emulator
+
+bp = Blueprint("ide", __name__)
+
+
+def find_case_insensitive(root: Path, relative: str) -> Path | None:
+    """Manifests name files in other letter cases than the disk has (`designer/` vs `Designer/`)."""
+    current = root
+    for part in [p for p in relative.replace("\\", "/").split("/") if p]:
+        if part in ("..", "."):
+            return None
+        exact = current / part
+        if exact.exists():
+            current = exact
+            continue
+        if not current.is_dir():
+            return None
+        match = next((c for c in current.iterdir() if c.name.lower() == part.lower()), None)
+        if match is None:
+            return None
+        current = match
+    return current if current.is_file() else None
+
+
+@bp.get("/_ideFiles/<path:relative>")
+def ide_file(relative: str):
+    root = emulator().solution.ide_root
+    found = find_case_insensitive(root, relative) if root else None
+    if found is None:
+        raise not_found("IDE file", relative, field="path")
+    mime = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    if found.suffix.lower() == ".js":
+        mime = "application/javascript"
+    return Response(found.read_bytes(), mimetype=mime, headers={"Cache-Control": "no-cache"})

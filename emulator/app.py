@@ -1,0 +1,97 @@
+"""`create_app(settings)`: the Flask app over one Emulator. No import-time state."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .core import Emulator
+from .errors import ApiError, error_body
+from .settings import Settings
+
+log = logging.getLogger("operate.app")
+
+# Routes any caller may reach without a token: liveness and the API description.
+OPEN_API_ROUTES = {"/api/_emulator/health", "/api/_emulator/openapi.json"}
+
+
+class PathNormaliser:
+    """Real routes answer with and without a trailing slash, and some clients write `workitem` in
+    lower case; both are folded here, before routing, so every blueprint sees one spelling."""
+
+    def __init__(self, wsgi_app, literals: dict[str, str]) -> None:
+        self.wsgi_app = wsgi_app
+        self.literals = literals
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        if path.startswith(("/api/", "/connect/")):
+            path = "/".join(
+                self.literals.get(seg.lower(), seg) if seg.lower() != seg or seg.lower() in self.literals else seg
+                for seg in path.split("/")
+            )
+        environ["PATH_INFO"] = path
+        return self.wsgi_app(environ, start_response)
+
+
+def _literal_segments(app: Flask) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for rule in app.url_map.iter_rules():
+        for seg in rule.rule.split("/"):
+            if seg and "<" not in seg:
+                out[seg.lower()] = seg
+    return out
+
+
+def create_app(settings: Settings | None = None, *, emulator: Emulator | None = None) -> Flask:
+    if emulator is None:
+        emulator = Emulator(settings or Settings())
+    app = Flask("operate")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024 + 1024
+    app.extensions["operate"] = emulator
+
+    from .api import control, executionengine, ide, identity, ods, openapi, workitems
+
+    for module in (identity, workitems, ods, executionengine, control, ide, openapi):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def authenticate():
+        path = request.path
+        if path.startswith("/api/") and path not in OPEN_API_ROUTES:
+            g.principal = emulator.identity.authenticate(request.headers.get("Authorization"))
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        response = jsonify(exc.body())
+        response.status_code = exc.status
+        response.headers.update(exc.headers)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        title = exc.description or exc.name
+        if exc.code == 404:
+            title = f"no route {request.method} {request.path}"
+        elif exc.code == 405:
+            title = f"{request.method} is not allowed on {request.path}"
+        elif exc.code == 413:
+            title = "request body is larger than the 5 MB limit"
+        response = jsonify(error_body(exc.code or 500, title))
+        response.status_code = exc.code or 500
+        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error_body(500, f"internal error: {type(exc).__name__}")), 500
+
+    app.wsgi_app = PathNormaliser(app.wsgi_app, _literal_segments(app))  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,213 @@
+"""`operate`: serve the emulator, import a real solution export, export the state."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+DEFAULT_PORT = 8765
+
+
+def _add_state_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".operate"),
+        help="where the state (a SQLite file) lives (default: ./.operate)",
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--demo", action="store_true", help="load the demo solution shipped with the package")
+    which.add_argument("--solution", type=Path, metavar="DIR", help="load your own solution folder")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="operate",
+        description="A local Clio Operate: run SmartPlans, preview widgets and test PMS integrations without a tenant.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the emulator on a local port",
+        description="Run the emulator. State persists in --data-dir across restarts.",
+    )
+    _add_state_args(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default: {DEFAULT_PORT}; 0 picks a free one and prints it)",
+    )
+    serve.add_argument("--virtual-clock", action="store_true", help="time moves only through POST /api/_emulator/clock")
+    serve.add_argument("--clock-start", metavar="ISO", help="where a virtual clock starts (default: now)")
+    serve.add_argument("--fresh", action="store_true", help="discard the saved state and start from the seed")
+
+    imp = sub.add_parser(
+        "import",
+        help="turn a real solution-export package into a solution folder",
+        description="Read a solution export (.zip, or the GUID-named file a tenant "
+        "saves) and write a solution folder you can serve.",
+    )
+    imp.add_argument("package", type=Path, help="the export package")
+    imp.add_argument("target", type=Path, nargs="?", help="folder to write (default: the package's name)")
+    imp.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
+
+    exp = sub.add_parser(
+        "export",
+        help="write the emulator's whole state to a JSON snapshot",
+        description="Write the state in --data-dir to a snapshot that "
+        "POST /api/_emulator/import (or `operate load`) reads back.",
+    )
+    _add_state_args(exp)
+    exp.add_argument("output", type=Path, help="snapshot file to write ('-' for standard output)")
+
+    load = sub.add_parser("load", help="replace the emulator's state with a JSON snapshot")
+    _add_state_args(load)
+    load.add_argument("snapshot", type=Path, help="a file written by `operate export`")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return {"serve": cmd_serve, "import": cmd_import, "export": cmd_export, "load": cmd_load}[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(args, **extra):
+    from .settings import Settings
+
+    return Settings(data_dir=args.data_dir, demo=args.demo, solution=args.solution, **extra)
+
+
+def _open(args, **extra):
+    from .core import Emulator
+    from .solution import SolutionError
+
+    try:
+        return Emulator(_settings(args, **extra))
+    except SolutionError as exc:
+        print(f"operate: cannot load the solution: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args) -> int:
+    from werkzeug.serving import make_server
+
+    from .app import create_app
+    from .clock import parse_instant
+
+    start = None
+    if args.clock_start:
+        try:
+            start = parse_instant(args.clock_start)
+        except ValueError as exc:
+            print(f"operate: --clock-start: {exc}", file=sys.stderr)
+            return 2
+    if not args.demo and args.solution is None:
+        print("operate: nothing to serve; pass --demo or --solution DIR (see operate serve --help)", file=sys.stderr)
+        return 2
+    em = _open(
+        args,
+        clock="virtual" if args.virtual_clock else "system",
+        clock_start=start,
+        inline_dispatch=False,
+        fresh=args.fresh,
+    )
+    app = create_app(emulator=em)
+    try:
+        server = make_server(args.host, args.port, app, threaded=True)
+    except OSError as exc:
+        print(
+            f"operate: cannot listen on {args.host}:{args.port}: {exc.strerror}; pass --port 0 to pick a free port",
+            file=sys.stderr,
+        )
+        em.close()
+        return 2
+    em.start_background()
+    url = f"http://{args.host}:{server.server_port}"
+    users = sorted(em.identity.users)
+    print(f"Operate emulator ready on {url}  (solution: {em.solution.name}, data: {args.data_dir})")
+    print("  OAuth client: demo-client / demo-secret  (POST /connect/token, grant_type=client_credentials)")
+    if users:
+        print(f"  users to impersonate: {', '.join(users)}")
+    print(f"  clock: {em.clock.mode}; health: {url}/api/_emulator/health; stop with Ctrl+C", flush=True)
+
+    stop = threading.Event()
+
+    def _stop(*_):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        em.close()
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .importer import PackageError, import_package
+
+    target = args.target or Path(args.package.stem)
+    try:
+        report = import_package(args.package, target, overwrite=args.overwrite)
+    except PackageError as exc:
+        print(f"operate import: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    print(f"Serve it with: operate serve --solution {target}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    em = _open(args)
+    try:
+        text = json.dumps(em.export(), indent=1)
+    finally:
+        em.close()
+    if str(args.output) == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        args.output.write_text(text + "\n", "utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_load(args) -> int:
+    from .store import SnapshotError
+
+    try:
+        snapshot = json.loads(args.snapshot.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"operate load: cannot read {args.snapshot}: {exc}", file=sys.stderr)
+        return 2
+    em = _open(args)
+    try:
+        em.import_snapshot(snapshot)
+    except SnapshotError as exc:
+        print(f"operate load: {args.snapshot}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        em.close()
+    print(f"loaded {args.snapshot} into {args.data_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

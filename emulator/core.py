@@ -1,0 +1,123 @@
+"""The emulator's parts wired together; the Flask app and the CLI both sit on one of these."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .auth import Identity
+from .clock import Clock, iso, parse_instant
+from .events import Dispatcher, EventStream, load_catalogue
+from .ods import Ods
+from .query import Queries
+from .scheduler import Scheduler
+from .settings import Settings
+from .solution import Solution, demo_solution_path, load_solution
+from .store import Store
+from .workitems import WorkItems
+from .worktypes import WorkTypes
+
+CLOCK_KEY = "clock.virtualNow"
+
+
+def _solution_for(settings: Settings) -> Solution:
+    if settings.demo:
+        return load_solution(demo_solution_path())
+    if settings.solution is not None:
+        return load_solution(settings.solution)
+    empty = Path(tempfile.gettempdir())
+    return Solution(root=empty / "operate-empty-solution", name="(empty)", config={}, worktypes=WorkTypes([]))
+
+
+class Emulator:
+    """Store, clock, events, scheduler, identity and the work-item model for one solution."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.solution = _solution_for(settings)
+        db = settings.data_dir / "operate.db"
+        if settings.fresh and settings.data_dir.exists():
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+        self.store = Store(db, synchronous=settings.synchronous)
+        self.clock = Clock(settings.clock, settings.clock_start)
+        self.catalogue = load_catalogue()
+        self.stream = EventStream(self.store, self.clock, self.catalogue)
+        self.dispatcher = Dispatcher(self.stream, inline=settings.inline_dispatch)
+        self.scheduler = Scheduler(self.store, self.clock)
+        self.identity = Identity(self.store, self.clock, self.solution.config.get("clients", {}), self.solution.people)
+        self.ods = Ods(self.store)
+        self.workitems = WorkItems(self.store, self.clock, self.stream, self.solution, self.ods)
+        self.queries = Queries(self.workitems)
+        self._load()
+        if self.clock.is_virtual:
+            self.clock.on_change = self._persist_clock
+
+    # -- state ----------------------------------------------------------------------------------
+    def _load(self) -> None:
+        """Seed once into a scratch store to get the baseline; a new data dir starts from it."""
+        scratch = Store(":memory:")
+        try:
+            scratch_items = WorkItems(
+                scratch, self.clock, EventStream(scratch, self.clock, self.catalogue), self.solution, Ods(scratch)
+            )
+            with scratch.transaction() as tx:
+                scratch_items.ods.seed(tx, self.solution.people, self.solution.organisations)
+                scratch.set_meta(tx, "loaded", self.solution.name)
+                if self.clock.is_virtual:
+                    scratch.set_meta(tx, CLOCK_KEY, iso(self.clock.now()))
+            scratch_items.seed(self.solution.seed)
+            scratch.capture_baseline()
+            baseline = scratch._baseline
+        finally:
+            scratch.close()
+        self.store._baseline = baseline
+        if self.store.is_empty():
+            self.store.reset()
+        elif self.clock.is_virtual:
+            saved = self.store.get_meta(CLOCK_KEY)
+            if saved and self.settings.clock_start is None:
+                self.clock.restore(parse_instant(saved))
+        self.scheduler.restart_cron()
+
+    def _persist_clock(self, now: datetime) -> None:
+        with self.store.transaction() as tx:
+            self.store.set_meta(tx, CLOCK_KEY, iso(now))
+
+    def reset(self) -> None:
+        """Back to the solution's seed: state, events, timers and (virtual) clock."""
+        self.store.reset()
+        if self.clock.is_virtual:
+            saved = self.store.get_meta(CLOCK_KEY)
+            if saved:
+                self.clock.restore(parse_instant(saved))
+        self.scheduler.restart_cron()
+
+    def export(self) -> dict[str, Any]:
+        snapshot = self.store.export()
+        snapshot["solution"] = self.solution.name
+        snapshot["clock"] = {"mode": self.clock.mode, "now": iso(self.clock.now())}
+        return snapshot
+
+    def import_snapshot(self, snapshot: Any) -> None:
+        self.store.import_snapshot(snapshot)
+        if self.clock.is_virtual:
+            saved = self.store.get_meta(CLOCK_KEY)
+            if saved:
+                self.clock.restore(parse_instant(saved))
+        self.scheduler.restart_cron()
+        if self.dispatcher.inline:
+            self.dispatcher.drain()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start_background(self) -> None:
+        """Serve mode: a worker drains events, a ticker runs due jobs on a system clock."""
+        self.dispatcher.start()
+        self.scheduler.start()
+
+    def close(self) -> None:
+        self.scheduler.stop()
+        self.dispatcher.stop()
+        self.store.close()

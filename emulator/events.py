@@ -1,0 +1,186 @@
+"""Business events: the catalogue, the numbered stream, and the dispatcher that feeds subscribers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from .clock import Clock, iso
+from .store import Store, dumps
+
+log = logging.getLogger("operate.events")
+
+CURSOR_KEY = "dispatcher.cursor"
+
+
+@dataclass(frozen=True)
+class EventType:
+    event_type: str
+    status: str  # "confirmed" | "inferred"
+    description: str
+    data: tuple[str, ...]
+    trigger_meta: str | None = None
+
+
+def load_catalogue() -> dict[str, EventType]:
+    raw = json.loads(resources.files("emulator.catalogue").joinpath("events.json").read_text("utf-8"))
+    return {
+        e["eventType"]: EventType(e["eventType"], e["status"], e["description"], tuple(e["data"]), e.get("triggerMeta"))
+        for e in raw["events"]
+    }
+
+
+@dataclass
+class Event:
+    number: int
+    event_type: str
+    occurred_at: str
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape plans see as `ev` and the control API lists."""
+        return {"number": self.number, "eventType": self.event_type, "occurredAt": self.occurred_at, "Data": self.data}
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Event:
+        return cls(row["number"], row["event_type"], row["occurred_at"], json.loads(row["data"]))
+
+
+Subscriber = Callable[[Event], None]
+
+
+@dataclass
+class EventStream:
+    """Appends happen inside the caller's transaction, so a change and its event commit together."""
+
+    store: Store
+    clock: Clock
+    catalogue: dict[str, EventType] = field(default_factory=load_catalogue)
+
+    def append(self, tx: sqlite3.Connection, event_type: str, data: dict[str, Any]) -> int:
+        if event_type not in self.catalogue:
+            raise ValueError(f"unknown business event {event_type!r}; known: {sorted(self.catalogue)}")
+        row = tx.execute(
+            "INSERT INTO events(number, event_type, occurred_at, sharedo_id, data) "
+            "VALUES ((SELECT COALESCE(MAX(number), 0) + 1 FROM events), ?, ?, ?, ?) RETURNING number",
+            (event_type, iso(self.clock.now()), data.get("sharedoId"), dumps(data)),
+        ).fetchone()
+        return int(row[0])
+
+    def after(self, number: int, limit: int = 1000, sharedo_id: str | None = None) -> list[Event]:
+        sql = "SELECT * FROM events WHERE number > ?"
+        args: list[Any] = [number]
+        if sharedo_id:
+            sql += " AND sharedo_id = ?"
+            args.append(sharedo_id)
+        sql += " ORDER BY number LIMIT ?"
+        args.append(limit)
+        with self.store.read() as conn:
+            return [Event.from_row(r) for r in conn.execute(sql, args)]
+
+    def last_number(self) -> int:
+        with self.store.read() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0])
+
+
+class Dispatcher:
+    """Feeds every event to every subscriber in stream order, at least once.
+
+    The cursor (last processed number) is persisted after each event, so a crash between commit and
+    dispatch resumes from there on restart. Inline mode drains on the committing thread, so an API
+    call returns only when every plan it set off has settled (what tests want); threaded mode
+    drains on a worker (what `operate serve` wants).
+    """
+
+    def __init__(self, stream: EventStream, *, inline: bool = True) -> None:
+        self.stream = stream
+        self.store = stream.store
+        self.inline = inline
+        self._subscribers: list[tuple[str, Subscriber]] = []
+        self._drain_lock = threading.RLock()
+        self._draining = threading.local()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+        self.store.on_commit(self._on_commit)
+
+    def subscribe(self, name: str, subscriber: Subscriber) -> None:
+        self._subscribers.append((name, subscriber))
+
+    @property
+    def cursor(self) -> int:
+        return int(self.store.get_meta(CURSOR_KEY, "0") or 0)
+
+    def backlog(self) -> int:
+        return self.stream.last_number() - self.cursor
+
+    def _on_commit(self) -> None:
+        if self.inline:
+            self.drain()
+        else:
+            with self._wake:
+                self._wake.notify_all()
+
+    def drain(self) -> int:
+        """Process every event past the cursor; returns how many. Re-entrant calls return at once."""
+        if getattr(self._draining, "active", False):
+            return 0  # a subscriber's own commit: the outer loop picks its events up
+        processed = 0
+        with self._drain_lock:
+            self._draining.active = True
+            try:
+                while True:
+                    batch = self.stream.after(self.cursor, limit=100)
+                    if not batch:
+                        return processed
+                    for event in batch:
+                        self._deliver(event)
+                        with self.store.transaction() as tx:
+                            self.store.set_meta(tx, CURSOR_KEY, str(event.number))
+                        processed += 1
+            finally:
+                self._draining.active = False
+
+    def _deliver(self, event: Event) -> None:
+        for name, subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:  # a broken subscriber must not stop the stream: dead-letter it
+                error = traceback.format_exc()
+                log.error("subscriber %s failed on event %s: %s", name, event.number, error)
+                with self.store.transaction() as tx:
+                    tx.execute(
+                        "INSERT INTO dead_letters VALUES (?, ?, ?, ?)",
+                        (event.number, name, error, iso(self.stream.clock.now())),
+                    )
+
+    # -- threaded mode --------------------------------------------------------------------------
+    def start(self) -> None:
+        self.inline = False
+        self._stopping = False
+        self._worker = threading.Thread(target=self._run, name="operate-dispatcher", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        with self._wake:
+            self._wake.notify_all()
+        if self._worker:
+            self._worker.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                self.drain()
+            except Exception:
+                log.exception("dispatcher failed; retrying")
+            with self._wake:
+                if not self._stopping and self.backlog() == 0:
+                    self._wake.wait(timeout=1.0)

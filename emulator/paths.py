@@ -1,0 +1,192 @@
+"""The data-composer path resolver behind findByQuery's `enrich` and the execution engine's graph
+query: `phase.systemName`, `roles.client.ods.name`, `form-<form>.<field>`,
+`ancestors!q?type=matter!1.reference`, and so on over the emulator's object model."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+from urllib.parse import parse_qs
+
+from .errors import invalid
+from .ods import display_name
+from .workitems import WorkItem, WorkItems
+
+_SEGMENT = re.compile(r"([^.!]+)((?:![^.!]*)*)")
+
+# Simple fields of a work item, by path, with where each comes from. [confirmed names; values inferred]
+_TOP = {
+    "id": lambda i: i.id,
+    "title": lambda i: i.title,
+    "reference": lambda i: i.reference,
+    "createdDate": lambda i: i.created,
+    "updatedDate": lambda i: i.updated,
+    "externalReference": lambda i: i.body.get("externalReference"),
+}
+
+
+def parse_path(path: Any, field: str = "path") -> list[tuple[str, list[str]]]:
+    """Split a path into (name, modifiers) segments; `a!q?type=x!1.b` → [(a, [q?type=x, 1]), (b, [])]."""
+    if not isinstance(path, str) or not path.strip() or len(path) > 500:
+        raise invalid(field, "a path is a non-empty string of at most 500 characters")
+    segments, pos = [], 0
+    text = path.strip()
+    while pos < len(text):
+        m = _SEGMENT.match(text, pos)
+        if not m:
+            raise invalid(field, f"cannot read path {path!r} at character {pos + 1}")
+        modifiers = [x for x in m.group(2).split("!")[1:]]
+        for mod in modifiers:
+            if not (mod.isdigit() or mod.startswith("q?")):
+                raise invalid(field, f"path {path!r}: '!{mod}' is neither an index (!1) nor a filter (!q?type=...)")
+        segments.append((m.group(1), modifiers))
+        pos = m.end()
+        if pos < len(text):
+            if text[pos] != ".":
+                raise invalid(field, f"cannot read path {path!r} at character {pos + 1}")
+            pos += 1
+            if pos == len(text):
+                raise invalid(field, f"path {path!r} ends with '.'")
+    return segments
+
+
+class Resolver:
+    """Resolves paths against one work item, reading related items lazily through one connection."""
+
+    def __init__(self, items: WorkItems, conn: sqlite3.Connection) -> None:
+        self.items = items
+        self.conn = conn
+        self.types = items.types
+        self.form_fields = items.solution.form_fields()
+
+    def resolve(self, item: WorkItem, path: str, field: str = "path") -> Any:
+        value: Any = item
+        for name, modifiers in parse_path(path, field):
+            value = self._step(value, name)
+            for mod in modifiers:
+                value = self._modify(value, mod)
+            if value is None:
+                return None
+        return self._plain(value)
+
+    # -- one step -------------------------------------------------------------------------------
+    def _step(self, value: Any, name: str) -> Any:
+        if isinstance(value, list):
+            return [v for v in (self._step(x, name) for x in value) if v is not None]
+        if isinstance(value, WorkItem):
+            return self._item_field(value, name)
+        if isinstance(value, dict):
+            if name in value:
+                return value[name]
+            low = name.lower()
+            return next((v for k, v in value.items() if k.lower() == low), None)
+        return None
+
+    def _item_field(self, item: WorkItem, name: str) -> Any:
+        if name in _TOP:
+            return _TOP[name](item)
+        if name == "description":
+            return {"html": item.description, "text": item.description, "value": item.description}
+        if name == "phase":
+            phase = self.types.phase(item.type, item.phase)
+            return {
+                "systemName": item.phase,
+                "name": phase.name if phase else item.phase,
+                "isOpen": phase.is_open if phase else True,
+                "isRemoved": phase.is_removed if phase else False,
+                "iconClass": phase.icon_class if phase else "",
+            }
+        if name == "type":
+            wt = self.types.get(item.type)
+            return {
+                "systemName": item.type,
+                "name": wt.name if wt else item.type,
+                "iconClass": wt.icon_class if wt else "",
+                "path": self.types.path(item.type),
+            }
+        if name == "parent":
+            return self.items.find(item.parent_id, self.conn) if item.parent_id else None
+        if name == "ancestors":
+            out, current = [], item
+            for _ in range(100):
+                if not current.parent_id:
+                    break
+                parent = self.items.find(current.parent_id, self.conn)
+                if parent is None:
+                    break
+                out.append(parent)
+                current = parent
+            return out
+        if name == "children":
+            rows = self.conn.execute("SELECT * FROM work_items WHERE parent_id=? ORDER BY created, id", (item.id,))
+            return [WorkItem.from_row(r) for r in rows]
+        if name == "roles":
+            return self._roles(item)
+        if name == "participants":
+            return [self._participant(p) for p in self.items.participants(item.id, self.conn)]
+        if name == "attributes":
+            return self._attributes(item)
+        if name.startswith("form-"):
+            attrs = self._attributes(item)
+            return {f: attrs.get(f) for f in self.form_fields.get(name[5:], set())} | attrs
+        if name == "aspectData":
+            return item.body.get("aspectData", {})
+        if name == "keyDates":
+            return item.body.get("keyDates", {})
+        if name == "taskDueDate":
+            due = item.body.get("aspectData", {}).get("task", {}).get("dueDateTime")
+            if due is None:
+                return None
+            return {"date": {"utc": {"value": due}, "local": {"value": due}}}
+        if name == "urls":
+            return {"view": f"/sharedo/{item.id}"}
+        if name == "documents":
+            return []
+        return None
+
+    def _attributes(self, item: WorkItem) -> dict[str, Any]:
+        rows = self.conn.execute("SELECT name, value FROM attributes WHERE work_item_id=?", (item.id,))
+        return {r["name"]: r["value"] for r in rows}
+
+    def _participant(self, p: dict[str, Any]) -> dict[str, Any]:
+        found = self.items.ods.find(p["odsId"], self.conn)
+        kind, doc = found if found else ("unknown", {})
+        ods = {**doc, "id": p["odsId"], "name": display_name(kind, doc), "odsEntityType": kind}
+        return {**p, "ods": ods}
+
+    def _roles(self, item: WorkItem) -> dict[str, Any]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for p in self.items.participants(item.id, self.conn):
+            out.setdefault(p["participantRoleType"], []).append(self._participant(p))
+        # A role with one holder reads as that holder (`roles.client.ods.name`); `!1` also works.
+        return {role: holders[0] if len(holders) == 1 else holders for role, holders in out.items()}
+
+    # -- modifiers ------------------------------------------------------------------------------
+    def _modify(self, value: Any, mod: str) -> Any:
+        if value is None:
+            return None
+        items = value if isinstance(value, list) else [value]
+        if mod.isdigit():
+            index = int(mod)
+            return items[index - 1] if 1 <= index <= len(items) else None
+        query = {k: v[0] for k, v in parse_qs(mod[2:]).items()}
+        out = items
+        if "type" in query:
+            out = [x for x in out if isinstance(x, WorkItem) and self.types.is_derived_from(x.type, query["type"])]
+        if "path" in query:
+            want = query["path"].strip("/")
+            out = [x for x in out if isinstance(x, WorkItem) and want in self.types.path(x.type).strip("/").split("/")]
+        if "phase" in query:
+            out = [x for x in out if isinstance(x, WorkItem) and x.phase == query["phase"]]
+        if "role" in query:
+            out = [x for x in out if isinstance(x, dict) and x.get("participantRoleType") == query["role"]]
+        return out
+
+    def _plain(self, value: Any) -> Any:
+        """A work item at the end of a path reads as its id; lists read element by element."""
+        if isinstance(value, WorkItem):
+            return value.id
+        if isinstance(value, list):
+            return [self._plain(v) for v in value]
+        return value

@@ -1,0 +1,170 @@
+"""Load a solution folder (see docs/solution-format.md): what a tenant is configured with."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .jsonfile import JsonFileError, get_ci, load
+from .worktypes import WorkTypeError, WorkTypes, parse_worktype
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+class SolutionError(ValueError):
+    """A solution that cannot be loaded; the message names the file and what is wrong."""
+
+
+@dataclass
+class Solution:
+    root: Path
+    name: str
+    config: dict[str, Any]
+    worktypes: WorkTypes
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    triggers: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    plans: dict[str, Path] = field(default_factory=dict)
+    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    people: list[dict[str, Any]] = field(default_factory=list)
+    organisations: list[dict[str, Any]] = field(default_factory=list)
+    seed: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ide_root(self) -> Path | None:
+        path = self.root / "_IDE"
+        return path if path.is_dir() else None
+
+    def form_fields(self) -> dict[str, set[str]]:
+        """Form system name → its field names (`form-<form>.<field>` reads the attribute <field>)."""
+        out: dict[str, set[str]] = {}
+        for sn, doc in self.forms.items():
+            fields = get_ci(doc, "Fields") or []
+            out[sn] = {get_ci(f, "Name") for f in fields if isinstance(f, dict) and get_ci(f, "Name")}
+        return out
+
+    def limits(self) -> dict[str, Any]:
+        return dict(self.config.get("limits", {}))
+
+
+def demo_solution_path() -> Path:
+    return Path(str(resources.files("emulator").joinpath("demo_solution")))
+
+
+def _json_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".json")
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return load(path)
+    except JsonFileError as exc:
+        raise SolutionError(str(exc)) from None
+    except OSError as exc:
+        raise SolutionError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _json_list(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    data = _load_json(path)
+    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
+        raise SolutionError(f"{path}: expected a JSON array of objects")
+    return data
+
+
+def _unwrap(doc: Any, key: str) -> Any:
+    """Exports sometimes wrap an item in one object (`{"ParticipantRole": {...}}`): look inside."""
+    if isinstance(doc, dict) and get_ci(doc, key) is None and len(doc) == 1:
+        inner = next(iter(doc.values()))
+        if isinstance(inner, dict):
+            return inner
+    return doc
+
+
+def load_solution(root: str | Path) -> Solution:
+    root = Path(root)
+    if not root.is_dir():
+        raise SolutionError(f"{root}: not a folder (a solution is a folder with operate.toml, worktypes/, ...)")
+    config: dict[str, Any] = {}
+    toml_path = root / "operate.toml"
+    if toml_path.is_file():
+        try:
+            config = tomllib.loads(toml_path.read_text("utf-8-sig"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SolutionError(f"{toml_path}: {exc}") from None
+    name = str(config.get("solution", {}).get("name") or root.resolve().name)
+
+    parsed = []
+    for path in _json_files(root / "worktypes"):
+        try:
+            parsed.append(parse_worktype(_load_json(path), str(path)))
+        except WorkTypeError as exc:
+            raise SolutionError(str(exc)) from None
+    try:
+        worktypes = WorkTypes(parsed)
+    except WorkTypeError as exc:
+        raise SolutionError(f"{root / 'worktypes'}: {exc}") from None
+
+    roles: dict[str, dict[str, Any]] = {}
+    for path in _json_files(root / "roles"):
+        doc = _unwrap(_load_json(path), "SystemName")
+        sn = get_ci(doc, "SystemName") if isinstance(doc, dict) else None
+        if not sn:
+            raise SolutionError(f"{path}: a participant role needs SystemName")
+        roles[sn] = doc
+
+    forms: dict[str, dict[str, Any]] = {}
+    for path in _json_files(root / "forms"):
+        doc = _load_json(path)
+        form = get_ci(doc, "Form") if isinstance(doc, dict) else None
+        sn = get_ci(form, "SystemName") if isinstance(form, dict) else None
+        if not sn:
+            raise SolutionError(f"{path}: a form needs Form.SystemName")
+        forms[sn] = doc
+
+    triggers = [(p, _load_json(p)) for p in _json_files(root / "triggers")]
+    workflows: dict[str, dict[str, Any]] = {}
+    for path in _json_files(root / "workflows"):
+        doc = _load_json(path)
+        plan = get_ci(doc, "VisualPlan") if isinstance(doc, dict) else None
+        sn = (get_ci(plan, "SystemName") if isinstance(plan, dict) else None) or path.stem
+        workflows[sn] = doc
+    plans_dir = root / "plans"
+    plans = {p.stem: p for p in sorted(plans_dir.glob("*.js"))} if plans_dir.is_dir() else {}
+
+    solution = Solution(
+        root=root,
+        name=name,
+        config=config,
+        worktypes=worktypes,
+        roles=roles,
+        forms=forms,
+        triggers=triggers,
+        plans=plans,
+        workflows=workflows,
+        people=_json_list(root / "ods" / "people.json"),
+        organisations=_json_list(root / "ods" / "organisations.json"),
+        seed=_json_list(root / "seed" / "workitems.json"),
+    )
+    _check_roles(solution)
+    return solution
+
+
+def _check_roles(solution: Solution) -> None:
+    if not solution.roles:
+        return  # a solution without role files accepts the roles its types name
+    for wt in solution.worktypes:
+        for role in solution.worktypes.roles(wt.system_name):
+            if role not in solution.roles:
+                raise SolutionError(
+                    f"work type {wt.system_name!r} names participant role {role!r}, which no file in roles/ defines"
+                )

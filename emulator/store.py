@@ -1,0 +1,280 @@
+"""SQLite is the store: one file, WAL mode, one transaction per request, fast reset to a baseline."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SNAPSHOT_FORMAT = "operate-toolkit/snapshot@1"
+
+# Each entry is one migration; the index + 1 is the schema version it brings the file to.
+# Later features append entries here, never edit old ones.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE work_items (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        reference TEXT,
+        description TEXT,
+        phase TEXT NOT NULL,
+        parent_id TEXT REFERENCES work_items(id),
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX work_items_parent ON work_items(parent_id);
+    CREATE INDEX work_items_type ON work_items(type);
+    CREATE TABLE attributes (
+        work_item_id TEXT NOT NULL REFERENCES work_items(id),
+        name TEXT NOT NULL,
+        value TEXT,
+        PRIMARY KEY (work_item_id, name)
+    );
+    CREATE TABLE participants (
+        id TEXT PRIMARY KEY,
+        work_item_id TEXT NOT NULL REFERENCES work_items(id),
+        role TEXT NOT NULL,
+        ods_id TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX participants_item ON participants(work_item_id);
+    CREATE TABLE ods (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);
+    CREATE TABLE comments (
+        id TEXT PRIMARY KEY,
+        work_item_id TEXT NOT NULL REFERENCES work_items(id),
+        comment TEXT NOT NULL,
+        author TEXT,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX comments_item ON comments(work_item_id);
+    CREATE TABLE events (
+        number INTEGER PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        sharedo_id TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_sharedo ON events(sharedo_id);
+    CREATE TABLE dead_letters (
+        event_number INTEGER NOT NULL,
+        subscriber TEXT NOT NULL,
+        error TEXT NOT NULL,
+        failed_at TEXT NOT NULL
+    );
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX jobs_due ON jobs(due_at);
+    CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        user_name TEXT,
+        scope TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
+]
+
+# Tokens are sessions, not tenant state: they survive a reset and never go into an export.
+UNSNAPSHOTTED = {"tokens"}
+
+
+class Store:
+    """One connection guarded by one re-entrant lock: the emulator serves one person or one test."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={synchronous}")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._after_commit: list[Callable[[], None]] = []
+        self._baseline: dict[str, list[tuple]] | None = None
+        self.migrate()
+
+    # -- schema ---------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path} was written by a newer operate-toolkit (schema {version}, "
+                    f"this one knows {len(MIGRATIONS)}); use a new --data-dir"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                self._conn.executescript(f"BEGIN;{script};PRAGMA user_version={number};COMMIT;")
+
+    @property
+    def tables(self) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def snapshot_tables(self) -> list[str]:
+        return [t for t in self.tables if t not in UNSNAPSHOTTED]
+
+    # -- transactions ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: a request's changes and the events it raises commit together.
+
+        Nested calls join the outer transaction. Callbacks queued with `after_commit` run once the
+        outermost transaction has committed (that is where event dispatch starts).
+        """
+        with self._lock:
+            depth = getattr(self._local, "depth", 0)
+            if depth == 0:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = depth + 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._local.depth = depth
+                if depth == 0:
+                    self._conn.execute("ROLLBACK")
+                    self._local.pending = []
+                raise
+            self._local.depth = depth
+            if depth == 0:
+                self._conn.execute("COMMIT")
+        if depth == 0:
+            self._run_after_commit()
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._conn
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Register a callback that runs after every outermost commit (the dispatcher's wake-up)."""
+        self._after_commit.append(callback)
+
+    def _run_after_commit(self) -> None:
+        for callback in list(self._after_commit):
+            callback()
+
+    # -- small helpers --------------------------------------------------------------------------
+    def next_counter(self, tx: sqlite3.Connection, name: str) -> int:
+        row = tx.execute(
+            "INSERT INTO counters(name, value) VALUES (?, 1) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self.read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, tx: sqlite3.Connection, key: str, value: str) -> None:
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def is_empty(self) -> bool:
+        with self.read() as conn:
+            return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM meta WHERE key='loaded')").fetchone()[0] == 1
+
+    # -- baseline, reset, export, import --------------------------------------------------------
+    def capture_baseline(self) -> None:
+        """Remember the state as loaded, so `reset()` can put it back in milliseconds."""
+        with self.read() as conn:
+            self._baseline = {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t}")] for t in self.snapshot_tables()}
+
+    def reset(self) -> None:
+        if self._baseline is None:
+            raise RuntimeError("no baseline captured: load a solution first")
+        with self.transaction() as tx:
+            self._replace_all(tx, self._baseline)
+
+    def _replace_all(self, tx: sqlite3.Connection, rows_by_table: dict[str, list[tuple]]) -> None:
+        tx.execute("PRAGMA defer_foreign_keys=ON")
+        for table in self.snapshot_tables():
+            tx.execute(f"DELETE FROM {table}")
+        for table, rows in rows_by_table.items():
+            if rows:
+                marks = ",".join("?" * len(rows[0]))
+                tx.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+    def export(self) -> dict[str, Any]:
+        with self.read() as conn:
+            tables: dict[str, Any] = {}
+            for t in self.snapshot_tables():
+                cursor = conn.execute(f"SELECT * FROM {t}")
+                columns = [d[0] for d in cursor.description]
+                tables[t] = {"columns": columns, "rows": [list(r) for r in cursor]}
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        return {"format": SNAPSHOT_FORMAT, "schemaVersion": version, "tables": tables}
+
+    def import_snapshot(self, snapshot: Any) -> None:
+        """Replace the whole state with a snapshot from `export()`; refuses anything it can't fully use."""
+        rows_by_table = self.validate_snapshot(snapshot)
+        with self.transaction() as tx:
+            self._replace_all(tx, rows_by_table)
+            problems = tx.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise SnapshotError(
+                    f"snapshot is inconsistent: table {problems[0][0]} row {problems[0][1]} "
+                    f"points at a missing row in {problems[0][2]}"
+                )
+
+    def validate_snapshot(self, snapshot: Any) -> dict[str, list[tuple]]:
+        if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError(f"not a snapshot: expected an object with format {SNAPSHOT_FORMAT!r}")
+        version = snapshot.get("schemaVersion")
+        if version != len(MIGRATIONS):
+            raise SnapshotError(f"snapshot schemaVersion {version!r} does not match this emulator's {len(MIGRATIONS)}")
+        tables = snapshot.get("tables")
+        if not isinstance(tables, dict):
+            raise SnapshotError("snapshot.tables must be an object of tables")
+        known = set(self.snapshot_tables())
+        result: dict[str, list[tuple]] = {}
+        with self.read() as conn:
+            for name, table in tables.items():
+                if name not in known:
+                    raise SnapshotError(f"snapshot.tables.{name}: unknown table")
+                columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+                if not isinstance(table, dict) or table.get("columns") != columns:
+                    raise SnapshotError(f"snapshot.tables.{name}.columns must be {columns}")
+                rows = table.get("rows")
+                if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
+                    raise SnapshotError(f"snapshot.tables.{name}.rows must be lists of {len(columns)} values")
+                for i, row in enumerate(rows):
+                    for j, value in enumerate(row):
+                        if not (value is None or isinstance(value, (str, int, float))) or isinstance(value, bool):
+                            raise SnapshotError(
+                                f"snapshot.tables.{name}.rows[{i}][{j}]: expected a string, number or null"
+                            )
+                result[name] = [tuple(r) for r in rows]
+        return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class SnapshotError(ValueError):
+    pass
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,591 @@
+"""Work items and their sub-resources (phase, attributes, participants, comments): state and rules.
+
+HTTP lives in `emulator/api/`; this module knows nothing of Flask. Every mutation runs in one
+store transaction and appends its business events to the stream inside that same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import Principal, require
+from .binding import Fields
+from .clock import Clock, iso, parse_instant
+from .errors import ApiError, invalid, not_found
+from .events import EventStream
+from .jsonfile import get_ci
+from .ods import Ods, display_name
+from .solution import Solution
+from .store import Store, dumps
+
+TITLE_MAX = 400
+REFERENCE_MAX = 100
+ATTRIBUTE_MAX = 100_000
+
+
+@dataclass
+class WorkItem:
+    id: str
+    type: str
+    title: str
+    reference: str | None
+    description: str | None
+    phase: str
+    parent_id: str | None
+    created: str
+    updated: str
+    body: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> WorkItem:
+        return cls(
+            row["id"],
+            row["type"],
+            row["title"],
+            row["reference"],
+            row["description"],
+            row["phase"],
+            row["parent_id"],
+            row["created"],
+            row["updated"],
+            json.loads(row["body"]),
+        )
+
+
+class WorkItems:
+    def __init__(self, store: Store, clock: Clock, stream: EventStream, solution: Solution, ods: Ods) -> None:
+        self.store = store
+        self.clock = clock
+        self.stream = stream
+        self.solution = solution
+        self.types = solution.worktypes
+        self.ods = ods
+
+    # -- reading --------------------------------------------------------------------------------
+    def find(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem | None:
+        try:
+            item_id = str(uuid.UUID(str(item_id)))
+        except ValueError:
+            return None
+        if conn is None:
+            with self.store.read() as c:
+                return self.find(item_id, c)
+        row = conn.execute("SELECT * FROM work_items WHERE id=?", (item_id,)).fetchone()
+        return WorkItem.from_row(row) if row else None
+
+    def get(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem:
+        item = self.find(item_id, conn)
+        if item is None:
+            raise not_found("work item", item_id)
+        return item
+
+    def to_json(self, item: WorkItem) -> dict[str, Any]:
+        phase = self.types.phase(item.type, item.phase)
+        return {
+            "workItem": {
+                "id": item.id,
+                "sharedoTypeSystemName": item.type,
+                "title": item.title,
+                "titleIsUserProvided": item.body.get("titleIsUserProvided", True),
+                "reference": item.reference,
+                "referenceIsUserProvided": item.body.get("referenceIsUserProvided", True),
+                "description": item.description,
+                "parentSharedoId": item.parent_id,
+                "phaseSystemName": item.phase,
+                "phaseName": phase.name if phase else item.phase,
+                "phaseIsOpen": phase.is_open if phase else True,
+                "createdDate": item.created,
+                "updatedDate": item.updated,
+            },
+            "aspectData": item.body.get("aspectData", {}),
+            "keyDates": item.body.get("keyDates", {}),
+        }
+
+    # -- create ---------------------------------------------------------------------------------
+    def create(self, body: Any, principal: Principal | None, *, seed: dict[str, Any] | None = None) -> WorkItem:
+        """`POST /api/v1/public/workItem`. `seed` carries the seed-only keys (id, phase, attributes)."""
+        require(principal, "core.sharedo.create")
+        f = Fields(body)
+        wi = f.obj("workItem", required=True)
+        parent_id = f.guid("parentSharedoId")
+        type_sn = title = reference = description = None
+        if wi is not None:
+            type_sn = wi.string("sharedoTypeSystemName", required=True, allow_empty=False, max_length=200)
+            title = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
+            reference = wi.string("reference", max_length=REFERENCE_MAX)
+            description = wi.string("description", max_length=100_000)
+            wi.boolean("titleIsUserProvided")
+            wi.boolean("referenceIsUserProvided")
+            if wi.has("parentSharedoId") and parent_id is None:
+                parent_id = wi.guid("parentSharedoId")
+        if type_sn and type_sn not in self.types:
+            wi.error(
+                "sharedoTypeSystemName",
+                f"unknown work type {type_sn!r}; known: {sorted(t.system_name for t in self.types)}",
+            )  # type: ignore[union-attr]
+            type_sn = None
+        elif type_sn:
+            wt = self.types.get(type_sn)
+            assert wt is not None
+            if wt.is_abstract:
+                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} is abstract; create one of its derived types")  # type: ignore[union-attr]
+                type_sn = None
+            elif not wt.is_active:
+                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} is not active")  # type: ignore[union-attr]
+                type_sn = None
+            elif self.types.start_phase(type_sn) is None:
+                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} has no phase plan with a start phase")  # type: ignore[union-attr]
+                type_sn = None
+        aspect = f.obj("aspectData")
+        aspect_data = self._aspect_data(aspect) if aspect is not None else {}
+        key_dates = self._key_dates(f, type_sn)
+        participants = self._participant_list(f, type_sn)
+        seed = seed or {}
+        f.raise_if_errors()
+        assert type_sn is not None and title is not None
+
+        with self.store.transaction() as tx:
+            if parent_id and self.find(parent_id, tx) is None:
+                raise invalid("parentSharedoId", f"no work item {parent_id!r}")
+            self._check_participants_exist(tx, participants)
+            now = seed.get("createdDate") or iso(self.clock.now())
+            item_id = seed.get("id") or str(uuid.uuid4())
+            phase = seed.get("phase") or self.types.start_phase(type_sn).system_name  # type: ignore[union-attr]
+            if self.types.phase(type_sn, phase) is None:
+                raise invalid("phase", f"work type {type_sn!r} has no phase {phase!r}")
+            user_ref = reference is not None and reference != ""
+            if not user_ref:
+                reference = self._generate_reference(tx, type_sn)
+            doc = {
+                "aspectData": aspect_data,
+                "keyDates": key_dates,
+                "titleIsUserProvided": True,
+                "referenceIsUserProvided": user_ref,
+            }
+            tx.execute(
+                "INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (item_id, type_sn, title, reference, description, phase, parent_id, now, now, dumps(doc)),
+            )
+            for name, value in (seed.get("attributes") or {}).items():
+                tx.execute("INSERT INTO attributes VALUES (?,?,?)", (item_id, name, value))
+            base = {"sharedoId": item_id, "sharedoTypeSystemName": type_sn}
+            if not seed:
+                self.stream.append(
+                    tx,
+                    "sharedo-created",
+                    {**base, "title": title, "reference": reference, "parentSharedoId": parent_id, "phase": phase},
+                )
+            for role, ods_id in participants:
+                pid = self._insert_participant(tx, item_id, role, ods_id, now)
+                if not seed:
+                    self.stream.append(
+                        tx, "participant-added", {**base, "participantId": pid, "roleSystemName": role, "odsId": ods_id}
+                    )
+            return self.get(item_id, tx)
+
+    def _aspect_data(self, aspect: Fields) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in aspect.names():
+            value = aspect.raw(key)
+            if not isinstance(value, dict):
+                aspect.error(key, f"an aspect's data must be an object, got {type(value).__name__}")
+            else:
+                out[key] = value
+        return out
+
+    def _key_dates(self, f: Fields, type_sn: str | None) -> dict[str, str]:
+        kd = f.obj("keyDates")
+        if kd is None:
+            return {}
+        allowed: set[str] = set()
+        if type_sn:
+            for a in self.types.ancestors(type_sn):
+                wt = self.types.get(a)
+                allowed |= {get_ci(k, "KeyDateType") for k in (wt.key_dates if wt else [])}
+        out = {}
+        for key in kd.names():
+            if allowed and key not in allowed:
+                kd.error(key, f"work type {type_sn!r} has no key date {key!r}; it has {sorted(allowed)}")
+                continue
+            value = kd.instant(key)
+            if value is not None:
+                out[key] = iso(parse_instant(value))
+        return out
+
+    def _participant_list(self, f: Fields, type_sn: str | None) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        roles = self.types.roles(type_sn) if type_sn else {}
+        for where, value in f.items("participants"):
+            p = Fields(value, where, f.errors)
+            role = p.string("roleSystemName", required=True, allow_empty=False, max_length=200)
+            ods_id = p.guid("odsId", required=True)
+            if role and type_sn and roles and role not in roles:
+                p.error("roleSystemName", f"work type {type_sn!r} has no role {role!r}; it has {sorted(roles)}")
+                continue
+            if role and ods_id:
+                out.append((role, ods_id))
+        seen: dict[str, int] = {}
+        for role, _ in out:
+            seen[role] = seen.get(role, 0) + 1
+            if seen[role] == 2 and roles and not get_ci(roles[role], "CanHaveMultiple"):
+                f.error("participants", f"role {role!r} can hold only one participant on {type_sn!r}")
+        return out
+
+    def _check_participants_exist(self, tx: sqlite3.Connection, participants: list[tuple[str, str]]) -> None:
+        for i, (_, ods_id) in enumerate(participants):
+            if self.ods.find(ods_id, tx) is None:
+                raise invalid(f"participants[{i}].odsId", f"no person or organisation {ods_id!r} in the ODS")
+
+    def _generate_reference(self, tx: sqlite3.Connection, type_sn: str) -> str:
+        """[inferred] Real tenants use a per-type ReferenceGenerator; this one makes PREFIX-00001."""
+        root = self.types.ancestors(type_sn)[-1]
+        prefix = re.sub(r"[^A-Za-z]", "", root)[:3].upper() or "REF"
+        for _ in range(10_000):
+            n = self.store.next_counter(tx, f"reference:{prefix}")
+            candidate = f"{prefix}-{n:05d}"
+            if not tx.execute("SELECT 1 FROM work_items WHERE reference=?", (candidate,)).fetchone():
+                return candidate
+        raise ApiError(409, f"could not generate a free {prefix} reference")
+
+    # -- update ---------------------------------------------------------------------------------
+    def update(self, item_id: str, body: Any, principal: Principal | None) -> WorkItem:
+        """`PUT /api/v1/public/workItem/{id}`: given fields change, aspect data merges per aspect."""
+        require(principal, "core.sharedo.update")
+        f = Fields(body)
+        wi = f.obj("workItem")
+        changes: dict[str, Any] = {}
+        if wi is not None:
+            if wi.has("title"):
+                changes["title"] = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
+            if wi.has("reference"):
+                changes["reference"] = wi.string("reference", max_length=REFERENCE_MAX)
+            if wi.has("description"):
+                changes["description"] = wi.string("description", max_length=100_000)
+            if wi.has("sharedoTypeSystemName"):
+                wi.error("sharedoTypeSystemName", "a work item's type cannot be changed")
+        aspect = f.obj("aspectData")
+        aspect_data = self._aspect_data(aspect) if aspect is not None else {}
+        f.raise_if_errors()
+        with self.store.transaction() as tx:
+            item = self.get(item_id, tx)
+            key_dates = self._key_dates(f, item.type)
+            f.raise_if_errors()
+            changed = [k for k, v in changes.items() if getattr(item, k) != v]
+            doc = item.body
+            for name, data in aspect_data.items():
+                merged = {**doc.setdefault("aspectData", {}).get(name, {}), **data}
+                if doc["aspectData"].get(name) != merged:
+                    doc["aspectData"][name] = merged
+                    changed.append(f"aspectData.{name}")
+            for name, value in key_dates.items():
+                if doc.setdefault("keyDates", {}).get(name) != value:
+                    doc["keyDates"][name] = value
+                    changed.append(f"keyDates.{name}")
+            if not changed:
+                return item
+            values = {"title": item.title, "reference": item.reference, "description": item.description, **changes}
+            tx.execute(
+                "UPDATE work_items SET title=?, reference=?, description=?, updated=?, body=? WHERE id=?",
+                (
+                    values["title"],
+                    values["reference"],
+                    values["description"],
+                    iso(self.clock.now()),
+                    dumps(doc),
+                    item.id,
+                ),
+            )
+            self.stream.append(
+                tx,
+                "sharedo-updated",
+                {"sharedoId": item.id, "sharedoTypeSystemName": item.type, "changedFields": changed},
+            )
+            return self.get(item.id, tx)
+
+    # -- phase ----------------------------------------------------------------------------------
+    def phase_info(self, item: WorkItem) -> dict[str, Any]:
+        phase = self.types.phase(item.type, item.phase)
+        transitions = []
+        for t in self.types.transitions_from(item.type, item.phase):
+            to = self.types.phase(item.type, t.to_phase)
+            transitions.append(
+                {
+                    "toPhaseSystemName": t.to_phase,
+                    "name": t.name or (to.name if to else t.to_phase),
+                    "isOptimumPath": t.is_optimum_path,
+                    "isUserDriven": t.is_user_driven,
+                    "toPhaseIconClass": to.icon_class if to else "",
+                    "reasonIsMandatory": t.reason_is_mandatory,
+                }
+            )
+        info = phase.to_json() if phase else {"systemName": item.phase, "name": item.phase}
+        return {**info, "availableTransitions": transitions}
+
+    def change_phase(self, item_id: str, body: Any, principal: Principal | None) -> dict[str, Any]:
+        """`PUT .../phase`: only a transition the phase plan has; a 400 names the legal ones."""
+        require(principal, "core.sharedo.update")
+        f = Fields(body)
+        to = f.string("toPhaseSystemName", required=True, allow_empty=False, max_length=200)
+        description = f.string("description", max_length=4000)
+        reason = f.string("reasonText", max_length=4000)
+        f.raise_if_errors()
+        with self.store.transaction() as tx:
+            item = self.get(item_id, tx)
+            legal = self.types.transitions_from(item.type, item.phase)
+            transition = next((t for t in legal if t.to_phase == to), None)
+            if transition is None:
+                names = [t.to_phase for t in legal]
+                where = "an unknown phase" if self.types.phase(item.type, to) is None else "not reachable"
+                raise ApiError(
+                    400,
+                    f"cannot move {item.reference or item.id} from {item.phase!r} to {to!r} "
+                    f"({where}); legal transitions: {names or 'none (no way out of this phase)'}",
+                    [{"field": "toPhaseSystemName", "message": f"legal values: {names}"}],
+                )
+            if transition.reason_is_mandatory and not (reason or "").strip():
+                raise invalid("reasonText", f"the transition to {to!r} needs a reason")
+            self._move(tx, item, to, reason or description)
+            phase = self.types.phase(item.type, to)
+            return {"systemName": to, "name": phase.name if phase else to}
+
+    def _move(self, tx: sqlite3.Connection, item: WorkItem, to: str, reason: str | None) -> None:
+        tx.execute("UPDATE work_items SET phase=?, updated=? WHERE id=?", (to, iso(self.clock.now()), item.id))
+        self.stream.append(
+            tx,
+            "sharedo-phase-changed",
+            {
+                "sharedoId": item.id,
+                "sharedoTypeSystemName": item.type,
+                "fromPhase": item.phase,
+                "toPhase": to,
+                "reason": reason,
+            },
+        )
+
+    # -- attributes -----------------------------------------------------------------------------
+    def attributes(self, item_id: str) -> dict[str, str | None]:
+        with self.store.read() as conn:
+            self.get(item_id, conn)
+            rows = conn.execute(
+                "SELECT name, value FROM attributes WHERE work_item_id=? ORDER BY name", (str(uuid.UUID(item_id)),)
+            ).fetchall()
+        return {r["name"]: r["value"] for r in rows}
+
+    def attribute(self, item_id: str, name: str) -> str | None:
+        attrs = self.attributes(item_id)
+        if name not in attrs:
+            raise not_found("attribute", name, field="name")
+        return attrs[name]
+
+    def set_attributes(self, item_id: str, values: dict[str, Any], principal: Principal | None) -> dict[str, Any]:
+        """Attribute values are strings; `null` clears one. Values that are not strings are refused."""
+        require(principal, "core.sharedo.update")
+        for name, value in values.items():
+            if not name or len(name) > 200 or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+                raise invalid("name", f"attribute names are letters, digits, '.', '_' and '-' (got {name[:60]!r})")
+            if value is not None and not isinstance(value, str):
+                raise invalid(
+                    f"{name}.value" if len(values) > 1 else "value",
+                    f"attribute values are strings or null, got {type(value).__name__}",
+                )
+            if isinstance(value, str) and len(value) > ATTRIBUTE_MAX:
+                raise invalid("value", f"longer than {ATTRIBUTE_MAX} characters")
+        with self.store.transaction() as tx:
+            item = self.get(item_id, tx)
+            for name, value in values.items():
+                row = tx.execute(
+                    "SELECT value FROM attributes WHERE work_item_id=? AND name=?", (item.id, name)
+                ).fetchone()
+                old = row["value"] if row else None
+                if row is not None and old == value:
+                    continue
+                if row is None and value is None:
+                    continue
+                if value is None:
+                    tx.execute("DELETE FROM attributes WHERE work_item_id=? AND name=?", (item.id, name))
+                else:
+                    tx.execute(
+                        "INSERT INTO attributes VALUES (?,?,?) ON CONFLICT(work_item_id, name) "
+                        "DO UPDATE SET value=excluded.value",
+                        (item.id, name, value),
+                    )
+                self.stream.append(
+                    tx,
+                    "attribute-changed",
+                    {
+                        "sharedoId": item.id,
+                        "sharedoTypeSystemName": item.type,
+                        "attributeName": name,
+                        "oldValue": old,
+                        "newValue": value,
+                    },
+                )
+            tx.execute("UPDATE work_items SET updated=? WHERE id=?", (iso(self.clock.now()), item.id))
+        return self.attributes(item_id)
+
+    # -- participants ---------------------------------------------------------------------------
+    def _insert_participant(self, tx: sqlite3.Connection, item_id: str, role: str, ods_id: str, now: str) -> str:
+        pid = str(uuid.uuid4())
+        tx.execute("INSERT INTO participants VALUES (?,?,?,?,?)", (pid, item_id, role, ods_id, now))
+        return pid
+
+    def participants(self, item_id: str, conn: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
+        if conn is None:
+            with self.store.read() as c:
+                return self.participants(item_id, c)
+        item = self.get(item_id, conn)
+        rows = conn.execute(
+            "SELECT * FROM participants WHERE work_item_id=? ORDER BY created, id", (item.id,)
+        ).fetchall()
+        out = []
+        for r in rows:
+            kind, doc = self.ods.find(r["ods_id"], conn) or ("unknown", {})
+            role = self.solution.roles.get(r["role"], {})
+            out.append(
+                {
+                    "id": r["id"],
+                    "odsId": r["ods_id"],
+                    "odsName": display_name(kind, doc),
+                    "odsType": kind,
+                    "participantType": kind,
+                    "participantRoleType": r["role"],
+                    "participantRoleTypeName": get_ci(role, "Name") or r["role"],
+                    "participantRoleCategorySystemName": get_ci(role, "ParticipantRoleCategorySystemName")
+                    or "case-participants",
+                }
+            )
+        return out
+
+    def add_participant(self, item_id: str, body: Any, principal: Principal | None) -> dict[str, Any]:
+        """[inferred] `POST .../participants {roleSystemName, odsId}`, mirroring create's envelope."""
+        require(principal, "core.sharedo.update")
+        with self.store.transaction() as tx:
+            item = self.get(item_id, tx)
+            f = Fields(body)
+            wrapper = {"participants": [body]} if isinstance(body, dict) else {"participants": body}
+            parts = self._participant_list(Fields(wrapper, "", f.errors), item.type)
+            f.raise_if_errors()
+            if not parts:
+                raise invalid("(body)", "expected {roleSystemName, odsId}")
+            role, ods_id = parts[0]
+            if self.ods.find(ods_id, tx) is None:
+                raise invalid("odsId", f"no person or organisation {ods_id!r} in the ODS")
+            existing = tx.execute(
+                "SELECT ods_id FROM participants WHERE work_item_id=? AND role=?", (item.id, role)
+            ).fetchall()
+            if any(r["ods_id"] == ods_id for r in existing):
+                raise ApiError(409, f"{ods_id} already holds role {role!r} on this work item")
+            roles = self.types.roles(item.type)
+            if existing and roles and not get_ci(roles.get(role, {}), "CanHaveMultiple"):
+                raise ApiError(409, f"role {role!r} can hold only one participant on {item.type!r}")
+            pid = self._insert_participant(tx, item.id, role, ods_id, iso(self.clock.now()))
+            self.stream.append(
+                tx,
+                "participant-added",
+                {
+                    "sharedoId": item.id,
+                    "sharedoTypeSystemName": item.type,
+                    "participantId": pid,
+                    "roleSystemName": role,
+                    "odsId": ods_id,
+                },
+            )
+            return next(p for p in self.participants(item.id, tx) if p["id"] == pid)
+
+    def remove_participant(self, item_id: str, participant_id: str, principal: Principal | None) -> None:
+        require(principal, "core.sharedo.update")
+        with self.store.transaction() as tx:
+            item = self.get(item_id, tx)
+            row = tx.execute(
+                "SELECT * FROM participants WHERE id=? AND work_item_id=?", (participant_id, item.id)
+            ).fetchone()
+            if row is None:
+                raise not_found("participant", participant_id)
+            tx.execute("DELETE FROM participants WHERE id=?", (participant_id,))
+            self.stream.append(
+                tx,
+                "participant-removed",
+                {
+                    "sharedoId": item.id,
+                    "sharedoTypeSystemName": item.type,
+                    "participantId": participant_id,
+                    "roleSystemName": row["role"],
+                    "odsId": row["ods_id"],
+                },
+            )
+
+    # -- comments and chronology ----------------------------------------------------------------
+    def comments(self, item_id: str, start_page: int, rows_per_page: int) -> dict[str, Any]:
+        with self.store.read() as conn:
+            item = self.get(item_id, conn)
+            total = conn.execute("SELECT COUNT(*) FROM comments WHERE work_item_id=?", (item.id,)).fetchone()[0]
+            rows = conn.execute(
+                "SELECT * FROM comments WHERE work_item_id=? ORDER BY created DESC, id LIMIT ? OFFSET ?",
+                (item.id, rows_per_page, (start_page - 1) * rows_per_page),
+            )
+            results = [
+                {"id": r["id"], "comment": r["comment"], "createdBy": r["author"], "createdDate": r["created"]}
+                for r in rows
+            ]
+        return {"totalCount": total, "startPage": start_page, "rowsPerPage": rows_per_page, "results": results}
+
+    def add_comment(self, item_id: str, body: Any, principal: Principal | None) -> dict[str, Any]:
+        require(principal, "core.sharedo.comment")
+        f = Fields(body)
+        text = f.string("comment", required=True, allow_empty=False, max_length=100_000)
+        f.raise_if_errors()
+        with self.store.transaction() as tx:
+            item = self.get(item_id, tx)
+            cid, now = str(uuid.uuid4()), iso(self.clock.now())
+            author = (principal.user_name or principal.client_id) if principal else "system"
+            tx.execute("INSERT INTO comments VALUES (?,?,?,?,?)", (cid, item.id, text, author, now))
+            self.stream.append(
+                tx, "comment-added", {"sharedoId": item.id, "sharedoTypeSystemName": item.type, "commentId": cid}
+            )
+        return {"id": cid, "comment": text, "createdBy": author, "createdDate": now}
+
+    def chronology(self, item_id: str, start_page: int, rows_per_page: int, include_children: bool) -> dict[str, Any]:
+        """[inferred shape] What happened to a work item, newest first: derived from the event stream."""
+        with self.store.read() as conn:
+            item = self.get(item_id, conn)
+            ids = [item.id] + (self.descendant_ids(item.id, conn) if include_children else [])
+            marks = ",".join("?" * len(ids))
+            total = conn.execute(f"SELECT COUNT(*) FROM events WHERE sharedo_id IN ({marks})", ids).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT * FROM events WHERE sharedo_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
+                [*ids, rows_per_page, (start_page - 1) * rows_per_page],
+            )
+            entries = [
+                {
+                    "eventNumber": r["number"],
+                    "eventType": r["event_type"],
+                    "sharedoId": r["sharedo_id"],
+                    "occurredAt": r["occurred_at"],
+                    "data": json.loads(r["data"]),
+                }
+                for r in rows
+            ]
+        return {"totalCount": total, "startPage": start_page, "rowsPerPage": rows_per_page, "results": entries}
+
+    def descendant_ids(self, item_id: str, conn: sqlite3.Connection) -> list[str]:
+        rows = conn.execute(
+            "WITH RECURSIVE d(id) AS (SELECT id FROM work_items WHERE parent_id=? "
+            "UNION ALL SELECT w.id FROM work_items w JOIN d ON w.parent_id = d.id) SELECT id FROM d",
+            (item_id,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- seeding --------------------------------------------------------------------------------
+    def seed(self, entries: list[dict[str, Any]]) -> None:
+        """Create the solution's seed work items, raising no events (they are the starting state)."""
+        for i, entry in enumerate(entries):
+            extra = {k: get_ci(entry, k) for k in ("id", "phase", "attributes", "createdDate") if get_ci(entry, k)}
+            try:
+                self.create(entry, None, seed=extra or {"seeded": True})
+            except ApiError as exc:
+                raise ApiError(exc.status, f"seed/workitems.json[{i}]: {exc.title}", exc.errors) from None

@@ -1,0 +1,217 @@
+"""Work types in the real export's shape: phase plans, transitions, roles, and inheritance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .jsonfile import get_ci
+
+
+class WorkTypeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Phase:
+    system_name: str
+    name: str
+    description: str
+    icon_class: str
+    is_start: bool
+    is_open: bool
+    is_removed: bool
+    display_order: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "systemName": self.system_name,
+            "name": self.name,
+            "description": self.description,
+            "iconClass": self.icon_class,
+            "isStart": self.is_start,
+            "isOpen": self.is_open,
+            "isRemoved": self.is_removed,
+        }
+
+
+@dataclass(frozen=True)
+class Transition:
+    system_name: str
+    from_phase: str
+    to_phase: str
+    name: str
+    is_optimum_path: bool
+    is_user_driven: bool
+    reason_is_mandatory: bool
+
+
+@dataclass
+class WorkType:
+    system_name: str
+    parent: str | None
+    name: str
+    short_name: str
+    description: str
+    icon_class: str
+    is_abstract: bool
+    is_active: bool
+    declared_path: str | None
+    has_own_plan: bool
+    own_phases: list[Phase] = field(default_factory=list)
+    own_transitions: list[Transition] = field(default_factory=list)
+    own_roles: list[dict[str, Any]] = field(default_factory=list)
+    key_dates: list[dict[str, Any]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _b(value: Any, default: bool = False) -> bool:
+    return default if value is None else bool(value)
+
+
+def parse_worktype(doc: dict[str, Any], source: str) -> WorkType:
+    if not isinstance(doc, dict):
+        raise WorkTypeError(f"{source}: a work type file must hold a JSON object")
+    base = get_ci(doc, "BaseSharedo")
+    if not isinstance(base, dict) or not get_ci(base, "SystemName"):
+        raise WorkTypeError(f"{source}: BaseSharedo.SystemName is required")
+    sn = get_ci(base, "SystemName")
+    plan = get_ci(doc, "PhasePlan")
+    phases = [
+        Phase(
+            system_name=get_ci(p, "SystemName"),
+            name=get_ci(p, "Name") or get_ci(p, "SystemName"),
+            description=get_ci(p, "Description") or "",
+            icon_class=get_ci(p, "IconClass") or "",
+            is_start=_b(get_ci(p, "IsStart")),
+            is_open=_b(get_ci(p, "IsOpen"), True),
+            is_removed=_b(get_ci(p, "IsRemoved")),
+            display_order=int(get_ci(p, "DisplayOrder") or 0),
+        )
+        for p in (get_ci(doc, "Phases") or [])
+    ]
+    for i, p in enumerate(phases):
+        if not p.system_name:
+            raise WorkTypeError(f"{source}: Phases[{i}].SystemName is required")
+    transitions = [
+        Transition(
+            system_name=get_ci(t, "SystemName")
+            or f"{get_ci(t, 'FromPhaseSystemName')}-to-{get_ci(t, 'ToPhaseSystemName')}",
+            from_phase=get_ci(t, "FromPhaseSystemName"),
+            to_phase=get_ci(t, "ToPhaseSystemName"),
+            name=get_ci(t, "Name") or "",
+            is_optimum_path=_b(get_ci(t, "IsOptimumPath")),
+            is_user_driven=_b(get_ci(t, "IsUserDriven"), True),
+            reason_is_mandatory=_b(get_ci(t, "ReasonIsMandatory")),
+        )
+        for t in (get_ci(doc, "PhaseTransitions") or [])
+    ]
+    return WorkType(
+        system_name=sn,
+        parent=get_ci(base, "ParentSystemName") or None,
+        name=get_ci(base, "Name") or sn,
+        short_name=get_ci(base, "ShortName") or "",
+        description=get_ci(base, "Description") or "",
+        icon_class=get_ci(base, "IconClass") or "",
+        is_abstract=_b(get_ci(base, "IsAbstract")),
+        is_active=_b(get_ci(base, "IsActive"), True),
+        declared_path=get_ci(base, "SystemNamePath") or None,
+        has_own_plan=bool(plan) or bool(phases),
+        own_phases=phases,
+        own_transitions=transitions,
+        own_roles=list(get_ci(doc, "SharedoTypeRoles") or []),
+        key_dates=list(get_ci(doc, "KeyDateAssociations") or []),
+        raw=doc,
+    )
+
+
+class WorkTypes:
+    """The loaded types, with inheritance resolved once at load so lookups are dictionary reads."""
+
+    def __init__(self, types: list[WorkType]) -> None:
+        self._types: dict[str, WorkType] = {}
+        for t in types:
+            if t.system_name in self._types:
+                raise WorkTypeError(f"work type {t.system_name!r} is defined twice")
+            self._types[t.system_name] = t
+        self._plan_owner: dict[str, WorkType] = {}
+        self._ancestry: dict[str, list[str]] = {}
+        for sn in self._types:
+            self._ancestry[sn] = self._walk(sn)
+        for sn in self._types:
+            owner = next((self._types[a] for a in self._ancestry[sn] if self._types[a].has_own_plan), None)
+            if owner is not None:
+                self._check_plan(owner)
+                self._plan_owner[sn] = owner
+
+    def _walk(self, sn: str) -> list[str]:
+        chain, seen = [], set()
+        current: str | None = sn
+        while current:
+            if current in seen:
+                raise WorkTypeError(f"work type {sn!r}: ParentSystemName forms a loop at {current!r}")
+            if current not in self._types:
+                raise WorkTypeError(f"work type {chain[-1]!r}: parent {current!r} is not defined")
+            seen.add(current)
+            chain.append(current)
+            current = self._types[current].parent
+        return chain
+
+    @staticmethod
+    def _check_plan(owner: WorkType) -> None:
+        names = {p.system_name for p in owner.own_phases}
+        starts = [p for p in owner.own_phases if p.is_start]
+        if owner.own_phases and len(starts) != 1:
+            raise WorkTypeError(
+                f"work type {owner.system_name!r}: exactly one phase must have IsStart (found {len(starts)})"
+            )
+        for t in owner.own_transitions:
+            for end in (t.from_phase, t.to_phase):
+                if end not in names:
+                    raise WorkTypeError(
+                        f"work type {owner.system_name!r}: transition {t.system_name!r} names unknown phase {end!r}"
+                    )
+
+    def __contains__(self, sn: object) -> bool:
+        return sn in self._types
+
+    def __iter__(self):
+        return iter(self._types.values())
+
+    def get(self, sn: str) -> WorkType | None:
+        return self._types.get(sn)
+
+    def ancestors(self, sn: str) -> list[str]:
+        """The type itself first, then its parent, up to the root."""
+        return self._ancestry[sn]
+
+    def path(self, sn: str) -> str:
+        declared = self._types[sn].declared_path
+        return declared or "/" + "/".join(reversed(self._ancestry[sn]))
+
+    def is_derived_from(self, sn: str, ancestor: str) -> bool:
+        return sn in self._ancestry and ancestor in self._ancestry[sn]
+
+    def phases(self, sn: str) -> list[Phase]:
+        owner = self._plan_owner.get(sn)
+        return sorted(owner.own_phases, key=lambda p: p.display_order) if owner else []
+
+    def phase(self, sn: str, phase_sn: str) -> Phase | None:
+        return next((p for p in self.phases(sn) if p.system_name == phase_sn), None)
+
+    def start_phase(self, sn: str) -> Phase | None:
+        return next((p for p in self.phases(sn) if p.is_start), None)
+
+    def transitions_from(self, sn: str, phase_sn: str) -> list[Transition]:
+        owner = self._plan_owner.get(sn)
+        return [t for t in owner.own_transitions if t.from_phase == phase_sn] if owner else []
+
+    def roles(self, sn: str) -> dict[str, dict[str, Any]]:
+        """Roles allowed on a type: its own and every ancestor's, the nearest definition winning."""
+        out: dict[str, dict[str, Any]] = {}
+        for a in reversed(self._ancestry[sn]):
+            for r in self._types[a].own_roles:
+                role = get_ci(r, "ParticipantRoleSystemName")
+                if role:
+                    out[role] = r
+        return out
