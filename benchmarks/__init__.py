@@ -1,0 +1,30 @@
+"""`python -m benchmarks [area]`: one line per figure, each the median of several runs in one process.
+
+Areas live in one table, `AREAS`, so a new one (smartplans, pms, testing, ...) is a module with a
+`figures(runs)` generator plus one row here; `__main__` needs no change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Area:
+    """One benchmark area: imported only when run, so `--help` and other areas stay cheap."""
+
+    name: str
+    module: str  # dotted module exposing `figures(runs: int) -> Iterator[Figure]`
+    summary: str
+
+
+AREAS: dict[str, Area] = {
+    area.name: area
+    for area in (
+        Area(
+            "core",
+            "benchmarks.core",
+            "cold/warm start of `operate serve`, work-item round trips over HTTP, per-test reset",
+        ),
+    )
+}

@@ -1,0 +1,230 @@
+"""`python -m benchmarks core`: the emulator's own costs, the floor under everything built on it.
+
+- cold start of `operate serve --demo` to the first 200 from health (goal < 1 s), and a warm
+  restart on the data dir the cold start left behind;
+- work-item create + phase change pairs per second over loopback HTTP on one keep-alive
+  connection, beside the raw cost of a health round trip on that same connection (the floor:
+  Flask + werkzeug + loopback) and the ratio of the two, measured in the same run;
+- per-test reset (goal < 10 ms), in-process as the pytest fixtures do it and over HTTP as an
+  external test runner does, each after some work items were created and moved.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+from .harness import (
+    CLIENT_ID,
+    HEALTH_PATH,
+    START_TIMEOUT_S,
+    BenchmarkError,
+    Figure,
+    Goal,
+    ServeProcess,
+    bearer_token,
+    expect,
+    http_client,
+    mean_ms,
+    served_emulator,
+    wait_healthy,
+)
+
+COLD_START_GOAL_MS = 1000.0
+RESET_GOAL_MS = 10.0
+
+WORK_TYPE = "matter-private-client"
+TO_PHASE = "matter-open"  # one legal step from the type's start phase, matter-enquiry
+WORK_ITEM_PATH = "/api/v1/public/workItem"
+RESET_PATH = "/api/_emulator/reset"
+
+PAIRS_PER_RUN = 200
+HEALTH_PER_RUN = 200
+WARMUP_REQUESTS = 20  # untimed, so the first run does not pay for imports and first-call caches
+RESETS_PER_RUN_HTTP = 10
+RESETS_PER_RUN_IN_PROCESS = 20
+ITEMS_BETWEEN_RESETS = 10  # a test's worth of state: created and moved one phase
+CLOCK_START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # as the test fixtures: virtual clock
+
+
+def figures(runs: int) -> Iterator[Figure]:
+    """The area's figures in report order; each is yielded as soon as it is measured."""
+    fresh, warm = _start_times(runs)
+    yield Figure(
+        "cold start: serve --demo, fresh data dir -> first 200",
+        "ms",
+        fresh,
+        Goal(COLD_START_GOAL_MS),
+        "after one untimed start warms the OS cache",
+    )
+    yield Figure("warm restart: serve --demo, existing data dir -> first 200", "ms", warm, Goal(COLD_START_GOAL_MS))
+    http = _http_figures(runs)
+    yield from http[:-1]
+    yield _in_process_reset(runs)
+    yield http[-1]
+
+
+# -- 1. start-up -----------------------------------------------------------------------------------
+def _start_times(runs: int) -> tuple[list[float], list[float]]:
+    """Each run: a start in a new data dir, then a restart on the dir that start left behind."""
+    fresh: list[float] = []
+    warm: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:
+        root = Path(tmp)
+        _time_start(root / "primer", root / "primer.log")  # bytecode and page cache, as on a dev box
+        for i in range(runs):
+            data_dir = root / f"run{i}"
+            fresh.append(_time_start(data_dir, root / f"run{i}-fresh.log"))
+            warm.append(_time_start(data_dir, root / f"run{i}-warm.log"))
+    return fresh, warm
+
+
+def _time_start(data_dir: Path, log_path: Path) -> float:
+    """Spawn to first healthy answer, in ms. The client exists before the clock starts: its SSL
+    context costs milliseconds that are the benchmark's, not the emulator's."""
+    with http_client() as client:
+        start = time.perf_counter()
+        with ServeProcess(data_dir, log_path) as server:
+            deadline = start + START_TIMEOUT_S
+            url = server.wait_url(deadline)
+            wait_healthy(client, url, deadline)
+            return (time.perf_counter() - start) * 1000
+
+
+# -- 2. and 3. over HTTP ---------------------------------------------------------------------------
+def _http_figures(runs: int) -> list[Figure]:
+    """Pairs per second, the health floor, their ratio, then HTTP reset (last), on one connection."""
+    pair_ms: list[float] = []
+    health_ms: list[float] = []
+    reset_ms: list[float] = []
+    with served_emulator() as url, http_client(url) as client:
+        client.headers["Authorization"] = f"Bearer {bearer_token(client, url)}"
+        for _ in range(WARMUP_REQUESTS):
+            _health(client)
+            _pair(client)
+        _check_reset_over_http(client)
+        first_port = _client_port(client)
+        for _ in range(runs):
+            expect(client.post(RESET_PATH), 200)  # every run starts from the seed
+            health_ms.append(mean_ms(lambda: _health(client), HEALTH_PER_RUN))
+            pair_ms.append(mean_ms(lambda: _pair(client), PAIRS_PER_RUN))
+            reset_ms.append(_http_reset_ms(client))
+        held = first_port is not None and first_port == _client_port(client)
+    keep_alive = "one keep-alive connection" if held else "keep-alive NOT confirmed"
+    return [
+        Figure(
+            "create + phase-change pairs over HTTP",
+            "/s",
+            [1000 / ms for ms in pair_ms],
+            note=f"{PAIRS_PER_RUN} pairs a run, {keep_alive}",
+        ),
+        Figure(f"floor: GET {HEALTH_PATH} round trip, same connection", "ms", health_ms),
+        Figure(
+            "ratio: one create+phase pair / one health round trip",
+            "x",
+            [pair / floor for pair, floor in zip(pair_ms, health_ms)],
+            note="per run, then median",
+        ),
+        Figure(
+            "per-test reset over HTTP: POST /api/_emulator/reset",
+            "ms",
+            reset_ms,
+            Goal(RESET_GOAL_MS),
+            f"after {ITEMS_BETWEEN_RESETS} items created+moved",
+        ),
+    ]
+
+
+def _health(client: httpx.Client) -> None:
+    expect(client.get(HEALTH_PATH), 200)
+
+
+def _pair(client: httpx.Client) -> str:
+    """One work item created, then moved out of its start phase: the smallest real workflow step."""
+    created = expect(
+        client.post(WORK_ITEM_PATH, json={"workItem": {"sharedoTypeSystemName": WORK_TYPE, "title": "bench"}}), 201
+    )
+    item_id = created.json()["workItem"]["id"]
+    expect(client.put(f"{WORK_ITEM_PATH}/{item_id}/phase", json={"toPhaseSystemName": TO_PHASE}), 200)
+    return item_id
+
+
+def _http_reset_ms(client: httpx.Client) -> float:
+    """Mean of several resets, each timed alone after a test's worth of writes."""
+    total = 0.0
+    for _ in range(RESETS_PER_RUN_HTTP):
+        for _ in range(ITEMS_BETWEEN_RESETS):
+            _pair(client)
+        start = time.perf_counter()
+        expect(client.post(RESET_PATH), 200)
+        total += time.perf_counter() - start
+    return total * 1000 / RESETS_PER_RUN_HTTP
+
+
+def _check_reset_over_http(client: httpx.Client) -> None:
+    """A reset that forgot the new rows would be fast and wrong: make sure it really resets."""
+    item_id = _pair(client)
+    expect(client.post(RESET_PATH), 200)
+    if client.get(f"{WORK_ITEM_PATH}/{item_id}").status_code != 404:
+        raise BenchmarkError(f"work item {item_id} survived POST {RESET_PATH}")
+
+
+def _client_port(client: httpx.Client) -> int | None:
+    """The local port of the pooled connection, to tell whether keep-alive held across the runs."""
+    response = expect(client.get(HEALTH_PATH), 200)
+    stream = response.extensions.get("network_stream")
+    address = stream.get_extra_info("client_addr") if stream is not None else None
+    return address[1] if isinstance(address, tuple) else None
+
+
+# -- 3. in process ---------------------------------------------------------------------------------
+def _in_process_reset(runs: int) -> Figure:
+    """`Emulator.reset()` as a test fixture calls it: demo solution, virtual clock, inline dispatch."""
+    from emulator.core import Emulator
+    from emulator.errors import ApiError
+    from emulator.settings import Settings
+
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:
+        em = Emulator(Settings(data_dir=Path(tmp) / "state", demo=True, clock="virtual", clock_start=CLOCK_START))
+        try:
+            principal = em.identity.principal(CLIENT_ID)
+
+            def write_a_test() -> str:
+                item_id = ""
+                for _ in range(ITEMS_BETWEEN_RESETS):
+                    body = {"workItem": {"sharedoTypeSystemName": WORK_TYPE, "title": "bench"}}
+                    item_id = em.workitems.create(body, principal).id
+                    em.workitems.change_phase(item_id, {"toPhaseSystemName": TO_PHASE}, principal)
+                return item_id
+
+            item_id = write_a_test()  # warm-up, and proof that reset really removes what a test wrote
+            em.reset()
+            try:
+                em.workitems.get(item_id)
+            except ApiError:
+                pass
+            else:
+                raise BenchmarkError(f"work item {item_id} survived Emulator.reset()")
+            for _ in range(runs):
+                total = 0.0
+                for _ in range(RESETS_PER_RUN_IN_PROCESS):
+                    write_a_test()
+                    start = time.perf_counter()
+                    em.reset()
+                    total += time.perf_counter() - start
+                samples.append(total * 1000 / RESETS_PER_RUN_IN_PROCESS)
+        finally:
+            em.close()
+    return Figure(
+        "per-test reset in process: Emulator.reset()",
+        "ms",
+        samples,
+        Goal(RESET_GOAL_MS),
+        f"after {ITEMS_BETWEEN_RESETS} items created+moved",
+    )

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real emulator (SQLite file in tmp_path, virtual clock) and an API client."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from emulator.app import create_app
+from emulator.core import Emulator
+from emulator.settings import Settings
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning
+
+# Seed ids from emulator/demo_solution (see its README).
+OPEN_MATTER = "3c000000-0000-4000-8000-000000000002"
+ENQUIRY_MATTER = "3c000000-0000-4000-8000-000000000010"
+SUBMITTED_PAYMENT = "5e000000-0000-4000-8000-000000000001"
+ISSUED_INVOICE = "6f000000-0000-4000-8000-000000000001"
+CLIENT_PERSON = "1a000000-0000-4000-8000-000000000005"
+SUPPLIER_ORG = "2b000000-0000-4000-8000-000000000006"
+
+
+class Api:
+    """A Flask test client that carries a bearer token and speaks JSON."""
+
+    def __init__(self, app, token: str | None) -> None:
+        self.client = app.test_client()
+        self.token = token
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        out = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        out.update(headers or {})
+        return out
+
+    def request(self, method: str, path: str, json: Any = None, headers: dict | None = None, **kw):
+        return self.client.open(path, method=method, json=json, headers=self._headers(headers), **kw)
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw):
+        return self.request("PUT", path, json=json, **kw)
+
+    def delete(self, path: str, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def as_token(self, token: str) -> Api:
+        other = Api.__new__(Api)
+        other.client, other.token = self.client, token
+        return other
+
+
+def client_token(app, client_id: str = "demo-client", secret: str = "demo-secret", **form: str) -> str:
+    data = {"grant_type": "client_credentials", "scope": "sharedo", **form}
+    response = app.test_client().post("/connect/token", data=data, auth=(client_id, secret))
+    assert response.status_code == 200, response.json
+    return response.json["access_token"]
+
+
+def user_token(app, user: str) -> str:
+    return client_token(app, grant_type="Impersonate.Specified", impersonate_user=user, impersonate_provider="idsrv")
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "state", demo=True, clock="virtual", clock_start=START)
+
+
+@pytest.fixture
+def em(settings):
+    emulator = Emulator(settings)
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture
+def app(em):
+    return create_app(emulator=em)
+
+
+@pytest.fixture
+def api(app) -> Api:
+    return Api(app, client_token(app))
+
+
+def new_matter(api: Api, **extra: Any) -> dict[str, Any]:
+    body = {"workItem": {"sharedoTypeSystemName": "matter-private-client", "title": "Test matter"}, **extra}
+    response = api.post("/api/v1/public/workItem", body)
+    assert response.status_code == 201, response.json
+    return response.json["workItem"]
+
+
+def events_of(api: Api, event_type: str | None = None) -> list[dict[str, Any]]:
+    found = api.get("/api/_emulator/events?after=0").json["events"]
+    return [e for e in found if event_type is None or e["eventType"] == event_type]
