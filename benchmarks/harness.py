@@ -51,7 +51,7 @@ class Goal:
         return value < self.limit if self.below else value > self.limit
 
     def describe(self, unit: str) -> str:
-        return f"goal {'<' if self.below else '>'} {_num(self.limit)} {unit}"
+        return f"goal {'<' if self.below else '>'} {self.limit:g} {unit}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Figure:
     def line(self, label_width: int = 58) -> str:
         text = (
             f"{self.label:<{label_width}} {_num(self.median):>9} {self.unit:<3}"
-            f"  (min {_num(min(self.samples))}, max {_num(max(self.samples))}; {len(self.samples)} runs)"
+            f"  (min {_num(min(self.samples))}, max {_num(max(self.samples))}; {_runs(len(self.samples))})"
         )
         if self.goal is not None:
             verdict = "met" if self.goal.met(self.median) else "NOT met"
@@ -79,6 +79,10 @@ class Figure:
         if self.note:
             text += f"  [{self.note}]"
         return text
+
+
+def _runs(count: int) -> str:
+    return "1 run" if count == 1 else f"{count} runs"
 
 
 def _num(value: float) -> str:
@@ -152,7 +156,7 @@ class ServeProcess:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._pump = threading.Thread(target=self._read_stdout, name="serve-stdout", daemon=True)
         self._pump.start()
-        self.stopped_cleanly: bool | None = None
+        self.killed = False  # set when SIGTERM was not enough
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
@@ -187,25 +191,21 @@ class ServeProcess:
         return ""
 
     def stop(self) -> None:
-        """SIGTERM (the CLI's clean shutdown), then kill if it lingers; both waits bounded."""
+        """SIGTERM (the CLI's clean shutdown), then kill if it lingers; both waits bounded. Idempotent."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(STOP_TIMEOUT_S)
-                self.stopped_cleanly = True
             except subprocess.TimeoutExpired:
+                self.killed = True
                 self.proc.kill()
-                self.stopped_cleanly = False
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(STOP_TIMEOUT_S)
-        elif self.stopped_cleanly is None:
-            self.stopped_cleanly = False  # it died on its own
+                print(f"benchmarks: operate serve (pid {self.proc.pid}) ignored SIGTERM; killed", file=sys.stderr)
         self._pump.join(STOP_TIMEOUT_S)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._log.close()
-        if self.stopped_cleanly is False:
-            print(f"benchmarks: warning: operate serve (pid {self.proc.pid}) did not stop on SIGTERM", file=sys.stderr)
 
     def __enter__(self) -> ServeProcess:
         return self

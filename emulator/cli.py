@@ -128,9 +128,10 @@ def cmd_serve(args) -> int:
     app = create_app(emulator=em)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
-    except OSError as exc:
+    except (OSError, SystemExit) as exc:  # werkzeug exits, after its own message, on a busy port
+        reason = getattr(exc, "strerror", None) or "the address is in use or not available"
         print(
-            f"operate: cannot listen on {args.host}:{args.port}: {exc.strerror}; pass --port 0 to pick a free port",
+            f"operate: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
             file=sys.stderr,
         )
         em.close()

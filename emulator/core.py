@@ -9,12 +9,13 @@ from typing import Any
 
 from .auth import Identity
 from .clock import Clock, iso, parse_instant
+from .errors import ApiError
 from .events import Dispatcher, EventStream, load_catalogue
 from .ods import Ods
 from .query import Queries
 from .scheduler import Scheduler
 from .settings import Settings
-from .solution import Solution, demo_solution_path, load_solution
+from .solution import Solution, SolutionError, demo_solution_path, load_solution
 from .store import Store
 from .workitems import WorkItems
 from .worktypes import WorkTypes
@@ -68,7 +69,10 @@ class Emulator:
                 scratch.set_meta(tx, "loaded", self.solution.name)
                 if self.clock.is_virtual:
                     scratch.set_meta(tx, CLOCK_KEY, iso(self.clock.now()))
-            scratch_items.seed(self.solution.seed)
+            try:
+                scratch_items.seed(self.solution.seed)
+            except ApiError as exc:
+                raise SolutionError(f"{self.solution.root / 'seed' / 'workitems.json'}: {exc.title}") from None
             scratch.capture_baseline()
             baseline = scratch._baseline
         finally:

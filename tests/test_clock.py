@@ -10,9 +10,15 @@ UTC = timezone.utc
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("PT2M", timedelta(minutes=2)), ("P1D", timedelta(days=1)), ("PT1H30M", timedelta(hours=1, minutes=30)),
-     ("P1DT2H", timedelta(days=1, hours=2)), ("P2W", timedelta(weeks=2)), ("pt20m", timedelta(minutes=20)),
-     ("PT0.5S", timedelta(seconds=0.5))],
+    [
+        ("PT2M", timedelta(minutes=2)),
+        ("P1D", timedelta(days=1)),
+        ("PT1H30M", timedelta(hours=1, minutes=30)),
+        ("P1DT2H", timedelta(days=1, hours=2)),
+        ("P2W", timedelta(weeks=2)),
+        ("pt20m", timedelta(minutes=20)),
+        ("PT0.5S", timedelta(seconds=0.5)),
+    ],
 )
 def test_parse_duration_reads_iso_8601(text, expected):
     assert parse_duration(text) == expected

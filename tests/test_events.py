@@ -14,16 +14,27 @@ def test_catalogue_is_data_and_marks_each_event_confirmed_or_inferred():
     raw = json.loads(resources.files("emulator.catalogue").joinpath("events.json").read_text())
     catalogue = load_catalogue()
     assert {e["eventType"] for e in raw["events"]} == set(catalogue)
-    assert {"sharedo-created", "sharedo-updated", "sharedo-phase-changed", "attribute-changed",
-            "participant-added", "participant-removed"} <= set(catalogue)
+    assert {
+        "sharedo-created",
+        "sharedo-updated",
+        "sharedo-phase-changed",
+        "attribute-changed",
+        "participant-added",
+        "participant-removed",
+    } <= set(catalogue)
     assert catalogue["sharedo-phase-changed"].status == "confirmed"
     assert all(e.status in ("confirmed", "inferred") for e in catalogue.values())
 
 
 def test_catalogue_is_served_with_every_data_key(api):
     served = {e["eventType"]: e for e in api.get("/api/_emulator/events/catalogue").json}
-    assert served["sharedo-phase-changed"]["data"] == ["sharedoId", "sharedoTypeSystemName", "fromPhase", "toPhase",
-                                                       "reason"]
+    assert served["sharedo-phase-changed"]["data"] == [
+        "sharedoId",
+        "sharedoTypeSystemName",
+        "fromPhase",
+        "toPhase",
+        "reason",
+    ]
 
 
 def test_each_mutation_appends_a_numbered_event_with_its_data(api):
@@ -34,8 +45,14 @@ def test_each_mutation_appends_a_numbered_event_with_its_data(api):
     participant = api.get(f"/api/v2/public/workItem/{item['id']}/participants").json[0]
     api.delete(f"/api/v2/public/workItem/{item['id']}/participants/{participant['id']}")
     events = events_of(api)
-    assert [e["eventType"] for e in events] == ["sharedo-created", "participant-added", "sharedo-updated",
-                                                "sharedo-phase-changed", "attribute-changed", "participant-removed"]
+    assert [e["eventType"] for e in events] == [
+        "sharedo-created",
+        "participant-added",
+        "sharedo-updated",
+        "sharedo-phase-changed",
+        "attribute-changed",
+        "participant-removed",
+    ]
     assert [e["number"] for e in events] == [1, 2, 3, 4, 5, 6]
     assert all(e["Data"]["sharedoId"] == item["id"] for e in events)
     assert all(e["Data"]["sharedoTypeSystemName"] == "matter-private-client" for e in events)
@@ -58,10 +75,13 @@ def test_events_after_n_pages_through_the_stream(api):
 
 def test_a_rejected_request_leaves_no_change_and_no_event(api):
     before = api.get("/api/_emulator/export").json
-    response = api.post("/api/v1/public/workItem", {
-        "workItem": {"sharedoTypeSystemName": "matter-private-client", "title": "X"},
-        "participants": [{"roleSystemName": "client", "odsId": "00000000-0000-4000-8000-000000000000"}],
-    })
+    response = api.post(
+        "/api/v1/public/workItem",
+        {
+            "workItem": {"sharedoTypeSystemName": "matter-private-client", "title": "X"},
+            "participants": [{"roleSystemName": "client", "odsId": "00000000-0000-4000-8000-000000000000"}],
+        },
+    )
     assert response.status_code == 400
     assert "participants[0].odsId" in response.json["title"]
     after = api.get("/api/_emulator/export").json

@@ -15,8 +15,16 @@ def test_client_credentials_by_basic_auth_and_by_form_fields(app):
     assert basic.status_code == 200
     assert basic.json["token_type"] == "Bearer" and basic.json["expires_in"] == 900
     assert "refresh_token" not in basic.json
-    form = token_response(app, {"grant_type": "client_credentials", "scope": "sharedo",
-                                "client_id": "demo-client", "client_secret": "demo-secret"}, auth=None)
+    form = token_response(
+        app,
+        {
+            "grant_type": "client_credentials",
+            "scope": "sharedo",
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+        },
+        auth=None,
+    )
     assert form.status_code == 200 and form.json["access_token"] != basic.json["access_token"]
 
 
@@ -29,12 +37,24 @@ def test_client_credentials_by_basic_auth_and_by_form_fields(app):
         ({"scope": "sharedo"}, ("demo-client", "demo-secret"), 400, "invalid_request"),
         ({"grant_type": "password", "scope": "sharedo"}, ("demo-client", "demo-secret"), 400, "unsupported_grant_type"),
         ({"grant_type": "client_credentials", "scope": "openid"}, ("demo-client", "demo-secret"), 400, "invalid_scope"),
-        ({"grant_type": "Impersonate.Specified", "scope": "sharedo"}, ("demo-client", "demo-secret"), 400,
-         "invalid_request"),
-        ({"grant_type": "Impersonate.Specified", "scope": "sharedo", "impersonate_user": "nobody"},
-         ("demo-client", "demo-secret"), 400, "invalid_grant"),
-        ({"grant_type": "refresh_token", "refresh_token": "forged"}, ("demo-client", "demo-secret"), 400,
-         "invalid_grant"),
+        (
+            {"grant_type": "Impersonate.Specified", "scope": "sharedo"},
+            ("demo-client", "demo-secret"),
+            400,
+            "invalid_request",
+        ),
+        (
+            {"grant_type": "Impersonate.Specified", "scope": "sharedo", "impersonate_user": "nobody"},
+            ("demo-client", "demo-secret"),
+            400,
+            "invalid_grant",
+        ),
+        (
+            {"grant_type": "refresh_token", "refresh_token": "forged"},
+            ("demo-client", "demo-secret"),
+            400,
+            "invalid_grant",
+        ),
     ],
 )
 def test_token_errors_follow_rfc_6749(app, data, auth, status, error):
@@ -45,8 +65,9 @@ def test_token_errors_follow_rfc_6749(app, data, auth, status, error):
 
 
 def test_malformed_basic_header_is_invalid_client(app):
-    response = app.test_client().post("/connect/token", data={"grant_type": "client_credentials"},
-                                      headers={"Authorization": "Basic !!!not-base64"})
+    response = app.test_client().post(
+        "/connect/token", data={"grant_type": "client_credentials"}, headers={"Authorization": "Basic !!!not-base64"}
+    )
     assert response.status_code == 401 and response.json["error"] == "invalid_client"
 
 
@@ -57,9 +78,14 @@ def test_ee_app_cannot_get_a_token_over_http(app):
 
 def test_every_api_route_needs_a_bearer_token(app):
     anonymous = Api(app, None)
-    for method, path in [("GET", f"/api/v1/public/workItem/{OPEN_MATTER}"), ("GET", "/api/security/userInfo"),
-                         ("POST", "/api/v1/public/workItem/findByQuery"), ("GET", "/api/_emulator/events"),
-                         ("POST", "/api/ods/_search"), ("POST", "/api/_emulator/reset")]:
+    for method, path in [
+        ("GET", f"/api/v1/public/workItem/{OPEN_MATTER}"),
+        ("GET", "/api/security/userInfo"),
+        ("POST", "/api/v1/public/workItem/findByQuery"),
+        ("GET", "/api/_emulator/events"),
+        ("POST", "/api/ods/_search"),
+        ("POST", "/api/_emulator/reset"),
+    ]:
         response = anonymous.request(method, path, json={})
         assert response.status_code == 401, path
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -90,8 +116,15 @@ def test_user_info_for_a_client_token(api):
 
 
 def test_impersonation_gives_the_users_identity_and_a_refresh_token(app):
-    response = token_response(app, {"grant_type": "Impersonate.Specified", "scope": "sharedo",
-                                    "impersonate_user": "Priya.Shah", "impersonate_provider": "idsrv"})
+    response = token_response(
+        app,
+        {
+            "grant_type": "Impersonate.Specified",
+            "scope": "sharedo",
+            "impersonate_user": "Priya.Shah",
+            "impersonate_provider": "idsrv",
+        },
+    )
     assert response.status_code == 200
     info = Api(app, response.json["access_token"]).get("/api/security/userInfo").json
     assert (info["userName"], info["fullName"], info["provider"]) == ("priya.shah", "Priya Shah", "idsrv")
@@ -119,7 +152,10 @@ def test_a_user_without_a_permission_gets_403_naming_it(app):
 def test_revocation_ends_a_token(app):
     token = client_token(app)
     client = app.test_client()
-    assert client.post("/connect/revocation", data={"token": token}, auth=("demo-client", "demo-secret")).status_code == 200
+    assert (
+        client.post("/connect/revocation", data={"token": token}, auth=("demo-client", "demo-secret")).status_code
+        == 200
+    )
     assert Api(app, token).get("/api/security/userInfo").status_code == 401
 
 
@@ -129,11 +165,13 @@ def test_solution_clients_come_from_operate_toml(tmp_path):
 
     (tmp_path / "sol").mkdir()
     (tmp_path / "sol" / "operate.toml").write_text(
-        '[clients.portal]\nsecret = "s3"\ngrants = ["client_credentials"]\npermissions = ["core.sharedo.read"]\n')
+        '[clients.portal]\nsecret = "s3"\ngrants = ["client_credentials"]\npermissions = ["core.sharedo.read"]\n'
+    )
     app = create_app(Settings(data_dir=tmp_path / "data", solution=tmp_path / "sol"))
     auth = base64.b64encode(b"portal:s3").decode()
-    response = app.test_client().post("/connect/token", data={"grant_type": "client_credentials"},
-                                      headers={"Authorization": f"Basic {auth}"})
+    response = app.test_client().post(
+        "/connect/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {auth}"}
+    )
     assert response.status_code == 200
     info = Api(app, response.json["access_token"]).get("/api/security/userInfo").json
     assert info["globalPermissions"] == ["core.sharedo.read"]

@@ -6,13 +6,19 @@ V1 = "/api/v1/public/workItem"
 
 
 def test_create_returns_the_work_item_in_its_start_phase(api):
-    response = api.post(V1, {
-        "workItem": {"sharedoTypeSystemName": "matter-private-client", "title": "Smith purchase",
-                     "description": "Freehold"},
-        "aspectData": {"matterDetails": {"value": 250000}},
-        "keyDates": {"kd-instruction-date": "2026-01-05"},
-        "participants": [{"roleSystemName": "client", "odsId": CLIENT_PERSON}],
-    })
+    response = api.post(
+        V1,
+        {
+            "workItem": {
+                "sharedoTypeSystemName": "matter-private-client",
+                "title": "Smith purchase",
+                "description": "Freehold",
+            },
+            "aspectData": {"matterDetails": {"value": 250000}},
+            "keyDates": {"kd-instruction-date": "2026-01-05"},
+            "participants": [{"roleSystemName": "client", "odsId": CLIENT_PERSON}],
+        },
+    )
     assert response.status_code == 201
     wi = response.json["workItem"]
     assert wi["sharedoTypeSystemName"] == "matter-private-client"
@@ -24,22 +30,30 @@ def test_create_returns_the_work_item_in_its_start_phase(api):
     assert got["keyDates"] == {"kd-instruction-date": "2026-01-05T00:00:00.000Z"}
     parts = api.get(f"/api/v2/public/workItem/{wi['id']}/participants").json
     assert [(p["participantRoleType"], p["odsId"], p["odsName"]) for p in parts] == [
-        ("client", CLIENT_PERSON, "Margaret Ellison")]
+        ("client", CLIENT_PERSON, "Margaret Ellison")
+    ]
 
 
 def test_generated_references_do_not_collide_with_seeded_ones(api):
-    seeded = {r["data"]["reference"] for r in api.post(f"{V1}/findByQuery", {
-        "search": {"page": {"rowsPerPage": 100}}, "enrich": [{"path": "reference"}]}).json["results"]}
+    seeded = {
+        r["data"]["reference"]
+        for r in api.post(
+            f"{V1}/findByQuery", {"search": {"page": {"rowsPerPage": 100}}, "enrich": [{"path": "reference"}]}
+        ).json["results"]
+    }
     assert "MAT-00001" in seeded
     refs = {new_matter(api)["reference"] for _ in range(3)}
     assert len(refs) == 3 and not refs & seeded
 
 
 def test_create_binds_keys_case_insensitively_and_takes_a_parent(api):
-    response = api.post(V1, {
-        "ParentSharedoId": OPEN_MATTER,
-        "WorkItem": {"SharedoTypeSystemName": "task", "Title": "Chase searches", "Reference": "T-1"},
-    })
+    response = api.post(
+        V1,
+        {
+            "ParentSharedoId": OPEN_MATTER,
+            "WorkItem": {"SharedoTypeSystemName": "task", "Title": "Chase searches", "Reference": "T-1"},
+        },
+    )
     assert response.status_code == 201, response.json
     wi = response.json["workItem"]
     assert (wi["parentSharedoId"], wi["reference"], wi["referenceIsUserProvided"]) == (OPEN_MATTER, "T-1", True)
@@ -51,26 +65,61 @@ def test_create_binds_keys_case_insensitively_and_takes_a_parent(api):
         ({}, "workItem", "required"),
         ({"workItem": {"title": "x"}}, "workItem.sharedoTypeSystemName", "required"),
         ({"workItem": {"sharedoTypeSystemName": "matter-private-client"}}, "workItem.title", "required"),
-        ({"workItem": {"sharedoTypeSystemName": "spaceship", "title": "x"}}, "workItem.sharedoTypeSystemName",
-         "unknown work type"),
+        (
+            {"workItem": {"sharedoTypeSystemName": "spaceship", "title": "x"}},
+            "workItem.sharedoTypeSystemName",
+            "unknown work type",
+        ),
         ({"workItem": {"sharedoTypeSystemName": "matter", "title": "x"}}, "workItem.sharedoTypeSystemName", "abstract"),
         ({"workItem": {"sharedoTypeSystemName": "task", "title": 42}}, "workItem.title", "expected a string"),
         ({"workItem": "task"}, "workItem", "expected an object"),
-        ({"workItem": {"sharedoTypeSystemName": "task", "title": "x"}, "parentSharedoId": "nope"}, "parentSharedoId",
-         "GUID"),
-        ({"workItem": {"sharedoTypeSystemName": "task", "title": "x"},
-          "parentSharedoId": "00000000-0000-4000-8000-000000000000"}, "parentSharedoId", "no work item"),
-        ({"workItem": {"sharedoTypeSystemName": "task", "title": "x"},
-          "participants": [{"roleSystemName": "client", "odsId": CLIENT_PERSON}]}, "participants[0].roleSystemName",
-         "no role"),
-        ({"workItem": {"sharedoTypeSystemName": "task", "title": "x"}, "participants": {"a": 1}}, "participants",
-         "expected an array"),
-        ({"workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "x"},
-          "keyDates": {"kd-instruction-date": "soon"}}, "keyDates.kd-instruction-date", "ISO 8601"),
-        ({"workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "x"},
-          "keyDates": {"kd-made-up": "2026-01-01"}}, "keyDates.kd-made-up", "no key date"),
-        ({"workItem": {"sharedoTypeSystemName": "task", "title": "x"}, "aspectData": {"task": 5}},
-         "aspectData.task", "must be an object"),
+        (
+            {"workItem": {"sharedoTypeSystemName": "task", "title": "x"}, "parentSharedoId": "nope"},
+            "parentSharedoId",
+            "GUID",
+        ),
+        (
+            {
+                "workItem": {"sharedoTypeSystemName": "task", "title": "x"},
+                "parentSharedoId": "00000000-0000-4000-8000-000000000000",
+            },
+            "parentSharedoId",
+            "no work item",
+        ),
+        (
+            {
+                "workItem": {"sharedoTypeSystemName": "task", "title": "x"},
+                "participants": [{"roleSystemName": "client", "odsId": CLIENT_PERSON}],
+            },
+            "participants[0].roleSystemName",
+            "no role",
+        ),
+        (
+            {"workItem": {"sharedoTypeSystemName": "task", "title": "x"}, "participants": {"a": 1}},
+            "participants",
+            "expected an array",
+        ),
+        (
+            {
+                "workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "x"},
+                "keyDates": {"kd-instruction-date": "soon"},
+            },
+            "keyDates.kd-instruction-date",
+            "ISO 8601",
+        ),
+        (
+            {
+                "workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "x"},
+                "keyDates": {"kd-made-up": "2026-01-01"},
+            },
+            "keyDates.kd-made-up",
+            "no key date",
+        ),
+        (
+            {"workItem": {"sharedoTypeSystemName": "task", "title": "x"}, "aspectData": {"task": 5}},
+            "aspectData.task",
+            "must be an object",
+        ),
         ({"workItem": {"sharedoTypeSystemName": "task", "title": "x" * 401}}, "workItem.title", "longer than"),
         ([1, 2], "(body)", "expected an object"),
     ],
@@ -84,11 +133,16 @@ def test_bad_create_bodies_get_a_400_naming_the_field(api, body, field, words):
 
 
 def test_one_role_one_holder_unless_the_type_allows_more(api):
-    response = api.post(V1, {
-        "workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "x"},
-        "participants": [{"roleSystemName": "primary-owner", "odsId": CLIENT_PERSON},
-                         {"roleSystemName": "primary-owner", "odsId": "1a000000-0000-4000-8000-000000000002"}],
-    })
+    response = api.post(
+        V1,
+        {
+            "workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "x"},
+            "participants": [
+                {"roleSystemName": "primary-owner", "odsId": CLIENT_PERSON},
+                {"roleSystemName": "primary-owner", "odsId": "1a000000-0000-4000-8000-000000000002"},
+            ],
+        },
+    )
     assert response.status_code == 400
     assert "can hold only one" in response.json["title"]
 
@@ -132,16 +186,22 @@ def test_unknown_route_and_wrong_method_are_json(api):
 
 def test_update_changes_given_fields_merges_aspect_data_and_raises_one_event(api):
     wi = new_matter(api, aspectData={"matterDetails": {"a": 1, "b": 2}})
-    response = api.put(f"{V1}/{wi['id']}", {"workItem": {"title": "New title"},
-                                            "aspectData": {"matterDetails": {"b": 3}},
-                                            "keyDates": {"kd-instruction-date": "2026-02-01T10:00:00Z"}})
+    response = api.put(
+        f"{V1}/{wi['id']}",
+        {
+            "workItem": {"title": "New title"},
+            "aspectData": {"matterDetails": {"b": 3}},
+            "keyDates": {"kd-instruction-date": "2026-02-01T10:00:00Z"},
+        },
+    )
     assert response.status_code == 200
     assert response.json["workItem"]["title"] == "New title"
     assert response.json["workItem"]["description"] is None
     assert response.json["aspectData"] == {"matterDetails": {"a": 1, "b": 3}}
     updated = events_of(api, "sharedo-updated")
     assert [e["Data"]["changedFields"] for e in updated] == [
-        ["title", "aspectData.matterDetails", "keyDates.kd-instruction-date"]]
+        ["title", "aspectData.matterDetails", "keyDates.kd-instruction-date"]
+    ]
     api.put(f"{V1}/{wi['id']}", {"workItem": {"title": "New title"}})
     assert len(events_of(api, "sharedo-updated")) == 1  # nothing changed, nothing raised
 
@@ -157,20 +217,31 @@ def test_phase_shows_available_transitions(api):
     phase = api.get(f"{V1}/{ENQUIRY_MATTER}/phase").json
     assert phase["systemName"] == "matter-enquiry" and phase["isOpen"] is True
     assert {t["toPhaseSystemName"] for t in phase["availableTransitions"]} == {
-        "matter-open", "matter-closed", "matter-removed"}
-    assert all({"name", "isOptimumPath", "isUserDriven", "toPhaseIconClass"} <= set(t)
-               for t in phase["availableTransitions"])
+        "matter-open",
+        "matter-closed",
+        "matter-removed",
+    }
+    assert all(
+        {"name", "isOptimumPath", "isUserDriven", "toPhaseIconClass"} <= set(t) for t in phase["availableTransitions"]
+    )
 
 
 def test_phase_change_moves_and_raises_the_event(api):
-    response = api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open",
-                                                         "description": "Instructed", "reasonText": "Engaged"})
+    response = api.put(
+        f"{V1}/{ENQUIRY_MATTER}/phase",
+        {"toPhaseSystemName": "matter-open", "description": "Instructed", "reasonText": "Engaged"},
+    )
     assert response.status_code == 200
     assert response.json == {"systemName": "matter-open", "name": "Open"}
     assert api.get(f"{V1}/{ENQUIRY_MATTER}").json["workItem"]["phaseSystemName"] == "matter-open"
     (event,) = events_of(api, "sharedo-phase-changed")
-    assert event["Data"] == {"sharedoId": ENQUIRY_MATTER, "sharedoTypeSystemName": "matter-private-client",
-                             "fromPhase": "matter-enquiry", "toPhase": "matter-open", "reason": "Engaged"}
+    assert event["Data"] == {
+        "sharedoId": ENQUIRY_MATTER,
+        "sharedoTypeSystemName": "matter-private-client",
+        "fromPhase": "matter-enquiry",
+        "toPhase": "matter-open",
+        "reason": "Engaged",
+    }
 
 
 def test_an_illegal_transition_is_400_naming_the_legal_ones(api):
@@ -236,8 +307,9 @@ def test_comments_and_chronology(api):
 
 
 def test_chronology_can_include_children(api):
-    task = api.post(V1, {"parentSharedoId": OPEN_MATTER,
-                         "workItem": {"sharedoTypeSystemName": "task", "title": "t"}}).json["workItem"]
+    task = api.post(
+        V1, {"parentSharedoId": OPEN_MATTER, "workItem": {"sharedoTypeSystemName": "task", "title": "t"}}
+    ).json["workItem"]
     own = api.get(f"{V1}/{OPEN_MATTER}/chronology").json
     with_children = api.get(f"{V1}/{OPEN_MATTER}/chronology?includeChildren=true").json
     assert own["totalCount"] == 0
