@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ..binding import Fields
+from ..errors import invalid
 from .common import body, bool_arg, caller, emulator, int_arg
 
 bp = Blueprint("workitems", __name__)
@@ -59,8 +60,8 @@ def attributes(item_id: str):
 def set_attributes(item_id: str):
     """A map of name → string (or null to clear), as third-party workflows send it."""
     data = body()
-    if not isinstance(data, dict):
-        Fields(data).raise_if_errors()
+    if not isinstance(data, dict):  # `null` too: Fields would read it as an empty object
+        raise invalid("(body)", "expected an object of attribute name → string value (or null to clear)")
     return jsonify(emulator().workitems.set_attributes(item_id, data, caller()))
 
 
