@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,9 @@ from .ods import Ods
 from .query import Queries
 from .scheduler import Scheduler
 from .settings import Settings
-from .solution import Solution, SolutionError, demo_solution_path, load_solution
+from .solution import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
 from .store import Store
 from .workitems import WorkItems
-from .worktypes import WorkTypes
 
 CLOCK_KEY = "clock.virtualNow"
 
@@ -28,8 +26,7 @@ def _solution_for(settings: Settings) -> Solution:
         return load_solution(demo_solution_path())
     if settings.solution is not None:
         return load_solution(settings.solution)
-    empty = Path(tempfile.gettempdir())
-    return Solution(root=empty / "operate-empty-solution", name="(empty)", config={}, worktypes=WorkTypes([]))
+    return empty_solution()
 
 
 class Emulator:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -53,6 +54,17 @@ class Solution:
         return dict(self.config.get("limits", {}))
 
 
+def builtin_worktypes() -> list:
+    """The product's own base types (matter, task) that exported types derive from."""
+    raw = json.loads(resources.files("emulator.catalogue").joinpath("worktypes.json").read_text("utf-8"))
+    return [parse_worktype(doc, "emulator/catalogue/worktypes.json") for doc in raw["worktypes"]]
+
+
+def empty_solution() -> Solution:
+    """A tenant with nothing configured: the built-in types, no seed."""
+    return Solution(root=Path("(none)"), name="(empty)", config={}, worktypes=WorkTypes(builtin_worktypes()))
+
+
 def demo_solution_path() -> Path:
     return Path(str(resources.files("emulator").joinpath("demo_solution")))
 
@@ -82,10 +94,10 @@ def _json_list(path: Path) -> list[dict[str, Any]]:
 
 
 def _unwrap(doc: Any, key: str) -> Any:
-    """Exports sometimes wrap an item in one object (`{"ParticipantRole": {...}}`): look inside."""
-    if isinstance(doc, dict) and get_ci(doc, key) is None and len(doc) == 1:
-        inner = next(iter(doc.values()))
-        if isinstance(inner, dict):
+    """Exports wrap an item in an object (`{"ParticipantRole": {...}, ...}`): find the part that has `key`."""
+    if isinstance(doc, dict) and get_ci(doc, key) is None:
+        inner = next((v for v in doc.values() if isinstance(v, dict) and get_ci(v, key) is not None), None)
+        if inner is not None:
             return inner
     return doc
 
@@ -109,6 +121,8 @@ def load_solution(root: str | Path) -> Solution:
             parsed.append(parse_worktype(_load_json(path), str(path)))
         except WorkTypeError as exc:
             raise SolutionError(str(exc)) from None
+    own = {t.system_name for t in parsed}
+    parsed += [t for t in builtin_worktypes() if t.system_name not in own]
     try:
         worktypes = WorkTypes(parsed)
     except WorkTypeError as exc:
@@ -163,7 +177,8 @@ def _check_roles(solution: Solution) -> None:
     if not solution.roles:
         return  # a solution without role files accepts the roles its types name
     for wt in solution.worktypes:
-        for role in solution.worktypes.roles(wt.system_name):
+        for declared in wt.own_roles:
+            role = get_ci(declared, "ParticipantRoleSystemName")
             if role not in solution.roles:
                 raise SolutionError(
                     f"work type {wt.system_name!r} names participant role {role!r}, which no file in roles/ defines"

@@ -112,8 +112,10 @@ def test_ide_files_are_served_case_insensitively(tmp_path):
 def test_an_empty_solution_serves_identity_and_refuses_unknown_types(tmp_path):
     app = create_app(Settings(data_dir=tmp_path))
     api = Api(app, client_token(app))
-    response = api.post("/api/v1/public/workItem", {"workItem": {"sharedoTypeSystemName": "matter", "title": "x"}})
+    response = api.post("/api/v1/public/workItem", {"workItem": {"sharedoTypeSystemName": "rocket", "title": "x"}})
     assert response.status_code == 400 and "unknown work type" in response.json["title"]
+    task = api.post("/api/v1/public/workItem", {"workItem": {"sharedoTypeSystemName": "task", "title": "built in"}})
+    assert task.status_code == 201 and task.json["workItem"]["phaseSystemName"] == "task-not-started"
     app.extensions["operate"].close()
 
 

@@ -1,0 +1,84 @@
+"""The `operate` commands other than serve: import a real export, export and load snapshots."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from emulator.app import create_app
+from emulator.settings import Settings
+
+from .conftest import Api, client_token
+from .test_importer import build_package
+
+
+def operate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "emulator.cli", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def test_import_a_real_export_then_serve_it(tmp_path):
+    package = build_package(tmp_path / "export-Demo 01-2024-02-20T14_17_26.zip")
+    result = operate("import", str(package), str(tmp_path / "demo01"))
+    assert result.returncode == 0, result.stderr
+    assert "operate serve --solution" in result.stdout
+    assert (tmp_path / "demo01" / "IMPORT-REPORT.md").is_file()
+
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=tmp_path / "demo01"))
+    api = Api(app, client_token(app))
+    em = app.extensions["operate"]
+    types = {t.system_name for t in em.solution.worktypes}
+    assert {"demo01-matter", "demo01-task"} <= types
+    for type_sn, phase in (("demo01-task", "task-not-started"), ("demo01-matter", "demo01-matter-open")):
+        created = api.post("/api/v1/public/workItem", {"workItem": {"sharedoTypeSystemName": type_sn, "title": "x"}})
+        assert created.status_code == 201, created.json
+        assert created.json["workItem"]["phaseSystemName"] == phase  # demo01-task inherits the built-in task plan
+    assert em.solution.triggers and em.solution.workflows
+    widget = app.test_client().get("/_ideFiles/Demo01/PMSWidget/PMSWidget.js")
+    assert widget.status_code == 200 and b"PMSWidget" in widget.data
+    em.close()
+
+
+def test_import_refuses_what_is_not_a_package(tmp_path):
+    bogus = tmp_path / "not-a-zip.zip"
+    bogus.write_text("hello")
+    result = operate("import", str(bogus), str(tmp_path / "out"))
+    assert result.returncode == 2 and "operate import:" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_and_load_round_trip(tmp_path):
+    data = tmp_path / "state"
+    app = create_app(Settings(data_dir=data, demo=True))
+    api = Api(app, client_token(app))
+    created = api.post("/api/v1/public/workItem", {"workItem": {"sharedoTypeSystemName": "task", "title": "saved"}})
+    item_id = created.json["workItem"]["id"]
+    app.extensions["operate"].close()
+
+    snapshot = tmp_path / "snap.json"
+    assert operate("export", "--demo", "--data-dir", str(data), str(snapshot)).returncode == 0
+    assert item_id in snapshot.read_text()
+
+    other = tmp_path / "other"
+    result = operate("load", "--demo", "--data-dir", str(other), str(snapshot))
+    assert result.returncode == 0, result.stderr
+    app = create_app(Settings(data_dir=other, demo=True))
+    assert Api(app, client_token(app)).get(f"/api/v1/public/workItem/{item_id}").status_code == 200
+    app.extensions["operate"].close()
+
+    snapshot.write_text(json.dumps({"format": "nope"}))
+    bad = operate("load", "--demo", "--data-dir", str(other), str(snapshot))
+    assert bad.returncode == 2 and "not a snapshot" in bad.stderr
+
+
+def test_readme_test_command_is_what_ci_runs():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    blocks = [b.split("```")[0].strip() for b in readme.split("```sh\n")[1:3]]
+    demo, test = blocks
+    assert "operate serve --demo" in demo and "pip install" in demo
+    assert test in ci.splitlines()
