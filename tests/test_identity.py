@@ -176,3 +176,25 @@ def test_solution_clients_come_from_operate_toml(tmp_path):
     info = Api(app, response.json["access_token"]).get("/api/security/userInfo").json
     assert info["globalPermissions"] == ["core.sharedo.read"]
     app.extensions["operate"].close()
+
+
+def test_impersonate_fixed_uses_the_user_the_client_names(tmp_path):
+    import shutil
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+    from emulator.solution import demo_solution_path
+
+    sol = tmp_path / "sol"
+    shutil.copytree(demo_solution_path(), sol)
+    with (sol / "operate.toml").open("a") as f:
+        f.write('\n[clients.outlook]\nsecret = "o"\ngrants = ["Impersonate.Fixed"]\nuser = "hannah.whitfield"\n'
+                'permissions = []\n')
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=sol))
+    response = token_response(app, {"grant_type": "Impersonate.Fixed", "scope": "sharedo"}, auth=("outlook", "o"))
+    assert response.status_code == 200
+    info = Api(app, response.json["access_token"]).get("/api/security/userInfo").json
+    assert info["userName"] == "hannah.whitfield" and info["clientId"] == "outlook"
+    refused = token_response(app, {"grant_type": "client_credentials", "scope": "sharedo"}, auth=("outlook", "o"))
+    assert refused.status_code == 400 and refused.json["error"] == "unauthorized_client"
+    app.extensions["operate"].close()
