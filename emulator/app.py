@@ -94,4 +94,5 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
         return jsonify(error_body(500, f"internal error: {type(exc).__name__}")), 500
 
     app.wsgi_app = PathNormaliser(app.wsgi_app, _literal_segments(app))  # type: ignore[method-assign]
+    emulator.attach(app)
     return app

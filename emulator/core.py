@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ class Emulator:
         self.workitems = WorkItems(self.store, self.clock, self.stream, self.solution, self.ods)
         self.queries = Queries(self.workitems)
         self._load()
+        from smartplans.executions import SmartPlans
+
+        self.smartplans = SmartPlans(self)
         if self.clock.is_virtual:
             self.clock.on_change = self._persist_clock
 
@@ -113,12 +117,26 @@ class Emulator:
             self.dispatcher.drain()
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def attach(self, app: Any) -> None:
+        """Give plans their `sharedo.http` (the app itself, in process) and finish interrupted work."""
+        from smartplans.host_http import InProcessHost
+
+        self.host = InProcessHost(app, self.identity)
+        self.smartplans.host_call = self.host
+        if self.dispatcher.inline:
+            self.dispatcher.drain()
+            self.smartplans.resume()
+
     def start_background(self) -> None:
         """Serve mode: a worker drains events, a ticker runs due jobs on a system clock."""
         self.dispatcher.start()
         self.scheduler.start()
+        threading.Thread(target=self.smartplans.resume, name="operate-resume", daemon=True).start()
 
     def close(self) -> None:
         self.scheduler.stop()
         self.dispatcher.stop()
+        self.smartplans.close()
+        if getattr(self, "host", None) is not None:
+            self.host.close()
         self.store.close()

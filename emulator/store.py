@@ -85,6 +85,54 @@ MIGRATIONS: list[str] = [
         expires_at TEXT NOT NULL
     );
     """,
+    # 2: SmartPlan executions, their steps, step logs and the triggers plans create at run time.
+    """
+    CREATE TABLE plan_executions (
+        id TEXT PRIMARY KEY,
+        plan TEXT NOT NULL,
+        plan_title TEXT NOT NULL,
+        plan_type TEXT NOT NULL,
+        state TEXT NOT NULL,
+        start_time TEXT NOT NULL,
+        end_time TEXT,
+        sharedo_id TEXT,
+        trigger_id TEXT,
+        event_number INTEGER,
+        ev TEXT NOT NULL,
+        ctx TEXT NOT NULL,
+        last_error TEXT
+    );
+    CREATE INDEX plan_executions_state ON plan_executions(state);
+    CREATE TABLE execution_steps (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES plan_executions(id),
+        seq INTEGER NOT NULL,
+        step TEXT NOT NULL,
+        state TEXT NOT NULL,
+        due_at TEXT,
+        started TEXT,
+        ended TEXT,
+        attempts INTEGER NOT NULL,
+        error TEXT,
+        recorded TEXT NOT NULL
+    );
+    CREATE INDEX execution_steps_execution ON execution_steps(execution_id, seq);
+    CREATE TABLE step_logs (
+        step_id TEXT NOT NULL REFERENCES execution_steps(id),
+        seq INTEGER NOT NULL,
+        log_time TEXT NOT NULL,
+        log_level TEXT NOT NULL,
+        log_message TEXT NOT NULL,
+        PRIMARY KEY (step_id, seq)
+    );
+    CREATE TABLE runtime_triggers (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES plan_executions(id),
+        step_id TEXT NOT NULL REFERENCES execution_steps(id),
+        sharedo_id TEXT NOT NULL,
+        phase TEXT NOT NULL
+    );
+    """,
 ]
 
 # Tokens are sessions, not tenant state: they survive a reset and never go into an export.
@@ -162,11 +210,21 @@ class Store:
         with self._lock:
             yield self._conn
 
+    def after_this_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once, after the transaction now open on this thread commits (never on rollback)."""
+        if getattr(self._local, "depth", 0) == 0:
+            callback()
+            return
+        self._local.__dict__.setdefault("pending", []).append(callback)
+
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Register a callback that runs after every outermost commit (the dispatcher's wake-up)."""
         self._after_commit.append(callback)
 
     def _run_after_commit(self) -> None:
+        pending, self._local.pending = getattr(self._local, "pending", []), []
+        for callback in pending:
+            callback()
         for callback in list(self._after_commit):
             callback()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
+from ..errors import invalid
 from .common import body, caller, emulator
 
 bp = Blueprint("executionengine", __name__)
@@ -13,3 +14,44 @@ bp = Blueprint("executionengine", __name__)
 def graph_query():
     caller("core.sharedo.read")
     return jsonify(emulator().queries.graph_query(body()))
+
+
+EXECUTING = "/api/executionengine/plans/executing"
+STATES = ("RUNNING", "WAITING", "STOPPED", "ERRORED")
+
+
+@bp.get(EXECUTING)
+def executing():
+    """Plan executions, oldest first; `state`, `sharedoId` and `plan` narrow the list."""
+    caller("core.sharedo.read")
+    state = request.args.get("state") or None
+    if state and state not in STATES:
+        raise invalid("state", f"use one of {list(STATES)}")
+    return jsonify(
+        emulator().smartplans.executions(state, request.args.get("sharedoId") or None, request.args.get("plan") or None)
+    )
+
+
+@bp.get(f"{EXECUTING}/<execution_id>")
+def execution(execution_id: str):
+    caller("core.sharedo.read")
+    return jsonify(emulator().smartplans.execution(execution_id))
+
+
+@bp.get(f"{EXECUTING}/<execution_id>/steps/<step_id>/log")
+def step_log(execution_id: str, step_id: str):
+    caller("core.sharedo.read")
+    return jsonify(emulator().smartplans.step_log(execution_id, step_id))
+
+
+@bp.post(f"{EXECUTING}/<execution_id>/steps/<step_id>/retry")
+def retry(execution_id: str, step_id: str):
+    caller("core.sharedo.update")
+    return jsonify(emulator().smartplans.retry(execution_id, step_id))
+
+
+@bp.post("/api/executionengine/visualmodeller/plans/executing/<execution_id>/cancel")
+@bp.post(f"{EXECUTING}/<execution_id>/cancel")
+def cancel(execution_id: str):
+    caller("core.sharedo.update")
+    return jsonify(emulator().smartplans.cancel(execution_id))

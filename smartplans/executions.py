@@ -1,0 +1,457 @@
+"""Plan executions: started by triggers, run step by step in V8, with logs, timers, retry and cancel.
+
+A step is run by deterministic replay (DESIGN decision 2): each host call the step makes is
+performed once, its response recorded *and committed* before the step is run again, so a POST is
+never sent twice — not on a replay, not after a crash, not on a retry of a later failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+import zlib
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from emulator.clock import iso, parse_instant
+from emulator.errors import ApiError, not_found
+from emulator.events import Event
+from emulator.store import dumps
+
+from .plans import Plan, PlanError, solution_plans
+from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime
+from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
+
+log = logging.getLogger("operate.smartplans")
+
+RUNNING, WAITING, STOPPED, ERRORED = "RUNNING", "WAITING", "STOPPED", "ERRORED"
+MAX_HOST_CALLS_PER_STEP = 500
+MAX_STEPS_PER_DRIVE = 10_000
+TIMER_KIND = "plan-step"
+
+HostCall = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class SmartPlans:
+    """The execution engine for one emulator: triggers → executions → steps in V8."""
+
+    def __init__(self, emulator: Any) -> None:
+        self.em = emulator
+        self.store = emulator.store
+        self.clock = emulator.clock
+        self.runtime = Runtime()
+        self.host_call: HostCall | None = None  # set by create_app: sharedo.http into the app as ee-app
+        self._lock = threading.RLock()
+        limits = emulator.solution.limits()
+        self.default_limits = Limits(
+            float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
+        )
+        try:
+            self.plans: dict[str, Plan] = solution_plans(emulator.solution)
+            self.triggers: list[Trigger] = [parse_trigger(doc, str(path)) for path, doc in emulator.solution.triggers]
+        except (PlanError, TriggerError) as exc:
+            from emulator.solution import SolutionError
+
+            raise SolutionError(str(exc)) from None
+        emulator.dispatcher.subscribe("smartplans", self.on_event)
+        emulator.scheduler.on_timer(TIMER_KIND, self._on_timer)
+
+    # -- plans ----------------------------------------------------------------------------------
+    def add_plan(self, plan: Plan) -> None:
+        """Register (or replace) a plan, e.g. one `operate run` was pointed at."""
+        self.plans[plan.system_name] = plan
+
+    def add_trigger(self, trigger: Trigger) -> None:
+        self.triggers.append(trigger)
+
+    def _plan(self, name: str) -> Plan:
+        plan = self.plans.get(name)
+        if plan is None:
+            raise PlanError(f"no plan {name!r}; the solution has {sorted(self.plans)}")
+        if plan.path is not None and plan.path.exists() and plan.path.stat().st_mtime != plan.mtime:
+            from .plans import script_plan
+
+            plan = script_plan(plan.system_name, plan.path, plan.limits)  # edited on disk: reload, keep timers
+            self.plans[name] = plan
+        if not self.runtime.is_loaded(plan.key):
+            self.runtime.load(plan.key, plan.source, plan.url)
+        return plan
+
+    def limits_for(self, plan: Plan) -> Limits:
+        return Limits(
+            float(plan.limits.get("cpu_seconds", self.default_limits.cpu_seconds)),
+            int(plan.limits.get("heap_mb", self.default_limits.heap_mb)),
+        )
+
+    # -- starting -------------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        ev = {**event.to_json(), "Data": event.data}
+        for trigger in self.triggers:
+            if trigger.matches(event, self.em.solution.worktypes):
+                inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}
+                self.start(trigger.plan, trigger.step, ev, inputs, trigger_id=trigger.id, event_number=event.number)
+        self._resume_runtime_triggers(event)
+
+    def start(
+        self,
+        plan_name: str,
+        step: str = "main",
+        ev: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        *,
+        trigger_id: str | None = None,
+        event_number: int | None = None,
+    ) -> str:
+        """Create an execution and run it until it stops, waits or errors; returns its id."""
+        ev = dict(ev or {"Data": {}})
+        execution_id = str(uuid.uuid4())
+        ev["PlanExecutionId"] = execution_id
+        plan = self.plans.get(plan_name)
+        ctx = {
+            v.get("SystemName"): v.get("DefaultValue")
+            for v in (plan.variables if plan else [])
+            if v.get("SystemName") and v.get("DefaultValue") is not None
+        }
+        ctx.update(inputs or {})
+        now = iso(self.clock.now())
+        sharedo_id = (ev.get("Data") or {}).get("sharedoId")
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO plan_executions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    execution_id,
+                    plan_name,
+                    plan.title if plan else plan_name,
+                    plan.plan_type if plan else "script",
+                    RUNNING,
+                    now,
+                    None,
+                    sharedo_id,
+                    trigger_id,
+                    event_number,
+                    dumps(ev),
+                    dumps(ctx),
+                    None,
+                ),
+            )
+            self._queue(tx, execution_id, step, None)
+        self.drive(execution_id)
+        return execution_id
+
+    def _queue(
+        self, tx: sqlite3.Connection, execution_id: str, step: str, due: str | None, state: str = "QUEUED"
+    ) -> str:
+        seq = tx.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM execution_steps WHERE execution_id=?", (execution_id,)
+        ).fetchone()[0]
+        step_id = str(uuid.uuid4())
+        tx.execute(
+            "INSERT INTO execution_steps VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (step_id, execution_id, seq, step, state, due, None, None, 0, None, "[]"),
+        )
+        return step_id
+
+    # -- running --------------------------------------------------------------------------------
+    def drive(self, execution_id: str) -> None:
+        """Run queued steps of one execution in order until none is left, then settle its state."""
+        with self._lock:
+            for _ in range(MAX_STEPS_PER_DRIVE):
+                with self.store.read() as conn:
+                    state = conn.execute("SELECT state FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+                    row = conn.execute(
+                        "SELECT * FROM execution_steps WHERE execution_id=? AND state IN "
+                        "('QUEUED', 'RUNNING') ORDER BY seq LIMIT 1",
+                        (execution_id,),
+                    ).fetchone()
+                if state is None or state[0] in (STOPPED, ERRORED) or row is None:
+                    break
+                if not self._run_step(execution_id, row):
+                    return
+            self._settle(execution_id)
+
+    def _run_step(self, execution_id: str, row: sqlite3.Row) -> bool:
+        """One step to completion or failure; False when the execution errored."""
+        with self.store.read() as conn:
+            ex = conn.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+        step_id, step = row["id"], row["step"]
+        started = iso(self.clock.now())
+        with self.store.transaction() as tx:
+            tx.execute(
+                "UPDATE execution_steps SET state='RUNNING', started=?, attempts=attempts+1 WHERE id=?",
+                (started, step_id),
+            )
+            tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (RUNNING, execution_id))
+        recorded: list[dict[str, Any]] = json.loads(row["recorded"])
+        try:
+            plan = self._plan(ex["plan"])
+        except (PlanError, PlanLoadError) as exc:
+            return self._fail(execution_id, step_id, {"message": str(exc), "stack": None}, [])
+        payload = {
+            "ev": json.loads(ex["ev"]),
+            "ctx": json.loads(ex["ctx"]),
+            "recorded": recorded,
+            "now": int(parse_instant(started).timestamp() * 1000),
+            "seed": zlib.crc32(f"{execution_id}:{step_id}".encode()),
+        }
+        limits = self.limits_for(plan)
+        for _ in range(MAX_HOST_CALLS_PER_STEP + 1):
+            result = self.runtime.run_step(plan.key, step, payload, limits)
+            if result.status != "host-call":
+                break
+            if len(recorded) >= MAX_HOST_CALLS_PER_STEP:
+                result.status, result.error = (
+                    "error",
+                    {"message": f"step {step!r} made more than {MAX_HOST_CALLS_PER_STEP} host calls", "stack": None},
+                )
+                break
+            response = self._perform(result.request or {})
+            recorded.append({"request": result.request, "response": response})
+            with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
+                tx.execute("UPDATE execution_steps SET recorded=? WHERE id=?", (dumps(recorded), step_id))
+        if result.status == "completed":
+            self._complete(execution_id, step_id, result.ctx, result.logs, result.triggers)
+            return True
+        return self._fail(execution_id, step_id, result.error or {"message": "unknown failure"}, result.logs)
+
+    def _perform(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.host_call is None:
+            raise RuntimeError("no host to call: create the Flask app (create_app) before running plans")
+        return self.host_call(request)
+
+    def _complete(
+        self,
+        execution_id: str,
+        step_id: str,
+        ctx: dict[str, Any],
+        logs: list[dict[str, Any]],
+        triggers: list[dict[str, Any]],
+    ) -> None:
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            self._write_logs(tx, step_id, logs, now)
+            tx.execute(
+                "UPDATE execution_steps SET state='COMPLETED', ended=?, error=NULL WHERE id=?", (iso(now), step_id)
+            )
+            tx.execute("UPDATE plan_executions SET ctx=? WHERE id=?", (dumps(ctx), execution_id))
+            for t in triggers:
+                if t["kind"] == "subprocess" and t.get("at") is None:
+                    self._queue(tx, execution_id, t["step"], None)
+                elif t["kind"] == "subprocess":
+                    due = datetime.fromtimestamp(t["at"] / 1000, tz=timezone.utc)
+                    waiting = self._queue(tx, execution_id, t["step"], iso(due), state="WAITING")
+                    self.em.scheduler.schedule(tx, TIMER_KIND, due, {"executionId": execution_id, "stepId": waiting})
+                elif t["kind"] == "on-phase":
+                    waiting = self._queue(tx, execution_id, t["step"], None, state="WAITING")
+                    tx.execute(
+                        "INSERT INTO runtime_triggers VALUES (?,?,?,?,?)",
+                        (str(uuid.uuid4()), execution_id, waiting, t["sharedoId"].lower(), t["phase"]),
+                    )
+
+    def _fail(self, execution_id: str, step_id: str, error: dict[str, Any], logs: list[dict[str, Any]]) -> bool:
+        now = self.clock.now()
+        lines = [*logs, {"logLevel": "Error", "logMessage": error.get("stack") or error["message"]}]
+        with self.store.transaction() as tx:
+            self._write_logs(tx, step_id, lines, now)
+            tx.execute(
+                "UPDATE execution_steps SET state='ERRORED', ended=?, error=? WHERE id=?",
+                (iso(now), dumps(error), step_id),
+            )
+            tx.execute(
+                "UPDATE plan_executions SET state=?, last_error=? WHERE id=?", (ERRORED, error["message"], execution_id)
+            )
+        return False
+
+    def _write_logs(self, tx: sqlite3.Connection, step_id: str, logs: list[dict[str, Any]], now: datetime) -> None:
+        start = tx.execute("SELECT COALESCE(MAX(seq), 0) FROM step_logs WHERE step_id=?", (step_id,)).fetchone()[0]
+        tx.executemany(
+            "INSERT INTO step_logs VALUES (?,?,?,?,?)",
+            [(step_id, start + i + 1, iso(now), line["logLevel"], line["logMessage"]) for i, line in enumerate(logs)],
+        )
+
+    def _settle(self, execution_id: str) -> None:
+        with self.store.transaction() as tx:
+            states = {
+                r[0] for r in tx.execute("SELECT state FROM execution_steps WHERE execution_id=?", (execution_id,))
+            }
+            current = tx.execute("SELECT state FROM plan_executions WHERE id=?", (execution_id,)).fetchone()[0]
+            if current in (STOPPED, ERRORED):
+                return
+            if "WAITING" in states:
+                tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (WAITING, execution_id))
+            else:
+                tx.execute(
+                    "UPDATE plan_executions SET state=?, end_time=? WHERE id=?",
+                    (STOPPED, iso(self.clock.now()), execution_id),
+                )
+
+    # -- waking ---------------------------------------------------------------------------------
+    def _on_timer(self, payload: dict[str, Any], due: datetime) -> None:
+        tx_changed = self._wake(payload["executionId"], payload["stepId"])
+        if tx_changed:
+            self.store.after_this_commit(lambda: self.drive(payload["executionId"]))
+
+    def _wake(self, execution_id: str, step_id: str) -> bool:
+        with self.store.transaction() as tx:
+            changed = tx.execute(
+                "UPDATE execution_steps SET state='QUEUED' WHERE id=? AND state='WAITING'", (step_id,)
+            ).rowcount
+        return bool(changed)
+
+    def _resume_runtime_triggers(self, event: Event) -> None:
+        if event.event_type != "sharedo-phase-changed":
+            return
+        sharedo_id = str(event.data.get("sharedoId", "")).lower()
+        with self.store.transaction() as tx:
+            rows = tx.execute(
+                "SELECT * FROM runtime_triggers WHERE sharedo_id=? AND phase=?", (sharedo_id, event.data.get("toPhase"))
+            ).fetchall()
+            for r in rows:
+                tx.execute("DELETE FROM runtime_triggers WHERE id=?", (r["id"],))
+                tx.execute("UPDATE execution_steps SET state='QUEUED' WHERE id=? AND state='WAITING'", (r["step_id"],))
+        for execution_id in dict.fromkeys(r["execution_id"] for r in rows):
+            self.drive(execution_id)
+
+    def resume(self) -> None:
+        """After a restart: steps left RUNNING or QUEUED run again (recorded calls are not re-sent)."""
+        with self.store.read() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT execution_id FROM execution_steps s JOIN plan_executions e ON e.id = s.execution_id "
+                    "WHERE s.state IN ('QUEUED', 'RUNNING') AND e.state IN ('RUNNING', 'WAITING')"
+                )
+            ]
+        for execution_id in ids:
+            self.drive(execution_id)
+
+    # -- retry and cancel -----------------------------------------------------------------------
+    def retry(self, execution_id: str, step_id: str) -> dict[str, Any]:
+        """Run an errored step again. Calls that succeeded before the failure are replayed from the
+        record, not re-sent; the failed call and anything after it are made afresh."""
+        with self.store.transaction() as tx:
+            ex = tx.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+            if ex is None:
+                raise not_found("plan execution", execution_id)
+            row = tx.execute(
+                "SELECT * FROM execution_steps WHERE id=? AND execution_id=?", (step_id, execution_id)
+            ).fetchone()
+            if row is None:
+                raise not_found("execution step", step_id, field="stepId")
+            if row["state"] != "ERRORED":
+                raise ApiError(409, f"step {row['step']!r} is {row['state']}; only an ERRORED step can be retried")
+            recorded = json.loads(row["recorded"])
+            first_failure = next((i for i, r in enumerate(recorded) if not r["response"].get("success")), len(recorded))
+            tx.execute(
+                "UPDATE execution_steps SET state='QUEUED', error=NULL, recorded=? WHERE id=?",
+                (dumps(recorded[:first_failure]), step_id),
+            )
+            tx.execute(
+                "UPDATE plan_executions SET state=?, last_error=NULL, end_time=NULL WHERE id=?", (RUNNING, execution_id)
+            )
+        self.drive(execution_id)
+        return self.execution(execution_id)
+
+    def cancel(self, execution_id: str) -> dict[str, Any]:
+        with self.store.transaction() as tx:
+            ex = tx.execute("SELECT state FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+            if ex is None:
+                raise not_found("plan execution", execution_id)
+            if ex["state"] == STOPPED:
+                raise ApiError(409, "the execution has already stopped")
+            for job in tx.execute("SELECT id, payload FROM jobs WHERE kind=?", (TIMER_KIND,)).fetchall():
+                if json.loads(job["payload"]).get("executionId") == execution_id:
+                    tx.execute("DELETE FROM jobs WHERE id=?", (job["id"],))
+            tx.execute("DELETE FROM runtime_triggers WHERE execution_id=?", (execution_id,))
+            tx.execute(
+                "UPDATE execution_steps SET state='CANCELLED' WHERE execution_id=? AND state IN "
+                "('QUEUED', 'WAITING', 'ERRORED')",
+                (execution_id,),
+            )
+            tx.execute(
+                "UPDATE plan_executions SET state=?, end_time=? WHERE id=?",
+                (STOPPED, iso(self.clock.now()), execution_id),
+            )
+        return self.execution(execution_id)
+
+    # -- reading --------------------------------------------------------------------------------
+    def execution(self, execution_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            ex = conn.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+            if ex is None:
+                raise not_found("plan execution", execution_id)
+            steps = conn.execute(
+                "SELECT * FROM execution_steps WHERE execution_id=? ORDER BY seq", (execution_id,)
+            ).fetchall()
+            item = self.em.workitems.find(ex["sharedo_id"], conn) if ex["sharedo_id"] else None
+        plan = self.plans.get(ex["plan"])
+        return {
+            "id": ex["id"],
+            "planSystemName": ex["plan"],
+            "planTitle": ex["plan_title"],
+            "planType": ex["plan_type"],
+            "state": ex["state"],
+            "startTime": ex["start_time"],
+            "endTime": ex["end_time"],
+            "sharedoId": ex["sharedo_id"],
+            "sharedoTitle": item.title if item else None,
+            "sharedoReference": item.reference if item else None,
+            "sharedoTypeSystemName": item.type if item else None,
+            "lastErrored": ex["last_error"],
+            "parentPlanExecutionId": None,
+            "meta": {"triggerId": ex["trigger_id"], "eventNumber": ex["event_number"]},
+            "subProcesses": [
+                {
+                    "systemName": s["systemName"],
+                    "name": s["name"],
+                    "optimalPath": True,
+                    "endState": s["isEnd"],
+                    "debug": False,
+                    "entryPoint": s["isStart"],
+                }
+                for s in (plan.steps if plan else [])
+            ],
+            "steps": [
+                {
+                    "id": s["id"],
+                    "systemName": s["step"],
+                    "state": s["state"],
+                    "dueAt": s["due_at"],
+                    "startTime": s["started"],
+                    "endTime": s["ended"],
+                    "attempts": s["attempts"],
+                    "error": json.loads(s["error"]) if s["error"] else None,
+                    "hostCalls": len(json.loads(s["recorded"])),
+                }
+                for s in steps
+            ],
+            "ctx": json.loads(ex["ctx"]),
+        }
+
+    def executions(
+        self, state: str | None = None, sharedo_id: str | None = None, plan: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql, args = "SELECT id FROM plan_executions WHERE 1=1", []
+        for column, value in (("state", state), ("sharedo_id", sharedo_id), ("plan", plan)):
+            if value:
+                sql += f" AND {column}=?"
+                args.append(value)
+        with self.store.read() as conn:
+            ids = [r[0] for r in conn.execute(sql + " ORDER BY start_time, rowid", args)]
+        return [self.execution(i) for i in ids]
+
+    def step_log(self, execution_id: str, step_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM execution_steps WHERE id=? AND execution_id=?", (step_id, execution_id)
+            ).fetchone()
+            if row is None:
+                raise not_found("execution step", step_id, field="stepId")
+            rows = conn.execute("SELECT * FROM step_logs WHERE step_id=? ORDER BY seq", (step_id,)).fetchall()
+        return [{"logTime": r["log_time"], "logLevel": r["log_level"], "logMessage": r["log_message"]} for r in rows]
+
+    def close(self) -> None:
+        self.runtime.close()

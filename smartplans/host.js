@@ -1,0 +1,435 @@
+// The globals real Operate plans use, for one warm V8 context.
+//
+// Python calls __operate.run(planKey, step, input) once per attempt. A step runs until it needs a
+// host result that has not been recorded yet (an HTTP call): then it stops with {status: "host-call"},
+// Python performs the call, records the response and runs the step again from its start, feeding
+// recorded results in order. Every effect (log lines, ctx, triggers) is buffered here and handed back
+// only when the step completes, so a replay is invisible. Date, Math.random and Guid.NewGuid come from
+// the per-run input, so replays are exact.
+(function (global) {
+  "use strict";
+
+  var plans = {};
+  var run = null; // the state of the step now running
+
+  var RealDate = Date;
+
+  function HostCallNeeded(request) {
+    this.request = request;
+  }
+
+  // -- deterministic time and randomness ----------------------------------------------------------
+  function mulberry32(seed) {
+    var a = seed >>> 0;
+    return function () {
+      a = (a + 0x6d2b79f5) >>> 0;
+      var t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function nowMs() {
+    if (!run) throw new Error("the clock is only readable while a step runs");
+    return run.now;
+  }
+
+  function OperateDate(a, b, c, d, e, f, g) {
+    var n = arguments.length;
+    var value;
+    if (n === 0) value = new RealDate(nowMs());
+    else if (n === 1) value = new RealDate(a instanceof DateTime ? a.valueOf() : a);
+    else value = new RealDate(a, b, c === undefined ? 1 : c, d || 0, e || 0, f || 0, g || 0);
+    if (!(this instanceof OperateDate)) return value.toString();
+    Object.setPrototypeOf(value, OperateDate.prototype);
+    return value;
+  }
+  OperateDate.prototype = Object.create(RealDate.prototype);
+  OperateDate.prototype.constructor = OperateDate;
+  OperateDate.now = function () { return nowMs(); };
+  OperateDate.parse = RealDate.parse;
+  OperateDate.UTC = RealDate.UTC;
+  global.Date = OperateDate;
+
+  var realRandom = Math.random;
+  Math.random = function () { return run ? run.random() : realRandom(); };
+
+  // -- DateTime and Guid, .NET-flavoured as on the platform ---------------------------------------
+  function pad(n, w) { n = String(n); while (n.length < (w || 2)) n = "0" + n; return n; }
+
+  function DateTime(ms) {
+    if (!(this instanceof DateTime)) return new DateTime(ms);
+    if (typeof ms !== "number" || isNaN(ms)) throw new Error("DateTime needs a time value");
+    this._ms = ms;
+  }
+  function addMs(dt, ms) { return new DateTime(dt._ms + ms); }
+  function utc(dt) { return new RealDate(dt._ms); }
+  DateTime.prototype = {
+    constructor: DateTime,
+    AddMilliseconds: function (n) { return addMs(this, n); },
+    AddSeconds: function (n) { return addMs(this, n * 1000); },
+    AddMinutes: function (n) { return addMs(this, n * 60000); },
+    AddHours: function (n) { return addMs(this, n * 3600000); },
+    AddDays: function (n) { return addMs(this, n * 86400000); },
+    AddMonths: function (n) { var d = utc(this); d.setUTCMonth(d.getUTCMonth() + n); return new DateTime(d.getTime()); },
+    AddYears: function (n) { var d = utc(this); d.setUTCFullYear(d.getUTCFullYear() + n); return new DateTime(d.getTime()); },
+    get Year() { return utc(this).getUTCFullYear(); },
+    get Month() { return utc(this).getUTCMonth() + 1; },
+    get Day() { return utc(this).getUTCDate(); },
+    get Hour() { return utc(this).getUTCHours(); },
+    get Minute() { return utc(this).getUTCMinutes(); },
+    get Second() { return utc(this).getUTCSeconds(); },
+    get DayOfWeek() { return utc(this).getUTCDay(); },
+    get Date() { var d = utc(this); return new DateTime(RealDate.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())); },
+    get Ticks() { return this._ms * 10000 + 621355968000000000; },
+    ToUniversalTime: function () { return this; },
+    ToLocalTime: function () { return this; },
+    CompareTo: function (other) { return this._ms < other.valueOf() ? -1 : this._ms > other.valueOf() ? 1 : 0; },
+    ToString: function (format) {
+      var d = utc(this);
+      var y = d.getUTCFullYear(), mo = pad(d.getUTCMonth() + 1), da = pad(d.getUTCDate());
+      var h = pad(d.getUTCHours()), mi = pad(d.getUTCMinutes()), s = pad(d.getUTCSeconds());
+      if (format === "o" || format === "O") return y + "-" + mo + "-" + da + "T" + h + ":" + mi + ":" + s + "." + pad(d.getUTCMilliseconds(), 3) + "0000Z";
+      if (format === "s") return y + "-" + mo + "-" + da + "T" + h + ":" + mi + ":" + s;
+      if (format === "yyyy-MM-dd") return y + "-" + mo + "-" + da;
+      if (format === "d") return mo + "/" + da + "/" + y;
+      return d.toISOString();
+    },
+    toISOString: function () { return utc(this).toISOString(); },
+    toJSON: function () { return utc(this).toISOString(); },
+    toString: function () { return utc(this).toISOString(); },
+    valueOf: function () { return this._ms; }
+  };
+  function toMs(value, what) {
+    if (value instanceof DateTime || value instanceof RealDate) return value.valueOf();
+    if (typeof value === "number") return value;
+    if (typeof value === "string") {
+      var ms = RealDate.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) || value.length <= 10 ? value : value + "Z");
+      if (!isNaN(ms)) return ms;
+    }
+    throw new Error((what || "DateTime.Parse") + ": cannot read a date from " + JSON.stringify(value));
+  }
+  DateTime.Parse = function (s) { return new DateTime(toMs(s)); };
+  DateTime.TryParse = function (s) { try { return new DateTime(toMs(s)); } catch (e) { return null; } };
+  Object.defineProperty(DateTime, "Now", { get: function () { return new DateTime(nowMs()); } });
+  Object.defineProperty(DateTime, "UtcNow", { get: function () { return new DateTime(nowMs()); } });
+  Object.defineProperty(DateTime, "Today", { get: function () { return new DateTime(nowMs()).Date; } });
+  global.DateTime = DateTime;
+
+  function GuidValue(text) { this._text = text.toLowerCase(); }
+  GuidValue.prototype = {
+    ToString: function () { return this._text; },
+    toString: function () { return this._text; },
+    toJSON: function () { return this._text; },
+    Equals: function (other) { return String(other).toLowerCase() === this._text; }
+  };
+  var GUID = /^\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/;
+  global.Guid = {
+    NewGuid: function () {
+      var h = "";
+      for (var i = 0; i < 32; i++) h += Math.floor(run.random() * 16).toString(16);
+      h = h.substring(0, 12) + "4" + h.substring(13, 16) + "89ab"[Math.floor(run.random() * 4)] + h.substring(17);
+      return new GuidValue(h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-" + h.substring(16, 20) + "-" + h.substring(20));
+    },
+    Parse: function (s) {
+      var m = GUID.exec(String(s).trim());
+      if (!m) throw new Error("Guid.Parse: not a GUID: " + JSON.stringify(s));
+      return new GuidValue(m.slice(1).join("-"));
+    },
+    TryParse: function (s) { try { return global.Guid.Parse(s); } catch (e) { return null; } },
+    Empty: new GuidValue("00000000-0000-0000-0000-000000000000")
+  };
+
+  // -- log ----------------------------------------------------------------------------------------
+  function text(value) {
+    if (typeof value === "string") return value;
+    if (value === undefined) return "undefined";
+    try { return typeof value === "object" && value !== null && !(value instanceof DateTime) ? JSON.stringify(value) : String(value); }
+    catch (e) { return String(value); }
+  }
+  function logger(level) {
+    return function (message) {
+      var parts = [];
+      for (var i = 0; i < arguments.length; i++) parts.push(text(arguments[i]));
+      run.logs.push({ logLevel: level, logMessage: parts.join(" ") });
+    };
+  }
+  var log = {
+    Debug: logger("Debug"), Verbose: logger("Verbose"), Information: logger("Information"),
+    Warning: logger("Warning"), Error: logger("Error"), Fatal: logger("Fatal")
+  };
+  global.log = log;
+
+  // -- host calls ---------------------------------------------------------------------------------
+  function hostCall(request) {
+    var i = run.calls++;
+    if (i < run.recorded.length) {
+      var recorded = run.recorded[i];
+      if (recorded.request.method !== request.method || recorded.request.url !== request.url ||
+          JSON.stringify(recorded.request.body) !== JSON.stringify(request.body)) {
+        throw new Error("this step is not deterministic: host call " + (i + 1) + " was " +
+          recorded.request.method + " " + recorded.request.url + " before and is " +
+          request.method + " " + request.url + " now (read time and randomness only from DateTime, Date, Math.random and Guid)");
+      }
+      return recorded.response;
+    }
+    run.pending = request;
+    throw new HostCallNeeded(request);
+  }
+
+  function http(method) {
+    return function (url, body) {
+      if (typeof url !== "string" || !url) throw new Error("sharedo.http." + method.toLowerCase() + ": url must be a non-empty string");
+      var request = { method: method, url: url, body: body === undefined ? null : JSON.parse(JSON.stringify(body)) };
+      return hostCall(request);
+    };
+  }
+
+  function lookup(path) {
+    var value = run.ctx;
+    var parts = path.split(".");
+    for (var i = 0; i < parts.length; i++) {
+      if (value === null || value === undefined) return undefined;
+      value = value[parts[i]];
+    }
+    return value;
+  }
+
+  global.sharedo = {
+    http: { get: http("GET"), post: http("POST"), put: http("PUT"), "delete": http("DELETE"), patch: http("PATCH") },
+    setPhase: function (workItemId, phaseSystemName, ignored, reasonText) {
+      var response = hostCall({ method: "PUT", url: "/api/v1/public/workItem/" + String(workItemId) + "/phase",
+        body: { toPhaseSystemName: phaseSystemName, reasonText: reasonText === undefined ? null : reasonText } });
+      if (!response.success) throw new Error("sharedo.setPhase(" + workItemId + ", " + phaseSystemName + ") failed: " + response.status + " " + text(response.body));
+      return response.body;
+    },
+    buildString: function (template) {
+      return String(template).replace(/\{\{\s*([A-Za-z0-9_$.]+)\s*\}\}/g, function (_, path) {
+        var value = lookup(path.replace(/^ctx\./, ""));
+        return value === undefined || value === null ? "" : text(value);
+      });
+    },
+    context: {
+      currentUser: function () { return { clientId: "ee-app", userId: null }; }
+    }
+  };
+
+  // -- trigger ------------------------------------------------------------------------------------
+  var UNITS = { Seconds: 1000, Minutes: 60000, Hours: 3600000, Days: 86400000, Weeks: 604800000 };
+
+  function stepName(step, where) {
+    if (typeof step !== "string" || !step) throw new Error(where + ": a step system name is required");
+    return step;
+  }
+
+  function later(step, amount) {
+    if (typeof amount !== "number" || !isFinite(amount) || amount < 0) throw new Error("trigger.SubProcess(" + JSON.stringify(step) + ").In(n): n must be a number of at least 0");
+    var units = {};
+    Object.keys(UNITS).forEach(function (unit) {
+      Object.defineProperty(units, unit, { enumerable: true, get: function () {
+        run.triggers.push({ kind: "subprocess", step: step, at: run.now + amount * UNITS[unit] });
+        return true;
+      } });
+    });
+    return units;
+  }
+
+  global.trigger = {
+    SubProcess: function (step) {
+      step = stepName(step, "trigger.SubProcess");
+      return {
+        Now: function () { run.triggers.push({ kind: "subprocess", step: step, at: null }); return true; },
+        On: function (when) { run.triggers.push({ kind: "subprocess", step: step, at: toMs(when, "trigger.SubProcess(..).On") }); return true; },
+        In: function (amount) { return later(step, amount); }
+      };
+    },
+    CreateForSharedo: function (sharedoId) {
+      if (!sharedoId) throw new Error("trigger.CreateForSharedo: a work item id is required");
+      return {
+        Execute: function (step) {
+          step = stepName(step, "trigger.CreateForSharedo(..).Execute");
+          return {
+            OnPhase: function (phase) {
+              run.triggers.push({ kind: "on-phase", sharedoId: String(sharedoId), step: step, phase: phase });
+              return true;
+            }
+          };
+        }
+      };
+    }
+  };
+
+  // -- actions.sharedo fluent builders ------------------------------------------------------------
+  function isWorkingDay(ms) { var d = new RealDate(ms).getUTCDay(); return d !== 0 && d !== 6; }
+  function addWorkingDays(when, n) {
+    var ms = toMs(when, "AddWorkingDays"), step = n < 0 ? -1 : 1, left = Math.abs(n);
+    while (left > 0) { ms += step * 86400000; if (isWorkingDay(ms)) left--; }
+    return new DateTime(ms);
+  }
+  function addWorkingHours(when, n) {
+    var ms = toMs(when, "AddWorkingHours"), left = Math.abs(n), step = n < 0 ? -1 : 1;
+    while (left > 0) {
+      ms += step * 3600000;
+      var h = new RealDate(ms).getUTCHours();
+      if (isWorkingDay(ms) && h >= 9 && h < 17) left--;
+    }
+    return new DateTime(ms);
+  }
+
+  function CallToActionBuilder() { this._cta = { CallToActionContextType: "Work Item", ContextId: null, Command: null, CommandConfiguration: null, Icon: null, Css: null, Display: null }; }
+  CallToActionBuilder.prototype = {
+    WithDisplay: function (title) { this._cta.Display = title; return this; },
+    WithStyles: function (css) { this._cta.Css = css; return this; },
+    WithIcon: function (icon) { this._cta.Icon = icon; return this; },
+    WithCommand: function (command, configuration) { this._cta.Command = command; this._cta.CommandConfiguration = configuration === undefined ? null : configuration; return this; },
+    WithContext: function (type, id) { this._cta.CallToActionContextType = type; this._cta.ContextId = id === undefined ? null : String(id); return this; },
+    Build: function () { return JSON.parse(JSON.stringify(this._cta)); }
+  };
+
+  function ActionPlanItemBuilder() { this._item = { description: null, type: "Checkbox", required: false, order: 0, callToAction: null }; }
+  ActionPlanItemBuilder.prototype = {
+    WithDescription: function (s) { this._item.description = s; return this; },
+    AddCheckbox: function () { this._item.type = "Checkbox"; return this; },
+    AddInformation: function () { this._item.type = "Information"; return this; },
+    AddHeader: function () { this._item.type = "Header"; return this; },
+    MarkRequired: function () { this._item.required = true; return this; },
+    WithOrder: function (n) { this._item.order = n; return this; },
+    WithCallToAction: function (cta) { this._item.callToAction = cta; return this; },
+    Build: function () { return JSON.parse(JSON.stringify(this._item)); }
+  };
+
+  function ActionPlanBuilder(owner) { this._owner = owner; this._plan = { sharedoId: null, title: null, items: [] }; }
+  ActionPlanBuilder.prototype = {
+    ForSharedo: function (id) { this._plan.sharedoId = String(id); return this; },
+    WithTitle: function (s) { this._plan.title = s; return this; },
+    AddItem: function (item) { this._plan.items.push(item instanceof ActionPlanItemBuilder ? item.Build() : item); return this; },
+    Build: function () {
+      var plan = JSON.parse(JSON.stringify(this._plan));
+      if (this._owner) { this._owner._task.actionPlan = plan; return this._owner; }
+      return {
+        plan: plan,
+        Save: function () {
+          if (!plan.sharedoId) throw new Error("BuildActionPlan(): call ForSharedo(id) before Save()");
+          var response = hostCall({ method: "PUT", url: "/api/v1/public/workItem/" + plan.sharedoId,
+            body: { aspectData: { actionPlan: { title: plan.title, items: plan.items } } } });
+          if (!response.success) throw new Error("saving the action plan failed: " + response.status + " " + text(response.body));
+          return plan.sharedoId;
+        }
+      };
+    }
+  };
+
+  function TaskBuilder() {
+    this._task = { id: null, type: "task", title: null, description: null, priorityId: null, tags: [], dueOn: null,
+      parentId: null, assignments: [], onComplete: null, onOverdue: null, onPhase: [], actionPlan: null };
+  }
+  TaskBuilder.prototype = {
+    WithId: function (id) { this._task.id = String(id); return this; },
+    OfType: function (type) { this._task.type = type; return this; },
+    WithTitle: function (s) { this._task.title = s; return this; },
+    WithDescription: function (s) { this._task.description = s; return this; },
+    WithPriorityId: function (n) { this._task.priorityId = n; return this; },
+    WithTag: function (tag) { this._task.tags.push(tag); return this; },
+    DueOn: function (when) { this._task.dueOn = new DateTime(toMs(when, "BuildTask().DueOn")).ToString("o"); return this; },
+    ForSharedo: function (id) { this._task.parentId = String(id); return this; },
+    WithSharedo: function (id) { this._task.parentId = String(id); return this; },
+    Assign: function (role) {
+      var self = this;
+      return { To: function (odsId) { self._task.assignments.push({ roleSystemName: role, odsId: String(odsId) }); return self; } };
+    },
+    OnComplete: function (step) { this._task.onComplete = step; return this; },
+    OnOverdue: function (step) { this._task.onOverdue = step; return this; },
+    OnPhase: function (phase, step) { this._task.onPhase.push({ phase: phase, step: step }); return this; },
+    WithActionPlan: function () { return new ActionPlanBuilder(this); },
+    Build: function () {
+      var task = JSON.parse(JSON.stringify(this._task));
+      if (!task.title) throw new Error("BuildTask(): WithTitle(..) is required");
+      return {
+        task: task,
+        Save: function () {
+          var aspectData = {};
+          if (task.dueOn) aspectData.task = { dueDateTime: task.dueOn };
+          if (task.actionPlan) aspectData.actionPlan = { title: task.actionPlan.title, items: task.actionPlan.items };
+          if (task.priorityId !== null) aspectData.task = Object.assign(aspectData.task || {}, { priorityId: task.priorityId });
+          if (task.tags.length) aspectData.task = Object.assign(aspectData.task || {}, { tags: task.tags });
+          var response = hostCall({ method: "POST", url: "/api/v1/public/workItem", body: {
+            parentSharedoId: task.parentId,
+            workItem: { sharedoTypeSystemName: task.type, title: task.title, description: task.description },
+            aspectData: aspectData, participants: task.assignments } });
+          if (!response.success) throw new Error("BuildTask().Save() failed: " + response.status + " " + text(response.body));
+          var id = response.body.workItem.id;
+          if (task.onComplete) run.triggers.push({ kind: "on-phase", sharedoId: id, step: task.onComplete, phase: "task-done" });
+          task.onPhase.forEach(function (p) { run.triggers.push({ kind: "on-phase", sharedoId: id, step: p.step, phase: p.phase }); });
+          if (task.onOverdue && task.dueOn) run.triggers.push({ kind: "subprocess", step: task.onOverdue, at: toMs(task.dueOn) });
+          return id;
+        }
+      };
+    }
+  };
+
+  global.actions = {
+    sharedo: {
+      BuildTask: function () { return new TaskBuilder(); },
+      BuildActionPlan: function () { return new ActionPlanBuilder(null); },
+      BuildActionPlanItem: function () { return new ActionPlanItemBuilder(); },
+      BuildCallToAction: function () { return new CallToActionBuilder(); },
+      AddWorkingDays: addWorkingDays,
+      AddWorkingHours: addWorkingHours
+    }
+  };
+
+  // -- what Python calls ---------------------------------------------------------------------------
+  function errorOf(e) {
+    if (e instanceof Error) return { message: e.message, stack: String(e.stack || e.message) };
+    return { message: text(e), stack: null };
+  }
+
+  global.__operate = {
+    load: function (key, source, sourceUrl) {
+      var factory = (0, eval)("(function(){" + source + "\n})\n//# sourceURL=" + sourceUrl);
+      var steps = factory();
+      if (!steps || typeof steps !== "object") throw new Error(sourceUrl + ": a plan must end with `return { main: main, ... }` (a map of step functions)");
+      var names = Object.keys(steps).filter(function (k) { return typeof steps[k] === "function"; });
+      if (!names.length) throw new Error(sourceUrl + ": the returned map has no step functions");
+      plans[key] = steps;
+      return names;
+    },
+    unload: function (key) { delete plans[key]; return true; },
+    has: function (key) { return Object.prototype.hasOwnProperty.call(plans, key); },
+    globals: function () {
+      return {
+        log: Object.keys(log), trigger: Object.keys(global.trigger), sharedo: Object.keys(global.sharedo),
+        "sharedo.http": Object.keys(global.sharedo.http), "actions.sharedo": Object.keys(global.actions.sharedo),
+        DateTime: ["Parse", "TryParse", "Now", "UtcNow", "Today"], Guid: Object.keys(global.Guid)
+      };
+    },
+    runJson: function (key, step, input) { return JSON.stringify(global.__operate.run(key, step, input)); },
+    run: function (key, step, input) {
+      var steps = plans[key];
+      if (!steps) return { status: "error", error: { message: "plan " + key + " is not loaded", stack: null } };
+      var fn = steps[step];
+      if (typeof fn !== "function") {
+        return { status: "error", error: { message: "plan has no step " + JSON.stringify(step) + "; its steps are " + Object.keys(steps).join(", "), stack: null } };
+      }
+      run = { now: input.now, random: mulberry32(input.seed), recorded: input.recorded, calls: 0, pending: null,
+        logs: [], triggers: [], ctx: input.ctx };
+      var ev = input.ev;
+      global.ctx = run.ctx;
+      global.ev = ev;
+      try {
+        fn(ev, run.ctx, log);
+        if (run.pending) return { status: "host-call", request: run.pending };
+        return { status: "completed", ctx: JSON.parse(JSON.stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
+      } catch (e) {
+        // A step may catch what we throw; what it was waiting for still wins.
+        if (run.pending) return { status: "host-call", request: run.pending };
+        return { status: "error", error: errorOf(e), logs: run.logs };
+      } finally {
+        run = null;
+        global.ctx = undefined;
+        global.ev = undefined;
+      }
+    }
+  };
+})(this);

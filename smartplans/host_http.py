@@ -1,0 +1,108 @@
+"""`sharedo.http` on the host side: the emulator's own routes, in process, as the `ee-app` client.
+
+httpx's WSGITransport is the seam: the request goes through the same Flask app (routing, auth,
+permissions, validation) as any outside caller's, without a socket.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+# .NET HttpStatusCode names, which is what `status` holds on the platform ([confirmed] "OK",
+# "Forbidden"); Python's own names differ for several codes.
+DOTNET_STATUS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "NoContent",
+    301: "MovedPermanently",
+    302: "Redirect",
+    304: "NotModified",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    408: "RequestTimeout",
+    409: "Conflict",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+    422: "UnprocessableEntity",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    501: "NotImplemented",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+def dotnet_status(code: int) -> str:
+    if code in DOTNET_STATUS:
+        return DOTNET_STATUS[code]
+    try:
+        return "".join(part.capitalize() for part in HTTPStatus(code).name.split("_"))
+    except ValueError:
+        return str(code)
+
+
+class InProcessHost:
+    CLIENT_ID = "ee-app"
+
+    def __init__(self, app: Any, identity: Any) -> None:
+        self.identity = identity
+        self.client = httpx.Client(
+            transport=httpx.WSGITransport(app=app), base_url="http://operate.local", timeout=None
+        )
+        self._token: str | None = None
+
+    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        url = str(request.get("url", ""))
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or not url.startswith("/"):
+            return self._answer(
+                403,
+                {
+                    "title": "sharedo.http reaches only the tenant's own API (a path such as "
+                    "/api/v1/public/workItem/...); call external systems through "
+                    "/api/proxy/{linkedService}/_/{path}",
+                    "url": url,
+                },
+            )
+        response = self._send(request)
+        if response.status_code == 401:  # the token expired on the emulator's clock: renew once
+            self._token = None
+            response = self._send(request)
+        return self._answer(response.status_code, _body(response))
+
+    def _send(self, request: dict[str, Any]) -> httpx.Response:
+        if self._token is None:
+            self._token = self.identity.issue(self.CLIENT_ID)
+        body = request.get("body")
+        return self.client.request(
+            request.get("method", "GET"),
+            request["url"],
+            content=None if body is None else json.dumps(body),
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+        )
+
+    @staticmethod
+    def _answer(code: int, body: Any) -> dict[str, Any]:
+        return {"success": 200 <= code < 300, "status": dotnet_status(code), "statusCode": code, "body": body}
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

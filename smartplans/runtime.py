@@ -1,0 +1,161 @@
+"""V8 through mini-racer: one warm context holding the host globals and every loaded plan.
+
+Per-execution state crosses as JSON arguments, never as JS globals, so one context serves every
+execution. A step runs under a CPU-time limit and a heap limit; hitting either fails that step
+only. After a heap-limit stop the context is replaced (V8 keeps the limit flag set), and the
+plans are loaded again from their sources.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
+
+DEFAULT_CPU_SECONDS = 5.0
+DEFAULT_HEAP_MB = 64
+
+
+class PlanLoadError(ValueError):
+    """A plan that does not compile or does not return a map of steps; says file and line."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: float = DEFAULT_CPU_SECONDS
+    heap_mb: int = DEFAULT_HEAP_MB
+
+
+@dataclass
+class StepResult:
+    """What one attempt of one step came to: completed, needs a host call, or failed."""
+
+    status: str  # "completed" | "host-call" | "error"
+    ctx: dict[str, Any] = field(default_factory=dict)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    triggers: list[dict[str, Any]] = field(default_factory=list)
+    request: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def host_source() -> str:
+    return resources.files("smartplans").joinpath("host.js").read_text("utf-8")
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._mr: MiniRacer | None = None
+        self._sources: dict[str, tuple[str, str]] = {}  # key -> (source, url)
+        self.crossings = 0  # calls into V8, for the benchmark's "k host calls cost k+1 crossings"
+
+    def _context(self) -> MiniRacer:
+        if self._mr is None:
+            mr = MiniRacer()
+            mr.eval(host_source() + "\n//# sourceURL=operate-host.js")
+            self._mr = mr
+            for key, (source, url) in self._sources.items():
+                self._call("__operate.load", key, source, url)
+        return self._mr
+
+    def _call(self, fn: str, *args: Any, timeout_sec: float | None = None, max_memory: int | None = None) -> Any:
+        self.crossings += 1
+        return self._mr.call(fn, *args, timeout_sec=timeout_sec, max_memory=max_memory)  # type: ignore[union-attr]
+
+    def load(self, key: str, source: str, url: str) -> list[str]:
+        """Compile a plan (its text is a function body ending in `return {main: main, ...}`)."""
+        with self._lock:
+            self._context()
+            try:
+                names = self._call("__operate.load", key, source, url, timeout_sec=DEFAULT_CPU_SECONDS)
+            except JSTimeoutException:
+                raise PlanLoadError(f"{url}: loading the plan did not finish within {DEFAULT_CPU_SECONDS} s") from None
+            except JSEvalException as exc:
+                raise PlanLoadError(_first_lines(str(exc), url)) from None
+            self._sources[key] = (source, url)
+            return list(names)
+
+    def is_loaded(self, key: str) -> bool:
+        return key in self._sources
+
+    def run_step(self, key: str, step: str, payload: dict[str, Any], limits: Limits) -> StepResult:
+        with self._lock:
+            self._context()
+            try:
+                raw = self._call(
+                    "__operate.runJson",
+                    key,
+                    step,
+                    payload,
+                    timeout_sec=limits.cpu_seconds,
+                    max_memory=limits.heap_mb * 1024 * 1024,
+                )
+            except JSTimeoutException:
+                return StepResult(
+                    "error",
+                    error={
+                        "message": f"step {step!r} was stopped at its CPU-time limit of {limits.cpu_seconds:g} s",
+                        "limit": "cpu",
+                        "stack": None,
+                    },
+                )
+            except JSOOMException:
+                self._replace_context()
+                return StepResult(
+                    "error",
+                    error={
+                        "message": f"step {step!r} was stopped at its heap limit of {limits.heap_mb} MB",
+                        "limit": "heap",
+                        "stack": None,
+                    },
+                )
+            except JSEvalException as exc:
+                return StepResult("error", error={"message": str(exc).splitlines()[0], "stack": str(exc)})
+        data = json.loads(raw)
+        if data.get("error") and data["error"].get("stack"):
+            data["error"]["stack"] = _plan_frames(data["error"]["stack"])
+        return StepResult(
+            data["status"],
+            ctx=data.get("ctx") or {},
+            logs=data.get("logs") or [],
+            triggers=data.get("triggers") or [],
+            request=data.get("request"),
+            error=data.get("error"),
+        )
+
+    def globals(self) -> dict[str, list[str]]:
+        with self._lock:
+            self._context()
+            return json.loads(self._mr.eval("JSON.stringify(__operate.globals())"))  # type: ignore[union-attr]
+
+    def _replace_context(self) -> None:
+        old, self._mr = self._mr, None
+        if old is not None:
+            old.close()
+        self._context()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._mr is not None:
+                self._mr.close()
+                self._mr = None
+
+
+def _first_lines(message: str, url: str) -> str:
+    """V8 names a compile error's script `undefined`; name the plan file instead."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    head = " ".join(lines[:2]) if lines else "the plan does not compile"
+    if head.startswith("undefined:"):
+        head = url + head[len("undefined") :]
+    return head if url in head else f"{url}: {head}"
+
+
+def _plan_frames(stack: str) -> str:
+    """Keep the error line and the frames in plan files; drop the host's and the harness's."""
+    lines = stack.splitlines()
+    kept = [lines[0]] + [line for line in lines[1:] if "operate-host.js" not in line and "<anonymous>" not in line]
+    return "\n".join(kept)

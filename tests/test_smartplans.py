@@ -1,0 +1,376 @@
+"""SmartPlans end to end: an event through the public API starts a plan in real V8."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+
+import pytest
+
+from emulator.app import create_app
+from emulator.settings import Settings
+from emulator.solution import demo_solution_path
+
+from .conftest import ENQUIRY_MATTER, OPEN_MATTER, START, SUBMITTED_PAYMENT, Api, client_token, events_of
+
+V1 = "/api/v1/public/workItem"
+
+
+def phase_trigger(plan: str, work_type: str, phases: list[str], step: str = "main") -> dict:
+    return {
+        "Id": f"trigger-{plan}",
+        "TriggerType": "event",
+        "TriggerSubType": "sharedo-phase-changed",
+        "SharedoTypeSystemName": work_type,
+        "TriggerMeta": json.dumps({"PhasesSystemNames": phases}),
+        "PlanSystemName": plan,
+        "StepSystemName": step,
+        "Active": True,
+        "PlanMeta": json.dumps({"dataFields": {"workItemId": "ev.Data.sharedoId"}}),
+    }
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    made = []
+
+    def make(plans: dict[str, str], triggers: list[dict] = (), toml: str = "") -> tuple:
+        root = tmp_path / f"solution{len(made)}"
+        shutil.copytree(demo_solution_path(), root)
+        (root / "plans").mkdir()
+        (root / "triggers").mkdir()
+        for name, source in plans.items():
+            (root / "plans" / f"{name}.js").write_text(source)
+        for i, trigger in enumerate(triggers):
+            (root / "triggers" / f"t{i}.json").write_text(json.dumps(trigger))
+        if toml:
+            with (root / "operate.toml").open("a") as f:
+                f.write("\n" + toml)
+        app = create_app(
+            Settings(data_dir=tmp_path / f"data{len(made)}", solution=root, clock="virtual", clock_start=START)
+        )
+        made.append(app)
+        return app, Api(app, client_token(app), renew=lambda: client_token(app)), app.extensions["operate"]
+
+    yield make
+    for app in made:
+        app.extensions["operate"].close()
+
+
+def executions(api, **query):
+    args = "&".join(f"{k}={v}" for k, v in query.items())
+    return api.get(f"/api/executionengine/plans/executing?{args}").json
+
+
+def log_of(api, execution):
+    lines = []
+    for step in execution["steps"]:
+        lines += api.get(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step['id']}/log").json
+    return lines
+
+
+APPROVE = """
+function main(ev, ctx, log) {
+  log.Information("approved " + ctx.workItemId);
+  var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
+  ctx.reference = item.body.workItem.reference;
+  ctx.status = item.status;
+  var saved = sharedo.http.post("/api/v1/public/workItem/" + ctx.workItemId + "/attributes/sentToPms/",
+                                {value: "yes"});
+  ctx.saved = saved.success;
+  trigger.SubProcess("finish").Now();
+}
+function finish(ev, ctx, log) { log.Information("done with " + ctx.reference); }
+return { main: main, finish: finish };
+"""
+
+
+def test_a_phase_change_starts_the_plan_which_reads_and_writes_through_the_api(make_app):
+    app, api, em = make_app(
+        {"approve": APPROVE}, [phase_trigger("approve", "payment-request", ["payment-request-approved"])]
+    )
+    response = api.put(f"{V1}/{SUBMITTED_PAYMENT}/phase", {"toPhaseSystemName": "payment-request-approved"})
+    assert response.status_code == 200
+    (execution,) = executions(api)
+    assert execution["state"] == "STOPPED" and execution["planSystemName"] == "approve"
+    assert execution["sharedoId"] == SUBMITTED_PAYMENT and execution["sharedoReference"] == "PR-00001"
+    assert execution["ctx"] == {"workItemId": SUBMITTED_PAYMENT, "reference": "PR-00001", "status": "OK", "saved": True}
+    assert [s["systemName"] for s in execution["steps"]] == ["main", "finish"]
+    assert [line["logMessage"] for line in log_of(api, execution)] == [
+        f"approved {SUBMITTED_PAYMENT}",
+        "done with PR-00001",
+    ]
+    assert api.get(f"{V1}/{SUBMITTED_PAYMENT}/attributes/sentToPms").json["value"] == "yes"
+    changed = events_of(api, "attribute-changed")
+    assert len(changed) == 1  # the POST ran once, though the step ran three times (two replays)
+
+
+def test_only_matching_events_start_plans(make_app):
+    app, api, em = make_app(
+        {"approve": APPROVE}, [phase_trigger("approve", "payment-request", ["payment-request-approved"])]
+    )
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    api.post(f"{V1}/{SUBMITTED_PAYMENT}/attributes/x", {"value": "1"})
+    assert executions(api) == []
+
+
+def test_triggers_match_derived_types(make_app):
+    plan = "function main(ev, ctx, log) { log.Information(ev.Data.sharedoTypeSystemName); }\nreturn {main: main};"
+    app, api, em = make_app({"any-matter": plan}, [phase_trigger("any-matter", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    assert [line["logMessage"] for line in log_of(api, execution)] == ["matter-private-client"]
+
+
+def test_timers_wait_on_the_one_clock(make_app):
+    plan = """
+    function main(ev, ctx, log) { trigger.SubProcess("chase").In(3).Days; log.Information("waiting"); }
+    function chase(ev, ctx, log) { log.Warning("chasing at " + DateTime.Now.ToString("o")); }
+    return { main: main, chase: chase };
+    """
+    app, api, em = make_app({"chaser": plan}, [phase_trigger("chaser", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    assert execution["state"] == "WAITING"
+    assert execution["steps"][1]["dueAt"] == "2026-01-08T09:00:00.000Z"
+    api.post("/api/_emulator/clock", {"advance": "P2D"})
+    assert executions(api)[0]["state"] == "WAITING"
+    api.post("/api/_emulator/clock", {"advance": "P1D"})
+    (execution,) = executions(api)
+    assert execution["state"] == "STOPPED"
+    assert log_of(api, execution)[-1] == {
+        "logTime": "2026-01-08T09:00:00.000Z",
+        "logLevel": "Warning",
+        "logMessage": "chasing at 2026-01-08T09:00:00.0000000Z",
+    }
+
+
+def test_an_endless_loop_is_stopped_at_the_cpu_limit_and_others_carry_on(make_app):
+    loop = "function main(ev, ctx, log) { while (true) {} }\nreturn {main: main};"
+    fine = "function main(ev, ctx, log) { log.Information('fine'); }\nreturn {main: main};"
+    app, api, em = make_app(
+        {"loop": loop, "fine": fine},
+        [phase_trigger("loop", "matter", ["matter-open"]), phase_trigger("fine", "matter", ["matter-open"])],
+        toml="[plans.loop]\ncpu_seconds = 0.2\n",
+    )
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    by_plan = {e["planSystemName"]: e for e in executions(api)}
+    assert by_plan["loop"]["state"] == "ERRORED"
+    assert "CPU-time limit of 0.2 s" in by_plan["loop"]["lastErrored"]
+    assert by_plan["fine"]["state"] == "STOPPED"
+    assert api.get("/api/_emulator/health").status_code == 200
+
+
+def test_a_memory_bomb_is_stopped_at_the_heap_limit(make_app):
+    bomb = (
+        "function main(ev, ctx, log) { var a = []; while (true) { a.push(new Array(100000).fill(1)); } }\n"
+        "return {main: main};"
+    )
+    fine = "function main(ev, ctx, log) { ctx.ok = true; }\nreturn {main: main};"
+    app, api, em = make_app(
+        {"bomb": bomb, "fine": fine},
+        [phase_trigger("bomb", "matter", ["matter-open"]), phase_trigger("fine", "matter", ["matter-open"])],
+        toml="[plans.bomb]\nheap_mb = 32\n",
+    )
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    by_plan = {e["planSystemName"]: e for e in executions(api)}
+    assert by_plan["bomb"]["state"] == "ERRORED" and "heap limit of 32 MB" in by_plan["bomb"]["lastErrored"]
+    assert by_plan["fine"]["state"] == "STOPPED" and by_plan["fine"]["ctx"]["ok"] is True
+
+
+def test_a_thrown_error_names_the_plan_file_and_line(make_app):
+    plan = (
+        "function main(ev, ctx, log) {\n  log.Information('before');\n  throw new Error('no PMS reference');\n}\n"
+        "return {main: main};"
+    )
+    app, api, em = make_app({"thrower": plan}, [phase_trigger("thrower", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    assert execution["state"] == "ERRORED" and execution["lastErrored"] == "no PMS reference"
+    lines = log_of(api, execution)
+    assert lines[0]["logMessage"] == "before"
+    assert lines[-1]["logLevel"] == "Error" and "plans/thrower.js:3" in lines[-1]["logMessage"]
+    assert "operate-host.js" not in lines[-1]["logMessage"]
+
+
+def test_a_syntax_error_names_the_plan_file_and_line(make_app):
+    plan = "function main(ev, ctx, log) {\n  var = 1;\n}\nreturn {main: main};"
+    app, api, em = make_app({"broken": plan}, [phase_trigger("broken", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    assert execution["state"] == "ERRORED"
+    assert "plans/broken.js:2" in execution["lastErrored"] and "SyntaxError" in execution["lastErrored"]
+
+
+def test_a_failed_call_can_be_retried_without_resending_what_succeeded(make_app):
+    plan = """
+    function main(ev, ctx, log) {
+      sharedo.http.post("/api/v1/public/workItem/" + ctx.workItemId + "/comments", {comment: "sending"});
+      var ref = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId + "/attributes/pmsReference");
+      if (!ref.success) throw "PMS reference missing: " + ref.status;
+      ctx.pmsReference = ref.body.value;
+    }
+    return { main: main };
+    """
+    app, api, em = make_app({"send": plan}, [phase_trigger("send", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    assert execution["state"] == "ERRORED" and execution["lastErrored"] == "PMS reference missing: NotFound"
+    api.post(f"{V1}/{ENQUIRY_MATTER}/attributes/pmsReference", {"value": "PMS-9"})
+    step = execution["steps"][0]
+    retried = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step['id']}/retry")
+    assert retried.status_code == 200, retried.json
+    assert retried.json["state"] == "STOPPED" and retried.json["ctx"]["pmsReference"] == "PMS-9"
+    assert retried.json["steps"][0]["attempts"] == 2
+    comments = api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json
+    assert comments["totalCount"] == 1  # the POST before the failure was not sent again
+    again = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step['id']}/retry")
+    assert again.status_code == 409
+
+
+def test_time_randomness_and_guids_are_exact_across_replays(make_app):
+    plan = """
+    function main(ev, ctx, log) {
+      var before = [Guid.NewGuid().ToString(), Math.random(), new Date().toISOString(), Date.now()];
+      sharedo.http.get("/api/security/userInfo");
+      var after = [Guid.NewGuid().ToString(), Math.random()];
+      ctx.before = before; ctx.after = after;
+    }
+    return { main: main };
+    """
+    app, api, em = make_app({"det": plan}, [phase_trigger("det", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    before, after = execution["ctx"]["before"], execution["ctx"]["after"]
+    assert execution["state"] == "STOPPED"
+    assert before[2] == "2026-01-05T09:00:00.000Z" and before[3] == 1767603600000
+    assert before[0] != after[0] and before[1] != after[1]
+    assert len(before[0]) == 36 and before[0][14] == "4"
+
+
+def test_plans_call_as_ee_app_which_can_be_refused(make_app):
+    plan = """
+    function main(ev, ctx, log) {
+      ctx.who = sharedo.http.get("/api/security/userInfo").body.clientId;
+      ctx.reset = sharedo.http.post("/api/_emulator/reset", {}).status;
+      ctx.outside = sharedo.http.get("https://example.com/steal").status;
+    }
+    return { main: main };
+    """
+    app, api, em = make_app({"who": plan}, [phase_trigger("who", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    assert execution["ctx"] == {
+        "workItemId": ENQUIRY_MATTER,
+        "who": "ee-app",
+        "reset": "Forbidden",
+        "outside": "Forbidden",
+    }
+
+
+def test_a_runtime_trigger_resumes_the_execution_on_a_phase(make_app):
+    plan = """
+    function main(ev, ctx, log) {
+      trigger.CreateForSharedo(ctx.workItemId).Execute("whenClosed").OnPhase("matter-closed");
+    }
+    function whenClosed(ev, ctx, log) { log.Information("closed"); }
+    return { main: main, whenClosed: whenClosed };
+    """
+    app, api, em = make_app({"watch": plan}, [phase_trigger("watch", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    assert executions(api)[0]["state"] == "WAITING"
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-closed"})
+    (execution,) = executions(api)
+    assert execution["state"] == "STOPPED" and log_of(api, execution)[-1]["logMessage"] == "closed"
+
+
+def test_build_task_saves_a_task_and_on_complete_runs_a_step(make_app):
+    plan = """
+    function main(ev, ctx, log) {
+      ctx.taskId = actions.sharedo.BuildTask()
+        .OfType("task").WithTitle(sharedo.buildString("Chase {{workItemId}}"))
+        .ForSharedo(ctx.workItemId)
+        .DueOn(actions.sharedo.AddWorkingDays(DateTime.Now, 5))
+        .OnComplete("taskDone")
+        .Build().Save();
+    }
+    function taskDone(ev, ctx, log) { log.Information("task done " + ctx.taskId); }
+    return { main: main, taskDone: taskDone };
+    """
+    app, api, em = make_app({"tasker": plan}, [phase_trigger("tasker", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    task_id = execution["ctx"]["taskId"]
+    task = api.get(f"{V1}/{task_id}").json
+    assert task["workItem"]["title"] == f"Chase {ENQUIRY_MATTER}"
+    assert task["workItem"]["parentSharedoId"] == ENQUIRY_MATTER
+    assert task["aspectData"]["task"]["dueDateTime"] == "2026-01-12T09:00:00.0000000Z"  # Monday + 5 working days
+    assert execution["state"] == "WAITING"
+    api.put(f"{V1}/{task_id}/phase", {"toPhaseSystemName": "task-done"})
+    (execution,) = executions(api)
+    assert execution["state"] == "STOPPED" and log_of(api, execution)[-1]["logMessage"] == f"task done {task_id}"
+
+
+def test_cancel_stops_a_waiting_execution_and_its_timers(make_app):
+    plan = (
+        "function main(ev, ctx, log) { trigger.SubProcess('later').In(1).Hours; }\n"
+        "function later(ev, ctx, log) { log.Information('should not run'); }\nreturn {main: main, later: later};"
+    )
+    app, api, em = make_app({"waiter": plan}, [phase_trigger("waiter", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    cancelled = api.post(f"/api/executionengine/visualmodeller/plans/executing/{execution['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json["state"] == "STOPPED"
+    api.post("/api/_emulator/clock", {"advance": "PT2H"})
+    (execution,) = executions(api)
+    assert [s["state"] for s in execution["steps"]] == ["COMPLETED", "CANCELLED"]
+    assert api.post(f"/api/executionengine/plans/executing/{execution['id']}/cancel").status_code == 409
+
+
+def test_monitoring_routes_errors(make_app):
+    app, api, em = make_app({})
+    base = "/api/executionengine/plans/executing"
+    assert api.get(f"{base}/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert api.get(f"{base}?state=SLEEPING").status_code == 400
+    assert api.post(f"{base}/x/steps/y/retry").status_code == 404
+    assert api.get(f"{base}/x/steps/y/log").status_code == 404
+
+
+def test_plan_files_edited_on_disk_are_picked_up_without_a_restart(make_app):
+    app, api, em = make_app(
+        {"edit": "function main(ev, ctx, log) { ctx.v = 1; }\nreturn {main: main};"},
+        [phase_trigger("edit", "matter", ["matter-open", "matter-closed"])],
+    )
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    path = em.smartplans.plans["edit"].path
+    path.write_text("function main(ev, ctx, log) { ctx.v = 2; }\nreturn {main: main};")
+    import os
+
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 5))
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-closed"})
+    assert [e["ctx"]["v"] for e in executions(api)] == [1, 2]
+
+
+def test_a_restart_resumes_waiting_timers(tmp_path):
+    root = tmp_path / "sol"
+    shutil.copytree(demo_solution_path(), root)
+    (root / "plans").mkdir()
+    (root / "triggers").mkdir()
+    (root / "plans" / "p.js").write_text(
+        "function main(ev, ctx, log) { trigger.SubProcess('b').In(1).Days; }\n"
+        "function b(ev, ctx, log) { ctx.b = true; }\nreturn {main: main, b: b};"
+    )
+    (root / "triggers" / "t.json").write_text(json.dumps(phase_trigger("p", "matter", ["matter-open"])))
+    settings = Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START)
+    app = create_app(settings)
+    api = Api(app, client_token(app))
+    api.put(f"{V1}/{OPEN_MATTER}/phase", {"toPhaseSystemName": "matter-closed"})
+    api.put(f"{V1}/{OPEN_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    app.extensions["operate"].close()
+    again = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual"))
+    em = again.extensions["operate"]
+    em.clock.advance(timedelta(days=2))
+    (execution,) = em.smartplans.executions()
+    assert execution["state"] == "STOPPED" and execution["ctx"]["b"] is True
+    em.close()
