@@ -321,7 +321,8 @@ class SmartPlans:
             ids = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT DISTINCT execution_id FROM execution_steps s JOIN plan_executions e ON e.id = s.execution_id "
+                    "SELECT DISTINCT execution_id FROM execution_steps s "
+                    "JOIN plan_executions e ON e.id = s.execution_id "
                     "WHERE s.state IN ('QUEUED', 'RUNNING') AND e.state IN ('RUNNING', 'WAITING')"
                 )
             ]
