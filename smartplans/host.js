@@ -398,10 +398,19 @@
     unload: function (key) { delete plans[key]; return true; },
     has: function (key) { return Object.prototype.hasOwnProperty.call(plans, key); },
     globals: function () {
+      function own(proto) { return Object.getOwnPropertyNames(proto).filter(function (k) { return k !== "constructor"; }); }
       return {
-        log: Object.keys(log), trigger: Object.keys(global.trigger), sharedo: Object.keys(global.sharedo),
-        "sharedo.http": Object.keys(global.sharedo.http), "actions.sharedo": Object.keys(global.actions.sharedo),
-        DateTime: ["Parse", "TryParse", "Now", "UtcNow", "Today"], Guid: Object.keys(global.Guid)
+        OperateLog: Object.keys(log), OperateTrigger: Object.keys(global.trigger),
+        OperateSharedo: Object.keys(global.sharedo), OperateHttp: Object.keys(global.sharedo.http),
+        "OperateActions.sharedo": Object.keys(global.actions.sharedo),
+        OperateDateTimeStatic: Object.getOwnPropertyNames(DateTime).filter(function (k) {
+          return ["length", "name", "prototype"].indexOf(k) < 0; }),
+        OperateDateTime: own(DateTime.prototype), OperateGuidStatic: Object.keys(global.Guid),
+        OperateGuid: own(GuidValue.prototype).filter(function (k) { return k !== "toString" && k !== "toJSON"; }),
+        OperateTaskBuilder: own(TaskBuilder.prototype), OperateActionPlanBuilder: own(ActionPlanBuilder.prototype),
+        OperateActionPlanItemBuilder: own(ActionPlanItemBuilder.prototype),
+        OperateCallToActionBuilder: own(CallToActionBuilder.prototype),
+        globals: ["ctx", "ev", "log", "trigger", "sharedo", "actions", "DateTime", "Guid"]
       };
     },
     runJson: function (key, step, input) { return JSON.stringify(global.__operate.run(key, step, input)); },
