@@ -67,6 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_args(exp)
     exp.add_argument("output", type=Path, help="snapshot file to write ('-' for standard output)")
 
+    run = sub.add_parser(
+        "run",
+        help="run one SmartPlan against the emulator's state and print its log and final ctx",
+        description="Run a plan file as if a business event had started it: its sharedo.http calls reach "
+        "the state in --data-dir (as the ee-app client), its log lines and final ctx are printed. "
+        "Exit status 1 when the execution errors.",
+    )
+    _add_state_args(run)
+    run.add_argument("plan", type=Path, help="the plan file (a script plan: steps, then `return { main: main }`)")
+    run.add_argument("--event", default="sharedo-phase-changed", help="event type (default: sharedo-phase-changed)")
+    run.add_argument("--data", type=Path, metavar="FILE", help="JSON file with the event's Data (or the whole event)")
+    run.add_argument("--step", default="main", help="entry step (default: main)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an input variable in ctx; repeatable (workItemId defaults to Data.sharedoId)",
+    )
+
     load = sub.add_parser("load", help="replace the emulator's state with a JSON snapshot")
     _add_state_args(load)
     load.add_argument("snapshot", type=Path, help="a file written by `operate export`")
@@ -80,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"serve": cmd_serve, "import": cmd_import, "export": cmd_export, "load": cmd_load}[args.command](args)
+        return {"serve": cmd_serve, "import": cmd_import, "export": cmd_export, "load": cmd_load, "run": cmd_run}[
+            args.command
+        ](args)
     except KeyboardInterrupt:
         return 130
 
@@ -188,6 +210,51 @@ def cmd_export(args) -> int:
         args.output.write_text(text + "\n", "utf-8")
         print(f"wrote {args.output}")
     return 0
+
+
+def cmd_run(args) -> int:
+    from smartplans.plans import PlanError, script_plan
+
+    from .app import create_app
+
+    event: dict = {}
+    if args.data is not None:
+        try:
+            event = json.loads(args.data.read_text("utf-8-sig"))
+        except (OSError, ValueError) as exc:
+            print(f"operate run: cannot read {args.data}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(event, dict):
+            print(f"operate run: {args.data}: expected a JSON object (the event's Data)", file=sys.stderr)
+            return 2
+    data = event.get("Data", event)
+    inputs: dict = {"workItemId": data.get("sharedoId")} if data.get("sharedoId") else {}
+    for pair in args.set:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            print(f"operate run: --set takes NAME=VALUE, not {pair!r}", file=sys.stderr)
+            return 2
+        inputs[name] = value
+    em = _open(args)
+    try:
+        create_app(emulator=em)
+        try:
+            plan = script_plan(args.plan.stem, args.plan)
+        except PlanError as exc:
+            print(f"operate run: {exc}", file=sys.stderr)
+            return 2
+        em.smartplans.add_plan(plan)
+        ev = {"eventType": args.event, "Data": data}
+        execution_id = em.smartplans.start(plan.system_name, args.step, ev, inputs)
+        execution = em.smartplans.execution(execution_id)
+        for step in execution["steps"]:
+            for line in em.smartplans.step_log(execution_id, step["id"]):
+                print(f"{line['logTime']} [{step['systemName']}] {line['logLevel']}: {line['logMessage']}")
+        print(f"state: {execution['state']}")
+        print("ctx: " + json.dumps(execution["ctx"], indent=2, ensure_ascii=False))
+        return 1 if execution["state"] == "ERRORED" else 0
+    finally:
+        em.close()
 
 
 def cmd_load(args) -> int:

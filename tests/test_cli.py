@@ -82,3 +82,32 @@ def test_readme_test_command_is_what_ci_runs():
     demo, test = blocks
     assert "operate serve --demo" in demo and "pip install" in demo
     assert test in ci.splitlines()
+
+
+def test_run_a_plan_from_the_terminal(tmp_path):
+    plan = tmp_path / "look.js"
+    plan.write_text(
+        "function main(ev, ctx, log) {\n"
+        "  var item = sharedo.http.get('/api/v1/public/workItem/' + ctx.workItemId);\n"
+        "  log.Information('Matter ' + item.body.workItem.reference + ' for ' + ctx.who);\n"
+        "  ctx.phase = item.body.workItem.phaseSystemName;\n}\nreturn { main: main };\n"
+    )
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"sharedoId": "3c000000-0000-4000-8000-000000000002", "toPhase": "matter-open"}))
+    result = operate(
+        "run", str(plan), "--demo", "--data-dir", str(tmp_path / "d"), "--data", str(event), "--set", "who=me"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[main] Information: Matter MAT-00002 for me" in result.stdout
+    assert "state: STOPPED" in result.stdout and '"phase": "matter-open"' in result.stdout
+
+
+def test_run_exits_1_when_the_plan_errors_and_2_on_bad_arguments(tmp_path):
+    plan = tmp_path / "bad.js"
+    plan.write_text("function main(ev, ctx, log) {\n  throw new Error('stop here');\n}\nreturn { main: main };\n")
+    result = operate("run", str(plan), "--demo", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert "state: ERRORED" in result.stdout and "plans/bad.js:2" in result.stdout
+    assert operate("run", str(plan), "--demo", "--set", "novalue").returncode == 2
+    missing = operate("run", str(tmp_path / "nope.js"), "--demo", "--data-dir", str(tmp_path / "d"))
+    assert missing.returncode == 2 and "nope.js" in missing.stderr
