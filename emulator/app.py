@@ -27,6 +27,8 @@ class PathNormaliser:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/proxy/"):
+            return self.wsgi_app(environ, start_response)  # the upstream path is the service's, untouched
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         if path.startswith(("/api/", "/connect/")):
@@ -55,9 +57,9 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024 + 1024
     app.extensions["operate"] = emulator
 
-    from .api import control, executionengine, ide, identity, ods, openapi, workitems
+    from .api import control, executionengine, ide, identity, ods, openapi, proxy, workitems
 
-    for module in (identity, workitems, ods, executionengine, control, ide, openapi):
+    for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -8,15 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from .auth import Identity
-from .clock import Clock, iso, parse_instant
+from .clock import LATEST, Clock, iso, parse_instant
 from .errors import ApiError
 from .events import Dispatcher, EventStream, load_catalogue
+from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .ods import Ods
 from .query import Queries
 from .scheduler import Scheduler
 from .settings import Settings
 from .solution import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
-from .store import Store
+from .store import SnapshotError, Store
 from .workitems import WorkItems
 
 CLOCK_KEY = "clock.virtualNow"
@@ -50,6 +51,11 @@ class Emulator:
         self.ods = Ods(self.store)
         self.workitems = WorkItems(self.store, self.clock, self.stream, self.solution, self.ods)
         self.queries = Queries(self.workitems)
+        try:
+            self.linked_services = LinkedServices(parse_services(self.solution.config))
+        except LinkedServiceError as exc:
+            raise SolutionError(str(exc)) from None
+        self.proxy_log = ProxyLog(self.store, self.clock)
         self._load()
         from smartplans.executions import SmartPlans
 
@@ -107,6 +113,7 @@ class Emulator:
         return snapshot
 
     def import_snapshot(self, snapshot: Any) -> None:
+        self._check_snapshot_clock(snapshot)
         self.store.import_snapshot(snapshot)
         if self.clock.is_virtual:
             saved = self.store.get_meta(CLOCK_KEY)
@@ -115,6 +122,20 @@ class Emulator:
         self.scheduler.restart_cron()
         if self.dispatcher.inline:
             self.dispatcher.drain()
+
+    def _check_snapshot_clock(self, snapshot: Any) -> None:
+        """Refuse a saved virtual time the clock cannot take before anything is replaced."""
+        rows = self.store.validate_snapshot(snapshot).get("meta", [])
+        saved = next((value for key, value, *_ in rows if key == CLOCK_KEY), None)
+        if saved is None:
+            return
+        where = f"snapshot.tables.meta: {CLOCK_KEY}"
+        try:
+            moment = parse_instant(saved)
+        except ValueError as exc:
+            raise SnapshotError(f"{where}: {exc}") from None
+        if moment >= LATEST:
+            raise SnapshotError(f"{where}: the virtual clock stays before {iso(LATEST)}")
 
     # -- lifecycle ------------------------------------------------------------------------------
     def attach(self, app: Any) -> None:
@@ -137,6 +158,7 @@ class Emulator:
         self.scheduler.stop()
         self.dispatcher.stop()
         self.smartplans.close()
+        self.linked_services.close()
         if getattr(self, "host", None) is not None:
             self.host.close()
         self.store.close()

@@ -1,0 +1,77 @@
+"""`ANY /api/proxy/{linkedService}/_/{path}`: Operate's linked-service proxy.
+
+The caller's own token stops here; the service's credentials are injected; every call is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+from flask import Blueprint, Response, request
+
+from ..errors import ApiError
+from ..linked_services import LinkedServiceError
+from .common import caller, emulator
+
+bp = Blueprint("proxy", __name__)
+log = logging.getLogger("operate.proxy")
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# Never forwarded: the caller's identity, hop-by-hop headers, and what httpx sets itself.
+DROP_REQUEST = {
+    "authorization",
+    "cookie",
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "accept-encoding",
+}
+DROP_RESPONSE = {"content-length", "connection", "transfer-encoding", "content-encoding", "keep-alive", "set-cookie"}
+
+
+@bp.route("/api/proxy/<service_name>/_/", defaults={"upstream": ""}, methods=METHODS)
+@bp.route("/api/proxy/<service_name>/_/<path:upstream>", methods=METHODS)
+def proxy(service_name: str, upstream: str):
+    principal = caller()
+    em = emulator()
+    service = em.linked_services.services.get(service_name)
+    if service is None:
+        known = sorted(em.linked_services.services)
+        raise ApiError(404, f"no linked service {service_name!r}; configured: {known or 'none (see operate.toml)'}")
+    if not service.expose_for_proxy:
+        raise ApiError(403, f"linked service {service_name!r} is not exposed for proxying")
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST}
+    started = time.perf_counter()
+    try:
+        headers.update(em.linked_services.credentials(service))
+        client = em.linked_services.client(service_name)
+        upstream_request = client.build_request(
+            request.method,
+            "/" + upstream,
+            params=request.args.to_dict(flat=False),
+            content=request.get_data(),
+            headers=headers,
+        )
+        response = client.send(upstream_request)
+        if response.status_code == 401 and service.auth == "oauth2-client-credentials":
+            em.linked_services.forget_token(service_name)
+            upstream_request.headers.update(em.linked_services.credentials(service))
+            response = client.send(upstream_request)
+    except httpx.TimeoutException:
+        em.proxy_log.record(service_name, request.method, upstream, 504, started, principal.client_id)
+        raise ApiError(
+            504,
+            f"linked service {service_name!r} did not answer within {service.timeout_seconds:g} s "
+            f"({request.method} {service.base_url}/{upstream})",
+        ) from None
+    except (httpx.TransportError, LinkedServiceError) as exc:
+        em.proxy_log.record(service_name, request.method, upstream, 502, started, principal.client_id)
+        raise ApiError(
+            502, f"linked service {service_name!r} at {service.base_url} is unreachable: {type(exc).__name__}: {exc}"
+        ) from None
+    em.proxy_log.record(service_name, request.method, upstream, response.status_code, started, principal.client_id)
+    out_headers = [(k, v) for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE]
+    return Response(response.content, status=response.status_code, headers=out_headers)

@@ -1,0 +1,208 @@
+"""Linked services: external systems (a PMS) that plans and widgets reach through Operate's proxy,
+`/api/proxy/{service}/_/{path}`. The proxy injects the service's credentials; callers never hold them.
+
+Fail closed: a service must be configured on purpose, and a base URL off this machine needs
+`allow_remote = true` as well.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials")
+
+
+class LinkedServiceError(ValueError):
+    pass
+
+
+@dataclass
+class LinkedService:
+    name: str
+    base_url: str
+    expose_for_proxy: bool = True
+    auth: str = "none"
+    api_key_header: str = "API_KEY"
+    api_key: str | None = field(default=None, repr=False)
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    scope: str | None = None
+    timeout_seconds: float = 10.0
+    allow_remote: bool = False
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
+    services = {}
+    for name, cfg in (config.get("linked_services") or {}).items():
+        where = f"operate.toml [linked_services.{name}]"
+        if not isinstance(cfg, dict):
+            raise LinkedServiceError(f"{where}: expected a table")
+        base_url = cfg.get("base_url")
+        if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https"):
+            raise LinkedServiceError(f"{where}: base_url must be an http(s) URL")
+        auth = cfg.get("auth", "none")
+        if auth not in AUTH_KINDS:
+            raise LinkedServiceError(f"{where}: auth must be one of {list(AUTH_KINDS)}, not {auth!r}")
+        api_key = cfg.get("api_key")
+        if cfg.get("api_key_env"):
+            api_key = os.environ.get(cfg["api_key_env"])
+            if api_key is None:
+                raise LinkedServiceError(f"{where}: environment variable {cfg['api_key_env']} is not set")
+        secret = cfg.get("client_secret")
+        if cfg.get("client_secret_env"):
+            secret = os.environ.get(cfg["client_secret_env"])
+        service = LinkedService(
+            name=name,
+            base_url=base_url.rstrip("/"),
+            expose_for_proxy=bool(cfg.get("expose_for_proxy", True)),
+            auth=auth,
+            api_key_header=cfg.get("api_key_header", "API_KEY"),
+            api_key=api_key,
+            token_url=cfg.get("token_url"),
+            client_id=cfg.get("client_id"),
+            client_secret=secret,
+            scope=cfg.get("scope"),
+            timeout_seconds=float(cfg.get("timeout_seconds", 10)),
+            allow_remote=bool(cfg.get("allow_remote", False)),
+        )
+        if auth == "api-key" and not service.api_key:
+            raise LinkedServiceError(f"{where}: auth 'api-key' needs api_key or api_key_env")
+        if auth == "oauth2-client-credentials" and not (service.token_url and service.client_id and secret):
+            raise LinkedServiceError(f"{where}: oauth2-client-credentials needs token_url, client_id, client_secret")
+        if not service.allow_remote and not _is_loopback(base_url):
+            raise LinkedServiceError(
+                f"{where}: {base_url} is not on this machine; set allow_remote = true to send data there on purpose"
+            )
+        services[name] = service
+    return services
+
+
+class LinkedServices:
+    """Configured services, each with an httpx client; tests mount in-process fakes by transport."""
+
+    def __init__(self, services: dict[str, LinkedService]) -> None:
+        self.services = services
+        self._transports: dict[str, httpx.BaseTransport] = {}
+        self._clients: dict[str, httpx.Client] = {}
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, service: LinkedService, transport: httpx.BaseTransport | None = None) -> None:
+        """Configure (or replace) a service; `transport` serves it in process (httpx.WSGITransport(app))."""
+        with self._lock:
+            self.services[service.name] = service
+            old = self._clients.pop(service.name, None)
+            if old:
+                old.close()
+            self._tokens.pop(service.name, None)
+            if transport is not None:
+                self._transports[service.name] = transport
+            else:
+                self._transports.pop(service.name, None)
+
+    def client(self, name: str) -> httpx.Client:
+        with self._lock:
+            if name not in self._clients:
+                service = self.services[name]
+                self._clients[name] = httpx.Client(
+                    base_url=service.base_url,
+                    transport=self._transports.get(name),
+                    timeout=service.timeout_seconds,
+                    trust_env=False,
+                )
+            return self._clients[name]
+
+    def credentials(self, service: LinkedService) -> dict[str, str]:
+        if service.auth == "api-key":
+            return {service.api_key_header: service.api_key or ""}
+        if service.auth == "oauth2-client-credentials":
+            token = self._tokens.get(service.name) or self._fetch_token(service)
+            return {"Authorization": f"Bearer {token}"}
+        return {}
+
+    def forget_token(self, name: str) -> None:
+        self._tokens.pop(name, None)
+
+    def _fetch_token(self, service: LinkedService) -> str:
+        data = {"grant_type": "client_credentials"}
+        if service.scope:
+            data["scope"] = service.scope
+        response = self.client(service.name).post(
+            service.token_url or "", data=data, auth=(service.client_id or "", service.client_secret or "")
+        )
+        if response.status_code != 200 or "access_token" not in response.text:
+            raise LinkedServiceError(
+                f"linked service {service.name!r}: token request failed with {response.status_code}"
+            )
+        token = response.json()["access_token"]
+        self._tokens[service.name] = token
+        return token
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+class ProxyLog:
+    """Every proxied call, as the platform audits them: who, which service, what, how it went."""
+
+    def __init__(self, store: Any, clock: Any) -> None:
+        self.store = store
+        self.clock = clock
+
+    def record(self, service: str, method: str, path: str, status: int, started: float, caller: str) -> None:
+        import logging
+        import time
+
+        from .clock import iso
+
+        ms = round((time.perf_counter() - started) * 1000, 2)
+        logging.getLogger("operate.proxy").info(
+            "%s %s /%s -> %s in %s ms (%s)", service, method, path, status, ms, caller
+        )
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO proxy_calls(at, service, method, path, status, duration_ms, caller) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (iso(self.clock.now()), service, method, "/" + path, status, ms, caller),
+            )
+
+    def entries(self, service: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM proxy_calls", []
+        if service:
+            sql += " WHERE service=?"
+            args.append(service)
+        with self.store.read() as conn:
+            rows = conn.execute(sql + " ORDER BY id LIMIT ?", [*args, limit]).fetchall()
+        return [
+            {
+                "at": r["at"],
+                "service": r["service"],
+                "method": r["method"],
+                "path": r["path"],
+                "status": r["status"],
+                "durationMs": r["duration_ms"],
+                "caller": r["caller"],
+            }
+            for r in rows
+        ]
