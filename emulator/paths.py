@@ -38,7 +38,8 @@ def parse_path(path: Any, field: str = "path") -> list[tuple[str, list[str]]]:
             raise invalid(field, f"cannot read path {path!r} at character {pos + 1}")
         modifiers = [x for x in m.group(2).split("!")[1:]]
         for mod in modifiers:
-            if not (mod.isdigit() or mod.startswith("q?")):
+            # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+            if not ((mod.isascii() and mod.isdigit()) or mod.startswith("q?")):
                 raise invalid(field, f"path {path!r}: '!{mod}' is neither an index (!1) nor a filter (!q?type=...)")
         segments.append((m.group(1), modifiers))
         pos = m.end()
@@ -61,14 +62,25 @@ class Resolver:
         self.form_fields = items.solution.form_fields()
 
     def resolve(self, item: WorkItem, path: str, field: str = "path") -> Any:
-        value: Any = item
+        return self._plain(self._walk(item, path, field))
+
+    def resolve_each(self, item: WorkItem, path: str, subpaths: list[str], field: str = "path") -> Any:
+        """A collection with only the named fields of each element (the graph's `includeFields`)."""
+        value = self._walk(item, path, field)
+        if value is None:
+            return None
+        elements = value if isinstance(value, list) else [value]
+        return [{sub: self._plain(self._walk(element, sub, field)) for sub in subpaths} for element in elements]
+
+    def _walk(self, start: Any, path: str, field: str) -> Any:
+        value: Any = start
         for name, modifiers in parse_path(path, field):
             value = self._step(value, name)
             for mod in modifiers:
                 value = self._modify(value, mod)
             if value is None:
                 return None
-        return self._plain(value)
+        return value
 
     # -- one step -------------------------------------------------------------------------------
     def _step(self, value: Any, name: str) -> Any:

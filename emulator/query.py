@@ -194,21 +194,30 @@ class Queries:
     def graph_query(self, body: Any) -> dict[str, Any]:
         """`POST /api/executionengine/graph/sharedo/query` → `{data: {<path>: value}}`."""
         f = Fields(body)
-        entity_type = f.string("entityType", max_length=50) or "sharedo"
+        # Real blocks name the entity by kind or by work type ("sharedo", "matter", a task type...);
+        # the id alone picks the work item.
+        f.string("entityType", max_length=200)
         entity_id = f.guid("entityId", required=True)
         response_type = f.string("responseType", max_length=20) or "flat"
         f.boolean("allowParallelExecution")
         f.boolean("executeCalculatedFields")
-        if entity_type.lower() not in ("sharedo", "workitem"):
-            f.error("entityType", f"this graph serves 'sharedo' entities, not {entity_type!r}")
         if response_type != "flat":
             f.error("responseType", "only 'flat' responses are emulated")
-        paths = []
+        fields: list[tuple[str, str, list[str]]] = []
         for where, value in f.items("fields", max_items=500):
+            if isinstance(value, str):  # generated blocks also send bare path strings
+                fields.append((where, value, []))
+                continue
             pf = Fields(value, where, f.errors)
             path = pf.string("path", required=True, allow_empty=False, max_length=500)
+            subpaths = []
+            for sub_where, sub in pf.items("includeFields", max_items=100):
+                sf = Fields(sub, sub_where, f.errors)
+                sub_path = sf.string("path", required=True, allow_empty=False, max_length=500)
+                if sub_path:
+                    subpaths.append(sub_path)
             if path:
-                paths.append((where, path))
+                fields.append((where, path, subpaths))
         f.raise_if_errors()
         with self.items.store.read() as conn:
             item = self.items.find(entity_id, conn)  # type: ignore[arg-type]
@@ -216,7 +225,10 @@ class Queries:
                 raise invalid("entityId", f"no work item {entity_id!r}")
             resolver = Resolver(self.items, conn)
             data = {}
-            for where, path in paths:
+            for where, path, subpaths in fields:
                 inner = path.split(".", 1)[1] if path.lower().startswith("workitem.") else path
-                data[path] = resolver.resolve(item, inner, f"{where}.path")
+                if subpaths:
+                    data[path] = resolver.resolve_each(item, inner, subpaths, f"{where}.path")
+                else:
+                    data[path] = resolver.resolve(item, inner, f"{where}.path")
         return {"data": data}

@@ -174,3 +174,25 @@ def test_graph_query_errors(api):
         api.post(GRAPH, {"entityId": ENQUIRY_MATTER, "fields": [{"path": "id"}], "responseType": "tree"}).status_code
         == 400
     )
+
+
+def test_graph_query_takes_what_real_generated_blocks_send(api):
+    """Blocks name the entity by work type and list fields as bare strings or with includeFields."""
+    response = api.post(
+        GRAPH,
+        {
+            "entityType": "matter",
+            "entityId": OPEN_MATTER,
+            "allowParallelExecution": True,
+            "responseType": "flat",
+            "fields": [
+                "workitem.reference",
+                {"path": "workitem.children", "includeFields": [{"path": "title"}, {"path": "phase.systemName"}]},
+            ],
+        },
+    )
+    assert response.status_code == 200, response.json
+    data = response.json["data"]
+    assert data["workitem.reference"] == "MAT-00002"
+    assert data["workitem.children"] and set(data["workitem.children"][0]) == {"title", "phase.systemName"}
+    assert api.post(GRAPH, {"entityId": OPEN_MATTER, "fields": [5]}).status_code == 400
