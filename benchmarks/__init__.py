@@ -26,5 +26,10 @@ AREAS: dict[str, Area] = {
             "benchmarks.core",
             "cold/warm start of `operate serve`, work-item round trips over HTTP, per-test reset",
         ),
+        Area(
+            "smartplans",
+            "benchmarks.smartplans",
+            "raw V8 floor, events through a trivial plan end to end, cost of k host calls in a step",
+        ),
     )
 }

@@ -14,6 +14,7 @@ import threading
 import uuid
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -34,6 +35,20 @@ MAX_STEPS_PER_DRIVE = 10_000
 TIMER_KIND = "plan-step"
 
 HostCall = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class _Attempt:
+    """One step about to run: everything it needs, so the common path reads nothing back."""
+
+    execution_id: str
+    plan: str
+    ev: dict[str, Any]
+    ctx: dict[str, Any]
+    step_id: str
+    step: str
+    recorded: list[dict[str, Any]]
+    started: str
 
 
 class SmartPlans:
@@ -138,12 +153,19 @@ class SmartPlans:
                     None,
                 ),
             )
-            self._queue(tx, execution_id, step, None)
-        self.drive(execution_id)
+            step_id = self._queue(tx, execution_id, step, None, state="RUNNING", started=now)
+        # The first step starts in the same transaction that created the execution: no re-read.
+        self.drive(execution_id, _Attempt(execution_id, plan_name, ev, ctx, step_id, step, [], now))
         return execution_id
 
     def _queue(
-        self, tx: sqlite3.Connection, execution_id: str, step: str, due: str | None, state: str = "QUEUED"
+        self,
+        tx: sqlite3.Connection,
+        execution_id: str,
+        step: str,
+        due: str | None,
+        state: str = "QUEUED",
+        started: str | None = None,
     ) -> str:
         seq = tx.execute(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM execution_steps WHERE execution_id=?", (execution_id,)
@@ -151,71 +173,76 @@ class SmartPlans:
         step_id = str(uuid.uuid4())
         tx.execute(
             "INSERT INTO execution_steps VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (step_id, execution_id, seq, step, state, due, None, None, 0, None, "[]"),
+            (step_id, execution_id, seq, step, state, due, started, None, 1 if started else 0, None, "[]"),
         )
         return step_id
 
     # -- running --------------------------------------------------------------------------------
-    def drive(self, execution_id: str) -> None:
+    def drive(self, execution_id: str, first: _Attempt | None = None) -> None:
         """Run queued steps of one execution in order until none is left, then settle its state."""
         with self._lock:
+            attempt = first
             for _ in range(MAX_STEPS_PER_DRIVE):
-                with self.store.read() as conn:
-                    state = conn.execute("SELECT state FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
-                    row = conn.execute(
-                        "SELECT * FROM execution_steps WHERE execution_id=? AND state IN "
-                        "('QUEUED', 'RUNNING') ORDER BY seq LIMIT 1",
-                        (execution_id,),
-                    ).fetchone()
-                if state is None or state[0] in (STOPPED, ERRORED) or row is None:
-                    break
-                if not self._run_step(execution_id, row):
+                if attempt is None:
+                    attempt = self._begin_next(execution_id)
+                    if attempt is None:
+                        self._settle(execution_id)
+                        return
+                if not self._run(attempt):
                     return
-            self._settle(execution_id)
+                attempt = None
 
-    def _run_step(self, execution_id: str, row: sqlite3.Row) -> bool:
-        """One step to completion or failure; False when the execution errored."""
-        with self.store.read() as conn:
-            ex = conn.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
-        step_id, step = row["id"], row["step"]
+    def _begin_next(self, execution_id: str) -> _Attempt | None:
+        """Mark the next queued step RUNNING; None when there is none or the execution has ended."""
         started = iso(self.clock.now())
         with self.store.transaction() as tx:
+            ex = tx.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+            row = tx.execute(
+                "SELECT * FROM execution_steps WHERE execution_id=? AND state IN ('QUEUED', 'RUNNING') "
+                "ORDER BY seq LIMIT 1",
+                (execution_id,),
+            ).fetchone()
+            if ex is None or ex["state"] in (STOPPED, ERRORED) or row is None:
+                return None
             tx.execute(
                 "UPDATE execution_steps SET state='RUNNING', started=?, attempts=attempts+1 WHERE id=?",
-                (started, step_id),
+                (started, row["id"]),
             )
             tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (RUNNING, execution_id))
-        recorded: list[dict[str, Any]] = json.loads(row["recorded"])
+        return _Attempt(execution_id, ex["plan"], json.loads(ex["ev"]), json.loads(ex["ctx"]), row["id"],
+                        row["step"], json.loads(row["recorded"]), started)
+
+    def _run(self, a: _Attempt) -> bool:
+        """One step to completion or failure; True when more steps are queued."""
         try:
-            plan = self._plan(ex["plan"])
+            plan = self._plan(a.plan)
         except (PlanError, PlanLoadError) as exc:
-            return self._fail(execution_id, step_id, {"message": str(exc), "stack": None}, [])
+            return self._fail(a.execution_id, a.step_id, {"message": str(exc), "stack": None}, [])
         payload = {
-            "ev": json.loads(ex["ev"]),
-            "ctx": json.loads(ex["ctx"]),
-            "recorded": recorded,
-            "now": int(parse_instant(started).timestamp() * 1000),
-            "seed": zlib.crc32(f"{execution_id}:{step_id}".encode()),
+            "ev": a.ev,
+            "ctx": a.ctx,
+            "recorded": a.recorded,
+            "now": int(parse_instant(a.started).timestamp() * 1000),
+            "seed": zlib.crc32(f"{a.execution_id}:{a.step_id}".encode()),
         }
         limits = self.limits_for(plan)
         for _ in range(MAX_HOST_CALLS_PER_STEP + 1):
-            result = self.runtime.run_step(plan.key, step, payload, limits)
+            result = self.runtime.run_step(plan.key, a.step, payload, limits)
             if result.status != "host-call":
                 break
-            if len(recorded) >= MAX_HOST_CALLS_PER_STEP:
+            if len(a.recorded) >= MAX_HOST_CALLS_PER_STEP:
                 result.status, result.error = (
                     "error",
-                    {"message": f"step {step!r} made more than {MAX_HOST_CALLS_PER_STEP} host calls", "stack": None},
+                    {"message": f"step {a.step!r} made more than {MAX_HOST_CALLS_PER_STEP} host calls", "stack": None},
                 )
                 break
             response = self._perform(result.request or {})
-            recorded.append({"request": result.request, "response": response})
+            a.recorded.append({"request": result.request, "response": response})
             with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
-                tx.execute("UPDATE execution_steps SET recorded=? WHERE id=?", (dumps(recorded), step_id))
+                tx.execute("UPDATE execution_steps SET recorded=? WHERE id=?", (dumps(a.recorded), a.step_id))
         if result.status == "completed":
-            self._complete(execution_id, step_id, result.ctx, result.logs, result.triggers)
-            return True
-        return self._fail(execution_id, step_id, result.error or {"message": "unknown failure"}, result.logs)
+            return self._complete(a.execution_id, a.step_id, result.ctx, result.logs, result.triggers)
+        return self._fail(a.execution_id, a.step_id, result.error or {"message": "unknown failure"}, result.logs)
 
     def _perform(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.host_call is None:
@@ -229,7 +256,7 @@ class SmartPlans:
         ctx: dict[str, Any],
         logs: list[dict[str, Any]],
         triggers: list[dict[str, Any]],
-    ) -> None:
+    ) -> bool:
         now = self.clock.now()
         with self.store.transaction() as tx:
             self._write_logs(tx, step_id, logs, now)
@@ -250,6 +277,7 @@ class SmartPlans:
                         "INSERT INTO runtime_triggers VALUES (?,?,?,?,?)",
                         (str(uuid.uuid4()), execution_id, waiting, t["sharedoId"].lower(), t["phase"]),
                     )
+            return self._settle_in(tx, execution_id)
 
     def _fail(self, execution_id: str, step_id: str, error: dict[str, Any], logs: list[dict[str, Any]]) -> bool:
         now = self.clock.now()
@@ -274,19 +302,25 @@ class SmartPlans:
 
     def _settle(self, execution_id: str) -> None:
         with self.store.transaction() as tx:
-            states = {
-                r[0] for r in tx.execute("SELECT state FROM execution_steps WHERE execution_id=?", (execution_id,))
-            }
-            current = tx.execute("SELECT state FROM plan_executions WHERE id=?", (execution_id,)).fetchone()[0]
-            if current in (STOPPED, ERRORED):
-                return
-            if "WAITING" in states:
-                tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (WAITING, execution_id))
-            else:
-                tx.execute(
-                    "UPDATE plan_executions SET state=?, end_time=? WHERE id=?",
-                    (STOPPED, iso(self.clock.now()), execution_id),
-                )
+            self._settle_in(tx, execution_id)
+
+    def _settle_in(self, tx: sqlite3.Connection, execution_id: str) -> bool:
+        """WAITING while timers or runtime triggers are pending, STOPPED when nothing is left;
+        True (and no change) while steps are still queued."""
+        states = {r[0] for r in tx.execute("SELECT state FROM execution_steps WHERE execution_id=?", (execution_id,))}
+        if states & {"QUEUED", "RUNNING"}:
+            return True
+        current = tx.execute("SELECT state FROM plan_executions WHERE id=?", (execution_id,)).fetchone()[0]
+        if current in (STOPPED, ERRORED):
+            return False
+        if "WAITING" in states:
+            tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (WAITING, execution_id))
+        else:
+            tx.execute(
+                "UPDATE plan_executions SET state=?, end_time=? WHERE id=?",
+                (STOPPED, iso(self.clock.now()), execution_id),
+            )
+        return False
 
     # -- waking ---------------------------------------------------------------------------------
     def _on_timer(self, payload: dict[str, Any], due: datetime) -> None:

@@ -1,0 +1,139 @@
+"""`python -m benchmarks smartplans`: what running a plan costs, against the raw cost of V8 itself.
+
+- the raw floor: one bare mini-racer call on a warm context (the price of any crossing into V8);
+- events through a trivial plan end to end (event committed → trigger matched → step run in V8 →
+  execution stored), per event and per second, and its ratio to the floor (goal: at most 2×);
+- a step making k = 0, 1, 5 host calls (`sharedo.http.get`): crossings into V8 (goal: k + 1) and ms.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .harness import BenchmarkError, Figure, Goal, mean_ms
+
+CLOCK_START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+FLOOR_CALLS = 2000
+EVENTS_PER_RUN = 200
+STEPS_PER_RUN = 50
+MATTER = "3c000000-0000-4000-8000-000000000002"  # an open matter in the demo solution
+DISPATCH_GOAL_RATIO = 2.0
+
+
+def _plan(k: int) -> str:
+    calls = "".join(f'  sharedo.http.get("/api/v1/public/workItem/{MATTER}/phase");\n' for _ in range(k))
+    return f"function main(ev, ctx, log) {{\n{calls}  ctx.done = true;\n}}\nreturn {{ main: main }};\n"
+
+
+def _solution(root: Path) -> Path:
+    """The demo solution plus one trivial plan per k, each triggered by a differently named attribute."""
+    from emulator.solution import demo_solution_path
+
+    shutil.copytree(demo_solution_path(), root)
+    (root / "plans").mkdir()
+    (root / "triggers").mkdir()
+    for k in (0, 1, 5):
+        (root / "plans" / f"k{k}.js").write_text(_plan(k))
+        (root / "triggers" / f"k{k}.json").write_text(
+            json.dumps(
+                {
+                    "TriggerType": "event",
+                    "TriggerSubType": "attribute-changed",
+                    "SharedoTypeSystemName": "matter",
+                    "PlanSystemName": f"k{k}",
+                    "StepSystemName": "main",
+                    "Active": True,
+                    "SharedoId": None,
+                }
+            )
+        )
+    return root
+
+
+def figures(runs: int) -> Iterator[Figure]:
+    from py_mini_racer import MiniRacer
+
+    with MiniRacer() as mr:
+        mr.eval("function f(x) { return x + 1; }")
+        mr.call("f", 1)
+        floor = [mean_ms(lambda: mr.call("f", 1), FLOOR_CALLS) for _ in range(runs)]
+    yield Figure("raw floor: one mini-racer call on a warm context", "ms", floor, note=f"{FLOOR_CALLS} calls a run")
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:
+        root = _solution(Path(tmp) / "solution")
+        app = create_app(
+            Settings(data_dir=Path(tmp) / "state", solution=root, clock="virtual", clock_start=CLOCK_START)
+        )
+        em = app.extensions["operate"]
+        try:
+            plans = em.smartplans
+            all_triggers = plans.triggers
+            trivial = [t for t in all_triggers if t.plan == "k0"]
+            counter = iter(range(10**9))
+
+            def one_event() -> None:
+                em.workitems.set_attributes(MATTER, {"bench": str(next(counter))}, None)
+
+            plans.triggers = trivial
+            one_event()
+            if plans.executions(state="STOPPED")[-1]["ctx"].get("done") is not True:
+                raise BenchmarkError("the trivial plan did not run to completion")
+            per_event, bare = [], []
+            for _ in range(runs):
+                plans.triggers = trivial
+                per_event.append(mean_ms(one_event, EVENTS_PER_RUN))
+                plans.triggers = []
+                bare.append(mean_ms(one_event, EVENTS_PER_RUN))
+            plans.triggers = all_triggers
+            yield Figure(
+                "event -> trivial plan -> execution stored",
+                "ms",
+                per_event,
+                note=f"{EVENTS_PER_RUN} events a run; SQLite file, inline dispatch",
+            )
+            yield Figure("events per second through a trivial plan", "/s", [1000 / x for x in per_event])
+            yield Figure("the same change with no plan triggered", "ms", bare, note="the API call and its event alone")
+            ratios = [(e - b) / f for e, b, f in zip(per_event, bare, floor, strict=True)]
+            yield Figure(
+                "ratio: dispatch overhead (with plan - without) / raw floor", "x", ratios, Goal(DISPATCH_GOAL_RATIO)
+            )
+
+            for k in (0, 1, 5):
+                plan = plans._plan(f"k{k}")
+                limits = plans.limits_for(plan)
+                samples, crossings = [], []
+
+                def one_step(plan=plan, limits=limits, k=k) -> None:
+                    recorded: list[dict] = []
+                    payload = {"ev": {"Data": {}}, "ctx": {}, "recorded": recorded, "now": 0, "seed": 1}
+                    for _ in range(k + 1):
+                        result = plans.runtime.run_step(plan.key, "main", payload, limits)
+                        if result.status != "host-call":
+                            break
+                        recorded.append({"request": result.request, "response": plans.host_call(result.request)})
+                    if result.status != "completed":
+                        raise BenchmarkError(f"k={k} step did not complete: {result.error}")
+
+                one_step()
+                for _ in range(runs):
+                    before = plans.runtime.crossings
+                    samples.append(mean_ms(one_step, STEPS_PER_RUN))
+                    crossings.append((plans.runtime.crossings - before) / STEPS_PER_RUN)
+                yield Figure(
+                    f"step with k={k} host calls: crossings into V8",
+                    "",
+                    crossings,
+                    Goal(k + 1.5),
+                    f"goal k+1 = {k + 1}",
+                )
+                yield Figure(f"step with k={k} host calls: time (incl. the calls)", "ms", samples)
+        finally:
+            em.close()
