@@ -103,6 +103,9 @@ MIGRATIONS: list[str] = [
         last_error TEXT
     );
     CREATE INDEX plan_executions_state ON plan_executions(state);
+    -- One execution per (trigger, event): a redelivered event (at-least-once) starts nothing twice.
+    CREATE UNIQUE INDEX plan_executions_once ON plan_executions(trigger_id, event_number)
+        WHERE trigger_id IS NOT NULL AND event_number IS NOT NULL;
     CREATE TABLE execution_steps (
         id TEXT PRIMARY KEY,
         execution_id TEXT NOT NULL REFERENCES plan_executions(id),

@@ -106,10 +106,19 @@ class SmartPlans:
     def on_event(self, event: Event) -> None:
         ev = {**event.to_json(), "Data": event.data}
         for trigger in self.triggers:
-            if trigger.matches(event, self.em.solution.worktypes):
+            if trigger.matches(event, self.em.solution.worktypes) and not self._started(trigger.id, event.number):
                 inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}
                 self.start(trigger.plan, trigger.step, ev, inputs, trigger_id=trigger.id, event_number=event.number)
         self._resume_runtime_triggers(event)
+
+    def _started(self, trigger_id: str, event_number: int) -> bool:
+        with self.store.read() as conn:
+            return (
+                conn.execute(
+                    "SELECT 1 FROM plan_executions WHERE trigger_id=? AND event_number=?", (trigger_id, event_number)
+                ).fetchone()
+                is not None
+            )
 
     def start(
         self,
@@ -209,8 +218,16 @@ class SmartPlans:
                 (started, row["id"]),
             )
             tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (RUNNING, execution_id))
-        return _Attempt(execution_id, ex["plan"], json.loads(ex["ev"]), json.loads(ex["ctx"]), row["id"],
-                        row["step"], json.loads(row["recorded"]), started)
+        return _Attempt(
+            execution_id,
+            ex["plan"],
+            json.loads(ex["ev"]),
+            json.loads(ex["ctx"]),
+            row["id"],
+            row["step"],
+            json.loads(row["recorded"]),
+            started,
+        )
 
     def _run(self, a: _Attempt) -> bool:
         """One step to completion or failure; True when more steps are queued."""

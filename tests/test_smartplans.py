@@ -374,3 +374,18 @@ def test_a_restart_resumes_waiting_timers(tmp_path):
     (execution,) = em.smartplans.executions()
     assert execution["state"] == "STOPPED" and execution["ctx"]["b"] is True
     em.close()
+
+
+def test_a_redelivered_event_starts_no_second_execution(make_app):
+    """At-least-once delivery: a crash after the plan ran but before the cursor moved redelivers the event."""
+    plan = (
+        "function main(ev, ctx, log) { sharedo.http.post('/api/v1/public/workItem/' + ctx.workItemId + "
+        "'/comments', {comment: 'once'}); }\nreturn {main: main};"
+    )
+    app, api, em = make_app({"once": plan}, [phase_trigger("once", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    with em.store.transaction() as tx:
+        em.store.set_meta(tx, "dispatcher.cursor", "0")  # as if the process died before recording progress
+    em.dispatcher.drain()
+    assert len(executions(api)) == 1
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 1
