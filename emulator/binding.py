@@ -23,7 +23,11 @@ def parse_json_body(raw: bytes, *, required: bool = True) -> Any:
             )
         return None
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        value = json.loads(raw.decode("utf-8-sig"))
+    except RecursionError:
+        raise ApiError(
+            400, "request body is nested too deeply", [{"field": "(body)", "message": "nested too deeply"}]
+        ) from None
     except UnicodeDecodeError as exc:
         raise ApiError(
             400, f"request body is not UTF-8 (byte {exc.start})", [{"field": "(body)", "message": "not UTF-8"}]
@@ -34,6 +38,35 @@ def parse_json_body(raw: bytes, *, required: bool = True) -> Any:
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             [{"field": "(body)", "message": exc.msg}],
         ) from None
+    where = _not_unicode(value)
+    if where is not None:  # a lone surrogate escape such as "\ud800": no store or encoder can take it
+        raise ApiError(
+            400,
+            f"request body is not valid Unicode at {where}: a lone surrogate escape (\\ud800-\\udfff)",
+            [{"field": where, "message": "lone surrogate; not valid Unicode"}],
+        )
+    return value
+
+
+def _not_unicode(value: Any) -> str | None:
+    """The path of the first string (or key) holding a lone surrogate; walked without recursion."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, current = stack.pop()
+        if isinstance(current, str):
+            if not current.isascii():
+                try:
+                    current.encode("utf-8")
+                except UnicodeEncodeError:
+                    return path or "(body)"
+        elif isinstance(current, dict):
+            for key, item in current.items():
+                where = f"{path}.{key}" if path else key
+                stack.append((where, key))
+                stack.append((where, item))
+        elif isinstance(current, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(current))
+    return None
 
 
 class Fields:

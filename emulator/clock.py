@@ -9,6 +9,10 @@ from datetime import datetime, timedelta, timezone
 
 UTC = timezone.utc
 
+# The virtual clock stays before this moment, so that "now + a token lifetime, a timer, a cron step"
+# never runs past the last instant Python can represent (9999-12-31).
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
     r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -21,7 +25,10 @@ def parse_duration(text: str) -> timedelta:
     if not match or text.strip().upper() in ("P", "PT") or text.strip().upper().endswith("T"):
         raise ValueError(f"not an ISO 8601 duration: {text!r} (examples: PT2M, PT1H30M, P1D)")
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(**parts)
+    try:
+        return timedelta(**parts)
+    except OverflowError:
+        raise ValueError(f"duration {text.strip()[:40]!r} is too long to represent") from None
 
 
 def parse_instant(text: str) -> datetime:
@@ -37,7 +44,10 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"not an ISO 8601 date-time: {text!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable instant in UTC
+        raise ValueError(f"date-time out of range: {text!r}") from None
 
 
 def iso(moment: datetime) -> str:
@@ -80,6 +90,8 @@ class Clock:
         self._require_virtual("advance")
         if delta < timedelta(0):
             raise ValueError("the clock only moves forward; use set() to go back")
+        if delta > LATEST - self._virtual_now:
+            raise ClockRangeError(f"advancing by {delta} would take the clock past {iso(LATEST)}")
         return self._move_to(self._virtual_now + delta)
 
     def restore(self, moment: datetime) -> None:
@@ -87,6 +99,8 @@ class Clock:
         self._virtual_now = moment.astimezone(UTC)
 
     def _move_to(self, target: datetime) -> datetime:
+        if target >= LATEST:
+            raise ClockRangeError(f"the virtual clock stays before {iso(LATEST)}")
         with self._lock:
             if target < self._virtual_now:
                 self._virtual_now = target
@@ -110,3 +124,7 @@ class Clock:
 
 class ClockModeError(RuntimeError):
     pass
+
+
+class ClockRangeError(ValueError):
+    """A move the clock refuses before it runs anything: past `LATEST`."""

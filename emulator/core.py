@@ -18,6 +18,7 @@ from .scheduler import Scheduler
 from .settings import Settings
 from .solution import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
 from .store import SnapshotError, Store
+from .timeentries import TimeEntries
 from .workitems import WorkItems
 
 CLOCK_KEY = "clock.virtualNow"
@@ -51,6 +52,7 @@ class Emulator:
         self.ods = Ods(self.store)
         self.workitems = WorkItems(self.store, self.clock, self.stream, self.solution, self.ods)
         self.queries = Queries(self.workitems)
+        self.time = TimeEntries(self.store, self.clock, self.stream, self.workitems, self.ods)
         try:
             self.linked_services = LinkedServices(parse_services(self.solution.config))
         except LinkedServiceError as exc:

@@ -26,7 +26,8 @@ class EventType:
     status: str  # "confirmed" | "inferred"
     description: str
     data: tuple[str, ...]
-    trigger_meta: str | None = None
+    trigger_meta: str | None = None  # the TriggerMeta list a trigger filters on ("PhasesSystemNames")
+    trigger_meta_field: str | None = None  # the Data key that list is matched against ("toPhase")
 
 
 def load_catalogue() -> dict[str, EventType]:

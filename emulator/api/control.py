@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..binding import Fields
-from ..clock import ClockModeError, iso, parse_duration, parse_instant
+from ..clock import ClockModeError, ClockRangeError, iso, parse_duration, parse_instant
 from ..errors import ApiError, invalid
 from ..store import SnapshotError
 from .common import body, caller, emulator, int_arg
@@ -63,6 +63,8 @@ def move_clock():
             clock.set(target)
     except ClockModeError as exc:
         raise ApiError(409, str(exc)) from None
+    except ClockRangeError as exc:
+        raise invalid("advance" if advance is not None else "set", str(exc)) from None
     return jsonify(clock_json())
 
 
