@@ -389,3 +389,32 @@ def test_a_redelivered_event_starts_no_second_execution(make_app):
     em.dispatcher.drain()
     assert len(executions(api)) == 1
     assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 1
+
+
+def test_submitted_time_starts_a_plan_filtered_by_state(make_app):
+    plan = (
+        "function main(ev, ctx, log) { log.Information(ev.Data.toState + ' ' + ev.Data.durationSeconds); }\n"
+        "return {main: main};"
+    )
+    trigger = {
+        "TriggerType": "event",
+        "TriggerSubType": "time-entry-state-changed",
+        "SharedoTypeSystemName": "matter",
+        "TriggerMeta": json.dumps({"StatesSystemNames": ["submitted"]}),
+        "PlanSystemName": "time",
+        "StepSystemName": "main",
+    }
+    app, api, em = make_app({"time": plan}, [trigger])
+    entry = api.post(
+        "/api/v2/public/time/entry",
+        {
+            "sharedoId": OPEN_MATTER,
+            "odsId": "1a000000-0000-4000-8000-000000000001",
+            "durationSeconds": 600,
+            "segments": [{"id": "activity", "timeCodeId": "A101"}, {"id": "narrative", "segmentValue": "call"}],
+        },
+    ).json
+    assert executions(api) == []  # created as a draft: not a submission
+    api.post(f"/api/v2/public/time/entry/{entry['id']}/submit")
+    (execution,) = executions(api)
+    assert [line["logMessage"] for line in log_of(api, execution)] == ["submitted 600"]
