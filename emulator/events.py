@@ -33,7 +33,14 @@ class EventType:
 def load_catalogue() -> dict[str, EventType]:
     raw = json.loads(resources.files("emulator.catalogue").joinpath("events.json").read_text("utf-8"))
     return {
-        e["eventType"]: EventType(e["eventType"], e["status"], e["description"], tuple(e["data"]), e.get("triggerMeta"))
+        e["eventType"]: EventType(
+            e["eventType"],
+            e["status"],
+            e["description"],
+            tuple(e["data"]),
+            e.get("triggerMeta"),
+            e.get("triggerMetaField"),
+        )
         for e in raw["events"]
     }
 

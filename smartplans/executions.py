@@ -106,7 +106,9 @@ class SmartPlans:
     def on_event(self, event: Event) -> None:
         ev = {**event.to_json(), "Data": event.data}
         for trigger in self.triggers:
-            if trigger.matches(event, self.em.solution.worktypes, self.em.catalogue) and not self._started(trigger.id, event.number):
+            if trigger.matches(event, self.em.solution.worktypes, self.em.catalogue) and not self._started(
+                trigger.id, event.number
+            ):
                 inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}
                 self.start(trigger.plan, trigger.step, ev, inputs, trigger_id=trigger.id, event_number=event.number)
         self._resume_runtime_triggers(event)
