@@ -57,9 +57,9 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024 + 1024
     app.extensions["operate"] = emulator
 
-    from .api import control, executionengine, ide, identity, ods, openapi, proxy, time, workitems
+    from .api import control, executionengine, finance, ide, identity, ods, openapi, proxy, time, workitems
 
-    for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, time):
+    for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, time, finance):
         app.register_blueprint(module.bp)
 
     @app.before_request

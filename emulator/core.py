@@ -11,6 +11,7 @@ from .auth import Identity
 from .clock import LATEST, Clock, iso, parse_instant
 from .errors import ApiError
 from .events import Dispatcher, EventStream, load_catalogue
+from .finance import Finance, check_thresholds
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .ods import Ods
 from .query import Queries
@@ -49,10 +50,15 @@ class Emulator:
         self.dispatcher = Dispatcher(self.stream, inline=settings.inline_dispatch)
         self.scheduler = Scheduler(self.store, self.clock)
         self.identity = Identity(self.store, self.clock, self.solution.config.get("clients", {}), self.solution.people)
-        self.ods = Ods(self.store)
+        self.ods = Ods(self.store, self.stream)
         self.workitems = WorkItems(self.store, self.clock, self.stream, self.solution, self.ods)
         self.queries = Queries(self.workitems)
         self.time = TimeEntries(self.store, self.clock, self.stream, self.workitems, self.ods)
+        try:
+            thresholds = check_thresholds(self.solution.config.get("finance", {}).get("fee_alert_thresholds"))
+        except ValueError as exc:
+            raise SolutionError(str(exc)) from None
+        self.finance = Finance(self.store, self.clock, self.stream, self.workitems, thresholds)
         try:
             self.linked_services = LinkedServices(parse_services(self.solution.config))
         except LinkedServiceError as exc:

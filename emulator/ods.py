@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from typing import Any
 
 from .binding import Fields
-from .errors import not_found
+from .errors import ApiError, not_found
 from .store import Store, dumps
 
 KINDS = ("person", "organisation")
@@ -21,9 +22,15 @@ def display_name(kind: str, body: dict[str, Any]) -> str:
     return body.get("name") or body.get("registeredName") or ""
 
 
+# [inferred] ODS records carrying one of these tags are mastered in the PMS: only the public API
+# (an integration) may create or change them; the UI's own route refuses them.
+PMS_MASTERED_TAGS = frozenset({"supplier"})
+
+
 class Ods:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, stream: Any = None) -> None:
         self.store = store
+        self.stream = stream
 
     def seed(self, tx: sqlite3.Connection, people: list[dict[str, Any]], orgs: list[dict[str, Any]]) -> None:
         rows = [(p["id"], "person", dumps(p)) for p in people] + [(o["id"], "organisation", dumps(o)) for o in orgs]
@@ -88,6 +95,67 @@ class Ods:
             "totalRows": total,
             "rows": page,
         }
+
+    # -- writes -------------------------------------------------------------------------------------
+    def save_organisation(
+        self, body: Any, principal: Any, *, org_id: str | None = None, public_api: bool = True
+    ) -> dict[str, Any]:
+        """Create (or, with `org_id`, update) an organisation; PMS-mastered ones only via the public API."""
+        from .auth import require
+
+        require(principal, "core.ods.write")
+        f = Fields(body)
+        name = f.string("name", required=org_id is None, allow_empty=False, max_length=400)
+        for key in ("registeredName", "companyNumber", "vatNumber", "externalReference", "reference"):
+            f.string(key, max_length=400)
+        f.boolean("isVATRegistered")
+        tags = f.strings("tags", max_items=50)
+        for where, value in f.items("locations", max_items=20):
+            Fields(value, where, f.errors)
+        f.raise_if_errors()
+        with self.store.transaction() as tx:
+            current: dict[str, Any] = {}
+            if org_id is not None:
+                found = self.find(org_id, tx)
+                if found is None or found[0] != "organisation":
+                    raise not_found("organisation", org_id)
+                current = found[1]
+            mastered = PMS_MASTERED_TAGS & set(tags or current.get("tags") or [])
+            if mastered and not public_api:
+                raise ApiError(
+                    403,
+                    f"{sorted(mastered)[0]} organisations are mastered in the PMS: create and change "
+                    "them only through the public API (/api/v2/public/organisation)",
+                )
+            ext = f.raw("externalReference")
+            if ext:
+                for other_id, other in (
+                    (r["id"], json.loads(r["body"]))
+                    for r in tx.execute("SELECT id, body FROM ods WHERE kind='organisation'")
+                ):
+                    if other.get("externalReference") == ext and other_id != org_id:
+                        raise ApiError(
+                            409,
+                            f"organisation {other_id} already has externalReference {ext!r}",
+                            [{"field": "externalReference", "message": "already used"}],
+                        )
+            doc = {**current, **{k: v for k, v in (body or {}).items() if isinstance(k, str)}}
+            doc["id"] = org_id or str(uuid.uuid4())
+            if name:
+                doc["name"] = name
+            doc.setdefault("tags", [])
+            doc.setdefault("isActive", True)
+            tx.execute(
+                "INSERT INTO ods VALUES (?, 'organisation', ?) ON CONFLICT(id) DO UPDATE SET body=excluded.body",
+                (doc["id"], dumps(doc)),
+            )
+            if self.stream is not None:
+                self.stream.append(
+                    tx,
+                    "ods-entity-updated" if org_id else "ods-entity-created",
+                    {"odsId": doc["id"], "odsEntityType": "organisation", "tags": doc["tags"]},
+                )
+            return public(doc)
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -145,7 +146,17 @@ class Resolver:
         if name == "aspectData":
             return item.body.get("aspectData", {})
         if name == "keyDates":
-            return item.body.get("keyDates", {})
+            # A key date reads like the task-like item it is on a tenant: `keyDates.<type>.date`,
+            # `.taskDueDate.date.utc.value` and a stable `.id`. [inferred]
+            return {
+                kd: {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{item.id}/keyDates/{kd}")),
+                    "keyDateType": kd,
+                    "date": value,
+                    "taskDueDate": {"date": {"utc": {"value": value}, "local": {"value": value}}},
+                }
+                for kd, value in item.body.get("keyDates", {}).items()
+            }
         if name == "taskDueDate":
             due = item.body.get("aspectData", {}).get("task", {}).get("dueDateTime")
             if due is None:

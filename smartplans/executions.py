@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 import uuid
@@ -300,17 +301,36 @@ class SmartPlans:
 
     def _fail(self, execution_id: str, step_id: str, error: dict[str, Any], logs: list[dict[str, Any]]) -> bool:
         now = self.clock.now()
-        lines = [*logs, {"logLevel": "Error", "logMessage": error.get("stack") or error["message"]}]
+        where = self._where(execution_id, step_id, error)
+        message = error["message"] if where is None else f"{error['message']} ({where})"
+        detail = error.get("stack") or error["message"]
+        lines = [*logs, {"logLevel": "Error", "logMessage": detail if where is None else f"{detail}\n  in {where}"}]
         with self.store.transaction() as tx:
             self._write_logs(tx, step_id, lines, now)
             tx.execute(
                 "UPDATE execution_steps SET state='ERRORED', ended=?, error=? WHERE id=?",
-                (iso(now), dumps(error), step_id),
+                (iso(now), dumps({**error, "where": where}), step_id),
             )
-            tx.execute(
-                "UPDATE plan_executions SET state=?, last_error=? WHERE id=?", (ERRORED, error["message"], execution_id)
-            )
+            tx.execute("UPDATE plan_executions SET state=?, last_error=? WHERE id=?", (ERRORED, message, execution_id))
         return False
+
+    def _where(self, execution_id: str, step_id: str, error: dict[str, Any]) -> str | None:
+        """Where a failure happened, in the author's terms: the plan file and step, and for a
+        visual workflow the action whose generated block failed (even for `throw "text"`)."""
+        if error.get("limit"):
+            return None
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT e.plan, s.step FROM execution_steps s JOIN plan_executions e ON e.id = s.execution_id "
+                "WHERE s.id=?",
+                (step_id,),
+            ).fetchone()
+        plan = self.plans.get(row["plan"]) if row else None
+        if plan is None:
+            return None
+        match = re.search(rf"{re.escape(plan.url)}:(\d+)", error.get("stack") or "")
+        located = plan.locate(int(match.group(1))) if match else None
+        return f"{plan.url}, {located}" if located else f"{plan.url}, step {row['step']!r}"
 
     def _write_logs(self, tx: sqlite3.Connection, step_id: str, logs: list[dict[str, Any]], now: datetime) -> None:
         start = tx.execute("SELECT COALESCE(MAX(seq), 0) FROM step_logs WHERE step_id=?", (step_id,)).fetchone()[0]

@@ -31,6 +31,15 @@ class Plan:
     steps: list[dict[str, Any]] = field(default_factory=list)  # visual steps: systemName, name, isStart, isEnd
     variables: list[dict[str, Any]] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
+    # Visual workflows: (first line, last line, step, label) of each action's block in `source`,
+    # so an error at line N of the assembled script can name the action it came from.
+    blocks: list[tuple[int, int, str, str]] = field(default_factory=list)
+
+    def locate(self, line: int) -> str | None:
+        for first, last, step, label in self.blocks:
+            if first <= line <= last:
+                return f"step {step!r}, {label}, line {line - first + 1} of its GeneratedScript"
+        return None
 
     @property
     def key(self) -> str:
@@ -58,6 +67,7 @@ def visual_plan(name: str, doc: dict[str, Any], limits: dict[str, Any] | None = 
         for s in (get_ci(doc, "Scripts") or [])
     }
     lines: list[str] = []
+    blocks: list[tuple[int, int, str, str]] = []
     step_names = []
     for step in steps:
         sn = get_ci(step, "SystemName")
@@ -75,8 +85,14 @@ def visual_plan(name: str, doc: dict[str, Any], limits: dict[str, Any] | None = 
                     f"workflows/{name}.json: action {get_ci(action, 'Name') or action_id!r} in step "
                     f"{sn!r} has no GeneratedScript"
                 )
-            lines.append(f"  // action {get_ci(action, 'ActionSystemName')}: {get_ci(action, 'Name') or ''}")
+            label = (
+                f"action {get_ci(action, 'Name') or action_id!r} "
+                f"({get_ci(action, 'ActionSystemName')} {get_ci(action, 'Id')})"
+            )
+            lines.append(f"  // {label}")
+            first = len(lines) + 1
             lines.extend("  " + line for line in scripts[action_id].splitlines())
+            blocks.append((first, len(lines), sn, label))
         lines.append("}")
     mapping = ", ".join(f"{json.dumps(sn)}: {sn.replace('-', '_')}" for sn in step_names)
     lines.append(f"return {{ {mapping} }};")
@@ -97,6 +113,7 @@ def visual_plan(name: str, doc: dict[str, Any], limits: dict[str, Any] | None = 
         ],
         variables=list(get_ci(doc, "Variables") or []),
         limits=limits or {},
+        blocks=blocks,
     )
 
 

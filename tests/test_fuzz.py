@@ -123,6 +123,7 @@ def api_schema(app):
         "toPhaseSystemName": sorted({p.system_name for t in types for p in types.phases(t.system_name)}),
         "roleSystemName": sorted(solution.roles),
         "entityId": item_ids,
+        "sharedoId": item_ids,
         "parentSharedoId": item_ids,
         "odsId": ods_ids,
     }

@@ -187,7 +187,8 @@ def test_a_thrown_error_names_the_plan_file_and_line(make_app):
     app, api, em = make_app({"thrower": plan}, [phase_trigger("thrower", "matter", ["matter-open"])])
     api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
     (execution,) = executions(api)
-    assert execution["state"] == "ERRORED" and execution["lastErrored"] == "no PMS reference"
+    assert execution["state"] == "ERRORED"
+    assert execution["lastErrored"] == "no PMS reference (plans/thrower.js, step 'main')"
     lines = log_of(api, execution)
     assert lines[0]["logMessage"] == "before"
     assert lines[-1]["logLevel"] == "Error" and "plans/thrower.js:3" in lines[-1]["logMessage"]
@@ -216,7 +217,8 @@ def test_a_failed_call_can_be_retried_without_resending_what_succeeded(make_app)
     app, api, em = make_app({"send": plan}, [phase_trigger("send", "matter", ["matter-open"])])
     api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
     (execution,) = executions(api)
-    assert execution["state"] == "ERRORED" and execution["lastErrored"] == "PMS reference missing: NotFound"
+    assert execution["state"] == "ERRORED"
+    assert execution["lastErrored"] == "PMS reference missing: NotFound (plans/send.js, step 'main')"
     api.post(f"{V1}/{ENQUIRY_MATTER}/attributes/pmsReference", {"value": "PMS-9"})
     step = execution["steps"][0]
     retried = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step['id']}/retry")

@@ -29,3 +29,22 @@ def organisation(ods_id: str):
 def search():
     caller("core.ods.read")
     return jsonify(emulator().ods.search(body()))
+
+
+@bp.post("/api/v2/public/organisation")
+@bp.post("/api/public/v2/organisation")
+def create_organisation():
+    """[inferred shape] How an integration (the PMS) creates an organisation, e.g. a supplier."""
+    return jsonify(emulator().ods.save_organisation(body(), caller())), 201
+
+
+@bp.put("/api/v2/public/organisation/<ods_id>")
+@bp.put("/api/public/v2/organisation/<ods_id>")
+def update_organisation(ods_id: str):
+    return jsonify(emulator().ods.save_organisation(body(), caller(), org_id=ods_id))
+
+
+@bp.post("/api/ods/organisation")
+def create_organisation_internal():
+    """[inferred] The UI's own route: it refuses organisations that the PMS masters (suppliers)."""
+    return jsonify(emulator().ods.save_organisation(body(), caller(), public_api=False)), 201
