@@ -111,3 +111,28 @@ def test_run_exits_1_when_the_plan_errors_and_2_on_bad_arguments(tmp_path):
     assert operate("run", str(plan), "--demo", "--set", "novalue").returncode == 2
     missing = operate("run", str(tmp_path / "nope.js"), "--demo", "--data-dir", str(tmp_path / "d"))
     assert missing.returncode == 2 and "nope.js" in missing.stderr
+
+
+def test_the_readme_first_plan_runs_as_written(tmp_path):
+    import re
+    import shutil
+
+    from emulator.solution import demo_solution_path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Your first SmartPlan", 1)[1].split("\n## ", 1)[0]
+    blocks = dict(re.findall(r"```(js|json)\n(.*?)```", section, re.S))
+    solution = tmp_path / "my-solution"
+    shutil.copytree(demo_solution_path(), solution)
+    (solution / "plans").mkdir()
+    (solution / "triggers").mkdir()
+    plan = solution / "plans" / "chase-pms-reference.js"
+    plan.write_text(blocks["js"])
+    (solution / "triggers" / "chase.json").write_text(blocks["json"])
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"sharedoId": "3c000000-0000-4000-8000-000000000002", "toPhase": "matter-open"}))
+    result = operate(
+        "run", str(plan), "--solution", str(solution), "--data-dir", str(tmp_path / "d"), "--data", str(event)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Matter is PMS-260102 in the PMS" in result.stdout and "state: STOPPED" in result.stdout
