@@ -19,6 +19,15 @@ from .workitems import WorkItems
 DEFAULT_THRESHOLDS = (0.8, 1.0)
 
 
+def _stored(value: str | None) -> Decimal | None:
+    """A fee attribute as a number; text someone wrote there by hand counts as unknown, not a crash."""
+    try:
+        amount = Decimal(value) if value else None
+    except InvalidOperation:
+        return None
+    return amount if amount is not None and amount.is_finite() else None
+
+
 def _money(f: Fields, key: str, *, required: bool = True) -> Decimal | None:
     raw = f.raw(key)
     if raw is None:
@@ -101,9 +110,10 @@ class Finance:
     def fees(self, item_id: str) -> dict[str, Any]:
         attrs = self.items.attributes(item_id)
         estimate, actual = attrs.get("estimatedFees"), attrs.get("actualFees")
+        est_n, act_n = _stored(estimate), _stored(actual)
         percent = None
-        if estimate and actual and Decimal(estimate) > 0:
-            percent = float((Decimal(actual) / Decimal(estimate) * 100).quantize(Decimal("0.1")))
+        if est_n and act_n is not None and est_n > 0:
+            percent = float((act_n / est_n * 100).quantize(Decimal("0.1")))
         return {
             "sharedoId": item_id,
             "estimatedFees": estimate,
@@ -125,12 +135,8 @@ class Finance:
         with self.store.transaction() as tx:
             item = self.items.get(item_id, tx)
             before = self.items.attributes(item.id)
-            old_actual = Decimal(before["actualFees"]) if before.get("actualFees") else Decimal(0)
-            new_est = (
-                estimate
-                if estimate is not None
-                else (Decimal(before["estimatedFees"]) if before.get("estimatedFees") else None)
-            )
+            old_actual = _stored(before.get("actualFees")) or Decimal(0)
+            new_est = estimate if estimate is not None else _stored(before.get("estimatedFees"))
             new_actual = actual if actual is not None else old_actual
             changes = {}
             if estimate is not None:

@@ -91,7 +91,7 @@ class Ods:
             "endPage": start_page,
             "totalPages": total_pages,
             "startRow": first + 1 if page else 0,
-            "endRow": first + len(page),
+            "endRow": first + len(page) if page else 0,
             "totalRows": total,
             "rows": page,
         }

@@ -120,3 +120,9 @@ def test_suppliers_are_created_only_through_the_public_api(api, app):
     paralegal = Api(app, user_token(app, "tom.becker"))
     assert paralegal.post("/api/v2/public/organisation", {"name": "x"}).status_code == 403
     assert api.post("/api/v2/public/organisation", {"tags": "supplier"}).status_code == 400
+
+
+def test_fees_written_by_hand_as_text_read_as_unknown_not_a_crash(api):
+    api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/estimatedFees", {"value": "about ten grand"})
+    assert api.get(FEES).json["percentOfEstimate"] is None
+    assert api.put(FEES, {"actualFees": 100}).status_code == 200

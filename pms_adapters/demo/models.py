@@ -1,0 +1,1204 @@
+"""The demo PMS's state and rules, in memory (moto's `models.py`).
+
+One `DemoPmsBackend` holds the books (matters, clients, fee earners, time, disbursements, invoices,
+receipts, suppliers, the official demo's financials ledger) and the fake's own controls (recorded
+requests, injected faults). The HTTP layer (`responses.py`) and library-mode tests share it.
+
+Money is kept in integer pence, so sums are exact and ageing 10,000 invoices is one cheap pass.
+Every date comes from the backend's `Clock`, so a virtual clock moves invoices between buckets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from emulator.clock import Clock, iso
+
+from . import seed
+
+BUCKETS = ("0-30", "31-60", "61-90", "90+")
+INVOICE_STATUSES = ("draft", "issued", "part-paid", "paid", "cancelled")
+PAYMENT_METHODS = ("BACS", "CHAPS", "cheque", "card")
+CURRENCY = "GBP"
+MAX_FAULT_DELAY = 30.0  # seconds; a slow fault never holds a server thread longer than this
+MAX_FAULTS = 100
+MAX_RECORDED = 10_000  # the request log keeps the most recent ones
+MAX_DETAIL_ROWS = 500  # aged-debt invoice detail rows per answer
+MAX_PENCE = 10**13  # £100bn: a bound on any single amount
+MAX_LEDGERS = 100_000  # the official demo's balances, one per reference it was sent
+MAX_LEDGER_AUDIT = 10_000  # audit rows kept per reference (the most recent)
+
+
+class DemoPmsError(Exception):
+    """A request the PMS refuses: the HTTP status, a message a person can act on, and the field at fault."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+def pence(amount: Decimal) -> int:
+    """Pounds to whole pence, rounding half up (what a ledger does with 0.005)."""
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def pounds(value: int) -> float:
+    """Pence to the JSON number a widget shows (2220.0, 38.5)."""
+    return value / 100
+
+
+@dataclass
+class FeeEarner:
+    code: str
+    name: str
+    grade: str
+    hourly_rate: int
+    operate_ods_id: str | None = None
+    user_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "grade": self.grade,
+            "hourlyRate": pounds(self.hourly_rate),
+            "operateOdsId": self.operate_ods_id,
+            "userName": self.user_name,
+        }
+
+
+@dataclass
+class Client:
+    client_id: str
+    name: str
+    kind: str
+    operate_ods_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clientId": self.client_id, "name": self.name, "kind": self.kind, "operateOdsId": self.operate_ods_id}
+
+
+@dataclass
+class Supplier:
+    supplier_id: str
+    name: str
+    category: str
+    vat_number: str | None = None
+    operate_ods_id: str | None = None
+    payment_terms_days: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "supplierId": self.supplier_id,
+            "name": self.name,
+            "category": self.category,
+            "vatNumber": self.vat_number,
+            "operateOdsId": self.operate_ods_id,
+            "paymentTermsDays": self.payment_terms_days,
+        }
+
+
+@dataclass
+class LedgerEntry:
+    at: datetime
+    delta: int
+    balance: int
+
+
+@dataclass
+class Matter:
+    reference: str
+    title: str | None
+    client_id: str | None
+    fee_earner: str | None
+    opened_at: datetime
+    status: str = "open"
+    operate_id: str | None = None
+    billing_arrangements: str | None = None
+    priority: int | None = None
+    confidential: bool = False
+    estimated_fees: int | None = None
+
+
+@dataclass
+class TimeEntry:
+    entry_id: str
+    reference: str
+    fee_earner: str
+    minutes: int
+    rate: int
+    value: int
+    work_date: date
+    narrative: str
+    created_at: datetime
+    operate_id: str | None = None
+    activity_code: str | None = None
+    invoice_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timeEntryId": self.entry_id,
+            "pmsReference": self.reference,
+            "operateTimeEntryId": self.operate_id,
+            "feeEarner": self.fee_earner,
+            "minutes": self.minutes,
+            "hourlyRate": pounds(self.rate),
+            "value": pounds(self.value),
+            "date": self.work_date.isoformat(),
+            "narrative": self.narrative,
+            "activityCode": self.activity_code,
+            "billed": self.invoice_id is not None,
+            "invoiceId": self.invoice_id,
+            "createdAt": iso(self.created_at),
+        }
+
+
+@dataclass
+class Disbursement:
+    disbursement_id: str
+    reference: str
+    supplier_id: str | None
+    supplier_name: str | None
+    description: str
+    amount: int
+    vat: int
+    fee_earner: str
+    incurred_date: date
+    created_at: datetime
+    operate_id: str | None = None
+    supplier_invoice_reference: str | None = None
+    status: str = "awaiting-payment"
+    payment_reference: str | None = None
+    payment_method: str | None = None
+    paid_date: date | None = None
+    invoice_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "disbursementId": self.disbursement_id,
+            "pmsReference": self.reference,
+            "operatePaymentRequestId": self.operate_id,
+            "supplierId": self.supplier_id,
+            "supplierName": self.supplier_name,
+            "supplierInvoiceReference": self.supplier_invoice_reference,
+            "description": self.description,
+            "amount": pounds(self.amount),
+            "vatAmount": pounds(self.vat),
+            "grossAmount": pounds(self.amount + self.vat),
+            "currency": CURRENCY,
+            "feeEarner": self.fee_earner,
+            "incurredDate": self.incurred_date.isoformat(),
+            "status": self.status,
+            "paymentReference": self.payment_reference,
+            "paymentMethod": self.payment_method,
+            "paidDate": self.paid_date.isoformat() if self.paid_date else None,
+            "billed": self.invoice_id is not None,
+            "invoiceId": self.invoice_id,
+            "createdAt": iso(self.created_at),
+        }
+
+
+@dataclass
+class Receipt:
+    amount: int
+    received_date: date
+    reference: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "amount": pounds(self.amount),
+            "receivedDate": self.received_date.isoformat(),
+            "reference": self.reference,
+        }
+
+
+@dataclass
+class Invoice:
+    invoice_id: str
+    reference: str
+    client_id: str | None
+    net: int
+    vat: int
+    issued_date: date
+    due_date: date
+    created_at: datetime
+    status: str = "issued"
+    narrative: str = ""
+    operate_id: str | None = None
+    paid: int = 0
+    receipts: list[Receipt] = field(default_factory=list)
+    # Precomputed for ageing: the due date as a day number, and gross minus paid.
+    due_ordinal: int = 0
+    outstanding: int = 0
+
+    @property
+    def gross(self) -> int:
+        return self.net + self.vat
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "invoiceId": self.invoice_id,
+            "pmsReference": self.reference,
+            "operateInvoiceId": self.operate_id,
+            "clientId": self.client_id,
+            "status": self.status,
+            "netAmount": pounds(self.net),
+            "vatAmount": pounds(self.vat),
+            "grossAmount": pounds(self.gross),
+            "amountPaid": pounds(self.paid),
+            "outstanding": pounds(self.outstanding),
+            "currency": CURRENCY,
+            "issuedDate": self.issued_date.isoformat(),
+            "dueDate": self.due_date.isoformat(),
+            "narrative": self.narrative,
+            "receipts": [r.to_json() for r in self.receipts],
+            "createdAt": iso(self.created_at),
+        }
+
+
+@dataclass
+class Fault:
+    """An injected failure for requests whose method and path match; `remaining=None` lasts until cleared."""
+
+    fault_id: str
+    route: str
+    method: str
+    delay: float | None
+    status: int | None
+    malformed: bool
+    remaining: int | None
+    pattern: re.Pattern[str]
+    hits: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.fault_id,
+            "route": self.route,
+            "method": self.method,
+            "delaySeconds": self.delay,
+            "status": self.status,
+            "malformed": self.malformed,
+            "remaining": self.remaining,
+            "hits": self.hits,
+        }
+
+
+def route_pattern(route: str) -> re.Pattern[str]:
+    """`/api/matters/*/wip` or `/api/matters/<ref>/wip`: `*` and `<name>` match one path segment, `**` any rest."""
+    if not route.startswith("/"):
+        raise DemoPmsError(400, "route must be a path starting with '/', like /api/matters/*/wip", "route")
+    parts = []
+    for segment in route.split("/"):
+        if segment == "**":
+            parts.append(".*")
+        elif segment == "*" or (segment.startswith("<") and segment.endswith(">")):
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("/".join(parts))
+
+
+class DemoPmsBackend:
+    """The demo finance system's books plus the fake's controls; thread-safe, deterministic."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self._lock = threading.RLock()
+        self._requests: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
+        self._request_seq = 0
+        self._faults: list[Fault] = []
+        self._fault_seq = 0
+        self.reset()
+
+    # --- seeding and controls ----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the seeded books (dated from the clock's today), with no recorded requests and no faults."""
+        with self._lock:
+            self._seed()
+            self._requests.clear()
+            self._faults.clear()
+
+    def _seed(self) -> None:
+        now = self.clock.now()
+        today = now.date()
+
+        def ago(days: int) -> date:
+            return today - timedelta(days=days)
+
+        self.fee_earners: dict[str, FeeEarner] = {}
+        self.clients: dict[str, Client] = {}
+        self.supplier_index: dict[str, Supplier] = {}
+        self.matters: dict[str, Matter] = {}
+        self.time_entries: dict[str, TimeEntry] = {}
+        self.disbursements: dict[str, Disbursement] = {}
+        self.invoices: dict[str, Invoice] = {}
+        self._matters_by_operate: dict[str, str] = {}
+        self._time_by_operate: dict[str, str] = {}
+        self._disb_by_operate: dict[str, str] = {}
+        self._invoices_by_operate: dict[str, str] = {}
+        self._matter_time: dict[str, list[TimeEntry]] = {}
+        self._matter_disb: dict[str, list[Disbursement]] = {}
+        self._matter_invoices: dict[str, list[Invoice]] = {}
+        # Open (issued or part-paid, with something outstanding) invoices, for one-pass ageing.
+        self._open_by_client: dict[str, dict[str, Invoice]] = {}
+        self._open_by_matter: dict[str, dict[str, Invoice]] = {}
+
+        for code, name, grade, rate, ods, user in seed.FEE_EARNERS:
+            self.fee_earners[code] = FeeEarner(code, name, grade, rate, ods, user)
+        for client_id, name, kind, ods in seed.CLIENTS:
+            self.clients[client_id] = Client(client_id, name, kind, ods)
+        for supplier_id, name, category, vat, ods, terms in seed.SUPPLIERS:
+            self.supplier_index[supplier_id] = Supplier(supplier_id, name, category, vat, ods, terms)
+        for ref, operate_id, title, client, earner, billing, priority, estimate, status, opened in seed.MATTERS:
+            self._add_matter(
+                Matter(
+                    reference=ref,
+                    title=title,
+                    client_id=client,
+                    fee_earner=earner,
+                    opened_at=now - timedelta(days=opened),
+                    status=status,
+                    operate_id=operate_id,
+                    billing_arrangements=billing,
+                    priority=priority,
+                    estimated_fees=estimate,
+                )
+            )
+        self._next_matter = seed.FIRST_NEW_MATTER
+        self._next_invoice = seed.FIRST_NEW_INVOICE
+        self._next_time = seed.FIRST_TIME_ENTRY
+        self._next_disbursement = seed.FIRST_DISBURSEMENT
+
+        for inv_id, ref, operate_id, net, vat, issued, due, receipts, cancelled, narrative in seed.INVOICES:
+            invoice = Invoice(
+                invoice_id=inv_id,
+                reference=ref,
+                client_id=self.matters[ref].client_id,
+                net=net,
+                vat=vat,
+                issued_date=ago(issued),
+                due_date=ago(due),
+                created_at=now - timedelta(days=issued),
+                narrative=narrative,
+                operate_id=operate_id,
+                status="cancelled" if cancelled else "issued",
+            )
+            self._store_invoice(invoice)
+            for amount, days, reference in receipts:
+                self._apply_receipt(invoice, amount, ago(days), reference)
+        for ref, earner, minutes, days, narrative, invoice_id in seed.TIME_ENTRIES:
+            entry = self._new_time_entry(ref, earner, minutes, ago(days), narrative, None, None, None)
+            entry.created_at = now - timedelta(days=days)
+            entry.invoice_id = invoice_id
+        for ref, supplier_id, description, net, vat, earner, days, paid, invoice_id in seed.DISBURSEMENTS:
+            supplier = self.supplier_index[supplier_id]
+            disb = self._new_disbursement(ref, None, net, vat, description, supplier, None, earner, ago(days))
+            disb.created_at = now - timedelta(days=days)
+            disb.invoice_id = invoice_id
+            if paid:
+                disb.status, disb.paid_date, disb.payment_reference = "paid", ago(paid[0]), paid[1]
+                disb.payment_method = "card" if paid[1].startswith("CARD") else "BACS"
+        # The official demo's balances: keyed by whatever reference the caller sends, as in its PMSApi.
+        self._balances: dict[str, int] = {}
+        self._ledgers: dict[str, deque[LedgerEntry]] = {}
+        for ref, entries in seed.FINANCIALS:
+            for delta, days in entries:
+                self._post_ledger(ref, delta, now - timedelta(days=days))
+
+    def record_request(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Keep one received request (the HTTP layer calls this); returns the stored record to fill in later."""
+        with self._lock:
+            self._request_seq += 1
+            record = {"id": self._request_seq, "at": iso(self.clock.now()), **entry, "status": None}
+            self._requests.append(record)
+            return record
+
+    def requests(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first; `path` ending in `*` matches a prefix."""
+        with self._lock:
+            out = [dict(r) for r in self._requests]
+        if method:
+            out = [r for r in out if r["method"] == method.upper()]
+        if path:
+            if path.endswith("*"):
+                out = [r for r in out if r["path"].startswith(path[:-1])]
+            else:
+                out = [r for r in out if r["path"] == path]
+        return out
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def add_fault(
+        self,
+        route: str,
+        method: str = "*",
+        *,
+        delay: float | None = None,
+        status: int | None = None,
+        malformed: bool = False,
+        times: int | None = None,
+    ) -> Fault:
+        """Make matching requests slow (delay s, at most 30), fail (a 5xx status), or answer malformed JSON."""
+        if not isinstance(route, str) or not route:
+            raise DemoPmsError(400, "route is required, like /api/matters/*/wip", "route")
+        if len(route) > 500:
+            raise DemoPmsError(400, "route is longer than 500 characters", "route")
+        method = (method or "*").upper()
+        if method != "*" and method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            raise DemoPmsError(400, f"method must be GET, POST, PUT, PATCH, DELETE or *, not {method!r}", "method")
+        if delay is not None and not (0 <= delay <= MAX_FAULT_DELAY):
+            raise DemoPmsError(400, f"delaySeconds must be between 0 and {MAX_FAULT_DELAY:g}", "delaySeconds")
+        if status is not None and not (500 <= status <= 599):
+            raise DemoPmsError(400, "status must be a 5xx HTTP status, like 503", "status")
+        if delay is None and status is None and not malformed:
+            raise DemoPmsError(400, "say what the fault does: delaySeconds, status or malformed", "delaySeconds")
+        if times is not None and not (1 <= times <= 1_000_000):
+            raise DemoPmsError(400, "times must be between 1 and 1000000, or left out for 'until cleared'", "times")
+        pattern = route_pattern(route)
+        with self._lock:
+            if len(self._faults) >= MAX_FAULTS:
+                raise DemoPmsError(409, f"at most {MAX_FAULTS} faults at once; clear some first", "route")
+            self._fault_seq += 1
+            fault = Fault(f"fault-{self._fault_seq}", route, method, delay, status, malformed, times, pattern)
+            self._faults.append(fault)
+            return fault
+
+    def faults(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def remove_fault(self, fault_id: str) -> None:
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f.fault_id != fault_id]
+            if len(self._faults) == before:
+                raise DemoPmsError(404, f"no fault {fault_id!r}")
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The first fault matching this request, used up once (the HTTP layer calls this)."""
+        with self._lock:
+            for fault in self._faults:
+                if (fault.method in ("*", method)) and fault.pattern.fullmatch(path):
+                    fault.hits += 1
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                        if fault.remaining <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    def get_matter(self, reference: str) -> Matter:
+        matter = self.matters.get(reference)
+        if matter is None:
+            raise DemoPmsError(404, f"no matter with PMS reference {reference!r}")
+        return matter
+
+    def find_matters(self, operate_id: str | None = None, client_id: str | None = None) -> list[Matter]:
+        with self._lock:
+            if operate_id is not None:
+                ref = self._matters_by_operate.get(operate_id)
+                found = [self.matters[ref]] if ref else []
+            else:
+                found = list(self.matters.values())
+            if client_id is not None:
+                client = self._client(client_id, "clientId", status=404)
+                found = [m for m in found if m.client_id == client.client_id]
+            return found
+
+    def fee_earner(self, key: str, field_name: str = "feeEarner") -> FeeEarner:
+        """A fee earner by code (PS), Operate user name (priya.shah), name or Operate ODS id."""
+        wanted = key.strip().lower()
+        for earner in self.fee_earners.values():
+            keys = (earner.code, earner.name, earner.user_name or "", earner.operate_ods_id or "")
+            if wanted in (k.lower() for k in keys):
+                return earner
+        codes = ", ".join(self.fee_earners)
+        raise DemoPmsError(400, f"{field_name}: no fee earner {key!r}; known codes: {codes}", field_name)
+
+    def _client(self, key: str, field_name: str, status: int = 400) -> Client:
+        client = self.clients.get(key)
+        if client is None:
+            client = next((c for c in self.clients.values() if c.operate_ods_id == key), None)
+        if client is None:
+            message = f"no client {key!r}" if status == 404 else f"{field_name}: no client {key!r}"
+            raise DemoPmsError(status, message, field_name if status == 400 else None)
+        return client
+
+    def get_client(self, key: str) -> Client:
+        """A client by PMS client id (CLI-0004) or the Operate ODS id of the client participant."""
+        with self._lock:
+            return self._client(key, "clientId", status=404)
+
+    def supplier(self, key: str, field_name: str = "supplierId") -> Supplier:
+        """A supplier by PMS supplier id or the payee's Operate ODS id."""
+        found = self.supplier_index.get(key) or next(
+            (s for s in self.supplier_index.values() if s.operate_ods_id == key), None
+        )
+        if found is None:
+            raise DemoPmsError(400, f"{field_name}: no supplier {key!r} (GET /api/suppliers lists them)", field_name)
+        return found
+
+    def suppliers(self) -> list[Supplier]:
+        with self._lock:
+            return sorted(self.supplier_index.values(), key=lambda s: s.supplier_id)
+
+    # --- matters -----------------------------------------------------------------------------
+
+    def _add_matter(self, matter: Matter) -> None:
+        self.matters[matter.reference] = matter
+        if matter.operate_id:
+            self._matters_by_operate[matter.operate_id] = matter.reference
+        self._matter_time[matter.reference] = []
+        self._matter_disb[matter.reference] = []
+        self._matter_invoices[matter.reference] = []
+        self._open_by_matter[matter.reference] = {}
+
+    def _new_reference(self) -> str:
+        while f"PMS-{self._next_matter}" in self.matters:
+            self._next_matter += 1
+        reference = f"PMS-{self._next_matter}"
+        self._next_matter += 1
+        return reference
+
+    def open_matter(
+        self,
+        *,
+        operate_id: str,
+        title: str,
+        fee_earner: str,
+        client_name: str | None = None,
+        client_id: str | None = None,
+        billing_arrangements: str | None = None,
+        priority: int | None = None,
+        confidential: bool = False,
+        estimated_fees: Decimal | None = None,
+    ) -> tuple[Matter, bool]:
+        """Matter inception from Operate. The same Operate id again returns the matter it made (created=False)."""
+        with self._lock:
+            existing = self._matters_by_operate.get(operate_id)
+            if existing:
+                return self.matters[existing], False
+            earner = self.fee_earner(fee_earner)
+            if client_id:
+                client = self._client(client_id, "clientId")
+            elif client_name:
+                wanted = client_name.strip().lower()
+                client = next((c for c in self.clients.values() if c.name.lower() == wanted), None)
+                if client is None:
+                    number = len(self.clients) + 1
+                    while f"CLI-{number:04d}" in self.clients:
+                        number += 1
+                    client = Client(f"CLI-{number:04d}", client_name.strip(), "unknown")
+                    self.clients[client.client_id] = client
+            else:
+                raise DemoPmsError(400, "clientName is required (or clientId for a client the PMS knows)", "clientName")
+            matter = Matter(
+                reference=self._new_reference(),
+                title=title,
+                client_id=client.client_id,
+                fee_earner=earner.code,
+                opened_at=self.clock.now(),
+                operate_id=operate_id,
+                billing_arrangements=billing_arrangements,
+                priority=priority,
+                confidential=confidential,
+                estimated_fees=pence(estimated_fees) if estimated_fees is not None else None,
+            )
+            self._add_matter(matter)
+            return matter, True
+
+    def open_demo_matter(self, priority: int, confidential: bool, billing_arrangements: str | None) -> Matter:
+        """The official demo's `POST /api/matter`: it refuses matters below priority 5 (its own words)."""
+        if priority < 5:
+            raise DemoPmsError(400, "Can only incept matters with priority 5 or above in PMS", "priority")
+        with self._lock:
+            matter = Matter(
+                reference=self._new_reference(),
+                title=None,
+                client_id=None,
+                fee_earner=None,
+                opened_at=self.clock.now(),
+                billing_arrangements=billing_arrangements,
+                priority=priority,
+                confidential=confidential,
+            )
+            self._add_matter(matter)
+            return matter
+
+    def matter_json(self, matter: Matter) -> dict[str, Any]:
+        client = self.clients.get(matter.client_id) if matter.client_id else None
+        earner = self.fee_earners.get(matter.fee_earner) if matter.fee_earner else None
+        return {
+            "pmsReference": matter.reference,
+            "operateId": matter.operate_id,
+            "title": matter.title,
+            "clientId": matter.client_id,
+            "clientName": client.name if client else None,
+            "feeEarner": matter.fee_earner,
+            "feeEarnerName": earner.name if earner else None,
+            "billingArrangements": matter.billing_arrangements,
+            "priority": matter.priority,
+            "confidential": matter.confidential,
+            "estimatedFees": pounds(matter.estimated_fees) if matter.estimated_fees is not None else None,
+            "status": matter.status,
+            "openedAt": iso(matter.opened_at),
+            "currency": CURRENCY,
+        }
+
+    # --- the official demo's financials ledger ------------------------------------------------
+    # As in the demo's PMSApi, any reference has a balance (0 until something is posted), so these
+    # routes never answer 404: a reference from POST /api/matter or from anywhere else works.
+
+    def _post_ledger(self, reference: str, delta: int, at: datetime) -> int:
+        if reference not in self._ledgers:
+            if len(self._ledgers) >= MAX_LEDGERS:
+                raise DemoPmsError(409, f"the demo PMS keeps at most {MAX_LEDGERS} balances; POST /_fake/reset")
+            self._ledgers[reference] = deque(maxlen=MAX_LEDGER_AUDIT)
+        balance = self._balances.get(reference, 0) + delta
+        self._balances[reference] = balance
+        self._ledgers[reference].append(LedgerEntry(at, delta, balance))
+        return balance
+
+    def financials(self, reference: str) -> int:
+        with self._lock:
+            return self._balances.get(reference, 0)
+
+    def post_financials(self, reference: str, delta: Decimal) -> int:
+        with self._lock:
+            return self._post_ledger(reference, pence(delta), self.clock.now())
+
+    def financials_audit(self, reference: str) -> list[LedgerEntry]:
+        with self._lock:
+            return list(self._ledgers.get(reference, ()))
+
+    # --- time --------------------------------------------------------------------------------
+
+    def _new_time_entry(
+        self,
+        reference: str,
+        fee_earner: str,
+        minutes: int,
+        work_date: date,
+        narrative: str,
+        operate_id: str | None,
+        activity_code: str | None,
+        rate: int | None,
+    ) -> TimeEntry:
+        earner = self.fee_earner(fee_earner)
+        hourly = earner.hourly_rate if rate is None else rate
+        value = int((Decimal(minutes) * hourly / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        entry = TimeEntry(
+            entry_id=f"PMS-TIM-{self._next_time}",
+            reference=reference,
+            fee_earner=earner.code,
+            minutes=minutes,
+            rate=hourly,
+            value=value,
+            work_date=work_date,
+            narrative=narrative,
+            created_at=self.clock.now(),
+            operate_id=operate_id,
+            activity_code=activity_code,
+        )
+        self._next_time += 1
+        self.time_entries[entry.entry_id] = entry
+        self._matter_time[reference].append(entry)
+        if operate_id:
+            self._time_by_operate[operate_id] = entry.entry_id
+        return entry
+
+    def add_time_entry(
+        self,
+        reference: str,
+        *,
+        operate_id: str,
+        fee_earner: str,
+        minutes: int,
+        work_date: date | None = None,
+        narrative: str = "",
+        activity_code: str | None = None,
+        rate: Decimal | None = None,
+    ) -> tuple[TimeEntry, bool]:
+        """Post submitted time; the same Operate time entry id returns the entry already posted."""
+        with self._lock:
+            matter = self.get_matter(reference)
+            existing = self._time_by_operate.get(operate_id)
+            if existing:
+                entry = self.time_entries[existing]
+                self._same_matter(entry.reference, reference, "operateTimeEntryId", operate_id)
+                return entry, False
+            self._require_open(matter)
+            entry = self._new_time_entry(
+                reference,
+                fee_earner,
+                minutes,
+                work_date or self.clock.now().date(),
+                narrative,
+                operate_id,
+                activity_code,
+                pence(rate) if rate is not None else None,
+            )
+            return entry, True
+
+    def _same_matter(self, posted_to: str, asked: str, field_name: str, operate_id: str) -> None:
+        if posted_to != asked:
+            raise DemoPmsError(
+                409, f"{field_name} {operate_id!r} was already posted to matter {posted_to}, not {asked}", field_name
+            )
+
+    @staticmethod
+    def _require_open(matter: Matter) -> None:
+        if matter.status != "open":
+            raise DemoPmsError(409, f"matter {matter.reference} is {matter.status}; it takes no new postings")
+
+    # --- disbursements -----------------------------------------------------------------------
+
+    def _new_disbursement(
+        self,
+        reference: str,
+        operate_id: str | None,
+        amount: int,
+        vat: int,
+        description: str,
+        supplier: Supplier | None,
+        supplier_invoice_reference: str | None,
+        fee_earner: str,
+        incurred: date,
+        supplier_name: str | None = None,
+    ) -> Disbursement:
+        disb = Disbursement(
+            disbursement_id=f"PMS-DSB-{self._next_disbursement}",
+            reference=reference,
+            supplier_id=supplier.supplier_id if supplier else None,
+            supplier_name=supplier.name if supplier else supplier_name,
+            description=description,
+            amount=amount,
+            vat=vat,
+            fee_earner=fee_earner,
+            incurred_date=incurred,
+            created_at=self.clock.now(),
+            operate_id=operate_id,
+            supplier_invoice_reference=supplier_invoice_reference,
+        )
+        self._next_disbursement += 1
+        self.disbursements[disb.disbursement_id] = disb
+        self._matter_disb[reference].append(disb)
+        if operate_id:
+            self._disb_by_operate[operate_id] = disb.disbursement_id
+        return disb
+
+    def add_disbursement(
+        self,
+        reference: str,
+        *,
+        operate_id: str,
+        amount: Decimal,
+        description: str,
+        vat_amount: Decimal = Decimal("0"),
+        supplier_id: str | None = None,
+        supplier_name: str | None = None,
+        supplier_invoice_reference: str | None = None,
+        fee_earner: str | None = None,
+        incurred_date: date | None = None,
+    ) -> tuple[Disbursement, bool]:
+        """Post an approved payment request as a disbursement; idempotent on the Operate payment request id."""
+        with self._lock:
+            matter = self.get_matter(reference)
+            existing = self._disb_by_operate.get(operate_id)
+            if existing:
+                disb = self.disbursements[existing]
+                self._same_matter(disb.reference, reference, "operatePaymentRequestId", operate_id)
+                return disb, False
+            self._require_open(matter)
+            supplier = self.supplier(supplier_id) if supplier_id else None
+            if supplier is None and not supplier_name:
+                raise DemoPmsError(400, "supplierId is required (or supplierName for a one-off payee)", "supplierId")
+            earner_code = self.fee_earner(fee_earner).code if fee_earner else matter.fee_earner
+            disb = self._new_disbursement(
+                reference,
+                operate_id,
+                pence(amount),
+                pence(vat_amount),
+                description,
+                supplier,
+                supplier_invoice_reference,
+                earner_code or next(iter(self.fee_earners)),
+                incurred_date or self.clock.now().date(),
+                supplier_name=supplier_name,
+            )
+            return disb, True
+
+    def get_disbursement(self, disbursement_id: str) -> Disbursement:
+        disb = self.disbursements.get(disbursement_id)
+        if disb is None:
+            raise DemoPmsError(404, f"no disbursement {disbursement_id!r}")
+        return disb
+
+    def pay_disbursement(
+        self,
+        disbursement_id: str,
+        *,
+        payment_reference: str,
+        paid_date: date | None = None,
+        payment_method: str | None = None,
+    ) -> Disbursement:
+        """The finance team pays the supplier: the disbursement gets its payment details."""
+        with self._lock:
+            disb = self.get_disbursement(disbursement_id)
+            if disb.status == "paid":
+                if disb.payment_reference == payment_reference:
+                    return disb
+                raise DemoPmsError(
+                    409,
+                    f"disbursement {disbursement_id} was already paid with reference {disb.payment_reference!r}",
+                    "paymentReference",
+                )
+            disb.status = "paid"
+            disb.payment_reference = payment_reference
+            disb.paid_date = paid_date or self.clock.now().date()
+            disb.payment_method = payment_method or "BACS"
+            return disb
+
+    # --- invoices ----------------------------------------------------------------------------
+
+    def _store_invoice(self, invoice: Invoice) -> None:
+        invoice.due_ordinal = invoice.due_date.toordinal()
+        invoice.outstanding = invoice.gross - invoice.paid
+        self.invoices[invoice.invoice_id] = invoice
+        self._matter_invoices[invoice.reference].append(invoice)
+        if invoice.operate_id:
+            self._invoices_by_operate[invoice.operate_id] = invoice.invoice_id
+        self._reindex(invoice)
+
+    def _reindex(self, invoice: Invoice) -> None:
+        """Keep the open-invoice indexes true after any change to an invoice's status or payments."""
+        invoice.outstanding = invoice.gross - invoice.paid
+        is_open = invoice.status in ("issued", "part-paid") and invoice.outstanding > 0
+        by_matter = self._open_by_matter[invoice.reference]
+        by_client = self._open_by_client.setdefault(invoice.client_id or "", {})
+        if is_open:
+            by_matter[invoice.invoice_id] = invoice
+            by_client[invoice.invoice_id] = invoice
+        else:
+            by_matter.pop(invoice.invoice_id, None)
+            by_client.pop(invoice.invoice_id, None)
+
+    def _apply_receipt(self, invoice: Invoice, amount: int, received: date, reference: str | None) -> None:
+        invoice.receipts.append(Receipt(amount, received, reference))
+        invoice.paid += amount
+        invoice.status = "paid" if invoice.paid >= invoice.gross else "part-paid"
+        self._reindex(invoice)
+
+    def add_invoice(
+        self,
+        reference: str,
+        *,
+        operate_id: str,
+        net_amount: Decimal,
+        vat_amount: Decimal = Decimal("0"),
+        issued_date: date | None = None,
+        due_date: date | None = None,
+        narrative: str = "",
+        status: str = "issued",
+        bill_wip: bool = False,
+    ) -> tuple[Invoice, bool]:
+        """Post an Operate invoice; idempotent on its Operate id. `bill_wip` bills the matter's unbilled WIP."""
+        if status not in ("draft", "issued"):
+            raise DemoPmsError(400, f"status of a new invoice must be 'draft' or 'issued', not {status!r}", "status")
+        with self._lock:
+            matter = self.get_matter(reference)
+            existing = self._invoices_by_operate.get(operate_id)
+            if existing:
+                invoice = self.invoices[existing]
+                self._same_matter(invoice.reference, reference, "operateInvoiceId", operate_id)
+                return invoice, False
+            issued = issued_date or self.clock.now().date()
+            due = due_date or issued + timedelta(days=30)
+            if due < issued:
+                raise DemoPmsError(400, "dueDate must not be before issuedDate", "dueDate")
+            while f"PMS-INV-{self._next_invoice}" in self.invoices:
+                self._next_invoice += 1
+            invoice = Invoice(
+                invoice_id=f"PMS-INV-{self._next_invoice}",
+                reference=reference,
+                client_id=matter.client_id,
+                net=pence(net_amount),
+                vat=pence(vat_amount),
+                issued_date=issued,
+                due_date=due,
+                created_at=self.clock.now(),
+                status=status,
+                narrative=narrative,
+                operate_id=operate_id,
+            )
+            self._next_invoice += 1
+            self._store_invoice(invoice)
+            if bill_wip:
+                for entry in self._matter_time[reference]:
+                    if entry.invoice_id is None:
+                        entry.invoice_id = invoice.invoice_id
+                for disb in self._matter_disb[reference]:
+                    if disb.invoice_id is None:
+                        disb.invoice_id = invoice.invoice_id
+            return invoice, True
+
+    def matter_time_entries(self, reference: str) -> list[TimeEntry]:
+        with self._lock:
+            self.get_matter(reference)
+            return list(self._matter_time[reference])
+
+    def matter_disbursements(self, reference: str) -> list[Disbursement]:
+        with self._lock:
+            self.get_matter(reference)
+            return list(self._matter_disb[reference])
+
+    def get_invoice(self, invoice_id: str) -> Invoice:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None:
+            raise DemoPmsError(404, f"no invoice {invoice_id!r}")
+        return invoice
+
+    def matter_invoices(self, reference: str) -> list[Invoice]:
+        with self._lock:
+            self.get_matter(reference)
+            return list(self._matter_invoices[reference])
+
+    def set_invoice_status(self, invoice_id: str, status: str, amount_paid: Decimal | None = None) -> Invoice:
+        """Move an invoice on: draft -> issued -> part-paid -> paid, or cancelled before any payment.
+
+        `part-paid` needs `amount_paid` (the total paid so far); `paid` records a receipt for what is left.
+        Setting the status an invoice already has is a no-op, so Operate can resend.
+        """
+        if status not in INVOICE_STATUSES:
+            raise DemoPmsError(400, f"status must be one of {', '.join(INVOICE_STATUSES)}, not {status!r}", "status")
+        with self._lock:
+            invoice = self.get_invoice(invoice_id)
+            current = invoice.status
+            today = self.clock.now().date()
+            paid_to = pence(amount_paid) if amount_paid is not None else None
+            if status == current and status != "part-paid":
+                return invoice
+
+            def refuse() -> DemoPmsError:
+                return DemoPmsError(409, f"invoice {invoice_id} is {current}; it cannot become {status}", "status")
+
+            if status == "draft":
+                raise refuse()
+            if status == "issued":
+                if current != "draft":
+                    raise refuse()
+                invoice.status = "issued"
+                self._reindex(invoice)
+            elif status == "cancelled":
+                if current not in ("draft", "issued") or invoice.paid:
+                    raise refuse()
+                invoice.status = "cancelled"
+                self._reindex(invoice)
+            elif status == "part-paid":
+                if current not in ("issued", "part-paid"):
+                    raise refuse()
+                if paid_to is None:
+                    raise DemoPmsError(
+                        400, "amountPaid is required for part-paid (the total paid so far)", "amountPaid"
+                    )
+                if not (0 < paid_to < invoice.gross):
+                    raise DemoPmsError(
+                        400,
+                        f"amountPaid must be more than 0 and less than the gross {pounds(invoice.gross)}",
+                        "amountPaid",
+                    )
+                if paid_to < invoice.paid:
+                    raise DemoPmsError(
+                        409,
+                        f"amountPaid {pounds(paid_to)} is less than already received {pounds(invoice.paid)}",
+                        "amountPaid",
+                    )
+                if paid_to > invoice.paid:
+                    self._apply_receipt(invoice, paid_to - invoice.paid, today, None)
+            else:  # paid
+                if current not in ("issued", "part-paid"):
+                    raise refuse()
+                if paid_to is not None and paid_to != invoice.gross:
+                    raise DemoPmsError(
+                        400, f"amountPaid for paid must equal the gross {pounds(invoice.gross)}", "amountPaid"
+                    )
+                self._apply_receipt(invoice, invoice.gross - invoice.paid, today, None)
+            return invoice
+
+    def record_receipt(
+        self, invoice_id: str, amount: Decimal, received_date: date | None = None, reference: str | None = None
+    ) -> Invoice:
+        """Cash received against an invoice: part-paid until nothing is outstanding, then paid."""
+        with self._lock:
+            invoice = self.get_invoice(invoice_id)
+            if invoice.status not in ("issued", "part-paid"):
+                raise DemoPmsError(409, f"invoice {invoice_id} is {invoice.status}; it takes no payments")
+            value = pence(amount)
+            if value > invoice.outstanding:
+                raise DemoPmsError(
+                    400, f"amount {pounds(value)} is more than the outstanding {pounds(invoice.outstanding)}", "amount"
+                )
+            self._apply_receipt(invoice, value, received_date or self.clock.now().date(), reference)
+            return invoice
+
+    # --- reports -----------------------------------------------------------------------------
+
+    def wip(self, reference: str) -> dict[str, Any]:
+        """Unbilled time and disbursements on a matter, by fee earner."""
+        with self._lock:
+            self.get_matter(reference)
+            rows: dict[str, list[int]] = {}  # code -> [minutes, time value, disbursements]
+            for entry in self._matter_time[reference]:
+                if entry.invoice_id is None:
+                    row = rows.setdefault(entry.fee_earner, [0, 0, 0])
+                    row[0] += entry.minutes
+                    row[1] += entry.value
+            for disb in self._matter_disb[reference]:
+                if disb.invoice_id is None:
+                    rows.setdefault(disb.fee_earner, [0, 0, 0])[2] += disb.amount
+            order = list(self.fee_earners)
+            earners = []
+            for code in sorted(rows, key=lambda c: order.index(c) if c in order else len(order)):
+                minutes, time_value, disb_value = rows[code]
+                earner = self.fee_earners[code]
+                earners.append(
+                    {
+                        "feeEarner": code,
+                        "name": earner.name,
+                        "hourlyRate": pounds(earner.hourly_rate),
+                        "unbilledMinutes": minutes,
+                        "unbilledTime": pounds(time_value),
+                        "unbilledDisbursements": pounds(disb_value),
+                        "total": pounds(time_value + disb_value),
+                    }
+                )
+            time_total = sum(r[1] for r in rows.values())
+            disb_total = sum(r[2] for r in rows.values())
+            return {
+                "pmsReference": reference,
+                "asOf": iso(self.clock.now()),
+                "currency": CURRENCY,
+                "feeEarners": earners,
+                "unbilledMinutes": sum(r[0] for r in rows.values()),
+                "unbilledTime": pounds(time_total),
+                "unbilledDisbursements": pounds(disb_total),
+                "total": pounds(time_total + disb_total),
+            }
+
+    def aged_debt_for_matter(
+        self, reference: str, as_of: datetime | None = None, detail: bool = False
+    ) -> dict[str, Any]:
+        with self._lock:
+            self.get_matter(reference)
+            report = self._age(self._open_by_matter[reference].values(), as_of, detail)
+        return {"scope": "matter", "pmsReference": reference, **report}
+
+    def aged_debt_for_client(
+        self, client_id: str, as_of: datetime | None = None, detail: bool = False
+    ) -> dict[str, Any]:
+        with self._lock:
+            client = self._client(client_id, "clientId", status=404)
+            report = self._age(self._open_by_client.get(client.client_id, {}).values(), as_of, detail)
+        return {"scope": "client", "clientId": client.client_id, "clientName": client.name, **report}
+
+    def _age(self, invoices: Any, as_of: datetime | None, detail: bool) -> dict[str, Any]:
+        """One pass over the open invoices only; each carries its due day number and outstanding pence."""
+        moment = as_of or self.clock.now()
+        today = moment.date().toordinal()
+        a0 = a1 = a2 = a3 = 0
+        n0 = n1 = n2 = n3 = 0
+        not_due = 0
+        for invoice in invoices:
+            days = today - invoice.due_ordinal
+            owed = invoice.outstanding
+            if days <= 30:
+                a0 += owed
+                n0 += 1
+                if days < 0:
+                    not_due += owed
+            elif days <= 60:
+                a1 += owed
+                n1 += 1
+            elif days <= 90:
+                a2 += owed
+                n2 += 1
+            else:
+                a3 += owed
+                n3 += 1
+        amounts, counts = (a0, a1, a2, a3), (n0, n1, n2, n3)
+        report: dict[str, Any] = {
+            "asOf": iso(moment),
+            "currency": CURRENCY,
+            "buckets": [
+                {"label": label, "amount": pounds(amount), "count": count}
+                for label, amount, count in zip(BUCKETS, amounts, counts, strict=True)
+            ],
+            "total": pounds(sum(amounts)),
+            "notYetDue": pounds(not_due),
+            "invoiceCount": sum(counts),
+        }
+        if detail:
+            # The oldest first, at most MAX_DETAIL_ROWS of them, without sorting all 10,000.
+            rows = heapq.nsmallest(MAX_DETAIL_ROWS + 1, invoices, key=lambda inv: (inv.due_ordinal, inv.invoice_id))
+            report["invoices"] = [
+                {
+                    "invoiceId": inv.invoice_id,
+                    "pmsReference": inv.reference,
+                    "dueDate": inv.due_date.isoformat(),
+                    "daysOverdue": today - inv.due_ordinal,
+                    "bucket": bucket_for(today - inv.due_ordinal),
+                    "grossAmount": pounds(inv.gross),
+                    "amountPaid": pounds(inv.paid),
+                    "outstanding": pounds(inv.outstanding),
+                }
+                for inv in rows[:MAX_DETAIL_ROWS]
+            ]
+            report["invoicesTruncated"] = len(rows) > MAX_DETAIL_ROWS
+        return report
+
+    def actual_fees(self, reference: str) -> dict[str, Any]:
+        """Fees billed (net of VAT, issued invoices); what Operate compares with the estimate."""
+        with self._lock:
+            matter = self.get_matter(reference)
+            billed = [i for i in self._matter_invoices[reference] if i.status in ("issued", "part-paid", "paid")]
+            fees = sum(i.net for i in billed)
+            paid = sum(i.paid for i in billed)
+            unbilled = sum(e.value for e in self._matter_time[reference] if e.invoice_id is None)
+            return {
+                "pmsReference": reference,
+                "asOf": iso(self.clock.now()),
+                "currency": CURRENCY,
+                "actualFees": pounds(fees),
+                "paid": pounds(paid),
+                "unbilledTime": pounds(unbilled),
+                "estimatedFees": pounds(matter.estimated_fees) if matter.estimated_fees is not None else None,
+                "invoiceCount": len(billed),
+            }
+
+
+def bucket_for(days_overdue: int) -> str:
+    if days_overdue <= 30:
+        return BUCKETS[0]
+    if days_overdue <= 60:
+        return BUCKETS[1]
+    if days_overdue <= 90:
+        return BUCKETS[2]
+    return BUCKETS[3]

@@ -1,0 +1,78 @@
+"""Serve the demo PMS on a loopback port for people: `python -m pms_adapters.demo.server --port 8766`."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .app import API_KEY_HEADER, DEFAULT_API_KEY, create_app
+from .models import DemoPmsBackend
+
+
+def build_server(host: str = "127.0.0.1", port: int = 8766, api_key: str = DEFAULT_API_KEY) -> BaseWSGIServer:
+    """A threaded server for the demo PMS (port 0 picks a free port; read it back from `server_port`)."""
+    app = create_app(DemoPmsBackend(), api_key=api_key)
+    return make_server(host, port, app, threaded=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pms_adapters.demo.server",
+        description="Serve the demo PMS (a fake finance system with seeded matters, WIP and aged debt).",
+    )
+    parser.add_argument("--port", type=int, default=8766, help="port to listen on; 0 picks a free one (default 8766)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--api-key", default=DEFAULT_API_KEY, help=f"the {API_KEY_HEADER} value callers must send (default %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    if not args.api_key:
+        print("demo PMS: --api-key must not be empty", file=sys.stderr)
+        return 2
+    if not (0 <= args.port <= 65535):
+        print(f"demo PMS: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
+        return 2
+    if not _is_loopback(args.host):
+        print(f"demo PMS: warning: {args.host} is not a loopback address; other machines can reach it", file=sys.stderr)
+    try:
+        server = build_server(args.host, args.port, args.api_key)
+    except (OSError, SystemExit) as exc:  # werkzeug exits, after its own message, on a busy port
+        reason = getattr(exc, "strerror", None) or "the address is in use or not available"
+        print(
+            f"demo PMS: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"Demo PMS ready on http://{args.host}:{server.server_port} ({API_KEY_HEADER}: {args.api_key})", flush=True)
+
+    def _stop(*_: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
