@@ -188,8 +188,10 @@ def test_impersonate_fixed_uses_the_user_the_client_names(tmp_path):
     sol = tmp_path / "sol"
     shutil.copytree(demo_solution_path(), sol)
     with (sol / "operate.toml").open("a") as f:
-        f.write('\n[clients.outlook]\nsecret = "o"\ngrants = ["Impersonate.Fixed"]\nuser = "hannah.whitfield"\n'
-                'permissions = []\n')
+        f.write(
+            '\n[clients.outlook]\nsecret = "o"\ngrants = ["Impersonate.Fixed"]\nuser = "hannah.whitfield"\n'
+            "permissions = []\n"
+        )
     app = create_app(Settings(data_dir=tmp_path / "data", solution=sol))
     response = token_response(app, {"grant_type": "Impersonate.Fixed", "scope": "sharedo"}, auth=("outlook", "o"))
     assert response.status_code == 200
