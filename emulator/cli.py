@@ -47,6 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--virtual-clock", action="store_true", help="time moves only through POST /api/_emulator/clock")
     serve.add_argument("--clock-start", metavar="ISO", help="where a virtual clock starts (default: now)")
     serve.add_argument("--fresh", action="store_true", help="discard the saved state and start from the seed")
+    serve.add_argument(
+        "--no-pms",
+        action="store_true",
+        help="with --demo: do not start the demo PMS (the demo-pms linked service then points at "
+        "http://127.0.0.1:8766, e.g. `operate pms demo`)",
+    )
+
+    pms = sub.add_parser(
+        "pms",
+        help="the practice-management-system side: a demo PMS, and pushes into Operate",
+        description="Play the PMS: serve the demo finance system, or push its data into a running "
+        "emulator through Operate's public API, as a real PMS integration would.",
+    )
+    pms_sub = pms.add_subparsers(dest="pms_command", metavar="PMS_COMMAND")
+    pms_demo = pms_sub.add_parser("demo", help="serve the demo PMS on a loopback port")
+    pms_demo.add_argument("--port", type=int, default=8766, help="port (default 8766; 0 picks a free one)")
+    pms_demo.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    pms_demo.add_argument("--api-key", default="demo-pms-key", help="the X-API-Key callers must send")
 
     imp = sub.add_parser(
         "import",
@@ -100,9 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"serve": cmd_serve, "import": cmd_import, "export": cmd_export, "load": cmd_load, "run": cmd_run}[
-            args.command
-        ](args)
+        return {
+            "serve": cmd_serve,
+            "import": cmd_import,
+            "export": cmd_export,
+            "load": cmd_load,
+            "run": cmd_run,
+            "pms": cmd_pms,
+        }[args.command](args)
     except KeyboardInterrupt:
         return 130
 
@@ -158,6 +181,9 @@ def cmd_serve(args) -> int:
         )
         em.close()
         return 2
+    pms_server = None
+    if args.demo and not args.no_pms and "demo-pms" in em.linked_services.services:
+        pms_server = _start_demo_pms(em)
     em.start_background()
     url = f"http://{args.host}:{server.server_port}"
     users = sorted(em.identity.users)
@@ -165,6 +191,11 @@ def cmd_serve(args) -> int:
     print("  OAuth client: demo-client / demo-secret  (POST /connect/token, grant_type=client_credentials)")
     if users:
         print(f"  users to impersonate: {', '.join(users)}")
+    if pms_server is not None:
+        print(
+            f"  demo PMS: http://127.0.0.1:{pms_server.server_port} (X-API-Key: demo-pms-key), "
+            "reached by plans as /api/proxy/demo-pms/_/..."
+        )
     print(f"  clock: {em.clock.mode}; health: {url}/api/_emulator/health; stop with Ctrl+C", flush=True)
 
     stop = threading.Event()
@@ -180,8 +211,33 @@ def cmd_serve(args) -> int:
         pass
     finally:
         server.server_close()
+        if pms_server is not None:
+            pms_server.shutdown()
+            pms_server.server_close()
         em.close()
     return 0
+
+
+def _start_demo_pms(em):
+    """The demo PMS in this process, on a free loopback port and on the emulator's clock."""
+    import dataclasses
+
+    from pms_adapters.demo.server import build_server
+
+    service = em.linked_services.services["demo-pms"]
+    pms_server = build_server("127.0.0.1", 0, service.api_key or "demo-pms-key", clock=em.clock)
+    threading.Thread(target=pms_server.serve_forever, name="demo-pms", daemon=True).start()
+    em.linked_services.add(dataclasses.replace(service, base_url=f"http://127.0.0.1:{pms_server.server_port}"))
+    return pms_server
+
+
+def cmd_pms(args) -> int:
+    if args.pms_command == "demo":
+        from pms_adapters.demo.server import main as serve_demo_pms
+
+        return serve_demo_pms(["--port", str(args.port), "--host", args.host, "--api-key", args.api_key])
+    print("operate pms: choose a command: demo (see operate pms --help)", file=sys.stderr)
+    return 2
 
 
 def cmd_import(args) -> int:

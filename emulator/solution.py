@@ -102,6 +102,18 @@ def _unwrap(doc: Any, key: str) -> Any:
     return doc
 
 
+def _include_path(root: Path, include: str) -> Path:
+    """`pkg:smartplans/examples` is a folder inside an installed package, so a copied solution still
+    finds it; anything else is a path relative to the solution folder."""
+    if include.startswith("pkg:"):
+        package, _, rest = include[4:].partition("/")
+        try:
+            return Path(str(resources.files(package))) / rest
+        except ModuleNotFoundError:
+            raise SolutionError(f"[solution] include {include!r}: no installed package {package!r}") from None
+    return (root / include).resolve()
+
+
 def load_solution(root: str | Path) -> Solution:
     root = Path(root)
     if not root.is_dir():
@@ -145,15 +157,30 @@ def load_solution(root: str | Path) -> Solution:
             raise SolutionError(f"{path}: a form needs Form.SystemName")
         forms[sn] = doc
 
-    triggers = [(p, _load_json(p)) for p in _json_files(root / "triggers")]
+    triggers: list[tuple[Path, Any]] = []
     workflows: dict[str, dict[str, Any]] = {}
-    for path in _json_files(root / "workflows"):
-        doc = _load_json(path)
-        plan = get_ci(doc, "VisualPlan") if isinstance(doc, dict) else None
-        sn = (get_ci(plan, "SystemName") if isinstance(plan, dict) else None) or path.stem
-        workflows[sn] = doc
-    plans_dir = root / "plans"
-    plans = {p.stem: p for p in sorted(plans_dir.glob("*.js"))} if plans_dir.is_dir() else {}
+    plans: dict[str, Path] = {}
+    # `[solution] include = ["../shared-plans"]`: folders whose plans, triggers and workflows join this
+    # solution's (the demo includes the finance examples this way).
+    includes = config.get("solution", {}).get("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise SolutionError(f"{toml_path}: [solution] include must be a list of folder paths")
+    for folder in [root, *(_include_path(root, i) for i in includes)]:
+        if not folder.is_dir():
+            raise SolutionError(f"{toml_path}: included folder {folder} does not exist")
+        triggers += [(p, _load_json(p)) for p in _json_files(folder / "triggers")]
+        for path in _json_files(folder / "workflows"):
+            doc = _load_json(path)
+            plan = get_ci(doc, "VisualPlan") if isinstance(doc, dict) else None
+            sn = (get_ci(plan, "SystemName") if isinstance(plan, dict) else None) or path.stem
+            if sn in workflows:
+                raise SolutionError(f"{path}: workflow {sn!r} is defined twice")
+            workflows[sn] = doc
+        plans_dir = folder / "plans"
+        for path in sorted(plans_dir.glob("*.js")) if plans_dir.is_dir() else []:
+            if path.stem in plans:
+                raise SolutionError(f"{path}: plan {path.stem!r} is also {plans[path.stem]}")
+            plans[path.stem] = path
 
     solution = Solution(
         root=root,

@@ -11,13 +11,19 @@ from collections.abc import Sequence
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from emulator.clock import Clock
+
 from .app import API_KEY_HEADER, DEFAULT_API_KEY, create_app
 from .models import DemoPmsBackend
 
 
-def build_server(host: str = "127.0.0.1", port: int = 8766, api_key: str = DEFAULT_API_KEY) -> BaseWSGIServer:
-    """A threaded server for the demo PMS (port 0 picks a free port; read it back from `server_port`)."""
-    app = create_app(DemoPmsBackend(), api_key=api_key)
+def build_server(
+    host: str = "127.0.0.1", port: int = 8766, api_key: str = DEFAULT_API_KEY, clock: Clock | None = None
+) -> BaseWSGIServer:
+    """A threaded server for the demo PMS (port 0 picks a free port; read it back from `server_port`).
+
+    Pass the emulator's clock when both run in one process, so invoices age on virtual time."""
+    app = create_app(DemoPmsBackend(clock=clock), api_key=api_key)
     return make_server(host, port, app, threaded=True)
 
 
