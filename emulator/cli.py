@@ -65,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     pms_demo.add_argument("--port", type=int, default=8766, help="port (default 8766; 0 picks a free one)")
     pms_demo.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     pms_demo.add_argument("--api-key", default="demo-pms-key", help="the X-API-Key callers must send")
+    for name, what in (
+        ("push-suppliers", "create or update the PMS's suppliers as ODS organisations"),
+        ("push-actual-fees", "send each linked matter's actual fees (Operate raises fee alerts)"),
+    ):
+        push = pms_sub.add_parser(
+            name,
+            help=what,
+            description=f"{what[0].upper()}{what[1:]}, through a running "
+            "emulator's public API, reading them from the demo PMS.",
+        )
+        push.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the running emulator")
+        push.add_argument("--client-id", default="demo-client", help="OAuth client to push as (default demo-client)")
+        push.add_argument("--client-secret", default="demo-secret", help="its secret (default demo-secret)")
+        push.add_argument("--pms-url", default="http://127.0.0.1:8766", help="the demo PMS (default :8766)")
+        push.add_argument("--pms-key", default="demo-pms-key", help="the demo PMS's X-API-Key")
 
     imp = sub.add_parser(
         "import",
@@ -236,7 +251,41 @@ def cmd_pms(args) -> int:
         from pms_adapters.demo.server import main as serve_demo_pms
 
         return serve_demo_pms(["--port", str(args.port), "--host", args.host, "--api-key", args.api_key])
-    print("operate pms: choose a command: demo (see operate pms --help)", file=sys.stderr)
+    if args.pms_command in ("push-suppliers", "push-actual-fees"):
+        import httpx
+
+        from pms_adapters.demo.adapter import DemoPmsAdapter
+        from pms_adapters.push import PushError, operate_client, push_actual_fees, push_suppliers
+
+        try:
+            operate = operate_client(args.url, args.client_id, args.client_secret)
+        except PushError as exc:
+            print(f"operate pms: {exc}", file=sys.stderr)
+            return 2
+        pms_client = httpx.Client(
+            base_url=args.pms_url, headers={"X-API-Key": args.pms_key}, timeout=30, trust_env=False
+        )
+        try:
+            push = push_suppliers if args.pms_command == "push-suppliers" else push_actual_fees
+            report = push(DemoPmsAdapter(pms_client), operate)
+        except PushError as exc:
+            print(f"operate pms: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # the PMS itself failed: say so plainly
+            print(f"operate pms: the PMS at {args.pms_url} failed: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            operate.close()
+            pms_client.close()
+        print(
+            f"created {len(report.created)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+            f"failed {len(report.failed)}" + (f"; alerts: {'; '.join(report.alerts)}" if report.alerts else "")
+        )
+        return 1 if report.failed else 0
+    print(
+        "operate pms: choose a command: demo, push-suppliers, push-actual-fees (see operate pms --help)",
+        file=sys.stderr,
+    )
     return 2
 
 

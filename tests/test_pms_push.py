@@ -1,0 +1,79 @@
+"""`operate pms push-suppliers` / `push-actual-fees` against a served emulator and a served demo PMS."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+from emulator.app import create_app
+from emulator.settings import Settings
+from pms_adapters.demo.server import build_server
+
+from .conftest import START
+from .loopback import serving
+
+
+@pytest.fixture
+def both(tmp_path):
+    app = create_app(Settings(data_dir=tmp_path / "d", demo=True, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    pms = build_server("127.0.0.1", 0, "demo-pms-key", clock=em.clock)
+    thread = threading.Thread(target=pms.serve_forever, daemon=True)
+    thread.start()
+    with serving(app) as url:
+        yield url, f"http://127.0.0.1:{pms.server_port}", em
+    pms.shutdown()
+    pms.server_close()
+    thread.join(timeout=5)
+    em.close()
+
+
+def push(command: str, url: str, pms_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "pms", command, "--url", url, "--pms-url", pms_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def organisations(em) -> dict[str, dict]:
+    with em.store.read() as conn:
+        rows = conn.execute("SELECT body FROM ods WHERE kind='organisation'").fetchall()
+    return {d["name"]: d for d in (json.loads(r[0]) for r in rows)}
+
+
+def test_push_suppliers_creates_then_updates_then_leaves_alone(both):
+    url, pms_url, em = both
+    first = push("push-suppliers", url, pms_url)
+    assert first.returncode == 0, first.stderr
+    assert "[1/5]" in first.stdout and "created 2, updated 3, unchanged 0, failed 0" in first.stdout
+    orgs = organisations(em)
+    assert orgs["HM Land Registry"]["tags"] == ["supplier"] and orgs["HM Land Registry"]["externalReference"]
+    assert "supplier" in orgs["Clearview Property Searches"]["tags"]
+    again = push("push-suppliers", url, pms_url)
+    assert "created 0, updated 0, unchanged 5, failed 0" in again.stdout
+
+
+def test_push_actual_fees_sends_each_linked_matter_and_reports_alerts(both):
+    url, pms_url, em = both
+    result = push("push-actual-fees", url, pms_url)
+    assert result.returncode == 0, result.stderr
+    assert "MAT-00002 = PMS-260102: actual fees" in result.stdout
+    assert "failed 0" in result.stdout
+    fees = em.finance.fees("3c000000-0000-4000-8000-000000000002")
+    pms_fees = httpx.get(
+        f"{pms_url}/api/matters/PMS-260102/actual-fees", headers={"X-API-Key": "demo-pms-key"}, trust_env=False
+    ).json()
+    assert float(fees["actualFees"]) == pms_fees["actualFees"]
+
+
+def test_push_says_clearly_when_operate_is_not_there(both):
+    _, pms_url, _ = both
+    result = push("push-suppliers", "http://127.0.0.1:9", pms_url)
+    assert result.returncode == 2 and "cannot reach Operate at http://127.0.0.1:9" in result.stderr
