@@ -52,6 +52,12 @@
   OperateDate.UTC = RealDate.UTC;
   global.Date = OperateDate;
 
+  // mini-racer's timers run on wall time and outlive the step; a plan waits with trigger.SubProcess.
+  ["setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval"].forEach(function (name) {
+    try { delete global[name]; } catch (e) { /* not configurable: overwrite below */ }
+    try { if (typeof global[name] !== "undefined") global[name] = undefined; } catch (e) { /* read-only */ }
+  });
+
   var realRandom = Math.random;
   Math.random = function () { return run ? run.random() : realRandom(); };
 
