@@ -76,7 +76,8 @@ def test_http_verbs_and_dotnet_status_names(run):
       ctx.post = sharedo.http.post(base + '/comments', {{comment: 'hi'}}).status;
       var added = sharedo.http.post('/api/v2/public/workItem/' + ctx.workItemId + '/participants',
                                     {{roleSystemName: 'other-side', odsId: '2b000000-0000-4000-8000-000000000007'}});
-      ctx.del = sharedo.http.delete('/api/v2/public/workItem/' + ctx.workItemId + '/participants/' + added.body.id).status;
+      var parts = '/api/v2/public/workItem/' + ctx.workItemId + '/participants/';
+      ctx.del = sharedo.http.delete(parts + added.body.id).status;
       ctx.missing = sharedo.http.get('/api/v1/public/workItem/00000000-0000-4000-8000-000000000000').status;
       ctx.bad = sharedo.http.post(base + '/comments', {{}}).success;
     """)
@@ -177,6 +178,7 @@ def test_an_enquiry_matter_is_a_fine_input_too(run):
 def test_payment_request_graph_read(run):
     ex = run(f"""var q = sharedo.http.post('/api/executionengine/graph/sharedo/query',
                 {{entityType: 'payment-request', entityId: '{SUBMITTED_PAYMENT}', responseType: 'flat',
-                  fields: [{{path: 'form-demo-finance.pmsReference'}}, {{path: 'ancestors!q?type=matter!1.reference'}}]}});
+                  fields: [{{path: 'form-demo-finance.pmsReference'}},
+                           {{path: 'ancestors!q?type=matter!1.reference'}}]}});
                 ctx.data = q.body.data;""")
     assert ex["ctx"]["data"]["ancestors!q?type=matter!1.reference"] == "MAT-00002"
