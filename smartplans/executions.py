@@ -24,6 +24,7 @@ from emulator.errors import ApiError, not_found
 from emulator.events import Event
 from emulator.store import dumps
 
+from .mocks import Mocks
 from .plans import Plan, PlanError, solution_plans
 from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
@@ -61,6 +62,7 @@ class SmartPlans:
         self.clock = emulator.clock
         self.runtime = Runtime()
         self.host_call: HostCall | None = None  # set by create_app: sharedo.http into the app as ee-app
+        self.mocks = Mocks()  # what tests put in front of host calls and steps
         self._lock = threading.RLock()
         limits = emulator.solution.limits()
         self.default_limits = Limits(
@@ -245,6 +247,17 @@ class SmartPlans:
             "now": int(parse_instant(a.started).timestamp() * 1000),
             "seed": zlib.crc32(f"{a.execution_id}:{a.step_id}".encode()),
         }
+        mock = self.mocks.step(a.plan, a.step)
+        if mock is not None:
+            if mock.error is not None:
+                return self._fail(a.execution_id, a.step_id, {"message": mock.error, "stack": None}, [])
+            return self._complete(
+                a.execution_id,
+                a.step_id,
+                {**a.ctx, **mock.ctx},
+                [{"logLevel": "Information", "logMessage": f"step {a.step!r} was mocked by a test"}],
+                [],
+            )
         limits = self.limits_for(plan)
         for _ in range(MAX_HOST_CALLS_PER_STEP + 1):
             result = self.runtime.run_step(plan.key, a.step, payload, limits)
@@ -265,6 +278,9 @@ class SmartPlans:
         return self._fail(a.execution_id, a.step_id, result.error or {"message": "unknown failure"}, result.logs)
 
     def _perform(self, request: dict[str, Any]) -> dict[str, Any]:
+        mocked = self.mocks.host_call(request)
+        if mocked is not None:
+            return mocked
         if self.host_call is None:
             raise RuntimeError("no host to call: create the Flask app (create_app) before running plans")
         return self.host_call(request)

@@ -1,0 +1,344 @@
+"""The pytest plugin for event-to-workflow tests (entry point `pytest11: operate`).
+
+    def test_payment_reaches_the_pms(operate):
+        operate.move(PAYMENT_ID, "payment-request-approved")
+        operate.assert_execution("payment-approved", state="STOPPED")
+        operate.assert_pms_received("POST", "/api/matters/PMS-260102/disbursements")
+
+The `operate` fixture is an in-process emulator with the solution loaded (`--operate-solution DIR`,
+the `operate_solution` ini option or marker, else the demo), a virtual clock, inline dispatch (a call
+returns when every plan it set off has settled) and the demo PMS mounted in process. One emulator is
+built per solution per test process and reset between tests in a few milliseconds; it uses no
+fixed port and no shared file, so it is safe under `pytest -n auto`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning: every run starts here
+DEMO_PMS_SERVICE = "demo-pms"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("operate", "operate-toolkit: event-to-workflow tests")
+    group.addoption(
+        "--operate-solution",
+        metavar="DIR",
+        default=None,
+        help="solution folder the `operate` fixture loads (default: the demo solution)",
+    )
+    parser.addini("operate_solution", "solution folder the `operate` fixture loads (relative to the ini file)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "operate_solution(path): load this solution folder in the `operate` fixture")
+
+
+class ApiClient:
+    """The emulator's HTTP API in process, as one caller: a client, or a user through impersonation."""
+
+    def __init__(self, app: Any, token_for: Any) -> None:
+        self._client = app.test_client()
+        self._token_for = token_for
+
+    def request(self, method: str, path: str, json: Any = None, **kw: Any) -> Any:
+        response = self._client.open(path, method=method, json=json, headers={"Authorization": self._token_for()}, **kw)
+        if response.status_code == 401:  # the token expired on the virtual clock: as real clients do, renew once
+            response = self._client.open(
+                path, method=method, json=json, headers={"Authorization": self._token_for(renew=True)}, **kw
+            )
+        return response
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, json=json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.request("PUT", path, json=json, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+
+class Operate:
+    """One emulator for one solution; `reset()` between tests. What tests call is documented per method."""
+
+    def __init__(self, data_dir: Path, solution: Path | None) -> None:
+        from emulator.app import create_app
+        from emulator.settings import Settings
+
+        settings = Settings(
+            data_dir=data_dir, demo=solution is None, solution=solution, clock="virtual", clock_start=START, fresh=True
+        )
+        self.app = create_app(settings)
+        self.emulator = self.app.extensions["operate"]
+        self.clock = self.emulator.clock
+        self.pms = self._mount_demo_pms()
+        self._tokens: dict[tuple[str, str | None], str] = {}
+
+    def _mount_demo_pms(self) -> Any:
+        """The demo PMS in process (library mode) behind the `demo-pms` linked service, on the same clock."""
+        service = self.emulator.linked_services.services.get(DEMO_PMS_SERVICE)
+        if service is None:
+            return None
+        import httpx
+
+        from pms_adapters.demo.app import create_app as create_pms
+        from pms_adapters.demo.models import DemoPmsBackend
+
+        backend = DemoPmsBackend(clock=self.clock)
+        pms_app = create_pms(backend, api_key=service.api_key or "demo-pms-key")
+        self.emulator.linked_services.add(service, httpx.WSGITransport(app=pms_app))
+        return backend
+
+    def reset(self) -> None:
+        """Back to the solution's seed, the start time, no mocks, fresh PMS books. Tokens are kept."""
+        self.emulator.reset()
+        self.emulator.smartplans.mocks.clear()
+        if self.pms is not None:
+            self.pms.reset()
+
+    def close(self) -> None:
+        self.emulator.close()
+
+    # -- calling the API ----------------------------------------------------------------------------
+    def _token(self, client_id: str, user: str | None, renew: bool = False) -> str:
+        key = (client_id, user)
+        if renew or key not in self._tokens:
+            self._tokens[key] = self.emulator.identity.issue(client_id, user)
+        return f"Bearer {self._tokens[key]}"
+
+    def api(self, user: str | None = None, *, client: str = "demo-client") -> ApiClient:
+        """Call any API as a user (`api("priya.shah")`), as a client, or as the workflow engine
+        (`api(client="ee-app")`), with the permissions each has."""
+        if user is not None and user.lower() not in self.emulator.identity.users:
+            raise ValueError(f"no user {user!r}; users: {sorted(self.emulator.identity.users)}")
+        return ApiClient(self.app, lambda renew=False: self._token(client, user, renew))
+
+    def _ok(self, response: Any, what: str, status: tuple[int, ...] = (200, 201, 204)) -> Any:
+        if response.status_code not in status:
+            raise AssertionError(f"{what} was refused: {response.status_code} {response.get_data(as_text=True)}")
+        return response.json if response.data else None
+
+    def create_work_item(
+        self,
+        type_system_name: str,
+        title: str,
+        *,
+        parent: str | None = None,
+        participants: dict[str, str] | list[dict[str, str]] | None = None,
+        attributes: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Create through the public API; `participants` may be `{role: odsId}`. Returns `workItem`."""
+        if isinstance(participants, dict):
+            participants = [{"roleSystemName": r, "odsId": o} for r, o in participants.items()]
+        body: dict[str, Any] = {
+            "workItem": {"sharedoTypeSystemName": type_system_name, "title": title},
+            "participants": participants or [],
+            **extra,
+        }
+        if parent:
+            body["parentSharedoId"] = parent
+        item = self._ok(self.api().post("/api/v1/public/workItem", body), f"creating {type_system_name}")["workItem"]
+        if attributes:
+            self.set_attributes(item["id"], attributes)
+        return item
+
+    def move(self, work_item_id: str, phase: str, reason: str | None = None) -> None:
+        """Change phase through the public API (raising `sharedo-phase-changed`)."""
+        self._ok(
+            self.api().put(
+                f"/api/v1/public/workItem/{work_item_id}/phase", {"toPhaseSystemName": phase, "reasonText": reason}
+            ),
+            f"moving {work_item_id} to {phase}",
+        )
+
+    def set_attributes(self, work_item_id: str, values: dict[str, str | None]) -> None:
+        self._ok(self.api().put(f"/api/v1/public/workItem/{work_item_id}/attributes", values), "setting attributes")
+
+    def work_item(self, work_item_id: str) -> dict[str, Any]:
+        return self._ok(self.api().get(f"/api/v1/public/workItem/{work_item_id}"), f"reading {work_item_id}")
+
+    def attribute(self, work_item_id: str, name: str) -> str | None:
+        return self.emulator.workitems.attributes(work_item_id).get(name)
+
+    def raise_event(self, event_type: str, **data: Any) -> int:
+        """Append a business event directly (no API call behind it) and dispatch it; returns its number."""
+        with self.emulator.store.transaction() as tx:
+            number = self.emulator.stream.append(tx, event_type, data)
+        return number
+
+    # -- time -----------------------------------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, by: timedelta | str) -> datetime:
+        """Move the virtual clock; every timer and cron job due in between runs, in order, first."""
+        from emulator.clock import parse_duration
+
+        return self.clock.advance(parse_duration(by) if isinstance(by, str) else by)
+
+    # -- reading what happened ------------------------------------------------------------------------
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e.to_json()
+            for e in self.emulator.stream.after(0, limit=100_000)
+            if event_type is None or e.event_type == event_type
+        ]
+
+    def executions(
+        self, plan: str | None = None, state: str | None = None, sharedo_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self.emulator.smartplans.executions(state, sharedo_id, plan)
+
+    def logs(self, execution: dict[str, Any] | str) -> list[str]:
+        """Step log lines of an execution as `"<step> <Level>: <message>"`."""
+        ex = self.emulator.smartplans.execution(execution if isinstance(execution, str) else execution["id"])
+        return [
+            f"{s['systemName']} {line['logLevel']}: {line['logMessage']}"
+            for s in ex["steps"]
+            for line in self.emulator.smartplans.step_log(ex["id"], s["id"])
+        ]
+
+    def pms_requests(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        """What the demo PMS received (`path` ending in `*` matches a prefix)."""
+        if self.pms is None:
+            raise AssertionError(f"this solution has no {DEMO_PMS_SERVICE!r} linked service, so no PMS fake")
+        return self.pms.requests(method, path)
+
+    # -- replacing what a plan reaches for -------------------------------------------------------------
+    def mock_host_call(
+        self,
+        method: str,
+        url: str,
+        *,
+        status: int = 200,
+        body: Any = None,
+        never_answers: bool = False,
+        times: int | None = None,
+    ) -> Any:
+        """Answer a plan's `sharedo.http` call (URL glob) without making it; `never_answers` gives it a
+        timeout (504 GatewayTimeout) at once, for testing what a plan does when a system hangs."""
+        from .mocks import HostCallMock
+
+        mock = HostCallMock(method, url, status, body, never_answers, times)
+        self.emulator.smartplans.mocks.host_calls.append(mock)
+        return mock
+
+    def mock_step(self, plan: str, step: str, *, ctx: dict[str, Any] | None = None, error: str | None = None) -> Any:
+        """Skip a step's code: it completes with `ctx` merged in, or fails with `error`."""
+        from .mocks import StepMock
+
+        mock = StepMock(plan, step, dict(ctx or {}), error)
+        self.emulator.smartplans.mocks.steps[(plan, step)] = mock
+        return mock
+
+    # -- assertions that say what happened instead -------------------------------------------------------
+    def describe(self) -> str:
+        """The event stream, every execution with its steps and logs, and what the PMS received."""
+        lines = ["events:"]
+        lines += [f"  #{e['number']} {e['eventType']} {json.dumps(e['Data'], sort_keys=True)}" for e in self.events()]
+        lines.append("executions:")
+        for ex in self.executions():
+            lines.append(
+                f"  {ex['planSystemName']} [{ex['state']}] on {ex['sharedoId']}"
+                + (f" — {ex['lastErrored']}" if ex["lastErrored"] else "")
+            )
+            for step in ex["steps"]:
+                lines.append(f"    step {step['systemName']}: {step['state']}")
+            lines += [f"      {line}" for line in self.logs(ex)]
+            lines.append(f"    ctx: {json.dumps(ex['ctx'], sort_keys=True)}")
+        if self.pms is not None:
+            lines.append("the PMS received:")
+            lines += [
+                f"  {r['method']} {r['path']} {json.dumps(r.get('body'))} -> {r.get('status')}"
+                for r in self.pms.requests()
+            ]
+        return "\n".join(lines)
+
+    def assert_execution(
+        self, plan: str, state: str = "STOPPED", *, sharedo_id: str | None = None, count: int = 1
+    ) -> dict[str, Any]:
+        """Exactly `count` executions of `plan` (on `sharedo_id`), all in `state`; returns the last."""
+        found = self.executions(plan=plan, sharedo_id=sharedo_id)
+        if len(found) != count or any(e["state"] != state for e in found):
+            seen = [(e["planSystemName"], e["state"]) for e in found]
+            raise AssertionError(
+                f"expected {count} execution(s) of {plan!r} in {state}, found {seen}\n" + self.describe()
+            )
+        return found[-1]
+
+    def assert_pms_received(self, method: str, path: str, body: Any = None, *, count: int = 1) -> list[dict]:
+        """Exactly `count` requests to the PMS with this method and path (and, when given, these body keys)."""
+        found = self.pms_requests(method, path)
+        if body is not None:
+            found = [
+                r
+                for r in found
+                if isinstance(r.get("body"), dict) and all(r["body"].get(k) == v for k, v in body.items())
+            ]
+        if len(found) != count:
+            raise AssertionError(
+                f"expected the PMS to receive {count} × {method} {path}"
+                + (f" with {json.dumps(body)}" if body is not None else "")
+                + f", it received {len(found)}\n"
+                + self.describe()
+            )
+        return found
+
+    def assert_event(self, event_type: str, **data: Any) -> dict[str, Any]:
+        """At least one event of this type whose Data has these values; returns the first."""
+        for event in self.events(event_type):
+            if all(event["Data"].get(k) == v for k, v in data.items()):
+                return event
+        raise AssertionError(f"no {event_type} event with {data}\n" + self.describe())
+
+
+def _solution_for(request: pytest.FixtureRequest) -> Path | None:
+    marker = request.node.get_closest_marker("operate_solution")
+    if marker is not None:
+        return Path(marker.args[0]).resolve()
+    option = request.config.getoption("--operate-solution")
+    if option:
+        return Path(option).resolve()
+    ini = request.config.getini("operate_solution")
+    if ini:
+        base = request.config.inipath.parent if request.config.inipath else Path.cwd()
+        return (base / ini).resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def _operate_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[Path | None, Operate]]:
+    built: dict[Path | None, Operate] = {}
+    yield built
+    for harness in built.values():
+        harness.close()
+
+
+@pytest.fixture
+def operate(
+    request: pytest.FixtureRequest,
+    _operate_emulators: dict[Path | None, Operate],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Operate:
+    """An emulator with the solution loaded and fresh state for this test (see the module docstring)."""
+    solution = _solution_for(request)
+    harness = _operate_emulators.get(solution)
+    if harness is None:
+        harness = Operate(tmp_path_factory.mktemp("operate"), solution)
+        _operate_emulators[solution] = harness
+    else:
+        harness.reset()
+    return harness
