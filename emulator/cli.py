@@ -120,6 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="an input variable in ctx; repeatable (workItemId defaults to Data.sharedoId)",
     )
 
+    test = sub.add_parser(
+        "test",
+        help="run a solution's tests (*.scenario.yaml and test_*.py in its tests/ folder)",
+        description="Run the event-to-workflow tests of a solution folder with the operate pytest plugin. "
+        "Exit status is non-zero when a test fails; --junit-xml writes a report any CI can read.",
+    )
+    test.add_argument("folder", type=Path, nargs="?", default=Path("."), help="the solution folder (default: .)")
+    test.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML report")
+    test.add_argument("-k", metavar="EXPRESSION", help="only tests whose names match (as pytest -k)")
+    test.add_argument("-q", "--quiet", action="store_true", help="less output")
+
     load = sub.add_parser("load", help="replace the emulator's state with a JSON snapshot")
     _add_state_args(load)
     load.add_argument("snapshot", type=Path, help="a file written by `operate export`")
@@ -140,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             "load": cmd_load,
             "run": cmd_run,
             "pms": cmd_pms,
+            "test": cmd_test,
         }[args.command](args)
     except KeyboardInterrupt:
         return 130
@@ -360,6 +372,26 @@ def cmd_run(args) -> int:
         return 1 if execution["state"] == "ERRORED" else 0
     finally:
         em.close()
+
+
+def cmd_test(args) -> int:
+    import pytest
+
+    folder = args.folder.resolve()
+    if not folder.is_dir():
+        print(f"operate test: {args.folder} is not a folder", file=sys.stderr)
+        return 2
+    tests = folder / "tests" if (folder / "tests").is_dir() else folder
+    argv = [str(tests), "-p", "no:cacheprovider", "--rootdir", str(folder)]
+    if (folder / "operate.toml").is_file():
+        argv += ["--operate-solution", str(folder)]
+    if args.junit_xml:
+        argv += ["--junit-xml", str(args.junit_xml)]
+    if args.k:
+        argv += ["-k", args.k]
+    if args.quiet:
+        argv.append("-q")
+    return int(pytest.main(argv))
 
 
 def cmd_load(args) -> int:

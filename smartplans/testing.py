@@ -305,40 +305,91 @@ class Operate:
         raise AssertionError(f"no {event_type} event with {data}\n" + self.describe())
 
 
-def _solution_for(request: pytest.FixtureRequest) -> Path | None:
-    marker = request.node.get_closest_marker("operate_solution")
-    if marker is not None:
-        return Path(marker.args[0]).resolve()
-    option = request.config.getoption("--operate-solution")
+def _configured_solution(config: pytest.Config) -> Path | None:
+    option = config.getoption("--operate-solution")
     if option:
         return Path(option).resolve()
-    ini = request.config.getini("operate_solution")
+    ini = config.getini("operate_solution")
     if ini:
-        base = request.config.inipath.parent if request.config.inipath else Path.cwd()
+        base = config.inipath.parent if config.inipath else Path.cwd()
         return (base / ini).resolve()
     return None
 
 
-@pytest.fixture(scope="session")
-def _operate_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[Path | None, Operate]]:
-    built: dict[Path | None, Operate] = {}
-    yield built
-    for harness in built.values():
-        harness.close()
+def _solution_for(request: pytest.FixtureRequest) -> Path | None:
+    marker = request.node.get_closest_marker("operate_solution")
+    if marker is not None:
+        return Path(marker.args[0]).resolve()
+    return _configured_solution(request.config)
+
+
+_HARNESSES = pytest.StashKey[dict]()
+
+
+def harness(config: pytest.Config, solution: Path | None) -> Operate:
+    """The one emulator for `solution` in this test process, reset for the caller."""
+    import tempfile
+
+    built = config.stash.setdefault(_HARNESSES, {})
+    found = built.get(solution)
+    if found is None:
+        found = Operate(Path(tempfile.mkdtemp(prefix="operate-test-")), solution)
+        built[solution] = found
+    else:
+        found.reset()
+    return found
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    for found in config.stash.get(_HARNESSES, {}).values():
+        data_dir = found.emulator.settings.data_dir
+        found.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture
-def operate(
-    request: pytest.FixtureRequest,
-    _operate_emulators: dict[Path | None, Operate],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Operate:
+def operate(request: pytest.FixtureRequest) -> Operate:
     """An emulator with the solution loaded and fresh state for this test (see the module docstring)."""
-    solution = _solution_for(request)
-    harness = _operate_emulators.get(solution)
-    if harness is None:
-        harness = Operate(tmp_path_factory.mktemp("operate"), solution)
-        _operate_emulators[solution] = harness
-    else:
-        harness.reset()
-    return harness
+    return harness(request.config, _solution_for(request))
+
+
+# -- declarative scenarios ---------------------------------------------------------------------------
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.endswith(".scenario.yaml"):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _scenario_solution(path: Path, config: pytest.Config) -> Path | None:
+    """A scenario in `<solution>/tests/` runs against that solution; elsewhere, the configured one."""
+    for folder in list(path.parents)[:3]:
+        if (folder / "operate.toml").is_file():
+            return folder.resolve()
+    return _configured_solution(config)
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        yield ScenarioItem.from_parent(self, name=self.path.name.removesuffix(".scenario.yaml"))
+
+
+class ScenarioItem(pytest.Item):
+    def runtest(self) -> None:
+        from .scenarios import Scenario, load_scenario
+
+        data = load_scenario(self.path)
+        Scenario(self.path, data).run(harness(self.config, _scenario_solution(self.path, self.config)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        from .scenarios import ScenarioError
+
+        if isinstance(excinfo.value, ScenarioError):
+            err = excinfo.value
+            where = f"{self.path}:{err.line}" if err.line else str(self.path)
+            return f"{where}: {err}" + (f"\n\nwhat happened:\n{err.trace}" if err.trace else "")
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, 0, f"scenario: {self.name}"

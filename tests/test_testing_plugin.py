@@ -29,6 +29,8 @@ return { main: main, chase: chase };
 def solution(tmp_path):
     root = tmp_path / "solution"
     shutil.copytree(demo_solution_path(), root)
+    toml = root / "operate.toml"  # without the demo's finance examples: this solution's one plan only
+    toml.write_text(toml.read_text().replace('include = ["pkg:smartplans/examples"]', ""))
     (root / "plans").mkdir()
     (root / "triggers").mkdir()
     (root / "plans" / "open-in-pms.js").write_text(PLAN)
