@@ -31,5 +31,10 @@ AREAS: dict[str, Area] = {
             "benchmarks.smartplans",
             "raw V8 floor, events through a trivial plan end to end, cost of k host calls in a step",
         ),
+        Area(
+            "testing",
+            "benchmarks.testing",
+            "1,000 generated event-to-workflow tests and 1,000 scenario files through pytest",
+        ),
     )
 }
