@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -31,28 +29,12 @@ def _plan(k: int) -> str:
 
 
 def _solution(root: Path) -> Path:
-    """The demo solution plus one trivial plan per k, each triggered by a differently named attribute."""
-    from emulator.solution import demo_solution_path
+    """The demo solution plus one trivial plan per k, each triggered by attribute changes on matters."""
+    from smartplans.testing import solution_from_demo, trigger
 
-    shutil.copytree(demo_solution_path(), root)
-    (root / "plans").mkdir()
-    (root / "triggers").mkdir()
-    for k in (0, 1, 5):
-        (root / "plans" / f"k{k}.js").write_text(_plan(k))
-        (root / "triggers" / f"k{k}.json").write_text(
-            json.dumps(
-                {
-                    "TriggerType": "event",
-                    "TriggerSubType": "attribute-changed",
-                    "SharedoTypeSystemName": "matter",
-                    "PlanSystemName": f"k{k}",
-                    "StepSystemName": "main",
-                    "Active": True,
-                    "SharedoId": None,
-                }
-            )
-        )
-    return root
+    plans = {f"k{k}": _plan(k) for k in (0, 1, 5)}
+    triggers = [trigger(f"k{k}", "attribute-changed", "matter", data_fields={}) for k in (0, 1, 5)]
+    return solution_from_demo(root, plans, triggers)
 
 
 def figures(runs: int) -> Iterator[Figure]:

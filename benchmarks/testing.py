@@ -8,8 +8,6 @@ through pytest in a child process, so the figure is what `pytest` / `operate tes
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,29 +49,9 @@ then:
 
 
 def _solution(root: Path) -> Path:
-    from emulator.solution import demo_solution_path
+    from smartplans.testing import solution_from_demo, trigger
 
-    shutil.copytree(demo_solution_path(), root)
-    toml = root / "operate.toml"
-    toml.write_text(toml.read_text().replace('include = ["pkg:smartplans/examples"]', ""))
-    (root / "plans").mkdir()
-    (root / "triggers").mkdir()
-    (root / "tests").mkdir()
-    (root / "plans" / "bench.js").write_text(PLAN)
-    (root / "triggers" / "bench.json").write_text(
-        json.dumps(
-            {
-                "TriggerType": "event",
-                "TriggerSubType": "sharedo-phase-changed",
-                "SharedoTypeSystemName": "matter",
-                "TriggerMeta": json.dumps({"PhasesSystemNames": ["matter-open"]}),
-                "PlanSystemName": "bench",
-                "StepSystemName": "main",
-                "PlanMeta": json.dumps({"dataFields": {"workItemId": "ev.Data.sharedoId"}}),
-            }
-        )
-    )
-    return root
+    return solution_from_demo(root, {"bench": PLAN}, [trigger("bench", phases=["matter-open"])])
 
 
 def _run_pytest(solution: Path, target: Path) -> float:

@@ -41,6 +41,64 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "operate_solution(path): load this solution folder in the `operate` fixture")
 
 
+def trigger(
+    plan: str,
+    event_type: str = "sharedo-phase-changed",
+    work_type: str | None = "matter",
+    *,
+    phases: list[str] | None = None,
+    states: list[str] | None = None,
+    step: str = "main",
+    data_fields: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An execution-engine trigger in the real export's shape (TriggerMeta and PlanMeta as JSON strings)."""
+    meta: dict[str, Any] = {}
+    if phases:
+        meta["PhasesSystemNames"] = phases
+    if states:
+        meta["StatesSystemNames"] = states
+    return {
+        "Id": f"trigger-{plan}-{event_type}",
+        "TriggerType": "event",
+        "TriggerSubType": event_type,
+        "SharedoTypeSystemName": work_type,
+        "TriggerMeta": json.dumps(meta),
+        "PlanSystemName": plan,
+        "StepSystemName": step,
+        "Active": True,
+        "PlanMeta": json.dumps({"dataFields": data_fields or {"workItemId": "ev.Data.sharedoId"}}),
+    }
+
+
+def solution_from_demo(
+    root: Path,
+    plans: dict[str, str] | None = None,
+    triggers: list[dict[str, Any]] = (),
+    *,
+    examples: bool = False,
+    toml: str = "",
+) -> Path:
+    """A copy of the demo solution at `root` with these plans (`{name: source}`) and triggers; without
+    the demo's finance examples unless `examples=True`. Returns `root`."""
+    import shutil
+
+    from emulator.solution import demo_solution_path
+
+    shutil.copytree(demo_solution_path(), root)
+    config = root / "operate.toml"
+    text = config.read_text("utf-8")
+    if not examples:
+        text = text.replace('include = ["pkg:smartplans/examples"]', "")
+    config.write_text(text + ("\n" + toml if toml else ""), "utf-8")
+    for folder in ("plans", "triggers", "tests"):
+        (root / folder).mkdir(exist_ok=True)
+    for name, source in (plans or {}).items():
+        (root / "plans" / f"{name}.js").write_text(source, "utf-8")
+    for i, doc in enumerate(triggers):
+        (root / "triggers" / f"trigger-{i}.json").write_text(json.dumps(doc, indent=2), "utf-8")
+    return root
+
+
 class ApiClient:
     """The emulator's HTTP API in process, as one caller: a client, or a user through impersonation."""
 

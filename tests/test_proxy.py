@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import socket
 import time
 
@@ -14,7 +12,8 @@ from flask import Flask, jsonify, request
 from emulator.app import create_app
 from emulator.linked_services import LinkedService
 from emulator.settings import Settings
-from emulator.solution import SolutionError, demo_solution_path
+from emulator.solution import SolutionError
+from smartplans.testing import solution_from_demo, trigger
 
 from .conftest import START, Api, client_token
 from .loopback import serving
@@ -53,10 +52,7 @@ def recording_upstream():
 
 
 def app_with(tmp_path, services: str):
-    root = tmp_path / "sol"
-    shutil.copytree(demo_solution_path(), root)
-    with (root / "operate.toml").open("a") as f:
-        f.write("\n" + services)
+    root = solution_from_demo(tmp_path / "sol", toml=services)
     app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
     return app, Api(app, client_token(app))
 
@@ -156,32 +152,18 @@ def test_an_in_process_fake_can_be_mounted_by_transport(tmp_path):
 
 
 def test_plans_reach_the_pms_through_the_proxy(tmp_path, upstream):
-    root = tmp_path / "sol"
-    shutil.copytree(demo_solution_path(), root)
-    (root / "plans").mkdir()
-    (root / "plans" / "send.js").write_text(
+    plan = (
         "function main(ev, ctx, log) {\n"
         "  var r = sharedo.http.post('/api/proxy/pms/_/api/matter', {priority: 9});\n"
         "  ctx.status = r.status; ctx.path = r.body.path;\n}\nreturn {main: main};"
     )
-    (root / "triggers").mkdir()
-    (root / "triggers" / "t.json").write_text(
-        json.dumps(
-            {
-                "TriggerType": "event",
-                "TriggerSubType": "sharedo-phase-changed",
-                "SharedoTypeSystemName": "matter",
-                "TriggerMeta": '{"PhasesSystemNames":["matter-open"]}',
-                "PlanSystemName": "send",
-                "StepSystemName": "main",
-            }
-        )
+    services = (
+        f'[linked_services.pms]\nbase_url = "{upstream.url}"\nauth = "api-key"\napi_key = "k"\n'
+        'api_key_header = "X-Api-Key"\n'
     )
-    with (root / "operate.toml").open("a") as f:
-        f.write(
-            f'\n[linked_services.pms]\nbase_url = "{upstream.url}"\nauth = "api-key"\napi_key = "k"\n'
-            'api_key_header = "X-Api-Key"\n'
-        )
+    root = solution_from_demo(
+        tmp_path / "sol", {"send": plan}, [trigger("send", phases=["matter-open"])], toml=services
+    )
     app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
     api = Api(app, client_token(app))
     api.put("/api/v1/public/workItem/3c000000-0000-4000-8000-000000000010/phase", {"toPhaseSystemName": "matter-open"})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from emulator.solution import demo_solution_path
+from smartplans.testing import solution_from_demo, trigger
 
 PLAN = """
 function main(ev, ctx, log) {
@@ -70,27 +68,7 @@ then:
 
 @pytest.fixture
 def solution(tmp_path):
-    root = tmp_path / "solution"
-    shutil.copytree(demo_solution_path(), root)
-    toml = root / "operate.toml"
-    toml.write_text(toml.read_text().replace('include = ["pkg:smartplans/examples"]', ""))
-    for folder in ("plans", "triggers", "tests"):
-        (root / folder).mkdir()
-    (root / "plans" / "incept.js").write_text(PLAN)
-    (root / "triggers" / "incept.json").write_text(
-        json.dumps(
-            {
-                "TriggerType": "event",
-                "TriggerSubType": "sharedo-phase-changed",
-                "SharedoTypeSystemName": "matter",
-                "TriggerMeta": json.dumps({"PhasesSystemNames": ["matter-open"]}),
-                "PlanSystemName": "incept",
-                "StepSystemName": "main",
-                "PlanMeta": json.dumps({"dataFields": {"workItemId": "ev.Data.sharedoId"}}),
-            }
-        )
-    )
-    return root
+    return solution_from_demo(tmp_path / "solution", {"incept": PLAN}, [trigger("incept", phases=["matter-open"])])
 
 
 def write(solution, name, text):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import timedelta
 
 import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from emulator.solution import demo_solution_path
+from smartplans.testing import solution_from_demo, trigger
 
 from .conftest import ENQUIRY_MATTER, OPEN_MATTER, START, SUBMITTED_PAYMENT, Api, client_token, events_of
 
@@ -18,17 +17,7 @@ V1 = "/api/v1/public/workItem"
 
 
 def phase_trigger(plan: str, work_type: str, phases: list[str], step: str = "main") -> dict:
-    return {
-        "Id": f"trigger-{plan}",
-        "TriggerType": "event",
-        "TriggerSubType": "sharedo-phase-changed",
-        "SharedoTypeSystemName": work_type,
-        "TriggerMeta": json.dumps({"PhasesSystemNames": phases}),
-        "PlanSystemName": plan,
-        "StepSystemName": step,
-        "Active": True,
-        "PlanMeta": json.dumps({"dataFields": {"workItemId": "ev.Data.sharedoId"}}),
-    }
+    return trigger(plan, work_type=work_type, phases=phases, step=step)
 
 
 @pytest.fixture
@@ -36,17 +25,7 @@ def make_app(tmp_path):
     made = []
 
     def make(plans: dict[str, str], triggers: list[dict] = (), toml: str = "") -> tuple:
-        root = tmp_path / f"solution{len(made)}"
-        shutil.copytree(demo_solution_path(), root)
-        (root / "plans").mkdir()
-        (root / "triggers").mkdir()
-        for name, source in plans.items():
-            (root / "plans" / f"{name}.js").write_text(source)
-        for i, trigger in enumerate(triggers):
-            (root / "triggers" / f"t{i}.json").write_text(json.dumps(trigger))
-        if toml:
-            with (root / "operate.toml").open("a") as f:
-                f.write("\n" + toml)
+        root = solution_from_demo(tmp_path / f"solution{len(made)}", plans, triggers, toml=toml)
         app = create_app(
             Settings(data_dir=tmp_path / f"data{len(made)}", solution=root, clock="virtual", clock_start=START)
         )
@@ -355,15 +334,11 @@ def test_plan_files_edited_on_disk_are_picked_up_without_a_restart(make_app):
 
 
 def test_a_restart_resumes_waiting_timers(tmp_path):
-    root = tmp_path / "sol"
-    shutil.copytree(demo_solution_path(), root)
-    (root / "plans").mkdir()
-    (root / "triggers").mkdir()
-    (root / "plans" / "p.js").write_text(
+    plan = (
         "function main(ev, ctx, log) { trigger.SubProcess('b').In(1).Days; }\n"
         "function b(ev, ctx, log) { ctx.b = true; }\nreturn {main: main, b: b};"
     )
-    (root / "triggers" / "t.json").write_text(json.dumps(phase_trigger("p", "matter", ["matter-open"])))
+    root = solution_from_demo(tmp_path / "sol", {"p": plan}, [phase_trigger("p", "matter", ["matter-open"])])
     settings = Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START)
     app = create_app(settings)
     api = Api(app, client_token(app))

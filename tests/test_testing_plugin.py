@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import textwrap
 
 import pytest
 
-from emulator.solution import demo_solution_path
+from smartplans.testing import solution_from_demo, trigger
 
 PLAN = """
 function main(ev, ctx, log) {
@@ -27,27 +25,9 @@ return { main: main, chase: chase };
 
 @pytest.fixture
 def solution(tmp_path):
-    root = tmp_path / "solution"
-    shutil.copytree(demo_solution_path(), root)
-    toml = root / "operate.toml"  # without the demo's finance examples: this solution's one plan only
-    toml.write_text(toml.read_text().replace('include = ["pkg:smartplans/examples"]', ""))
-    (root / "plans").mkdir()
-    (root / "triggers").mkdir()
-    (root / "plans" / "open-in-pms.js").write_text(PLAN)
-    (root / "triggers" / "open.json").write_text(
-        json.dumps(
-            {
-                "TriggerType": "event",
-                "TriggerSubType": "sharedo-phase-changed",
-                "SharedoTypeSystemName": "matter",
-                "TriggerMeta": json.dumps({"PhasesSystemNames": ["matter-open"]}),
-                "PlanSystemName": "open-in-pms",
-                "StepSystemName": "main",
-                "PlanMeta": json.dumps({"dataFields": {"workItemId": "ev.Data.sharedoId"}}),
-            }
-        )
+    return solution_from_demo(
+        tmp_path / "solution", {"open-in-pms": PLAN}, [trigger("open-in-pms", phases=["matter-open"])]
     )
-    return root
 
 
 def run_tests(pytester, solution, source: str, *args: str):
