@@ -156,15 +156,16 @@ class Finance:
                                 "sharedoId": item.id,
                                 "sharedoTypeSystemName": item.type,
                                 "threshold": int(t * 100),
-                                "actualFees": str(new_actual),
-                                "estimatedFees": str(new_est),
+                                "actualFees": f"{new_actual:.2f}",
+                                "estimatedFees": f"{new_est:.2f}",
                             },
                         )
                         self.items.add_comment(
                             item.id,
                             {
                                 "comment": (
-                                    f"Actual fees {new_actual} have reached {int(t * 100)}% of the estimate {new_est} "
+                                    f"Actual fees {new_actual:.2f} have reached {int(t * 100)}% "
+                                    f"of the estimate {new_est:.2f} "
                                     f"({iso(self.clock.now())})"
                                 )
                             },

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -47,17 +48,30 @@ def host_source() -> str:
 
 
 class Runtime:
+    """V8 contexts are made and closed on one owner thread: closing a context from another thread than
+    the one that made it can crash the process. Calls may come from any thread (mini-racer hops)."""
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._mr: MiniRacer | None = None
+        self._owner: ThreadPoolExecutor | None = None
         self._sources: dict[str, tuple[str, str]] = {}  # key -> (source, url)
         self.crossings = 0  # calls into V8, for the benchmark's "k host calls cost k+1 crossings"
 
+    def _on_owner(self, fn: Any) -> Any:
+        if self._owner is None:
+            self._owner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="operate-v8")
+        return self._owner.submit(fn).result()
+
     def _context(self) -> MiniRacer:
         if self._mr is None:
-            mr = MiniRacer()
-            mr.eval(host_source() + "\n//# sourceURL=operate-host.js")
-            self._mr = mr
+
+            def make() -> MiniRacer:
+                mr = MiniRacer()
+                mr.eval(host_source() + "\n//# sourceURL=operate-host.js")
+                return mr
+
+            self._mr = self._on_owner(make)
             for key, (source, url) in self._sources.items():
                 self._call("__operate.load", key, source, url)
         return self._mr
@@ -135,14 +149,17 @@ class Runtime:
     def _replace_context(self) -> None:
         old, self._mr = self._mr, None
         if old is not None:
-            old.close()
+            self._on_owner(old.close)
         self._context()
 
     def close(self) -> None:
         with self._lock:
             if self._mr is not None:
-                self._mr.close()
+                self._on_owner(self._mr.close)
                 self._mr = None
+            if self._owner is not None:
+                self._owner.shutdown(wait=True)
+                self._owner = None
 
 
 def _first_lines(message: str, url: str) -> str:

@@ -99,6 +99,23 @@ def solution_from_demo(
     return root
 
 
+def mount_demo_pms(emulator: Any) -> Any:
+    """The demo PMS in process (library mode) behind the `demo-pms` linked service, on the emulator's
+    clock; returns its backend (None when the solution has no such service). Nothing leaves the process."""
+    service = emulator.linked_services.services.get(DEMO_PMS_SERVICE)
+    if service is None:
+        return None
+    import httpx
+
+    from pms_adapters.demo.app import create_app as create_pms
+    from pms_adapters.demo.models import DemoPmsBackend
+
+    backend = DemoPmsBackend(clock=emulator.clock)
+    pms_app = create_pms(backend, api_key=service.api_key or "demo-pms-key")
+    emulator.linked_services.add(service, httpx.WSGITransport(app=pms_app))
+    return backend
+
+
 class ApiClient:
     """The emulator's HTTP API in process, as one caller: a client, or a user through impersonation."""
 
@@ -144,19 +161,7 @@ class Operate:
         self._tokens: dict[tuple[str, str | None], str] = {}
 
     def _mount_demo_pms(self) -> Any:
-        """The demo PMS in process (library mode) behind the `demo-pms` linked service, on the same clock."""
-        service = self.emulator.linked_services.services.get(DEMO_PMS_SERVICE)
-        if service is None:
-            return None
-        import httpx
-
-        from pms_adapters.demo.app import create_app as create_pms
-        from pms_adapters.demo.models import DemoPmsBackend
-
-        backend = DemoPmsBackend(clock=self.clock)
-        pms_app = create_pms(backend, api_key=service.api_key or "demo-pms-key")
-        self.emulator.linked_services.add(service, httpx.WSGITransport(app=pms_app))
-        return backend
+        return mount_demo_pms(self.emulator)
 
     def reset(self) -> None:
         """Back to the solution's seed, the start time, no mocks, fresh PMS books. Tokens are kept."""

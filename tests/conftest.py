@@ -10,6 +10,7 @@ import pytest
 from emulator.app import create_app
 from emulator.core import Emulator
 from emulator.settings import Settings
+from smartplans.testing import mount_demo_pms
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning
 
@@ -77,7 +78,9 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def em(settings):
+    """The demo runs its finance example plans; their PMS is the demo PMS, in process."""
     emulator = Emulator(settings)
+    mount_demo_pms(emulator)
     yield emulator
     emulator.close()
 

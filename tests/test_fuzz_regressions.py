@@ -114,3 +114,8 @@ def test_import_with_an_unusable_saved_clock_is_400_and_changes_nothing(api, app
     assert api.get(f"/api/v1/public/workItem/{matter['id']}").status_code == 200
     assert api.get("/api/_emulator/clock").json["now"] == before
     assert client_token(app)
+
+
+def test_a_proxy_path_that_is_not_a_url_is_400_not_500(api):
+    response = api.post("/api/proxy/demo-pms/_/api/\x01x", {})
+    assert response.status_code == 400 and "not a valid URL path" in response.json["title"]

@@ -60,6 +60,12 @@ def proxy(service_name: str, upstream: str):
             em.linked_services.forget_token(service_name)
             upstream_request.headers.update(em.linked_services.credentials(service))
             response = client.send(upstream_request)
+    except httpx.InvalidURL as exc:
+        raise ApiError(
+            400,
+            f"the upstream path {upstream[:100]!r} is not a valid URL path: {exc}",
+            [{"field": "path", "message": "not a valid URL path"}],
+        ) from None
     except httpx.TimeoutException:
         em.proxy_log.record(service_name, request.method, upstream, 504, started, principal.client_id)
         raise ApiError(
