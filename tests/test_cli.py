@@ -136,3 +136,16 @@ def test_the_readme_first_plan_runs_as_written(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "Matter is PMS-260102 in the PMS" in result.stdout and "state: STOPPED" in result.stdout
+
+
+def test_the_readme_testing_examples_are_the_shipped_ones():
+    """The README shows the scenario and test that `smartplans/examples/tests` runs, so both stay true."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    scenario = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
+    assert scenario == (root / "smartplans/examples/tests/opened-matter.scenario.yaml").read_text()
+    python = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    shipped = (root / "smartplans/examples/tests/test_finance_examples.py").read_text()
+    assert python.strip().replace('"5e000000-0000-4000-8000-000000000001"', "PAYMENT") in shipped
