@@ -32,6 +32,11 @@ AREAS: dict[str, Area] = {
             "raw V8 floor, events through a trivial plan end to end, cost of k host calls in a step",
         ),
         Area(
+            "pms",
+            "benchmarks.pms",
+            "proxied PMS call against a direct one, aged debt for a client with 10,000 invoices",
+        ),
+        Area(
             "testing",
             "benchmarks.testing",
             "1,000 generated event-to-workflow tests and 1,000 scenario files through pytest",
