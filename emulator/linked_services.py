@@ -37,6 +37,7 @@ class LinkedService:
     scope: str | None = None
     timeout_seconds: float = 10.0
     allow_remote: bool = False
+    adapter: str | None = None  # the PmsAdapter that speaks this service's API (pms_adapters/registry.py)
 
 
 def _is_loopback(url: str) -> bool:
@@ -82,7 +83,13 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
             scope=cfg.get("scope"),
             timeout_seconds=float(cfg.get("timeout_seconds", 10)),
             allow_remote=bool(cfg.get("allow_remote", False)),
+            adapter=cfg.get("adapter"),
         )
+        if service.adapter is not None:
+            from pms_adapters.registry import ADAPTERS
+
+            if service.adapter not in ADAPTERS:
+                raise LinkedServiceError(f"{where}: adapter {service.adapter!r} is unknown; known: {sorted(ADAPTERS)}")
         if auth == "api-key" and not service.api_key:
             raise LinkedServiceError(f"{where}: auth 'api-key' needs api_key or api_key_env")
         if auth == "oauth2-client-credentials" and not (service.token_url and service.client_id and secret):
@@ -129,6 +136,21 @@ class LinkedServices:
                     trust_env=False,
                 )
             return self._clients[name]
+
+    def adapter(self, name: str) -> Any:
+        """The service's PmsAdapter, talking to it directly with its credentials injected."""
+        from pms_adapters.registry import adapter_class
+
+        service = self.services[name]
+        if service.adapter is None:
+            raise LinkedServiceError(f'linked service {name!r} names no adapter (add adapter = "demo" or another)')
+        client = self.client(name)
+
+        def inject(request: httpx.Request) -> None:
+            request.headers.update(self.credentials(service))
+
+        client.event_hooks["request"] = [inject]
+        return adapter_class(service.adapter)(client)
 
     def credentials(self, service: LinkedService) -> dict[str, str]:
         if service.auth == "api-key":

@@ -340,3 +340,26 @@ def test_through_operates_proxy_with_the_emulators_clock(em, app):
     assert received[0]["path"] == "/api/matters"
     assert received[0]["headers"]["X-Api-Key"] == "<redacted>"
     assert "Authorization" not in received[0]["headers"]  # the caller's Operate token stops at the proxy
+
+
+def test_a_linked_service_names_its_adapter_and_gets_one_with_credentials(tmp_path):
+    import pytest
+
+    from emulator.core import Emulator
+    from emulator.settings import Settings
+    from emulator.solution import SolutionError
+    from pms_adapters.demo.adapter import DemoPmsAdapter
+    from smartplans.testing import mount_demo_pms, solution_from_demo
+
+    em = Emulator(Settings(data_dir=tmp_path / "d", demo=True))
+    backend = mount_demo_pms(em)
+    adapter = em.linked_services.adapter("demo-pms")
+    assert isinstance(adapter, DemoPmsAdapter)
+    assert adapter.get_matter("PMS-260102").pms_reference == "PMS-260102"
+    assert backend.requests()[-1]["headers"]["X-Api-Key"] == "<redacted>"  # the key was sent, and not logged
+    em.close()
+    bad = solution_from_demo(
+        tmp_path / "bad", toml='[linked_services.other]\nbase_url = "http://127.0.0.1:1"\nadapter = "sage"\n'
+    )
+    with pytest.raises(SolutionError, match="adapter 'sage' is unknown; known: \\['demo'\\]"):
+        Emulator(Settings(data_dir=tmp_path / "e", solution=bad))
