@@ -421,7 +421,7 @@ class SmartPlans:
     # -- retry and cancel -----------------------------------------------------------------------
     def retry(self, execution_id: str, step_id: str) -> dict[str, Any]:
         """Run an errored step again. Calls that succeeded before the failure are replayed from the
-        record, not re-sent; the failed call and anything after it are made afresh."""
+        record, not re-sent; the failed (or garbled) call and anything after it are made afresh."""
         with self.store.transaction() as tx:
             ex = tx.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
             if ex is None:
@@ -434,7 +434,14 @@ class SmartPlans:
             if row["state"] != "ERRORED":
                 raise ApiError(409, f"step {row['step']!r} is {row['state']}; only an ERRORED step can be retried")
             recorded = json.loads(row["recorded"])
-            first_failure = next((i for i, r in enumerate(recorded) if not r["response"].get("success")), len(recorded))
+            first_failure = next(
+                (
+                    i
+                    for i, r in enumerate(recorded)
+                    if not r["response"].get("success") or r["response"].get("malformed")
+                ),
+                len(recorded),
+            )
             tx.execute(
                 "UPDATE execution_steps SET state='QUEUED', error=NULL, recorded=? WHERE id=?",
                 (dumps(recorded[:first_failure]), step_id),

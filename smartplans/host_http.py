@@ -78,7 +78,10 @@ class InProcessHost:
         if response.status_code == 401:  # the token expired on the emulator's clock: renew once
             self._token = None
             response = self._send(request)
-        return self._answer(response.status_code, _body(response))
+        answer = self._answer(response.status_code, _body(response))
+        if _claims_json(response) and isinstance(answer["body"], str):
+            answer["malformed"] = True  # said JSON, was not: a retry must ask again, not replay it
+        return answer
 
     def _send(self, request: dict[str, Any]) -> httpx.Response:
         if self._token is None:
@@ -97,6 +100,10 @@ class InProcessHost:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _claims_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "").lower()
 
 
 def _body(response: httpx.Response) -> Any:

@@ -677,6 +677,26 @@ def test_a_slow_pms_is_a_504_and_a_retry_after_it_recovers_duplicates_nothing(st
     assert [r["status"] for r in stack.received("POST", DISBURSEMENTS)] == [201, 200]
 
 
+def test_a_pms_answering_malformed_json_errors_the_execution_and_a_retry_duplicates_nothing(stack):
+    fault = stack.pms.post(
+        "/_fake/faults",
+        json={"route": "/api/matters/*/disbursements", "method": "POST", "malformed": True, "times": 1},
+    )
+    assert fault.status_code == 201, fault.text
+    stack.move(SEARCH_FEE, "payment-request-approved")
+
+    execution = stack.only_execution("payment-approved")
+    assert execution["state"] == "ERRORED", execution
+    assert "PR-00001" in execution["lastErrored"], execution["lastErrored"]
+    assert "pmsDisbursementId" not in stack.attributes(SEARCH_FEE)  # nothing written from a garbled answer
+    assert len(disbursements_for(stack, SEARCH_FEE)) == 1  # the PMS did the work; only its answer was lost
+
+    retried = stack.retry(execution)  # the fault was for one answer only
+    assert retried["state"] == "STOPPED", retried
+    (disbursement,) = disbursements_for(stack, SEARCH_FEE)  # still one: idempotent on operatePaymentRequestId
+    assert stack.attributes(SEARCH_FEE)["pmsDisbursementId"] == disbursement["disbursementId"]
+
+
 def test_a_pms_that_is_down_is_a_502_and_a_retry_once_it_is_back_succeeds(stack):
     stack.stop_pms()
     stack.move(SEARCH_FEE, "payment-request-approved")

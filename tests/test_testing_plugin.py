@@ -121,9 +121,15 @@ def test_failure_messages_show_what_happened_instead(pytester, solution):
 
         def test_missing_event(operate):
             operate.assert_event("sharedo-phase-changed", toPhase="matter-closed")
+
+        def test_refused_move(operate):
+            operate.move(MATTER, "matter-paid")
+
+        def test_refused_create(operate):
+            operate.create_work_item("spaceship", "x")
     """,
     )
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(failed=5)
     text = result.stdout.str()
     assert "expected 1 execution(s) of 'open-in-pms' in STOPPED, found [('open-in-pms', 'WAITING')]" in text
     assert "#1 sharedo-phase-changed" in text and "main Information: opened MAT-00010" in text
@@ -131,6 +137,8 @@ def test_failure_messages_show_what_happened_instead(pytester, solution):
     assert "expected the PMS to receive 1 × POST /api/matters with" in text and "it received 0" in text
     assert "the PMS received:" in text and "POST /api/matters {" in text
     assert "no sharedo-phase-changed event with {'toPhase': 'matter-closed'}" in text
+    assert "moving 3c000000-0000-4000-8000-000000000010 to matter-paid was refused: 400" in text
+    assert "creating spaceship was refused: 400" in text and "unknown work type" in text
 
 
 def test_the_demo_is_the_default_and_a_marker_picks_a_solution(pytester, solution):
