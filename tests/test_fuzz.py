@@ -196,6 +196,6 @@ def test_every_route_is_in_the_document(app):
 
 
 def test_document_is_valid_openapi(app):
-    validate = pytest.importorskip("openapi_spec_validator").validate
+    from openapi_spec_validator import validate
 
     validate(app.test_client().get(OPENAPI_PATH).get_json())
