@@ -108,7 +108,8 @@ class WorkItems:
 
     # -- create ---------------------------------------------------------------------------------
     def create(self, body: Any, principal: Principal | None, *, seed: dict[str, Any] | None = None) -> WorkItem:
-        """`POST /api/v1/public/workItem`. `seed` carries the seed-only keys (id, phase, attributes)."""
+        """`POST /api/v1/public/workItem`. With `seed` (the seed-only keys id, phase, attributes,
+        createdDate) the item is part of the starting state: it raises no events."""
         require(principal, "core.sharedo.create")
         f = Fields(body)
         wi = f.obj("workItem", required=True)
@@ -145,6 +146,7 @@ class WorkItems:
         aspect_data = self._aspect_data(aspect) if aspect is not None else {}
         key_dates = self._key_dates(f, type_sn)
         participants = self._participant_list(f, type_sn)
+        seeding = seed is not None
         seed = seed or {}
         f.raise_if_errors()
         assert type_sn is not None and title is not None
@@ -174,7 +176,7 @@ class WorkItems:
             for name, value in (seed.get("attributes") or {}).items():
                 tx.execute("INSERT INTO attributes VALUES (?,?,?)", (item_id, name, value))
             base = {"sharedoId": item_id, "sharedoTypeSystemName": type_sn}
-            if not seed:
+            if not seeding:
                 self.stream.append(
                     tx,
                     "sharedo-created",
@@ -182,7 +184,7 @@ class WorkItems:
                 )
             for role, ods_id in participants:
                 pid = self._insert_participant(tx, item_id, role, ods_id, now)
-                if not seed:
+                if not seeding:
                     self.stream.append(
                         tx, "participant-added", {**base, "participantId": pid, "roleSystemName": role, "odsId": ods_id}
                     )
@@ -586,6 +588,6 @@ class WorkItems:
         for i, entry in enumerate(entries):
             extra = {k: get_ci(entry, k) for k in ("id", "phase", "attributes", "createdDate") if get_ci(entry, k)}
             try:
-                self.create(entry, None, seed=extra or {"seeded": True})
+                self.create(entry, None, seed=extra)
             except ApiError as exc:
                 raise ApiError(exc.status, f"seed/workitems.json[{i}]: {exc.title}", exc.errors) from None
