@@ -49,7 +49,7 @@ def _literal_segments(app: Flask) -> dict[str, str]:
     return out
 
 
-def create_app(settings: Settings | None = None, *, emulator: Emulator | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, emulator: Emulator | None = None, resume: bool = True) -> Flask:
     if emulator is None:
         emulator = Emulator(settings or Settings())
     app = Flask("operate")
@@ -96,5 +96,5 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
         return jsonify(error_body(500, f"internal error: {type(exc).__name__}")), 500
 
     app.wsgi_app = PathNormaliser(app.wsgi_app, _literal_segments(app))  # type: ignore[method-assign]
-    emulator.attach(app)
+    emulator.attach(app, resume=resume)
     return app

@@ -146,13 +146,13 @@ class Emulator:
             raise SnapshotError(f"{where}: the virtual clock stays before {iso(LATEST)}")
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def attach(self, app: Any) -> None:
+    def attach(self, app: Any, resume: bool = True) -> None:
         """Give plans their `sharedo.http` (the app itself, in process) and finish interrupted work."""
         from smartplans.host_http import InProcessHost
 
         self.host = InProcessHost(app, self.identity)
         self.smartplans.host_call = self.host
-        if self.dispatcher.inline:
+        if resume and self.dispatcher.inline:
             self.dispatcher.drain()
             self.smartplans.resume()
 

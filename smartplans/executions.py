@@ -281,8 +281,10 @@ class SmartPlans:
         mocked = self.mocks.host_call(request)
         if mocked is not None:
             return mocked
-        if self.host_call is None:
-            raise RuntimeError("no host to call: create the Flask app (create_app) before running plans")
+        if self.host_call is None:  # an Emulator used without its app (library use): give it one now
+            from emulator.app import create_app
+
+            create_app(emulator=self.em, resume=False)
         return self.host_call(request)
 
     def _complete(

@@ -395,3 +395,17 @@ def test_submitted_time_starts_a_plan_filtered_by_state(make_app):
     api.post(f"/api/v2/public/time/entry/{entry['id']}/submit")
     (execution,) = executions(api)
     assert [line["logMessage"] for line in log_of(api, execution)] == ["submitted 600"]
+
+
+def test_an_emulator_used_without_its_app_still_runs_plans(tmp_path):
+    """Library use: Emulator(settings) alone; the first host call gives it its in-process app."""
+    from emulator.core import Emulator
+    from smartplans.testing import mount_demo_pms
+
+    em = Emulator(Settings(data_dir=tmp_path, demo=True, clock="virtual", clock_start=START))
+    mount_demo_pms(em)
+    em.workitems.change_phase(ENQUIRY_MATTER, {"toPhaseSystemName": "matter-open"}, None)
+    (execution,) = em.smartplans.executions(plan="matter-inception")
+    assert execution["state"] == "STOPPED", execution["lastErrored"]
+    assert em.workitems.attributes(ENQUIRY_MATTER)["pmsReference"].startswith("PMS-26")
+    em.close()
