@@ -167,7 +167,7 @@ class SmartPlans:
                     None,
                 ),
             )
-            step_id = self._queue(tx, execution_id, step, None, state="RUNNING", started=now)
+            step_id = self._queue(tx, execution_id, step, None, state="RUNNING", started=now, seq=1)
         # The first step starts in the same transaction that created the execution: no re-read.
         self.drive(execution_id, _Attempt(execution_id, plan_name, ev, ctx, step_id, step, [], now))
         return execution_id
@@ -180,10 +180,12 @@ class SmartPlans:
         due: str | None,
         state: str = "QUEUED",
         started: str | None = None,
+        seq: int | None = None,
     ) -> str:
-        seq = tx.execute(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM execution_steps WHERE execution_id=?", (execution_id,)
-        ).fetchone()[0]
+        if seq is None:
+            seq = tx.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM execution_steps WHERE execution_id=?", (execution_id,)
+            ).fetchone()[0]
         step_id = str(uuid.uuid4())
         tx.execute(
             "INSERT INTO execution_steps VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -351,6 +353,8 @@ class SmartPlans:
         return f"{plan.url}, {located}" if located else f"{plan.url}, step {row['step']!r}"
 
     def _write_logs(self, tx: sqlite3.Connection, step_id: str, logs: list[dict[str, Any]], now: datetime) -> None:
+        if not logs:
+            return
         start = tx.execute("SELECT COALESCE(MAX(seq), 0) FROM step_logs WHERE step_id=?", (step_id,)).fetchone()[0]
         tx.executemany(
             "INSERT INTO step_logs VALUES (?,?,?,?,?)",
@@ -364,10 +368,14 @@ class SmartPlans:
     def _settle_in(self, tx: sqlite3.Connection, execution_id: str) -> bool:
         """WAITING while timers or runtime triggers are pending, STOPPED when nothing is left;
         True (and no change) while steps are still queued."""
-        states = {r[0] for r in tx.execute("SELECT state FROM execution_steps WHERE execution_id=?", (execution_id,))}
+        row = tx.execute(
+            "SELECT (SELECT state FROM plan_executions WHERE id=?1), "
+            "(SELECT group_concat(DISTINCT state) FROM execution_steps WHERE execution_id=?1)",
+            (execution_id,),
+        ).fetchone()
+        current, states = row[0], set((row[1] or "").split(","))
         if states & {"QUEUED", "RUNNING"}:
             return True
-        current = tx.execute("SELECT state FROM plan_executions WHERE id=?", (execution_id,)).fetchone()[0]
         if current in (STOPPED, ERRORED):
             return False
         if "WAITING" in states:
