@@ -246,13 +246,18 @@ def cmd_serve(args) -> int:
 
 
 def _start_demo_pms(em):
-    """The demo PMS in this process, on a free loopback port and on the emulator's clock."""
+    """Serve the demo's in-process PMS on a free loopback port too, so people can call it directly."""
     import dataclasses
 
-    from pms_adapters.demo.server import build_server
+    from werkzeug.serving import make_server
+
+    from pms_adapters.demo.app import create_app as create_pms
 
     service = em.linked_services.services["demo-pms"]
-    pms_server = build_server("127.0.0.1", 0, service.api_key or "demo-pms-key", clock=em.clock)
+    backend = em.linked_services.fakes.get("demo-pms") or em.linked_services.mount_demo("demo-pms", em.clock)
+    pms_server = make_server(
+        "127.0.0.1", 0, create_pms(backend, api_key=service.api_key or "demo-pms-key"), threaded=True
+    )
     threading.Thread(target=pms_server.serve_forever, name="demo-pms", daemon=True).start()
     em.linked_services.add(dataclasses.replace(service, base_url=f"http://127.0.0.1:{pms_server.server_port}"))
     return pms_server

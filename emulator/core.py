@@ -63,6 +63,7 @@ class Emulator:
             self.linked_services = LinkedServices(parse_services(self.solution.config))
         except LinkedServiceError as exc:
             raise SolutionError(str(exc)) from None
+        self.linked_services.mount_fakes(self.clock)
         self.proxy_log = ProxyLog(self.store, self.clock)
         self._load()
         from smartplans.executions import SmartPlans
@@ -107,6 +108,10 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the solution's seed: state, events, timers and (virtual) clock."""
+        with self.dispatcher.paused():
+            self._reset()
+
+    def _reset(self) -> None:
         self.store.reset()
         if self.clock.is_virtual:
             saved = self.store.get_meta(CLOCK_KEY)
@@ -122,12 +127,13 @@ class Emulator:
 
     def import_snapshot(self, snapshot: Any) -> None:
         self._check_snapshot_clock(snapshot)
-        self.store.import_snapshot(snapshot)
-        if self.clock.is_virtual:
-            saved = self.store.get_meta(CLOCK_KEY)
-            if saved:
-                self.clock.restore(parse_instant(saved))
-        self.scheduler.restart_cron()
+        with self.dispatcher.paused():
+            self.store.import_snapshot(snapshot)
+            if self.clock.is_virtual:
+                saved = self.store.get_meta(CLOCK_KEY)
+                if saved:
+                    self.clock.restore(parse_instant(saved))
+            self.scheduler.restart_cron()
         if self.dispatcher.inline:
             self.dispatcher.drain()
 

@@ -7,7 +7,8 @@ import logging
 import sqlite3
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -135,6 +136,12 @@ class Dispatcher:
         else:
             with self._wake:
                 self._wake.notify_all()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold delivery (a worker finishes its batch first): reset and import swap the whole stream."""
+        with self._drain_lock:
+            yield
 
     def drain(self) -> int:
         """Process every event past the cursor; returns how many. Re-entrant calls return at once."""

@@ -38,6 +38,7 @@ class LinkedService:
     timeout_seconds: float = 10.0
     allow_remote: bool = False
     adapter: str | None = None  # the PmsAdapter that speaks this service's API (pms_adapters/registry.py)
+    fake: str | None = None  # "demo": serve it from the in-process demo PMS until pointed at a real port
 
 
 def _is_loopback(url: str) -> bool:
@@ -84,7 +85,10 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
             timeout_seconds=float(cfg.get("timeout_seconds", 10)),
             allow_remote=bool(cfg.get("allow_remote", False)),
             adapter=cfg.get("adapter"),
+            fake=cfg.get("fake"),
         )
+        if service.fake not in (None, "demo"):
+            raise LinkedServiceError(f'{where}: fake must be "demo" (the in-process demo PMS), not {service.fake!r}')
         if service.adapter is not None:
             from pms_adapters.registry import ADAPTERS
 
@@ -111,6 +115,7 @@ class LinkedServices:
         self._clients: dict[str, httpx.Client] = {}
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.fakes: dict[str, Any] = {}  # service name -> in-process fake backend (library mode)
 
     def add(self, service: LinkedService, transport: httpx.BaseTransport | None = None) -> None:
         """Configure (or replace) a service; `transport` serves it in process (httpx.WSGITransport(app))."""
@@ -124,6 +129,22 @@ class LinkedServices:
                 self._transports[service.name] = transport
             else:
                 self._transports.pop(service.name, None)
+
+    def mount_demo(self, name: str, clock: Any) -> Any:
+        """Serve `name` from an in-process demo PMS on `clock`; nothing leaves the process."""
+        from pms_adapters.demo.app import create_app as create_pms
+        from pms_adapters.demo.models import DemoPmsBackend
+
+        service = self.services[name]
+        backend = DemoPmsBackend(clock=clock)
+        self.add(service, httpx.WSGITransport(app=create_pms(backend, api_key=service.api_key or "demo-pms-key")))
+        self.fakes[name] = backend
+        return backend
+
+    def mount_fakes(self, clock: Any) -> None:
+        for name, service in self.services.items():
+            if service.fake == "demo":
+                self.mount_demo(name, clock)
 
     def client(self, name: str) -> httpx.Client:
         with self._lock:

@@ -22,7 +22,6 @@ from typing import Any
 from emulator.clock import iso, parse_instant
 from emulator.errors import ApiError, not_found
 from emulator.events import Event
-from emulator.store import dumps
 
 from .mocks import Mocks
 from .plans import Plan, PlanError, solution_plans
@@ -39,6 +38,37 @@ TIMER_KIND = "plan-step"
 HostCall = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+LATEST_TIMER = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def dumps(value: Any) -> str:
+    """JSON for what comes out of V8: ASCII escapes keep even half a surrogate pair storable and exact."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_triggers(triggers: list[dict[str, Any]]) -> str | None:
+    """What is wrong with the triggers a step asked for, in the plan author's words; None if nothing."""
+    for t in triggers:
+        step = t.get("step")
+        if not isinstance(step, str) or not step:
+            return "a trigger names no step"
+        if t.get("kind") == "subprocess" and t.get("at") is not None:
+            at = t["at"]
+            try:
+                due = datetime.fromtimestamp(at / 1000, tz=timezone.utc)
+            except (TypeError, ValueError, OverflowError, OSError):
+                due = None
+            if due is None or due >= LATEST_TIMER:
+                return f"trigger.SubProcess({step!r}): the time it asks for ({at!r} ms) is not a usable date"
+        if t.get("kind") == "on-phase" and not (t.get("phase") and t.get("sharedoId")):
+            return f"an OnPhase trigger for step {step!r} needs a work item and a phase"
+    return None
+
+
 @dataclass
 class _Attempt:
     """One step about to run: everything it needs, so the common path reads nothing back."""
@@ -51,6 +81,7 @@ class _Attempt:
     step: str
     recorded: list[dict[str, Any]]
     started: str
+    retrying: bool = False  # a later attempt (retry, or a restart mid-step): the path may differ
 
 
 class SmartPlans:
@@ -113,7 +144,10 @@ class SmartPlans:
                 trigger.id, event.number
             ):
                 inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}
-                self.start(trigger.plan, trigger.step, ev, inputs, trigger_id=trigger.id, event_number=event.number)
+                try:
+                    self.start(trigger.plan, trigger.step, ev, inputs, trigger_id=trigger.id, event_number=event.number)
+                except Exception:  # one broken start must not keep the event from the other triggers
+                    log.exception("starting %s for event %s failed", trigger.plan, event.number)
         self._resume_runtime_triggers(event)
 
     def _started(self, trigger_id: str, event_number: int) -> bool:
@@ -220,6 +254,8 @@ class SmartPlans:
             ).fetchone()
             if ex is None or ex["state"] in (STOPPED, ERRORED) or row is None:
                 return None
+            # A step keeps the time of its first attempt: a retry or a restart replays it exactly.
+            started = row["started"] or started
             tx.execute(
                 "UPDATE execution_steps SET state='RUNNING', started=?, attempts=attempts+1 WHERE id=?",
                 (started, row["id"]),
@@ -234,6 +270,7 @@ class SmartPlans:
             row["step"],
             json.loads(row["recorded"]),
             started,
+            retrying=row["attempts"] > 0,
         )
 
     def _run(self, a: _Attempt) -> bool:
@@ -248,6 +285,7 @@ class SmartPlans:
             "recorded": a.recorded,
             "now": int(parse_instant(a.started).timestamp() * 1000),
             "seed": zlib.crc32(f"{a.execution_id}:{a.step_id}".encode()),
+            "retrying": a.retrying,
         }
         mock = self.mocks.step(a.plan, a.step)
         if mock is not None:
@@ -271,8 +309,16 @@ class SmartPlans:
                     {"message": f"step {a.step!r} made more than {MAX_HOST_CALLS_PER_STEP} host calls", "stack": None},
                 )
                 break
-            response = self._perform(result.request or {})
-            a.recorded.append({"request": result.request, "response": response})
+            request = dict(result.request or {})
+            index = request.pop("index", len(a.recorded))
+            if request.pop("replace", False):
+                del a.recorded[index:]  # a retried step took another path from here
+            response = self._perform(request)
+            entry = {"request": request, "response": response}
+            if index < len(a.recorded):
+                a.recorded[index] = entry  # a read or failed call, made again on a retry
+            else:
+                a.recorded.append(entry)
             with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
                 tx.execute("UPDATE execution_steps SET recorded=? WHERE id=?", (dumps(a.recorded), a.step_id))
         if result.status == "completed":
@@ -280,6 +326,18 @@ class SmartPlans:
         return self._fail(a.execution_id, a.step_id, result.error or {"message": "unknown failure"}, result.logs)
 
     def _perform(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            json.dumps(request, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # never send what could not be recorded: it would be sent again
+            return {
+                "success": False,
+                "status": "BadRequest",
+                "statusCode": 400,
+                "body": {
+                    "title": "the request holds text that is not valid Unicode (half of a surrogate pair); "
+                    "nothing was sent"
+                },
+            }
         mocked = self.mocks.host_call(request)
         if mocked is not None:
             return mocked
@@ -298,6 +356,9 @@ class SmartPlans:
         triggers: list[dict[str, Any]],
     ) -> bool:
         now = self.clock.now()
+        problem = _check_triggers(triggers)
+        if problem is not None:  # a trigger that cannot be kept fails the step, not the engine
+            return self._fail(execution_id, step_id, {"message": problem, "stack": None}, logs)
         with self.store.transaction() as tx:
             self._write_logs(tx, step_id, logs, now)
             tx.execute(
@@ -331,7 +392,9 @@ class SmartPlans:
                 "UPDATE execution_steps SET state='ERRORED', ended=?, error=? WHERE id=?",
                 (iso(now), dumps({**error, "where": where}), step_id),
             )
-            tx.execute("UPDATE plan_executions SET state=?, last_error=? WHERE id=?", (ERRORED, message, execution_id))
+            tx.execute(
+                "UPDATE plan_executions SET state=?, last_error=? WHERE id=?", (ERRORED, _text(message), execution_id)
+            )
         return False
 
     def _where(self, execution_id: str, step_id: str, error: dict[str, Any]) -> str | None:
@@ -358,7 +421,10 @@ class SmartPlans:
         start = tx.execute("SELECT COALESCE(MAX(seq), 0) FROM step_logs WHERE step_id=?", (step_id,)).fetchone()[0]
         tx.executemany(
             "INSERT INTO step_logs VALUES (?,?,?,?,?)",
-            [(step_id, start + i + 1, iso(now), line["logLevel"], line["logMessage"]) for i, line in enumerate(logs)],
+            [
+                (step_id, start + i + 1, iso(now), line["logLevel"], _text(line["logMessage"]))
+                for i, line in enumerate(logs)
+            ],
         )
 
     def _settle(self, execution_id: str) -> None:
@@ -430,8 +496,8 @@ class SmartPlans:
 
     # -- retry and cancel -----------------------------------------------------------------------
     def retry(self, execution_id: str, step_id: str) -> dict[str, Any]:
-        """Run an errored step again. Calls that succeeded before the failure are replayed from the
-        record, not re-sent; the failed (or garbled) call and anything after it are made afresh."""
+        """Run an errored step again. Writes that succeeded are replayed from the record, never sent
+        again; reads and failed or garbled calls are made afresh."""
         with self.store.transaction() as tx:
             ex = tx.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
             if ex is None:
@@ -444,17 +510,15 @@ class SmartPlans:
             if row["state"] != "ERRORED":
                 raise ApiError(409, f"step {row['step']!r} is {row['state']}; only an ERRORED step can be retried")
             recorded = json.loads(row["recorded"])
-            first_failure = next(
-                (
-                    i
-                    for i, r in enumerate(recorded)
-                    if not r["response"].get("success") or r["response"].get("malformed")
-                ),
-                len(recorded),
-            )
+            for entry in recorded:
+                response, method = entry["response"], str(entry["request"].get("method", "GET")).upper()
+                # Writes that succeeded are replayed, never sent again; reads and failed or garbled
+                # calls are made afresh, so a fix made since the failure is seen.
+                kept = method != "GET" and response.get("success") and not response.get("malformed")
+                entry["refetch"] = not kept
             tx.execute(
                 "UPDATE execution_steps SET state='QUEUED', error=NULL, recorded=? WHERE id=?",
-                (dumps(recorded[:first_failure]), step_id),
+                (dumps(recorded), step_id),
             )
             tx.execute(
                 "UPDATE plan_executions SET state=?, last_error=NULL, end_time=NULL WHERE id=?", (RUNNING, execution_id)

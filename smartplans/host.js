@@ -108,8 +108,14 @@
     valueOf: function () { return this._ms; }
   };
   function toMs(value, what) {
-    if (value instanceof DateTime || value instanceof RealDate) return value.valueOf();
-    if (typeof value === "number") return value;
+    if (value instanceof DateTime || value instanceof RealDate) {
+      if (isNaN(value.valueOf())) throw new Error((what || "DateTime") + ": the date is not valid");
+      return value.valueOf();
+    }
+    if (typeof value === "number") {
+      if (!isFinite(value)) throw new Error((what || "DateTime") + ": " + value + " is not a time");
+      return value;
+    }
     if (typeof value === "string") {
       var ms = RealDate.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) || value.length <= 10 ? value : value + "Z");
       if (!isNaN(ms)) return ms;
@@ -168,20 +174,30 @@
   global.log = log;
 
   // -- host calls ---------------------------------------------------------------------------------
+  // Ask Python for call number i. `replace` says the record from i on is to be dropped (a retried
+  // step that now takes another path); otherwise the answer fills or extends the record at i.
+  function needCall(request, i, replace) {
+    request.index = i;
+    if (replace) request.replace = true;
+    run.pending = request;
+    throw new HostCallNeeded(request);
+  }
+
   function hostCall(request) {
     var i = run.calls++;
     if (i < run.recorded.length) {
       var recorded = run.recorded[i];
+      if (recorded.refetch) needCall(request, i, false);  // a retry makes reads and failed calls again
       if (recorded.request.method !== request.method || recorded.request.url !== request.url ||
           JSON.stringify(recorded.request.body) !== JSON.stringify(request.body)) {
+        if (run.retrying) needCall(request, i, true);
         throw new Error("this step is not deterministic: host call " + (i + 1) + " was " +
           recorded.request.method + " " + recorded.request.url + " before and is " +
           request.method + " " + request.url + " now (read time and randomness only from DateTime, Date, Math.random and Guid)");
       }
       return recorded.response;
     }
-    run.pending = request;
-    throw new HostCallNeeded(request);
+    needCall(request, i, false);
   }
 
   function http(method) {
@@ -257,6 +273,7 @@
           step = stepName(step, "trigger.CreateForSharedo(..).Execute");
           return {
             OnPhase: function (phase) {
+              if (typeof phase !== "string" || !phase) throw new Error("trigger.CreateForSharedo(..).Execute(..).OnPhase: a phase system name is required");
               run.triggers.push({ kind: "on-phase", sharedoId: String(sharedoId), step: step, phase: phase });
               return true;
             }
@@ -428,7 +445,7 @@
         return { status: "error", error: { message: "plan has no step " + JSON.stringify(step) + "; its steps are " + Object.keys(steps).join(", "), stack: null } };
       }
       run = { now: input.now, random: mulberry32(input.seed), recorded: input.recorded, calls: 0, pending: null,
-        logs: [], triggers: [], ctx: input.ctx };
+        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying };
       var ev = input.ev;
       global.ctx = run.ctx;
       global.ev = ev;

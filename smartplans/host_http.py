@@ -75,7 +75,9 @@ class InProcessHost:
                 },
             )
         response = self._send(request)
-        if response.status_code == 401:  # the token expired on the emulator's clock: renew once
+        if response.status_code == 401 and 'realm="operate"' in response.headers.get("WWW-Authenticate", ""):
+            # Our own token expired on the emulator's clock: renew once. A 401 from a PMS behind the
+            # proxy is that system's answer, and the call is not sent again.
             self._token = None
             response = self._send(request)
         answer = self._answer(response.status_code, _body(response))

@@ -100,20 +100,13 @@ def solution_from_demo(
 
 
 def mount_demo_pms(emulator: Any) -> Any:
-    """The demo PMS in process (library mode) behind the `demo-pms` linked service, on the emulator's
-    clock; returns its backend (None when the solution has no such service). Nothing leaves the process."""
-    service = emulator.linked_services.services.get(DEMO_PMS_SERVICE)
-    if service is None:
+    """The demo PMS backend behind the `demo-pms` linked service, in process and on the emulator's
+    clock (the demo mounts it itself: `fake = "demo"`); None when the solution has no such service."""
+    if DEMO_PMS_SERVICE not in emulator.linked_services.services:
         return None
-    import httpx
-
-    from pms_adapters.demo.app import create_app as create_pms
-    from pms_adapters.demo.models import DemoPmsBackend
-
-    backend = DemoPmsBackend(clock=emulator.clock)
-    pms_app = create_pms(backend, api_key=service.api_key or "demo-pms-key")
-    emulator.linked_services.add(service, httpx.WSGITransport(app=pms_app))
-    return backend
+    return emulator.linked_services.fakes.get(DEMO_PMS_SERVICE) or emulator.linked_services.mount_demo(
+        DEMO_PMS_SERVICE, emulator.clock
+    )
 
 
 class ApiClient:

@@ -30,6 +30,7 @@ from schemathesis.checks import (
 
 from emulator.app import create_app
 from emulator.settings import Settings
+from smartplans.testing import mount_demo_pms
 
 from .conftest import START
 
@@ -53,6 +54,7 @@ ATTRIBUTE_NAMES = ["pmsReference", "priority", "amount", "currency"]
 def app(tmp_path_factory):
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("fuzz"), demo=True, clock="virtual", clock_start=START)
     app = create_app(settings_)
+    mount_demo_pms(app.extensions["operate"])  # the demo's plans and proxy reach the PMS in process, not a port
     yield app
     app.extensions["operate"].close()
 

@@ -119,3 +119,12 @@ def test_import_with_an_unusable_saved_clock_is_400_and_changes_nothing(api, app
 def test_a_proxy_path_that_is_not_a_url_is_400_not_500(api):
     response = api.post("/api/proxy/demo-pms/_/api/\x01x", {})
     assert response.status_code == 400 and "not a valid URL path" in response.json["title"]
+
+
+def test_a_proxy_path_the_service_cannot_take_or_that_climbs_out_is_refused(api):
+    # In process, the fake's WSGI layer cannot take this path: that is the service failing, a 502.
+    garbled = api.post("/api/proxy/demo-pms/_/%C3%83%F4%84%AA%8B", {})
+    assert garbled.status_code == 502 and "demo-pms" in garbled.json["title"]
+    for path in ("../../admin/export", "api/%2e%2e/%2e%2e/admin", "api/..%2Fadmin"):
+        response = api.get(f"/api/proxy/demo-pms/_/{path}")
+        assert response.status_code == 400 and "base path" in response.json["title"], path

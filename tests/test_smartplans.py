@@ -409,3 +409,144 @@ def test_an_emulator_used_without_its_app_still_runs_plans(tmp_path):
     assert execution["state"] == "STOPPED", execution["lastErrored"]
     assert em.workitems.attributes(ENQUIRY_MATTER)["pmsReference"].startswith("PMS-26")
     em.close()
+
+
+def test_a_retry_never_resends_a_write_that_succeeded_even_after_a_handled_failure(make_app):
+    """A handled 404, then a successful POST, then a failure: the retry replays the POST, not resends it."""
+    plan = """
+    function main(ev, ctx, log) {
+      var missing = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId + "/attributes/nothing");
+      log.Information("optional attribute: " + missing.status);
+      sharedo.http.post("/api/v1/public/workItem/" + ctx.workItemId + "/comments", {comment: "posted once"});
+      var ref = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId + "/attributes/pmsReference");
+      if (!ref.success) throw "no reference yet";
+    }
+    return { main: main };
+    """
+    app, api, em = make_app({"p": plan}, [phase_trigger("p", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    api.post(f"{V1}/{ENQUIRY_MATTER}/attributes/pmsReference", {"value": "PMS-1"})
+    step = execution["steps"][0]["id"]
+    retried = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step}/retry").json
+    assert retried["state"] == "STOPPED"
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 1
+
+
+def test_a_retry_later_replays_the_step_at_its_first_time(make_app):
+    """A step that writes DateTime.Now and then fails still replays exactly when retried an hour later."""
+    plan = """
+    function main(ev, ctx, log) {
+      sharedo.http.post("/api/v1/public/workItem/" + ctx.workItemId + "/comments",
+                        {comment: "at " + DateTime.Now.ToString("o")});
+      var ref = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId + "/attributes/pmsReference");
+      if (!ref.success) throw "no reference yet";
+    }
+    return { main: main };
+    """
+    app, api, em = make_app({"p": plan}, [phase_trigger("p", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    api.post("/api/_emulator/clock", {"advance": "PT1H"})
+    api.post(f"{V1}/{ENQUIRY_MATTER}/attributes/pmsReference", {"value": "PMS-1"})
+    step = execution["steps"][0]["id"]
+    retried = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step}/retry").json
+    assert retried["state"] == "STOPPED", retried["lastErrored"]
+    comments = api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json
+    assert comments["totalCount"] == 1 and comments["results"][0]["comment"] == "at 2026-01-05T09:00:00.0000000Z"
+
+
+def test_text_that_cannot_be_recorded_is_never_sent(make_app):
+    plan = """
+    function main(ev, ctx, log) {
+      var r = sharedo.http.post("/api/v1/public/workItem/" + ctx.workItemId + "/comments",
+                                {comment: "Fee agreed \\ud83d"});
+      ctx.status = r.status;
+    }
+    return { main: main };
+    """
+    app, api, em = make_app({"p": plan}, [phase_trigger("p", "matter", ["matter-open"])])
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = executions(api)
+    assert execution["state"] == "STOPPED" and execution["ctx"]["status"] == "BadRequest"
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 0
+    em.smartplans.resume()  # nothing half-done is left for a restart to send
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 0
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        ("trigger.SubProcess('b').In(1e7).Days;", "is not a usable date"),
+        ("trigger.SubProcess('b').On(new Date('not a date'));", "the date is not valid"),
+        ("trigger.CreateForSharedo(ctx.workItemId).Execute('b').OnPhase();", "a phase system name is required"),
+    ],
+)
+def test_an_unusable_trigger_errors_the_execution_and_other_plans_still_run(make_app, call, words):
+    bad = f"function main(ev, ctx, log) {{ {call} }}\nfunction b(ev, ctx, log) {{}}\nreturn {{main: main, b: b}};"
+    fine = "function main(ev, ctx, log) { ctx.ran = true; }\nreturn {main: main};"
+    app, api, em = make_app(
+        {"bad": bad, "fine": fine},
+        [phase_trigger("bad", "matter", ["matter-open"]), phase_trigger("fine", "matter", ["matter-open"])],
+    )
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    by_plan = {e["planSystemName"]: e for e in executions(api)}
+    assert by_plan["bad"]["state"] == "ERRORED" and words in by_plan["bad"]["lastErrored"]
+    assert by_plan["fine"]["state"] == "STOPPED" and by_plan["fine"]["ctx"]["ran"] is True
+
+
+def test_a_401_from_a_service_behind_the_proxy_is_not_sent_again(make_app):
+    app, api, em = make_app(
+        {
+            "p": "function main(ev, ctx, log) { ctx.s = sharedo.http.post("
+            "'/api/proxy/demo-pms/_/api/matters', {}).status; }\nreturn {main: main};"
+        },
+        [phase_trigger("p", "matter", ["matter-open"])],
+    )
+    backend = em.linked_services.fakes["demo-pms"]
+    em.linked_services.services["demo-pms"].api_key = "wrong-key"  # the PMS will answer 401
+    em.linked_services.add(
+        em.linked_services.services["demo-pms"],
+        __import__("httpx").WSGITransport(
+            app=__import__("pms_adapters.demo.app", fromlist=["create_app"]).create_app(backend)
+        ),
+    )
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = [e for e in executions(api) if e["planSystemName"] == "p"]
+    assert execution["ctx"]["s"] == "Unauthorized"
+    assert len(backend.requests("POST", "/api/matters")) == 1
+
+
+def test_reset_waits_for_the_dispatcher_and_nothing_is_lost(tmp_path):
+    """Under serve, a reset while the worker delivers must not write back an old cursor."""
+    import threading
+
+    from emulator.core import Emulator
+    from smartplans.testing import solution_from_demo
+
+    em = Emulator(Settings(data_dir=tmp_path / "d", solution=solution_from_demo(tmp_path / "s"), inline_dispatch=False))
+    entered, release, seen = threading.Event(), threading.Event(), []
+
+    def slow(event):
+        seen.append(event.event_type)
+        if len(seen) == 1:
+            entered.set()
+            release.wait(10)
+
+    em.dispatcher.subscribe("slow", slow)
+    em.start_background()
+    em.workitems.set_attributes(OPEN_MATTER, {"a": "1"}, None)
+    em.workitems.set_attributes(OPEN_MATTER, {"b": "1"}, None)
+    assert entered.wait(10)
+    resetter = threading.Thread(target=em.reset)
+    resetter.start()
+    release.set()
+    resetter.join(10)
+    em.workitems.change_phase(ENQUIRY_MATTER, {"toPhaseSystemName": "matter-open"}, None)
+    for _ in range(200):
+        if "sharedo-phase-changed" in seen:
+            break
+        __import__("time").sleep(0.05)
+    em.close()
+    assert seen[-1] == "sharedo-phase-changed"  # the first event after the reset was delivered
+    assert em.dispatcher is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import unquote
 
 import httpx
 from flask import Blueprint, Response, request
@@ -43,6 +44,19 @@ def proxy(service_name: str, upstream: str):
         raise ApiError(404, f"no linked service {service_name!r}; configured: {known or 'none (see operate.toml)'}")
     if not service.expose_for_proxy:
         raise ApiError(403, f"linked service {service_name!r} is not exposed for proxying")
+    try:
+        upstream.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400, "the upstream path is not valid UTF-8", [{"field": "path", "message": "not UTF-8"}]
+        ) from None
+    segments = [unquote(part) for part in upstream.split("/")]
+    if any(part in (".", "..") or "/" in part or "\\" in part for part in segments):
+        raise ApiError(
+            400,
+            f"the upstream path {upstream[:100]!r} may not step outside the service's base path",
+            [{"field": "path", "message": "no '.' or '..' segments"}],
+        )
     headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST}
     started = time.perf_counter()
     try:
@@ -73,7 +87,7 @@ def proxy(service_name: str, upstream: str):
             f"linked service {service_name!r} did not answer within {service.timeout_seconds:g} s "
             f"({request.method} {service.base_url}/{upstream})",
         ) from None
-    except (httpx.TransportError, LinkedServiceError) as exc:
+    except (httpx.TransportError, LinkedServiceError, UnicodeError) as exc:
         em.proxy_log.record(service_name, request.method, upstream, 502, started, principal.client_id)
         raise ApiError(
             502, f"linked service {service_name!r} at {service.base_url} is unreachable: {type(exc).__name__}: {exc}"
