@@ -4,10 +4,12 @@ the official demo's contract, faults, the request log, and ageing on a virtual c
 from __future__ import annotations
 
 import json
+import queue
 import re
 import socket
 import subprocess
 import sys
+import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +18,7 @@ import httpx
 import pytest
 
 from emulator.clock import Clock
-from pms_adapters.demo import DemoPmsBackend, create_app
+from pms_adapters.demo import DemoPmsBackend, DemoPmsError, create_app
 from pms_adapters.demo.server import main as server_main
 
 from .loopback import serving
@@ -150,11 +152,30 @@ def test_reference_data_lists(pms):
     assert clients["CLI-0004"] == "Northgate Logistics"
 
 
-def test_seeded_books_are_deterministic(clock):
-    one, two = DemoPmsBackend(clock), DemoPmsBackend(clock)
-    assert one.aged_debt_for_client("CLI-0004") == two.aged_debt_for_client("CLI-0004")
-    assert one.wip("PMS-260106") == two.wip("PMS-260106")
-    assert [i.to_json() for i in one.invoices.values()] == [i.to_json() for i in two.invoices.values()]
+def test_reset_gives_back_every_seeded_figure(live):
+    """What a tester relies on between runs: after any changes, POST /_fake/reset answers every report, list
+    and invoice exactly as the freshly started PMS did."""
+
+    def books() -> dict:
+        out: dict = {"clients": live.get("/api/clients").json(), "matters": live.get("/api/matters").json()}
+        for client in out["clients"]["clients"]:
+            out[client["clientId"]] = live.get(f"/api/clients/{client['clientId']}/aged-debt?detail=true").json()
+        for matter in out["matters"]["matters"]:
+            ref = matter["pmsReference"]
+            for what in ("wip", "actual-fees", "invoices", "time", "disbursements", "aged-debt?detail=true"):
+                out[f"{ref}/{what}"] = live.get(f"/api/matters/{ref}/{what}").json()
+        return out
+
+    fresh = books()
+    assert len(fresh["matters"]["matters"]) == 9 and fresh["CLI-0004"]["total"] == 5940.0
+    new_matter(live, clientName="Hughes & Daughters Ltd")
+    live.post("/api/matters/PMS-260106/invoices", json={"operateInvoiceId": "i-r", "netAmount": 10, "billWip": True})
+    live.post("/api/invoices/PMS-INV-40033/payments", json={"amount": 200, "reference": "r-1"})
+    live.post("/api/matters/PMS-260101/time", json={"operateTimeEntryId": "t-r", "feeEarner": "PS", "minutes": 6})
+    changed = books()
+    assert changed != fresh and changed["CLI-0004"]["total"] == 5740.0
+    live.post("/_fake/reset")
+    assert books() == fresh
 
 
 # --- matter inception -----------------------------------------------------------------------------
@@ -557,6 +578,57 @@ def test_part_payments_reduce_what_is_outstanding(live):
     assert closed.status_code == 409
 
 
+def test_a_receipt_is_recorded_once_per_reference(live):
+    """A retried payment (the same reference) changes nothing; the same reference for another amount is 409."""
+    path = "/api/invoices/PMS-INV-40033/payments"
+    first = live.post(path, json={"amount": 200, "reference": "BACS NG 1"})
+    assert first.status_code == 201 and first.json()["outstanding"] == 1000.0
+    again = live.post(path, json={"amount": "200.00", "reference": "BACS NG 1"})
+    assert again.status_code == 200 and again.json() == first.json()
+    clash = live.post(path, json={"amount": 250, "reference": "BACS NG 1"})
+    assert clash.status_code == 409 and clash.json()["field"] == "reference" and "200.0" in clash.json()["message"]
+    rest = live.post(path, json={"amount": 1000, "reference": "BACS NG 2"})
+    assert rest.status_code == 201 and rest.json()["status"] == "paid"
+    resent = live.post(path, json={"amount": 1000, "reference": "BACS NG 2"})  # paid now, still a safe retry
+    assert resent.status_code == 200 and resent.json() == rest.json()
+    invoice = live.get("/api/invoices/PMS-INV-40033").json()
+    assert [r["reference"] for r in invoice["receipts"]] == ["BACS NG 1", "BACS NG 2"]
+    assert invoice["amountPaid"] == 1200.0
+    aged = live.get("/api/clients/CLI-0004/aged-debt").json()
+    assert bucket(aged, "0-30")["amount"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/invoices/PMS-INV-40033/payments", {"amount": 0.004}, "amount"),
+        ("/api/invoices/PMS-INV-40033/payments", {"amount": "0.0049", "reference": "tiny"}, "amount"),
+        ("/api/matters/PMS-260101/invoices", {"operateInvoiceId": "i-0", "netAmount": 0.004}, "netAmount"),
+        (
+            "/api/matters/PMS-260101/time",
+            {"operateTimeEntryId": "t", "feeEarner": "PS", "minutes": 6, "hourlyRate": 0.001},
+            "hourlyRate",
+        ),
+    ],
+)
+def test_amounts_that_round_to_no_pence_are_refused(pms, path, body, field):
+    before = pms.get("/api/invoices/PMS-INV-40033").json()
+    response = pms.post(path, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field and "0 pence" in response.json()["message"]
+    assert pms.get("/api/invoices/PMS-INV-40033").json() == before
+    assert pms.get("/api/matters/PMS-260101/invoices").json()["invoices"][-1]["operateInvoiceId"] != "i-0"
+
+
+def test_zero_pence_is_refused_in_library_mode_too(backend):
+    with pytest.raises(DemoPmsError) as receipt:
+        backend.record_receipt("PMS-INV-40033", Decimal("0.004"))
+    assert receipt.value.status == 400 and receipt.value.field == "amount"
+    with pytest.raises(DemoPmsError) as invoice:
+        backend.add_invoice("PMS-260101", operate_id="i-0", net_amount=Decimal("0.004"))
+    assert invoice.value.field == "netAmount"
+
+
 def test_ten_thousand_invoices_age_in_one_pass(backend, pms):
     """A big client: every invoice lands in the right bucket (the pass is one loop over open invoices only)."""
     ref = "PMS-260105"  # Brightwater Foods (CLI-0005)
@@ -627,14 +699,13 @@ def test_official_demo_financials_take_any_reference_like_the_original(pms):
 # --- faults -----------------------------------------------------------------------------------------------
 
 
-def test_a_slow_route_makes_a_caller_time_out_then_recovers(pms_url):
-    with httpx.Client(base_url=pms_url, headers={"X-API-Key": KEY}, timeout=0.05, trust_env=False) as impatient:
-        added = impatient.post("/_fake/faults", json={"route": "/api/matters/*/wip", "delaySeconds": 0.2, "times": 1})
-        assert added.status_code == 201 and added.json()["remaining"] == 1
-        with pytest.raises(httpx.ReadTimeout):
-            impatient.get("/api/matters/PMS-260101/wip")
-        assert impatient.get("/api/matters/PMS-260101/wip").status_code == 200  # used up after one request
-        assert impatient.get("/_fake/faults").json()["faults"] == []
+def test_a_slow_route_makes_a_caller_time_out_then_recovers(live):
+    added = live.post("/_fake/faults", json={"route": "/api/matters/*/wip", "delaySeconds": 2, "times": 1})
+    assert added.status_code == 201 and added.json()["remaining"] == 1
+    with pytest.raises(httpx.ReadTimeout):  # only this call is impatient: it waits 0.2 s for an answer 2 s away
+        live.get("/api/matters/PMS-260101/wip", timeout=httpx.Timeout(5, read=0.2))
+    assert live.get("/api/matters/PMS-260101/wip").status_code == 200  # used up after one request
+    assert live.get("/_fake/faults").json()["faults"] == []
 
 
 def test_a_failing_route_answers_5xx_n_times(live):
@@ -751,13 +822,126 @@ def test_reset_restores_the_seeded_books(live, clock):
     assert detail["invoices"][0]["invoiceId"] == "PMS-INV-40033" and detail["invoices"][0]["daysOverdue"] == 20
 
 
-def test_the_request_log_is_bounded(backend):
-    from pms_adapters.demo.models import MAX_RECORDED
+def test_the_request_log_is_bounded_in_count_and_body_size(clock, monkeypatch):
+    """Over HTTP: the log keeps the latest MAX_RECORDED requests, and no recorded body, JSON or not, is longer
+    than MAX_RECORDED_BODY characters; a small JSON body is still kept as JSON."""
+    from pms_adapters.demo import app as app_module
+    from pms_adapters.demo import models
 
-    for n in range(MAX_RECORDED + 5):
-        backend.record_request({"method": "GET", "path": f"/api/x/{n}"})
-    kept = backend.requests()
-    assert len(kept) == MAX_RECORDED and kept[0]["path"] == "/api/x/5"
+    monkeypatch.setattr(models, "MAX_RECORDED", 6)  # the deque's length is read when a backend is made
+    limit = app_module.MAX_RECORDED_BODY
+    big_json = {"operateTimeEntryId": "te-big", "feeEarner": "PS", "minutes": 6, "narrative": "x" * (2 * limit)}
+    with (
+        serving(create_app(clock=clock)) as url,
+        httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=10, trust_env=False) as client,
+    ):
+        for n in range(3):
+            client.get(f"/api/matters/PMS-26010{n + 1}")
+        client.post("/api/matters/PMS-260101/time", json=big_json)
+        client.post("/api/matters/PMS-260101/time", content=b"y" * (limit + 10), headers={"Content-Type": "text/plain"})
+        client.post("/api/matters/PMS-260101/time", json={"operateTimeEntryId": "te-small", "minutes": 6})
+        client.post("/api/matters/PMS-260101/time", content=b"z" * limit)  # exactly the limit: kept whole
+        log = client.get("/_fake/requests").json()
+    assert log["count"] == 6
+    assert [r["path"] for r in log["requests"][:2]] == ["/api/matters/PMS-260102", "/api/matters/PMS-260103"]
+    big, text, small, exact = (r["body"] for r in log["requests"][2:])
+    assert isinstance(big, str) and len(big) <= limit and big.startswith('{"operateTimeEntryId":"te-big"')
+    assert big.endswith(f"<truncated: {len(json.dumps(big_json, separators=(',', ':')))} bytes>")
+    assert isinstance(text, str) and len(text) <= limit and text.endswith(f"<truncated: {limit + 10} bytes>")
+    assert small == {"operateTimeEntryId": "te-small", "minutes": 6}
+    assert exact == "z" * limit
+    bodies = [r["body"] for r in log["requests"] if r["body"] is not None]
+    assert all(len(b if isinstance(b, str) else json.dumps(b)) <= limit for b in bodies)
+
+
+def test_the_books_are_bounded(pms, backend):
+    """Each kind of record stops at its limit with a 507 that says so; resending what exists still works."""
+    backend.limits["matters"] = len(backend.matters) + 1
+    first = new_matter(pms, "op-cap-1")
+    full = pms.post(
+        "/api/matters",
+        json={"operateId": "op-cap-2", "title": "T", "clientName": "Kestrel Software", "feeEarner": "PS"},
+    )
+    assert full.status_code == 507 and full.json()["message"].startswith("the demo PMS holds at most")
+    assert pms.post("/api/matter", json={"priority": 9}).status_code == 507  # the official contract too
+    again = pms.post(
+        "/api/matters",
+        json={"operateId": "op-cap-1", "title": "T", "clientName": "Kestrel Software", "feeEarner": "PS"},
+    )
+    assert again.status_code == 200 and again.json()["pmsReference"] == first["pmsReference"]
+    backend.limits["matters"] = 100_000
+
+    backend.limits["clients"] = len(backend.clients)
+    stranger = {"operateId": "op-cap-3", "title": "T", "clientName": "Someone New", "feeEarner": "PS"}
+    assert pms.post("/api/matters", json=stranger).status_code == 507
+    assert new_matter(pms, "op-cap-4")["clientName"] == "Kestrel Software"  # a client the PMS already has
+
+    ref = first["pmsReference"]
+    for kind, table, path, body in [
+        ("time entries", backend.time_entries, "time", {"operateTimeEntryId": "t", "feeEarner": "PS", "minutes": 6}),
+        (
+            "disbursements",
+            backend.disbursements,
+            "disbursements",
+            {"operatePaymentRequestId": "d", "amount": 5, "description": "Courier", "supplierId": "SUP-0001"},
+        ),
+        ("invoices", backend.invoices, "invoices", {"operateInvoiceId": "i", "netAmount": 5}),
+    ]:
+        backend.limits[kind] = len(table) + 1
+        assert pms.post(f"/api/matters/{ref}/{path}", json=body).status_code == 201
+        assert pms.post(f"/api/matters/{ref}/{path}", json=body).status_code == 200  # the same one again
+        other = {k: (f"{v}-2" if k.startswith("operate") else v) for k, v in body.items()}
+        refused = pms.post(f"/api/matters/{ref}/{path}", json=other)
+        assert refused.status_code == 507 and kind in refused.json()["message"], kind
+    assert DemoPmsBackend(Clock("virtual", START)).limits == dict.fromkeys(backend.limits, 100_000)
+
+
+def test_reads_walk_the_books_under_the_lock(pms, backend):
+    """Listing clients while another thread adds one raised "dictionary changed size during iteration":
+    every read that walks shared books (and every serialised invoice) now holds the backend lock."""
+    lock = backend._lock
+
+    class Guarded(dict):
+        def _check(self) -> None:
+            assert lock._is_owned(), "walked the books without the lock"
+
+        def __iter__(self):
+            self._check()
+            return super().__iter__()
+
+        def values(self):
+            self._check()
+            return super().values()
+
+        def items(self):
+            self._check()
+            return super().items()
+
+    class GuardedList(list):
+        def __iter__(self):
+            assert lock._is_owned(), "read an invoice's receipts without the lock"
+            return super().__iter__()
+
+    with lock:
+        for name in ("clients", "fee_earners", "supplier_index", "matters"):
+            setattr(backend, name, Guarded(getattr(backend, name)))
+        for invoice in backend.invoices.values():
+            invoice.receipts = GuardedList(invoice.receipts)
+    for path in (
+        "/api/clients",
+        "/api/fee-earners",
+        "/api/suppliers",
+        "/api/matters",
+        "/api/invoices/PMS-INV-40012",
+        "/api/matters/PMS-260104/invoices",
+        "/api/clients/CLI-0004/aged-debt",
+    ):
+        response = pms.get(path)
+        assert response.status_code == 200, (path, response.text)
+    newcomer = new_matter(pms, "op-lock", clientName="Concurrent Client Ltd", feeEarner="priya.shah")
+    assert newcomer["clientName"] == "Concurrent Client Ltd"
+    paid = pms.post("/api/invoices/PMS-INV-40033/payments", json={"amount": 1, "reference": "lock-1"})
+    assert paid.status_code == 201, paid.text
 
 
 # --- the server, for people ----------------------------------------------------------------------------
@@ -770,8 +954,13 @@ def test_server_prints_where_it_is_and_serves(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(process.stdout.readline() if process.stdout else ""), daemon=True).start()
     try:
-        line = process.stdout.readline() if process.stdout else ""
+        try:
+            line = lines.get(timeout=60)  # bounded: a server that never says where it is fails the test
+        except queue.Empty:
+            pytest.fail("the server printed nothing in 60 s")
         match = re.fullmatch(r"Demo PMS ready on (http://127\.0\.0\.1:(\d+)) \(X-API-Key: k-42\)\n", line)
         assert match, line
         with httpx.Client(base_url=match.group(1), trust_env=False, timeout=5) as client:
@@ -779,7 +968,14 @@ def test_server_prints_where_it_is_and_serves(tmp_path):
             assert client.get("/api/matters/PMS-260101", headers={"X-API-Key": "k-42"}).json()["clientId"] == "CLI-0001"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
 
 
 def test_server_refuses_a_busy_port(capsys):

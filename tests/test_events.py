@@ -130,8 +130,9 @@ def test_a_crash_between_commit_and_dispatch_resumes_from_the_cursor(tmp_path):
     from smartplans.testing import solution_from_demo
 
     solution = solution_from_demo(tmp_path / "solution")  # no plans: only this test's subscriber
-    settings = Settings(data_dir=tmp_path / "d", solution=solution, clock="virtual", clock_start=START,
-                        inline_dispatch=False)
+    settings = Settings(
+        data_dir=tmp_path / "d", solution=solution, clock="virtual", clock_start=START, inline_dispatch=False
+    )
     first = Emulator(settings)  # not started: commits happen, nothing dispatches (as if it died)
     first.workitems.change_phase("3c000000-0000-4000-8000-000000000010", {"toPhaseSystemName": "matter-open"}, None)
     first.workitems.set_attributes(OPEN_MATTER, {"x": "1"}, None)

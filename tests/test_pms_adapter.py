@@ -247,13 +247,16 @@ def test_a_missing_key_is_a_401(pms_app):
 
 
 def test_a_slow_pms_is_a_504(pms_url, backend):
-    backend.add_fault("/api/suppliers", delay=0.2, times=1)
+    backend.add_fault("/api/suppliers", delay=2, times=1)
+    # Generous for connecting; impatient only for the answer, which the fault holds back 2 s.
     with (
-        httpx.Client(base_url=pms_url, headers={"X-API-Key": KEY}, timeout=0.05, trust_env=False) as client,
+        httpx.Client(
+            base_url=pms_url, headers={"X-API-Key": KEY}, timeout=httpx.Timeout(5, read=0.2), trust_env=False
+        ) as client,
         pytest.raises(PmsError) as slow,
     ):
         DemoPmsAdapter(client).suppliers()
-    assert slow.value.status == 504
+    assert slow.value.status == 504 and "in time" in slow.value.message
 
 
 def test_a_failing_pms_keeps_its_5xx(adapter, backend):
@@ -275,13 +278,14 @@ def test_malformed_json_is_a_502_and_a_retry_is_safe(adapter, backend):
 
 
 def test_an_unreachable_pms_is_a_502():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    # The port stays bound (so no one else can take it) but never listens: connecting is refused, for sure.
     with (
-        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2, trust_env=False) as client,
+        socket.socket() as closed,
+        httpx.Client(base_url="http://127.0.0.1:1", timeout=5, trust_env=False) as client,
         pytest.raises(PmsError) as down,
     ):
+        closed.bind(("127.0.0.1", 0))
+        client.base_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
         DemoPmsAdapter(client).suppliers()
     assert down.value.status == 502 and "cannot reach" in down.value.message
 
@@ -296,6 +300,53 @@ def test_an_answer_of_the_wrong_shape_is_a_502():
     ):
         DemoPmsAdapter(client).suppliers()
     assert odd.value.status == 502 and "supplierId" in odd.value.message
+
+
+@pytest.mark.parametrize(
+    ("call", "answer"),
+    [
+        (
+            lambda a: a.wip("PMS-1"),
+            {
+                "pmsReference": "PMS-1",
+                "feeEarners": [
+                    {
+                        "feeEarner": "PS",
+                        "name": "Priya Shah",
+                        "unbilledMinutes": "lots",
+                        "unbilledTime": 1,
+                        "unbilledDisbursements": 0,
+                    }
+                ],
+                "unbilledTime": 1,
+                "unbilledDisbursements": 0,
+                "total": 1,
+            },
+        ),
+        (
+            lambda a: a.aged_debt_for_client("CLI-1"),
+            {
+                "asOf": "2026-03-02T09:00:00Z",
+                "buckets": [{"label": label, "amount": 0, "count": "many"} for label in AGEING_BUCKETS],
+                "total": 0,
+                "notYetDue": 0,
+            },
+        ),
+    ],
+    ids=["wip-minutes", "aged-debt-count"],
+)
+def test_a_non_numeric_count_is_a_502_not_a_value_error(call, answer):
+    """`int("lots")` raised ValueError straight out of the adapter; every failure must be PmsError."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler), base_url="http://pms.test") as client,
+        pytest.raises(PmsError) as odd,
+    ):
+        call(DemoPmsAdapter(client))
+    assert odd.value.status == 502 and "wrong kind" in odd.value.message
 
 
 # --- the same adapter over a socket and through Operate's proxy -----------------------------------------------

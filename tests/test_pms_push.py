@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -17,20 +18,28 @@ from pms_adapters.demo.server import build_server
 from .conftest import START
 from .loopback import serving
 
+KEY = {"X-API-Key": "demo-pms-key"}
+
 
 @pytest.fixture
 def both(tmp_path):
     app = create_app(Settings(data_dir=tmp_path / "d", demo=True, clock="virtual", clock_start=START))
     em = app.extensions["operate"]
     pms = build_server("127.0.0.1", 0, "demo-pms-key", clock=em.clock)
-    thread = threading.Thread(target=pms.serve_forever, daemon=True)
+    thread = threading.Thread(target=pms.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
-    with serving(app) as url:
-        yield url, f"http://127.0.0.1:{pms.server_port}", em
-    pms.shutdown()
-    pms.server_close()
-    thread.join(timeout=5)
-    em.close()
+    try:
+        with serving(app) as url:
+            yield url, f"http://127.0.0.1:{pms.server_port}", em
+    finally:
+        # Bounded: shutdown() waits for serve_forever to notice, so it runs on a thread we wait on for 10 s at most.
+        stopper = threading.Thread(target=pms.shutdown, daemon=True)
+        stopper.start()
+        stopper.join(timeout=10)
+        thread.join(timeout=10)
+        pms.server_close()
+        em.close()
+    assert not thread.is_alive(), "the demo PMS server did not stop"
 
 
 def push(command: str, url: str, pms_url: str) -> subprocess.CompletedProcess:
@@ -62,18 +71,31 @@ def test_push_suppliers_creates_then_updates_then_leaves_alone(both):
 
 def test_push_actual_fees_sends_each_linked_matter_and_reports_alerts(both):
     url, pms_url, em = both
+    matter = "3c000000-0000-4000-8000-000000000002"  # MAT-00002 = PMS-260102
+    with httpx.Client(base_url=pms_url, headers=KEY, timeout=10, trust_env=False) as pms:
+        seeded = pms.get("/api/matters/PMS-260102/actual-fees").json()["actualFees"]
+        assert float(em.finance.fees(matter)["actualFees"]) == seeded  # the demo starts in step
+        # The finance team bills the matter in the PMS: its actual fees move on, Operate's do not (yet).
+        billed = pms.post(
+            "/api/matters/PMS-260102/invoices", json={"operateInvoiceId": "push-test-1", "netAmount": 1234.5}
+        )
+        assert billed.status_code == 201, billed.text
+        pms_fees = pms.get("/api/matters/PMS-260102/actual-fees").json()["actualFees"]
+    assert pms_fees == seeded + 1234.5
+    assert float(em.finance.fees(matter)["actualFees"]) == seeded
+
     result = push("push-actual-fees", url, pms_url)
     assert result.returncode == 0, result.stderr
     assert "MAT-00002 = PMS-260102: actual fees" in result.stdout
     assert "failed 0" in result.stdout
-    fees = em.finance.fees("3c000000-0000-4000-8000-000000000002")
-    pms_fees = httpx.get(
-        f"{pms_url}/api/matters/PMS-260102/actual-fees", headers={"X-API-Key": "demo-pms-key"}, trust_env=False
-    ).json()
-    assert float(fees["actualFees"]) == pms_fees["actualFees"]
+    assert float(em.finance.fees(matter)["actualFees"]) == pms_fees  # Operate now holds the PMS's figure
 
 
 def test_push_says_clearly_when_operate_is_not_there(both):
     _, pms_url, _ = both
-    result = push("push-suppliers", "http://127.0.0.1:9", pms_url)
-    assert result.returncode == 2 and "cannot reach Operate at http://127.0.0.1:9" in result.stderr
+    # A port bound for the length of the test and never listening: a connection there is refused, for sure.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        result = push("push-suppliers", nowhere, pms_url)
+    assert result.returncode == 2 and f"cannot reach Operate at {nowhere}" in result.stderr

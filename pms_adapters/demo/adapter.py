@@ -107,11 +107,17 @@ class DemoPmsAdapter:
 
     @staticmethod
     def _shape(data: Any, what: str, build: Any) -> Any:
-        """Turn a JSON answer into a result; a missing or wrong field is the PMS's fault (502)."""
+        """Turn a JSON answer into a result; a missing or wrong field is the PMS's fault (502).
+
+        ValueError too: `int("lots")` on a count the PMS sent as text must not escape as anything but PmsError."""
         try:
             return build(data)
+        except PmsError:
+            raise
         except (KeyError, TypeError, AttributeError) as exc:
             raise PmsError(502, f"unexpected {what} from the PMS: missing or wrong {exc}") from None
+        except ValueError as exc:
+            raise PmsError(502, f"unexpected {what} from the PMS: a value of the wrong kind ({exc})") from None
 
     # --- matters -----------------------------------------------------------------------------
 

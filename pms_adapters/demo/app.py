@@ -131,10 +131,7 @@ def _describe_request() -> dict[str, Any]:
     else:
         body = None
     if raw:
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = raw[:MAX_RECORDED_BODY].decode("utf-8", "replace")
+        body = _recorded_body(raw)
     return {
         "method": request.method,
         "path": request.path,
@@ -144,6 +141,20 @@ def _describe_request() -> dict[str, Any]:
         "body": body,
         "fault": None,
     }
+
+
+def _recorded_body(raw: bytes) -> Any:
+    """At most MAX_RECORDED_BODY characters of any body: a small JSON body as its JSON, anything else as text.
+
+    A longer body (JSON or not) is kept as its first characters plus a marker saying how long it was, so
+    10,000 recorded requests stay within 10,000 × MAX_RECORDED_BODY characters of bodies."""
+    if len(raw) <= MAX_RECORDED_BODY:
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
+            return raw.decode("utf-8", "replace")
+    marker = f"...<truncated: {len(raw)} bytes>"
+    return raw[: MAX_RECORDED_BODY - len(marker)].decode("utf-8", "replace") + marker
 
 
 def _index() -> Response:

@@ -34,6 +34,9 @@ MAX_DETAIL_ROWS = 500  # aged-debt invoice detail rows per answer
 MAX_PENCE = 10**13  # £100bn: a bound on any single amount
 MAX_LEDGERS = 100_000  # the official demo's balances, one per reference it was sent
 MAX_LEDGER_AUDIT = 10_000  # audit rows kept per reference (the most recent)
+MAX_BOOK_ROWS = 100_000  # matters, clients, time entries, disbursements, invoices: each, at most
+MAX_RECEIPTS = 10_000  # receipts on one invoice
+BOOK_KINDS = ("matters", "clients", "time entries", "disbursements", "invoices")
 
 
 class DemoPmsError(Exception):
@@ -310,8 +313,10 @@ def route_pattern(route: str) -> re.Pattern[str]:
 class DemoPmsBackend:
     """The demo finance system's books plus the fake's controls; thread-safe, deterministic."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, max_rows: int = MAX_BOOK_ROWS) -> None:
         self.clock = clock or Clock()
+        # How many of each kind of record the books hold at most, so a runaway caller cannot eat the memory.
+        self.limits: dict[str, int] = dict.fromkeys(BOOK_KINDS, max_rows)
         self._lock = threading.RLock()
         self._requests: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
         self._request_seq = 0
@@ -503,10 +508,56 @@ class DemoPmsBackend:
                     return fault
         return None
 
+    # --- bounds --------------------------------------------------------------------------------
+
+    def _room_for(self, kind: str, table: dict[str, Any]) -> None:
+        """Refuse a new record once `max_rows` of its kind are held (507: the books are full, not the request)."""
+        limit = self.limits[kind]
+        if len(table) >= limit:
+            raise DemoPmsError(507, f"the demo PMS holds at most {limit} {kind}; POST /_fake/reset to start again")
+
+    # --- snapshots for the HTTP layer (taken under the lock, so no dict changes while it is walked) --------
+
+    def json_of(self, record: Any) -> dict[str, Any]:
+        """One record as JSON, read under the lock (an invoice's receipts may be growing on another thread)."""
+        with self._lock:
+            if isinstance(record, Matter):
+                return self.matter_json(record)
+            return record.to_json()
+
+    def clients_json(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [c.to_json() for c in self.clients.values()]
+
+    def fee_earners_json(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [f.to_json() for f in self.fee_earners.values()]
+
+    def suppliers_json(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [s.to_json() for s in self.suppliers()]
+
+    def matters_json(self, operate_id: str | None = None, client_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self.matter_json(m) for m in self.find_matters(operate_id=operate_id, client_id=client_id)]
+
+    def time_entries_json(self, reference: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e.to_json() for e in self.matter_time_entries(reference)]
+
+    def disbursements_json(self, reference: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [d.to_json() for d in self.matter_disbursements(reference)]
+
+    def invoices_json(self, reference: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [i.to_json() for i in self.matter_invoices(reference)]
+
     # --- lookups -----------------------------------------------------------------------------
 
     def get_matter(self, reference: str) -> Matter:
-        matter = self.matters.get(reference)
+        with self._lock:
+            matter = self.matters.get(reference)
         if matter is None:
             raise DemoPmsError(404, f"no matter with PMS reference {reference!r}")
         return matter
@@ -526,11 +577,12 @@ class DemoPmsBackend:
     def fee_earner(self, key: str, field_name: str = "feeEarner") -> FeeEarner:
         """A fee earner by code (PS), Operate user name (priya.shah), name or Operate ODS id."""
         wanted = key.strip().lower()
-        for earner in self.fee_earners.values():
-            keys = (earner.code, earner.name, earner.user_name or "", earner.operate_ods_id or "")
-            if wanted in (k.lower() for k in keys):
-                return earner
-        codes = ", ".join(self.fee_earners)
+        with self._lock:
+            for earner in self.fee_earners.values():
+                keys = (earner.code, earner.name, earner.user_name or "", earner.operate_ods_id or "")
+                if wanted in (k.lower() for k in keys):
+                    return earner
+            codes = ", ".join(self.fee_earners)
         raise DemoPmsError(400, f"{field_name}: no fee earner {key!r}; known codes: {codes}", field_name)
 
     def _client(self, key: str, field_name: str, status: int = 400) -> Client:
@@ -549,9 +601,10 @@ class DemoPmsBackend:
 
     def supplier(self, key: str, field_name: str = "supplierId") -> Supplier:
         """A supplier by PMS supplier id or the payee's Operate ODS id."""
-        found = self.supplier_index.get(key) or next(
-            (s for s in self.supplier_index.values() if s.operate_ods_id == key), None
-        )
+        with self._lock:
+            found = self.supplier_index.get(key) or next(
+                (s for s in self.supplier_index.values() if s.operate_ods_id == key), None
+            )
         if found is None:
             raise DemoPmsError(400, f"{field_name}: no supplier {key!r} (GET /api/suppliers lists them)", field_name)
         return found
@@ -597,12 +650,14 @@ class DemoPmsBackend:
             if existing:
                 return self.matters[existing], False
             earner = self.fee_earner(fee_earner)
+            self._room_for("matters", self.matters)
             if client_id:
                 client = self._client(client_id, "clientId")
             elif client_name:
                 wanted = client_name.strip().lower()
                 client = next((c for c in self.clients.values() if c.name.lower() == wanted), None)
                 if client is None:
+                    self._room_for("clients", self.clients)
                     number = len(self.clients) + 1
                     while f"CLI-{number:04d}" in self.clients:
                         number += 1
@@ -630,6 +685,7 @@ class DemoPmsBackend:
         if priority < 5:
             raise DemoPmsError(400, "Can only incept matters with priority 5 or above in PMS", "priority")
         with self._lock:
+            self._room_for("matters", self.matters)
             matter = Matter(
                 reference=self._new_reference(),
                 title=None,
@@ -644,8 +700,9 @@ class DemoPmsBackend:
             return matter
 
     def matter_json(self, matter: Matter) -> dict[str, Any]:
-        client = self.clients.get(matter.client_id) if matter.client_id else None
-        earner = self.fee_earners.get(matter.fee_earner) if matter.fee_earner else None
+        with self._lock:
+            client = self.clients.get(matter.client_id) if matter.client_id else None
+            earner = self.fee_earners.get(matter.fee_earner) if matter.fee_earner else None
         return {
             "pmsReference": matter.reference,
             "operateId": matter.operate_id,
@@ -746,6 +803,7 @@ class DemoPmsBackend:
                 self._same_matter(entry.reference, reference, "operateTimeEntryId", operate_id)
                 return entry, False
             self._require_open(matter)
+            self._room_for("time entries", self.time_entries)
             entry = self._new_time_entry(
                 reference,
                 fee_earner,
@@ -828,6 +886,7 @@ class DemoPmsBackend:
                 self._same_matter(disb.reference, reference, "operatePaymentRequestId", operate_id)
                 return disb, False
             self._require_open(matter)
+            self._room_for("disbursements", self.disbursements)
             supplier = self.supplier(supplier_id) if supplier_id else None
             if supplier is None and not supplier_name:
                 raise DemoPmsError(400, "supplierId is required (or supplierName for a one-off payee)", "supplierId")
@@ -847,7 +906,8 @@ class DemoPmsBackend:
             return disb, True
 
     def get_disbursement(self, disbursement_id: str) -> Disbursement:
-        disb = self.disbursements.get(disbursement_id)
+        with self._lock:
+            disb = self.disbursements.get(disbursement_id)
         if disb is None:
             raise DemoPmsError(404, f"no disbursement {disbursement_id!r}")
         return disb
@@ -930,10 +990,15 @@ class DemoPmsBackend:
                 invoice = self.invoices[existing]
                 self._same_matter(invoice.reference, reference, "operateInvoiceId", operate_id)
                 return invoice, False
+            if pence(net_amount) <= 0:
+                raise DemoPmsError(
+                    400, "netAmount must be at least 0.01 (a smaller amount rounds to 0 pence)", "netAmount"
+                )
             issued = issued_date or self.clock.now().date()
             due = due_date or issued + timedelta(days=30)
             if due < issued:
                 raise DemoPmsError(400, "dueDate must not be before issuedDate", "dueDate")
+            self._room_for("invoices", self.invoices)
             while f"PMS-INV-{self._next_invoice}" in self.invoices:
                 self._next_invoice += 1
             invoice = Invoice(
@@ -971,7 +1036,8 @@ class DemoPmsBackend:
             return list(self._matter_disb[reference])
 
     def get_invoice(self, invoice_id: str) -> Invoice:
-        invoice = self.invoices.get(invoice_id)
+        with self._lock:
+            invoice = self.invoices.get(invoice_id)
         if invoice is None:
             raise DemoPmsError(404, f"no invoice {invoice_id!r}")
         return invoice
@@ -1045,19 +1111,38 @@ class DemoPmsBackend:
 
     def record_receipt(
         self, invoice_id: str, amount: Decimal, received_date: date | None = None, reference: str | None = None
-    ) -> Invoice:
-        """Cash received against an invoice: part-paid until nothing is outstanding, then paid."""
+    ) -> tuple[Invoice, bool]:
+        """Cash received against an invoice: part-paid until nothing is outstanding, then paid.
+
+        Idempotent on `reference`: the same reference with the same amount again changes nothing
+        (created=False), even once the invoice is paid; the same reference with another amount is 409.
+        """
+        value = pence(amount)
+        if value <= 0:
+            raise DemoPmsError(400, "amount must be at least 0.01 (a smaller amount rounds to 0 pence)", "amount")
         with self._lock:
             invoice = self.get_invoice(invoice_id)
+            if reference:
+                earlier = next((r for r in invoice.receipts if r.reference == reference), None)
+                if earlier is not None:
+                    if earlier.amount == value:
+                        return invoice, False
+                    raise DemoPmsError(
+                        409,
+                        f"receipt {reference!r} was already recorded on {invoice_id} for {pounds(earlier.amount)}, "
+                        f"not {pounds(value)}",
+                        "reference",
+                    )
             if invoice.status not in ("issued", "part-paid"):
                 raise DemoPmsError(409, f"invoice {invoice_id} is {invoice.status}; it takes no payments")
-            value = pence(amount)
+            if len(invoice.receipts) >= MAX_RECEIPTS:
+                raise DemoPmsError(507, f"invoice {invoice_id} holds at most {MAX_RECEIPTS} receipts")
             if value > invoice.outstanding:
                 raise DemoPmsError(
                     400, f"amount {pounds(value)} is more than the outstanding {pounds(invoice.outstanding)}", "amount"
                 )
             self._apply_receipt(invoice, value, received_date or self.clock.now().date(), reference)
-            return invoice
+            return invoice, True
 
     # --- reports -----------------------------------------------------------------------------
 

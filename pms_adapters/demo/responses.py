@@ -14,7 +14,16 @@ from flask import Response, jsonify, request
 
 from emulator.clock import iso, parse_instant
 
-from .models import CURRENCY, MAX_FAULT_DELAY, MAX_PENCE, PAYMENT_METHODS, DemoPmsBackend, DemoPmsError, pounds
+from .models import (
+    CURRENCY,
+    MAX_FAULT_DELAY,
+    MAX_PENCE,
+    PAYMENT_METHODS,
+    DemoPmsBackend,
+    DemoPmsError,
+    pence,
+    pounds,
+)
 
 MAX_TEXT = 2000
 
@@ -73,6 +82,8 @@ class Body:
             raise bad(name, f"{name} is too large")
         if positive and amount <= 0:
             raise bad(name, f"{name} must be more than 0")
+        if positive and pence(amount) <= 0:
+            raise bad(name, f"{name} must be at least 0.01: {value!r} rounds to 0 pence")
         if not signed and amount < 0:
             raise bad(name, f"{name} must not be negative")
         return amount
@@ -200,16 +211,16 @@ class DemoPmsResponses:
             confidential=body.boolean("confidential"),
             estimated_fees=body.money("estimatedFees"),
         )
-        return answer(self.backend.matter_json(matter), 201 if created else 200)
+        return answer(self.backend.json_of(matter), 201 if created else 200)
 
     def list_matters(self) -> Response:
-        matters = self.backend.find_matters(
+        matters = self.backend.matters_json(
             operate_id=request.args.get("operateId") or None, client_id=request.args.get("clientId") or None
         )
-        return answer({"matters": [self.backend.matter_json(m) for m in matters]})
+        return answer({"matters": matters})
 
     def get_matter(self, ref: str) -> Response:
-        return answer(self.backend.matter_json(self.backend.get_matter(ref)))
+        return answer(self.backend.json_of(self.backend.get_matter(ref)))
 
     # --- disbursements -----------------------------------------------------------------------
 
@@ -231,14 +242,13 @@ class DemoPmsResponses:
             fee_earner=body.text("feeEarner", max_len=100),
             incurred_date=body.day("incurredDate"),
         )
-        return answer(disb.to_json(), 201 if created else 200)
+        return answer(self.backend.json_of(disb), 201 if created else 200)
 
     def list_disbursements(self, ref: str) -> Response:
-        items = [d.to_json() for d in self.backend.matter_disbursements(ref)]
-        return answer({"pmsReference": ref, "disbursements": items})
+        return answer({"pmsReference": ref, "disbursements": self.backend.disbursements_json(ref)})
 
     def get_disbursement(self, disbursement_id: str) -> Response:
-        return answer(self.backend.get_disbursement(disbursement_id).to_json())
+        return answer(self.backend.json_of(self.backend.get_disbursement(disbursement_id)))
 
     def pay_disbursement(self, disbursement_id: str) -> Response:
         self.backend.get_disbursement(disbursement_id)
@@ -252,7 +262,7 @@ class DemoPmsResponses:
             paid_date=body.day("paidDate"),
             payment_method=method,
         )
-        return answer(disb.to_json())
+        return answer(self.backend.json_of(disb))
 
     # --- time --------------------------------------------------------------------------------
 
@@ -269,11 +279,10 @@ class DemoPmsResponses:
             activity_code=body.text("activityCode", max_len=50),
             rate=body.money("hourlyRate", positive=True),
         )
-        return answer(entry.to_json(), 201 if created else 200)
+        return answer(self.backend.json_of(entry), 201 if created else 200)
 
     def list_time_entries(self, ref: str) -> Response:
-        items = [e.to_json() for e in self.backend.matter_time_entries(ref)]
-        return answer({"pmsReference": ref, "timeEntries": items})
+        return answer({"pmsReference": ref, "timeEntries": self.backend.time_entries_json(ref)})
 
     # --- invoices ----------------------------------------------------------------------------
 
@@ -292,13 +301,13 @@ class DemoPmsResponses:
             status=status,
             bill_wip=body.boolean("billWip"),
         )
-        return answer(invoice.to_json(), 201 if created else 200)
+        return answer(self.backend.json_of(invoice), 201 if created else 200)
 
     def list_invoices(self, ref: str) -> Response:
-        return answer({"pmsReference": ref, "invoices": [i.to_json() for i in self.backend.matter_invoices(ref)]})
+        return answer({"pmsReference": ref, "invoices": self.backend.invoices_json(ref)})
 
     def get_invoice(self, invoice_id: str) -> Response:
-        return answer(self.backend.get_invoice(invoice_id).to_json())
+        return answer(self.backend.json_of(self.backend.get_invoice(invoice_id)))
 
     def set_invoice_status(self, invoice_id: str) -> Response:
         self.backend.get_invoice(invoice_id)
@@ -308,18 +317,18 @@ class DemoPmsResponses:
             body.text("status", required=True, max_len=20) or "",
             amount_paid=body.money("amountPaid", positive=True),
         )
-        return answer(invoice.to_json())
+        return answer(self.backend.json_of(invoice))
 
     def record_receipt(self, invoice_id: str) -> Response:
         self.backend.get_invoice(invoice_id)
         body = Body.from_request()
-        invoice = self.backend.record_receipt(
+        invoice, created = self.backend.record_receipt(
             invoice_id,
             body.money("amount", required=True, positive=True) or Decimal(0),
             received_date=body.day("receivedDate"),
             reference=body.text("reference", max_len=100),
         )
-        return answer(invoice.to_json(), 201)
+        return answer(self.backend.json_of(invoice), 201 if created else 200)
 
     # --- reports and reference data ----------------------------------------------------------
 
@@ -336,13 +345,13 @@ class DemoPmsResponses:
         return answer(self.backend.actual_fees(ref))
 
     def suppliers(self) -> Response:
-        return answer({"suppliers": [s.to_json() for s in self.backend.suppliers()]})
+        return answer({"suppliers": self.backend.suppliers_json()})
 
     def clients(self) -> Response:
-        return answer({"clients": [c.to_json() for c in self.backend.clients.values()]})
+        return answer({"clients": self.backend.clients_json()})
 
     def fee_earners(self) -> Response:
-        return answer({"feeEarners": [f.to_json() for f in self.backend.fee_earners.values()]})
+        return answer({"feeEarners": self.backend.fee_earners_json()})
 
     # --- the official demo's contract (sharedo-tech/forum2024-02-S3 PMSApi) ------------------
 
@@ -383,7 +392,7 @@ class DemoPmsResponses:
         return answer({"reset": True, "at": iso(self.backend.clock.now())})
 
     def fake_faults(self) -> Response:
-        return answer({"faults": [f.to_json() for f in self.backend.faults()]})
+        return answer({"faults": [self.backend.json_of(f) for f in self.backend.faults()]})
 
     def fake_add_fault(self) -> Response:
         body = Body.from_request()
@@ -395,7 +404,7 @@ class DemoPmsResponses:
             malformed=body.boolean("malformed"),
             times=body.integer("times"),
         )
-        return answer(fault.to_json(), 201)
+        return answer(self.backend.json_of(fault), 201)
 
     def fake_clear_faults(self) -> Response:
         self.backend.clear_faults()
