@@ -116,6 +116,7 @@ class Dispatcher:
         self._drain_lock = threading.RLock()
         self._draining = threading.local()
         self._wake = threading.Condition()
+        self._interrupt = threading.Event()  # set while reset or import waits to take the stream
         self._stopping = False
         self._worker: threading.Thread | None = None
         self.store.on_commit(self._on_commit)
@@ -139,9 +140,17 @@ class Dispatcher:
 
     @contextmanager
     def paused(self) -> Iterator[None]:
-        """Hold delivery (a worker finishes its batch first): reset and import swap the whole stream."""
-        with self._drain_lock:
-            yield
+        """Hold delivery while reset or import swaps the whole stream. A worker stops after the event it
+        is delivering (the rest of its batch is about to be replaced) and waits."""
+        self._interrupt.set()
+        try:
+            with self._drain_lock:
+                self._interrupt.clear()
+                yield
+        finally:
+            self._interrupt.clear()
+            with self._wake:
+                self._wake.notify_all()
 
     def drain(self) -> int:
         """Process every event past the cursor; returns how many. Re-entrant calls return at once."""
@@ -156,6 +165,8 @@ class Dispatcher:
                     if not batch:
                         return processed
                     for event in batch:
+                        if self._interrupt.is_set():
+                            return processed
                         self._deliver(event)
                         with self.store.transaction() as tx:
                             self.store.set_meta(tx, CURSOR_KEY, str(event.number))
