@@ -41,14 +41,18 @@ class LinkedService:
     fake: str | None = None  # "demo": serve it from the in-process demo PMS until pointed at a real port
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or address is this machine (where fakes and the emulator's own servers live)."""
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_loopback(url: str) -> bool:
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import signal
 import sys
 import threading
@@ -12,6 +11,7 @@ from collections.abc import Sequence
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from emulator.clock import Clock
+from emulator.linked_services import is_loopback_host
 
 from .app import API_KEY_HEADER, DEFAULT_API_KEY, create_app
 from .models import DemoPmsBackend
@@ -25,15 +25,6 @@ def build_server(
     Pass the emulator's clock when both run in one process, so invoices age on virtual time."""
     app = create_app(DemoPmsBackend(clock=clock), api_key=api_key)
     return make_server(host, port, app, threaded=True)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (0 <= args.port <= 65535):
         print(f"demo PMS: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
         return 2
-    if not _is_loopback(args.host):
+    if not is_loopback_host(args.host):
         print(f"demo PMS: warning: {args.host} is not a loopback address; other machines can reach it", file=sys.stderr)
     try:
         server = build_server(args.host, args.port, args.api_key)
