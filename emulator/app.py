@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, time, finance):
         app.register_blueprint(module.bp)
 
+    from widgets.pages import bp as widget_pages
+
+    app.register_blueprint(widget_pages)  # the portal harness: /widgets, /portal/<id>, /_harness/
+
     @app.before_request
     def authenticate():
         path = request.path

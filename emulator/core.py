@@ -65,6 +65,10 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.linked_services.mount_fakes(self.clock)
         self.proxy_log = ProxyLog(self.store, self.clock)
+        from widgets.manifests import ide_roots
+
+        # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
+        self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
         from smartplans.executions import SmartPlans
 

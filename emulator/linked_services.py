@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials")
+PROXY_PERMISSION = "core.linkedServices.proxy"  # [inferred] see emulator/catalogue/security.json
 
 
 class LinkedServiceError(ValueError):
@@ -39,6 +40,7 @@ class LinkedService:
     allow_remote: bool = False
     adapter: str | None = None  # the PmsAdapter that speaks this service's API (pms_adapters/registry.py)
     fake: str | None = None  # "demo": serve it from the in-process demo PMS until pointed at a real port
+    require_permission: str = PROXY_PERMISSION  # what a caller of /api/proxy/<name>/_/ must hold
 
 
 def is_loopback_host(host: str) -> bool:
@@ -90,6 +92,7 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
             allow_remote=bool(cfg.get("allow_remote", False)),
             adapter=cfg.get("adapter"),
             fake=cfg.get("fake"),
+            require_permission=str(cfg.get("require_permission") or PROXY_PERMISSION),
         )
         if service.fake not in (None, "demo"):
             raise LinkedServiceError(f'{where}: fake must be "demo" (the in-process demo PMS), not {service.fake!r}')

@@ -36,6 +36,7 @@ class Solution:
     people: list[dict[str, Any]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
     seed: list[dict[str, Any]] = field(default_factory=list)
+    portals: list[tuple[Path, Any]] = field(default_factory=list)  # portals/*.json, the export's portal documents
 
     @property
     def ide_root(self) -> Path | None:
@@ -195,6 +196,7 @@ def load_solution(root: str | Path) -> Solution:
         people=_json_list(root / "ods" / "people.json"),
         organisations=_json_list(root / "ods" / "organisations.json"),
         seed=_json_list(root / "seed" / "workitems.json"),
+        portals=[(p, _load_json(p)) for p in _json_files(root / "portals")],
     )
     _check_roles(solution)
     return solution

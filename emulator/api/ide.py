@@ -1,4 +1,6 @@
-"""`/_ideFiles/...`: the solution's `_IDE` folder, served the way a tenant serves its IDE files."""
+"""`/_ideFiles/...`: the IDE tree, served the way a tenant serves its IDE files.
+
+The tree is the solution's `_IDE` folder laid over the built-in widgets (`Emulator.ide_roots`)."""
 
 from __future__ import annotations
 
@@ -34,8 +36,9 @@ def find_case_insensitive(root: Path, relative: str) -> Path | None:
 
 @bp.get("/_ideFiles/<path:relative>")
 def ide_file(relative: str):
-    root = emulator().solution.ide_root
-    found = find_case_insensitive(root, relative) if root else None
+    found = next(
+        (hit for root in emulator().ide_roots if (hit := find_case_insensitive(root, relative)) is not None), None
+    )
     if found is None:
         raise not_found("IDE file", relative, field="path")
     mime = mimetypes.guess_type(found.name)[0] or "application/octet-stream"

@@ -1,0 +1,168 @@
+"""The browser libraries shipped for the widget host page are exactly the pinned npm releases.
+
+Offline checks compare the shipped files with pins.json, package.json and package-lock.json; the registry check runs
+`npm ci` (which verifies each tarball's sha512 integrity) and compares every shipped file byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from widgets.vendor import SCRIPTS, STYLES, VENDOR_ROOT, load_pins, pinned_paths, vendor_file
+
+MANIFESTS = {"package.json", "package-lock.json", "pins.json"}
+EXPECTED = {
+    "jquery": "3.7.1",
+    "knockout": "3.5.1",
+    "knockout-mapping": "2.6.0",
+    "lodash": "4.17.21",
+    "moment": "2.30.1",
+    "font-awesome": "4.7.0",
+}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_json(name: str) -> dict:
+    return json.loads((VENDOR_ROOT / name).read_text(encoding="utf-8"))
+
+
+def test_pins_name_the_expected_packages_and_versions():
+    pins = load_pins()
+    assert {p["package"]: p["version"] for p in pins} == EXPECTED
+    assert "_about" in read_json("pins.json")
+    for entry in pins:
+        assert entry["license"], entry["package"]
+        assert entry["integrity"].startswith("sha512-"), entry["package"]
+        assert entry["files"], entry["package"]
+
+
+def test_every_pinned_file_is_shipped_with_its_sha256():
+    for entry in load_pins():
+        records = [*entry["files"], entry["license_file"]]
+        for record in records:
+            path = VENDOR_ROOT / entry["package"] / record["path"]
+            assert path.is_file(), path
+            assert sha256(path) == record["sha256"], path
+
+
+def test_nothing_unpinned_is_shipped():
+    pinned = {f"{e['package']}/{p}" for e in load_pins() for p in pinned_paths(e)}
+    shipped = {p.relative_to(VENDOR_ROOT).as_posix() for p in VENDOR_ROOT.rglob("*") if p.is_file()}
+    assert shipped - MANIFESTS == pinned
+    assert not (VENDOR_ROOT / "node_modules").exists()
+
+
+def test_every_package_has_a_licence():
+    for entry in load_pins():
+        assert entry["license_file"]["path"] == "LICENSE"
+        licence = (VENDOR_ROOT / entry["package"] / "LICENSE").read_text(encoding="utf-8")
+        assert len(licence) > 200, entry["package"]
+    fa = (VENDOR_ROOT / "font-awesome" / "LICENSE").read_text(encoding="utf-8")
+    assert "SIL OPEN FONT LICENSE" in fa and "MIT License" in fa
+
+
+def test_manifest_lock_and_pins_agree():
+    manifest = read_json("package.json")
+    lock = read_json("package-lock.json")
+    pins = {p["package"]: p for p in load_pins()}
+    assert manifest["private"] is True
+    assert manifest["dependencies"] == {name: p["version"] for name, p in pins.items()}
+    assert lock["packages"][""]["dependencies"] == manifest["dependencies"]
+    locked = {k.removeprefix("node_modules/"): v for k, v in lock["packages"].items() if k}
+    assert set(locked) == set(pins), "the lock must hold only the pinned packages (no transitive dependencies)"
+    for name, entry in pins.items():
+        assert locked[name]["version"] == entry["version"], name
+        assert locked[name]["integrity"] == entry["integrity"], name
+
+
+def test_lock_names_no_registry_host():
+    text = (VENDOR_ROOT / "package-lock.json").read_text(encoding="utf-8")
+    assert not re.search(r"https?://", text)
+    assert '"resolved"' not in text
+
+
+def test_host_page_asset_lists_are_pinned_and_ordered():
+    assert SCRIPTS[0].startswith("jquery/")
+    assert [s.split("/", 1)[0] for s in SCRIPTS] == ["jquery", "knockout", "knockout-mapping", "lodash", "moment"]
+    for url in (*SCRIPTS, *STYLES):
+        package, path = url.split("/", 1)
+        assert vendor_file(package, path) == (VENDOR_ROOT / url).resolve(), url
+
+
+@pytest.mark.parametrize(
+    ("package", "path"),
+    [
+        ("jquery", "../knockout/LICENSE"),
+        ("jquery", "/etc/passwd"),
+        ("jquery", "package.json"),
+        ("..", "pins.json"),
+        ("left-pad", "index.js"),
+        ("font-awesome", "fonts/FontAwesome.otf"),
+    ],
+)
+def test_vendor_file_refuses_unpinned_paths(package, path):
+    assert vendor_file(package, path) is None
+
+
+def test_font_awesome_css_references_only_shipped_fonts():
+    css = (VENDOR_ROOT / "font-awesome/css/font-awesome.min.css").read_text(encoding="utf-8")
+    refs = {m.split("?")[0].split("#")[0] for m in re.findall(r"url\('([^']+)'\)", css)}
+    assert refs, "no font URLs found"
+    for ref in refs:
+        assert ref.startswith("../fonts/"), ref
+        assert vendor_file("font-awesome", ref.removeprefix("../")) is not None, ref
+
+
+@pytest.mark.parametrize(
+    ("url", "banner"),
+    [
+        ("jquery/dist/jquery.min.js", r"^/\*! jQuery v3\.7\.1 \|"),
+        ("knockout/build/output/knockout-latest.js", r"^/\*!\n \* Knockout JavaScript library v3\.5\.\d+\n"),
+        ("knockout-mapping/dist/knockout.mapping.min.js", r"^/\*!\n \* Knockout Mapping plugin v2\.6\.0\n"),
+        ("lodash/lodash.min.js", r'var [A-Za-z_$]+,[A-Za-z_$]+="4\.17\.21"'),
+        ("moment/min/moment.min.js", r'\.version="2\.30\.1"'),
+        ("font-awesome/css/font-awesome.min.css", r"^/\*!\n \*  Font Awesome 4\.7\.0 by @davegandy"),
+    ],
+)
+def test_shipped_file_carries_its_version_banner(url, banner):
+    text = (VENDOR_ROOT / url).read_text(encoding="utf-8")
+    assert re.search(banner, text[:200_000]), f"{url}: no match for {banner!r}"
+
+
+def test_shipped_files_are_byte_for_byte_the_registry_release(tmp_path):
+    npm = shutil.which("npm")
+    assert npm, "npm is required to check the vendored files against the registry"
+    shutil.copy(VENDOR_ROOT / "package.json", tmp_path / "package.json")
+    shutil.copy(VENDOR_ROOT / "package-lock.json", tmp_path / "package-lock.json")
+    result = subprocess.run(
+        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"npm ci failed ({result.returncode}):\n{result.stderr}"
+    modules = tmp_path / "node_modules"
+    compared = 0
+    for entry in load_pins():
+        installed = json.loads((modules / entry["package"] / "package.json").read_text(encoding="utf-8"))
+        assert installed["version"] == entry["version"], entry["package"]
+        pairs = [(f["path"], f["path"]) for f in entry["files"]]
+        if entry["license_file"]["from_tarball"]:
+            pairs.append((entry["license_file"]["path"], entry["license_file"]["from_tarball"]))
+        for shipped, upstream in pairs:
+            ours = (VENDOR_ROOT / entry["package"] / shipped).read_bytes()
+            theirs = (modules / entry["package"] / upstream).read_bytes()
+            assert ours == theirs, f"{entry['package']}/{shipped} differs from the release's {upstream}"
+            compared += 1
+    assert compared == sum(len(e["files"]) + bool(e["license_file"]["from_tarball"]) for e in load_pins())

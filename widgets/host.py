@@ -1,0 +1,149 @@
+"""What the host page boots with: the page context, the widgets to place, a token for the signed-in user.
+
+The host page (`static/host/operate-host.js`) turns this into the real portal's globals (`$ui.pageContext`,
+`$ajax`, ...). Everything the real portal's shape leaves unknown comes from `portal-globals.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .manifests import Catalogue, Manifest, ManifestError
+from .portals import Placement, PortalError, Viewer, parse_portal_document, placement_refusal, portal_for
+
+GLOBALS_FILE = Path(__file__).parent / "portal-globals.json"
+PORTAL_CLIENT = "operate-portal"  # the emulator's own client for portal pages (emulator/catalogue/security.json)
+
+
+@lru_cache(maxsize=1)
+def portal_globals() -> dict[str, Any]:
+    return json.loads(GLOBALS_FILE.read_text("utf-8"))
+
+
+def page_context(em: Any, user_name: str | None, work_item: Any | None, *, page: str = "widget-preview") -> dict:
+    """`$ui.pageContext` before ko-mapping: the user, the work item, localisation and currency."""
+    defaults = {k: v["value"] for k, v in portal_globals()["pageContext"].items()}
+    overrides = em.solution.config.get("portal", {})
+    localisation = dict(defaults["localisation"])
+    if overrides.get("culture"):
+        localisation["defaultCultureCode"] = str(overrides["culture"])
+    if overrides.get("time_zone"):
+        localisation["defaultTimeZone"] = str(overrides["time_zone"])
+    currency_code = str(overrides.get("currency") or defaults["contextCurrencyCode"])
+    currency = dict(defaults["currency"])
+    if currency_code != currency["code"]:
+        currency = {"code": currency_code, "symbol": currency_code, "name": currency_code, "decimalPlaces": 2}
+    person = em.identity.users.get(user_name.lower()) if user_name else None
+    permissions: list[str] = []
+    if person is not None:
+        granted = em.identity.user_permissions(person)
+        permissions = sorted(em.identity.known_permissions if "*" in granted else granted)
+    first, last = (person or {}).get("firstName"), (person or {}).get("surname")
+    return {
+        "sharedoId": work_item.id if work_item else None,
+        "sharedoTypeSystemName": work_item.type if work_item else None,
+        "sharedoTitle": work_item.title if work_item else None,
+        "portalSystemName": defaults["portalSystemName"],
+        "pageSystemName": page,
+        "cspNonce": defaults["cspNonce"],
+        "user": {
+            "userid": (person or {}).get("id"),
+            "username": (person or {}).get("userName"),
+            "firstName": first,
+            "lastName": last,
+            "fullName": " ".join(x for x in (first, last) if x) or None,
+            "organisationId": (person or {}).get("organisationId"),
+            "personaSystemName": (person or {}).get("persona"),
+        },
+        "localisation": localisation,
+        "currency": currency,
+        "contextCurrencyCode": currency_code,
+        "systemPermissions": permissions,
+    }
+
+
+@dataclass
+class Slot:
+    """One widget on the page: its manifest (or why it cannot run), configuration and chrome."""
+
+    key: str
+    widget: str
+    zone: str
+    with_chrome: bool
+    title: str | None
+    icon: str | None
+    configuration: dict[str, Any]
+    manifest: Manifest | None
+    problem: str | None = None  # shown in the widget's place: missing widget, bad configuration
+    hidden: str | None = None  # a Require* rule keeps it off this viewer's page (listed, not rendered)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "widget": self.widget,
+            "zone": self.zone,
+            "configuration": self.configuration,
+            "manifest": self.manifest.to_json() if self.manifest else None,
+            "problem": self.problem,
+        }
+
+
+def slot_for(catalogue: Catalogue, key: str, placement: Placement) -> Slot:
+    manifest = catalogue.get(placement.widget)
+    problem = placement.error
+    config: dict[str, Any] = {}
+    if manifest is None:
+        problem = problem or f"widget {placement.widget!r} is not in the solution's _IDE folder or the built-ins"
+    else:
+        try:
+            config = {**manifest.default_configuration(), **placement.configuration}
+        except ManifestError as exc:
+            problem = str(exc)
+    return Slot(
+        key=key,
+        widget=placement.widget,
+        zone=placement.zone,
+        with_chrome=placement.with_chrome,
+        title=placement.title or (manifest.title if manifest else placement.widget),
+        icon=placement.icon or (manifest.icon if manifest else None),
+        configuration=config,
+        manifest=manifest,
+        problem=problem,
+    )
+
+
+def portals(em: Any) -> tuple[list[Any], list[str]]:
+    """Every portal in the solution's `portals/` folder, and the documents that failed (shown on the page)."""
+    found, errors = [], []
+    for path, doc in em.solution.portals:
+        try:
+            found += parse_portal_document(doc, str(path))
+        except PortalError as exc:
+            errors.append(str(exc))
+    return found, errors
+
+
+def portal_slots(em: Any, catalogue: Catalogue, work_item: Any, user_name: str | None, page_id: str | None = None):
+    """(portal, slots) for the work item's portal page as this user sees it; (None, []) without a portal."""
+    found, _ = portals(em)
+    person = em.identity.users.get(user_name.lower()) if user_name else None
+    chain = em.solution.worktypes.ancestors(work_item.type) if work_item.type in em.solution.worktypes else []
+    portal = portal_for(found, chain, (person or {}).get("persona"))
+    if portal is None:
+        return None, []
+    viewer = Viewer(
+        work_type_chain=chain,
+        phase=work_item.phase,
+        permissions=em.identity.user_permissions(person) if person else frozenset(),
+        persona=(person or {}).get("persona"),
+    )
+    slots = []
+    for i, placement in enumerate(portal.placements(page_id)):
+        slot = slot_for(catalogue, f"p{i}", placement)
+        slot.hidden = placement_refusal(placement, viewer)
+        slots.append(slot)
+    return portal, slots

@@ -1,0 +1,253 @@
+"""The portal harness's pages: the gallery, one widget on a portal-like page, a work item's portal page.
+
+    /widgets                         every widget (the solution's and the built-in ones) with its scenarios
+    /widgets/<id>?workItem=&user=&scenario=&config=&chrome=&title=&icon=
+    /portal/<workItemId>?user=&scenario=&page=
+    /_harness/...                    the host script, its styles, the pinned libraries, a user's session
+
+Pages need no token (they are the emulator's own, on this machine); what the widgets call is the
+real API with a bearer token for the chosen user, so permissions apply as on a tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from emulator.errors import error_body
+
+from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
+from .manifests import Catalogue, scan
+from .portals import Placement
+from .scenarios import ScenarioError, apply, describe, for_widget
+from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
+
+STATIC = Path(__file__).parent / "static" / "host"
+HOST_FILES = {"operate-host.js": "application/javascript", "harness.css": "text/css"}
+MAX_LISTED_WORK_ITEMS = 200
+MAX_CONFIG_CHARS = 100_000
+
+bp = Blueprint("widgets", __name__, template_folder="templates")
+
+
+def _em() -> Any:
+    return current_app.extensions["operate"]
+
+
+def _catalogue() -> Catalogue:
+    return scan(_em().solution.ide_root)
+
+
+def _work_items(em: Any) -> list[dict[str, Any]]:
+    with em.store.read() as conn:
+        rows = conn.execute(
+            "SELECT id, title, reference, type FROM work_items ORDER BY created, id LIMIT ?", (MAX_LISTED_WORK_ITEMS,)
+        ).fetchall()
+    return [{"id": r["id"], "title": r["title"], "reference": r["reference"], "type": r["type"]} for r in rows]
+
+
+def _session(em: Any, user: str | None) -> dict[str, Any]:
+    token = em.identity.issue(PORTAL_CLIENT, user) if user else None
+    return {"token": token, "user": user, "expiresIn": int(em.identity.access_ttl.total_seconds())}
+
+
+def _refuse(status: int, message: str) -> Response:
+    html = render_template("problem.html", status=status, message=message, catalogue=None)
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra: dict[str, Any]) -> str:
+    em = _em()
+    work_item = em.workitems.find(applied.work_item) if applied.work_item else None
+    catalogue: Catalogue = extra.pop("catalogue")
+    boot = {
+        "session": _session(em, applied.user),
+        "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
+        "slots": [s.to_json() for s in slots if s.hidden is None],
+        "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
+        "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
+        "scenario": applied.name,
+        "live": request.args.get("live") == "1",
+        "mode": extra.get("mode", "widget"),
+        "workTypeSystemName": work_item.type if work_item else None,
+    }
+    return render_template(
+        "page.html",
+        title=title,
+        slots=slots,
+        boot_json=json.dumps(boot).replace("</", "<\\/"),
+        vendor_scripts=[URL_PREFIX + s for s in SCRIPTS],
+        vendor_styles=[URL_PREFIX + s for s in STYLES],
+        applied=applied,
+        work_item=work_item,
+        work_items=_work_items(em),
+        users=sorted(p["userName"] for p in em.identity.users.values()),
+        scenarios=describe(scenarios),
+        errors=catalogue.errors,
+        **extra,
+    )
+
+
+@bp.get("/widgets")
+def gallery():
+    catalogue = _catalogue()
+    _, portal_errors = portals(_em())
+    entries = []
+    for manifest in sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())):
+        try:
+            scenarios = describe(for_widget(manifest))
+            problem = None
+        except ScenarioError as exc:
+            scenarios, problem = [], str(exc)
+        entries.append({"manifest": manifest, "scenarios": scenarios, "problem": problem})
+    em = _em()
+    return render_template(
+        "gallery.html",
+        entries=entries,
+        errors=catalogue.errors + portal_errors,
+        work_items=_work_items(em),
+        users=sorted(p["userName"] for p in em.identity.users.values()),
+        solution=em.solution.name,
+    )
+
+
+def _config_arg() -> dict[str, Any]:
+    raw = request.args.get("config")
+    if not raw:
+        return {}
+    if len(raw) > MAX_CONFIG_CHARS:
+        raise ValueError(f"config is longer than {MAX_CONFIG_CHARS} characters")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"config is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("config must be a JSON object (the placement's ConfigurationJson)")
+    return value
+
+
+@bp.get("/widgets/<widget_id>")
+def preview(widget_id: str):
+    catalogue = _catalogue()
+    manifest = catalogue.get(widget_id)
+    if manifest is None:
+        known = ", ".join(sorted(catalogue.manifests)) or "none"
+        return _refuse(404, f"no widget {widget_id!r} in the solution's _IDE folder or the built-ins; known: {known}")
+    em = _em()
+    try:
+        config = _config_arg()
+        scenarios = for_widget(manifest)
+        applied = apply(
+            em,
+            scenarios,
+            request.args.get("scenario") or None,
+            work_item=request.args.get("workItem") or None,
+            user=request.args.get("user") or None,
+            service=config.get("linkedService") or manifest.default_configuration().get("linkedService"),
+        )
+    except (ValueError, ScenarioError) as exc:
+        return _refuse(400, str(exc))
+    if applied.work_item and em.workitems.find(applied.work_item) is None:
+        return _refuse(404, f"no work item {applied.work_item!r}")
+    placement = Placement(
+        id="preview",
+        widget=manifest.id,
+        zone="middle-top",
+        order=0,
+        with_chrome=request.args.get("chrome", "1") != "0",
+        title=request.args.get("title") or None,
+        icon=request.args.get("icon") or None,
+        configuration=config,
+        row={},
+    )
+    slot = slot_for(catalogue, "p0", placement)
+    return _render(
+        manifest.title,
+        [slot],
+        applied,
+        scenarios,
+        {"catalogue": catalogue, "manifest": manifest, "mode": request.args.get("mode", "widget")},
+    )
+
+
+@bp.get("/portal/<work_item_id>")
+def portal_page(work_item_id: str):
+    em = _em()
+    catalogue = _catalogue()
+    work_item = em.workitems.find(work_item_id)
+    if work_item is None:
+        return _refuse(404, f"no work item {work_item_id!r}")
+    try:
+        scenarios = for_widget(None)
+        applied = apply(
+            em,
+            scenarios,
+            request.args.get("scenario") or None,
+            work_item=work_item.id,
+            user=request.args.get("user") or None,
+        )
+    except ScenarioError as exc:
+        return _refuse(400, str(exc))
+    work_item = em.workitems.get(work_item.id)
+    portal, slots = portal_slots(em, catalogue, work_item, applied.user, request.args.get("page") or None)
+    title = f"{work_item.reference or ''} {work_item.title}".strip()
+    return _render(
+        title,
+        slots,
+        applied,
+        scenarios,
+        {"catalogue": catalogue, "portal": portal, "page_name": "work-item-portal", "mode": "portal"},
+    )
+
+
+# -- the host's own files ------------------------------------------------------------------------
+@bp.get("/_harness/<name>")
+def host_file(name: str):
+    if name not in HOST_FILES:
+        abort(404)
+    return Response((STATIC / name).read_bytes(), mimetype=HOST_FILES[name], headers={"Cache-Control": "no-cache"})
+
+
+@bp.get(URL_PREFIX + "<package>/<path:path>")
+def vendor(package: str, path: str):
+    found = vendor_file(package, path)
+    if found is None:
+        abort(404)
+    mime = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    if found.suffix == ".js":
+        mime = "application/javascript"
+    elif found.suffix == ".woff2":
+        mime = "font/woff2"
+    return Response(found.read_bytes(), mimetype=mime, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@bp.get("/_harness/session")
+def session():
+    """A fresh token for the page's user, when the one it booted with has expired on the clock."""
+    em = _em()
+    user = request.args.get("user") or ""
+    if user.lower() not in em.identity.users:
+        known = ", ".join(sorted(em.identity.users)) or "none"
+        return jsonify(
+            error_body(400, f"no user {user[:60]!r}; users: {known}", [{"field": "user", "message": "unknown"}])
+        ), 400
+    return jsonify(_session(em, em.identity.users[user.lower()]["userName"]))
+
+
+@bp.get("/_harness/changes")
+def changes():
+    """The newest modification time under the IDE folders, so a page can reload itself after an edit."""
+    newest = 0.0
+    for root in _em().ide_roots:
+        for count, path in enumerate(root.rglob("*")):
+            if count > 5000:
+                break
+            try:
+                newest = max(newest, path.stat().st_mtime)
+            except OSError:
+                continue
+    return jsonify({"stamp": newest})

@@ -1,0 +1,654 @@
+/*
+ * The portal host: what a real Operate portal page gives a widget, in the same names.
+ *
+ *   namespace("Demo01");  Demo01.MyWidget = function (element, configuration, baseModel) {...}
+ *   $ajax.get/post/put/delete/rawPost(url[, body]), $ajax.api.get/post/put/patch/delete/request
+ *   $ui.pageContext (ko-mapped), $ui.events, $ui.log, $ui.showError, $ui.showNotification, $ui.stacks
+ *
+ * Boot data comes from the page (#operate-boot): the signed-in user's token, the page context and the
+ * widgets to place. Each widget is loaded the portal's way: styles, scripts and templates from its
+ * manifest (/_ideFiles/...), `new Ctor(element, configuration, baseModel)`, ko.applyBindings, then
+ * loadAndBind(). When every $ajax call they started has settled, the page is marked bound
+ * (document.documentElement.dataset.operateBound, window.__operate.boundAt) for tests and benchmarks.
+ * Errors and failed calls are shown in the console panel, not only in devtools.
+ * Choices where the real portal is unknown are in widgets/portal-globals.json.
+ */
+(function (window, document, $, ko) {
+    "use strict";
+
+    var boot = JSON.parse(document.getElementById("operate-boot").textContent);
+    var session = boot.session;
+    var state = { pending: 0, started: 0, bound: false, errors: 0, widgets: {}, log: [] };
+    window.__operate = state;
+
+    // -- console panel ------------------------------------------------------------------------
+    var lines = document.getElementById("op-console-lines");
+    var counter = document.getElementById("op-console-count");
+
+    function show(level, text, source) {
+        var entry = { level: level, text: String(text), source: source || "", at: new Date().toISOString() };
+        state.log.push(entry);
+        if (state.log.length > 500) state.log.shift();
+        if (level === "error") {
+            state.errors += 1;
+            counter.textContent = state.errors + (state.errors === 1 ? " error" : " errors");
+            counter.setAttribute("data-errors", String(state.errors));
+            document.getElementById("op-console").classList.add("op-has-errors");
+        }
+        if (!lines) return;
+        var li = document.createElement("li");
+        li.className = "op-line op-line-" + level;
+        var tag = document.createElement("span");
+        tag.className = "op-line-level";
+        tag.textContent = level;
+        li.appendChild(tag);
+        li.appendChild(document.createTextNode(" " + (source ? "[" + source + "] " : "") + entry.text));
+        lines.appendChild(li);
+        while (lines.childNodes.length > 200) lines.removeChild(lines.firstChild);
+    }
+    document.getElementById("op-console-clear").addEventListener("click", function () {
+        lines.textContent = "";
+        state.errors = 0;
+        counter.textContent = "0 errors";
+        counter.setAttribute("data-errors", "0");
+        document.getElementById("op-console").classList.remove("op-has-errors");
+    });
+    window.addEventListener("error", function (ev) {
+        var where = ev.filename ? " (" + ev.filename.replace(location.origin, "") + ":" + ev.lineno + ")" : "";
+        show("error", (ev.message || "script error") + where, "js");
+    });
+    window.addEventListener("unhandledrejection", function (ev) {
+        var reason = ev.reason;
+        show("error", "unhandled promise rejection: " + (reason && reason.message ? reason.message : describe(reason)), "js");
+    });
+
+    function describe(value) {
+        if (value === undefined) return "undefined";
+        if (value && value.status !== undefined && value.statusText !== undefined) return "HTTP " + value.status;
+        try { return typeof value === "string" ? value : JSON.stringify(value); } catch (e) { return String(value); }
+    }
+
+    // -- namespace() --------------------------------------------------------------------------
+    window.namespace = function (path) {
+        var node = window;
+        String(path || "").split(".").forEach(function (part) {
+            if (!part) return;
+            node[part] = node[part] || {};
+            node = node[part];
+        });
+        return node;
+    };
+
+    function resolve(path) {
+        return String(path).split(".").reduce(function (node, part) { return node == null ? undefined : node[part]; }, window);
+    }
+
+    // -- $ajax ----------------------------------------------------------------------------------
+    function sameOrigin(url) {
+        try { return new URL(url, location.href).origin === location.origin; } catch (e) { return false; }
+    }
+
+    function renewToken() {
+        return $.ajax({ url: "/_harness/session", data: { user: session.user }, dataType: "json" }).then(function (fresh) {
+            session = fresh;
+            return fresh;
+        });
+    }
+
+    function settle() {
+        state.pending -= 1;
+        if (state.pending === 0) setTimeout(checkBound, 0);
+    }
+
+    function send(method, url, body, raw, retried) {
+        var settings = { url: url, method: method, dataType: "text", headers: {} };
+        if (session.token && sameOrigin(url)) settings.headers.Authorization = "Bearer " + session.token;
+        if (raw) {
+            settings.data = body;
+            settings.processData = false;
+            settings.contentType = false;
+        } else if (body !== undefined && method !== "GET" && method !== "DELETE") {
+            settings.data = typeof body === "string" ? body : JSON.stringify(body);
+            settings.contentType = "application/json";
+        }
+        return $.ajax(settings).then(
+            function (text, status, xhr) {
+                var parsed = null;
+                if (text) {
+                    try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
+                }
+                return $.Deferred().resolve(parsed, status, xhr);
+            },
+            function (xhr, status, error) {
+                if (xhr.status === 401 && !retried && session.user && sameOrigin(url)) {
+                    return renewToken().then(function () { return send(method, url, body, raw, true); });
+                }
+                if (xhr.responseJSON === undefined && xhr.responseText) {
+                    try { xhr.responseJSON = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+                }
+                var detail = xhr.responseJSON && (xhr.responseJSON.title || xhr.responseJSON.message);
+                show("error", method + " " + url + " failed: " + (xhr.status ? xhr.status + " " + (xhr.statusText || "") : status) +
+                    (detail ? " - " + detail : ""), "$ajax");
+                return $.Deferred().reject(xhr, status, error);
+            }
+        );
+    }
+
+    function call(method, url, body, raw) {
+        state.pending += 1;
+        state.started += 1;
+        var promise = send(method, url, body, raw, false);
+        promise.always(settle);
+        return promise;
+    }
+
+    window.$ajax = {
+        get: function (url) { return call("GET", url); },
+        post: function (url, body) { return call("POST", url, body); },
+        put: function (url, body) { return call("PUT", url, body); },
+        patch: function (url, body) { return call("PATCH", url, body); },
+        "delete": function (url, body) { return call("DELETE", url, body); },
+        rawPost: function (url, formData) { return call("POST", url, formData, true); }
+    };
+    window.$ajax.api = {
+        get: window.$ajax.get,
+        post: window.$ajax.post,
+        put: window.$ajax.put,
+        patch: window.$ajax.patch,
+        "delete": window.$ajax["delete"],
+        request: function (method, url, body) {
+            if (typeof method === "object" && method) return call(String(method.method || "GET").toUpperCase(), method.url, method.data);
+            return call(String(method || "GET").toUpperCase(), url, body);
+        }
+    };
+
+    // -- $ui ----------------------------------------------------------------------------------
+    var subscribers = {};
+    var events = {
+        subscribe: function (name, fn, context) {
+            var token = { name: name, fn: fn, context: context };
+            token.dispose = function () { events.unsubscribe(token); };
+            (subscribers[name] = subscribers[name] || []).push(token);
+            return token;
+        },
+        unsubscribe: function (token, fn) {
+            if (typeof token === "string") {
+                subscribers[token] = (subscribers[token] || []).filter(function (t) { return fn && t.fn !== fn; });
+                return;
+            }
+            if (!token || !subscribers[token.name]) return;
+            subscribers[token.name] = subscribers[token.name].filter(function (t) { return t !== token; });
+        },
+        publish: function (name, data) {
+            (subscribers[name] || []).slice().forEach(function (t) {
+                try { t.fn.call(t.context, data, name); } catch (e) { show("error", "a subscriber to " + name + " threw: " + e.message, "$ui.events"); }
+            });
+        }
+    };
+    events.broadcast = events.publish;
+
+    function toast(kind, text) {
+        var box = document.getElementById("op-toasts");
+        var item = document.createElement("div");
+        item.className = "op-toast op-toast-" + kind;
+        item.setAttribute("role", kind === "error" ? "alert" : "status");
+        item.textContent = String(text);
+        box.appendChild(item);
+        setTimeout(function () { if (item.parentNode) item.parentNode.removeChild(item); }, 8000);
+    }
+
+    function logger(level, consoleFn) {
+        return function () {
+            var text = Array.prototype.map.call(arguments, describe).join(" ");
+            show(level, text, "$ui.log");
+            consoleFn.apply(window.console, arguments);
+        };
+    }
+
+    window.$ui = {
+        pageContext: ko.mapping ? ko.mapping.fromJS(boot.pageContext) : boot.pageContext,
+        events: events,
+        eventManager: events,
+        log: {
+            debug: logger("debug", console.debug),
+            info: logger("info", console.info),
+            warning: logger("warning", console.warn),
+            warn: logger("warning", console.warn),
+            error: logger("error", console.warn)
+        },
+        showError: function (message) { show("error", describe(message), "$ui.showError"); toast("error", describe(message)); },
+        showNotification: function (message) { toast("info", typeof message === "object" && message ? (message.message || message.title || describe(message)) : message); },
+        startWaitingFor: function () {},
+        stopWaitingFor: function () {},
+        stacks: null,
+        widgets: null
+    };
+
+    // -- what the portal's framework adds: bindings, components, Validator ------------------------
+    var context = boot.pageContext;
+
+    function money(value) {
+        var n = Number(ko.unwrap(value));
+        if (value === null || value === undefined || isNaN(n)) return "";
+        try {
+            return new Intl.NumberFormat(context.localisation.defaultCultureCode, { style: "currency", currency: context.contextCurrencyCode }).format(n);
+        } catch (e) {
+            return n.toFixed(2);
+        }
+    }
+
+    // `widgetChrome: {icon, title}`: a titled panel around the element's own content.
+    ko.bindingHandlers.widgetChrome = {
+        init: function (element, valueAccessor) {
+            var options = ko.unwrap(valueAccessor()) || {};
+            var head = document.createElement("div");
+            head.className = "op-inline-chrome";
+            var icon = document.createElement("i");
+            icon.className = "fa " + String(ko.unwrap(options.icon) || "");
+            icon.setAttribute("aria-hidden", "true");
+            var title = document.createElement("span");
+            title.className = "op-inline-chrome-title";
+            title.textContent = " " + String(ko.unwrap(options.title) || "");
+            head.appendChild(icon);
+            head.appendChild(title);
+            element.classList.add("op-inline-chrome-box");
+            element.insertBefore(head, element.firstChild);
+        }
+    };
+    // `currency: value` shows money in the page's culture and currency; on an input it edits a number.
+    ko.bindingHandlers.currency = {
+        init: function (element, valueAccessor) {
+            if (element.tagName !== "INPUT") return;
+            element.addEventListener("change", function () {
+                var target = valueAccessor();
+                var parsed = parseFloat(String(element.value).replace(/[^0-9.\-]/g, ""));
+                if (ko.isWriteableObservable(target)) target(isNaN(parsed) ? null : parsed);
+            });
+        },
+        update: function (element, valueAccessor) {
+            var text = money(valueAccessor());
+            if (element.tagName === "INPUT") element.value = ko.unwrap(valueAccessor()) == null ? "" : ko.unwrap(valueAccessor());
+            else element.textContent = text;
+        }
+    };
+    // `date: value, format: 'DD/MM/YYYY'` (moment's format tokens).
+    ko.bindingHandlers.date = {
+        update: function (element, valueAccessor, allBindings) {
+            var value = ko.unwrap(valueAccessor());
+            var format = allBindings.get("format") || context.localisation.defaultDateFormat || "DD/MM/YYYY";
+            element.textContent = value ? window.moment(value).format(ko.unwrap(format)) : "";
+        }
+    };
+
+    window.Validator = window.Validator || {
+        // Validator.required(model, observable, message): adds an error while the observable is empty.
+        required: function (model, observable, message) {
+            var error = ko.pureComputed(function () {
+                var v = ko.unwrap(observable);
+                return v === null || v === undefined || (typeof v === "string" && !v.trim()) ? message : null;
+            });
+            observable.validationMessage = error;
+            if (model && ko.isObservable(model.validationErrorCount) && !ko.isComputed(model.validationErrorCount)) {
+                error.subscribe(function () { model.validationErrorCount(countErrors(model)); });
+            }
+            (model.__validators = model.__validators || []).push(error);
+            return error;
+        }
+    };
+    function countErrors(model) {
+        return (model.__validators || []).filter(function (e) { return e(); }).length;
+    }
+
+    // Components.Core.RibbonBar: a blade's button bar (`createAddSection(...).createAddButton(...)`).
+    function RibbonButton(label, action, css, icon, options) {
+        this.label = label;
+        this.action = action;
+        this.css = css || "btn-default";
+        this.icon = icon || "";
+        this.disabled = (options && options.disabled) || ko.observable(false);
+        this.click = function () { if (!ko.unwrap(this.disabled) && this.action) this.action(); }.bind(this);
+    }
+    function RibbonSection(title, icon, visible, buttons) {
+        this.title = title || "";
+        this.icon = icon || "";
+        this.visible = visible !== false;
+        this.buttons = ko.observableArray(buttons || []);
+    }
+    RibbonSection.prototype.createAddButton = function (label, action, css, icon) {
+        var button = new RibbonButton(label, action, css, icon);
+        this.buttons.push(button);
+        return button;
+    };
+    function Ribbon(options, sections) {
+        this.options = options || {};
+        this.sections = ko.observableArray(sections || []);
+    }
+    Ribbon.prototype.createAddSection = function (title, icon, visible) {
+        var section = new RibbonSection(title, icon, visible);
+        this.sections.push(section);
+        return section;
+    };
+    window.Components = window.Components || {};
+    window.Components.Core = window.Components.Core || {};
+    window.Components.Core.RibbonBar = {
+        Ribbon: Ribbon,
+        Section: function (title, buttons) { return new RibbonSection(title, null, true, buttons); },
+        Button: function (o) { return new RibbonButton(o.label || o.title, o.action || o.click, o.css, o.icon, o); },
+        RibbonAlignment: { Left: "left", Right: "right" }
+    };
+    if (!ko.components.isRegistered("ribbon")) {
+        ko.components.register("ribbon", {
+            viewModel: function (params) { this.ribbon = ko.unwrap(params.ribbon); },
+            template: '<div class="op-ribbon"><!-- ko foreach: ribbon ? ribbon.sections : [] --><span class="op-ribbon-section">' +
+                '<!-- ko foreach: buttons --><button type="button" class="btn" data-bind="css: css, click: click, disable: disabled">' +
+                '<span data-bind="attr: {\'class\': \'fa \' + icon}"></span> <span data-bind="text: label"></span></button>' +
+                '<!-- /ko --></span><!-- /ko --></div>'
+        });
+    }
+
+    // -- loading a manifest's files -------------------------------------------------------------
+    var loadedScripts = {};
+    var loadedStyles = {};
+
+    function loadScript(src) {
+        if (loadedScripts[src]) return loadedScripts[src];
+        var d = $.Deferred();
+        var el = document.createElement("script");
+        el.src = src;
+        el.async = false;
+        el.onload = function () { d.resolve(); };
+        el.onerror = function () { show("error", "script " + src + " could not be loaded", "manifest"); d.resolve(); };
+        document.body.appendChild(el);
+        loadedScripts[src] = d.promise();
+        return loadedScripts[src];
+    }
+
+    function loadStyle(href) {
+        if (loadedStyles[href]) return;
+        loadedStyles[href] = true;
+        var el = document.createElement("link");
+        el.rel = "stylesheet";
+        el.href = href;
+        el.onerror = function () { show("error", "stylesheet " + href + " could not be loaded", "manifest"); };
+        document.head.appendChild(el);
+    }
+
+    function loadTemplate(href) {
+        return $.ajax({ url: href, dataType: "text" }).then(
+            function (text) { return text; },
+            function (xhr) {
+                show("warning", "template " + href + " could not be loaded (" + xhr.status + ")", "manifest");
+                return $.Deferred().resolve("");
+            }
+        );
+    }
+
+    // Loads every script in order (each after the one before), the way the portal's bundle runs them.
+    function loadAll(manifests) {
+        manifests.forEach(function (m) { (m.styles || []).forEach(loadStyle); });
+        var chain = $.Deferred().resolve().promise();
+        manifests.forEach(function (m) {
+            (m.scripts || []).forEach(function (src) { chain = chain.then(function () { return loadScript(src); }); });
+        });
+        return chain;
+    }
+
+    // A template file is the widget's markup, or named Knockout templates (<script type="text/html" id>)
+    // that the page keeps for `template: {name}` bindings; with only named ones, the widget's own id names its markup.
+    function markupFor(manifest, texts) {
+        var store = document.getElementById("op-templates");
+        var markup = [];
+        texts.forEach(function (text) {
+            var holder = document.createElement("div");
+            holder.innerHTML = text;
+            Array.prototype.slice.call(holder.querySelectorAll('script[type="text/html"]')).forEach(function (script) {
+                if (script.id && !document.getElementById(script.id)) store.appendChild(script);
+                else if (script.parentNode) script.parentNode.removeChild(script);
+            });
+            if (holder.innerHTML.trim()) markup.push(holder.innerHTML);
+        });
+        if (!markup.length) {
+            var named = document.getElementById(manifest.id);
+            if (named) markup.push(named.innerHTML);
+        }
+        return markup.join("\n");
+    }
+
+    // -- constructing widgets -----------------------------------------------------------------
+    function construct(manifest, element, configuration, extra) {
+        var Ctor = resolve(manifest.id);
+        if (typeof Ctor !== "function") {
+            throw new Error("no constructor " + manifest.id + " after loading its scripts (the manifest id must name it)");
+        }
+        var baseModel = $.extend({ pageContext: window.$ui.pageContext, placement: extra || {} }, {});
+        return new Ctor(element, configuration, baseModel);
+    }
+
+    function fail(element, text) {
+        var box = document.createElement("div");
+        box.className = "op-problem";
+        box.setAttribute("role", "alert");
+        box.textContent = text;
+        element.appendChild(box);
+        show("error", text, "widget");
+    }
+
+    function mount(manifest, element, configuration, extra) {
+        var templates = manifest.templates || [];
+        var menus = manifest.menuTemplates || [];
+        return $.when.apply($, templates.concat(menus).map(loadTemplate)).then(function () {
+            var texts = Array.prototype.slice.call(arguments, 0, templates.length + menus.length);
+            element.innerHTML = markupFor(manifest, texts.slice(0, templates.length));
+            var menu = null;
+            if (menus.length) {  // a widget's menu templates sit above it, bound to the same model
+                menu = document.createElement("div");
+                menu.className = "op-widget-menu";
+                menu.innerHTML = texts.slice(templates.length).join("\n");
+                element.parentNode.insertBefore(menu, element);
+            }
+            var instance;
+            try {
+                instance = construct(manifest, element, configuration, extra);
+            } catch (e) {
+                fail(element, manifest.id + " could not be constructed: " + e.message);
+                return null;
+            }
+            try {
+                ko.applyBindings(instance, element);
+                if (menu) ko.applyBindings(instance, menu);
+            } catch (e) {
+                fail(element, manifest.id + ": binding its template failed: " + e.message);
+                return instance;
+            }
+            if (typeof instance.loadAndBind === "function") {
+                try { instance.loadAndBind(); } catch (e) { fail(element, manifest.id + ".loadAndBind threw: " + e.message); }
+            }
+            return instance;
+        });
+    }
+
+    function destroy(instance, element) {
+        if (instance && typeof instance.onDestroy === "function") {
+            try { instance.onDestroy(); } catch (e) { show("error", "onDestroy threw: " + e.message, "widget"); }
+        }
+        if (element) ko.cleanNode(element);
+    }
+
+    // -- blades: $ui.stacks --------------------------------------------------------------------
+    var stack = [];
+    window.$ui.stacks = {
+        openPanel: function (panelId, configuration) {
+            var manifest = boot.panels[panelId] || boot.widgets[panelId];
+            var done = $.Deferred();
+            if (!manifest) {
+                show("error", "$ui.stacks.openPanel: no blade " + panelId + " (a " + panelId + ".panel.json in _IDE)", "$ui.stacks");
+                return done.reject().promise();
+            }
+            var blade = document.createElement("section");
+            blade.className = "op-blade";
+            blade.setAttribute("data-panel", panelId);
+            blade.style.width = manifest.width ? manifest.width + "px" : "";
+            var body = document.createElement("div");
+            body.className = "op-blade-body";
+            blade.appendChild(body);
+            document.getElementById("op-stack").appendChild(blade);
+            var entry = { id: panelId, element: blade, body: body, deferred: done, instance: null };
+            stack.push(entry);
+            loadAll([manifest]).then(function () {
+                return mount(manifest, body, $.extend(true, {}, configuration || {}), { panel: panelId });
+            }).then(function (instance) { entry.instance = instance; });
+            return done.promise();
+        },
+        close: function (instance, result) { closeBlade(instance, result, "close"); },
+        cancel: function (instance) { closeBlade(instance, { action: "Cancelled" }, "cancel"); },
+        cancelAll: function () { stack.slice().reverse().forEach(function (e) { closeBlade(e.instance, { action: "Cancelled" }, "cancel"); }); }
+    };
+
+    function closeBlade(instance, result, how) {
+        var index = -1;
+        stack.forEach(function (e, i) { if (e.instance === instance) index = i; });
+        if (index < 0) index = stack.length - 1;
+        if (index < 0) return;
+        var entry = stack.splice(index, 1)[0];
+        destroy(entry.instance, entry.body);
+        if (entry.element.parentNode) entry.element.parentNode.removeChild(entry.element);
+        entry.deferred.resolve(result, how);
+    }
+
+    // -- marking the moment data is bound --------------------------------------------------------
+    var mounted = false;
+    var lastStarted = -1;
+    function checkBound() {
+        if (!mounted || state.bound || state.pending > 0) return;
+        if (state.started !== lastStarted) {  // something started since the last look: look again next turn
+            lastStarted = state.started;
+            setTimeout(checkBound, 0);
+            return;
+        }
+        window.requestAnimationFrame(function () {
+            if (state.pending > 0 || state.bound) return;
+            state.bound = true;
+            state.boundAt = window.performance.now();
+            document.documentElement.setAttribute("data-operate-bound", "true");
+        });
+    }
+
+    // -- designer (configuration) widgets and aspect widgets --------------------------------------
+    function configure(slot, instanceHolder) {
+        var designerId = slot.manifest.configurationWidget;
+        var designer = boot.widgets[designerId] || boot.panels[designerId];
+        if (!designer) {
+            show("error", "configuration widget " + designerId + " is not in the IDE", "designer");
+            return;
+        }
+        var config = $.extend(true, {}, slot.configuration, {
+            blade: null,
+            __scope: { mode: boot.workTypeSystemName ? "sharedoType" : "globalPortal", sharedoTypeSystemName: boot.workTypeSystemName }
+        });
+        var blade = document.createElement("section");
+        blade.className = "op-blade op-designer";
+        blade.innerHTML = '<header class="op-chrome">Configure <span class="op-chrome-title"></span></header>' +
+            '<div class="op-blade-body"></div><footer><span class="op-designer-errors"></span> ' +
+            '<button type="button" data-action="apply">Apply</button> <button type="button" data-action="cancel">Cancel</button></footer>';
+        blade.querySelector(".op-chrome-title").textContent = slot.manifest.title;
+        document.getElementById("op-stack").appendChild(blade);
+        var body = blade.querySelector(".op-blade-body");
+        var designerInstance = null;
+        loadAll([designer]).then(function () { return mount(designer, body, config, { designerFor: slot.widget }); })
+            .then(function (instance) { designerInstance = instance; });
+        blade.querySelector('[data-action="cancel"]').addEventListener("click", function () {
+            destroy(designerInstance, body);
+            blade.parentNode.removeChild(blade);
+        });
+        blade.querySelector('[data-action="apply"]').addEventListener("click", function () {
+            var count = designerInstance && designerInstance.validationErrorCount ? ko.unwrap(designerInstance.validationErrorCount) : 0;
+            if (count > 0) {
+                blade.querySelector(".op-designer-errors").textContent = count + " validation error(s): fix them to apply";
+                return;
+            }
+            var model = designerInstance && typeof designerInstance.getModel === "function" ? designerInstance.getModel() : config;
+            model = ko.toJS(model);
+            delete model.blade;
+            delete model.__scope;
+            var url = new URL(location.href);
+            url.searchParams.set("config", JSON.stringify(model));
+            location.assign(url.pathname + url.search);
+        });
+    }
+
+    function aspectHost(configuration) {
+        var holder = { model: null, blade: null, enabled: ko.observable(true) };
+        var loaded = boot.pageContext.sharedoId
+            ? window.$ajax.get("/api/v1/public/workItem/" + boot.pageContext.sharedoId).then(function (item) {
+                holder.model = ko.mapping ? ko.mapping.fromJS(item) : item;
+                return holder;
+            })
+            : $.Deferred().resolve(holder).promise();
+        configuration._host = holder;
+        return loaded;
+    }
+
+    function bindAspectSave(instances) {
+        var button = document.getElementById("op-aspect-save");
+        if (!button) return;
+        button.addEventListener("click", function () {
+            instances.forEach(function (pair) {
+                var instance = pair.instance;
+                if (!instance) return;
+                var errors = instance.validationErrorCount ? ko.unwrap(instance.validationErrorCount) : 0;
+                if (errors > 0) {
+                    toast("error", "Save is blocked: " + errors + " validation error(s)");
+                    show("warning", "save blocked by " + errors + " validation error(s)", "aspect");
+                    return;
+                }
+                var model = pair.configuration._host.model;
+                if (typeof instance.onSave === "function") instance.onSave(model);
+                var plain = ko.mapping ? ko.mapping.toJS(model) : model;
+                window.$ajax.put("/api/v1/public/workItem/" + boot.pageContext.sharedoId, { aspectData: plain.aspectData || {} })
+                    .then(function () { toast("info", "Saved"); });
+            });
+        });
+    }
+
+    // -- live reload ------------------------------------------------------------------------------
+    function watch() {
+        var first = null;
+        setInterval(function () {
+            $.ajax({ url: "/_harness/changes", dataType: "json" }).then(function (answer) {
+                if (first === null) first = answer.stamp;
+                else if (answer.stamp !== first) location.reload();
+            });
+        }, 1000);
+    }
+
+    // -- boot ---------------------------------------------------------------------------------------
+    var runnable = boot.slots.filter(function (s) { return s.manifest && !s.problem; });
+    boot.slots.forEach(function (s) { if (s.problem) show("error", s.problem, "page"); });
+    var mountedInstances = [];
+    loadAll(runnable.map(function (s) { return s.manifest; })).then(function () {
+        return $.when.apply($, runnable.map(function (slot) {
+            var element = document.querySelector("#op-slot-" + slot.key + " .op-widget-body");
+            var configuration = $.extend(true, {}, slot.configuration);
+            var ready = boot.mode === "aspect" ? aspectHost(configuration) : $.Deferred().resolve().promise();
+            return ready.then(function () {
+                return mount(slot.manifest, element, configuration, { zone: slot.zone, key: slot.key });
+            }).then(function (instance) {
+                state.widgets[slot.key] = instance;
+                mountedInstances.push({ instance: instance, configuration: configuration });
+                return instance;
+            });
+        }));
+    }).then(function () {
+        mounted = true;
+        checkBound();
+        bindAspectSave(mountedInstances);
+        var configureButton = document.getElementById("op-configure");
+        if (configureButton && runnable[0]) configureButton.addEventListener("click", function () { configure(runnable[0]); });
+    });
+    if (boot.live) watch();
+    window.addEventListener("pagehide", function () {
+        Object.keys(state.widgets).forEach(function (key) {
+            destroy(state.widgets[key], null);
+        });
+    });
+})(window, document, window.jQuery, window.ko);

@@ -1,0 +1,74 @@
+"""Pinned browser libraries for the widget host page, shipped inside the package.
+
+Operate's widgets expect jQuery, Knockout 3.5 with knockout-mapping, lodash, moment and Font Awesome 4.7 (v4 class
+names such as ``fa fa-gbp``) on the page. They are shipped here, from pinned npm releases, so that the host page
+works offline and never depends on a CDN.
+
+Layout: ``widgets/static/vendor/<package>/<path>``, where ``<path>`` is the file's path inside the npm tarball (so
+Font Awesome's ``../fonts/`` URLs resolve), plus ``<package>/LICENSE``. ``pins.json`` beside them records each
+package's version, SPDX licence, tarball integrity (from ``package-lock.json``) and the sha256 of every shipped file;
+``tests/test_widget_vendor.py`` checks the files against the pins offline and against the registry with ``npm ci``.
+
+The host page serves ``widgets/static/vendor/<package>/<path>`` at URL ``/_harness/vendor/<package>/<path>``; use
+:func:`vendor_file` to resolve such a request, so that only pinned files are ever served. :data:`SCRIPTS` and
+:data:`STYLES` are the URL paths, relative to that vendor root, that the page must load, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+VENDOR_ROOT: Path = Path(__file__).resolve().parent / "static" / "vendor"
+"""Directory holding the vendored packages, ``pins.json`` and the npm manifest and lock."""
+
+URL_PREFIX = "/_harness/vendor/"
+"""Where the host page mounts :data:`VENDOR_ROOT`."""
+
+SCRIPTS: tuple[str, ...] = (
+    "jquery/dist/jquery.min.js",  # first: knockout and the widgets pick up window.jQuery
+    "knockout/build/output/knockout-latest.js",
+    "knockout-mapping/dist/knockout.mapping.min.js",  # needs window.ko
+    "lodash/lodash.min.js",
+    "moment/min/moment.min.js",
+)
+"""Script URL paths relative to the vendor root, in the order a host page must load them."""
+
+STYLES: tuple[str, ...] = ("font-awesome/css/font-awesome.min.css",)
+"""Stylesheet URL paths relative to the vendor root."""
+
+
+@lru_cache(maxsize=1)
+def _pins() -> tuple[dict[str, Any], ...]:
+    data = json.loads((VENDOR_ROOT / "pins.json").read_text(encoding="utf-8"))
+    return tuple(data["packages"])
+
+
+def load_pins() -> list[dict[str, Any]]:
+    """Return the pinned packages from ``pins.json``, one dict per package (a fresh list each call)."""
+    return [json.loads(json.dumps(entry)) for entry in _pins()]
+
+
+def pinned_paths(entry: dict[str, Any]) -> list[str]:
+    """Paths, relative to the package's directory, of every file shipped for one pins entry (licence included)."""
+    paths = [f["path"] for f in entry["files"]]
+    if entry.get("license_file"):
+        paths.append(entry["license_file"]["path"])
+    return paths
+
+
+def vendor_file(package: str, path: str) -> Path | None:
+    """Return the shipped file for ``package``/``path``, or None unless it is pinned and inside the vendor root.
+
+    Only files listed in ``pins.json`` resolve, so a request cannot reach ``package.json``, the lock, or anything
+    outside the vendor root by ``..`` or absolute paths.
+    """
+    for entry in _pins():
+        if entry["package"] == package and path in pinned_paths(entry):
+            candidate = (VENDOR_ROOT / package / path).resolve()
+            if candidate.is_relative_to(VENDOR_ROOT) and candidate.is_file():
+                return candidate
+            return None
+    return None
