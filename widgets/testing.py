@@ -1,0 +1,210 @@
+"""Browser fixtures for testing widgets in CI (entry point `pytest11: operate_widgets`).
+
+    def test_my_widget_shows_the_balance(widget_page):
+        page = widget_page("Demo01.PMSWidget", work_item=MATTER, scenario="ok")
+        assert "£1,000.00" in page.text()
+        page.assert_no_console_errors()
+
+`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=)` opens the widget on the harness
+page and waits until the data it loaded is bound; `portal_page(work_item, user=, scenario=)` opens a
+work item's whole portal page. Both serve the `operate` fixture's emulator (your solution, fresh state
+per test) on a loopback port and drive Debian's `chromium` through Playwright (`executable_path`;
+nothing downloads a browser). `OPERATE_CHROMIUM` names another Chromium binary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-background-networking",  # no calls home from a machine with no network
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+BOUND_TIMEOUT_MS = 15_000
+FAILED_RESOURCE = "Failed to load resource"
+
+
+def chromium_path() -> str:
+    """The Chromium binary: `OPERATE_CHROMIUM`, else Debian's `chromium` on PATH."""
+    configured = os.environ.get("OPERATE_CHROMIUM")
+    found = configured or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found or not os.path.exists(found):
+        raise RuntimeError(
+            "no Chromium to drive: install Debian's package (sudo apt-get install chromium, or scripts/install-chromium) "
+            "or point OPERATE_CHROMIUM at a Chromium binary"
+        )
+    return found
+
+
+class Served:
+    """The operate fixture's app on a loopback port, in a thread, for the browser to reach."""
+
+    def __init__(self, app: Any) -> None:
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="operate-widgets", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+_SERVED = pytest.StashKey[dict]()
+
+
+def served(config: pytest.Config, operate: Any) -> Served:
+    """One server per emulator per test process (the emulator is reset between tests, the port stays)."""
+    servers = config.stash.setdefault(_SERVED, {})
+    found = servers.get(id(operate))
+    if found is None:
+        found = servers[id(operate)] = Served(operate.app)
+    return found
+
+
+class HarnessPage:
+    """A Playwright page on the harness, with what a widget test checks: text, console, the harness log."""
+
+    def __init__(self, page: Any, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.console: list[tuple[str, str]] = []
+        self.page_errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+        def dialog(d: Any) -> None:
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", dialog)
+
+    def open(self, path: str, wait: bool = True) -> HarnessPage:
+        response = self.page.goto(self.base_url + path)
+        if response is not None and response.status >= 400:
+            raise AssertionError(f"{path} answered {response.status}: {self.page.inner_text('body')[:2000]}")
+        if wait:
+            self.wait_bound()
+        return self
+
+    def wait_bound(self, timeout_ms: int = BOUND_TIMEOUT_MS) -> float:
+        """Wait until every $ajax call the widgets started has settled and the result is rendered."""
+        try:
+            self.page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=timeout_ms)
+        except Exception as exc:
+            raise AssertionError(
+                f"the page was not bound within {timeout_ms} ms; console: {self.console}; errors: {self.page_errors}"
+            ) from exc
+        return float(self.page.evaluate("window.__operate.boundAt"))
+
+    def widget(self, index: int = 0) -> Any:
+        """The Playwright locator of a placed widget (its section, chrome included)."""
+        return self.page.locator("section.op-widget").nth(index)
+
+    def text(self, selector: str = ".op-portal") -> str:
+        return self.page.inner_text(selector)
+
+    def harness_log(self, level: str | None = None) -> list[dict[str, Any]]:
+        """What the page's console panel shows: JS errors, failed $ajax calls, $ui.log lines."""
+        entries = self.page.evaluate("window.__operate.log")
+        return [e for e in entries if level is None or e["level"] == level]
+
+    def console_errors(self, allow_failed_requests: bool = False) -> list[str]:
+        """Errors in the browser console and uncaught exceptions; a failed request's own line when allowed."""
+        errors = [f"pageerror: {e}" for e in self.page_errors]
+        for kind, text in self.console:
+            if kind == "error" and not (allow_failed_requests and text.startswith(FAILED_RESOURCE)):
+                errors.append(text)
+        return errors
+
+    def assert_no_console_errors(self, allow_failed_requests: bool = False) -> None:
+        errors = self.console_errors(allow_failed_requests)
+        panel = [e["text"] for e in self.harness_log("error")] if not allow_failed_requests else []
+        if errors or panel:
+            raise AssertionError(f"console errors: {errors}; the page's console panel: {panel}")
+
+    def offsite_requests(self) -> list[str]:
+        """Every request the page made to another origin (the page must work offline)."""
+        return [u for u in self.requests if not u.startswith(self.base_url) and not u.startswith("data:")]
+
+
+def _query(**params: Any) -> str:
+    clean = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in params.items() if v not in (None, "")}
+    return ("?" + urlencode(clean)) if clean else ""
+
+
+@pytest.fixture(scope="session")
+def operate_browser() -> Iterator[Any]:
+    """Headless Debian Chromium, one per test process."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def harness_page(request: pytest.FixtureRequest, operate: Any, operate_browser: Any) -> Iterator[HarnessPage]:
+    """A fresh browser context on the served emulator; closed after the test."""
+    server = served(request.config, operate)
+    context = operate_browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = HarnessPage(context.new_page(), server.url)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def widget_page(harness_page: HarnessPage) -> Any:
+    """`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=, wait=True)` → HarnessPage."""
+
+    def open_widget(
+        widget_id: str,
+        *,
+        work_item: str | None = None,
+        scenario: str | None = None,
+        user: str | None = None,
+        config: dict[str, Any] | None = None,
+        mode: str | None = None,
+        wait: bool = True,
+    ) -> HarnessPage:
+        query = _query(workItem=work_item, scenario=scenario, user=user, config=config, mode=mode)
+        return harness_page.open(f"/widgets/{widget_id}{query}", wait=wait)
+
+    return open_widget
+
+
+@pytest.fixture
+def portal_page(harness_page: HarnessPage) -> Any:
+    """`portal_page(work_item, user=, scenario=, page=, wait=True)` → HarnessPage on the work item's portal."""
+
+    def open_portal(
+        work_item: str, *, user: str | None = None, scenario: str | None = None, page: str | None = None, wait=True
+    ) -> HarnessPage:
+        return harness_page.open(f"/portal/{work_item}{_query(user=user, scenario=scenario, page=page)}", wait=wait)
+
+    return open_portal
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for server in config.stash.get(_SERVED, {}).values():
+        server.close()
