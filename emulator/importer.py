@@ -56,8 +56,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("execution-engine-trigger", "triggers", (("PlanSystemName",),)),  # [C]
     Kind("visual-workflow", "workflows", (("VisualPlan", "SystemName"), ("SystemName",))),  # [C]
     Kind("developer-ide", None),  # consumed to place files/ under _IDE/, see IDE_* below
-    Kind("portal-worktype", None, reason="portal (work type) page layouts are not imported yet"),
-    Kind("portal", None, reason="portal definitions are not imported yet"),
+    Kind("portal-worktype", "portals", (("Portals", "0", "SharedoTypeSystemName"),)),  # [C] widgets' placements
+    Kind("portal", None, reason="global portals (not tied to a work type) are not emulated yet"),
     Kind("option-set", None, reason="option sets are not emulated yet"),
     Kind("permission", None, reason="permissions are not emulated (the emulator grants per client)"),
     Kind("search-scope", None, reason="search scopes are not emulated yet"),
@@ -232,8 +232,12 @@ def _parse_json(data: bytes, entry: str) -> Any:
 
 
 def _dig(value: Any, path: tuple[str, ...]) -> Any:
-    """Follow keys case-insensitively; `*` means the single dict-valued key of a wrapper object."""
+    """Follow keys case-insensitively; `*` means the single dict-valued key of a wrapper object; a number
+    indexes a list (`Portals`, `0`, `SharedoTypeSystemName`)."""
     for key in path:
+        if isinstance(value, list) and key.isdigit():
+            value = value[int(key)] if int(key) < len(value) else None
+            continue
         if not isinstance(value, dict):
             return None
         if key == "*":
@@ -581,8 +585,8 @@ class _Importer:
             self._skip(entry, str(exc))
             return
         rel = f"{kind.folder}/{name}.json"
-        if kind.prefix == "execution-engine-trigger":
-            rel = self._unique(kind.folder, name, ".json")  # several triggers can start one plan
+        if kind.prefix in ("execution-engine-trigger", "portal-worktype"):
+            rel = self._unique(kind.folder, name, ".json")  # several triggers start one plan; portals per persona
         elif rel.lower() in self.written:
             self._skip(entry, f"duplicate system name {name!r}; {self.written[rel.lower()]} was imported")
             return

@@ -82,6 +82,7 @@ def test_demo_export_becomes_a_solution_folder(demo_zip: Path, tmp_path: Path) -
     assert report.target == target.absolute()
     assert report.imported == {
         "forms": ["forms/demo01pms.json"],
+        "portals": ["portals/demo01-matter.json"],
         "roles": ["roles/demo01-client.json"],
         "triggers": ["triggers/demo01-task-done-to-pms.json"],
         "workflows": ["workflows/demo01-task-done-to-pms.json"],
@@ -111,12 +112,33 @@ def test_items_are_written_byte_for_byte(demo_zip: Path, tmp_path: Path) -> None
 def test_unused_kinds_are_listed_with_reasons(demo_zip: Path, tmp_path: Path) -> None:
     report = import_package(demo_zip, tmp_path / "solution")
     skipped = dict(report.skipped)
-    assert set(skipped) == {
-        "data/option-set-demo01-risk-5b0c2a10-0009-4c1e-9a51-000000000009.json",
-        "data/portal-worktype-demo01-matter-5b0c2a10-0008-4c1e-9a51-000000000008.json",
-    }
+    assert set(skipped) == {"data/option-set-demo01-risk-5b0c2a10-0009-4c1e-9a51-000000000009.json"}
     assert "option sets" in skipped["data/option-set-demo01-risk-5b0c2a10-0009-4c1e-9a51-000000000009.json"]
-    assert "portal" in skipped["data/portal-worktype-demo01-matter-5b0c2a10-0008-4c1e-9a51-000000000008.json"]
+
+
+def test_portal_definitions_are_imported_and_place_widgets(tmp_path: Path) -> None:
+    """The real export's portal-worktype file (official sample, tests/fixtures/official) lands in portals/
+    unchanged, loads with the solution, and places Demo 01's widget where the designer put it."""
+    from emulator.solution import load_solution
+    from widgets.portals import parse_portal_document, portal_for
+
+    real = next(
+        (Path(__file__).parent / "fixtures/official/forum2024-02-S3/export/data").glob("portal-worktype-*.json")
+    )
+    pkg = build_package(tmp_path / "p.zip", extra={f"data/{real.name}": real.read_bytes()})
+    report = import_package(pkg, tmp_path / "s")
+    written = tmp_path / "s/portals/matter-private-client-general.json"
+    assert "portals/matter-private-client-general.json" in report.imported["portals"]
+    assert written.read_bytes() == real.read_bytes()
+    solution = load_solution(tmp_path / "s")
+    portals = [p for path, doc in solution.portals for p in parse_portal_document(doc, str(path))]
+    portal = portal_for(portals, ["matter-private-client-general", "matter-private-client", "matter"])
+    assert portal is not None and portal.title == "MPC General portal"
+    placed = {p.widget: p for p in portal.placements()}  # the first page: "default", the matter dashboard
+    assert placed["Demo01.PMSWidget"].zone == "middle-top" and placed["Demo01.PMSWidget"].with_chrome
+    assert placed["Demo01.PMSWidget"].title == "Demo 01 - PMS Information"
+    assert placed["Demo01.RiskWidget"].zone == "right"
+    assert placed["Demo01.RiskWidget"].configuration == {"todoMessage": "Customisable message goes here"}
 
 
 def test_operate_toml_names_the_solution(demo_zip: Path, tmp_path: Path) -> None:
@@ -146,8 +168,8 @@ def test_import_report_file_and_summary(demo_zip: Path, tmp_path: Path) -> None:
     assert 'Imported solution "Demo 01"' in text
     assert "worktypes: 2" in text and "ide: 5" in text
     assert text.index("worktypes:") < text.index("roles:") < text.index("ide:")
-    assert "Skipped 2 entries:" in text
-    assert "portal-worktype-demo01-matter" in text
+    assert "Skipped 1 entry:" in text
+    assert "portals: 1" in text
 
 
 def test_derived_worktype_keeps_null_phase_plan(demo_zip: Path, tmp_path: Path) -> None:

@@ -131,7 +131,9 @@ def test_scenario_ok_heals_the_pms_after_an_error(widget_page):
 
 def test_markup_from_a_work_item_or_the_pms_is_text(operate, widget_page, portal_page):
     evil = "<img src=x onerror=alert(1)>"
-    item = operate.create_work_item("matter-commercial", evil, participants={"client": "2b000000-0000-4000-8000-000000000003"})
+    item = operate.create_work_item(
+        "matter-commercial", evil, participants={"client": "2b000000-0000-4000-8000-000000000003"}
+    )
     operate.pms.open_matter(operate_id=item["id"], title=evil, fee_earner="PS", client_name=evil + "<b>x</b>")
     matter = operate.pms.find_matters(operate_id=item["id"])[0]
     operate.set_attributes(item["id"], {"pmsReference": matter.reference})

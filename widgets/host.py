@@ -141,8 +141,10 @@ def portal_slots(em: Any, catalogue: Catalogue, work_item: Any, user_name: str |
         permissions=em.identity.user_permissions(person) if person else frozenset(),
         persona=(person or {}).get("persona"),
     )
+    if page_id is not None and portal.find_page(page_id) is None:
+        raise PortalError(f"portal {portal.title!r} has no page {page_id!r} (give a page's Id or PageSystemName)")
     slots = []
-    for i, placement in enumerate(portal.placements(page_id)):
+    for i, placement in enumerate(portal.placements(portal.find_page(page_id) if page_id else None)):
         slot = slot_for(catalogue, f"p{i}", placement)
         slot.hidden = placement_refusal(placement, viewer)
         slots.append(slot)

@@ -22,7 +22,7 @@ from emulator.errors import error_body
 
 from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
 from .manifests import Catalogue, scan
-from .portals import Placement
+from .portals import Placement, PortalError
 from .scenarios import ScenarioError, apply, describe, for_widget
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 
@@ -87,7 +87,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         scenarios=describe(scenarios),
-        errors=catalogue.errors,
+        errors=catalogue.errors + extra.pop("portal_errors", []),
         **extra,
     )
 
@@ -193,14 +193,23 @@ def portal_page(work_item_id: str):
     except ScenarioError as exc:
         return _refuse(400, str(exc))
     work_item = em.workitems.get(work_item.id)
-    portal, slots = portal_slots(em, catalogue, work_item, applied.user, request.args.get("page") or None)
+    try:
+        portal, slots = portal_slots(em, catalogue, work_item, applied.user, request.args.get("page") or None)
+    except PortalError as exc:
+        return _refuse(400, str(exc))
     title = f"{work_item.reference or ''} {work_item.title}".strip()
     return _render(
         title,
         slots,
         applied,
         scenarios,
-        {"catalogue": catalogue, "portal": portal, "page_name": "work-item-portal", "mode": "portal"},
+        {
+            "catalogue": catalogue,
+            "portal": portal,
+            "portal_errors": portals(em)[1],
+            "page_name": "work-item-portal",
+            "mode": "portal",
+        },
     )
 
 

@@ -65,10 +65,26 @@ class Portal:
         ordered = sorted(self.pages, key=lambda p: _int(get_ci(p, "DisplayOrder")))
         return [str(get_ci(p, "Id")) for p in ordered if get_ci(p, "Id") is not None]
 
+    def landing_page(self) -> str | None:
+        """The page a work item opens on: `default` [inferred from a real export, where it is the matter
+        dashboard], else the first page that is not a nav group (groups have no PageSystemName)."""
+        ordered = sorted(self.pages, key=lambda p: _int(get_ci(p, "DisplayOrder")))
+        for page in ordered:
+            if get_ci(page, "PageSystemName") == "default":
+                return str(get_ci(page, "Id"))
+        named = [p for p in ordered if get_ci(p, "PageSystemName")]
+        return str(get_ci(named[0], "Id")) if named else (self.page_ids() or [None])[0]
+
+    def find_page(self, key: str) -> str | None:
+        """A page by its Id or its PageSystemName."""
+        for page in self.pages:
+            if key in (str(get_ci(page, "Id")), get_ci(page, "PageSystemName")):
+                return str(get_ci(page, "Id"))
+        return None
+
     def placements(self, page_id: str | None = None) -> list[Placement]:
-        """The master widgets plus one page's (the first page when none is named, and the rows on no page)."""
-        pages = self.page_ids()
-        chosen = page_id if page_id is not None else (pages[0] if pages else None)
+        """The master widgets plus one page's (the landing page when none is named), and rows on no page."""
+        chosen = page_id if page_id is not None else self.landing_page()
         rows = [*self.master, *self.by_page.get(None, [])]
         if chosen is not None:
             rows += self.by_page.get(chosen, [])

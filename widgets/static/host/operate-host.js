@@ -580,7 +580,7 @@
         var holder = { model: null, blade: null, enabled: ko.observable(true) };
         var loaded = boot.pageContext.sharedoId
             ? window.$ajax.get("/api/v1/public/workItem/" + boot.pageContext.sharedoId).then(function (item) {
-                holder.model = ko.mapping ? ko.mapping.fromJS(item) : item;
+                holder.model = item;  // a plain object: aspects read and write model.aspectData... directly
                 return holder;
             })
             : $.Deferred().resolve(holder).promise();
@@ -603,8 +603,7 @@
                 }
                 var model = pair.configuration._host.model;
                 if (typeof instance.onSave === "function") instance.onSave(model);
-                var plain = ko.mapping ? ko.mapping.toJS(model) : model;
-                window.$ajax.put("/api/v1/public/workItem/" + boot.pageContext.sharedoId, { aspectData: plain.aspectData || {} })
+                window.$ajax.put("/api/v1/public/workItem/" + boot.pageContext.sharedoId, { aspectData: ko.toJS(model.aspectData || {}) })
                     .then(function () { toast("info", "Saved"); });
             });
         });
@@ -646,9 +645,13 @@
         if (configureButton && runnable[0]) configureButton.addEventListener("click", function () { configure(runnable[0]); });
     });
     if (boot.live) watch();
-    window.addEventListener("pagehide", function () {
+    // Leaving the page destroys every widget (onDestroy), as the portal does when it navigates away.
+    state.destroy = function () {
         Object.keys(state.widgets).forEach(function (key) {
-            destroy(state.widgets[key], null);
+            var element = document.querySelector("#op-slot-" + key + " .op-widget-body");
+            destroy(state.widgets[key], element);
+            delete state.widgets[key];
         });
-    });
+    };
+    window.addEventListener("pagehide", state.destroy);
 })(window, document, window.jQuery, window.ko);
