@@ -43,8 +43,8 @@ def chromium_path() -> str:
     found = configured or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found or not os.path.exists(found):
         raise RuntimeError(
-            "no Chromium to drive: install Debian's package (sudo apt-get install chromium, or scripts/install-chromium) "
-            "or point OPERATE_CHROMIUM at a Chromium binary"
+            "no Chromium to drive: install Debian's package (scripts/install-chromium, or sudo apt-get install "
+            "chromium) or point OPERATE_CHROMIUM at a Chromium binary"
         )
     return found
 
