@@ -37,6 +37,11 @@ AREAS: dict[str, Area] = {
             "proxied PMS call against a direct one, aged debt for a client with 10,000 invoices",
         ),
         Area(
+            "widgets",
+            "benchmarks.widgets",
+            "widget pages in chromium: request to data bound, with 50 ms PMS latency, cold load",
+        ),
+        Area(
             "testing",
             "benchmarks.testing",
             "1,000 generated event-to-workflow tests and 1,000 scenario files through pytest",

@@ -97,7 +97,6 @@ def test_an_edited_file_shows_on_reload_without_a_restart(solution, widget_page)
 
 def test_live_reload_reloads_the_page_when_a_file_changes(solution, harness_page):
     page = harness_page.open(f"/widgets/Acme.Hello?workItem={MATTER}&live=1")
-    page.page.wait_for_timeout(1200)  # let the page take its first look at the files
     js = solution / "_IDE/Acme/Hello/Hello.js"
     js.write_text(js.read_text().replace("ko.observable(options.greeting)", 'ko.observable("Reloaded")'), "utf-8")
     page.page.wait_for_function("() => document.querySelector('.hello').innerText === 'Reloaded v1'", timeout=8000)

@@ -64,14 +64,19 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
     em = _em()
     work_item = em.workitems.find(applied.work_item) if applied.work_item else None
     catalogue: Catalogue = extra.pop("catalogue")
+    runnable = [s.manifest for s in slots if s.manifest and not s.problem and s.hidden is None]
+    scripts = list(dict.fromkeys(src for m in runnable for src in m.scripts))
+    styles = list(dict.fromkeys(href for m in runnable for href in m.styles))
     boot = {
+        "preloaded": scripts,  # the page carries these as <script> tags: fetched at once, run in order
+        "preloadedStyles": styles,
         "session": _session(em, applied.user),
         "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
         "slots": [s.to_json() for s in slots if s.hidden is None],
         "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
         "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
         "scenario": applied.name,
-        "live": request.args.get("live") == "1",
+        "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),
         "workTypeSystemName": work_item.type if work_item else None,
     }
@@ -82,6 +87,9 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         boot_json=json.dumps(boot).replace("</", "<\\/"),
         vendor_scripts=[URL_PREFIX + s for s in SCRIPTS],
         vendor_styles=[URL_PREFIX + s for s in STYLES],
+        widget_styles=styles,
+        widget_scripts=scripts,
+        widget_templates=list(dict.fromkeys(t for m in runnable for t in [*m.templates, *m.menu_templates])),
         applied=applied,
         work_item=work_item,
         work_items=_work_items(em),
@@ -218,7 +226,9 @@ def portal_page(work_item_id: str):
 def host_file(name: str):
     if name not in HOST_FILES:
         abort(404)
-    return Response((STATIC / name).read_bytes(), mimetype=HOST_FILES[name], headers={"Cache-Control": "no-cache"})
+    response = Response((STATIC / name).read_bytes(), mimetype=HOST_FILES[name], headers={"Cache-Control": "no-cache"})
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get(URL_PREFIX + "<package>/<path:path>")
@@ -247,11 +257,10 @@ def session():
     return jsonify(_session(em, em.identity.users[user.lower()]["userName"]))
 
 
-@bp.get("/_harness/changes")
-def changes():
-    """The newest modification time under the IDE folders, so a page can reload itself after an edit."""
+def _newest_change(em: Any) -> float:
+    """The newest modification time under the IDE folders (a bounded walk), for live reload."""
     newest = 0.0
-    for root in _em().ide_roots:
+    for root in em.ide_roots:
         for count, path in enumerate(root.rglob("*")):
             if count > 5000:
                 break
@@ -259,4 +268,10 @@ def changes():
                 newest = max(newest, path.stat().st_mtime)
             except OSError:
                 continue
-    return jsonify({"stamp": newest})
+    return newest
+
+
+@bp.get("/_harness/changes")
+def changes():
+    """So a page can reload itself after an edit: it compares with the stamp it was rendered with."""
+    return jsonify({"stamp": _newest_change(_em())})

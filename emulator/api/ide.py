@@ -7,7 +7,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from ..errors import not_found
 from .common import emulator
@@ -44,4 +44,7 @@ def ide_file(relative: str):
     mime = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
     if found.suffix.lower() == ".js":
         mime = "application/javascript"
-    return Response(found.read_bytes(), mimetype=mime, headers={"Cache-Control": "no-cache"})
+    # no-cache with a validator: the browser asks every time (an edit shows on reload) and gets a 304 when unchanged.
+    response = Response(found.read_bytes(), mimetype=mime, headers={"Cache-Control": "no-cache"})
+    response.add_etag()
+    return response.make_conditional(request)

@@ -18,7 +18,7 @@
 
     var boot = JSON.parse(document.getElementById("operate-boot").textContent);
     var session = boot.session;
-    var state = { pending: 0, started: 0, bound: false, errors: 0, widgets: {}, log: [] };
+    var state = { pending: 0, started: 0, bound: false, errors: 0, widgets: {}, log: [], marks: { host: window.performance.now() } };
     window.__operate = state;
 
     // -- console panel ------------------------------------------------------------------------
@@ -57,6 +57,13 @@
         var where = ev.filename ? " (" + ev.filename.replace(location.origin, "") + ":" + ev.lineno + ")" : "";
         show("error", (ev.message || "script error") + where, "js");
     });
+    window.addEventListener("error", function (ev) {  // a <script> or <link> of the page that failed to load
+        var el = ev.target;
+        if (el && el !== window && (el.tagName === "SCRIPT" || el.tagName === "LINK")) {
+            show("error", (el.tagName === "SCRIPT" ? "script " : "stylesheet ") + (el.src || el.href).replace(location.origin, "") +
+                " could not be loaded", "manifest");
+        }
+    }, true);
     window.addEventListener("unhandledrejection", function (ev) {
         var reason = ev.reason;
         show("error", "unhandled promise rejection: " + (reason && reason.message ? reason.message : describe(reason)), "js");
@@ -97,9 +104,11 @@
 
     function settle() {
         state.pending -= 1;
-        if (state.pending === 0) setTimeout(checkBound, 0);
+        if (state.pending === 0) checkBound();
     }
 
+    // Resolves with the parsed body (null when empty, as some Operate routes answer 200 with nothing) or
+    // rejects with the jqXHR; done/fail run synchronously, so the widget's own callbacks come no later.
     function send(method, url, body, raw, retried) {
         var settings = { url: url, method: method, dataType: "text", headers: {} };
         if (session.token && sameOrigin(url)) settings.headers.Authorization = "Bearer " + session.token;
@@ -111,27 +120,29 @@
             settings.data = typeof body === "string" ? body : JSON.stringify(body);
             settings.contentType = "application/json";
         }
-        return $.ajax(settings).then(
-            function (text, status, xhr) {
-                var parsed = null;
-                if (text) {
-                    try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
-                }
-                return $.Deferred().resolve(parsed, status, xhr);
-            },
-            function (xhr, status, error) {
-                if (xhr.status === 401 && !retried && session.user && sameOrigin(url)) {
-                    return renewToken().then(function () { return send(method, url, body, raw, true); });
-                }
-                if (xhr.responseJSON === undefined && xhr.responseText) {
-                    try { xhr.responseJSON = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
-                }
-                var detail = xhr.responseJSON && (xhr.responseJSON.title || xhr.responseJSON.message);
-                show("error", method + " " + url + " failed: " + (xhr.status ? xhr.status + " " + (xhr.statusText || "") : status) +
-                    (detail ? " - " + detail : ""), "$ajax");
-                return $.Deferred().reject(xhr, status, error);
+        var result = $.Deferred();
+        $.ajax(settings).done(function (text, status, xhr) {
+            var parsed = null;
+            if (text) {
+                try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
             }
-        );
+            result.resolve(parsed, status, xhr);
+        }).fail(function (xhr, status, error) {
+            if (xhr.status === 401 && !retried && session.user && sameOrigin(url)) {
+                renewToken().done(function () {
+                    send(method, url, body, raw, true).done(result.resolve).fail(result.reject);
+                }).fail(function () { result.reject(xhr, status, error); });
+                return;
+            }
+            if (xhr.responseJSON === undefined && xhr.responseText) {
+                try { xhr.responseJSON = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+            }
+            var detail = xhr.responseJSON && (xhr.responseJSON.title || xhr.responseJSON.message);
+            show("error", method + " " + url + " failed: " + (xhr.status ? xhr.status + " " + (xhr.statusText || "") : status) +
+                (detail ? " - " + detail : ""), "$ajax");
+            result.reject(xhr, status, error);
+        });
+        return result.promise();
     }
 
     function call(method, url, body, raw) {
@@ -373,7 +384,12 @@
         document.head.appendChild(el);
     }
 
+    var templateCache = {};
     function loadTemplate(href) {
+        if (!templateCache[href]) templateCache[href] = fetchTemplate(href);
+        return templateCache[href];
+    }
+    function fetchTemplate(href) {
         return $.ajax({ url: href, dataType: "text" }).then(
             function (text) { return text; },
             function (xhr) {
@@ -383,14 +399,15 @@
         );
     }
 
-    // Loads every script in order (each after the one before), the way the portal's bundle runs them.
+    // Loads every script a manifest lists: fetched at once, run in the listed order (async=false), the way
+    // the portal's bundle runs them. Scripts the page itself already carries (boot.preloaded) are not fetched again.
+    (boot.preloaded || []).forEach(function (src) { loadedScripts[src] = $.Deferred().resolve().promise(); });
+    (boot.preloadedStyles || []).forEach(function (href) { loadedStyles[href] = true; });
     function loadAll(manifests) {
-        manifests.forEach(function (m) { (m.styles || []).forEach(loadStyle); });
-        var chain = $.Deferred().resolve().promise();
-        manifests.forEach(function (m) {
-            (m.scripts || []).forEach(function (src) { chain = chain.then(function () { return loadScript(src); }); });
-        });
-        return chain;
+        manifests.forEach(function (m) { (m.styles || []).forEach(loadStyle); (m.templates || []).forEach(loadTemplate); });
+        var pending = [];
+        manifests.forEach(function (m) { (m.scripts || []).forEach(function (src) { pending.push(loadScript(src)); }); });
+        return $.when.apply($, pending);
     }
 
     // A template file is the widget's markup, or named Knockout templates (<script type="text/html" id>)
@@ -436,7 +453,8 @@
     function mount(manifest, element, configuration, extra) {
         var templates = manifest.templates || [];
         var menus = manifest.menuTemplates || [];
-        return $.when.apply($, templates.concat(menus).map(loadTemplate)).then(function () {
+        var result = $.Deferred();  // done callbacks, not then: no timer turn between loading and binding
+        $.when.apply($, templates.concat(menus).map(loadTemplate)).done(function () {
             var texts = Array.prototype.slice.call(arguments, 0, templates.length + menus.length);
             element.innerHTML = markupFor(manifest, texts.slice(0, templates.length));
             var menu = null;
@@ -451,20 +469,23 @@
                 instance = construct(manifest, element, configuration, extra);
             } catch (e) {
                 fail(element, manifest.id + " could not be constructed: " + e.message);
-                return null;
+                result.resolve(null);
+                return;
             }
             try {
                 ko.applyBindings(instance, element);
                 if (menu) ko.applyBindings(instance, menu);
             } catch (e) {
                 fail(element, manifest.id + ": binding its template failed: " + e.message);
-                return instance;
+                result.resolve(instance);
+                return;
             }
             if (typeof instance.loadAndBind === "function") {
                 try { instance.loadAndBind(); } catch (e) { fail(element, manifest.id + ".loadAndBind threw: " + e.message); }
             }
-            return instance;
+            result.resolve(instance);
         });
+        return result.promise();
     }
 
     function destroy(instance, element) {
@@ -516,21 +537,29 @@
     }
 
     // -- marking the moment data is bound --------------------------------------------------------
+    // Knockout writes the DOM as soon as a widget sets its observables, so the moment data is bound is
+    // the last change to the widgets' DOM before the page goes quiet: no $ajax call pending or started
+    // and no DOM change for QUIET_MS. A handler that chains another call simply restarts the wait.
+    var QUIET_MS = 30;
     var mounted = false;
-    var lastStarted = -1;
+    var lastChange = 0;
+    var quietTimer = null;
+    new MutationObserver(function () { lastChange = window.performance.now(); }).observe(
+        document.querySelector(".op-portal") || document.body,
+        { childList: true, subtree: true, characterData: true, attributes: true }
+    );
     function checkBound() {
-        if (!mounted || state.bound || state.pending > 0) return;
-        if (state.started !== lastStarted) {  // something started since the last look: look again next turn
-            lastStarted = state.started;
-            setTimeout(checkBound, 0);
-            return;
-        }
-        window.requestAnimationFrame(function () {
-            if (state.pending > 0 || state.bound) return;
+        if (!mounted || state.bound || state.pending > 0 || quietTimer) return;
+        var started = state.started;
+        var seen = lastChange;
+        quietTimer = setTimeout(function () {
+            quietTimer = null;
+            if (state.bound || state.pending > 0) return;
+            if (state.started !== started || lastChange !== seen) { checkBound(); return; }
             state.bound = true;
-            state.boundAt = window.performance.now();
+            state.boundAt = Math.max(lastChange, state.marks.mounted || 0);
             document.documentElement.setAttribute("data-operate-bound", "true");
-        });
+        }, QUIET_MS);
     }
 
     // -- designer (configuration) widgets and aspect widgets --------------------------------------
@@ -610,41 +639,51 @@
     }
 
     // -- live reload ------------------------------------------------------------------------------
-    function watch() {
-        var first = null;
+    function watch(rendered) {  // `rendered`: the files' newest change when the server rendered this page
+        var reloading = false;
         setInterval(function () {
-            $.ajax({ url: "/_harness/changes", dataType: "json" }).then(function (answer) {
-                if (first === null) first = answer.stamp;
-                else if (answer.stamp !== first) location.reload();
+            $.ajax({ url: "/_harness/changes", dataType: "json" }).done(function (answer) {
+                if (answer.stamp !== rendered && !reloading) {
+                    reloading = true;
+                    location.reload();
+                }
             });
         }, 1000);
     }
 
     // -- boot ---------------------------------------------------------------------------------------
     var runnable = boot.slots.filter(function (s) { return s.manifest && !s.problem; });
-    boot.slots.forEach(function (s) { if (s.problem) show("error", s.problem, "page"); });
+    runnable.forEach(function (s) { (s.manifest.templates || []).concat(s.manifest.menuTemplates || []).forEach(loadTemplate); });
     var mountedInstances = [];
-    loadAll(runnable.map(function (s) { return s.manifest; })).then(function () {
-        return $.when.apply($, runnable.map(function (slot) {
-            var element = document.querySelector("#op-slot-" + slot.key + " .op-widget-body");
-            var configuration = $.extend(true, {}, slot.configuration);
-            var ready = boot.mode === "aspect" ? aspectHost(configuration) : $.Deferred().resolve().promise();
-            return ready.then(function () {
-                return mount(slot.manifest, element, configuration, { zone: slot.zone, key: slot.key });
-            }).then(function (instance) {
-                state.widgets[slot.key] = instance;
-                mountedInstances.push({ instance: instance, configuration: configuration });
-                return instance;
+    $(function () { boot.slots.forEach(function (s) { if (s.problem) show("error", s.problem, "page"); }); });
+    $(function () {  // the widget scripts the page carries have run by now
+        state.marks.scripts = window.performance.now();
+        loadAll(runnable.map(function (s) { return s.manifest; })).done(function () {
+            var all = runnable.map(function (slot) {
+                var element = document.querySelector("#op-slot-" + slot.key + " .op-widget-body");
+                var configuration = $.extend(true, {}, slot.configuration);
+                var done = $.Deferred();
+                var hosted = boot.mode === "aspect" ? aspectHost(configuration) : $.Deferred().resolve().promise();
+                hosted.always(function () {
+                    mount(slot.manifest, element, configuration, { zone: slot.zone, key: slot.key }).done(function (instance) {
+                        state.widgets[slot.key] = instance;
+                        mountedInstances.push({ instance: instance, configuration: configuration });
+                        done.resolve(instance);
+                    });
+                });
+                return done.promise();
             });
-        }));
-    }).then(function () {
-        mounted = true;
-        checkBound();
-        bindAspectSave(mountedInstances);
-        var configureButton = document.getElementById("op-configure");
-        if (configureButton && runnable[0]) configureButton.addEventListener("click", function () { configure(runnable[0]); });
+            $.when.apply($, all).done(function () {
+                state.marks.mounted = window.performance.now();
+                mounted = true;
+                checkBound();
+                bindAspectSave(mountedInstances);
+                var configureButton = document.getElementById("op-configure");
+                if (configureButton && runnable[0]) configureButton.addEventListener("click", function () { configure(runnable[0]); });
+            });
+        });
     });
-    if (boot.live) watch();
+    if (boot.live !== null) watch(boot.live);
     // Leaving the page destroys every widget (onDestroy), as the portal does when it navigates away.
     state.destroy = function () {
         Object.keys(state.widgets).forEach(function (key) {
