@@ -165,3 +165,22 @@ def test_the_signed_in_users_token_is_what_the_widget_calls_with(operate, widget
     assert page.page.evaluate("$ui.pageContext.contextCurrencyCode()") == "GBP"
     calls = operate.emulator.proxy_log.entries("demo-pms")
     assert calls and all(c["caller"] == "operate-portal" for c in calls)
+
+
+def test_the_readme_screenshots_come_from_a_script_that_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "screenshots.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("wip-widget.png", "aged-debt-widget.png", "matter-portal.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 5000, name
+        assert (root / "docs" / "images" / name).is_file(), f"docs/images/{name} is missing: run the script"
