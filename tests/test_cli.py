@@ -146,6 +146,9 @@ def test_the_readme_testing_examples_are_the_shipped_ones():
     readme = (root / "README.md").read_text()
     scenario = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
     assert scenario == (root / "smartplans/examples/tests/opened-matter.scenario.yaml").read_text()
-    python = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
-    shipped = (root / "smartplans/examples/tests/test_finance_examples.py").read_text()
-    assert python.strip().replace('"5e000000-0000-4000-8000-000000000001"', "PAYMENT") in shipped
+    shipped = [p.read_text() for p in sorted((root / "smartplans/examples/tests").glob("test_*.py"))]
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    for python in blocks:
+        code = python.strip().replace('"5e000000-0000-4000-8000-000000000001"', "PAYMENT")
+        assert any(code in text for text in shipped), f"README block not in smartplans/examples/tests:\n{code}"

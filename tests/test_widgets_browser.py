@@ -130,7 +130,7 @@ def test_scenario_ok_heals_the_pms_after_an_error(widget_page):
 
 
 def test_markup_from_a_work_item_or_the_pms_is_text(operate, widget_page, portal_page):
-    evil = "<img src=x onerror=alert(1)>"
+    evil = "<img src=x onerror=alert(1)></script><!--<script>alert(2)</script>"
     item = operate.create_work_item(
         "matter-commercial", evil, participants={"client": "2b000000-0000-4000-8000-000000000003"}
     )

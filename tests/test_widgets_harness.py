@@ -120,6 +120,20 @@ def test_a_widget_without_its_constructor_says_so(solution, widget_page):
     assert "no constructor Acme.Broken" in problem and "manifest id must name it" in problem
 
 
+def test_missing_files_a_manifest_names_are_reported_and_the_rest_runs(solution, widget_page):
+    manifest = {
+        **HELLO_MANIFEST,
+        "scripts": ["/_ideFiles/Acme/Hello/Missing.js", *HELLO_MANIFEST["scripts"]],
+        "menuTemplates": ["/_ideFiles/Acme/Hello/HelloMenu.html"],  # as a real sample's manifest does
+    }
+    write(solution, {"_IDE/Acme/Hello/Hello.widget.json": manifest})
+    page = widget_page("Acme.Hello", work_item=MATTER)
+    assert page.page.locator(".hello").inner_text() == "Hello v1"
+    log = [(e["level"], e["text"]) for e in page.harness_log()]
+    assert ("error", "script /_ideFiles/Acme/Hello/Missing.js could not be loaded") in log
+    assert any(level == "warning" and "HelloMenu.html could not be loaded (404)" in text for level, text in log)
+
+
 def test_a_broken_manifest_is_listed_not_hidden(solution, harness_page):
     write(solution, {"_IDE/Acme/Bad/Bad.widget.json": '{"id": "Acme.Bad", "scripts": [}'})
     page = harness_page.open("/widgets", wait=False)

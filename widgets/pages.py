@@ -84,7 +84,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "page.html",
         title=title,
         slots=slots,
-        boot_json=json.dumps(boot).replace("</", "<\\/"),
+        boot_json=json.dumps(boot).replace("<", "\\u003c"),  # no "</script>" or "<!--" can end the block
         vendor_scripts=[URL_PREFIX + s for s in SCRIPTS],
         vendor_styles=[URL_PREFIX + s for s in STYLES],
         widget_styles=styles,
