@@ -184,3 +184,23 @@ def test_the_demo_portal_definition_is_a_real_shaped_export_document():
     assert set(doc) == set(real_doc)
     assert set(doc["Widgets"][0]) == set(real_doc["Widgets"][0])
     assert set(doc["Pages"][0]) == set(real_doc["Pages"][0])
+
+
+@pytest.mark.parametrize(
+    "manifest, message",
+    [
+        ({"id": "A.W", "designer": {"defaultConfigurationJson": "{bad"}}, "defaultConfigurationJson: line 1"),
+        ({"id": "A.W", "designer": {"defaultConfigurationJson": "[1]"}}, "must be a JSON object"),
+        ({"id": "A.W", "designer": "x"}, "designer must be an object"),
+        ({"id": "A.W", "scripts": "x.js"}, "scripts must be a list of file paths"),
+        ({"scripts": []}, "the manifest needs an id"),
+        ([], "a widget manifest is a JSON object"),
+    ],
+)
+def test_a_manifest_that_cannot_be_used_is_reported_with_its_file(tmp_path, manifest, message):
+    folder = tmp_path / "_IDE" / "A"
+    folder.mkdir(parents=True)
+    (folder / "W.widget.json").write_text(json.dumps(manifest))
+    catalogue = scan(tmp_path / "_IDE")
+    assert "A.W" not in catalogue.manifests
+    assert len(catalogue.errors) == 1 and "W.widget.json" in catalogue.errors[0] and message in catalogue.errors[0]

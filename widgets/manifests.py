@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.jsonfile import JsonFileError, get_ci, load
+from emulator.jsonfile import JsonFileError, get_ci, load, loads
 
 BUILTIN_IDE_ROOT = Path(__file__).parent / "builtin"
 IDE_PREFIX = "/_ideFiles/"
@@ -66,14 +66,19 @@ class Manifest:
     def default_configuration(self) -> dict[str, Any]:
         """`designer.defaultConfigurationJson`: an object, or a JSON string of one, as exports have it."""
         value = get_ci(self.designer, "defaultConfigurationJson")
-        if isinstance(value, str) and value.strip():
-            from emulator.jsonfile import loads
-
+        where = f"{self.path}: designer.defaultConfigurationJson"
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
             try:
-                value = loads(value, f"{self.path}: designer.defaultConfigurationJson")
+                value = loads(value, where)
             except JsonFileError as exc:
                 raise ManifestError(str(exc)) from None
-        return dict(value) if isinstance(value, dict) else {}
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ManifestError(f"{where} must be a JSON object (or a string holding one)")
+        return dict(value)
 
     def to_json(self) -> dict[str, Any]:
         """What the host page needs to load and construct it."""
@@ -115,7 +120,7 @@ def parse_manifest(path: Path, root: Path, builtin: bool) -> Manifest:
     ident = get_ci(doc, "id")
     if not isinstance(ident, str) or not ident.strip():
         raise ManifestError(f"{path}: the manifest needs an id (the name of its JavaScript constructor)")
-    return Manifest(
+    manifest = Manifest(
         id=ident.strip(),
         kind=kind,
         path=path,
@@ -128,6 +133,10 @@ def parse_manifest(path: Path, root: Path, builtin: bool) -> Manifest:
         menu_templates=_url_list(doc, "menuTemplates", path),
         components=[str(c) for c in get_ci(doc, "components") or [] if isinstance(c, str)],
     )
+    if get_ci(doc, "designer") is not None and not isinstance(get_ci(doc, "designer"), dict):
+        raise ManifestError(f"{path}: designer must be an object")
+    manifest.default_configuration()  # a designer.defaultConfigurationJson that is not JSON fails here, named
+    return manifest
 
 
 @dataclass
