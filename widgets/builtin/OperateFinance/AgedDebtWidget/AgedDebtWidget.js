@@ -48,45 +48,12 @@ OperateFinance.AgedDebtWidget = function (element, configuration, baseModel) {
 
 OperateFinance.AgedDebtWidget.prototype.loadAndBind = function () {
     var self = this;
-    var common = OperateFinance.Common;
-    if (!self.subscription) {
-        self.subscription = $ui.events.subscribe("Sharedo.Core.Legal.Finance.Refresh", function () { self.loadAndBind(); });
-    }
-    var id = common.currentWorkItemId(self.options);
-    self.state("loading");
-    self.error(null);
     self.selected(null);
-    if (!id) {
-        self.error({ message: "This widget needs a work item: place it on a work item's page.", detail: "" });
-        self.state("error");
-        return;
-    }
-    var agent;
-    try {
-        agent = common.agent(self.options);
-    } catch (e) {
-        self.error({ message: e.message, detail: "" });
-        self.state("error");
-        return;
-    }
-    common.loadMatter(id, self.options).then(function (matter) {
-        self.matter(matter);
-        if (!matter.pmsReference) {
-            self.state("unlinked");
-            return null;
-        }
-        return agent.agedDebt(self.options, matter).then(function (debt) {
-            self.debt(debt);
-            self.state("ready");
-        });
-    }).then(null, function (xhr) {
-        self.error(common.describeError(xhr, self.options));
-        self.state("error");
+    OperateFinance.Common.load(self, function (agent, matter) {
+        return agent.agedDebt(self.options, matter).then(function (debt) { self.debt(debt); });
     });
 };
 
 OperateFinance.AgedDebtWidget.prototype.onDestroy = function () {
-    var self = this;
-    if (self.subscription) $ui.events.unsubscribe(self.subscription);
-    self.subscription = null;
+    OperateFinance.Common.release(this);
 };

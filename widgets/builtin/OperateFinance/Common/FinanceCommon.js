@@ -100,6 +100,45 @@ OperateFinance.Common = (function () {
         return options.id || ($ui.pageContext && ko.unwrap($ui.pageContext.sharedoId)) || null;
     }
 
+    // What both widgets do on loadAndBind: find the matter, stop at "not linked", else ask the PMS agent.
+    // `widget` has observables state/error/matter and options; `figures(agent, matter)` returns a promise.
+    // The widget reloads on the portal's finance refresh event until onDestroy calls release(widget).
+    function load(widget, figures) {
+        if (!widget.subscription) {
+            widget.subscription = $ui.events.subscribe("Sharedo.Core.Legal.Finance.Refresh", function () { widget.loadAndBind(); });
+        }
+        var id = currentWorkItemId(widget.options);
+        widget.state("loading");
+        widget.error(null);
+        var fail = function (message) {
+            widget.error({ message: message, detail: "" });
+            widget.state("error");
+        };
+        if (!id) return fail("This widget needs a work item: place it on a work item's page.");
+        var pms;
+        try {
+            pms = agent(widget.options);
+        } catch (e) {
+            return fail(e.message);
+        }
+        loadMatter(id, widget.options).then(function (matter) {
+            widget.matter(matter);
+            if (!matter.pmsReference) {
+                widget.state("unlinked");
+                return null;
+            }
+            return figures(pms, matter).then(function () { widget.state("ready"); });
+        }).then(null, function (xhr) {
+            widget.error(describeError(xhr, widget.options));
+            widget.state("error");
+        });
+    }
+
+    function release(widget) {
+        if (widget.subscription) $ui.events.unsubscribe(widget.subscription);
+        widget.subscription = null;
+    }
+
     return {
         money: money,
         hours: hours,
@@ -109,6 +148,8 @@ OperateFinance.Common = (function () {
         agent: agent,
         loadMatter: loadMatter,
         describeError: describeError,
-        currentWorkItemId: currentWorkItemId
+        currentWorkItemId: currentWorkItemId,
+        load: load,
+        release: release
     };
 })();
