@@ -198,7 +198,8 @@ class Queries:
         # the id alone picks the work item.
         f.string("entityType", max_length=200)
         entity_id = f.guid("entityId", required=True)
-        response_type = f.string("responseType", max_length=20) or "flat"
+        response_type = f.string("responseType", max_length=20)
+        response_type = "flat" if response_type is None else response_type  # "" is not "flat" (the document's enum)
         f.boolean("allowParallelExecution")
         f.boolean("executeCalculatedFields")
         if response_type != "flat":

@@ -128,3 +128,12 @@ def test_a_proxy_path_the_service_cannot_take_or_that_climbs_out_is_refused(api)
     for path in ("../../admin/export", "api/%2e%2e/%2e%2e/admin", "api/..%2Fadmin"):
         response = api.get(f"/api/proxy/demo-pms/_/{path}")
         assert response.status_code == 400 and "base path" in response.json["title"], path
+
+
+def test_graph_query_refuses_an_empty_response_type(api):
+    """schemathesis found "" accepted where the document's enum allows only "flat" or null."""
+    body = {"entityType": "sharedo", "entityId": "3c000000-0000-4000-8000-000000000001", "responseType": ""}
+    response = api.post("/api/executionengine/graph/sharedo/query", body)
+    assert response.status_code == 400 and response.json["errors"][0]["field"] == "responseType"
+    body["responseType"] = None
+    assert api.post("/api/executionengine/graph/sharedo/query", body).status_code == 200

@@ -222,11 +222,23 @@ def portal_page(work_item_id: str):
 
 
 # -- the host's own files ------------------------------------------------------------------------
+def host_url(name: str) -> str:
+    """The host file's URL with its modification time, so a browser may keep it until it changes."""
+    return f"/_harness/{name}?v={(STATIC / name).stat().st_mtime_ns}"
+
+
+@bp.app_context_processor
+def _host_urls() -> dict[str, Any]:
+    return {"host_url": host_url}
+
+
 @bp.get("/_harness/<name>")
 def host_file(name: str):
     if name not in HOST_FILES:
         abort(404)
-    response = Response((STATIC / name).read_bytes(), mimetype=HOST_FILES[name], headers={"Cache-Control": "no-cache"})
+    versioned = request.args.get("v") == str((STATIC / name).stat().st_mtime_ns)
+    cache = "public, max-age=31536000, immutable" if versioned else "no-cache"
+    response = Response((STATIC / name).read_bytes(), mimetype=HOST_FILES[name], headers={"Cache-Control": cache})
     response.add_etag()
     return response.make_conditional(request)
 
