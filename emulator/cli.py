@@ -223,6 +223,15 @@ def cmd_serve(args) -> int:
             f"  demo PMS: http://127.0.0.1:{pms_server.server_port} (X-API-Key: demo-pms-key), "
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
+    print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
+    from .linked_services import is_loopback_host
+
+    if not is_loopback_host(args.host):
+        print(
+            f"  warning: listening on {args.host}: the widget pages hand out tokens for any user without a password, "
+            "to anyone who can reach this port",
+            file=sys.stderr,
+        )
     print(f"  clock: {em.clock.mode}; health: {url}/api/_emulator/health; stop with Ctrl+C", flush=True)
 
     stop = threading.Event()

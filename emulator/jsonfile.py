@@ -80,7 +80,12 @@ def _drop_trailing_commas(text: str) -> str:
 
 def loads(text: str | bytes, source: str = "<string>") -> Any:
     if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise JsonFileError(
+                f"{source}: not UTF-8 text (byte 0x{text[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+            ) from None
     text = text.lstrip("\ufeff")
     try:
         return json.loads(strip_comments(text))

@@ -40,7 +40,7 @@ class LinkedService:
     allow_remote: bool = False
     adapter: str | None = None  # the PmsAdapter that speaks this service's API (pms_adapters/registry.py)
     fake: str | None = None  # "demo": serve it from the in-process demo PMS until pointed at a real port
-    require_permission: str = PROXY_PERMISSION  # what a caller of /api/proxy/<name>/_/ must hold
+    require_permission: str = PROXY_PERMISSION  # what a caller of /api/proxy/<name>/_/ must hold ("" = nothing)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -92,7 +92,8 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
             allow_remote=bool(cfg.get("allow_remote", False)),
             adapter=cfg.get("adapter"),
             fake=cfg.get("fake"),
-            require_permission=str(cfg.get("require_permission") or PROXY_PERMISSION),
+            # "" opens the service to every caller, on purpose; unset means the default permission.
+            require_permission=str(cfg.get("require_permission", PROXY_PERMISSION)),
         )
         if service.fake not in (None, "demo"):
             raise LinkedServiceError(f'{where}: fake must be "demo" (the in-process demo PMS), not {service.fake!r}')

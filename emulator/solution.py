@@ -36,7 +36,12 @@ class Solution:
     people: list[dict[str, Any]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
     seed: list[dict[str, Any]] = field(default_factory=list)
-    portals: list[tuple[Path, Any]] = field(default_factory=list)  # portals/*.json, the export's portal documents
+
+    @property
+    def portal_files(self) -> list[Path]:
+        """portals/*.json (the export's portal documents), listed afresh: the widget pages read them on every
+        request, so an edit or a new file shows on reload and a broken one is reported on the page."""
+        return _json_files(self.root / "portals")
 
     @property
     def ide_root(self) -> Path | None:
@@ -196,7 +201,6 @@ def load_solution(root: str | Path) -> Solution:
         people=_json_list(root / "ods" / "people.json"),
         organisations=_json_list(root / "ods" / "organisations.json"),
         seed=_json_list(root / "seed" / "workitems.json"),
-        portals=[(p, _load_json(p)) for p in _json_files(root / "portals")],
     )
     _check_roles(solution)
     return solution

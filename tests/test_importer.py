@@ -131,7 +131,7 @@ def test_portal_definitions_are_imported_and_place_widgets(tmp_path: Path) -> No
     assert "portals/matter-private-client-general.json" in report.imported["portals"]
     assert written.read_bytes() == real.read_bytes()
     solution = load_solution(tmp_path / "s")
-    portals = [p for path, doc in solution.portals for p in parse_portal_document(doc, str(path))]
+    portals = [p for path in solution.portal_files for p in parse_portal_document(jsonfile.load(path), str(path))]
     portal = portal_for(portals, ["matter-private-client-general", "matter-private-client", "matter"])
     assert portal is not None and portal.title == "MPC General portal"
     placed = {p.widget: p for p in portal.placements()}  # the first page: "default", the matter dashboard

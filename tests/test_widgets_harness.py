@@ -134,6 +134,86 @@ def test_missing_files_a_manifest_names_are_reported_and_the_rest_runs(solution,
     assert any(level == "warning" and "HelloMenu.html could not be loaded (404)" in text for level, text in log)
 
 
+def test_a_scenario_that_cannot_apply_changes_nothing(solution, operate, harness_page):
+    operate.pms.add_fault("/api/matters/*", status=503)  # what the state was before
+    bad = {
+        "half": {"pmsFaults": [{"route": "/api/**", "status": 502}, {"route": "/api/**", "status": 200}]},
+        "types": {"pmsFaults": [{"route": "/api/**", "delaySeconds": "abc"}]},
+        "fees": {"pmsMatter": {"feeEarner": "PS", "clientName": "X", "estimatedFees": "lots"}},
+        "attrs": {"pmsFaults": [{"route": "/api/**", "status": 502}], "attributes": ["x"]},
+        "earner": {
+            "workItem": "3c000000-0000-4000-8000-000000000010",  # not in the PMS yet: the PMS refuses fee earner ZZ
+            "pmsMatter": {"feeEarner": "ZZ", "clientName": "X"},
+            "pmsFaults": [{"route": "/a", "status": 500}],
+        },
+    }
+    write(solution, {"_IDE/Acme/Hello/Hello.scenarios.json": {"scenarios": bad}})
+    for name in bad:
+        response = harness_page.page.goto(f"{harness_page.base_url}/widgets/Acme.Hello?scenario={name}")
+        assert response.status == 400, name
+        assert f"scenario {name!r}" in harness_page.page.inner_text("body"), name
+        assert [(f.route, f.status) for f in operate.pms.faults()] == [("/api/matters/*", 503)], name
+    assert operate.attribute(MATTER, "pmsReference") == "PMS-260101"
+
+
+def test_a_broken_scenario_file_still_lets_the_widget_preview(solution, widget_page):
+    write(solution, {"_IDE/Acme/Hello/Hello.scenarios.json": {"scenarios": [1, 2]}})
+    page = widget_page("Acme.Hello", work_item=MATTER, scenario="ok")
+    assert page.page.locator(".hello").inner_text() == "Hello v1"
+    assert "Hello.scenarios.json" in page.page.locator(".op-banner-error").first.inner_text()
+
+
+def test_a_broken_portal_file_is_reported_and_the_server_keeps_serving(solution, harness_page):
+    write(solution, {"portals/broken.json": '{"Portals": [ , }', "portals/latin1.json": "x"})
+    (solution / "portals/latin1.json").write_bytes(
+        b'{"Portals": [{"SharedoTypeSystemName": "matter", "Title": "\xa3"}]}'
+    )
+    page = harness_page.open(f"/portal/{MATTER}")
+    banners = " ".join(page.page.locator(".op-banner-error").all_inner_texts())
+    assert "broken.json: line 1" in banners and "latin1.json: not UTF-8 text (byte 0xa3" in banners
+    assert page.page.locator('section[data-widget="OperateFinance.WipWidget"]').count() == 1  # the demo's portal
+
+
+def test_errors_inside_promise_callbacks_and_errors_buried_in_chatter_still_count(solution, widget_page):
+    js = """namespace("Acme");
+Acme.Hello = function () { this.greeting = ko.observable("hi"); this.title = ko.observable(""); };
+Acme.Hello.prototype.loadAndBind = function () {
+    var url = "/api/v1/public/workItem/" + $ui.pageContext.sharedoId();
+    $ajax.get(url).then(function (item) { return item.nope.deeper; });
+    $ui.showError(new Error("shown once"));
+    for (var i = 0; i < 700; i++) $ui.log.debug("chatter " + i);
+};
+"""
+    write(solution, {"_IDE/Acme/Hello/Hello.js": js})
+    page = widget_page("Acme.Hello", work_item=MATTER)
+    errors = [e["text"] for e in page.harness_log("error")]
+    assert any("exception in a promise callback: Cannot read properties of undefined" in e for e in errors), errors
+    assert any(e.startswith("shown once") for e in errors), errors
+    with pytest.raises(AssertionError, match="console panel"):
+        page.assert_no_console_errors()
+
+
+def test_a_blade_that_breaks_can_still_be_closed(solution, widget_page):
+    write(
+        solution,
+        {
+            "_IDE/Acme/Blade/Blade.panel.json": {
+                "id": "Acme.Blade",
+                "width": 420,
+                "scripts": ["/_ideFiles/Acme/Blade/B.js"],
+            },
+            "_IDE/Acme/Blade/B.js": "namespace('Acme'); Acme.Blade = function () { throw new Error('blade bug'); };",
+        },
+    )
+    page = widget_page("Acme.Hello", work_item=MATTER)
+    page.page.evaluate("() => { $ui.stacks.openPanel('Acme.Blade', {}); }")  # do not wait for the blade to close
+    blade = page.page.locator('.op-blade[data-panel="Acme.Blade"]')
+    blade.locator(".op-problem").wait_for(timeout=5000)
+    assert blade.evaluate("e => e.style.width") == "420px"
+    blade.locator(".op-blade-close").click()
+    assert page.page.locator(".op-blade").count() == 0
+
+
 def test_a_broken_manifest_is_listed_not_hidden(solution, harness_page):
     write(solution, {"_IDE/Acme/Bad/Bad.widget.json": '{"id": "Acme.Bad", "scripts": [}'})
     page = harness_page.open("/widgets", wait=False)
@@ -189,11 +269,18 @@ def test_bad_input_gets_a_page_that_says_what_is_wrong(solution, harness_page):
         "/widgets/Acme.Hello?config=%7Bnot": (400, "config is not JSON"),
         "/widgets/Acme.Hello?config=%5B1%5D": (400, "config must be a JSON object"),
         "/widgets/Acme.Hello?user=nobody&scenario=ok": (400, "no user 'nobody'"),
-        "/widgets/Acme.Hello?workItem=3c000000-0000-4000-8000-0000000000ff&scenario=ok": (
-            400,
-            "is not in this solution",
-        ),
+        "/widgets/Acme.Hello?workItem=3c000000-0000-4000-8000-0000000000ff&scenario=ok": (400, "no work item"),
         "/portal/not-a-work-item": (404, "no work item 'not-a-work-item'"),
+        "/widgets/Acme.Hello?user=nobody": (400, "no user 'nobody'"),  # no scenario: still checked
+        "/widgets/Acme.Hello?config=%7B%22a%22%3ANaN%7D": (400, "NaN is not JSON"),
+        "/widgets/Acme.Hello?config=" + "%5B" * 5000 + "%5D" * 5000: (400, "config is not JSON"),
+        "/widgets/Acme.Hello?mode=portal": (400, "mode must be 'widget' or 'aspect'"),
+        f"/widgets/OperateFinance.WipWidget?scenario=ok&config=%7B%22linkedService%22%3A%5B1%5D%7D&workItem={MATTER}": (
+            200,
+            "",
+        ),
+        f"/portal/{MATTER}?scenario=pms-error&page=nope": (400, "no portal page 'nope'"),
+        "/portal/MAT-00001": (200, "Estate of Arthur Ellison"),  # by reference
     }
     for path, (status, message) in cases.items():
         response = harness_page.page.goto(harness_page.base_url + path)
@@ -201,4 +288,6 @@ def test_bad_input_gets_a_page_that_says_what_is_wrong(solution, harness_page):
         assert message in harness_page.page.inner_text("body"), path
     write(solution, {"_IDE/Acme/Hello/Hello.scenarios.json": {"scenarios": {"x": {"colour": "red"}}}})
     response = harness_page.page.goto(harness_page.base_url + "/widgets/Acme.Hello")
+    assert response.status == 200 and "unknown key(s) ['colour']" in harness_page.page.inner_text("body")
+    response = harness_page.page.goto(harness_page.base_url + "/widgets/Acme.Hello?scenario=x")
     assert response.status == 400 and "unknown key(s) ['colour']" in harness_page.page.inner_text("body")

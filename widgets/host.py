@@ -12,8 +12,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from emulator.jsonfile import JsonFileError, load
+
 from .manifests import Catalogue, Manifest, ManifestError
-from .portals import Placement, PortalError, Viewer, parse_portal_document, placement_refusal, portal_for
+from .portals import (
+    Placement,
+    PortalError,
+    Viewer,
+    column_for,
+    parse_portal_document,
+    placement_refusal,
+    portal_for,
+)
 
 GLOBALS_FILE = Path(__file__).parent / "portal-globals.json"
 PORTAL_CLIENT = "operate-portal"  # the emulator's own client for portal pages (emulator/catalogue/security.json)
@@ -81,6 +91,10 @@ class Slot:
     problem: str | None = None  # shown in the widget's place: missing widget, bad configuration
     hidden: str | None = None  # a Require* rule keeps it off this viewer's page (listed, not rendered)
 
+    @property
+    def column(self) -> str:
+        return column_for(self.zone)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -119,11 +133,17 @@ def slot_for(catalogue: Catalogue, key: str, placement: Placement) -> Slot:
 def portals(em: Any) -> tuple[list[Any], list[str]]:
     """Every portal in the solution's `portals/` folder, and the documents that failed (shown on the page)."""
     found, errors = [], []
-    for path, doc in em.solution.portals:
+    for path in em.solution.portal_files:
         try:
-            found += parse_portal_document(doc, str(path))
-        except PortalError as exc:
+            portals = parse_portal_document(load(path), str(path))
+        except (PortalError, JsonFileError) as exc:
             errors.append(str(exc))
+            continue
+        except OSError as exc:
+            errors.append(f"{path}: cannot read: {exc.strerror}")
+            continue
+        found += portals
+        errors += [problem for portal in portals for problem in portal.problems]
     return found, errors
 
 

@@ -94,6 +94,7 @@ class Manifest:
             "components": self.components,
             "configurationWidget": self.configuration_widget,
             "defaultConfiguration": self.default_configuration(),
+            "width": get_ci(self.raw, "width") if isinstance(get_ci(self.raw, "width"), (int, float)) else None,
             "builtin": self.builtin,
         }
 
@@ -131,7 +132,7 @@ def parse_manifest(path: Path, root: Path, builtin: bool) -> Manifest:
         styles=_url_list(doc, "styles", path),
         templates=_url_list(doc, "templates", path),
         menu_templates=_url_list(doc, "menuTemplates", path),
-        components=[str(c) for c in get_ci(doc, "components") or [] if isinstance(c, str)],
+        components=_url_list(doc, "components", path),
     )
     if get_ci(doc, "designer") is not None and not isinstance(get_ci(doc, "designer"), dict):
         raise ManifestError(f"{path}: designer must be an object")

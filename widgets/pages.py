@@ -22,7 +22,7 @@ from emulator.errors import error_body
 
 from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
 from .manifests import Catalogue, scan
-from .portals import Placement, PortalError
+from .portals import Placement, PortalError, strict_json
 from .scenarios import ScenarioError, apply, describe, for_widget
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 
@@ -30,6 +30,7 @@ STATIC = Path(__file__).parent / "static" / "host"
 HOST_FILES = {"operate-host.js": "application/javascript", "harness.css": "text/css"}
 MAX_LISTED_WORK_ITEMS = 200
 MAX_CONFIG_CHARS = 100_000
+MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.md says so)
 
 bp = Blueprint("widgets", __name__, template_folder="templates")
 
@@ -60,7 +61,7 @@ def _refuse(status: int, message: str) -> Response:
     return Response(html, status=status, mimetype="text/html")
 
 
-def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra: dict[str, Any]) -> str:
+def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra: dict[str, Any]) -> str | Response:
     em = _em()
     work_item = em.workitems.find(applied.work_item) if applied.work_item else None
     catalogue: Catalogue = extra.pop("catalogue")
@@ -80,11 +81,15 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "mode": extra.get("mode", "widget"),
         "workTypeSystemName": work_item.type if work_item else None,
     }
+    try:
+        boot_json = json.dumps(boot, allow_nan=False).replace("<", "\\u003c")  # no "</script>" or "<!--" ends it
+    except ValueError:
+        return _refuse(400, "a configuration holds NaN or Infinity, which JSON (and the browser) cannot read")
     return render_template(
         "page.html",
         title=title,
         slots=slots,
-        boot_json=json.dumps(boot).replace("<", "\\u003c"),  # no "</script>" or "<!--" can end the block
+        boot_json=boot_json,
         vendor_scripts=[URL_PREFIX + s for s in SCRIPTS],
         vendor_styles=[URL_PREFIX + s for s in STYLES],
         widget_styles=styles,
@@ -106,12 +111,8 @@ def gallery():
     _, portal_errors = portals(_em())
     entries = []
     for manifest in sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())):
-        try:
-            scenarios = describe(for_widget(manifest))
-            problem = None
-        except ScenarioError as exc:
-            scenarios, problem = [], str(exc)
-        entries.append({"manifest": manifest, "scenarios": scenarios, "problem": problem})
+        scenarios, problem = for_widget(manifest)
+        entries.append({"manifest": manifest, "scenarios": describe(scenarios), "problem": problem})
     em = _em()
     return render_template(
         "gallery.html",
@@ -130,7 +131,7 @@ def _config_arg() -> dict[str, Any]:
     if len(raw) > MAX_CONFIG_CHARS:
         raise ValueError(f"config is longer than {MAX_CONFIG_CHARS} characters")
     try:
-        value = json.loads(raw)
+        value = strict_json(raw)
     except ValueError as exc:
         raise ValueError(f"config is not JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -143,24 +144,28 @@ def preview(widget_id: str):
     catalogue = _catalogue()
     manifest = catalogue.get(widget_id)
     if manifest is None:
-        known = ", ".join(sorted(catalogue.manifests)) or "none"
+        known = ", ".join(m.id for m in catalogue.widgets()) or "none"
         return _refuse(404, f"no widget {widget_id!r} in the solution's _IDE folder or the built-ins; known: {known}")
+    if manifest.kind != "widget":
+        return _refuse(400, f"{widget_id!r} is a blade (.panel.json): a widget opens it with $ui.stacks.openPanel")
+    mode = request.args.get("mode") or "widget"
+    if mode not in ("widget", "aspect"):
+        return _refuse(400, f"mode must be 'widget' or 'aspect', not {mode[:40]!r}")
     em = _em()
+    scenarios, problem = for_widget(manifest)
     try:
         config = _config_arg()
-        scenarios = for_widget(manifest)
+        service = config.get("linkedService", manifest.default_configuration().get("linkedService"))
         applied = apply(
             em,
             scenarios,
             request.args.get("scenario") or None,
             work_item=request.args.get("workItem") or None,
             user=request.args.get("user") or None,
-            service=config.get("linkedService") or manifest.default_configuration().get("linkedService"),
+            service=service if isinstance(service, str) else None,
         )
     except (ValueError, ScenarioError) as exc:
-        return _refuse(400, str(exc))
-    if applied.work_item and em.workitems.find(applied.work_item) is None:
-        return _refuse(404, f"no work item {applied.work_item!r}")
+        return _refuse(400, str(exc) if not problem else f"{exc} ({problem})")
     placement = Placement(
         id="preview",
         widget=manifest.id,
@@ -178,19 +183,35 @@ def preview(widget_id: str):
         [slot],
         applied,
         scenarios,
-        {"catalogue": catalogue, "manifest": manifest, "mode": request.args.get("mode", "widget")},
+        {"catalogue": catalogue, "manifest": manifest, "mode": mode, "portal_errors": [problem] if problem else []},
     )
+
+
+def _by_reference(em: Any, reference: str) -> Any:
+    with em.store.read() as conn:
+        row = conn.execute("SELECT id FROM work_items WHERE reference=? LIMIT 1", (reference,)).fetchone()
+    return em.workitems.find(row["id"]) if row else None
+
+
+def _page_exists(em: Any, work_item: Any, page_id: str) -> bool:
+    """Whether any portal of the work item's type (or an ancestor's) has that page, before a scenario runs."""
+    found, _ = portals(em)
+    chain = set(em.solution.worktypes.ancestors(work_item.type)) if work_item.type in em.solution.worktypes else set()
+    return any(p.find_page(page_id) for p in found if p.work_type in chain)
 
 
 @bp.get("/portal/<work_item_id>")
 def portal_page(work_item_id: str):
     em = _em()
     catalogue = _catalogue()
-    work_item = em.workitems.find(work_item_id)
+    work_item = em.workitems.find(work_item_id) or _by_reference(em, work_item_id)
     if work_item is None:
-        return _refuse(404, f"no work item {work_item_id!r}")
+        return _refuse(404, f"no work item {work_item_id[:80]!r} (give its id or its reference)")
+    page_id = request.args.get("page") or None
+    if page_id is not None and not _page_exists(em, work_item, page_id):
+        return _refuse(400, f"no portal page {page_id[:80]!r} for {work_item.type} (a page's Id or PageSystemName)")
     try:
-        scenarios = for_widget(None)
+        scenarios, _ = for_widget(None)
         applied = apply(
             em,
             scenarios,
@@ -202,7 +223,7 @@ def portal_page(work_item_id: str):
         return _refuse(400, str(exc))
     work_item = em.workitems.get(work_item.id)
     try:
-        portal, slots = portal_slots(em, catalogue, work_item, applied.user, request.args.get("page") or None)
+        portal, slots = portal_slots(em, catalogue, work_item, applied.user, page_id)
     except PortalError as exc:
         return _refuse(400, str(exc))
     title = f"{work_item.reference or ''} {work_item.title}".strip()
@@ -274,7 +295,7 @@ def _newest_change(em: Any) -> float:
     newest = 0.0
     for root in em.ide_roots:
         for count, path in enumerate(root.rglob("*")):
-            if count > 5000:
+            if count > MAX_WATCHED:
                 break
             try:
                 newest = max(newest, path.stat().st_mtime)

@@ -14,8 +14,43 @@ from typing import Any
 
 from emulator.jsonfile import get_ci
 
-# Zones seen in a real export [C], in the order a page lays them out; unknown zones go after "middle".
-ZONES = ("top-menu", "above-radar", "above-nav", "nav", "middle-top", "middle", "middle-bottom", "right")
+# Zones seen in real exports [C] (and the demo's `middle`), in the order a page lays them out within its
+# column (column_for); an unknown zone sorts with "middle".
+ZONES = (
+    "top-menu", "top", "above-radar", "above-nav", "nav", "left-top", "left-1", "centre-top",
+    "middle-top", "middle", "middle-bottom", "bottom", "right", "right-1",
+)  # fmt: skip
+
+
+def strict_json(text: str) -> Any:
+    """JSON as the browser reads it: NaN and Infinity are not JSON (Python would let them through)."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def column_for(zone: str) -> str:
+    """Where a zone sits on the page, as a portal lays it out: across the top, left, right or centre."""
+    z = zone.lower()
+    if z in ("top-menu", "top") or z.startswith("top-"):
+        return "top"
+    if z in ("above-nav", "nav") or z.startswith("left"):
+        return "left"
+    if z.startswith("right"):
+        return "right"
+    return "centre"
+
+
+def truthy(value: Any) -> bool:
+    """A flag as exports write it: true/false, or "true"/"false" strings, or 0/1."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
 
 
 class PortalError(ValueError):
@@ -60,6 +95,7 @@ class Portal:
     master: list[Placement]  # PortalWidgets: on every page of the portal
     by_page: dict[str | None, list[Placement]]  # Widgets, keyed by PortalPageId (None: not on a page)
     source: str
+    problems: list[str] = field(default_factory=list)  # rows that cannot be placed, shown on the page
 
     def page_ids(self) -> list[str]:
         ordered = sorted(self.pages, key=lambda p: _int(get_ci(p, "DisplayOrder")))
@@ -113,7 +149,7 @@ def names(value: Any) -> list[str]:
         if text.startswith("["):
             try:
                 value = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return [text]
         else:
             return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
@@ -132,7 +168,7 @@ def _placement(row: Any, where: str) -> Placement:
     config: Any = get_ci(row, "ConfigurationJson")
     if isinstance(config, str):
         try:
-            config = json.loads(config) if config.strip() else {}
+            config = strict_json(config) if config.strip() else {}
         except ValueError as exc:
             error = f"{where}: ConfigurationJson is not JSON ({exc})"
             config = {}
@@ -144,9 +180,9 @@ def _placement(row: Any, where: str) -> Placement:
     return Placement(
         id=str(get_ci(row, "Id") or where),
         widget=widget.strip(),
-        zone=str(get_ci(row, "Zone") or "middle"),
+        zone=str(get_ci(row, "Zone") or "middle").strip(),
         order=_int(get_ci(row, "DisplayOrder")),
-        with_chrome=bool(get_ci(row, "WithChrome")),
+        with_chrome=truthy(get_ci(row, "WithChrome")),
         title=get_ci(row, "Title"),
         icon=get_ci(row, "Icon"),
         configuration=config,
@@ -211,7 +247,10 @@ def parse_portal_document(doc: Any, source: str) -> list[Portal]:
         owner = owner or by_id.get(str(get_ci(row, "PortalId"))) or only
         if owner is None:
             raise PortalError(f"{source}: Widgets[{i}] is on no known page or portal")
-        owner.by_page.setdefault(page_id if page_id in page_owner else None, []).append(placement)
+        if page_id is not None and page_id not in page_owner:
+            owner.problems.append(f"{source}: Widgets[{i}] ({placement.widget}): no page has Id {page_id!r}")
+            continue
+        owner.by_page.setdefault(page_id, []).append(placement)
     return portals
 
 
@@ -232,9 +271,9 @@ def placement_refusal(placement: Placement, viewer: Viewer) -> str | None:
     MustBeSubTypesList / MustNotBeSubTypesList a type or any type derived from it. Features are not
     emulated, so RequireFeature always holds (the page says so)."""
     row = placement.row
-    permission = get_ci(row, "RequirePermission")
-    if permission and "*" not in viewer.permissions and permission not in viewer.permissions:
-        return f"needs the permission {permission!r}"
+    for permission in names(get_ci(row, "RequirePermission")):
+        if "*" not in viewer.permissions and permission not in viewer.permissions:
+            return f"needs the permission {permission!r}"
     phases = names(get_ci(row, "RequirePhaseList"))
     if phases and viewer.phase not in phases:
         return f"shown only in phase {', '.join(phases)}"

@@ -9,10 +9,11 @@ scenario replaces the fake's faults, so moving from `pms-error` back to `ok` hea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from emulator.errors import ApiError
 from emulator.jsonfile import JsonFileError, get_ci, load
 
 from .manifests import SCENARIOS_SUFFIX, Manifest
@@ -57,19 +58,48 @@ def builtin() -> dict[str, dict[str, Any]]:
     return _read(BUILTIN_FILE)
 
 
-def for_widget(manifest: Manifest | None) -> dict[str, dict[str, Any]]:
-    """The built-in scenarios, then the widget folder's own (`<Name>.scenarios.json`), which win."""
+def for_widget(manifest: Manifest | None) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The built-in scenarios, then the widget folder's own (`<Name>.scenarios.json`), which win; and the
+    problem with the widget's file, if any (the built-in ones still serve, the page shows the problem)."""
     out = builtin()
     if manifest is None:
-        return out
+        return out, None
     stem = manifest.path.name[: -len(".widget.json")] if manifest.kind == "widget" else manifest.path.stem
     own = next((p for p in manifest.path.parent.iterdir() if p.name.lower() == (stem + SCENARIOS_SUFFIX).lower()), None)
     if own is not None:
-        out.update(_read(own))
-    return out
+        try:
+            out.update(_read(own))
+        except ScenarioError as exc:
+            return out, str(exc)
+    return out, None
 
 
-def _user_lacking(em: Any, permission: str, scenario: str) -> str:
+MATTER_KEYS = {"operateId", "title", "feeEarner", "clientId", "clientName", "estimatedFees", "referenceAttribute"}
+
+
+@dataclass
+class _Plan:
+    """A scenario checked in full, so applying it cannot fail half-way."""
+
+    work_item: str
+    user: str | None
+    backend: Any
+    faults: list[dict[str, Any]]
+    matter: dict[str, Any] | None
+    attributes: dict[str, Any]
+    notes: list[str]
+
+
+def _text(value: Any, where: str, *, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ScenarioError(f"{where} must be a non-empty string")
+    return value
+
+
+def _user_lacking(em: Any, permission: Any, scenario: str) -> str:
+    permission = _text(permission, f"scenario {scenario!r}: user.lacking", required=True)
     for _, person in sorted(em.identity.users.items()):
         if permission not in em.identity.user_permissions(person):
             return person["userName"]
@@ -79,59 +109,133 @@ def _user_lacking(em: Any, permission: str, scenario: str) -> str:
     )
 
 
-def _fake(em: Any, service: str | None, scenario: str) -> Any:
+def _fake(em: Any, service: Any, scenario: str) -> Any:
+    service = _text(service, f"scenario {scenario!r}: service")
     fakes = em.linked_services.fakes
-    if service is None:
-        service = next(iter(fakes), None)
-    backend = fakes.get(service) if service else None
+    name = service or next(iter(fakes), None)
+    backend = fakes.get(name) if name else None
     if backend is None:
+        where = f"linked service {name!r}" if name else "no linked service"
         raise ScenarioError(
-            f"scenario {scenario!r} drives a PMS fake, but linked service {service!r} has none; "
-            f'set fake = "demo" on it in operate.toml'
+            f"scenario {scenario!r} drives a PMS fake, but {where} has one "
+            f'(set fake = "demo" on a [linked_services.<name>] in operate.toml)'
         )
     return backend
 
 
-def _apply_faults(backend: Any, faults: Any, scenario: str) -> None:
+def _check_faults(backend: Any, faults: Any, scenario: str) -> list[dict[str, Any]]:
     from pms_adapters.demo.models import DemoPmsError
 
     if not isinstance(faults, list):
         raise ScenarioError(f"scenario {scenario!r}: pmsFaults must be a list")
+    checked = []
     for i, fault in enumerate(faults):
         where = f"scenario {scenario!r}: pmsFaults[{i}]"
         if not isinstance(fault, dict) or set(fault) - FAULT_KEYS:
             raise ScenarioError(f"{where}: an object with keys from {sorted(FAULT_KEYS)}")
+        args = {
+            "route": fault.get("route", ""),
+            "method": fault.get("method", "*"),
+            "delay": fault.get("delaySeconds"),
+            "status": fault.get("status"),
+            "malformed": fault.get("malformed", False),
+            "times": fault.get("times"),
+        }
         try:
-            backend.add_fault(
-                fault.get("route", ""),
-                fault.get("method", "*"),
-                delay=fault.get("delaySeconds"),
-                status=fault.get("status"),
-                malformed=bool(fault.get("malformed", False)),
-                times=fault.get("times"),
-            )
+            backend.check_fault(**args)
         except DemoPmsError as exc:
             raise ScenarioError(f"{where}.{exc.field or 'route'}: {exc.message}") from None
+        checked.append(args)
+    return checked
 
 
-def _open_pms_matter(em: Any, backend: Any, work_item: str, spec: Any, scenario: str) -> str:
-    """Open the work item's matter in the PMS (idempotent on the Operate id) and link it by attribute."""
+def _check_matter(spec: Any, scenario: str, own: bool) -> dict[str, Any]:
+    where = f"scenario {scenario!r}: pmsMatter"
+    if not isinstance(spec, dict) or set(spec) - MATTER_KEYS:
+        raise ScenarioError(f"{where} must be an object with keys from {sorted(MATTER_KEYS)}")
+    if not own:
+        raise ScenarioError(
+            f"scenario {scenario!r} opens a PMS matter for its own work item; open it without choosing another"
+        )
+    for key in ("operateId", "title", "clientId", "clientName", "referenceAttribute"):
+        _text(spec.get(key), f"{where}.{key}")
+    _text(spec.get("feeEarner"), f"{where}.feeEarner", required=True)
+    if not (spec.get("clientId") or spec.get("clientName")):
+        raise ScenarioError(f"{where}: clientId or clientName is required")
+    fees = spec.get("estimatedFees")
+    if fees is not None:
+        try:
+            if isinstance(fees, bool) or not Decimal(str(fees)).is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            raise ScenarioError(f"{where}.estimatedFees must be an amount, like 2500.00") from None
+    return spec
+
+
+def _check_attributes(attributes: Any, scenario: str) -> dict[str, Any]:
+    if not isinstance(attributes, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in attributes.items()
+    ):
+        raise ScenarioError(f"scenario {scenario!r}: attributes must be an object of name: string (or null)")
+    return attributes
+
+
+def _choose_user(em: Any, user: Any, wanted: Any, work_item: str | None, scenario: str | None) -> str | None:
+    where = f"scenario {scenario!r}: " if scenario else ""
+    if user is None and isinstance(wanted, dict):
+        user = _user_lacking(em, wanted.get("lacking"), scenario or "")
+    elif user is None and wanted is not None:
+        user = _text(wanted, f"{where}user")
+    if user is None:
+        return default_user(em, work_item)
+    if not isinstance(user, str) or user.lower() not in em.identity.users:
+        users = ", ".join(sorted(em.identity.users)) or "none"
+        raise ScenarioError(f"{where}no user {str(user)[:60]!r}; users: {users}")
+    return em.identity.users[user.lower()]["userName"]
+
+
+def _plan(em: Any, scenario: dict[str, Any], name: str, work_item: str | None, user: str | None, service: Any) -> _Plan:
+    notes: list[str] = []
+    wanted = _text(scenario.get("workItem"), f"scenario {name!r}: workItem")
+    own = work_item is None or work_item == wanted  # pmsMatter may only open the scenario's own work item
+    if work_item is None and wanted is not None and em.workitems.find(wanted) is None:
+        if "pmsMatter" in scenario:
+            raise ScenarioError(f"scenario {name!r}: its work item {wanted!r} is not in this solution")
+        notes.append(f"the scenario's work item {wanted} is not in this solution; showing the first work item")
+        wanted = None
+    chosen = work_item or wanted or default_work_item(em)
+    if chosen is None or em.workitems.find(chosen) is None:
+        raise ScenarioError(f"scenario {name!r}: work item {chosen!r} is not in this solution")
+    chosen = em.workitems.find(chosen).id
+    drives_pms = "pmsFaults" in scenario or "pmsMatter" in scenario
+    backend = None
+    try:
+        backend = _fake(em, scenario.get("service") or (service if isinstance(service, str) else None), name)
+    except ScenarioError:
+        if drives_pms:
+            raise
+    faults = _check_faults(backend, scenario.get("pmsFaults", []), name) if backend is not None else []
+    matter = _check_matter(scenario["pmsMatter"], name, own) if "pmsMatter" in scenario else None
+    attributes = _check_attributes(scenario.get("attributes") or {}, name)
+    chosen_user = _choose_user(em, user, scenario.get("user"), chosen, name)
+    return _Plan(chosen, chosen_user, backend, faults, matter, attributes, notes)
+
+
+def _open_pms_matter(em: Any, backend: Any, work_item: str, spec: dict[str, Any], scenario: str) -> str:
+    """Open the work item's matter in the PMS (idempotent on the Operate id); its reference."""
     from pms_adapters.demo.models import DemoPmsError
 
-    if not isinstance(spec, dict):
-        raise ScenarioError(f"scenario {scenario!r}: pmsMatter must be an object")
     try:
         matter, _ = backend.open_matter(
             operate_id=spec.get("operateId", work_item),
             title=str(spec.get("title") or em.workitems.get(work_item).title),
-            fee_earner=str(spec.get("feeEarner", "")),
+            fee_earner=str(spec["feeEarner"]),
             client_id=spec.get("clientId"),
             client_name=spec.get("clientName"),
-            estimated_fees=Decimal(str(spec["estimatedFees"])) if "estimatedFees" in spec else None,
+            estimated_fees=Decimal(str(spec["estimatedFees"])) if spec.get("estimatedFees") is not None else None,
         )
     except DemoPmsError as exc:
         raise ScenarioError(f"scenario {scenario!r}: pmsMatter.{exc.field}: {exc.message}") from None
-    em.workitems.set_attributes(work_item, {spec.get("referenceAttribute", "pmsReference"): matter.reference}, None)
     return matter.reference
 
 
@@ -162,47 +266,38 @@ def apply(
     user: str | None = None,
     service: str | None = None,
 ) -> Applied:
-    """Set the stage for `name` (None: leave the state as it is). Explicit `work_item` / `user` win."""
+    """Set the stage for `name` (None: leave the state as it is). Explicit `work_item` / `user` win.
+    Everything is checked first, so a scenario that cannot be applied changes nothing."""
+    if work_item is not None:
+        found = em.workitems.find(work_item)
+        if found is None:
+            raise ScenarioError(f"no work item {work_item[:80]!r} in this solution")
+        work_item = found.id
     if not name:
         work_item = work_item or default_work_item(em)
-        return Applied(None, work_item, user or default_user(em, work_item))
+        return Applied(None, work_item, _choose_user(em, user, None, work_item, None))
     scenario = scenarios.get(name)
     if scenario is None:
-        raise ScenarioError(f"no scenario {name!r}; this widget has: {', '.join(scenarios)}")
-    work_item = work_item or scenario.get("workItem") or default_work_item(em)
-    if work_item is None or em.workitems.find(work_item) is None:
-        raise ScenarioError(f"scenario {name!r}: work item {work_item!r} is not in this solution")
-    wanted = scenario.get("user")
-    if user is None and isinstance(wanted, dict):
-        user = _user_lacking(em, str(wanted.get("lacking")), name)
-    elif user is None and wanted:
-        user = str(wanted)
-    if user is not None and user.lower() not in em.identity.users:
-        raise ScenarioError(f"scenario {name!r}: no user {user!r}; users: {', '.join(sorted(em.identity.users))}")
-    user = em.identity.users[user.lower()]["userName"] if user else default_user(em, work_item)
-    notes: list[str] = []
-    drives_pms = "pmsFaults" in scenario or "pmsMatter" in scenario
-    backend = None
-    try:
-        backend = _fake(em, scenario.get("service") or service, name)
-    except ScenarioError:
-        if drives_pms:
-            raise
-    if backend is not None:
-        backend.clear_faults()
-        _apply_faults(backend, scenario.get("pmsFaults", []), name)
-    if "pmsMatter" in scenario:
-        reference = _open_pms_matter(em, backend, work_item, scenario["pmsMatter"], name)
-        notes.append(f"PMS matter {reference} linked to the work item")
-    attributes = scenario.get("attributes")
+        raise ScenarioError(f"no scenario {name!r}; there are: {', '.join(scenarios)}")
+    plan = _plan(em, scenario, name, work_item, user, service)
+    # Each step is one transaction, in the order that can still refuse (the PMS's own rules, then the
+    # model's), so a refusal leaves the earlier state: the faults are replaced last.
+    attributes = dict(plan.attributes)
+    if plan.matter is not None:  # idempotent in the PMS; its reference is stored with the other attributes
+        reference = _open_pms_matter(em, plan.backend, plan.work_item, plan.matter, name)
+        attributes[plan.matter.get("referenceAttribute", "pmsReference")] = reference
+        plan.notes.append(f"PMS matter {reference} linked to the work item")
     if attributes:
-        if not isinstance(attributes, dict):
-            raise ScenarioError(f"scenario {name!r}: attributes must be an object of name: string")
         try:
-            em.workitems.set_attributes(work_item, attributes, None)
-        except Exception as exc:  # the model's own 400 names the attribute
-            raise ScenarioError(f"scenario {name!r}: attributes: {exc}") from None
-    return Applied(name, work_item, user, notes)
+            em.workitems.set_attributes(plan.work_item, attributes, None)
+        except ApiError as exc:  # the model's own 400 names the attribute
+            raise ScenarioError(f"scenario {name!r}: attributes: {exc.title}") from None
+    if plan.backend is not None:
+        plan.backend.clear_faults()
+        for fault in plan.faults:
+            plan.backend.add_fault(**fault)
+        plan.notes.append("scenarios set the shared PMS fake: the last one chosen applies to every open page")
+    return Applied(name, plan.work_item, plan.user, plan.notes)
 
 
 def describe(scenarios: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -111,8 +111,10 @@ class HarnessPage:
         try:
             self.page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=timeout_ms)
         except Exception as exc:
+            pending = self.page.evaluate("window.__operate ? Object.values(window.__operate.inflight) : null")
             raise AssertionError(
-                f"the page was not bound within {timeout_ms} ms; console: {self.console}; errors: {self.page_errors}"
+                f"the page was not bound within {timeout_ms} ms; calls still pending: {pending}; "
+                f"console: {self.console}; errors: {self.page_errors}"
             ) from exc
         return float(self.page.evaluate("window.__operate.boundAt"))
 
@@ -125,6 +127,8 @@ class HarnessPage:
 
     def harness_log(self, level: str | None = None) -> list[dict[str, Any]]:
         """What the page's console panel shows: JS errors, failed $ajax calls, $ui.log lines."""
+        if level == "error":  # kept apart in the page, so later chatter cannot push an error out
+            return list(self.page.evaluate("window.__operate.errorLog"))
         entries = self.page.evaluate("window.__operate.log")
         return [e for e in entries if level is None or e["level"] == level]
 
@@ -138,9 +142,10 @@ class HarnessPage:
 
     def assert_no_console_errors(self, allow_failed_requests: bool = False) -> None:
         errors = self.console_errors(allow_failed_requests)
-        panel = [e["text"] for e in self.harness_log("error")] if not allow_failed_requests else []
-        if errors or panel:
-            raise AssertionError(f"console errors: {errors}; the page's console panel: {panel}")
+        panel = [] if allow_failed_requests else [e["text"] for e in self.harness_log("error")]
+        counted = 0 if allow_failed_requests else int(self.page.evaluate("window.__operate.errors"))
+        if errors or panel or counted:
+            raise AssertionError(f"console errors: {errors}; the page's console panel ({counted} errors): {panel}")
 
     def offsite_requests(self) -> list[str]:
         """Every request the page made to another origin (the page must work offline)."""

@@ -31,7 +31,9 @@ def find_case_insensitive(root: Path, relative: str) -> Path | None:
         if match is None:
             return None
         current = match
-    return current if current.is_file() else None
+    if not current.is_file() or not current.resolve().is_relative_to(root.resolve()):
+        return None  # a link that leads out of the IDE folder serves nothing
+    return current
 
 
 @bp.get("/_ideFiles/<path:relative>")

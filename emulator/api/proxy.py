@@ -43,7 +43,8 @@ def proxy(service_name: str, upstream: str):
     if service is None:
         known = sorted(em.linked_services.services)
         raise ApiError(404, f"no linked service {service_name!r}; configured: {known or 'none (see operate.toml)'}")
-    require(principal, service.require_permission)
+    if service.require_permission:
+        require(principal, service.require_permission)
     if not service.expose_for_proxy:
         raise ApiError(403, f"linked service {service_name!r} is not exposed for proxying")
     try:

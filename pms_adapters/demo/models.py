@@ -456,6 +456,36 @@ class DemoPmsBackend:
         times: int | None = None,
     ) -> Fault:
         """Make matching requests slow (delay s, at most 30), fail (a 5xx status), or answer malformed JSON."""
+        method, pattern = self.check_fault(route, method, delay=delay, status=status, malformed=malformed, times=times)
+        with self._lock:
+            if len(self._faults) >= MAX_FAULTS:
+                raise DemoPmsError(409, f"at most {MAX_FAULTS} faults at once; clear some first", "route")
+            self._fault_seq += 1
+            fault = Fault(f"fault-{self._fault_seq}", route, method, delay, status, malformed, times, pattern)
+            self._faults.append(fault)
+            return fault
+
+    def check_fault(
+        self,
+        route: Any,
+        method: Any = "*",
+        *,
+        delay: Any = None,
+        status: Any = None,
+        malformed: Any = False,
+        times: Any = None,
+    ) -> tuple[str, Any]:
+        """Refuse a fault `add_fault` could not take, changing nothing: (method, route pattern) when fine."""
+        number = (int, float)
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, number)):
+            raise DemoPmsError(400, "delaySeconds must be a number of seconds", "delaySeconds")
+        for name, value in (("status", status), ("times", times)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise DemoPmsError(400, f"{name} must be a whole number", name)
+        if not isinstance(malformed, bool):
+            raise DemoPmsError(400, "malformed must be true or false", "malformed")
+        if method is not None and not isinstance(method, str):
+            raise DemoPmsError(400, "method must be a string", "method")
         if not isinstance(route, str) or not route:
             raise DemoPmsError(400, "route is required, like /api/matters/*/wip", "route")
         if len(route) > 500:
@@ -471,14 +501,7 @@ class DemoPmsBackend:
             raise DemoPmsError(400, "say what the fault does: delaySeconds, status or malformed", "delaySeconds")
         if times is not None and not (1 <= times <= 1_000_000):
             raise DemoPmsError(400, "times must be between 1 and 1000000, or left out for 'until cleared'", "times")
-        pattern = route_pattern(route)
-        with self._lock:
-            if len(self._faults) >= MAX_FAULTS:
-                raise DemoPmsError(409, f"at most {MAX_FAULTS} faults at once; clear some first", "route")
-            self._fault_seq += 1
-            fault = Fault(f"fault-{self._fault_seq}", route, method, delay, status, malformed, times, pattern)
-            self._faults.append(fault)
-            return fault
+        return method, route_pattern(route)
 
     def faults(self) -> list[Fault]:
         with self._lock:

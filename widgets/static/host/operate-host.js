@@ -18,7 +18,12 @@
 
     var boot = JSON.parse(document.getElementById("operate-boot").textContent);
     var session = boot.session;
-    var state = { pending: 0, started: 0, bound: false, errors: 0, widgets: {}, log: [], marks: { host: window.performance.now() } };
+    var state = {
+        pending: 0, started: 0, bound: false, errors: 0, widgets: {}, marks: { host: window.performance.now() },
+        log: [],  // the last 500 lines of every level
+        errorLog: [],  // the errors, kept apart so that chatter cannot push one out (the last 500)
+        inflight: {}  // $ajax calls not settled yet: id -> "GET /url", named when a page never settles
+    };
     window.__operate = state;
 
     // -- console panel ------------------------------------------------------------------------
@@ -30,6 +35,8 @@
         state.log.push(entry);
         if (state.log.length > 500) state.log.shift();
         if (level === "error") {
+            state.errorLog.push(entry);
+            if (state.errorLog.length > 500) state.errorLog.shift();
             state.errors += 1;
             counter.textContent = state.errors + (state.errors === 1 ? " error" : " errors");
             counter.setAttribute("data-errors", String(state.errors));
@@ -71,6 +78,7 @@
 
     function describe(value) {
         if (value === undefined) return "undefined";
+        if (value instanceof Error) return value.message + (value.stack ? "\n" + value.stack : "");
         if (value && value.status !== undefined && value.statusText !== undefined) return "HTTP " + value.status;
         try { return typeof value === "string" ? value : JSON.stringify(value); } catch (e) { return String(value); }
     }
@@ -99,8 +107,19 @@
         return $.ajax({ url: "/_harness/session", data: { user: session.user }, dataType: "json" }).then(function (fresh) {
             session = fresh;
             return fresh;
+        }, function (xhr) {
+            show("error", "the signed-in user's token expired and could not be renewed (" + xhr.status + ")", "$ajax");
+            return xhr;
         });
     }
+
+    // jQuery runs `then` callbacks in try/catch and only warns. A rejection passing through a `then` also
+    // arrives here (jQuery rethrows it), so only thrown Errors count: a TypeError and its kin is a bug.
+    var BUG = /^(Eval|Internal|Range|Reference|Syntax|Type|URI)Error$/;
+    $.Deferred.exceptionHook = function (error) {
+        if (!(error instanceof Error)) return;
+        show(BUG.test(error.name) ? "error" : "warning", "exception in a promise callback: " + describe(error), "js");
+    };
 
     function settle() {
         state.pending -= 1;
@@ -123,8 +142,19 @@
         var result = $.Deferred();
         $.ajax(settings).done(function (text, status, xhr) {
             var parsed = null;
+            var json = /json/i.test(xhr.getResponseHeader("Content-Type") || "");
             if (text) {
-                try { parsed = JSON.parse(text); } catch (e) { parsed = text; }
+                try {
+                    parsed = JSON.parse(text);
+                } catch (e) {
+                    if (json) {  // a JSON answer that does not parse is a failure, as jQuery's dataType "json" has it
+                        show("error", method + " " + url + " answered " + xhr.status + " with JSON that does not parse: " + e.message, "$ajax");
+                        xhr.parseError = e.message;
+                        result.reject(xhr, "parsererror", e);
+                        return;
+                    }
+                    parsed = text;
+                }
             }
             result.resolve(parsed, status, xhr);
         }).fail(function (xhr, status, error) {
@@ -148,8 +178,10 @@
     function call(method, url, body, raw) {
         state.pending += 1;
         state.started += 1;
+        var id = state.started;
+        state.inflight[id] = method + " " + url;
         var promise = send(method, url, body, raw, false);
-        promise.always(settle);
+        promise.always(function () { delete state.inflight[id]; settle(); });
         return promise;
     }
 
@@ -509,12 +541,19 @@
             blade.className = "op-blade";
             blade.setAttribute("data-panel", panelId);
             blade.style.width = manifest.width ? manifest.width + "px" : "";
+            var close = document.createElement("button");  // the stack's own close, whatever the blade does
+            close.type = "button";
+            close.className = "op-blade-close";
+            close.setAttribute("aria-label", "Close");
+            close.textContent = "\u00d7";
+            blade.appendChild(close);
             var body = document.createElement("div");
             body.className = "op-blade-body";
             blade.appendChild(body);
             document.getElementById("op-stack").appendChild(blade);
             var entry = { id: panelId, element: blade, body: body, deferred: done, instance: null };
             stack.push(entry);
+            close.addEventListener("click", function () { closeEntry(entry, { action: "Cancelled" }, "cancel"); });
             loadAll([manifest]).then(function () {
                 return mount(manifest, body, $.extend(true, {}, configuration || {}), { panel: panelId });
             }).then(function (instance) { entry.instance = instance; });
@@ -526,11 +565,16 @@
     };
 
     function closeBlade(instance, result, how) {
-        var index = -1;
-        stack.forEach(function (e, i) { if (e.instance === instance) index = i; });
-        if (index < 0) index = stack.length - 1;
+        var found = null;
+        stack.forEach(function (e) { if (e.instance === instance) found = e; });
+        found = found || stack[stack.length - 1];
+        if (found) closeEntry(found, result, how);
+    }
+
+    function closeEntry(entry, result, how) {
+        var index = stack.indexOf(entry);
         if (index < 0) return;
-        var entry = stack.splice(index, 1)[0];
+        stack.splice(index, 1);
         destroy(entry.instance, entry.body);
         if (entry.element.parentNode) entry.element.parentNode.removeChild(entry.element);
         entry.deferred.resolve(result, how);
@@ -631,6 +675,11 @@
                     return;
                 }
                 var model = pair.configuration._host.model;
+                if (!model) {
+                    toast("error", "Nothing to save: the work item could not be loaded");
+                    show("error", "save: the work item could not be loaded, so the aspect has no model", "aspect");
+                    return;
+                }
                 if (typeof instance.onSave === "function") instance.onSave(model);
                 window.$ajax.put("/api/v1/public/workItem/" + boot.pageContext.sharedoId, { aspectData: ko.toJS(model.aspectData || {}) })
                     .then(function () { toast("info", "Saved"); });

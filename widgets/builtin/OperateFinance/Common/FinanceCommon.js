@@ -80,11 +80,14 @@ OperateFinance.Common = (function () {
 
     // A failed call in words a fee earner can act on, with the server's own explanation after it.
     function describeError(xhr, options) {
+        if (xhr instanceof Error) return { message: "The widget failed: " + xhr.message, detail: "", status: 0 };
         var status = xhr && xhr.status;
         var body = (xhr && xhr.responseJSON) || {};
         var detail = body.title || body.message || "";
         var text;
-        if (status === 403) text = "You do not have permission to see figures from the PMS.";
+        if (xhr && xhr.parseError) text = "The PMS sent an answer that is not valid JSON.";
+        else if (status === 401 && /bearer token/i.test(detail)) text = "You are not signed in to Operate (401).";
+        else if (status === 403) text = "You do not have permission to see figures from the PMS.";
         else if (status === 404 && /linked service/.test(detail)) text = "The PMS link '" + options.linkedService + "' is not set up.";
         else if (status === 404) text = "The PMS does not know this matter.";
         else if (status === 502) text = "The PMS could not be reached or failed (502 Bad Gateway).";
