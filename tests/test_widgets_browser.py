@@ -184,3 +184,10 @@ def test_the_readme_screenshots_come_from_a_script_that_runs(tmp_path):
         data = (tmp_path / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000, name
         assert (root / "docs" / "images" / name).is_file(), f"docs/images/{name} is missing: run the script"
+
+
+def test_a_malformed_pms_answer_is_an_error_not_blank_figures(operate, widget_page):
+    operate.pms.add_fault("/api/matters/*/wip", malformed=True)
+    page = widget_page(WIP, work_item=MATTER)
+    assert "The PMS sent an answer that is not valid JSON." in page.page.locator(".of-error").inner_text()
+    assert any("does not parse" in e["text"] for e in page.harness_log("error"))

@@ -204,3 +204,46 @@ def test_a_manifest_that_cannot_be_used_is_reported_with_its_file(tmp_path, mani
     catalogue = scan(tmp_path / "_IDE")
     assert "A.W" not in catalogue.manifests
     assert len(catalogue.errors) == 1 and "W.widget.json" in catalogue.errors[0] and message in catalogue.errors[0]
+
+
+@pytest.mark.parametrize(
+    "zone, column",
+    [("top-menu", "top"), ("top", "top"), ("above-nav", "left"), ("nav", "left"), ("left-top", "left"),
+     ("left-1", "left"), ("right", "right"), ("right-1", "right"), ("middle-top", "centre"), ("centre-top", "centre"),
+     ("above-radar", "centre"), ("bottom", "centre"), ("made-up", "centre")],
+)  # fmt: skip
+def test_zones_of_real_exports_land_in_their_column(zone, column):
+    from widgets.portals import column_for
+
+    assert column_for(zone) == column
+
+
+def test_a_row_on_an_unknown_page_is_a_problem_not_a_widget_on_every_page():
+    doc = {
+        "Portals": [{"Id": "p", "SharedoTypeSystemName": "matter"}],
+        "Pages": [{"Id": "home", "PortalId": "p", "PageSystemName": "default"}],
+        "Widgets": [row(PortalPageId="home"), row(Id="r2", Widget="Acme.Lost", PortalPageId="gone")],
+    }
+    portal = parse_portal_document(doc, "x.json")[0]
+    assert [p.widget for p in portal.placements()] == ["Acme.W"]
+    assert portal.problems == ["x.json: Widgets[1] (Acme.Lost): no page has Id 'gone'"]
+
+
+def test_flags_and_lists_as_exports_spell_them():
+    assert not placement(WithChrome="false").with_chrome and placement(WithChrome="True").with_chrome
+    assert placement_refusal(placement(RequirePermission=["core.admin.jumptophase"]), VIEWER) is not None
+    assert "NaN is not JSON" in placement(ConfigurationJson='{"a": NaN}').error
+
+
+def test_an_ide_link_that_leads_out_of_the_folder_serves_nothing(operate, tmp_path):
+    import os
+
+    from emulator.api.ide import find_case_insensitive
+
+    root = tmp_path / "_IDE"
+    root.mkdir()
+    (tmp_path / "secret.txt").write_text("no")
+    os.symlink(tmp_path / "secret.txt", root / "link.txt")
+    (root / "ok.txt").write_text("yes")
+    assert find_case_insensitive(root, "OK.TXT") == root / "ok.txt"
+    assert find_case_insensitive(root, "link.txt") is None

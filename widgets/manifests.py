@@ -166,16 +166,16 @@ def ide_roots(solution_ide_root: Path | None) -> list[tuple[Path, bool]]:
 def scan(solution_ide_root: Path | None) -> Catalogue:
     manifests: dict[str, Manifest] = {}
     errors: list[str] = []
-    seen = 0
     for root, builtin in ide_roots(solution_ide_root):
-        for path in sorted(root.rglob("*.json")):
+        found: list[Path] = []
+        for path in root.rglob("*.json"):  # bounded per root, so the built-ins are always listed
             name = path.name.lower()
-            if not (name.endswith(WIDGET_SUFFIX) or name.endswith(PANEL_SUFFIX)):
-                continue
-            seen += 1
-            if seen > MAX_MANIFESTS:
-                errors.append(f"{root}: more than {MAX_MANIFESTS} manifests; the rest are not listed")
-                break
+            if name.endswith(WIDGET_SUFFIX) or name.endswith(PANEL_SUFFIX):
+                found.append(path)
+                if len(found) >= MAX_MANIFESTS:
+                    errors.append(f"{root}: more than {MAX_MANIFESTS} manifests; only the first found are listed")
+                    break
+        for path in sorted(found):
             try:
                 manifest = parse_manifest(path, root, builtin)
             except ManifestError as exc:
