@@ -100,7 +100,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         scenarios=describe(scenarios),
-        errors=catalogue.errors + extra.pop("portal_errors", []),
+        errors=catalogue.errors + extra.pop("page_errors", []),
         **extra,
     )
 
@@ -183,7 +183,7 @@ def preview(widget_id: str):
         [slot],
         applied,
         scenarios,
-        {"catalogue": catalogue, "manifest": manifest, "mode": mode, "portal_errors": [problem] if problem else []},
+        {"catalogue": catalogue, "manifest": manifest, "mode": mode, "page_errors": [problem] if problem else []},
     )
 
 
@@ -235,7 +235,7 @@ def portal_page(work_item_id: str):
         {
             "catalogue": catalogue,
             "portal": portal,
-            "portal_errors": portals(em)[1],
+            "page_errors": portals(em)[1],
             "page_name": "work-item-portal",
             "mode": "portal",
         },

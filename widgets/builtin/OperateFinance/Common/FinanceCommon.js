@@ -9,6 +9,16 @@ OperateFinance.PmsAgents = OperateFinance.PmsAgents || {};
 OperateFinance.Common = (function () {
     "use strict";
 
+    // Both widgets' configuration (ConfigurationJson): the proxy's service, its PMS agent, and the enrich
+    // paths of the matter's PMS reference and client; `id` names a work item other than the page's.
+    var defaults = {
+        id: null,
+        linkedService: "demo-pms",
+        pms: "demo",
+        referencePath: "form-demo-finance.pmsReference",
+        clientPath: "roles.client.ods.id"
+    };
+
     function context(path, fallback) {
         var node = $ui.pageContext;
         var parts = path.split(".");
@@ -143,6 +153,7 @@ OperateFinance.Common = (function () {
     }
 
     return {
+        defaults: defaults,
         money: money,
         hours: hours,
         date: date,

@@ -7,15 +7,7 @@ namespace("OperateFinance");
 
 OperateFinance.WipWidget = function (element, configuration, baseModel) {
     var self = this;
-    var defaults = {
-        id: null,
-        linkedService: "demo-pms",
-        pms: "demo",
-        referencePath: "form-demo-finance.pmsReference",
-        clientPath: "roles.client.ods.id"
-    };
-    self.options = $.extend(true, {}, defaults, configuration);
-    self.element = element;
+    self.options = $.extend(true, {}, OperateFinance.Common.defaults, configuration);
     self.state = ko.observable("loading");  // loading | unlinked | ready | error
     self.error = ko.observable(null);
     self.matter = ko.observable(null);
