@@ -117,6 +117,7 @@ class Dispatcher:
         self._draining = threading.local()
         self._wake = threading.Condition()
         self._interrupt = threading.Event()  # set while reset or import waits to take the stream
+        self._held = False  # inside paused(): commits do not deliver inline either
         self._stopping = False
         self._worker: threading.Thread | None = None
         self.store.on_commit(self._on_commit)
@@ -132,6 +133,8 @@ class Dispatcher:
         return self.stream.last_number() - self.cursor
 
     def _on_commit(self) -> None:
+        if self.inline and self._held:
+            return  # reset or import is swapping the stream; whoever paused drains afterwards
         if self.inline:
             self.drain()
         else:
@@ -146,7 +149,11 @@ class Dispatcher:
         try:
             with self._drain_lock:
                 self._interrupt.clear()
-                yield
+                self._held = True
+                try:
+                    yield
+                finally:
+                    self._held = False
         finally:
             self._interrupt.clear()
             with self._wake:

@@ -257,11 +257,17 @@ class Store:
         self._after_commit.append(callback)
 
     def _run_after_commit(self) -> None:
+        """Every callback runs even when one raises (the dispatcher's wake-up is among them); the first
+        error is raised after the last callback."""
         pending, self._local.pending = getattr(self._local, "pending", []), []
-        for callback in pending:
-            callback()
-        for callback in list(self._after_commit):
-            callback()
+        first: BaseException | None = None
+        for callback in [*pending, *self._after_commit]:
+            try:
+                callback()
+            except Exception as exc:
+                first = first or exc
+        if first is not None:
+            raise first
 
     # -- small helpers --------------------------------------------------------------------------
     def next_counter(self, tx: sqlite3.Connection, name: str) -> int:

@@ -233,14 +233,40 @@ class SmartPlans:
         with self._lock:
             attempt = first
             for _ in range(MAX_STEPS_PER_DRIVE):
-                if attempt is None:
-                    attempt = self._begin_next(execution_id)
+                try:
                     if attempt is None:
-                        self._settle(execution_id)
+                        attempt = self._begin_next(execution_id)
+                        if attempt is None:
+                            self._settle(execution_id)
+                            return
+                    if not self._run(attempt):
                         return
-                if not self._run(attempt):
+                except Exception as exc:  # whatever one execution does, it ends that execution, with the reason
+                    self._fail_unexpectedly(execution_id, attempt, exc)
                     return
                 attempt = None
+
+    def _fail_unexpectedly(self, execution_id: str, attempt: _Attempt | None, exc: Exception) -> None:
+        log.exception("plan execution %s failed in the runtime", execution_id)
+        reason = f"the runtime could not handle this step ({type(exc).__name__}: {str(exc)[:300]})"
+        if isinstance(exc, RecursionError):
+            reason = "the step's ctx, request or result is nested too deeply to store (RecursionError)"
+        step_id = attempt.step_id if attempt is not None else None
+        if step_id is None:
+            with self.store.read() as conn:
+                row = conn.execute(
+                    "SELECT id FROM execution_steps WHERE execution_id=? AND state IN ('QUEUED', 'RUNNING') "
+                    "ORDER BY seq LIMIT 1",
+                    (execution_id,),
+                ).fetchone()
+            step_id = row["id"] if row else None
+        if step_id is None:
+            with self.store.transaction() as tx:
+                tx.execute(
+                    "UPDATE plan_executions SET state=?, last_error=? WHERE id=?", (ERRORED, reason, execution_id)
+                )
+            return
+        self._fail(execution_id, step_id, {"message": reason, "stack": None}, [])
 
     def _begin_next(self, execution_id: str) -> _Attempt | None:
         """Mark the next queued step RUNNING; None when there is none or the execution has ended."""
@@ -492,7 +518,10 @@ class SmartPlans:
                 )
             ]
         for execution_id in ids:
-            self.drive(execution_id)
+            try:
+                self.drive(execution_id)
+            except Exception:  # one execution that cannot even be failed must not stop the others resuming
+                log.exception("resuming plan execution %s failed", execution_id)
 
     # -- retry and cancel -----------------------------------------------------------------------
     def retry(self, execution_id: str, step_id: str) -> dict[str, Any]:

@@ -247,10 +247,14 @@
 
   function later(step, amount) {
     if (typeof amount !== "number" || !isFinite(amount) || amount < 0) throw new Error("trigger.SubProcess(" + JSON.stringify(step) + ").In(n): n must be a number of at least 0");
+    // Reading a unit schedules the step, once per builder: the getters are not enumerable, so logging or
+    // stringifying the builder schedules nothing.
     var units = {};
+    var scheduled = false;
     Object.keys(UNITS).forEach(function (unit) {
-      Object.defineProperty(units, unit, { enumerable: true, get: function () {
-        run.triggers.push({ kind: "subprocess", step: step, at: run.now + amount * UNITS[unit] });
+      Object.defineProperty(units, unit, { enumerable: false, get: function () {
+        if (!scheduled) run.triggers.push({ kind: "subprocess", step: step, at: run.now + amount * UNITS[unit] });
+        scheduled = true;
         return true;
       } });
     });

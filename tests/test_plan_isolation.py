@@ -1,0 +1,130 @@
+"""A plan's faults stay inside its own execution (issue: SmartPlans isolation). Each test is a fault a
+hostile plan found; the runtime must end that execution with a reason and go on serving the others."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from emulator.app import create_app
+from emulator.settings import Settings
+from smartplans.testing import solution_from_demo, trigger
+
+from .conftest import OPEN_MATTER, START, Api, client_token
+
+ORDINARY = """
+function main(ev, ctx, log) {
+  var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
+  ctx.reference = item.body.workItem.reference;
+  log.Information("ordinary " + ctx.reference);
+}
+return { main: main };
+"""
+
+
+@pytest.fixture
+def run_plan(tmp_path):
+    """Serve a solution with `plan` (and the ordinary plan) triggered on attribute changes; set an attribute."""
+    made = []
+
+    def run(plan: str) -> tuple:
+        plans = {"hostile": plan, "ordinary": ORDINARY}
+        triggers = [trigger(name, "attribute-changed") for name in plans]
+        root = solution_from_demo(tmp_path / f"s{len(made)}", plans, triggers)
+        settings = Settings(data_dir=tmp_path / f"d{len(made)}", solution=root, clock="virtual", clock_start=START)
+        app = create_app(settings)
+        made.append(app)
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        response = api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        assert response.status_code in (200, 201, 204), response.json
+        em = app.extensions["operate"]
+        return em, {e["planSystemName"]: e for e in em.smartplans.executions(None, None, None)}
+
+    yield run
+    for app in made:
+        app.extensions["operate"].close()
+
+
+def test_a_ctx_nested_too_deeply_errors_its_execution_with_the_reason(run_plan):
+    em, runs = run_plan(
+        """
+function main(ev, ctx, log) {
+  var deep = {}, cur = deep;
+  for (var i = 0; i < 5000; i++) { cur.a = {}; cur = cur.a; }
+  ctx.deep = deep;
+}
+return { main: main };
+"""
+    )
+    assert runs["hostile"]["state"] == "ERRORED"
+    assert "nested too deeply" in runs["hostile"]["lastErrored"]
+    assert runs["ordinary"]["state"] == "STOPPED" and runs["ordinary"]["ctx"]["reference"] == "MAT-00002"
+    em.smartplans.resume()  # nothing of the failed one is left to trip a restart
+    assert em.smartplans.execution(runs["hostile"]["id"])["state"] == "ERRORED"
+
+
+def test_logging_or_stringifying_a_timer_builder_schedules_nothing(run_plan):
+    em, runs = run_plan(
+        """
+function main(ev, ctx, log) {
+  var later = trigger.SubProcess("later").In(2);
+  log.Information("builder: " + JSON.stringify(later) + " " + Object.keys(later).length);
+  log.Information(later);
+  later.Days;
+  later.Days;  // one builder, one timer
+}
+function later(ev, ctx, log) { log.Information("later ran"); }
+return { main: main, later: later };
+"""
+    )
+    hostile = em.smartplans.execution(runs["hostile"]["id"])
+    waiting = [s for s in hostile["steps"] if s["systemName"] == "later"]
+    assert len(waiting) == 1 and waiting[0]["state"] == "WAITING"
+    em.clock.advance(timedelta(days=2))
+    assert em.smartplans.execution(runs["hostile"]["id"])["state"] == "STOPPED"
+
+
+def test_every_after_commit_callback_runs_when_one_raises(tmp_path):
+    from emulator.store import Store
+
+    store = Store(tmp_path / "s.db")
+    ran: list[str] = []
+
+    def broken() -> None:
+        ran.append("broken")
+        raise RuntimeError("a subscriber's bug")
+
+    store.on_commit(broken)
+    store.on_commit(lambda: ran.append("wake-up"))
+    with pytest.raises(RuntimeError, match="a subscriber's bug"):
+        with store.transaction() as tx:
+            tx.execute("INSERT INTO meta(key, value) VALUES ('k', 'v')")
+    assert ran == ["broken", "wake-up"]
+    store.close()
+
+
+def test_import_delivers_its_backlog_after_the_clock_is_restored(tmp_path):
+    """A snapshot whose events are past its dispatcher cursor: the plans they start see the snapshot's time."""
+    plans = {"stamp": 'function main(ev, ctx, log) { ctx.at = DateTime.Now.ToString("o"); }\nreturn { main: main };'}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger("stamp", "attribute-changed")])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        em.clock.advance(timedelta(days=10))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        snapshot = json.loads(json.dumps(em.export()))
+        tables = snapshot["tables"]
+        for name in ("plan_executions", "execution_steps", "step_logs", "runtime_triggers", "jobs"):
+            tables[name]["rows"] = []  # as if the server had stopped before delivering the events
+        meta = tables["meta"]["rows"]
+        tables["meta"]["rows"] = [r for r in meta if r[0] != "dispatcher.cursor"] + [["dispatcher.cursor", "0"]]
+        saved = next(r[1] for r in meta if r[0] == "clock.virtualNow")
+        em.reset()  # back to START
+        api.post("/api/_emulator/import", snapshot)
+        stamped = [e for e in em.smartplans.executions(None, None, "stamp")]
+        assert stamped and all(e["ctx"]["at"][:16] == saved[:16] for e in stamped), (saved, stamped)
+    finally:
+        em.close()
