@@ -98,9 +98,8 @@ def test_every_after_commit_callback_runs_when_one_raises(tmp_path):
 
     store.on_commit(broken)
     store.on_commit(lambda: ran.append("wake-up"))
-    with pytest.raises(RuntimeError, match="a subscriber's bug"):
-        with store.transaction() as tx:
-            tx.execute("INSERT INTO meta(key, value) VALUES ('k', 'v')")
+    with pytest.raises(RuntimeError, match="a subscriber's bug"), store.transaction() as tx:
+        tx.execute("INSERT INTO meta(key, value) VALUES ('k', 'v')")
     assert ran == ["broken", "wake-up"]
     store.close()
 
