@@ -7,11 +7,13 @@ never sent twice — not on a replay, not after a crash, not on a retry of a lat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
 import sqlite3
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from emulator.events import Event
 
 from .mocks import Mocks
 from .plans import Plan, PlanError, solution_plans
-from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime
+from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime, StepResult
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
 
 log = logging.getLogger("operate.smartplans")
@@ -325,8 +327,18 @@ class SmartPlans:
                 [],
             )
         limits = self.limits_for(plan)
-        for _ in range(MAX_HOST_CALLS_PER_STEP + 1):
-            result = self.runtime.run_step(plan.key, a.step, payload, limits)
+        spent = 0.0  # the CPU limit is the step's, across every replay (one per host call), not each replay's
+        for runs in range(1, MAX_HOST_CALLS_PER_STEP + 2):
+            remaining = limits.cpu_seconds - spent
+            if remaining <= 0:
+                result = StepResult("error", error=self._cpu_error(a.step, limits, runs - 1))
+                break
+            started = time.perf_counter()
+            budget = dataclasses.replace(limits, cpu_seconds=remaining)
+            result = self.runtime.run_step(plan.key, a.step, payload, budget)
+            spent += time.perf_counter() - started
+            if result.status == "error" and (result.error or {}).get("limit") == "cpu":
+                result.error = self._cpu_error(a.step, limits, runs)
             if result.status != "host-call":
                 break
             if len(a.recorded) >= MAX_HOST_CALLS_PER_STEP:
@@ -350,6 +362,16 @@ class SmartPlans:
         if result.status == "completed":
             return self._complete(a.execution_id, a.step_id, result.ctx, result.logs, result.triggers)
         return self._fail(a.execution_id, a.step_id, result.error or {"message": "unknown failure"}, result.logs)
+
+    @staticmethod
+    def _cpu_error(step: str, limits: Limits, runs: int) -> dict[str, Any]:
+        across = f", spent across {runs} runs of the step (it runs again from its start after each host call)"
+        return {
+            "message": f"step {step!r} was stopped at its CPU-time limit of {limits.cpu_seconds:g} s"
+            + (across if runs > 1 else ""),
+            "limit": "cpu",
+            "stack": None,
+        }
 
     def _perform(self, request: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -127,3 +127,41 @@ def test_import_delivers_its_backlog_after_the_clock_is_restored(tmp_path):
         assert stamped and all(e["ctx"]["at"][:16] == saved[:16] for e in stamped), (saved, stamped)
     finally:
         em.close()
+
+
+def test_the_cpu_limit_is_the_steps_across_its_replays(tmp_path):
+    """Each host call runs the step again from its start; the limit must hold for the sum, not each run."""
+    import time
+
+    from py_mini_racer import MiniRacer
+
+    loop = "(function (n) { var x = 0; for (var i = 0; i < n; i++) { x = (x + i * 7) % 1000003; } return x; })"
+    with MiniRacer() as mr:  # calibrate on this machine: how many iterations make about 40 ms
+        n, took = 100_000, 0.0
+        while took < 0.02 and n < 10**9:
+            n *= 2
+            started = time.perf_counter()
+            mr.eval(f"{loop}({n})")
+            took = time.perf_counter() - started
+        n = int(n * 0.04 / took)
+    calls = 25  # the longest single run is ~1 s (25 × 40 ms), under the 2 s limit; all of them ~13 s
+    plan = f"""
+var spin = {loop};
+function main(ev, ctx, log) {{
+  for (var k = 0; k < {calls}; k++) {{ spin({n}); sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId); }}
+  ctx.done = true;
+}}
+return {{ main: main }};
+"""
+    root = solution_from_demo(tmp_path / "s", {"spinner": plan}, [trigger("spinner", "attribute-changed")])
+    (root / "operate.toml").write_text((root / "operate.toml").read_text() + "\n[plans.spinner]\ncpu_seconds = 2\n")
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        run = em.smartplans.executions(None, None, "spinner")[0]
+        assert run["state"] == "ERRORED", run
+        assert "CPU-time limit of 2 s, spent across" in run["lastErrored"]  # each run alone stayed under 2 s
+    finally:
+        em.close()
