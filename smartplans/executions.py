@@ -35,6 +35,7 @@ log = logging.getLogger("operate.smartplans")
 RUNNING, WAITING, STOPPED, ERRORED = "RUNNING", "WAITING", "STOPPED", "ERRORED"
 MAX_HOST_CALLS_PER_STEP = 500
 MAX_STEPS_PER_DRIVE = 10_000
+DEFAULT_STEPS_PER_EXECUTION = 1_000  # [limits] steps_per_execution: a plan that schedules itself forever stops here
 TIMER_KIND = "plan-step"
 
 HostCall = Callable[[dict[str, Any]], dict[str, Any]]
@@ -101,6 +102,11 @@ class SmartPlans:
         self.default_limits = Limits(
             float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
         )
+        self.max_steps = limits.get("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
+            from emulator.solution import SolutionError
+
+            raise SolutionError("operate.toml [limits] steps_per_execution must be a whole number of at least 1")
         try:
             self.plans: dict[str, Plan] = solution_plans(emulator.solution)
             self.triggers: list[Trigger] = [parse_trigger(doc, str(path)) for path, doc in emulator.solution.triggers]
@@ -360,8 +366,27 @@ class SmartPlans:
             with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
                 tx.execute("UPDATE execution_steps SET recorded=? WHERE id=?", (dumps(a.recorded), a.step_id))
         if result.status == "completed":
+            problem = self._over_step_limit(a, plan, result.triggers)
+            if problem is not None:
+                return self._fail(a.execution_id, a.step_id, {"message": problem, "limit": "steps", "stack": None}, [])
             return self._complete(a.execution_id, a.step_id, result.ctx, result.logs, result.triggers)
         return self._fail(a.execution_id, a.step_id, result.error or {"message": "unknown failure"}, result.logs)
+
+    def _over_step_limit(self, a: _Attempt, plan: Plan, triggers: list[dict[str, Any]]) -> str | None:
+        """Why the steps this one asks for would take the execution past its limit; None when they fit."""
+        asked = sum(1 for t in triggers if t.get("kind") in ("subprocess", "on-phase"))
+        if not asked:
+            return None
+        limit = int(plan.limits.get("steps_per_execution", self.max_steps))
+        with self.store.read() as conn:
+            taken = conn.execute("SELECT COUNT(*) FROM execution_steps WHERE execution_id=?", (a.execution_id,))
+            count = taken.fetchone()[0]
+        if count + asked <= limit:
+            return None
+        return (
+            f"the execution reached its limit of {limit} steps (step {a.step!r} asked for {asked} more); "
+            "a plan that schedules itself without end stops here ([limits] steps_per_execution in operate.toml)"
+        )
 
     @staticmethod
     def _cpu_error(step: str, limits: Limits, runs: int) -> dict[str, Any]:

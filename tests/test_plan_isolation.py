@@ -165,3 +165,26 @@ return {{ main: main }};
         assert "CPU-time limit of 2 s, spent across" in run["lastErrored"]  # each run alone stayed under 2 s
     finally:
         em.close()
+
+
+@pytest.mark.parametrize("schedule", ['trigger.SubProcess("main").Now();', 'trigger.SubProcess("main").In(0).Minutes;'])
+def test_a_plan_that_schedules_itself_forever_stops_at_its_step_limit(tmp_path, schedule):
+    plan = f"function main(ev, ctx, log) {{ ctx.n = (ctx.n || 0) + 1; {schedule} }}\nreturn {{ main: main }};"
+    plans = {"forever": plan, "ordinary": ORDINARY}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    config = root / "operate.toml"
+    config.write_text(config.read_text().replace("[limits]", "[limits]\nsteps_per_execution = 40"))
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        em.clock.advance(timedelta(minutes=5))  # the timer form runs every due timer, in order
+        run = em.smartplans.executions(None, None, "forever")[0]
+        assert run["state"] == "ERRORED", run["state"]
+        assert "reached its limit of 40 steps" in run["lastErrored"] and "steps_per_execution" in run["lastErrored"]
+        assert run["ctx"]["n"] == 39  # the 40th step asked for a 41st and was refused
+        assert len(em.smartplans.execution(run["id"])["steps"]) == 40
+        assert em.smartplans.executions(None, None, "ordinary")[0]["state"] == "STOPPED"
+    finally:
+        em.close()
