@@ -11,6 +11,8 @@
 
   var plans = {};
   var run = null; // the state of the step now running
+  // The runtime's own protocol never trusts what a plan can reach: these are taken before any plan runs.
+  var stringify = JSON.stringify, parse = JSON.parse, ownNames = Object.getOwnPropertyNames;
 
   var RealDate = Date;
 
@@ -440,8 +442,13 @@
         globals: ["ctx", "ev", "log", "trigger", "sharedo", "actions", "DateTime", "Guid"]
       };
     },
-    runJson: function (key, step, input) { return JSON.stringify(global.__operate.run(key, step, input)); },
-    run: function (key, step, input) {
+    runJson: function (key, step, input) { return stringify(runStep(key, step, input)); },
+    // Called after a step: the promise callbacks it queued run now, inside the step's CPU-time limit.
+    drain: function () { return 0; },
+    run: function (key, step, input) { return runStep(key, step, input); }
+  };
+
+  function runStep(key, step, input) {
       var steps = plans[key];
       if (!steps) return { status: "error", error: { message: "plan " + key + " is not loaded", stack: null } };
       var fn = steps[step];
@@ -456,7 +463,7 @@
       try {
         fn(ev, run.ctx, log);
         if (run.pending) return { status: "host-call", request: run.pending };
-        return { status: "completed", ctx: JSON.parse(JSON.stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
+        return { status: "completed", ctx: parse(stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
       } catch (e) {
         // A step may catch what we throw; what it was waiting for still wins.
         if (run.pending) return { status: "host-call", request: run.pending };
@@ -465,7 +472,35 @@
         run = null;
         global.ctx = undefined;
         global.ev = undefined;
+        forgetGlobals();
       }
-    }
-  };
+  }
+
+  // -- one plan cannot change what another sees -------------------------------------------------------
+  // The host API and the built-ins the runtime leans on are frozen, and their global names cannot be
+  // rebound (a plan's assignment does nothing, as it would to any read-only property); whatever a step
+  // leaves on the global object is removed when it ends; timers that outlive a step are not offered.
+  function deepFreeze(value) {
+    if ((typeof value !== "object" && typeof value !== "function") || value === null || Object.isFrozen(value)) return;
+    Object.freeze(value);
+    ownNames(value).forEach(function (name) {
+      var d = Object.getOwnPropertyDescriptor(value, name);
+      if (d && "value" in d) deepFreeze(d.value);
+    });
+  }
+  ["sharedo", "log", "trigger", "actions", "Guid", "DateTime", "JSON", "Math", "Reflect", "__operate"].forEach(function (name) {
+    deepFreeze(global[name]);
+    Object.defineProperty(global, name, { value: global[name], writable: false, configurable: false, enumerable: false });
+  });
+  try { delete global.__timer_manager; } catch (e) { /* not configurable */ }
+  if (typeof Atomics !== "undefined") { try { delete Atomics.waitAsync; } catch (e) { /* not configurable */ } }
+  global.ctx = undefined;
+  global.ev = undefined;
+  var baseline = Object.create(null);
+  ownNames(global).forEach(function (name) { baseline[name] = true; });
+  function forgetGlobals() {
+    ownNames(global).forEach(function (name) {
+      if (!baseline[name]) { try { delete global[name]; } catch (e) { /* a non-configurable leftover */ } }
+    });
+  }
 })(this);

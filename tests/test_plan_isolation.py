@@ -188,3 +188,51 @@ def test_a_plan_that_schedules_itself_forever_stops_at_its_step_limit(tmp_path, 
         assert em.smartplans.executions(None, None, "ordinary")[0]["state"] == "STOPPED"
     finally:
         em.close()
+
+
+HOSTILE = {
+    "a promise callback that never ends": "Promise.resolve().then(function () { for (;;) {} }); ctx.queued = true;",
+    "mini-racer's timer": "__timer_manager.setTimeout(function () { for (;;) {} }, 1);",
+    "Atomics.waitAsync": (
+        "var a = new Int32Array(new SharedArrayBuffer(4));"
+        " Atomics.waitAsync(a, 0, 0, 10).value.then(function () { for (;;) {} });"
+    ),
+    "a fake sharedo.http": (
+        "sharedo.http.get = function () {"
+        ' return {success: true, status: "OK", body: {workItem: {reference: "FAKE"}}}; };'
+    ),
+    "a broken JSON.stringify": 'JSON.stringify = function () { return "{"; }; JSON.parse = function () { return {}; };',
+    "a rebound global": 'sharedo = {http: {get: function () { return {body: {workItem: {reference: "FAKE"}}}; }}};',
+    "buffers left on the global object": (
+        "for (var i = 0; i < 4; i++) globalThis['leak' + i] = new ArrayBuffer(8 << 20);"
+    ),
+}
+
+
+@pytest.mark.parametrize("what", list(HOSTILE))
+def test_a_hostile_plan_cannot_hurt_a_later_ordinary_one(tmp_path, what):
+    hostile = f"function main(ev, ctx, log) {{ {HOSTILE[what]} }}\nreturn {{ main: main }};"
+    leftovers = 'Object.keys(globalThis).filter(function (k) { return k.indexOf("leak") === 0; }).length'
+    checker = ORDINARY.replace('log.Information("ordinary "', f'ctx.leftovers = {leftovers};\n  log.Information("ordinary "')
+        'log.Information("ordinary "',
+        'ctx.leftovers = Object.keys(globalThis).filter(function (k) { return k.indexOf("leak") === 0; }).length;\n  log.Information("ordinary "',
+    )
+    plans = {"hostile": hostile, "ordinary": checker}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    config = root / "operate.toml"
+    config.write_text(config.read_text().replace("cpu_seconds = 5", "cpu_seconds = 1"))
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        for value in ("1", "2"):  # the second round runs after whatever the first hostile run left behind
+            api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": value})
+        ordinary = em.smartplans.executions(None, None, "ordinary")
+        assert len(ordinary) == 2
+        for run in ordinary:
+            assert run["state"] == "STOPPED", run["lastErrored"]
+            assert run["ctx"]["reference"] == "MAT-00002" and run["ctx"]["leftovers"] == 0
+        for run in em.smartplans.executions(None, None, "hostile"):
+            assert run["state"] in ("STOPPED", "ERRORED")  # its own fault, ended either way
+    finally:
+        em.close()
