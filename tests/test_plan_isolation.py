@@ -213,10 +213,8 @@ HOSTILE = {
 def test_a_hostile_plan_cannot_hurt_a_later_ordinary_one(tmp_path, what):
     hostile = f"function main(ev, ctx, log) {{ {HOSTILE[what]} }}\nreturn {{ main: main }};"
     leftovers = 'Object.keys(globalThis).filter(function (k) { return k.indexOf("leak") === 0; }).length'
-    checker = ORDINARY.replace('log.Information("ordinary "', f'ctx.leftovers = {leftovers};\n  log.Information("ordinary "')
-        'log.Information("ordinary "',
-        'ctx.leftovers = Object.keys(globalThis).filter(function (k) { return k.indexOf("leak") === 0; }).length;\n  log.Information("ordinary "',
-    )
+    marker = 'log.Information("ordinary "'
+    checker = ORDINARY.replace(marker, f"ctx.leftovers = {leftovers};\n  {marker}")
     plans = {"hostile": hostile, "ordinary": checker}
     root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
     config = root / "operate.toml"
