@@ -456,7 +456,8 @@
         return { status: "error", error: { message: "plan has no step " + JSON.stringify(step) + "; its steps are " + Object.keys(steps).join(", "), stack: null } };
       }
       run = { now: input.now, random: mulberry32(input.seed), recorded: input.recorded, calls: 0, pending: null,
-        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying };
+        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying,
+        buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576 };
       var ev = input.ev;
       global.ctx = run.ctx;
       global.ev = ev;
@@ -480,6 +481,48 @@
   // The host API and the built-ins the runtime leans on are frozen, and their global names cannot be
   // rebound (a plan's assignment does nothing, as it would to any read-only property); whatever a step
   // leaves on the global object is removed when it ends; timers that outlive a step are not offered.
+  // Array buffers live outside V8's heap, so its limit does not see them: each step is charged for the
+  // buffers it makes (ArrayBuffer, SharedArrayBuffer, typed arrays, slices, resizes) against its heap limit.
+  function charge(bytes) {
+    if (!run || !(bytes > 0)) return;
+    run.buffers += bytes;
+    if (run.buffers > run.bufferLimit) {
+      throw new RangeError("the step's array buffers passed its heap limit of " + Math.round(run.bufferLimit / 1048576) + " MB");
+    }
+  }
+  function charging(Real, sizeOf) {
+    return new Proxy(Real, { construct: function (target, args, newTarget) {
+      var made = Reflect.construct(target, args, newTarget);
+      charge(sizeOf(made, args));
+      return made;
+    } });
+  }
+  function ownBuffer(made, args) {  // a typed array over a buffer it was given allocates nothing
+    var src = args[0];
+    return src instanceof RealBuffer || (typeof SharedArrayBuffer !== "undefined" && src instanceof SharedArrayBuffer) ? 0 : made.byteLength;
+  }
+  var RealBuffer = ArrayBuffer;
+  var bufferSize = function (made) { return made.maxByteLength || made.byteLength; };
+  ["ArrayBuffer", "SharedArrayBuffer"].forEach(function (name) {
+    var Real = global[name];
+    if (typeof Real !== "function") return;
+    var slice = Real.prototype.slice;
+    Real.prototype.slice = function () { var out = slice.apply(this, arguments); charge(out.byteLength); return out; };
+    if (typeof Real.prototype.resize === "function") {
+      var resize = Real.prototype.resize;
+      Real.prototype.resize = function (length) { var before = this.byteLength; resize.call(this, length); charge(this.byteLength - before); };
+    }
+    global[name] = charging(Real, bufferSize);
+  });
+  var TYPED = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
+    "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"];
+  TYPED.forEach(function (name) { if (typeof global[name] === "function") global[name] = charging(global[name], ownBuffer); });
+  var TypedProto = Object.getPrototypeOf(Int8Array.prototype);
+  ["slice", "map", "filter"].forEach(function (method) {
+    var real = TypedProto[method];
+    TypedProto[method] = function () { var out = real.apply(this, arguments); charge(out.byteLength); return out; };
+  });
+
   function deepFreeze(value) {
     if ((typeof value !== "object" && typeof value !== "function") || value === null || Object.isFrozen(value)) return;
     Object.freeze(value);
@@ -488,10 +531,13 @@
       if (d && "value" in d) deepFreeze(d.value);
     });
   }
-  ["sharedo", "log", "trigger", "actions", "Guid", "DateTime", "JSON", "Math", "Reflect", "__operate"].forEach(function (name) {
+  ["sharedo", "log", "trigger", "actions", "Guid", "DateTime", "JSON", "Math", "Reflect", "__operate",
+    "ArrayBuffer", "SharedArrayBuffer"].concat(TYPED).forEach(function (name) {
+    if (typeof global[name] === "undefined") return;
     deepFreeze(global[name]);
     Object.defineProperty(global, name, { value: global[name], writable: false, configurable: false, enumerable: false });
   });
+  Object.freeze(TypedProto);
   try { delete global.__timer_manager; } catch (e) { /* not configurable */ }
   if (typeof Atomics !== "undefined") { try { delete Atomics.waitAsync; } catch (e) { /* not configurable */ } }
   global.ctx = undefined;

@@ -106,7 +106,7 @@ class Runtime:
                     "__operate.runJson",
                     key,
                     step,
-                    payload,
+                    {**payload, "heapBytes": limits.heap_mb * 1024 * 1024},  # buffers are charged against it
                     timeout_sec=limits.cpu_seconds,
                     max_memory=limits.heap_mb * 1024 * 1024,
                 )

@@ -234,3 +234,27 @@ def test_a_hostile_plan_cannot_hurt_a_later_ordinary_one(tmp_path, what):
             assert run["state"] in ("STOPPED", "ERRORED")  # its own fault, ended either way
     finally:
         em.close()
+
+
+@pytest.mark.parametrize(
+    "allocate",
+    [
+        "for (var i = 0; i < 8; i++) kept.push(new ArrayBuffer(128 << 20));",
+        "kept.push(new Float64Array(20 * 1000 * 1000));",
+        "var b = new ArrayBuffer(40 << 20); kept.push(b, b.slice(0));",
+        "kept.push(new Uint8Array(new ArrayBuffer(60 << 20)).map(function (x) { return x; }));",
+    ],
+)
+def test_array_buffers_count_against_the_heap_limit(run_plan, allocate):
+    em, runs = run_plan(f"function main(ev, ctx, log) {{ var kept = []; {allocate} }}\nreturn {{ main: main }};")
+    assert runs["hostile"]["state"] == "ERRORED"
+    assert "array buffers passed its heap limit of 64 MB" in runs["hostile"]["lastErrored"]
+    assert runs["ordinary"]["state"] == "STOPPED"
+
+
+def test_buffers_within_the_limit_work_as_usual(run_plan):
+    em, runs = run_plan(
+        "function main(ev, ctx, log) { var a = new Uint8Array(new ArrayBuffer(16)); a[3] = 7;"
+        " var b = new Float32Array(1000); ctx.sum = a[3] + b.length + a.subarray(2).length; }\nreturn { main: main };"
+    )
+    assert runs["hostile"]["state"] == "STOPPED" and runs["hostile"]["ctx"]["sum"] == 7 + 1000 + 14
