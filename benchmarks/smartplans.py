@@ -20,6 +20,7 @@ CLOCK_START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 FLOOR_CALLS = 2000
 EVENTS_PER_RUN = 200
 STEPS_PER_RUN = 50
+K_VALUES = (0, 1, 5, 10, 100)  # host calls in one step: the curve should be linear in k
 MATTER = "3c000000-0000-4000-8000-000000000002"  # an open matter in the demo solution
 DISPATCH_GOAL_RATIO = 2.0
 
@@ -33,8 +34,8 @@ def _solution(root: Path) -> Path:
     """The demo solution plus one trivial plan per k, each triggered by attribute changes on matters."""
     from smartplans.testing import solution_from_demo, trigger
 
-    plans = {f"k{k}": _plan(k) for k in (0, 1, 5)}
-    triggers = [trigger(f"k{k}", "attribute-changed", "matter", data_fields={}) for k in (0, 1, 5)]
+    plans = {f"k{k}": _plan(k) for k in K_VALUES}
+    triggers = [trigger(f"k{k}", "attribute-changed", "matter", data_fields={}) for k in K_VALUES]
     return solution_from_demo(root, plans, triggers)
 
 
@@ -89,7 +90,8 @@ def figures(runs: int) -> Iterator[Figure]:
                 "ratio: dispatch overhead (with plan - without) / raw floor", "x", ratios, Goal(DISPATCH_GOAL_RATIO)
             )
 
-            for k in (0, 1, 5):
+            for k in K_VALUES:
+                steps = max(2, STEPS_PER_RUN // max(k, 1))
                 plan = plans._plan(f"k{k}")
                 limits = plans.limits_for(plan)
                 samples, crossings = [], []
@@ -108,8 +110,8 @@ def figures(runs: int) -> Iterator[Figure]:
                 one_step()
                 for _ in range(runs):
                     before = plans.runtime.crossings
-                    samples.append(mean_ms(one_step, STEPS_PER_RUN))
-                    crossings.append((plans.runtime.crossings - before) / STEPS_PER_RUN)
+                    samples.append(mean_ms(one_step, steps))
+                    crossings.append((plans.runtime.crossings - before) / steps)
                 yield Figure(
                     f"step with k={k} host calls: crossings into V8",
                     "",
@@ -118,5 +120,12 @@ def figures(runs: int) -> Iterator[Figure]:
                     f"goal k+1 = {k + 1}; isolation adds 1: the step's queued promise callbacks run in its limit",
                 )
                 yield Figure(f"step with k={k} host calls: time (incl. the calls)", "ms", samples)
+                if k:
+                    yield Figure(
+                        f"step with k={k} host calls: time per host call",
+                        "ms",
+                        [x / k for x in samples],
+                        note="flat when the cost is linear in k; rising: each replay re-sends every recorded call",
+                    )
         finally:
             em.close()
