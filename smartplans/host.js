@@ -544,9 +544,38 @@
   global.ev = undefined;
   var baseline = Object.create(null);
   ownNames(global).forEach(function (name) { baseline[name] = true; });
+  // The built-in prototypes and constructors every plan shares: what a step adds to them is removed and
+  // what it replaces or deletes is put back when it ends (`Object.prototype.toJSON = ...` would otherwise
+  // change every later step's result).
+  var ownKeys = Reflect.ownKeys, describe = Object.getOwnPropertyDescriptor, define = Object.defineProperty;
+  var GUARDED = [Object, Object.prototype, Array, Array.prototype, Function.prototype, String, String.prototype,
+    Number, Number.prototype, Boolean.prototype, Symbol, Symbol.prototype, RegExp.prototype, Error.prototype,
+    Promise, Promise.prototype, Map.prototype, Set.prototype, RealDate.prototype, OperateDate,
+    Object.getPrototypeOf(function* () {}), Object.getPrototypeOf([][Symbol.iterator]())];
+  var saved = GUARDED.map(function (target) {
+    var descriptors = new Map();
+    ownKeys(target).forEach(function (key) { descriptors.set(key, describe(target, key)); });
+    return descriptors;
+  });
+  function same(a, b) {
+    return a.value === b.value && a.get === b.get && a.set === b.set && a.writable === b.writable;
+  }
+  function restoreBuiltins() {
+    GUARDED.forEach(function (target, i) {
+      var descriptors = saved[i];
+      ownKeys(target).forEach(function (key) {
+        if (!descriptors.has(key)) { try { delete target[key]; } catch (e) { /* non-configurable */ } }
+      });
+      descriptors.forEach(function (original, key) {
+        var now = describe(target, key);
+        if (!now || !same(now, original)) { try { define(target, key, original); } catch (e) { /* non-configurable */ } }
+      });
+    });
+  }
   function forgetGlobals() {
     ownNames(global).forEach(function (name) {
       if (!baseline[name]) { try { delete global[name]; } catch (e) { /* a non-configurable leftover */ } }
     });
+    restoreBuiltins();
   }
 })(this);

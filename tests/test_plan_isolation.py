@@ -203,6 +203,10 @@ HOSTILE = {
     ),
     "a broken JSON.stringify": 'JSON.stringify = function () { return "{"; }; JSON.parse = function () { return {}; };',
     "a rebound global": 'sharedo = {http: {get: function () { return {body: {workItem: {reference: "FAKE"}}}; }}};',
+    "a polluted Object.prototype": (
+        "Object.prototype.toJSON = function () { return 'x'; }; Array.prototype.push = null;"
+        " delete Array.prototype.map; String.prototype.indexOf = function () { return 0; };"
+    ),
     "buffers left on the global object": (
         "for (var i = 0; i < 4; i++) globalThis['leak' + i] = new ArrayBuffer(8 << 20);"
     ),
