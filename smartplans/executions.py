@@ -334,6 +334,8 @@ class SmartPlans:
             )
         limits = self.limits_for(plan)
         spent = 0.0  # the CPU limit is the step's, across every replay (one per host call), not each replay's
+        held = 0  # recorded calls the V8 side already holds for this step: only the rest is sent
+        payload["stepKey"] = a.step_id  # recordedFrom 0 (each attempt's first run) starts its copy afresh
         for runs in range(1, MAX_HOST_CALLS_PER_STEP + 2):
             remaining = limits.cpu_seconds - spent
             if remaining <= 0:
@@ -341,7 +343,12 @@ class SmartPlans:
                 break
             started = time.perf_counter()
             budget = dataclasses.replace(limits, cpu_seconds=remaining)
+            payload["recordedFrom"], payload["recorded"] = held, a.recorded[held:]
             result = self.runtime.run_step(plan.key, a.step, payload, budget)
+            if result.status == "need-recorded":  # the context was replaced since: send the whole list
+                payload["recordedFrom"], payload["recorded"] = 0, a.recorded
+                result = self.runtime.run_step(plan.key, a.step, payload, budget)
+            held = len(a.recorded)
             spent += time.perf_counter() - started
             if result.status == "error" and (result.error or {}).get("limit") == "cpu":
                 result.error = self._cpu_error(a.step, limits, runs)
@@ -357,6 +364,7 @@ class SmartPlans:
             index = request.pop("index", len(a.recorded))
             if request.pop("replace", False):
                 del a.recorded[index:]  # a retried step took another path from here
+            held = min(held, index)  # what changes from `index` on is sent again
             response = self._perform(request)
             entry = {"request": request, "response": response}
             if index < len(a.recorded):

@@ -448,6 +448,22 @@
     run: function (key, step, input) { return runStep(key, step, input); }
   };
 
+  // The recorded host calls of the step now between its replays: Python sends only what this side has
+  // not seen (input.recorded from index input.recordedFrom), so a step with k calls costs k, not k².
+  var held = { key: null, list: [] };
+  function remember(input) {
+    if (input.stepKey === undefined) return input.recorded;  // a caller that sends the whole list
+    if (held.key !== input.stepKey) {
+      if (input.recordedFrom) return null;  // this side lost its copy (a new context): ask for all of it
+      held = { key: input.stepKey, list: [] };
+    }
+    if (input.recordedFrom > held.list.length) return null;
+    held.list.length = input.recordedFrom;  // a retry took another path from here
+    for (var i = 0; i < input.recorded.length; i++) held.list.push(input.recorded[i]);
+    return held.list;
+  }
+  function forgetRecorded() { held = { key: null, list: [] }; }
+
   function runStep(key, step, input) {
       var steps = plans[key];
       if (!steps) return { status: "error", error: { message: "plan " + key + " is not loaded", stack: null } };
@@ -455,7 +471,9 @@
       if (typeof fn !== "function") {
         return { status: "error", error: { message: "plan has no step " + JSON.stringify(step) + "; its steps are " + Object.keys(steps).join(", "), stack: null } };
       }
-      run = { now: input.now, random: mulberry32(input.seed), recorded: input.recorded, calls: 0, pending: null,
+      var recorded = remember(input);
+      if (recorded === null) return { status: "need-recorded" };
+      run = { now: input.now, random: mulberry32(input.seed), recorded: recorded, calls: 0, pending: null,
         logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying,
         buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576 };
       var ev = input.ev;
@@ -464,10 +482,12 @@
       try {
         fn(ev, run.ctx, log);
         if (run.pending) return { status: "host-call", request: run.pending };
+        forgetRecorded();
         return { status: "completed", ctx: parse(stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
       } catch (e) {
         // A step may catch what we throw; what it was waiting for still wins.
         if (run.pending) return { status: "host-call", request: run.pending };
+        forgetRecorded();
         return { status: "error", error: errorOf(e), logs: run.logs };
       } finally {
         run = null;

@@ -58,6 +58,7 @@ class Runtime:
         self._owner: ThreadPoolExecutor | None = None
         self._sources: dict[str, tuple[str, str]] = {}  # key -> (source, url)
         self.crossings = 0  # calls into V8, for the benchmark's "k host calls cost k+1 crossings"
+        self.recorded_sent = 0  # recorded host calls handed to V8: linear in k when each is sent once
 
     def _on_owner(self, fn: Any) -> Any:
         if self._owner is None:
@@ -98,6 +99,7 @@ class Runtime:
         return key in self._sources
 
     def run_step(self, key: str, step: str, payload: dict[str, Any], limits: Limits) -> StepResult:
+        self.recorded_sent += len(payload.get("recorded") or ())
         with self._lock:
             self._context()
             started = time.perf_counter()
@@ -118,6 +120,9 @@ class Runtime:
                         self._replace_context()  # nothing the step queued may run on into another step
                         return StepResult("error", error=_outlived(step, limits))
             except JSTimeoutException:
+                # What was stopped may have been work an earlier run queued (a promise callback that spins):
+                # a fresh context, so nothing of it is left to run into another plan's step.
+                self._replace_context()
                 return StepResult(
                     "error",
                     error={

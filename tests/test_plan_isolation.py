@@ -262,3 +262,30 @@ def test_buffers_within_the_limit_work_as_usual(run_plan):
         " var b = new Float32Array(1000); ctx.sum = a[3] + b.length + a.subarray(2).length; }\nreturn { main: main };"
     )
     assert runs["hostile"]["state"] == "STOPPED" and runs["hostile"]["ctx"]["sum"] == 7 + 1000 + 14
+
+
+def test_each_recorded_host_call_is_sent_to_v8_once_so_a_step_costs_linear_in_its_calls(run_plan):
+    calls = 60
+    em, runs = run_plan(
+        f"function main(ev, ctx, log) {{ var n = 0; for (var i = 0; i < {calls}; i++) {{"
+        ' n += sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId).body.workItem.reference.length; }'
+        " ctx.n = n; }\nreturn { main: main };"
+    )
+    assert runs["hostile"]["state"] == "STOPPED" and runs["hostile"]["ctx"]["n"] == calls * len("MAT-00002")
+    runtime = em.smartplans.runtime
+    before = runtime.recorded_sent
+    em.smartplans.resume()  # nothing left to run: sends nothing
+    assert runtime.recorded_sent == before
+    # what the hostile (60 calls) and the ordinary plan (1 call) sent, each recorded call once: not 60 × 61 / 2
+    assert before == calls + 1
+
+
+def test_a_promise_callback_queued_between_replays_cannot_poison_later_plans(run_plan):
+    plan = (
+        "function main(ev, ctx, log) { var a = sharedo.http.get('/api/v1/public/workItem/' + ctx.workItemId);"
+        " if (!globalThis.__seen) { Promise.resolve().then(function () { for (;;) {} }); }"
+        " var b = sharedo.http.get('/api/v1/public/workItem/' + ctx.workItemId); ctx.ok = a.success && b.success; }"
+        "\nreturn { main: main };"
+    )
+    em, runs = run_plan(plan)
+    assert runs["ordinary"]["state"] == "STOPPED", (runs["ordinary"]["lastErrored"], runs["hostile"]["lastErrored"])
