@@ -19,6 +19,7 @@ from .harness import BenchmarkError, Figure, Goal
 
 TESTS = 1000
 GOAL_S = 30.0
+PARALLEL_GOAL_S = 10.0
 PLAN = """function main(ev, ctx, log) {
   var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
   sharedo.http.post("/api/v1/public/workItem/" + ctx.workItemId + "/attributes/seen/", {value: "yes"});
@@ -54,7 +55,7 @@ def _solution(root: Path) -> Path:
     return solution_from_demo(root, {"bench": PLAN}, [trigger("bench", phases=["matter-open"])])
 
 
-def _run_pytest(solution: Path, target: Path) -> float:
+def _run_pytest(solution: Path, target: Path, workers: int = 0) -> float:
     start = time.perf_counter()
     result = subprocess.run(
         [
@@ -69,6 +70,7 @@ def _run_pytest(solution: Path, target: Path) -> float:
             str(solution),
             "--rootdir",
             str(solution),
+            *(["-n", str(workers)] if workers else []),
         ],
         capture_output=True,
         text=True,
@@ -124,6 +126,10 @@ def figures(runs: int) -> Iterator[Figure]:
             "one pytest process, 1 worker",
         )
         yield Figure("pytest tests per second", "/s", [TESTS / t for t in times])
+        times = [_run_pytest(solution, tests / "test_generated.py", workers=2) for _ in range(runs)]
+        yield Figure(
+            f"{TESTS} pytest tests with -n 2", "s", times, Goal(PARALLEL_GOAL_S), "two xdist workers on these 2 cores"
+        )
         (tests / "test_generated.py").unlink()
         scenarios = tests / "scenarios"
         scenarios.mkdir()
