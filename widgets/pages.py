@@ -46,7 +46,8 @@ def _catalogue() -> Catalogue:
 def _work_items(em: Any) -> list[dict[str, Any]]:
     with em.store.read() as conn:
         rows = conn.execute(
-            "SELECT id, title, reference, type FROM work_items ORDER BY created, id LIMIT ?", (MAX_LISTED_WORK_ITEMS,)
+            "SELECT id, title, reference, type FROM work_items ORDER BY reference IS NULL, reference, id LIMIT ?",
+            (MAX_LISTED_WORK_ITEMS,),
         ).fetchall()
     return [{"id": r["id"], "title": r["title"], "reference": r["reference"], "type": r["type"]} for r in rows]
 
