@@ -112,7 +112,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Back to the solution's seed: state, events, timers and (virtual) clock."""
-        with self.dispatcher.paused():
+        with self.dispatcher.paused(), self.smartplans.queue.paused():
             self._reset()
 
     def _reset(self) -> None:
@@ -131,7 +131,7 @@ class Emulator:
 
     def import_snapshot(self, snapshot: Any) -> None:
         self._check_snapshot_clock(snapshot)
-        with self.dispatcher.paused():
+        with self.dispatcher.paused(), self.smartplans.queue.paused():
             self.store.import_snapshot(snapshot)
             if self.clock.is_virtual:
                 saved = self.store.get_meta(CLOCK_KEY)
@@ -168,6 +168,7 @@ class Emulator:
 
     def start_background(self) -> None:
         """Serve mode: a worker drains events, a ticker runs due jobs on a system clock."""
+        self.smartplans.start_worker()
         self.dispatcher.start()
         self.scheduler.start()
         threading.Thread(target=self.smartplans.resume, name="operate-resume", daemon=True).start()

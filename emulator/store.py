@@ -168,6 +168,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX time_entries_sharedo ON time_entries(sharedo_id);
     """,
+    # 5: a step's host calls as rows, one per call: recording call k writes one row, not the whole list.
+    """
+    CREATE TABLE step_calls (
+        step_id TEXT NOT NULL REFERENCES execution_steps(id),
+        idx INTEGER NOT NULL,
+        request TEXT NOT NULL,
+        response TEXT NOT NULL,
+        refetch INTEGER NOT NULL,
+        PRIMARY KEY (step_id, idx)
+    );
+    INSERT INTO step_calls
+        SELECT s.id, CAST(c.key AS INTEGER), json_extract(c.value, '$.request'), json_extract(c.value, '$.response'),
+               COALESCE(json_extract(c.value, '$.refetch'), 0)
+        FROM execution_steps s, json_each(s.recorded) c;
+    CREATE TABLE execution_steps_new (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES plan_executions(id),
+        seq INTEGER NOT NULL,
+        step TEXT NOT NULL,
+        state TEXT NOT NULL,
+        due_at TEXT,
+        started TEXT,
+        ended TEXT,
+        attempts INTEGER NOT NULL,
+        error TEXT
+    );
+    INSERT INTO execution_steps_new SELECT id, execution_id, seq, step, state, due_at, started, ended, attempts, error
+        FROM execution_steps;
+    DROP TABLE execution_steps;
+    ALTER TABLE execution_steps_new RENAME TO execution_steps;
+    CREATE INDEX execution_steps_execution ON execution_steps(execution_id, seq);
+    """,
 ]
 
 # Tokens are sessions, not tenant state: they survive a reset and never go into an export.
@@ -200,8 +232,18 @@ class Store:
                     f"{self.path} was written by a newer operate-toolkit (schema {version}, "
                     f"this one knows {len(MIGRATIONS)}); use a new --data-dir"
                 )
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._conn.executescript(f"BEGIN;{script};PRAGMA user_version={number};COMMIT;")
+            # A migration that rebuilds a table drops and renames it: foreign keys are checked after, not during.
+            self._conn.execute("PRAGMA foreign_keys=OFF")
+            try:
+                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                    self._conn.executescript(f"BEGIN;{script};PRAGMA user_version={number};")
+                    problem = self._conn.execute("PRAGMA foreign_key_check").fetchone()
+                    if problem is not None:
+                        self._conn.execute("ROLLBACK")
+                        raise RuntimeError(f"{self.path}: migration {number} would leave {problem[0]} pointing nowhere")
+                    self._conn.execute("COMMIT")
+            finally:
+                self._conn.execute("PRAGMA foreign_keys=ON")
 
     @property
     def tables(self) -> list[str]:

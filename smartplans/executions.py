@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import sqlite3
-import threading
 import time
 import uuid
 import zlib
@@ -27,6 +26,7 @@ from emulator.events import Event
 
 from .mocks import Mocks
 from .plans import Plan, PlanError, solution_plans
+from .run_queue import RunQueue
 from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime, StepResult
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
 
@@ -34,7 +34,6 @@ log = logging.getLogger("operate.smartplans")
 
 RUNNING, WAITING, STOPPED, ERRORED = "RUNNING", "WAITING", "STOPPED", "ERRORED"
 MAX_HOST_CALLS_PER_STEP = 500
-MAX_STEPS_PER_DRIVE = 10_000
 DEFAULT_STEPS_PER_EXECUTION = 1_000  # [limits] steps_per_execution: a plan that schedules itself forever stops here
 TIMER_KIND = "plan-step"
 
@@ -72,6 +71,18 @@ def _check_triggers(triggers: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def _recorded(conn: sqlite3.Connection, step_id: str) -> list[dict[str, Any]]:
+    """A step's recorded host calls in order; `refetch` marks those a retry makes again."""
+    rows = conn.execute(
+        "SELECT request, response, refetch FROM step_calls WHERE step_id=? ORDER BY idx", (step_id,)
+    ).fetchall()
+    calls = [{"request": json.loads(r[0]), "response": json.loads(r[1])} for r in rows]
+    for call, row in zip(calls, rows, strict=True):
+        if row[2]:
+            call["refetch"] = True
+    return calls
+
+
 @dataclass
 class _Attempt:
     """One step about to run: everything it needs, so the common path reads nothing back."""
@@ -97,7 +108,7 @@ class SmartPlans:
         self.runtime = Runtime()
         self.host_call: HostCall | None = None  # set by create_app: sharedo.http into the app as ee-app
         self.mocks = Mocks()  # what tests put in front of host calls and steps
-        self._lock = threading.RLock()
+        self.queue = RunQueue(self._step_once)
         limits = emulator.solution.limits()
         self.default_limits = Limits(
             float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
@@ -146,17 +157,22 @@ class SmartPlans:
 
     # -- starting -------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
+        """Start what the event triggers; the executions it starts take turns (under serve, with the
+        executions of the events after it too: the dispatcher does not wait for them)."""
         ev = {**event.to_json(), "Data": event.data}
-        for trigger in self.triggers:
-            if trigger.matches(event, self.em.solution.worktypes, self.em.catalogue) and not self._started(
-                trigger.id, event.number
-            ):
-                inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}
-                try:
-                    self.start(trigger.plan, trigger.step, ev, inputs, trigger_id=trigger.id, event_number=event.number)
-                except Exception:  # one broken start must not keep the event from the other triggers
-                    log.exception("starting %s for event %s failed", trigger.plan, event.number)
-        self._resume_runtime_triggers(event)
+        with self.queue.holding():
+            for trigger in self.triggers:
+                if trigger.matches(event, self.em.solution.worktypes, self.em.catalogue) and not self._started(
+                    trigger.id, event.number
+                ):
+                    inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}
+                    try:
+                        self.start(
+                            trigger.plan, trigger.step, ev, inputs, trigger_id=trigger.id, event_number=event.number
+                        )
+                    except Exception:  # one broken start must not keep the event from the other triggers
+                        log.exception("starting %s for event %s failed", trigger.plan, event.number)
+            self._resume_runtime_triggers(event)
 
     def _started(self, trigger_id: str, event_number: int) -> bool:
         with self.store.read() as conn:
@@ -177,7 +193,8 @@ class SmartPlans:
         trigger_id: str | None = None,
         event_number: int | None = None,
     ) -> str:
-        """Create an execution and run it until it stops, waits or errors; returns its id."""
+        """Create an execution and run it until it stops, waits or errors; returns its id (at once inside
+        `queue.holding()`, as when an event starts it)."""
         ev = dict(ev or {"Data": {}})
         execution_id = str(uuid.uuid4())
         ev["PlanExecutionId"] = execution_id
@@ -211,7 +228,8 @@ class SmartPlans:
             )
             step_id = self._queue(tx, execution_id, step, None, state="RUNNING", started=now, seq=1)
         # The first step starts in the same transaction that created the execution: no re-read.
-        self.drive(execution_id, _Attempt(execution_id, plan_name, ev, ctx, step_id, step, [], now))
+        first = _Attempt(execution_id, plan_name, ev, ctx, step_id, step, [], now)
+        self.drive(execution_id, first)
         return execution_id
 
     def _queue(
@@ -230,29 +248,28 @@ class SmartPlans:
             ).fetchone()[0]
         step_id = str(uuid.uuid4())
         tx.execute(
-            "INSERT INTO execution_steps VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (step_id, execution_id, seq, step, state, due, started, None, 1 if started else 0, None, "[]"),
+            "INSERT INTO execution_steps VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (step_id, execution_id, seq, step, state, due, started, None, 1 if started else 0, None),
         )
         return step_id
 
     # -- running --------------------------------------------------------------------------------
-    def drive(self, execution_id: str, first: _Attempt | None = None) -> None:
-        """Run queued steps of one execution in order until none is left, then settle its state."""
-        with self._lock:
-            attempt = first
-            for _ in range(MAX_STEPS_PER_DRIVE):
-                try:
-                    if attempt is None:
-                        attempt = self._begin_next(execution_id)
-                        if attempt is None:
-                            self._settle(execution_id)
-                            return
-                    if not self._run(attempt):
-                        return
-                except Exception as exc:  # whatever one execution does, it ends that execution, with the reason
-                    self._fail_unexpectedly(execution_id, attempt, exc)
-                    return
-                attempt = None
+    def drive(self, execution_id: str, first: _Attempt | None = None, *, wait: bool = True) -> None:
+        """Run the queued steps of an execution in order, taking turns with the others, then settle it."""
+        self.queue.add(execution_id, first, wait=wait)
+
+    def _step_once(self, execution_id: str, attempt: _Attempt | None) -> bool:
+        """One turn: one step of the execution; True while it has more queued."""
+        try:
+            if attempt is None:
+                attempt = self._begin_next(execution_id)
+                if attempt is None:
+                    self._settle(execution_id)
+                    return False
+            return self._run(attempt)
+        except Exception as exc:  # whatever one execution does, it ends that execution, with the reason
+            self._fail_unexpectedly(execution_id, attempt, exc)
+            return False
 
     def _fail_unexpectedly(self, execution_id: str, attempt: _Attempt | None, exc: Exception) -> None:
         log.exception("plan execution %s failed in the runtime", execution_id)
@@ -295,6 +312,7 @@ class SmartPlans:
                 (started, row["id"]),
             )
             tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (RUNNING, execution_id))
+            recorded = _recorded(tx, row["id"])
         return _Attempt(
             execution_id,
             ex["plan"],
@@ -302,7 +320,7 @@ class SmartPlans:
             json.loads(ex["ctx"]),
             row["id"],
             row["step"],
-            json.loads(row["recorded"]),
+            recorded,
             started,
             retrying=row["attempts"] > 0,
         )
@@ -362,17 +380,23 @@ class SmartPlans:
                 break
             request = dict(result.request or {})
             index = request.pop("index", len(a.recorded))
-            if request.pop("replace", False):
-                del a.recorded[index:]  # a retried step took another path from here
+            replace = request.pop("replace", False)
             held = min(held, index)  # what changes from `index` on is sent again
             response = self._perform(request)
+            with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
+                if replace:  # a retried step took another path from here
+                    tx.execute("DELETE FROM step_calls WHERE step_id=? AND idx>=?", (a.step_id, index))
+                tx.execute(
+                    "INSERT OR REPLACE INTO step_calls VALUES (?,?,?,?,0)",
+                    (a.step_id, index, dumps(request), dumps(response)),
+                )
+            if replace:
+                del a.recorded[index:]
             entry = {"request": request, "response": response}
             if index < len(a.recorded):
                 a.recorded[index] = entry  # a read or failed call, made again on a retry
             else:
                 a.recorded.append(entry)
-            with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
-                tx.execute("UPDATE execution_steps SET recorded=? WHERE id=?", (dumps(a.recorded), a.step_id))
         if result.status == "completed":
             problem = self._over_step_limit(a, plan, result.triggers)
             if problem is not None:
@@ -538,7 +562,7 @@ class SmartPlans:
     def _on_timer(self, payload: dict[str, Any], due: datetime) -> None:
         tx_changed = self._wake(payload["executionId"], payload["stepId"])
         if tx_changed:
-            self.store.after_this_commit(lambda: self.drive(payload["executionId"]))
+            self.store.after_this_commit(lambda: self.drive(payload["executionId"], wait=False))
 
     def _wake(self, execution_id: str, step_id: str) -> bool:
         with self.store.transaction() as tx:
@@ -559,7 +583,7 @@ class SmartPlans:
                 tx.execute("DELETE FROM runtime_triggers WHERE id=?", (r["id"],))
                 tx.execute("UPDATE execution_steps SET state='QUEUED' WHERE id=? AND state='WAITING'", (r["step_id"],))
         for execution_id in dict.fromkeys(r["execution_id"] for r in rows):
-            self.drive(execution_id)
+            self.drive(execution_id, wait=False)
 
     def resume(self) -> None:
         """After a restart: steps left RUNNING or QUEUED run again (recorded calls are not re-sent)."""
@@ -572,11 +596,9 @@ class SmartPlans:
                     "WHERE s.state IN ('QUEUED', 'RUNNING') AND e.state IN ('RUNNING', 'WAITING')"
                 )
             ]
-        for execution_id in ids:
-            try:
-                self.drive(execution_id)
-            except Exception:  # one execution that cannot even be failed must not stop the others resuming
-                log.exception("resuming plan execution %s failed", execution_id)
+        with self.queue.holding():  # they take turns
+            for execution_id in ids:
+                self.drive(execution_id, wait=False)
 
     # -- retry and cancel -----------------------------------------------------------------------
     def retry(self, execution_id: str, step_id: str) -> dict[str, Any]:
@@ -593,17 +615,13 @@ class SmartPlans:
                 raise not_found("execution step", step_id, field="stepId")
             if row["state"] != "ERRORED":
                 raise ApiError(409, f"step {row['step']!r} is {row['state']}; only an ERRORED step can be retried")
-            recorded = json.loads(row["recorded"])
-            for entry in recorded:
+            for i, entry in enumerate(_recorded(tx, step_id)):
                 response, method = entry["response"], str(entry["request"].get("method", "GET")).upper()
                 # Writes that succeeded are replayed, never sent again; reads and failed or garbled
                 # calls are made afresh, so a fix made since the failure is seen.
                 kept = method != "GET" and response.get("success") and not response.get("malformed")
-                entry["refetch"] = not kept
-            tx.execute(
-                "UPDATE execution_steps SET state='QUEUED', error=NULL, recorded=? WHERE id=?",
-                (dumps(recorded), step_id),
-            )
+                tx.execute("UPDATE step_calls SET refetch=? WHERE step_id=? AND idx=?", (int(not kept), step_id, i))
+            tx.execute("UPDATE execution_steps SET state='QUEUED', error=NULL WHERE id=?", (step_id,))
             tx.execute(
                 "UPDATE plan_executions SET state=?, last_error=NULL, end_time=NULL WHERE id=?", (RUNNING, execution_id)
             )
@@ -639,7 +657,9 @@ class SmartPlans:
             if ex is None:
                 raise not_found("plan execution", execution_id)
             steps = conn.execute(
-                "SELECT * FROM execution_steps WHERE execution_id=? ORDER BY seq", (execution_id,)
+                "SELECT s.*, (SELECT COUNT(*) FROM step_calls c WHERE c.step_id = s.id) AS host_calls "
+                "FROM execution_steps s WHERE execution_id=? ORDER BY seq",
+                (execution_id,),
             ).fetchall()
             item = self.em.workitems.find(ex["sharedo_id"], conn) if ex["sharedo_id"] else None
         plan = self.plans.get(ex["plan"])
@@ -679,7 +699,7 @@ class SmartPlans:
                     "endTime": s["ended"],
                     "attempts": s["attempts"],
                     "error": json.loads(s["error"]) if s["error"] else None,
-                    "hostCalls": len(json.loads(s["recorded"])),
+                    "hostCalls": s["host_calls"],
                 }
                 for s in steps
             ],
@@ -708,5 +728,10 @@ class SmartPlans:
             rows = conn.execute("SELECT * FROM step_logs WHERE step_id=? ORDER BY seq", (step_id,)).fetchall()
         return [{"logTime": r["log_time"], "logLevel": r["log_level"], "logMessage": r["log_message"]} for r in rows]
 
+    def start_worker(self) -> None:
+        """Serve mode: executions take their turns on a worker of their own."""
+        self.queue.start()
+
     def close(self) -> None:
+        self.queue.stop()
         self.runtime.close()

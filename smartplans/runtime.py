@@ -20,6 +20,9 @@ from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, M
 
 DEFAULT_CPU_SECONDS = 5.0
 DEFAULT_HEAP_MB = 64
+# A run this long may have allocated a lot; collecting after it costs little beside it (a trivial step
+# takes well under a millisecond and is never followed by a collection).
+HEAVY_RUN_SECONDS = 0.01
 
 
 class PlanLoadError(ValueError):
@@ -59,6 +62,7 @@ class Runtime:
         self._sources: dict[str, tuple[str, str]] = {}  # key -> (source, url)
         self.crossings = 0  # calls into V8, for the benchmark's "k host calls cost k+1 crossings"
         self.recorded_sent = 0  # recorded host calls handed to V8: linear in k when each is sent once
+        self._baseline = 0  # bytes the runtime itself holds (host, loaded plans), not charged to a step
 
     def _on_owner(self, fn: Any) -> Any:
         if self._owner is None:
@@ -76,7 +80,17 @@ class Runtime:
             self._mr = self._on_owner(make)
             for key, (source, url) in self._sources.items():
                 self._call("__operate.load", key, source, url)
+            self._measure_baseline()
         return self._mr
+
+    def _measure_baseline(self) -> None:
+        """What the context holds after a full collection: a step's heap limit comes on top of it, so a
+        plan is charged neither for the other plans loaded beside it nor for an earlier step's garbage."""
+        self._mr.low_memory_notification()  # type: ignore[union-attr]
+        self._baseline = int(self._mr.heap_stats()["used_heap_size"])  # type: ignore[union-attr]
+
+    def _max_memory(self, limits: Limits) -> int:
+        return self._baseline + limits.heap_mb * 1024 * 1024
 
     def _call(self, fn: str, *args: Any, timeout_sec: float | None = None, max_memory: int | None = None) -> Any:
         self.crossings += 1
@@ -87,12 +101,23 @@ class Runtime:
         with self._lock:
             self._context()
             try:
-                names = self._call("__operate.load", key, source, url, timeout_sec=DEFAULT_CPU_SECONDS)
+                names = self._call(
+                    "__operate.load",
+                    key,
+                    source,
+                    url,
+                    timeout_sec=DEFAULT_CPU_SECONDS,
+                    max_memory=self._max_memory(Limits()),
+                )
             except JSTimeoutException:
                 raise PlanLoadError(f"{url}: loading the plan did not finish within {DEFAULT_CPU_SECONDS} s") from None
+            except JSOOMException:
+                self._replace_context()
+                raise PlanLoadError(f"{url}: loading the plan passed the heap limit of {DEFAULT_HEAP_MB} MB") from None
             except JSEvalException as exc:
                 raise PlanLoadError(_first_lines(str(exc), url)) from None
             self._sources[key] = (source, url)
+            self._measure_baseline()
             return list(names)
 
     def is_loaded(self, key: str) -> bool:
@@ -110,15 +135,17 @@ class Runtime:
                     step,
                     {**payload, "heapBytes": limits.heap_mb * 1024 * 1024},  # buffers are charged against it
                     timeout_sec=limits.cpu_seconds,
-                    max_memory=limits.heap_mb * 1024 * 1024,
+                    max_memory=self._max_memory(limits),
                 )
                 if '"status":"host-call"' not in raw[:40]:  # the step is over: what it queued runs now, or never
                     left = max(limits.cpu_seconds - (time.perf_counter() - started), 0.001)
                     try:
-                        self._call("__operate.drain", timeout_sec=left, max_memory=limits.heap_mb * 1024 * 1024)
+                        self._call("__operate.drain", timeout_sec=left, max_memory=self._max_memory(limits))
                     except (JSTimeoutException, JSOOMException):
                         self._replace_context()  # nothing the step queued may run on into another step
                         return StepResult("error", error=_outlived(step, limits))
+                if time.perf_counter() - started > HEAVY_RUN_SECONDS:
+                    self._measure_baseline()  # it may have left garbage: the next step starts from a collected heap
             except JSTimeoutException:
                 # What was stopped may have been work an earlier run queued (a promise callback that spins):
                 # a fresh context, so nothing of it is left to run into another plan's step.

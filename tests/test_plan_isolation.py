@@ -29,7 +29,7 @@ def run_plan(tmp_path):
     """Serve a solution with `plan` (and the ordinary plan) triggered on attribute changes; set an attribute."""
     made = []
 
-    def run(plan: str) -> tuple:
+    def run(plan: str, before=None) -> tuple:
         plans = {"hostile": plan, "ordinary": ORDINARY}
         triggers = [trigger(name, "attribute-changed") for name in plans]
         root = solution_from_demo(tmp_path / f"s{len(made)}", plans, triggers)
@@ -37,6 +37,8 @@ def run_plan(tmp_path):
         app = create_app(settings)
         made.append(app)
         api = Api(app, client_token(app), renew=lambda: client_token(app))
+        if before is not None:
+            before(app.extensions["operate"])
         response = api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
         assert response.status_code in (200, 201, 204), response.json
         em = app.extensions["operate"]
@@ -278,6 +280,110 @@ def test_each_recorded_host_call_is_sent_to_v8_once_so_a_step_costs_linear_in_it
     assert runtime.recorded_sent == before
     # what the hostile (60 calls) and the ordinary plan (1 call) sent, each recorded call once: not 60 × 61 / 2
     assert before == calls + 1
+
+
+def test_recording_a_host_call_writes_that_call_only_not_the_whole_list_again(run_plan):
+    calls, written = 60, []
+
+    def watch(em):  # every statement the store runs, with its values: what a step writes to the file
+        em.store._conn.set_trace_callback(lambda sql: sql.startswith(("INSERT", "UPDATE")) and written.append(sql))
+
+    em, runs = run_plan(
+        f"function main(ev, ctx, log) {{ for (var i = 0; i < {calls}; i++) {{"
+        ' sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId); } }\nreturn { main: main };',
+        before=watch,
+    )
+    em.store._conn.set_trace_callback(None)
+    assert runs["hostile"]["state"] == "STOPPED" and runs["hostile"]["steps"][0]["hostCalls"] == calls
+    with em.store.read() as conn:
+        one_call = max(len(r[0]) + len(r[1]) for r in conn.execute("SELECT request, response FROM step_calls"))
+    # each call written once (rewriting the list each time would write 60 × 61 / 2 calls' worth)
+    assert sum(len(sql) for sql in written) < 3 * (calls + 1) * one_call
+
+
+def test_a_store_from_before_host_calls_were_rows_keeps_its_recorded_calls(tmp_path):
+    import sqlite3
+
+    from emulator.store import MIGRATIONS, Store
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:4], start=1):
+        conn.executescript(f"BEGIN;{script};PRAGMA user_version={number};COMMIT;")
+    conn.execute(
+        "INSERT INTO plan_executions VALUES ('e1','p','P','script','RUNNING','t',NULL,NULL,NULL,NULL,'{}','{}',NULL)"
+    )
+    recorded = [
+        {"request": {"method": "GET", "url": "/a"}, "response": {"success": True, "body": "x"}},
+        {"request": {"method": "POST", "url": "/b"}, "response": {"success": True}, "refetch": True},
+    ]
+    conn.execute(
+        "INSERT INTO execution_steps VALUES ('s1','e1',1,'main','QUEUED',NULL,NULL,NULL,0,NULL,?)",
+        (json.dumps(recorded),),
+    )
+    conn.execute("INSERT INTO step_logs VALUES ('s1', 1, 't', 'Information', 'kept')")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    with store.read() as db:
+        rows = [tuple(r) for r in db.execute("SELECT * FROM step_calls ORDER BY idx")]
+        columns = [r[1] for r in db.execute("PRAGMA table_info(execution_steps)")]
+        logs = db.execute("SELECT log_message FROM step_logs").fetchall()
+    store.close()
+    assert rows == [
+        ("s1", 0, '{"method":"GET","url":"/a"}', '{"success":true,"body":"x"}', 0),
+        ("s1", 1, '{"method":"POST","url":"/b"}', '{"success":true}', 1),
+    ]
+    assert "recorded" not in columns and [r[0] for r in logs] == ["kept"]
+
+
+def test_a_step_is_charged_for_its_own_heap_not_other_plans_or_earlier_garbage():
+    from smartplans.runtime import Limits, PlanLoadError, Runtime
+
+    fill = "for (var i = 0; i < {n}; i++) {name}.push(new Array(1024).fill(i + 0.5));"  # n × 8 KB
+    runtime = Runtime()
+    try:
+        # another plan holding ~40 MB from its load, and a step that allocates ~37 MB of its 64 MB each run
+        runtime.load(
+            "big", "var big = [];" + fill.format(n=5000, name="big") + "\nreturn { main: function () {} };", "big.js"
+        )
+        step = "function main(ev, ctx) { var a = [];" + fill.format(n=4500, name="a") + " ctx.n = a.length; }"
+        runtime.load("heavy", step + "\nreturn { main: main };", "heavy.js")
+        payload = {"ev": {}, "ctx": {}, "recorded": [], "now": 0, "seed": 1}
+        results = [runtime.run_step("heavy", "main", payload, Limits()) for _ in range(4)]
+        assert [(r.status, r.ctx.get("n")) for r in results] == [("completed", 4500)] * 4, [r.error for r in results]
+        # the other plan's own step is not charged for what it holds since its load either
+        assert runtime.run_step("big", "main", payload, Limits(heap_mb=8)).status == "completed"
+        runtime.load(
+            "bomb",
+            "function main() { var a = [];" + fill.format(n=10**7, name="a") + " }\nreturn { main: main };",
+            "b.js",
+        )
+        assert runtime.run_step("bomb", "main", payload, Limits()).error["limit"] == "heap"
+        with pytest.raises(PlanLoadError, match="heap limit"):  # and while a plan loads
+            runtime.load("loads-a-bomb", "var a = [];" + fill.format(n=10**7, name="a") + "\nreturn {};", "l.js")
+        assert runtime.run_step("heavy", "main", payload, Limits()).status == "completed"
+    finally:
+        runtime.close()
+
+
+def test_executions_one_event_starts_take_turns_so_a_self_scheduling_one_holds_up_no_other(tmp_path):
+    busy = (
+        'function main(ev, ctx, log) { ctx.n = (ctx.n || 0) + 1; if (ctx.n < 400) trigger.SubProcess("main").Now(); }'
+        "\nreturn { main: main };"
+    )
+    plans = {"busy": busy, "ordinary": ORDINARY}  # busy's trigger comes first: before, it ran all 400 steps first
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(name, "attribute-changed") for name in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root))  # the wall clock: end times differ
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        assert api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"}).status_code < 300
+        runs = {e["planSystemName"]: e for e in app.extensions["operate"].smartplans.executions(None, None, None)}
+        assert runs["busy"]["state"] == runs["ordinary"]["state"] == "STOPPED"  # inline: both settled on return
+        assert runs["busy"]["ctx"]["n"] == 400 and runs["ordinary"]["ctx"]["reference"] == "MAT-00002"
+        assert runs["ordinary"]["endTime"] < runs["busy"]["endTime"]
+    finally:
+        app.extensions["operate"].close()
 
 
 def test_a_promise_callback_queued_between_replays_cannot_poison_later_plans(run_plan):
