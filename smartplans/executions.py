@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from emulator.clock import iso, parse_instant
@@ -69,6 +70,13 @@ def _check_triggers(triggers: list[dict[str, Any]]) -> str | None:
         if t.get("kind") == "on-phase" and not (t.get("phase") and t.get("sharedoId")):
             return f"an OnPhase trigger for step {step!r} needs a work item and a phase"
     return None
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed since it was loaded: keep running what was loaded
+        return None
 
 
 def _recorded(conn: sqlite3.Connection, step_id: str) -> list[dict[str, Any]]:
@@ -140,7 +148,7 @@ class SmartPlans:
         plan = self.plans.get(name)
         if plan is None:
             raise PlanError(f"no plan {name!r}; the solution has {sorted(self.plans)}")
-        if plan.path is not None and plan.path.exists() and plan.path.stat().st_mtime != plan.mtime:
+        if plan.path is not None and _mtime(plan.path) not in (plan.mtime, None):
             from .plans import script_plan
 
             plan = script_plan(plan.system_name, plan.path, plan.limits)  # edited on disk: reload, keep timers

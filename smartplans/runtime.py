@@ -96,6 +96,13 @@ class Runtime:
         self.crossings += 1
         return self._mr.call(fn, *args, timeout_sec=timeout_sec, max_memory=max_memory)  # type: ignore[union-attr]
 
+    def _call_for_text(self, fn: str, *args: Any, timeout_sec: float, max_memory: int) -> Any:
+        """A call whose JS side returns a string or number: `eval` hands it back as it is, where `call`
+        would stringify the result once more in V8 (with the plan-reachable global JSON) and parse it here."""
+        self.crossings += 1
+        source = f"{fn}({json.dumps(args, separators=(',', ':'))[1:-1]})"
+        return self._mr.eval(source, timeout_sec=timeout_sec, max_memory=max_memory)  # type: ignore[union-attr]
+
     def load(self, key: str, source: str, url: str) -> list[str]:
         """Compile a plan (its text is a function body ending in `return {main: main, ...}`)."""
         with self._lock:
@@ -129,7 +136,7 @@ class Runtime:
             self._context()
             started = time.perf_counter()
             try:
-                raw = self._call(
+                raw = self._call_for_text(
                     "__operate.runJson",
                     key,
                     step,
@@ -140,7 +147,7 @@ class Runtime:
                 if '"status":"host-call"' not in raw[:40]:  # the step is over: what it queued runs now, or never
                     left = max(limits.cpu_seconds - (time.perf_counter() - started), 0.001)
                     try:
-                        self._call("__operate.drain", timeout_sec=left, max_memory=self._max_memory(limits))
+                        self._call_for_text("__operate.drain", timeout_sec=left, max_memory=self._max_memory(limits))
                     except (JSTimeoutException, JSOOMException):
                         self._replace_context()  # nothing the step queued may run on into another step
                         return StepResult("error", error=_outlived(step, limits))
