@@ -96,7 +96,7 @@ class Identity:
 
     # -- /connect/token -------------------------------------------------------------------------
     def token_request(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
-        client = self._client_from(form, authorization)
+        client = self.client_from(form, authorization)
         grant = form.get("grant_type")
         if not grant:
             raise OAuthError("invalid_request", "grant_type is required")
@@ -136,7 +136,7 @@ class Identity:
             tx.execute("DELETE FROM tokens WHERE token_hash=?", (_hash(token),))  # one use only
         return self._issue_response(client.client_id, row["user_name"], row["scope"].split(), refresh=True)
 
-    def _client_from(self, form: dict[str, str], authorization: str | None) -> Client:
+    def client_from(self, form: dict[str, str], authorization: str | None) -> Client:
         cid, secret = form.get("client_id"), form.get("client_secret")
         if authorization and authorization.lower().startswith("basic "):
             try:
@@ -150,7 +150,8 @@ class Identity:
                 "invalid_client", "client authentication is required (HTTP Basic or client_id/client_secret)", 401
             )
         client = self.clients.get(cid)
-        if client is None or client.secret is None or not secrets.compare_digest(client.secret, secret or ""):
+        given = (secret or "").encode("utf-8", "surrogatepass")  # bytes: compare_digest refuses non-ASCII str
+        if client is None or client.secret is None or not secrets.compare_digest(client.secret.encode(), given):
             raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
         return client
 
@@ -190,9 +191,10 @@ class Identity:
             return None
         return row
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str, client_id: str) -> None:
+        """RFC 7009: only the client a token was issued to can revoke it; anyone else's call revokes nothing."""
         with self.store.transaction() as tx:
-            tx.execute("DELETE FROM tokens WHERE token_hash=?", (_hash(token),))
+            tx.execute("DELETE FROM tokens WHERE token_hash=? AND client_id=?", (_hash(token), client_id))
 
     # -- bearer check ---------------------------------------------------------------------------
     def authenticate(self, authorization: str | None) -> Principal:

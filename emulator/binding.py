@@ -11,6 +11,31 @@ from .clock import parse_instant
 from .errors import ApiError
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64  # as .NET's JSON readers (System.Text.Json, Json.NET) default to
+MAX_DIGITS = 30  # a whole number longer than any .NET number type (decimal: 29 digits) is refused
+INT64 = (-(2**63), 2**63 - 1)  # what SQLite stores as an integer
+
+
+class _NumberError(ValueError):
+    pass
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise _NumberError(f"a whole number of {digits} digits (the limit is {MAX_DIGITS})")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NumberError(f"the number {text[:40]} is too large for a double")
+    return value
+
+
+def _parse_constant(name: str) -> float:
+    raise _NumberError(f"{name} is not JSON")
 
 
 def parse_json_body(raw: bytes, *, required: bool = True) -> Any:
@@ -23,10 +48,18 @@ def parse_json_body(raw: bytes, *, required: bool = True) -> Any:
             )
         return None
     try:
-        value = json.loads(raw.decode("utf-8-sig"))
+        value = json.loads(
+            raw.decode("utf-8-sig"), parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+        )
+    except _NumberError as exc:
+        raise ApiError(
+            400, f"request body holds {exc}", [{"field": "(body)", "message": "number out of range"}]
+        ) from None
     except RecursionError:
         raise ApiError(
-            400, "request body is nested too deeply", [{"field": "(body)", "message": "nested too deeply"}]
+            400,
+            f"request body is nested too deeply (more than {MAX_DEPTH} levels)",
+            [{"field": "(body)", "message": "nested too deeply"}],
         ) from None
     except UnicodeDecodeError as exc:
         raise ApiError(
@@ -38,34 +71,34 @@ def parse_json_body(raw: bytes, *, required: bool = True) -> Any:
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             [{"field": "(body)", "message": exc.msg}],
         ) from None
-    where = _not_unicode(value)
-    if where is not None:  # a lone surrogate escape such as "\ud800": no store or encoder can take it
-        raise ApiError(
-            400,
-            f"request body is not valid Unicode at {where}: a lone surrogate escape (\\ud800-\\udfff)",
-            [{"field": where, "message": "lone surrogate; not valid Unicode"}],
-        )
+    problem = _problem(value)
+    if problem is not None:
+        where, message, detail = problem
+        raise ApiError(400, f"request body {message} at {where}{detail}", [{"field": where, "message": message}])
     return value
 
 
-def _not_unicode(value: Any) -> str | None:
-    """The path of the first string (or key) holding a lone surrogate; walked without recursion."""
-    stack: list[tuple[str, Any]] = [("", value)]
+def _problem(value: Any) -> tuple[str, str, str] | None:
+    """(path, what, detail) of the first thing no store or encoder can take: a string (or key) holding a lone
+    surrogate, or nesting past MAX_DEPTH. Walked without recursion."""
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
     while stack:
-        path, current = stack.pop()
+        path, current, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return path, "is nested too deeply", f" (more than {MAX_DEPTH} levels)"
         if isinstance(current, str):
             if not current.isascii():
                 try:
                     current.encode("utf-8")
                 except UnicodeEncodeError:
-                    return path or "(body)"
+                    return path or "(body)", "is not valid Unicode", ": a lone surrogate escape (\\ud800-\\udfff)"
         elif isinstance(current, dict):
             for key, item in current.items():
                 where = f"{path}.{key}" if path else key
-                stack.append((where, key))
-                stack.append((where, item))
+                stack.append((where, key, depth + 1))
+                stack.append((where, item, depth + 1))
         elif isinstance(current, list):
-            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(current))
+            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(current))
     return None
 
 
@@ -136,6 +169,8 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(key, f"expected a whole number, got {_kind(value)}")
             return default
+        minimum = INT64[0] if minimum is None else minimum
+        maximum = INT64[1] if maximum is None else maximum
         if minimum is not None and value < minimum:
             self.error(key, f"must be at least {minimum}")
             return default

@@ -146,6 +146,10 @@ class ImportReport:
 # --------------------------------------------------------------------------------------------- zip
 
 
+MAX_ENTRY_BYTES = 64 * 1024 * 1024  # one file of an export (the largest real ones are a few MB)
+MAX_TOTAL_BYTES = 512 * 1024 * 1024  # everything read from one zip
+
+
 class _Package:
     """A zip's entries under normalised names, looked up case-insensitively, after zip-slip checks."""
 
@@ -158,6 +162,7 @@ class _Package:
         self.entries: dict[str, zipfile.ZipInfo] = {}  # normalised name -> info
         self.by_lower: dict[str, str] = {}  # lower-cased normalised name -> normalised name
         self.duplicates: list[str] = []
+        self.read_bytes = 0
         for info in self.zip.infolist():
             name = _normalise_entry(info.filename)
             if info.is_dir() or name.endswith("/") or not name:
@@ -190,10 +195,28 @@ class _Package:
         return self.by_lower.get((self.prefix + _normalise_entry(name)).lower())
 
     def read(self, entry: str) -> bytes:
+        """The entry's bytes, read no further than MAX_ENTRY_BYTES whatever its header says (a zip bomb
+        declares a small size or none): a bigger one is refused, naming it, before it fills memory."""
+        info = self.entries[entry]
+        too_big = (
+            f"entry {entry} unpacks to more than {MAX_ENTRY_BYTES // (1024 * 1024)} MB; "
+            "no file of a solution export is that large (a damaged or hostile zip?)"
+        )
+        if info.file_size > MAX_ENTRY_BYTES:
+            raise PackageError(too_big, entry)
         try:
-            return self.zip.read(self.entries[entry])
-        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+            with self.zip.open(info) as stream:
+                data = stream.read(MAX_ENTRY_BYTES + 1)
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
             raise PackageError(f"entry {entry} cannot be read from the zip: {exc}", entry) from None
+        if len(data) > MAX_ENTRY_BYTES:
+            raise PackageError(too_big, entry)
+        self.read_bytes += len(data)
+        if self.read_bytes > MAX_TOTAL_BYTES:
+            raise PackageError(
+                f"the zip unpacks to more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB in all (stopped at {entry})", entry
+            )
+        return data
 
     def relative(self, entry: str) -> str | None:
         """`entry` relative to the package root, or None if it lies outside the wrapping folder."""

@@ -77,6 +77,8 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
         secret = cfg.get("client_secret")
         if cfg.get("client_secret_env"):
             secret = os.environ.get(cfg["client_secret_env"])
+            if secret is None:
+                raise LinkedServiceError(f"{where}: environment variable {cfg['client_secret_env']} is not set")
         service = LinkedService(
             name=name,
             base_url=base_url.rstrip("/"),
@@ -120,7 +122,8 @@ class LinkedServices:
     def __init__(self, services: dict[str, LinkedService]) -> None:
         self.services = services
         self._transports: dict[str, httpx.BaseTransport] = {}
-        self._clients: dict[str, httpx.Client] = {}
+        self._clients: dict[str, httpx.Client] = {}  # what the proxy forwards with (no hooks)
+        self._adapter_clients: dict[str, httpx.Client] = {}  # adapters' own, credentials injected by hook
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
         self.fakes: dict[str, Any] = {}  # service name -> in-process fake backend (library mode)
@@ -129,9 +132,10 @@ class LinkedServices:
         """Configure (or replace) a service; `transport` serves it in process (httpx.WSGITransport(app))."""
         with self._lock:
             self.services[service.name] = service
-            old = self._clients.pop(service.name, None)
-            if old:
-                old.close()
+            for clients in (self._clients, self._adapter_clients):
+                old = clients.pop(service.name, None)
+                if old:
+                    old.close()
             self._tokens.pop(service.name, None)
             if transport is not None:
                 self._transports[service.name] = transport
@@ -173,12 +177,26 @@ class LinkedServices:
         service = self.services[name]
         if service.adapter is None:
             raise LinkedServiceError(f'linked service {name!r} names no adapter (add adapter = "demo" or another)')
-        client = self.client(name)
+        with self._lock:
+            if name not in self._adapter_clients:
 
-        def inject(request: httpx.Request) -> None:
-            request.headers.update(self.credentials(service))
+                def inject(request: httpx.Request) -> None:
+                    request.headers.update(self.credentials(service))
 
-        client.event_hooks["request"] = [inject]
+                def renew_once(response: httpx.Response) -> None:  # a cached token the service has dropped
+                    if response.status_code == 401 and service.auth == "oauth2-client-credentials":
+                        self.forget_token(name)
+
+                # A client of its own: the hook must not fire on the token request (it would fetch the
+                # token through itself, without end) nor on what the proxy forwards.
+                self._adapter_clients[name] = httpx.Client(
+                    base_url=service.base_url,
+                    transport=self._transports.get(name),
+                    timeout=service.timeout_seconds,
+                    trust_env=False,
+                    event_hooks={"request": [inject], "response": [renew_once]},
+                )
+            client = self._adapter_clients[name]
         return adapter_class(service.adapter)(client)
 
     def credentials(self, service: LinkedService) -> dict[str, str]:
@@ -209,9 +227,10 @@ class LinkedServices:
 
     def close(self) -> None:
         with self._lock:
-            for client in self._clients.values():
+            for client in [*self._clients.values(), *self._adapter_clients.values()]:
                 client.close()
             self._clients.clear()
+            self._adapter_clients.clear()
 
 
 class ProxyLog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -370,7 +371,10 @@ class Store:
         """Replace the whole state with a snapshot from `export()`; refuses anything it can't fully use."""
         rows_by_table = self.validate_snapshot(snapshot)
         with self.transaction() as tx:
-            self._replace_all(tx, rows_by_table)
+            try:
+                self._replace_all(tx, rows_by_table)
+            except sqlite3.IntegrityError as exc:  # a unique index beyond the primary keys checked above
+                raise SnapshotError(f"snapshot is inconsistent: {exc}") from None
             problems = tx.execute("PRAGMA foreign_key_check").fetchall()
             if problems:
                 raise SnapshotError(
@@ -393,18 +397,30 @@ class Store:
             for name, table in tables.items():
                 if name not in known:
                     raise SnapshotError(f"snapshot.tables.{name}: unknown table")
-                columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+                info = conn.execute(f"PRAGMA table_info({name})").fetchall()
+                columns = [r[1] for r in info]
+                required = {r[0] for r in info if r[3] or r[5]}  # NOT NULL, or part of the primary key
+                key = [r[0] for r in sorted(info, key=lambda r: r[5]) if r[5]]
                 if not isinstance(table, dict) or table.get("columns") != columns:
                     raise SnapshotError(f"snapshot.tables.{name}.columns must be {columns}")
                 rows = table.get("rows")
                 if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
                     raise SnapshotError(f"snapshot.tables.{name}.rows must be lists of {len(columns)} values")
+                seen: dict[tuple, int] = {}
                 for i, row in enumerate(rows):
                     for j, value in enumerate(row):
-                        if not (value is None or isinstance(value, (str, int, float))) or isinstance(value, bool):
+                        where = f"snapshot.tables.{name}.rows[{i}][{j}] ({columns[j]})"
+                        problem = _cell_problem(value, j in required)
+                        if problem:
+                            raise SnapshotError(f"{where}: {problem}")
+                    if key:
+                        ident = tuple(row[j] for j in key)
+                        if ident in seen:
                             raise SnapshotError(
-                                f"snapshot.tables.{name}.rows[{i}][{j}]: expected a string, number or null"
+                                f"snapshot.tables.{name}.rows[{i}]: the same {'/'.join(columns[j] for j in key)} "
+                                f"{ident[0] if len(ident) == 1 else ident!r} as rows[{seen[ident]}]"
                             )
+                        seen[ident] = i
                 result[name] = [tuple(r) for r in rows]
         return result
 
@@ -415,6 +431,19 @@ class Store:
 
 class SnapshotError(ValueError):
     pass
+
+
+def _cell_problem(value: Any, required: bool) -> str | None:
+    """What SQLite could not store (or the schema refuses) in one snapshot cell; None when it fits."""
+    if value is None:
+        return "required, got null" if required else None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return "expected a string, number or null"
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return "a whole number outside what SQLite stores (64 bits)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN and infinities are not numbers SQLite stores"
+    return None
 
 
 def dumps(value: Any) -> str:

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from .conftest import OPEN_MATTER, Api, events_of, new_matter, user_token
 
 
@@ -80,6 +82,27 @@ def test_import_refuses_a_bad_snapshot_and_changes_nothing(api):
         response = api.post("/api/_emulator/import", snapshot)
         assert response.status_code == 400, response.json
         assert response.json["title"]
+    assert api.get("/api/_emulator/export").json["tables"] == before["tables"]
+
+
+@pytest.mark.parametrize(
+    "spoil, said",
+    [
+        (lambda t: t["work_items"]["rows"][0].__setitem__(1, None), "work_items.rows[0][1] (type): required, got null"),
+        (lambda t: t["work_items"]["rows"].append(list(t["work_items"]["rows"][0])), "the same id"),
+        (lambda t: t["counters"]["rows"][0].__setitem__(1, 10**29), "rows[0][1] (value): a whole number outside"),
+        (lambda t: t["meta"]["rows"][0].__setitem__(0, None), "meta.rows[0][0] (key): required, got null"),
+    ],
+)
+def test_import_names_the_table_row_and_column_sqlite_would_refuse(api, spoil, said):
+    before = api.get("/api/_emulator/export").json
+    bad = json.loads(json.dumps(before))
+    if not bad["tables"]["counters"]["rows"]:
+        bad["tables"]["counters"]["rows"] = [["reference.matter", 1]]
+    spoil(bad["tables"])
+    response = api.post("/api/_emulator/import", bad)
+    assert response.status_code == 400, response.json
+    assert said in response.json["title"]
     assert api.get("/api/_emulator/export").json["tables"] == before["tables"]
 
 

@@ -200,3 +200,40 @@ def test_impersonate_fixed_uses_the_user_the_client_names(tmp_path):
     refused = token_response(app, {"grant_type": "client_credentials", "scope": "sharedo"}, auth=("outlook", "o"))
     assert refused.status_code == 400 and refused.json["error"] == "unauthorized_client"
     app.extensions["operate"].close()
+
+
+def test_a_secret_that_is_not_ascii_is_a_wrong_secret_not_a_server_error(app):
+    client = app.test_client()
+    form = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "dëmo-sécret"}
+    response = client.post("/connect/token", data=form)
+    assert response.status_code == 401 and response.json["error"] == "invalid_client"
+    basic = base64.b64encode("demo-client:sécret".encode()).decode()
+    response = client.post(
+        "/connect/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
+    assert response.status_code == 401 and response.json["error"] == "invalid_client"
+
+
+def test_a_client_cannot_revoke_another_clients_token(tmp_path):
+    from emulator.app import create_app
+    from emulator.settings import Settings
+
+    (tmp_path / "sol").mkdir()
+    (tmp_path / "sol" / "operate.toml").write_text(
+        '[clients.other]\nsecret = "s3"\ngrants = ["client_credentials"]\npermissions = ["core.sharedo.read"]\n'
+    )
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=tmp_path / "sol"))
+    try:
+        victim = client_token(app)  # demo-client's
+        revoked = app.test_client().post("/connect/revocation", data={"token": victim}, auth=("other", "s3"))
+        assert revoked.status_code == 200  # RFC 7009: the answer does not tell whether the token existed
+        assert Api(app, victim).get("/api/security/userInfo").status_code == 200  # still works
+        own = app.test_client().post("/connect/token", data={"grant_type": "client_credentials"}, auth=("other", "s3"))
+        token = own.json["access_token"]
+        assert (
+            app.test_client().post("/connect/revocation", data={"token": token}, auth=("other", "s3")).status_code
+            == 200
+        )
+        assert Api(app, token).get("/api/security/userInfo").status_code == 401
+    finally:
+        app.extensions["operate"].close()

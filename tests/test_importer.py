@@ -560,3 +560,15 @@ def test_target_parents_are_created(demo_zip: Path, tmp_path: Path) -> None:
     target = tmp_path / "a" / "b" / "solution"
     import_package(str(demo_zip), str(target))
     assert (target / "roles/demo01-client.json").is_file()
+
+
+def test_an_entry_that_unpacks_past_the_limit_is_refused_by_name_and_nothing_is_written(tmp_path: Path) -> None:
+    from emulator.importer import MAX_ENTRY_BYTES
+
+    entries = demo_entries()
+    entries[WORKTYPE] = b" " * (MAX_ENTRY_BYTES + 1)  # deflates to ~65 KB: a small zip that unpacks to 64 MB+
+    pkg = build_package(tmp_path / "bomb.zip", entries)
+    assert pkg.stat().st_size < 1024 * 1024
+    with pytest.raises(PackageError, match=f"entry {WORKTYPE} unpacks to more than 64 MB"):
+        import_package(pkg, tmp_path / "s")
+    assert not (tmp_path / "s").exists()

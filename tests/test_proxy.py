@@ -29,6 +29,11 @@ def recording_upstream():
         app.tokens += 1
         return jsonify({"access_token": f"up-{app.tokens}", "token_type": "Bearer"})
 
+    @app.get("/api/suppliers")
+    def suppliers():
+        app.received.append({"path": "/api/suppliers", "headers": dict(request.headers)})
+        return jsonify({"suppliers": [{"supplierId": "S1", "name": "Land Registry", "category": "searches"}]})
+
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def anything(path):
         app.received.append(
@@ -82,6 +87,18 @@ def test_forwards_and_injects_the_api_key_not_the_callers_token(tmp_path, upstre
     app.extensions["operate"].close()
 
 
+def test_an_encoded_question_mark_stays_in_the_path(tmp_path, upstream):
+    app, api = app_with(tmp_path, f'[linked_services.pms]\nbase_url = "{upstream.url}"\n')
+    try:
+        assert api.get("/api/proxy/pms/_/api/matters%3Fa=b").status_code == 200
+        assert api.get("/api/proxy/pms/_/api/a%23b%25c%20d?real=1").status_code == 200
+        first, second = upstream.received
+        assert (first["path"], first["query"]) == ("/api/matters?a=b", "")
+        assert (second["path"], second["query"]) == ("/api/a#b%c d", "real=1")
+    finally:
+        app.extensions["operate"].close()
+
+
 def test_needs_an_operate_token(tmp_path, upstream):
     app, api = app_with(tmp_path, f'[linked_services.pms]\nbase_url = "{upstream.url}"\n')
     assert Api(app, None).get("/api/proxy/pms/_/anything").status_code == 401
@@ -129,6 +146,41 @@ def test_oauth2_client_credentials_are_fetched_cached_and_renewed(tmp_path, upst
     assert [r["headers"]["Authorization"] for r in upstream.received] == ["Bearer up-1", "Bearer up-1", "Bearer up-2"]
     assert upstream.tokens == 2
     app.extensions["operate"].close()
+
+
+def test_an_oauth2_service_s_adapter_fetches_its_token_once_and_leaves_the_proxy_client_alone(
+    tmp_path, upstream, monkeypatch
+):
+    monkeypatch.setenv("PMS_SECRET", "s")
+    app, api = app_with(
+        tmp_path,
+        f'[linked_services.oauth]\nbase_url = "{upstream.url}"\nadapter = "demo"\n'
+        'auth = "oauth2-client-credentials"\ntoken_url = "/oauth/token"\n'
+        'client_id = "op"\nclient_secret_env = "PMS_SECRET"\n',
+    )
+    try:
+        services = app.extensions["operate"].linked_services
+        adapter = services.adapter("oauth")
+        assert [s.name for s in adapter.suppliers()] == ["Land Registry"]  # before: RecursionError
+        assert [s.name for s in services.adapter("oauth").suppliers()] == ["Land Registry"]
+        assert upstream.tokens == 1  # fetched once, cached
+        assert [r["headers"]["Authorization"] for r in upstream.received] == ["Bearer up-1", "Bearer up-1"]
+        # the proxy's client carries no adapter hook: its calls are credentialed once, by the proxy
+        assert api.get("/api/proxy/oauth/_/through-the-proxy").status_code == 200
+        assert upstream.received[-1]["headers"]["Authorization"] == "Bearer up-1"
+        assert not services.client("oauth").event_hooks["request"]
+    finally:
+        app.extensions["operate"].close()
+
+
+def test_an_unset_client_secret_env_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_SECRET", raising=False)
+    with pytest.raises(SolutionError, match="NO_SUCH_SECRET is not set"):
+        app_with(
+            tmp_path,
+            '[linked_services.oauth]\nbase_url = "http://127.0.0.1:9"\nauth = "oauth2-client-credentials"\n'
+            'token_url = "/t"\nclient_id = "op"\nclient_secret_env = "NO_SUCH_SECRET"\n',
+        )
 
 
 def test_a_remote_base_url_needs_allow_remote(tmp_path):

@@ -27,13 +27,13 @@ def token():
 
 @bp.post("/connect/revocation")
 def revocation():
-    """RFC 7009: always 200, whether or not the token existed."""
+    """RFC 7009: always 200, whether or not the token existed or was the caller's to revoke."""
     try:
-        emulator().identity._client_from(request.form.to_dict(), request.headers.get("Authorization"))
+        client = emulator().identity.client_from(request.form.to_dict(), request.headers.get("Authorization"))
     except OAuthError as exc:
         return jsonify({"error": exc.error, "error_description": exc.description}), exc.status
     if request.form.get("token"):
-        emulator().identity.revoke(request.form["token"])
+        emulator().identity.revoke(request.form["token"], client.client_id)
     return "", 200
 
 

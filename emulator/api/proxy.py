@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 from flask import Blueprint, Response, request
@@ -32,6 +32,9 @@ DROP_REQUEST = {
     "accept-encoding",
 }
 DROP_RESPONSE = {"content-length", "connection", "transfer-encoding", "content-encoding", "keep-alive", "set-cookie"}
+
+
+SEGMENT_SAFE = "!$&'()*+,;=:@~"  # RFC 3986 pchar beyond the unreserved: left as they are in a path segment
 
 
 @bp.route("/api/proxy/<service_name>/_/", defaults={"upstream": ""}, methods=METHODS)
@@ -67,7 +70,9 @@ def proxy(service_name: str, upstream: str):
         client = em.linked_services.client(service_name)
         upstream_request = client.build_request(
             request.method,
-            "/" + upstream,
+            # Flask hands the path over decoded: encode each segment again, so an encoded `?` or `#`
+            # (`matters%3Fa=b`) stays in the path rather than starting a query the caller never sent.
+            "/" + "/".join(quote(part, safe=SEGMENT_SAFE) for part in upstream.split("/")),
             params=request.args.to_dict(flat=False),
             content=request.get_data(),
             headers=headers,
