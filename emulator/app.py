@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from .core import Emulator
 from .errors import ApiError, error_body
@@ -49,6 +50,13 @@ def _literal_segments(app: Flask) -> dict[str, str]:
     return out
 
 
+class RecordId(BaseConverter):
+    """A record id in a path: never one of the fixed names beside it (`workItem/findByQuery`,
+    `time/entry/search`), so `PUT .../findByQuery` is a 405, not a PUT on a work item of that id."""
+
+    regex = r"(?!(?:findByQuery|search|config)(?:/|$))[^/]+"
+
+
 def create_app(settings: Settings | None = None, *, emulator: Emulator | None = None, resume: bool = True) -> Flask:
     if emulator is None:
         emulator = Emulator(settings or Settings())
@@ -56,6 +64,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024 + 1024
     app.extensions["operate"] = emulator
+    app.url_map.converters["id"] = RecordId
 
     from .api import control, executionengine, finance, ide, identity, ods, openapi, proxy, time, workitems
 

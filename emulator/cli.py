@@ -17,7 +17,9 @@ def _add_state_args(p: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=Path(".operate"),
-        help="where the state (a SQLite file) lives (default: ./.operate)",
+        help="where the state (a SQLite file) lives (default: ./.operate). One process per data dir: "
+        "serve, run and load refuse a data dir another process holds (naming its PID and URL); "
+        "export reads a consistent copy of it instead",
     )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--demo", action="store_true", help="load the demo solution shipped with the package")
@@ -165,12 +167,16 @@ def _settings(args, **extra):
 
 def _open(args, **extra):
     from .core import Emulator
+    from .datadir import DataDirInUse
     from .solution import SolutionError
 
     try:
-        return Emulator(_settings(args, **extra))
+        return Emulator(_settings(args, command=f"operate {args.command}", **extra))
     except SolutionError as exc:
         print(f"operate: cannot load the solution: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except DataDirInUse as exc:
+        print(f"operate {args.command}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -213,6 +219,7 @@ def cmd_serve(args) -> int:
         pms_server = _start_demo_pms(em)
     em.start_background()
     url = f"http://{args.host}:{server.server_port}"
+    em.lock.describe(url=url)
     users = sorted(em.identity.users)
     print(f"Operate emulator ready on {url}  (solution: {em.solution.name}, data: {args.data_dir})")
     print("  OAuth client: demo-client / demo-secret  (POST /connect/token, grant_type=client_credentials)")
@@ -330,17 +337,54 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    em = _open(args)
+    import tempfile
+
+    from .datadir import DataDirInUse, DataDirLock
+
+    if not (args.data_dir / "operate.db").is_file():
+        print(
+            f"operate export: {args.data_dir} holds no state (no operate.db there); nothing to export", file=sys.stderr
+        )
+        return 2
+    probe = DataDirLock(args.data_dir)
     try:
-        text = json.dumps(em.export(), indent=1)
-    finally:
-        em.close()
+        probe.acquire("operate export")
+        probe.release()
+        text = _export_text(args)
+    except DataDirInUse as exc:  # a live server's: export a consistent copy, without dispatching anything
+        print(f"operate export: {exc.holder.get('command', 'another process')} holds {args.data_dir}; "
+              "exporting a consistent copy of its state", file=sys.stderr)  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="operate-export-") as tmp:
+            _copy_state(args.data_dir / "operate.db", Path(tmp) / "operate.db")
+            args.data_dir = Path(tmp)
+            text = _export_text(args)
     if str(args.output) == "-":
         sys.stdout.write(text + "\n")
     else:
         args.output.write_text(text + "\n", "utf-8")
         print(f"wrote {args.output}")
     return 0
+
+
+def _export_text(args) -> str:
+    em = _open(args)
+    try:
+        return json.dumps(em.export(), indent=1)
+    finally:
+        em.close()
+
+
+def _copy_state(source: Path, target: Path) -> None:
+    """SQLite's online backup from a read-only connection: one consistent moment of a database in use."""
+    import sqlite3
+
+    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 def cmd_run(args) -> int:

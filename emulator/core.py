@@ -9,6 +9,7 @@ from typing import Any
 
 from .auth import Identity
 from .clock import LATEST, Clock, iso, parse_instant
+from .datadir import DataDirLock
 from .errors import ApiError
 from .events import Dispatcher, EventStream, load_catalogue
 from .finance import Finance, check_thresholds
@@ -39,6 +40,17 @@ class Emulator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.solution = _solution_for(settings)
+        self.lock = DataDirLock(settings.data_dir)  # before anything reads or deletes the state
+        self.lock.acquire(settings.command)
+        try:
+            self._build(settings)
+        except BaseException:  # a solution that does not load leaves the data dir free again
+            if getattr(self, "store", None) is not None:
+                self.store.close()
+            self.lock.release()
+            raise
+
+    def _build(self, settings: Settings) -> None:
         db = settings.data_dir / "operate.db"
         if settings.fresh and settings.data_dir.exists():
             for suffix in ("", "-wal", "-shm"):
@@ -181,3 +193,4 @@ class Emulator:
         if getattr(self, "host", None) is not None:
             self.host.close()
         self.store.close()
+        self.lock.release()

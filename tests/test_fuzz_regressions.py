@@ -6,6 +6,8 @@ field which replaced the 500.
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import OPEN_MATTER, Api, client_token, new_matter
 
 
@@ -139,3 +141,20 @@ def test_graph_query_refuses_an_empty_response_type(api):
     assert response.status_code == 400 and response.json["errors"][0]["field"] == "responseType"
     body["responseType"] = None
     assert api.post("/api/executionengine/graph/sharedo/query", body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("PUT", "/api/v1/public/workItem/findByQuery", "POST"),
+        ("GET", "/api/v1/public/workItem/findByQuery", "POST"),
+        ("PUT", "/api/v2/public/time/entry/search", "POST"),
+        ("DELETE", "/api/v2/public/time/entry/search", "POST"),
+        ("PUT", "/api/v2/public/time/entry/config", "GET"),
+    ],
+)
+def test_a_method_a_fixed_path_does_not_have_is_405_not_a_record_of_that_id(api, method, path, allowed):
+    """schemathesis ST204: these were taken by the `/{id}` route beside them and answered 404 or 400."""
+    response = api.request(method, path, json={})
+    assert response.status_code == 405, response.json
+    assert allowed in response.headers["Allow"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -194,3 +195,60 @@ def test_serve_with_a_broken_solution_names_the_file(tmp_path):
         timeout=30,
     )
     assert result.returncode == 2 and "x.json: line 1" in result.stderr
+
+
+def test_one_process_per_data_dir_a_second_is_refused_naming_the_first_and_export_reads_a_copy(tmp_path):
+    from .test_cli import operate
+
+    served = Served(tmp_path / "d")
+    try:
+        with served.client() as client:
+            created = client.post(
+                "/api/v1/public/workItem", json={"workItem": {"sharedoTypeSystemName": "task", "title": "kept"}}
+            )
+            assert created.status_code == 201
+        plan = tmp_path / "plan.js"
+        plan.write_text("function main(ev, ctx, log) { log.Information('hi'); }\nreturn { main: main };\n")
+        holder = f"in use by PID {served.process.pid} (operate serve, {served.url})"
+        snapshot = tmp_path / "snapshot.json"
+        snapshot.write_text("{}")
+        for args in (
+            ("run", str(plan), "--demo"),
+            ("serve", "--demo", "--port", "0"),
+            ("load", str(snapshot), "--demo"),
+        ):
+            second = operate(*args, "--data-dir", str(tmp_path / "d"))
+            assert second.returncode == 2, (args, second.stdout, second.stderr)
+            assert holder in second.stderr and "Traceback" not in second.stderr, second.stderr
+        exported = operate("export", "-", "--demo", "--data-dir", str(tmp_path / "d"))
+        assert exported.returncode == 0, exported.stderr
+        assert "consistent copy" in exported.stderr
+        titles = [row[2] for row in json.loads(exported.stdout)["tables"]["work_items"]["rows"]]
+        assert "kept" in titles
+        with served.client() as client:  # the server went on untouched
+            assert client.get(f"/api/v1/public/workItem/{created.json()['workItem']['id']}").status_code == 200
+    finally:
+        served.stop(signal.SIGKILL)
+    # the OS let go of the lock with the process: the data dir is usable again
+    after = operate("run", str(plan), "--demo", "--data-dir", str(tmp_path / "d"))
+    assert after.returncode == 0, after.stderr
+
+
+def test_export_of_a_data_dir_with_no_state_is_refused(tmp_path):
+    from .test_cli import operate
+
+    result = operate("export", "-", "--demo", "--data-dir", str(tmp_path / "nothing"))
+    assert result.returncode == 2 and "holds no state" in result.stderr
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_a_second_emulator_on_a_held_data_dir_in_one_process_is_refused_until_the_first_closes(tmp_path):
+    from emulator.core import Emulator
+    from emulator.datadir import DataDirInUse
+    from emulator.settings import Settings
+
+    first = Emulator(Settings(data_dir=tmp_path, demo=True, command="a notebook"))
+    with pytest.raises(DataDirInUse, match=rf"in use by PID {os.getpid()} \(a notebook\)"):
+        Emulator(Settings(data_dir=tmp_path, demo=True))
+    first.close()
+    Emulator(Settings(data_dir=tmp_path, demo=True)).close()

@@ -39,20 +39,20 @@ def create():
     return jsonify(emulator().time.create(body(), caller())), 201
 
 
-@bp.get(f"{V2}/entry/<entry_id>")
+@bp.get(f"{V2}/entry/<id:entry_id>")
 def get(entry_id: str):
     caller("core.sharedo.read")
     return jsonify(emulator().time.get(entry_id))
 
 
 # PUT, submit and DELETE answer 200 with an empty body, as the real ones do.
-@bp.put(f"{V2}/entry/<entry_id>")
+@bp.put(f"{V2}/entry/<id:entry_id>")
 def update(entry_id: str):
     emulator().time.update(entry_id, body(), caller())
     return "", 200
 
 
-@bp.delete(f"{V2}/entry/<entry_id>")
+@bp.delete(f"{V2}/entry/<id:entry_id>")
 def delete(entry_id: str):
     emulator().time.delete(entry_id, caller())
     return "", 200

@@ -19,14 +19,14 @@ def create():
     return jsonify(em.workitems.to_json(item)), 201
 
 
-@bp.get(f"{V1}/<item_id>")
+@bp.get(f"{V1}/<id:item_id>")
 def get(item_id: str):
     caller("core.sharedo.read")
     em = emulator()
     return jsonify(em.workitems.to_json(em.workitems.get(item_id)))
 
 
-@bp.put(f"{V1}/<item_id>")
+@bp.put(f"{V1}/<id:item_id>")
 def update(item_id: str):
     em = emulator()
     return jsonify(em.workitems.to_json(em.workitems.update(item_id, body(), caller())))
