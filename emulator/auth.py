@@ -201,13 +201,20 @@ class Identity:
         challenge = {"WWW-Authenticate": 'Bearer realm="operate"'}
         if not authorization or not authorization.lower().startswith("bearer "):
             raise ApiError(401, "a bearer token is required (get one from POST /connect/token)", headers=challenge)
-        row = self._lookup(authorization[7:].strip(), "access")
+        token = authorization[7:].strip()
+        row = self._lookup(token, "access")
         if row is None:
-            raise ApiError(
-                401,
-                "the bearer token is unknown or has expired",
-                headers={"WWW-Authenticate": 'Bearer realm="operate", error="invalid_token"'},
-            )
+            with self.store.read() as conn:
+                stale = conn.execute(
+                    "SELECT expires_at FROM tokens WHERE token_hash=? AND kind='access'", (_hash(token),)
+                ).fetchone()
+            reason = "the bearer token is unknown (or was revoked); get one from POST /connect/token"
+            if stale is not None:  # after a clock move ({"advance": "P2D"}) a caller's token has run out
+                reason = (
+                    f"the bearer token expired on the emulator's clock at {stale['expires_at']} (the clock is now "
+                    f"{iso(self.clock.now())}); get a new one from POST /connect/token"
+                )
+            raise ApiError(401, reason, headers={"WWW-Authenticate": 'Bearer realm="operate", error="invalid_token"'})
         return self.principal(row["client_id"], row["user_name"])
 
     def principal(self, client_id: str, user_name: str | None = None) -> Principal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -26,11 +27,21 @@ def _add_state_args(p: argparse.ArgumentParser) -> None:
     which.add_argument("--solution", type=Path, metavar="DIR", help="load your own solution folder")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("operate-toolkit")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="operate",
         description="A local Clio Operate: run SmartPlans, preview widgets and test PMS integrations without a tenant.",
     )
+    parser.add_argument("--version", action="version", version=f"operate-toolkit {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser(
@@ -63,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "emulator through Operate's public API, as a real PMS integration would.",
     )
     pms_sub = pms.add_subparsers(dest="pms_command", metavar="PMS_COMMAND")
-    pms_demo = pms_sub.add_parser("demo", help="serve the demo PMS on a loopback port")
+    pms_demo = pms_sub.add_parser(
+        "demo",
+        help="serve the demo PMS on a loopback port",
+        description="Serve the demo finance system (matters, WIP, invoices, aged debt, suppliers) on its own, "
+        "for a plan or widget pointed at it with a linked service. `operate serve --demo` starts one itself.",
+    )
     pms_demo.add_argument("--port", type=int, default=8766, help="port (default 8766; 0 picks a free one)")
     pms_demo.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     pms_demo.add_argument("--api-key", default="demo-pms-key", help="the X-API-Key callers must send")
@@ -77,10 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
             description=f"{what[0].upper()}{what[1:]}, through a running "
             "emulator's public API, reading them from the demo PMS.",
         )
-        push.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the running emulator")
+        push.add_argument(
+            "--url",
+            help="the running emulator (default: the one `operate serve` runs on --data-dir, else "
+            f"http://127.0.0.1:{DEFAULT_PORT})",
+        )
+        push.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path(".operate"),
+            help="find the emulator and its demo PMS served on this data dir (default: ./.operate)",
+        )
         push.add_argument("--client-id", default="demo-client", help="OAuth client to push as (default demo-client)")
         push.add_argument("--client-secret", default="demo-secret", help="its secret (default demo-secret)")
-        push.add_argument("--pms-url", default="http://127.0.0.1:8766", help="the demo PMS (default :8766)")
+        push.add_argument(
+            "--pms-url", help="the demo PMS (default: the one `operate serve --demo` started, else :8766)"
+        )
         push.add_argument("--pms-key", default="demo-pms-key", help="the demo PMS's X-API-Key")
 
     imp = sub.add_parser(
@@ -122,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="an input variable in ctx; repeatable (workItemId defaults to Data.sharedoId)",
     )
 
+    init = sub.add_parser(
+        "init",
+        help="write a new solution folder to start from",
+        description="Write a new solution folder: the demo's work types, people, roles, seed and demo PMS, a "
+        "first plan with its trigger and a test, and the plans' type declarations in types/ (so jsconfig.json "
+        "works wherever the folder goes). Then: operate serve --solution DIR, operate test DIR.",
+    )
+    init.add_argument("folder", type=Path, help="the folder to write (new, or empty)")
+    init.add_argument("--name", help="the solution's name (default: the folder's name)")
+
     test = sub.add_parser(
         "test",
         help="run a solution's tests (*.scenario.yaml and test_*.py in its tests/ folder)",
@@ -133,7 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("-k", metavar="EXPRESSION", help="only tests whose names match (as pytest -k)")
     test.add_argument("-q", "--quiet", action="store_true", help="less output")
 
-    load = sub.add_parser("load", help="replace the emulator's state with a JSON snapshot")
+    load = sub.add_parser(
+        "load",
+        help="replace the emulator's state with a JSON snapshot",
+        description="Replace the whole state in --data-dir with a snapshot from `operate export` (or "
+        "GET /api/_emulator/export). A snapshot it cannot fully use is refused, naming the table, row and "
+        "column, and nothing is changed.",
+    )
     _add_state_args(load)
     load.add_argument("snapshot", type=Path, help="a file written by `operate export`")
     return parser
@@ -154,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": cmd_run,
             "pms": cmd_pms,
             "test": cmd_test,
+            "init": cmd_init,
         }[args.command](args)
     except KeyboardInterrupt:
         return 130
@@ -176,6 +221,19 @@ def _open(args, **extra):
         print(f"operate: cannot load the solution: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except DataDirInUse as exc:
+        print(f"operate {args.command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:  # a file where the folder should be, a folder that cannot be made or read
+        print(f"operate {args.command}: --data-dir {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except sqlite3.DatabaseError as exc:
+        print(
+            f"operate {args.command}: --data-dir {args.data_dir}: operate.db is not a state file this tool can "
+            f"read ({exc}); move it away, or pass another --data-dir",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    except RuntimeError as exc:  # a state file written by a newer version
         print(f"operate {args.command}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -217,9 +275,10 @@ def cmd_serve(args) -> int:
     pms_server = None
     if args.demo and not args.no_pms and "demo-pms" in em.linked_services.services:
         pms_server = _start_demo_pms(em)
+    em.smartplans.on_ended.append(_print_ended)
     em.start_background()
     url = f"http://{args.host}:{server.server_port}"
-    em.lock.describe(url=url)
+    em.lock.describe(url=url, **({"pms": f"http://127.0.0.1:{pms_server.server_port}"} if pms_server else {}))
     users = sorted(em.identity.users)
     print(f"Operate emulator ready on {url}  (solution: {em.solution.name}, data: {args.data_dir})")
     print("  OAuth client: demo-client / demo-secret  (POST /connect/token, grant_type=client_credentials)")
@@ -230,6 +289,7 @@ def cmd_serve(args) -> int:
             f"  demo PMS: http://127.0.0.1:{pms_server.server_port} (X-API-Key: demo-pms-key), "
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
+        print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
     print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
     from .linked_services import is_loopback_host
 
@@ -261,6 +321,15 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _print_ended(ended: dict) -> None:
+    """One line per execution that ends, so a person watching `serve` sees a plan fail without polling."""
+    on = f" on {ended['workItem']}" if ended["workItem"] else ""
+    line = f"execution {ended['plan']}{on}: {ended['state']}"
+    if ended["error"]:
+        line += f": {ended['error'].splitlines()[0]}"
+    print(f"{line}  (GET /api/executionengine/plans/executing/{ended['id']})", flush=True)
+
+
 def _start_demo_pms(em):
     """Serve the demo's in-process PMS on a free loopback port too, so people can call it directly."""
     import dataclasses
@@ -289,6 +358,12 @@ def cmd_pms(args) -> int:
 
         from pms_adapters.demo.adapter import DemoPmsAdapter
         from pms_adapters.push import PushError, operate_client, push_actual_fees, push_suppliers
+
+        from .datadir import holder
+
+        running = holder(args.data_dir) or {}  # what `operate serve` on that data dir wrote about itself
+        args.url = args.url or running.get("url") or f"http://127.0.0.1:{DEFAULT_PORT}"
+        args.pms_url = args.pms_url or running.get("pms") or "http://127.0.0.1:8766"
 
         try:
             operate = operate_client(args.url, args.client_id, args.client_secret)
@@ -440,6 +515,13 @@ def cmd_test(args) -> int:
         print(f"operate test: {args.folder} is not a folder", file=sys.stderr)
         return 2
     tests = folder / "tests" if (folder / "tests").is_dir() else folder
+    if not any(tests.rglob("test_*.py")) and not any(tests.rglob("*.scenario.yaml")):
+        print(
+            f"operate test: no tests in {args.folder}: put test_*.py files (the `operate` fixture) or "
+            f"*.scenario.yaml files in {folder / 'tests'}; `operate init DIR` writes a solution with one",
+            file=sys.stderr,
+        )
+        return 5
     argv = [str(tests), "-p", "no:cacheprovider", "--rootdir", str(folder)]
     if (folder / "operate.toml").is_file():
         argv += ["--operate-solution", str(folder)]
@@ -450,6 +532,20 @@ def cmd_test(args) -> int:
     if args.quiet:
         argv.append("-q")
     return int(pytest.main(argv))
+
+
+def cmd_init(args) -> int:
+    from .scaffold import ScaffoldError, init_solution
+
+    try:
+        written = init_solution(args.folder, args.name)
+    except (ScaffoldError, OSError) as exc:
+        print(f"operate init: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    print(f"Next: operate test {args.folder}    operate serve --solution {args.folder}")
+    return 0
 
 
 def cmd_load(args) -> int:

@@ -117,6 +117,7 @@ class SmartPlans:
         self.host_call: HostCall | None = None  # set by create_app: sharedo.http into the app as ee-app
         self.mocks = Mocks()  # what tests put in front of host calls and steps
         self.queue = RunQueue(self._step_once)
+        self.on_ended: list[Callable[[dict[str, Any]], None]] = []  # told of each execution that stops or errors
         limits = emulator.solution.limits()
         self.default_limits = Limits(
             float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
@@ -268,6 +269,29 @@ class SmartPlans:
 
     def _step_once(self, execution_id: str, attempt: _Attempt | None) -> bool:
         """One turn: one step of the execution; True while it has more queued."""
+        more = self._turn(execution_id, attempt)
+        if not more and self.on_ended:
+            self._tell_ended(execution_id)
+        return more
+
+    def _tell_ended(self, execution_id: str) -> None:
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT e.plan, e.state, e.last_error, w.reference FROM plan_executions e "
+                "LEFT JOIN work_items w ON w.id = e.sharedo_id WHERE e.id=?",
+                (execution_id,),
+            ).fetchone()
+        if row is None or row["state"] not in (STOPPED, ERRORED):
+            return  # WAITING (a timer, a phase) or gone with a reset
+        ended = {"id": execution_id, "plan": row["plan"], "state": row["state"], "workItem": row["reference"]}
+        ended["error"] = row["last_error"]
+        for listener in self.on_ended:
+            try:
+                listener(ended)
+            except Exception:  # a listener (the console) must not end the execution engine
+                log.exception("an on_ended listener failed")
+
+    def _turn(self, execution_id: str, attempt: _Attempt | None) -> bool:
         try:
             if attempt is None:
                 attempt = self._begin_next(execution_id)

@@ -152,3 +152,30 @@ def test_the_readme_testing_examples_are_the_shipped_ones():
     for python in blocks:
         code = python.strip().replace('"5e000000-0000-4000-8000-000000000001"', "PAYMENT")
         assert any(code in text for text in shipped), f"README block not in smartplans/examples/tests:\n{code}"
+
+
+def test_init_writes_a_solution_that_works_after_a_copy(tmp_path):
+    import shutil
+
+    written = operate("init", str(tmp_path / "made"))
+    assert written.returncode == 0, written.stderr
+    moved = tmp_path / "elsewhere" / "my-firm"
+    shutil.copytree(tmp_path / "made", moved)  # as a person copies a folder to start their own
+    config = json.loads((moved / "jsconfig.json").read_text())
+    for include in config["include"]:
+        if "*" not in include:
+            assert (moved / include).is_file(), include  # the editor finds the plans' types
+    assert list((moved / "plans").glob("*.js")) and (moved / "types" / "operate-globals.d.ts").is_file()
+    tested = operate("test", str(moved), "-q")
+    assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout + tested.stderr
+    again = operate("init", str(moved))
+    assert again.returncode == 2 and "not an empty folder" in again.stderr
+
+
+def test_test_on_a_folder_without_tests_says_where_tests_go(tmp_path):
+    (tmp_path / "plans").mkdir()
+    result = operate("test", str(tmp_path))
+    assert result.returncode == 5
+    assert (
+        f"put test_*.py files (the `operate` fixture) or *.scenario.yaml files in {tmp_path / 'tests'}" in result.stderr
+    )

@@ -237,3 +237,26 @@ def test_a_client_cannot_revoke_another_clients_token(tmp_path):
         assert Api(app, token).get("/api/security/userInfo").status_code == 401
     finally:
         app.extensions["operate"].close()
+
+
+def test_a_token_that_ran_out_with_a_clock_move_says_so_in_the_401(tmp_path):
+    from emulator.app import create_app
+    from emulator.settings import Settings
+
+    from .conftest import START
+
+    app = create_app(Settings(data_dir=tmp_path / "d", demo=True, clock="virtual", clock_start=START))
+    try:
+        token = client_token(app)
+        control = Api(app, token)
+        assert control.post("/api/_emulator/clock", {"advance": "P2D"}).status_code == 200
+        response = Api(app, token).get("/api/security/userInfo")
+        assert response.status_code == 401
+        title = response.json["title"]
+        assert (
+            "expired on the emulator's clock at 2026-01-05T09:15:00" in title and "the clock is now 2026-01-07" in title
+        )
+        unknown = Api(app, "no-such-token").get("/api/security/userInfo")
+        assert unknown.status_code == 401 and "unknown" in unknown.json["title"]
+    finally:
+        app.extensions["operate"].close()

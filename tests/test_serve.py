@@ -46,7 +46,7 @@ class Served:
             match = READY.search(line)
             if match:
                 self.url = match.group(1)
-                for _ in range(3):
+                for _ in range(4):
                     self.banner.append(self.process.stdout.readline())
                 return
         self.process.kill()
@@ -252,3 +252,96 @@ def test_a_second_emulator_on_a_held_data_dir_in_one_process_is_refused_until_th
         Emulator(Settings(data_dir=tmp_path, demo=True))
     first.close()
     Emulator(Settings(data_dir=tmp_path, demo=True)).close()
+
+
+def _readme_calls() -> list[tuple[str, str, dict | None]]:
+    """The README's create-and-open block as (method, path, body), bodies exactly as written."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("Create a matter for a client", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    calls = []
+    for command in re.split(r"\n(?=curl )", block.strip()):
+        body = re.search(r"-d '(.*?)'", command, re.S)
+        url = re.search(r"http://127\.0\.0\.1:8765(\S+?)'?(?:\s|$)", command)
+        method = "PUT" if "-X PUT" in command else ("POST" if body else "GET")
+        calls.append((method, url.group(1).rstrip("'"), json.loads(body.group(1)) if body else None))
+    return calls
+
+
+def test_the_readme_create_and_open_example_runs_and_serve_prints_each_ended_execution(tmp_path):
+    served = Served(tmp_path / "d")
+    try:
+        with served.client() as client:
+            item_id = None
+            for method, path, body in _readme_calls():
+                response = client.request(method, path.replace("<id>", str(item_id)), json=body)
+                assert response.status_code < 300, (method, path, response.text)
+                item_id = item_id or response.json()["workItem"]["id"]
+            reference = client.get(f"/api/v1/public/workItem/{item_id}").json()["workItem"]["reference"]
+            bare = client.post(
+                "/api/v1/public/workItem",
+                json={"workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "x"}},
+            ).json()["workItem"]
+            client.put(f"/api/v1/public/workItem/{bare['id']}/phase", json={"toPhaseSystemName": "matter-open"})
+            lines, deadline = [], time.monotonic() + 20
+            while len([line for line in lines if line.startswith("execution ")]) < 2 and time.monotonic() < deadline:
+                lines.append(served.process.stdout.readline())
+        ended = [line for line in lines if line.startswith("execution ")]
+        assert ended[0].startswith(f"execution matter-inception on {reference}: STOPPED"), lines
+        assert ended[1].startswith(
+            f"execution matter-inception on {bare['reference']}: ERRORED: {bare['reference']} has no client participant"
+        ), lines
+        assert "matter-inception.js" in ended[1]  # where: the plan file
+    finally:
+        served.stop()
+
+
+def test_pms_pushes_find_the_emulator_and_demo_pms_served_on_the_data_dir(tmp_path):
+    from .test_cli import operate
+
+    served = Served(tmp_path / "d")
+    try:
+        assert any("operate pms push-actual-fees --data-dir" in line for line in served.banner), served.banner
+        pushed = operate("pms", "push-suppliers", "--data-dir", str(tmp_path / "d"))
+        assert pushed.returncode == 0, pushed.stderr
+        assert "created 2, updated 3, unchanged 0, failed 0" in pushed.stdout, pushed.stdout
+    finally:
+        served.stop()
+
+
+def test_a_data_dir_that_is_a_file_unreachable_or_corrupt_is_a_message_not_a_traceback(tmp_path):
+    from .test_cli import operate
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "operate.db").write_bytes(b"this is not SQLite" * 100)
+    for data_dir, said in (
+        (a_file, "--data-dir"),
+        (a_file / "below", "--data-dir"),
+        (corrupt, "operate.db is not a state file this tool can read"),
+    ):
+        result = operate("serve", "--demo", "--port", "0", "--data-dir", str(data_dir))
+        assert result.returncode == 2, (data_dir, result.stdout, result.stderr)
+        assert result.stderr.startswith("operate serve: ") and said in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_version_and_a_description_for_every_command():
+    from importlib.metadata import version
+
+    from emulator.cli import build_parser
+
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"operate-toolkit {version('operate-toolkit')}"
+
+    def commands(parser, path=()):
+        for action in parser._subparsers._group_actions if parser._subparsers else []:
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from commands(sub, (*path, name))
+
+    found = list(commands(build_parser()))
+    assert len(found) >= 10
+    undescribed = [" ".join(path) for path, sub in found if not sub.description]
+    assert not undescribed, f"commands whose --help has no description: {undescribed}"
