@@ -174,7 +174,7 @@ def _check_reset_over_http(client: httpx.Client) -> None:
 
 
 def _keeps_alive(client: httpx.Client) -> bool:
-    """Whether the server lets the connection live on; werkzeug's server answers `Connection: close`."""
+    """Whether the server lets the connection live on (werkzeug's dev server answers `Connection: close`)."""
     response = expect(client.get(HEALTH_PATH), 200)
     return response.http_version == "HTTP/1.1" and response.headers.get("connection", "").lower() != "close"
 

@@ -239,10 +239,9 @@ def _open(args, **extra):
 
 
 def cmd_serve(args) -> int:
-    from werkzeug.serving import make_server
-
     from .app import create_app
     from .clock import parse_instant
+    from .http_server import WsgiServer
 
     start = None
     if args.clock_start:
@@ -263,9 +262,9 @@ def cmd_serve(args) -> int:
     )
     app = create_app(emulator=em)
     try:
-        server = make_server(args.host, args.port, app, threaded=True)
-    except (OSError, SystemExit) as exc:  # werkzeug exits, after its own message, on a busy port
-        reason = getattr(exc, "strerror", None) or "the address is in use or not available"
+        server = WsgiServer(app, args.host, args.port)
+    except OSError as exc:
+        reason = exc.strerror or "the address is in use or not available"
         print(
             f"operate: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
             file=sys.stderr,
@@ -286,7 +285,7 @@ def cmd_serve(args) -> int:
         print(f"  users to impersonate: {', '.join(users)}")
     if pms_server is not None:
         print(
-            f"  demo PMS: http://127.0.0.1:{pms_server.server_port} (X-API-Key: demo-pms-key), "
+            f"  demo PMS: http://127.0.0.1:{pms_server.server_port} (API_KEY or X-API-Key: demo-pms-key), "
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
@@ -334,15 +333,13 @@ def _start_demo_pms(em):
     """Serve the demo's in-process PMS on a free loopback port too, so people can call it directly."""
     import dataclasses
 
-    from werkzeug.serving import make_server
-
     from pms_adapters.demo.app import create_app as create_pms
+
+    from .http_server import WsgiServer
 
     service = em.linked_services.services["demo-pms"]
     backend = em.linked_services.fakes.get("demo-pms") or em.linked_services.mount_demo("demo-pms", em.clock)
-    pms_server = make_server(
-        "127.0.0.1", 0, create_pms(backend, api_key=service.api_key or "demo-pms-key"), threaded=True
-    )
+    pms_server = WsgiServer(create_pms(backend, api_key=service.api_key or "demo-pms-key"), "127.0.0.1", 0)
     threading.Thread(target=pms_server.serve_forever, name="demo-pms", daemon=True).start()
     em.linked_services.add(dataclasses.replace(service, base_url=f"http://127.0.0.1:{pms_server.server_port}"))
     return pms_server

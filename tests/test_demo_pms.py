@@ -86,6 +86,26 @@ def new_matter(client: httpx.Client, operate_id: str = "3c000000-0000-4000-8000-
 # --- auth and the shape of errors -----------------------------------------------------------------
 
 
+def test_the_served_demo_pms_takes_the_official_samples_api_key_header_over_kept_alive_connections():
+    from pms_adapters.demo.server import build_server
+
+    server = build_server("127.0.0.1", 0, KEY)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        local_ports = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}", trust_env=False) as client:
+            for header in ("API_KEY", "X-API-Key"):
+                response = client.get("/api/suppliers", headers={header: KEY})
+                assert response.status_code == 200, (header, response.text)
+                assert response.headers.get("connection", "").lower() != "close"
+                local_ports.append(response.extensions["network_stream"].get_extra_info("client_addr")[1])
+        assert local_ports[0] == local_ports[1]  # the second request went over the first one's connection
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
 def test_every_api_route_needs_the_api_key(pms_url):
     with httpx.Client(base_url=pms_url, trust_env=False) as anonymous:
         missing = anonymous.get("/api/suppliers")
@@ -93,7 +113,7 @@ def test_every_api_route_needs_the_api_key(pms_url):
         official = anonymous.post("/api/matter", json={"priority": 9})
         right = anonymous.get("/api/suppliers", headers={"X-API-Key": KEY})
     assert missing.status_code == 401
-    assert missing.json()["message"] == "missing the X-API-Key header"
+    assert missing.json()["message"] == "missing the X-API-Key (or API_KEY) header"
     assert wrong.status_code == 401 and "X-API-Key" in wrong.json()["message"]
     assert official.status_code == 401
     assert right.status_code == 200

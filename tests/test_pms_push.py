@@ -26,7 +26,7 @@ def both(tmp_path):
     app = create_app(Settings(data_dir=tmp_path / "d", demo=True, clock="virtual", clock_start=START))
     em = app.extensions["operate"]
     pms = build_server("127.0.0.1", 0, "demo-pms-key", clock=em.clock)
-    thread = threading.Thread(target=pms.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread = threading.Thread(target=pms.serve_forever, daemon=True)
     thread.start()
     try:
         with serving(app) as url:

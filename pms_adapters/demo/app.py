@@ -23,6 +23,7 @@ from .urls import URL_RULES
 
 # Werkzeug's server drops request headers with underscores, so not the original demo's `API_KEY`.
 API_KEY_HEADER = "X-API-Key"
+OFFICIAL_KEY_HEADER = "API_KEY"  # what the vendor's sample PMS clients send (it needs a server that keeps `_`)
 DEFAULT_API_KEY = "demo-pms-key"
 REDACTED = "<redacted>"
 SECRET_HEADERS = {API_KEY_HEADER.lower(), "authorization", "cookie", "api_key", "api-key"}
@@ -65,9 +66,12 @@ def create_app(
         g.record = backend.record_request(_describe_request())
         if not (path == "/api" or path.startswith("/api/")):
             return None
-        supplied = request.headers.get(API_KEY_HEADER)
+        # `API_KEY` as the official demo's clients send it, or `X-API-Key`
+        supplied = request.headers.get(API_KEY_HEADER) or request.headers.get(OFFICIAL_KEY_HEADER)
         if not supplied:
-            return error_response(401, f"missing the {API_KEY_HEADER} header", API_KEY_HEADER)
+            return error_response(
+                401, f"missing the {API_KEY_HEADER} (or {OFFICIAL_KEY_HEADER}) header", API_KEY_HEADER
+            )
         if not hmac.compare_digest(supplied.encode(), expected):
             return error_response(401, f"{API_KEY_HEADER} is not the key this PMS was started with", API_KEY_HEADER)
         fault = backend.take_fault(request.method, path)

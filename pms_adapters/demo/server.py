@@ -8,9 +8,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from emulator.clock import Clock
+from emulator.http_server import WsgiServer
 from emulator.linked_services import is_loopback_host
 
 from .app import API_KEY_HEADER, DEFAULT_API_KEY, create_app
@@ -19,12 +18,12 @@ from .models import DemoPmsBackend
 
 def build_server(
     host: str = "127.0.0.1", port: int = 8766, api_key: str = DEFAULT_API_KEY, clock: Clock | None = None
-) -> BaseWSGIServer:
+) -> WsgiServer:
     """A threaded server for the demo PMS (port 0 picks a free port; read it back from `server_port`).
 
     Pass the emulator's clock when both run in one process, so invoices age on virtual time."""
     app = create_app(DemoPmsBackend(clock=clock), api_key=api_key)
-    return make_server(host, port, app, threaded=True)
+    return WsgiServer(app, host, port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,8 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo PMS: warning: {args.host} is not a loopback address; other machines can reach it", file=sys.stderr)
     try:
         server = build_server(args.host, args.port, args.api_key)
-    except (OSError, SystemExit) as exc:  # werkzeug exits, after its own message, on a busy port
-        reason = getattr(exc, "strerror", None) or "the address is in use or not available"
+    except OSError as exc:
+        reason = exc.strerror or "the address is in use or not available"
         print(
             f"demo PMS: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
             file=sys.stderr,
