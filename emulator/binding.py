@@ -12,7 +12,7 @@ from .errors import ApiError
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64  # as .NET's JSON readers (System.Text.Json, Json.NET) default to
-MAX_DIGITS = 30  # a whole number longer than any .NET number type (decimal: 29 digits) is refused
+MAX_DIGITS = 4300  # Python's own limit on converting digits to an int (sys.get_int_max_str_digits)
 INT64 = (-(2**63), 2**63 - 1)  # what SQLite stores as an integer
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from .auth import Principal, require
 from .binding import Fields
 from .clock import Clock, iso
-from .errors import invalid
+from .errors import ApiError
 from .events import EventStream
 from .store import Store
 from .workitems import WorkItems
@@ -59,7 +59,11 @@ class Finance:
     def payment_request(self, item_id: str) -> dict[str, Any]:
         item = self.items.get(item_id)
         if not self.items.types.is_derived_from(item.type, "payment-request"):
-            raise invalid("paymentRequestId", f"work item {item_id} is a {item.type}, not a payment request")
+            raise ApiError(  # a work item of another type is no payment request: not found, as one
+                404,
+                f"no payment request {item_id!r} (that work item is a {item.type})",
+                [{"field": "paymentRequestId", "message": "not a payment request"}],
+            )
         attrs = self.items.attributes(item_id)
         details = {k[len("payment.") :]: v for k, v in attrs.items() if k.startswith("payment.")}
         return {

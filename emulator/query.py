@@ -7,7 +7,7 @@ from typing import Any
 
 from .binding import Fields
 from .clock import UTC, parse_instant
-from .errors import invalid
+from .errors import not_found
 from .paths import Resolver, parse_path
 from .workitems import WorkItem, WorkItems
 
@@ -223,7 +223,7 @@ class Queries:
         with self.items.store.read() as conn:
             item = self.items.find(entity_id, conn)  # type: ignore[arg-type]
             if item is None:
-                raise invalid("entityId", f"no work item {entity_id!r}")
+                raise not_found("work item", str(entity_id), field="entityId")  # what the query is about
             resolver = Resolver(self.items, conn)
             data = {}
             for where, path, subpaths in fields:

@@ -51,7 +51,7 @@ def test_only_payment_requests_take_payment_details(api):
     response = api.put(
         f"{PR}/{OPEN_MATTER}", {"paymentDetails": {"amount": 1, "paidDate": "2026-01-06", "reference": "x"}}
     )
-    assert response.status_code == 400 and "not a payment request" in response.json["title"]
+    assert response.status_code == 404 and "no payment request" in response.json["title"]  # it is a matter
     assert api.get(f"{PR}/00000000-0000-4000-8000-000000000000").status_code == 404
 
 

@@ -169,7 +169,7 @@ def test_graph_query_answers_flat_data_for_workflow_blocks(api):
 def test_graph_query_errors(api):
     assert api.post(GRAPH, {"entityId": "nope", "fields": []}).status_code == 400
     missing = api.post(GRAPH, {"entityId": "00000000-0000-4000-8000-000000000000", "fields": [{"path": "id"}]})
-    assert missing.status_code == 400 and "no work item" in missing.json["title"]
+    assert missing.status_code == 404 and "was not found" in missing.json["title"]
     assert (
         api.post(GRAPH, {"entityId": ENQUIRY_MATTER, "fields": [{"path": "id"}], "responseType": "tree"}).status_code
         == 400

@@ -142,7 +142,7 @@ def test_session_gives_a_fresh_token_for_a_user(operate):
     me = client.get("/api/security/userInfo", headers={"Authorization": f"Bearer {answer['token']}"}).get_json()
     assert me["userName"] == "priya.shah" and me["clientId"] == "operate-portal"
     bad = client.get("/_harness/session?user=nobody")
-    assert bad.status_code == 400 and "no user 'nobody'" in bad.get_json()["title"]
+    assert bad.status_code == 404 and "no user 'nobody'" in bad.get_json()["title"]
 
 
 def test_portal_page_reports_missing_widgets_and_unshown_ones(operate, tmp_path):

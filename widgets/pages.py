@@ -152,6 +152,9 @@ def preview(widget_id: str):
     mode = request.args.get("mode") or "widget"
     if mode not in ("widget", "aspect"):
         return _refuse(400, f"mode must be 'widget' or 'aspect', not {mode[:40]!r}")
+    for switch in ("chrome", "live"):  # a typo (`live=yes`) would otherwise do nothing, silently
+        if request.args.get(switch, "0") not in ("0", "1"):
+            return _refuse(400, f"{switch} must be 0 or 1, not {request.args[switch][:40]!r}")
     em = _em()
     scenarios, problem = for_widget(manifest)
     try:
@@ -286,8 +289,8 @@ def session():
     if user.lower() not in em.identity.users:
         known = ", ".join(sorted(em.identity.users)) or "none"
         return jsonify(
-            error_body(400, f"no user {user[:60]!r}; users: {known}", [{"field": "user", "message": "unknown"}])
-        ), 400
+            error_body(404, f"no user {user[:60]!r}; users: {known}", [{"field": "user", "message": "unknown"}])
+        ), 404
     return jsonify(_session(em, em.identity.users[user.lower()]["userName"]))
 
 
