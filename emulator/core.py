@@ -7,6 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
+from widgets.manifests import ide_roots
+
 from .auth import Identity
 from .clock import LATEST, Clock, iso, parse_instant
 from .datadir import DataDirLock
@@ -77,14 +80,19 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.linked_services.mount_fakes(self.clock)
         self.proxy_log = ProxyLog(self.store, self.clock)
-        from widgets.manifests import ide_roots
-
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
-        from smartplans.executions import SmartPlans
-
-        self.smartplans = SmartPlans(self)
+        self.smartplans = SmartPlans(
+            store=self.store,
+            clock=self.clock,
+            solution=self.solution,
+            catalogue=self.catalogue,
+            scheduler=self.scheduler,
+            workitems=self.workitems,
+        )
+        self.dispatcher.subscribe("smartplans", self.smartplans.on_event)
+        self.scheduler.on_timer(TIMER_KIND, self.smartplans.on_timer)
         if self.clock.is_virtual:
             self.clock.on_change = self._persist_clock
 

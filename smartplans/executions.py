@@ -24,6 +24,7 @@ from typing import Any
 from emulator.clock import iso, parse_instant
 from emulator.errors import ApiError, not_found
 from emulator.events import Event
+from emulator.solution import SolutionError
 
 from .mocks import Mocks
 from .plans import Plan, PlanError, solution_plans
@@ -109,33 +110,34 @@ class _Attempt:
 class SmartPlans:
     """The execution engine for one emulator: triggers → executions → steps in V8."""
 
-    def __init__(self, emulator: Any) -> None:
-        self.em = emulator
-        self.store = emulator.store
-        self.clock = emulator.clock
+    def __init__(
+        self, *, store: Any, clock: Any, solution: Any, catalogue: dict[str, Any], scheduler: Any, workitems: Any
+    ) -> None:
+        """The parts it works with are handed in (Emulator composes them); Emulator subscribes `on_event`
+        to the dispatcher and `on_timer` to the scheduler."""
+        self.store = store
+        self.clock = clock
+        self.solution = solution
+        self.catalogue = catalogue
+        self.scheduler = scheduler
+        self.workitems = workitems
         self.runtime = Runtime()
         self.host_call: HostCall | None = None  # set by create_app: sharedo.http into the app as ee-app
         self.mocks = Mocks()  # what tests put in front of host calls and steps
         self.queue = RunQueue(self._step_once)
         self.on_ended: list[Callable[[dict[str, Any]], None]] = []  # told of each execution that stops or errors
-        limits = emulator.solution.limits()
+        limits = solution.limits()
         self.default_limits = Limits(
             float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
         )
         self.max_steps = limits.get("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
-            from emulator.solution import SolutionError
-
             raise SolutionError("operate.toml [limits] steps_per_execution must be a whole number of at least 1")
         try:
-            self.plans: dict[str, Plan] = solution_plans(emulator.solution)
-            self.triggers: list[Trigger] = [parse_trigger(doc, str(path)) for path, doc in emulator.solution.triggers]
+            self.plans: dict[str, Plan] = solution_plans(solution)
+            self.triggers: list[Trigger] = [parse_trigger(doc, str(path)) for path, doc in solution.triggers]
         except (PlanError, TriggerError) as exc:
-            from emulator.solution import SolutionError
-
             raise SolutionError(str(exc)) from None
-        emulator.dispatcher.subscribe("smartplans", self.on_event)
-        emulator.scheduler.on_timer(TIMER_KIND, self._on_timer)
 
     # -- plans ----------------------------------------------------------------------------------
     def add_plan(self, plan: Plan) -> None:
@@ -171,7 +173,7 @@ class SmartPlans:
         ev = {**event.to_json(), "Data": event.data}
         with self.queue.holding():
             for trigger in self.triggers:
-                if trigger.matches(event, self.em.solution.worktypes, self.em.catalogue) and not self._started(
+                if trigger.matches(event, self.solution.worktypes, self.catalogue) and not self._started(
                     trigger.id, event.number
                 ):
                     inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}
@@ -478,10 +480,11 @@ class SmartPlans:
         mocked = self.mocks.host_call(request)
         if mocked is not None:
             return mocked
-        if self.host_call is None:  # an Emulator used without its app (library use): give it one now
-            from emulator.app import create_app
-
-            create_app(emulator=self.em, resume=False)
+        if self.host_call is None:  # the domain does not build the app: the composition root gives it one
+            raise RuntimeError(
+                "sharedo.http has nothing to call: this Emulator has no app; build one with "
+                "emulator.app.create_app(emulator=em) (or create_app(settings)) before plans make host calls"
+            )
         return self.host_call(request)
 
     def _complete(
@@ -508,7 +511,7 @@ class SmartPlans:
                 elif t["kind"] == "subprocess":
                     due = datetime.fromtimestamp(t["at"] / 1000, tz=timezone.utc)
                     waiting = self._queue(tx, execution_id, t["step"], iso(due), state="WAITING")
-                    self.em.scheduler.schedule(tx, TIMER_KIND, due, {"executionId": execution_id, "stepId": waiting})
+                    self.scheduler.schedule(tx, TIMER_KIND, due, {"executionId": execution_id, "stepId": waiting})
                 elif t["kind"] == "on-phase":
                     waiting = self._queue(tx, execution_id, t["step"], None, state="WAITING")
                     tx.execute(
@@ -591,7 +594,7 @@ class SmartPlans:
         return False
 
     # -- waking ---------------------------------------------------------------------------------
-    def _on_timer(self, payload: dict[str, Any], due: datetime) -> None:
+    def on_timer(self, payload: dict[str, Any], due: datetime) -> None:
         tx_changed = self._wake(payload["executionId"], payload["stepId"])
         if tx_changed:
             self.store.after_this_commit(lambda: self.drive(payload["executionId"], wait=False))
@@ -693,7 +696,7 @@ class SmartPlans:
                 "FROM execution_steps s WHERE execution_id=? ORDER BY seq",
                 (execution_id,),
             ).fetchall()
-            item = self.em.workitems.find(ex["sharedo_id"], conn) if ex["sharedo_id"] else None
+            item = self.workitems.find(ex["sharedo_id"], conn) if ex["sharedo_id"] else None
         plan = self.plans.get(ex["plan"])
         return {
             "id": ex["id"],

@@ -21,11 +21,12 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .testing import Operate
+if TYPE_CHECKING:  # testing.py runs scenarios with its harness; this module does not import it back
+    from .testing import Operate
 
 
 class ScenarioError(Exception):

@@ -77,17 +77,18 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def em(settings):
-    """The demo runs its finance example plans; their PMS is the demo PMS, in process."""
-    emulator = Emulator(settings)
-    mount_demo_pms(emulator)
-    yield emulator
-    emulator.close()
+def app(settings):
+    """The demo runs its finance example plans; their PMS is the demo PMS, in process. create_app is the
+    composition root: plans' sharedo.http calls go into this app."""
+    app = create_app(settings)
+    mount_demo_pms(app.extensions["operate"])
+    yield app
+    app.extensions["operate"].close()
 
 
 @pytest.fixture
-def app(em):
-    return create_app(emulator=em)
+def em(app) -> Emulator:
+    return app.extensions["operate"]
 
 
 @pytest.fixture

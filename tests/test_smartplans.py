@@ -397,8 +397,10 @@ def test_submitted_time_starts_a_plan_filtered_by_state(make_app):
     assert [line["logMessage"] for line in log_of(api, execution)] == ["submitted 600"]
 
 
-def test_an_emulator_used_without_its_app_still_runs_plans(tmp_path):
-    """Library use: Emulator(settings) alone; the first host call gives it its in-process app."""
+def test_an_emulator_without_its_app_errors_a_plans_host_call_saying_how_to_give_it_one(tmp_path):
+    """The domain never builds the app (that would import the composition root back): library use is
+    `create_app(emulator=em)`, and forgetting it is an execution error that says so, not a hang or a 500."""
+    from emulator.app import create_app
     from emulator.core import Emulator
     from smartplans.testing import mount_demo_pms
 
@@ -406,7 +408,12 @@ def test_an_emulator_used_without_its_app_still_runs_plans(tmp_path):
     mount_demo_pms(em)
     em.workitems.change_phase(ENQUIRY_MATTER, {"toPhaseSystemName": "matter-open"}, None)
     (execution,) = em.smartplans.executions(plan="matter-inception")
-    assert execution["state"] == "STOPPED", execution["lastErrored"]
+    assert execution["state"] == "ERRORED" and "create_app(emulator=em)" in execution["lastErrored"]
+    create_app(emulator=em)
+    em.workitems.change_phase(ENQUIRY_MATTER, {"toPhaseSystemName": "matter-closed"}, None)
+    em.workitems.change_phase(ENQUIRY_MATTER, {"toPhaseSystemName": "matter-open"}, None)
+    latest = em.smartplans.executions(plan="matter-inception")[-1]
+    assert latest["state"] == "STOPPED", latest["lastErrored"]
     assert em.workitems.attributes(ENQUIRY_MATTER)["pmsReference"].startswith("PMS-26")
     em.close()
 

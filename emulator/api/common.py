@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, request
 
 from ..auth import Principal, require
 from ..binding import parse_json_body
-from ..core import Emulator
 from ..errors import ApiError, invalid
+
+if TYPE_CHECKING:  # the blueprints serve the Emulator create_app composed; they never import the root
+    from ..core import Emulator
 
 
 def emulator() -> Emulator:
