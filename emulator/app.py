@@ -8,6 +8,7 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+from .binding import MAX_BODY_BYTES
 from .core import Emulator
 from .errors import ApiError, error_body
 from .settings import Settings
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
         emulator = Emulator(settings or Settings())
     app = Flask("operate")
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.config["MAX_CONTENT_LENGTH"] = 5 * 1024 * 1024 + 1024
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1024  # a little over: the 413 then names our limit
     app.extensions["operate"] = emulator
     app.url_map.converters["id"] = RecordId
 

@@ -10,6 +10,9 @@ import sys
 import threading
 from pathlib import Path
 
+from pms_adapters.demo.app import DEFAULT_API_KEY as DEMO_PMS_KEY
+from pms_adapters.demo.app import DEFAULT_PORT as DEMO_PMS_PORT
+
 DEFAULT_PORT = 8765
 
 
@@ -64,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-pms",
         action="store_true",
         help="with --demo: do not start the demo PMS (the demo-pms linked service then points at "
-        "http://127.0.0.1:8766, e.g. `operate pms demo`)",
+        f"http://127.0.0.1:{DEMO_PMS_PORT}, e.g. `operate pms demo`)",
     )
 
     pms = sub.add_parser(
@@ -80,9 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the demo finance system (matters, WIP, invoices, aged debt, suppliers) on its own, "
         "for a plan or widget pointed at it with a linked service. `operate serve --demo` starts one itself.",
     )
-    pms_demo.add_argument("--port", type=int, default=8766, help="port (default 8766; 0 picks a free one)")
+    pms_demo.add_argument(
+        "--port", type=int, default=DEMO_PMS_PORT, help=f"port (default {DEMO_PMS_PORT}; 0 picks a free one)"
+    )
     pms_demo.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    pms_demo.add_argument("--api-key", default="demo-pms-key", help="the X-API-Key callers must send")
+    pms_demo.add_argument("--api-key", default=DEMO_PMS_KEY, help="the X-API-Key callers must send")
     for name, what in (
         ("push-suppliers", "create or update the PMS's suppliers as ODS organisations"),
         ("push-actual-fees", "send each linked matter's actual fees (Operate raises fee alerts)"),
@@ -107,9 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         push.add_argument("--client-id", default="demo-client", help="OAuth client to push as (default demo-client)")
         push.add_argument("--client-secret", default="demo-secret", help="its secret (default demo-secret)")
         push.add_argument(
-            "--pms-url", help="the demo PMS (default: the one `operate serve --demo` started, else :8766)"
+            "--pms-url", help=f"the demo PMS (default: the one `operate serve --demo` started, else :{DEMO_PMS_PORT})"
         )
-        push.add_argument("--pms-key", default="demo-pms-key", help="the demo PMS's X-API-Key")
+        push.add_argument("--pms-key", default=DEMO_PMS_KEY, help="the demo PMS's X-API-Key")
 
     imp = sub.add_parser(
         "import",
@@ -285,7 +290,7 @@ def cmd_serve(args) -> int:
         print(f"  users to impersonate: {', '.join(users)}")
     if pms_server is not None:
         print(
-            f"  demo PMS: http://127.0.0.1:{pms_server.server_port} (API_KEY or X-API-Key: demo-pms-key), "
+            f"  demo PMS: http://127.0.0.1:{pms_server.server_port} (API_KEY or X-API-Key: {DEMO_PMS_KEY}), "
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
@@ -339,7 +344,7 @@ def _start_demo_pms(em):
 
     service = em.linked_services.services["demo-pms"]
     backend = em.linked_services.fakes.get("demo-pms") or em.linked_services.mount_demo("demo-pms", em.clock)
-    pms_server = WsgiServer(create_pms(backend, api_key=service.api_key or "demo-pms-key"), "127.0.0.1", 0)
+    pms_server = WsgiServer(create_pms(backend, api_key=service.api_key or DEMO_PMS_KEY), "127.0.0.1", 0)
     threading.Thread(target=pms_server.serve_forever, name="demo-pms", daemon=True).start()
     em.linked_services.add(dataclasses.replace(service, base_url=f"http://127.0.0.1:{pms_server.server_port}"))
     return pms_server
@@ -360,7 +365,7 @@ def cmd_pms(args) -> int:
 
         running = holder(args.data_dir) or {}  # what `operate serve` on that data dir wrote about itself
         args.url = args.url or running.get("url") or f"http://127.0.0.1:{DEFAULT_PORT}"
-        args.pms_url = args.pms_url or running.get("pms") or "http://127.0.0.1:8766"
+        args.pms_url = args.pms_url or running.get("pms") or f"http://127.0.0.1:{DEMO_PMS_PORT}"
 
         try:
             operate = operate_client(args.url, args.client_id, args.client_secret)

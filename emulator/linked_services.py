@@ -144,12 +144,13 @@ class LinkedServices:
 
     def mount_demo(self, name: str, clock: Any) -> Any:
         """Serve `name` from an in-process demo PMS on `clock`; nothing leaves the process."""
+        from pms_adapters.demo.app import DEFAULT_API_KEY
         from pms_adapters.demo.app import create_app as create_pms
         from pms_adapters.demo.models import DemoPmsBackend
 
         service = self.services[name]
         backend = DemoPmsBackend(clock=clock)
-        self.add(service, httpx.WSGITransport(app=create_pms(backend, api_key=service.api_key or "demo-pms-key")))
+        self.add(service, httpx.WSGITransport(app=create_pms(backend, api_key=service.api_key or DEFAULT_API_KEY)))
         self.fakes[name] = backend
         return backend
 

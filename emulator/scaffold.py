@@ -12,6 +12,9 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
+from pms_adapters.demo.app import DEFAULT_API_KEY as DEMO_PMS_KEY
+from pms_adapters.demo.app import DEFAULT_PORT as DEMO_PMS_PORT
+
 from .solution import demo_solution_path
 
 KEPT_FROM_DEMO = ("worktypes", "ods", "roles", "seed", "forms", "portals", "README.md")
@@ -63,10 +66,10 @@ steps_per_execution = 1000
 
 # The demo finance system, served in process (`fake = "demo"`); point base_url at your PMS to leave it.
 [linked_services.demo-pms]
-base_url = "http://127.0.0.1:8766"
+base_url = "http://127.0.0.1:{port}"
 auth = "api-key"
 api_key_header = "X-API-Key"
-api_key = "demo-pms-key"
+api_key = "{key}"
 timeout_seconds = 10
 adapter = "demo"
 fake = "demo"
@@ -95,7 +98,9 @@ def init_solution(target: Path, name: str | None = None) -> list[Path]:
         elif source.is_file():
             shutil.copy2(source, target / entry)
     files = {
-        "operate.toml": TOML.format(name=(name or target.resolve().name).replace('"', "'")),
+        "operate.toml": TOML.format(
+            name=(name or target.resolve().name).replace('"', "'"), port=DEMO_PMS_PORT, key=DEMO_PMS_KEY
+        ),
         "jsconfig.json": json.dumps(JSCONFIG, indent=2) + "\n",
         "plans/matter-opened.js": PLAN,
         "triggers/matter-opened.json": json.dumps(TRIGGER, indent=2) + "\n",

@@ -447,4 +447,10 @@ def _cell_problem(value: Any, required: bool) -> str | None:
 
 
 def dumps(value: Any) -> str:
+    """JSON text as the store keeps it: compact, UTF-8 as it is."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps_ascii(value: Any) -> str:
+    """The same for what comes out of V8: ASCII escapes keep even half a surrogate pair storable and exact."""
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))

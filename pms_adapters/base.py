@@ -17,7 +17,17 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 # Aged-debt buckets by days past the DUE date. "0-30" also holds invoices that are not yet due.
+AGEING_LIMITS: tuple[int, ...] = (30, 60, 90)  # the last day of each bucket but the open-ended last one
 AGEING_BUCKETS: tuple[str, ...] = ("0-30", "31-60", "61-90", "90+")
+
+
+def ageing_bucket(days_overdue: int) -> str:
+    """The bucket an invoice this many days past its due date falls in (not yet due: the first)."""
+    for limit, label in zip(AGEING_LIMITS, AGEING_BUCKETS, strict=False):
+        if days_overdue <= limit:
+            return label
+    return AGEING_BUCKETS[-1]
+
 
 # Invoice statuses, named after the demo solution's invoice phases (invoice-draft, invoice-issued, ...).
 INVOICE_STATUSES: tuple[str, ...] = ("draft", "issued", "part-paid", "paid", "cancelled")

@@ -21,10 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from emulator.clock import iso, parse_instant
+from emulator.clock import LATEST, iso, parse_instant
 from emulator.errors import ApiError, not_found
 from emulator.events import Event
 from emulator.solution import SolutionError
+from emulator.store import dumps_ascii as dumps
 
 from .mocks import Mocks
 from .plans import Plan, PlanError, solution_plans
@@ -40,14 +41,6 @@ DEFAULT_STEPS_PER_EXECUTION = 1_000  # [limits] steps_per_execution: a plan that
 TIMER_KIND = "plan-step"
 
 HostCall = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-LATEST_TIMER = datetime(9000, 1, 1, tzinfo=timezone.utc)
-
-
-def dumps(value: Any) -> str:
-    """JSON for what comes out of V8: ASCII escapes keep even half a surrogate pair storable and exact."""
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 
 
 def _text(value: str) -> str:
@@ -66,7 +59,7 @@ def _check_triggers(triggers: list[dict[str, Any]]) -> str | None:
                 due = datetime.fromtimestamp(at / 1000, tz=timezone.utc)
             except (TypeError, ValueError, OverflowError, OSError):
                 due = None
-            if due is None or due >= LATEST_TIMER:
+            if due is None or due >= LATEST:
                 return f"trigger.SubProcess({step!r}): the time it asks for ({at!r} ms) is not a usable date"
         if t.get("kind") == "on-phase" and not (t.get("phase") and t.get("sharedoId")):
             return f"an OnPhase trigger for step {step!r} needs a work item and a phase"

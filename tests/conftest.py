@@ -10,7 +10,7 @@ import pytest
 from emulator.app import create_app
 from emulator.core import Emulator
 from emulator.settings import Settings
-from smartplans.testing import mount_demo_pms
+from smartplans.testing import ApiClient, mount_demo_pms
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning
 
@@ -23,41 +23,18 @@ CLIENT_PERSON = "1a000000-0000-4000-8000-000000000005"
 SUPPLIER_ORG = "2b000000-0000-4000-8000-000000000006"
 
 
-class Api:
-    """A Flask test client that carries a bearer token and speaks JSON.
-
-    Like Operate's own sample clients it fetches a new token and retries once on a 401, so a test
-    that moves the virtual clock past a token's expiry goes on working.
-    """
+class Api(ApiClient):
+    """The plugin's in-process client with a token given as text (and, optionally, how to renew it)."""
 
     def __init__(self, app, token: str | None, renew=None) -> None:
-        self.client = app.test_client()
         self.token = token
-        self.renew = renew
 
-    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
-        out = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        out.update(headers or {})
-        return out
+        def token_for(renew_now: bool = False) -> str | None:
+            if renew_now and renew is not None:
+                self.token = renew()
+            return f"Bearer {self.token}" if self.token else None
 
-    def request(self, method: str, path: str, json: Any = None, headers: dict | None = None, **kw):
-        response = self.client.open(path, method=method, json=json, headers=self._headers(headers), **kw)
-        if response.status_code == 401 and self.renew is not None:
-            self.token = self.renew()
-            response = self.client.open(path, method=method, json=json, headers=self._headers(headers), **kw)
-        return response
-
-    def get(self, path: str, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, json: Any = None, **kw):
-        return self.request("POST", path, json=json, **kw)
-
-    def put(self, path: str, json: Any = None, **kw):
-        return self.request("PUT", path, json=json, **kw)
-
-    def delete(self, path: str, **kw):
-        return self.request("DELETE", path, **kw)
+        super().__init__(app, lambda renew=False: token_for(renew))
 
 
 def client_token(app, client_id: str = "demo-client", secret: str = "demo-secret", **form: str) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, g, request
 
 from ..auth import Principal, require
-from ..binding import parse_json_body
+from ..binding import MAX_BODY_BYTES, parse_json_body
 from ..errors import ApiError, invalid
 
 if TYPE_CHECKING:  # the blueprints serve the Emulator create_app composed; they never import the root
@@ -27,8 +27,8 @@ def caller(permission: str | None = None) -> Principal:
 
 
 def body(required: bool = True) -> Any:
-    if request.content_length is not None and request.content_length > 5 * 1024 * 1024:
-        raise ApiError(413, f"request body is {request.content_length} bytes; the limit is 5242880 (5 MB)")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError(413, f"request body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES} (5 MB)")
     return parse_json_body(request.get_data(cache=True), required=required)
 
 

@@ -25,6 +25,7 @@ from .urls import URL_RULES
 API_KEY_HEADER = "X-API-Key"
 OFFICIAL_KEY_HEADER = "API_KEY"  # what the vendor's sample PMS clients send (it needs a server that keeps `_`)
 DEFAULT_API_KEY = "demo-pms-key"
+DEFAULT_PORT = 8766  # where `operate pms demo` listens, and the demo solution's linked service points
 REDACTED = "<redacted>"
 SECRET_HEADERS = {API_KEY_HEADER.lower(), "authorization", "cookie", "api_key", "api-key"}
 MAX_BODY_BYTES = 1024 * 1024

@@ -21,9 +21,9 @@ from typing import Any
 
 from emulator.clock import Clock, iso
 
+from ..base import AGEING_BUCKETS, ageing_bucket
 from . import seed
 
-BUCKETS = ("0-30", "31-60", "61-90", "90+")
 INVOICE_STATUSES = ("draft", "issued", "part-paid", "paid", "cancelled")
 PAYMENT_METHODS = ("BACS", "CHAPS", "cheque", "card")
 CURRENCY = "GBP"
@@ -1257,7 +1257,7 @@ class DemoPmsBackend:
             "currency": CURRENCY,
             "buckets": [
                 {"label": label, "amount": pounds(amount), "count": count}
-                for label, amount, count in zip(BUCKETS, amounts, counts, strict=True)
+                for label, amount, count in zip(AGEING_BUCKETS, amounts, counts, strict=True)
             ],
             "total": pounds(sum(amounts)),
             "notYetDue": pounds(not_due),
@@ -1272,7 +1272,7 @@ class DemoPmsBackend:
                     "pmsReference": inv.reference,
                     "dueDate": inv.due_date.isoformat(),
                     "daysOverdue": today - inv.due_ordinal,
-                    "bucket": bucket_for(today - inv.due_ordinal),
+                    "bucket": ageing_bucket(today - inv.due_ordinal),
                     "grossAmount": pounds(inv.gross),
                     "amountPaid": pounds(inv.paid),
                     "outstanding": pounds(inv.outstanding),
@@ -1300,13 +1300,3 @@ class DemoPmsBackend:
                 "estimatedFees": pounds(matter.estimated_fees) if matter.estimated_fees is not None else None,
                 "invoiceCount": len(billed),
             }
-
-
-def bucket_for(days_overdue: int) -> str:
-    if days_overdue <= 30:
-        return BUCKETS[0]
-    if days_overdue <= 60:
-        return BUCKETS[1]
-    if days_overdue <= 90:
-        return BUCKETS[2]
-    return BUCKETS[3]

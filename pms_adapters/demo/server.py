@@ -12,12 +12,12 @@ from emulator.clock import Clock
 from emulator.http_server import WsgiServer
 from emulator.linked_services import is_loopback_host
 
-from .app import API_KEY_HEADER, DEFAULT_API_KEY, create_app
+from .app import API_KEY_HEADER, DEFAULT_API_KEY, DEFAULT_PORT, create_app
 from .models import DemoPmsBackend
 
 
 def build_server(
-    host: str = "127.0.0.1", port: int = 8766, api_key: str = DEFAULT_API_KEY, clock: Clock | None = None
+    host: str = "127.0.0.1", port: int = DEFAULT_PORT, api_key: str = DEFAULT_API_KEY, clock: Clock | None = None
 ) -> WsgiServer:
     """A threaded server for the demo PMS (port 0 picks a free port; read it back from `server_port`).
 
@@ -31,7 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m pms_adapters.demo.server",
         description="Serve the demo PMS (a fake finance system with seeded matters, WIP and aged debt).",
     )
-    parser.add_argument("--port", type=int, default=8766, help="port to listen on; 0 picks a free one (default 8766)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on; 0 picks a free one (default {DEFAULT_PORT})"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--api-key", default=DEFAULT_API_KEY, help=f"the {API_KEY_HEADER} value callers must send (default %(default)s)"
