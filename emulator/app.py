@@ -67,9 +67,9 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     app.extensions["operate"] = emulator
     app.url_map.converters["id"] = RecordId
 
-    from .api import control, executionengine, finance, ide, identity, ods, openapi, proxy, time, workitems
+    from .api import control, executionengine, finance, ide, identity, ods, openapi, proxy, timeentries, workitems
 
-    for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, time, finance):
+    for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, timeentries, finance):
         app.register_blueprint(module.bp)
 
     from widgets.pages import bp as widget_pages

@@ -10,12 +10,12 @@ from typing import Any
 from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
-from .auth import Identity
 from .clock import LATEST, Clock, iso, parse_instant
 from .datadir import DataDirLock
 from .errors import ApiError
 from .events import Dispatcher, EventStream, load_catalogue
 from .finance import Finance, check_thresholds
+from .identity import Identity
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .ods import Ods
 from .query import Queries

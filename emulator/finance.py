@@ -8,11 +8,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .auth import Principal, require
 from .binding import Fields
 from .clock import Clock, iso
 from .errors import ApiError
 from .events import EventStream
+from .identity import Principal, require
 from .store import Store
 from .workitems import WorkItems
 

@@ -101,7 +101,7 @@ class Ods:
         self, body: Any, principal: Any, *, org_id: str | None = None, public_api: bool = True
     ) -> dict[str, Any]:
         """Create (or, with `org_id`, update) an organisation; PMS-mastered ones only via the public API."""
-        from .auth import require
+        from .identity import require
 
         require(principal, "core.ods.write")
         f = Fields(body)

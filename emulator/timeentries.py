@@ -12,11 +12,11 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from .auth import Principal, require
 from .binding import Fields
 from .clock import Clock, iso, parse_instant
 from .errors import ApiError, invalid, not_found
 from .events import EventStream
+from .identity import Principal, require
 from .ods import Ods, display_name
 from .store import Store, dumps
 from .workitems import WorkItems

@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .auth import Principal, require
 from .binding import Fields
 from .clock import Clock, iso, parse_instant
 from .errors import ApiError, invalid, not_found
 from .events import EventStream
+from .identity import Principal, require
 from .jsonfile import get_ci
 from .ods import Ods, display_name
 from .solution import Solution

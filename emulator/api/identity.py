@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..auth import OAuthError
+from ..identity import OAuthError
 from .common import caller, emulator
 
 bp = Blueprint("identity", __name__)
