@@ -116,13 +116,18 @@ return { main: main };
 """
 
 
-def test_an_execution_that_schedules_itself_step_after_step_holds_up_no_other(tmp_path):
+def busy_solution(tmp_path: Path) -> Path:
+    """`busy` (1,500 steps, each scheduling the next) on attribute changes, `ordinary` on comments."""
     plans = {"busy": SELF_SCHEDULING, "ordinary": ORDINARY}
     triggers = [trigger("busy", "attribute-changed"), trigger("ordinary", "comment-added")]
     root = solution_from_demo(tmp_path / "s", plans, triggers)
     config = root / "operate.toml"
     config.write_text(config.read_text().replace("[limits]", "[limits]\nsteps_per_execution = 2000"))
-    with serving(root, tmp_path / "d") as (_process, api):
+    return root
+
+
+def test_an_execution_that_schedules_itself_step_after_step_holds_up_no_other(tmp_path):
+    with serving(busy_solution(tmp_path), tmp_path / "d") as (_process, api):
         assert api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", json={"value": "1"}).is_success
         assert api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/comments", json={"comment": "hello"}).is_success
         deadline = time.monotonic() + SETTLE_S
@@ -144,12 +149,7 @@ def test_an_execution_that_schedules_itself_step_after_step_holds_up_no_other(tm
 
 
 def test_a_reset_while_an_execution_takes_its_turns_leaves_nothing_of_it_running(tmp_path):
-    plans = {"busy": SELF_SCHEDULING, "ordinary": ORDINARY}
-    triggers = [trigger("busy", "attribute-changed"), trigger("ordinary", "comment-added")]
-    root = solution_from_demo(tmp_path / "s", plans, triggers)
-    config = root / "operate.toml"
-    config.write_text(config.read_text().replace("[limits]", "[limits]\nsteps_per_execution = 2000"))
-    with serving(root, tmp_path / "d") as (_process, api):
+    with serving(busy_solution(tmp_path), tmp_path / "d") as (_process, api):
         assert api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", json={"value": "1"}).is_success
         deadline = time.monotonic() + SETTLE_S
         while not executions(api) and time.monotonic() < deadline:
