@@ -168,6 +168,7 @@ def test_init_writes_a_solution_that_works_after_a_copy(tmp_path):
     assert list((moved / "plans").glob("*.js")) and (moved / "types" / "operate-globals.d.ts").is_file()
     tested = operate("test", str(moved), "-q")
     assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout + tested.stderr
+    assert "\x1b[" not in tested.stdout + tested.stderr  # not a terminal: no colour codes
     again = operate("init", str(moved))
     assert again.returncode == 2 and "not an empty folder" in again.stderr
 
