@@ -30,7 +30,7 @@ PATH = "/api/matters/PMS-260102/wip"
 
 def _serve(app) -> tuple[object, threading.Thread, str]:
     """On the server `operate serve` and the demo PMS use (keep-alive), so both sides reuse connections."""
-    from emulator.http_server import WsgiServer
+    from emulator.kernel.http_server import WsgiServer
 
     server = WsgiServer(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -8,9 +8,9 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from .binding import MAX_BODY_BYTES
 from .core import Emulator
-from .errors import ApiError, error_body
+from .kernel.binding import MAX_BODY_BYTES
+from .kernel.errors import ApiError, error_body
 from .settings import Settings
 
 log = logging.getLogger("operate.app")

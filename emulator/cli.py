@@ -217,8 +217,8 @@ def _settings(args, **extra):
 
 def _open(args, **extra):
     from .core import Emulator
-    from .datadir import DataDirInUse
-    from .solution import SolutionError
+    from .kernel.datadir import DataDirInUse
+    from .solution.loading import SolutionError
 
     try:
         return Emulator(_settings(args, command=f"operate {args.command}", **extra))
@@ -245,8 +245,8 @@ def _open(args, **extra):
 
 def cmd_serve(args) -> int:
     from .app import create_app
-    from .clock import parse_instant
-    from .http_server import WsgiServer
+    from .kernel.clock import parse_instant
+    from .kernel.http_server import WsgiServer
 
     start = None
     if args.clock_start:
@@ -340,7 +340,7 @@ def _start_demo_pms(em):
 
     from pms_adapters.demo.app import create_app as create_pms
 
-    from .http_server import WsgiServer
+    from .kernel.http_server import WsgiServer
 
     service = em.linked_services.services["demo-pms"]
     backend = em.linked_services.fakes.get("demo-pms") or em.linked_services.mount_demo("demo-pms", em.clock)
@@ -361,7 +361,7 @@ def cmd_pms(args) -> int:
         from pms_adapters.demo.adapter import DemoPmsAdapter
         from pms_adapters.push import PushError, operate_client, push_actual_fees, push_suppliers
 
-        from .datadir import holder
+        from .kernel.datadir import holder
 
         running = holder(args.data_dir) or {}  # what `operate serve` on that data dir wrote about itself
         args.url = args.url or running.get("url") or f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -400,7 +400,7 @@ def cmd_pms(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .importer import PackageError, import_package
+    from .solution.importer import PackageError, import_package
 
     target = args.target or Path(args.package.stem)
     try:
@@ -416,7 +416,7 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     import tempfile
 
-    from .datadir import DataDirInUse, DataDirLock
+    from .kernel.datadir import DataDirInUse, DataDirLock
 
     if not (args.data_dir / "operate.db").is_file():
         print(
@@ -537,7 +537,7 @@ def cmd_test(args) -> int:
 
 
 def cmd_init(args) -> int:
-    from .scaffold import ScaffoldError, init_solution
+    from .solution.scaffold import ScaffoldError, init_solution
 
     try:
         written = init_solution(args.folder, args.name)
@@ -551,7 +551,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_load(args) -> int:
-    from .store import SnapshotError
+    from .kernel.store import SnapshotError
 
     try:
         snapshot = json.loads(args.snapshot.read_text("utf-8"))

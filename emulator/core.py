@@ -10,19 +10,19 @@ from typing import Any
 from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
-from .clock import LATEST, Clock, iso, parse_instant
-from .datadir import DataDirLock
-from .errors import ApiError
-from .events import Dispatcher, EventStream, load_catalogue
 from .finance import Finance, check_thresholds
 from .identity import Identity
+from .kernel.clock import LATEST, Clock, iso, parse_instant
+from .kernel.datadir import DataDirLock
+from .kernel.errors import ApiError
+from .kernel.events import Dispatcher, EventStream, load_catalogue
+from .kernel.scheduler import Scheduler
+from .kernel.store import SnapshotError, Store
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .ods import Ods
 from .query import Queries
-from .scheduler import Scheduler
 from .settings import Settings
-from .solution import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
-from .store import SnapshotError, Store
+from .solution.loading import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
 from .timeentries import TimeEntries
 from .workitems import WorkItems
 

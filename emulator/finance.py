@@ -8,12 +8,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .binding import Fields
-from .clock import Clock, iso
-from .errors import ApiError
-from .events import EventStream
 from .identity import Principal, require
-from .store import Store
+from .kernel.binding import Fields
+from .kernel.clock import Clock, iso
+from .kernel.errors import ApiError
+from .kernel.events import EventStream
+from .kernel.store import Store
 from .workitems import WorkItems
 
 DEFAULT_THRESHOLDS = (0.8, 1.0)

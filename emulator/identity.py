@@ -13,9 +13,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import unquote
 
-from .clock import Clock, iso, parse_instant
-from .errors import ApiError
-from .store import Store
+from .kernel.clock import Clock, iso, parse_instant
+from .kernel.errors import ApiError
+from .kernel.store import Store
 
 SCOPE = "sharedo"
 

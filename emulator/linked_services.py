@@ -245,7 +245,7 @@ class ProxyLog:
         import logging
         import time
 
-        from .clock import iso
+        from .kernel.clock import iso
 
         ms = round((time.perf_counter() - started) * 1000, 2)
         logging.getLogger("operate.proxy").info(

@@ -7,9 +7,9 @@ import sqlite3
 import uuid
 from typing import Any
 
-from .binding import Fields
-from .errors import ApiError, not_found
-from .store import Store, dumps
+from .kernel.binding import Fields
+from .kernel.errors import ApiError, not_found
+from .kernel.store import Store, dumps
 
 KINDS = ("person", "organisation")
 # Emulator-only keys in ods/people.json that a real ODS record does not carry.

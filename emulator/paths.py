@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
-from .errors import invalid
+from .kernel.errors import invalid
 from .ods import display_name
 from .workitems import WorkItem, WorkItems
 

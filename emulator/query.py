@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .binding import Fields
-from .clock import UTC, parse_instant
-from .errors import not_found
+from .kernel.binding import Fields
+from .kernel.clock import UTC, parse_instant
+from .kernel.errors import not_found
 from .paths import Resolver, parse_path
 from .workitems import WorkItem, WorkItems
 

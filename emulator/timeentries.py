@@ -12,13 +12,13 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from .binding import Fields
-from .clock import Clock, iso, parse_instant
-from .errors import ApiError, invalid, not_found
-from .events import EventStream
 from .identity import Principal, require
+from .kernel.binding import Fields
+from .kernel.clock import Clock, iso, parse_instant
+from .kernel.errors import ApiError, invalid, not_found
+from .kernel.events import EventStream
+from .kernel.store import Store, dumps
 from .ods import Ods, display_name
-from .store import Store, dumps
 from .workitems import WorkItems
 
 

@@ -13,15 +13,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .binding import Fields
-from .clock import Clock, iso, parse_instant
-from .errors import ApiError, invalid, not_found
-from .events import EventStream
 from .identity import Principal, require
-from .jsonfile import get_ci
+from .kernel.binding import Fields
+from .kernel.clock import Clock, iso, parse_instant
+from .kernel.errors import ApiError, invalid, not_found
+from .kernel.events import EventStream
+from .kernel.jsonfile import get_ci
+from .kernel.store import Store, dumps
 from .ods import Ods, display_name
-from .solution import Solution
-from .store import Store, dumps
+from .solution.loading import Solution
 
 TITLE_MAX = 400
 REFERENCE_MAX = 100

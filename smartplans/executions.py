@@ -21,11 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from emulator.clock import LATEST, iso, parse_instant
-from emulator.errors import ApiError, not_found
-from emulator.events import Event
-from emulator.solution import SolutionError
-from emulator.store import dumps_ascii as dumps
+from emulator.kernel.clock import LATEST, iso, parse_instant
+from emulator.kernel.errors import ApiError, not_found
+from emulator.kernel.events import Event
+from emulator.kernel.store import dumps_ascii as dumps
+from emulator.solution.loading import SolutionError
 
 from .mocks import Mocks
 from .plans import Plan, PlanError, solution_plans

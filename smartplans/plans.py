@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.jsonfile import get_ci
-from emulator.solution import Solution
+from emulator.kernel.jsonfile import get_ci
+from emulator.solution.loading import Solution
 
 
 class PlanError(ValueError):

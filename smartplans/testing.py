@@ -82,7 +82,7 @@ def solution_from_demo(
     the demo's finance examples unless `examples=True`. Returns `root`."""
     import shutil
 
-    from emulator.solution import demo_solution_path
+    from emulator.solution.loading import demo_solution_path
 
     shutil.copytree(demo_solution_path(), root)
     config = root / "operate.toml"
@@ -251,7 +251,7 @@ class Operate:
 
     def advance(self, by: timedelta | str) -> datetime:
         """Move the virtual clock; every timer and cron job due in between runs, in order, first."""
-        from emulator.clock import parse_duration
+        from emulator.kernel.clock import parse_duration
 
         return self.clock.advance(parse_duration(by) if isinstance(by, str) else by)
 

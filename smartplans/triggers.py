@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.events import Event
-from emulator.jsonfile import get_ci
-from emulator.worktypes import WorkTypes
+from emulator.kernel.events import Event
+from emulator.kernel.jsonfile import get_ci
+from emulator.solution.worktypes import WorkTypes
 
 
 class TriggerError(ValueError):

@@ -117,7 +117,7 @@ def test_the_readme_first_plan_runs_as_written(tmp_path):
     import re
     import shutil
 
-    from emulator.solution import demo_solution_path
+    from emulator.solution.loading import demo_solution_path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Your first SmartPlan", 1)[1].split("\n## ", 1)[0]

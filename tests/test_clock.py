@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from freezegun import freeze_time
 
-from emulator.clock import Clock, ClockModeError, iso, parse_duration, parse_instant
+from emulator.kernel.clock import Clock, ClockModeError, iso, parse_duration, parse_instant
 
 UTC = timezone.utc
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.clock import Clock
+from emulator.kernel.clock import Clock
 from pms_adapters.demo import DemoPmsBackend, DemoPmsError, create_app
 from pms_adapters.demo.server import main as server_main
 

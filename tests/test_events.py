@@ -4,7 +4,7 @@ from importlib import resources
 import pytest
 
 from emulator.core import Emulator
-from emulator.events import load_catalogue
+from emulator.kernel.events import load_catalogue
 from emulator.settings import Settings
 
 from .conftest import OPEN_MATTER, START, events_of, new_matter

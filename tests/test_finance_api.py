@@ -80,7 +80,7 @@ def test_thresholds_come_from_operate_toml(tmp_path):
 
     from emulator.app import create_app
     from emulator.settings import Settings
-    from emulator.solution import SolutionError, demo_solution_path
+    from emulator.solution.loading import SolutionError, demo_solution_path
 
     from .conftest import client_token
 

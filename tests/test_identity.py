@@ -183,7 +183,7 @@ def test_impersonate_fixed_uses_the_user_the_client_names(tmp_path):
 
     from emulator.app import create_app
     from emulator.settings import Settings
-    from emulator.solution import demo_solution_path
+    from emulator.solution.loading import demo_solution_path
 
     sol = tmp_path / "sol"
     shutil.copytree(demo_solution_path(), sol)

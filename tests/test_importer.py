@@ -1,4 +1,4 @@
-"""Tests for emulator.importer: real solution-export packages, their quirks, and bad input."""
+"""Tests for emulator.solution.importer: real solution-export packages, their quirks, and bad input."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator import jsonfile
-from emulator.importer import REPORT_FILE, ImportReport, PackageError, import_package
+from emulator.kernel import jsonfile
+from emulator.solution.importer import REPORT_FILE, ImportReport, PackageError, import_package
 
 try:
     import tomllib
@@ -119,7 +119,7 @@ def test_unused_kinds_are_listed_with_reasons(demo_zip: Path, tmp_path: Path) ->
 def test_portal_definitions_are_imported_and_place_widgets(tmp_path: Path) -> None:
     """The real export's portal-worktype file (official sample, tests/fixtures/official) lands in portals/
     unchanged, loads with the solution, and places Demo 01's widget where the designer put it."""
-    from emulator.solution import load_solution
+    from emulator.solution.loading import load_solution
     from widgets.portals import parse_portal_document, portal_for
 
     real = next(
@@ -563,7 +563,7 @@ def test_target_parents_are_created(demo_zip: Path, tmp_path: Path) -> None:
 
 
 def test_an_entry_that_unpacks_past_the_limit_is_refused_by_name_and_nothing_is_written(tmp_path: Path) -> None:
-    from emulator.importer import MAX_ENTRY_BYTES
+    from emulator.solution.importer import MAX_ENTRY_BYTES
 
     entries = demo_entries()
     entries[WORKTYPE] = b" " * (MAX_ENTRY_BYTES + 1)  # deflates to ~65 KB: a small zip that unpacks to 64 MB+

@@ -89,7 +89,7 @@ return { main: main, later: later };
 
 
 def test_every_after_commit_callback_runs_when_one_raises(tmp_path):
-    from emulator.store import Store
+    from emulator.kernel.store import Store
 
     store = Store(tmp_path / "s.db")
     ran: list[str] = []
@@ -304,7 +304,7 @@ def test_recording_a_host_call_writes_that_call_only_not_the_whole_list_again(ru
 def test_a_store_from_before_host_calls_were_rows_keeps_its_recorded_calls(tmp_path):
     import sqlite3
 
-    from emulator.store import MIGRATIONS, Store
+    from emulator.kernel.store import MIGRATIONS, Store
 
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)

@@ -72,7 +72,7 @@ def test_declarations_match_the_runtime(runtime_globals, interface):
 def test_the_demo_solution_points_editors_at_the_declarations():
     import json
 
-    from emulator.solution import demo_solution_path
+    from emulator.solution.loading import demo_solution_path
 
     config = json.loads((demo_solution_path() / "jsconfig.json").read_text())
     assert config["compilerOptions"]["checkJs"] is True

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from emulator.clock import Clock
+from emulator.kernel.clock import Clock
 from emulator.linked_services import LinkedService
 from pms_adapters.base import (
     AGEING_BUCKETS,
@@ -398,7 +398,7 @@ def test_a_linked_service_names_its_adapter_and_gets_one_with_credentials(tmp_pa
 
     from emulator.core import Emulator
     from emulator.settings import Settings
-    from emulator.solution import SolutionError
+    from emulator.solution.loading import SolutionError
     from pms_adapters.demo.adapter import DemoPmsAdapter
     from smartplans.testing import mount_demo_pms, solution_from_demo
 

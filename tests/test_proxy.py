@@ -12,7 +12,7 @@ from flask import Flask, jsonify, request
 from emulator.app import create_app
 from emulator.linked_services import LinkedService
 from emulator.settings import Settings
-from emulator.solution import SolutionError
+from emulator.solution.loading import SolutionError
 from smartplans.testing import solution_from_demo, trigger
 
 from .conftest import START, Api, client_token

@@ -2,8 +2,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from emulator.clock import iso
 from emulator.core import Emulator
+from emulator.kernel.clock import iso
 from emulator.settings import Settings
 
 from .conftest import START

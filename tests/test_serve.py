@@ -244,7 +244,7 @@ def test_export_of_a_data_dir_with_no_state_is_refused(tmp_path):
 
 def test_a_second_emulator_on_a_held_data_dir_in_one_process_is_refused_until_the_first_closes(tmp_path):
     from emulator.core import Emulator
-    from emulator.datadir import DataDirInUse
+    from emulator.kernel.datadir import DataDirInUse
     from emulator.settings import Settings
 
     first = Emulator(Settings(data_dir=tmp_path, demo=True, command="a notebook"))

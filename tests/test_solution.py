@@ -4,7 +4,7 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from emulator.solution import SolutionError, demo_solution_path, load_solution
+from emulator.solution.loading import SolutionError, demo_solution_path, load_solution
 
 from .conftest import Api, client_token
 

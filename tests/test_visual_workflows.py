@@ -18,7 +18,7 @@ import pytest
 from flask import Flask, jsonify, request
 
 from emulator.app import create_app
-from emulator.jsonfile import load as load_json
+from emulator.kernel.jsonfile import load as load_json
 from emulator.settings import Settings
 
 from .conftest import START, Api, client_token

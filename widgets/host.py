@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from emulator.jsonfile import JsonFileError, load
+from emulator.kernel.jsonfile import JsonFileError, load
 
 from .manifests import Catalogue, Manifest, ManifestError
 from .portals import (

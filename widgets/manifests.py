@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.jsonfile import JsonFileError, get_ci, load, loads
+from emulator.kernel.jsonfile import JsonFileError, get_ci, load, loads
 
 BUILTIN_IDE_ROOT = Path(__file__).parent / "builtin"
 IDE_PREFIX = "/_ideFiles/"

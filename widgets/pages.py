@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from emulator.errors import error_body
+from emulator.kernel.errors import error_body
 
 from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
 from .manifests import Catalogue, scan

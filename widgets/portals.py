@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.jsonfile import get_ci
+from emulator.kernel.jsonfile import get_ci
 
 # Zones seen in real exports [C] (and the demo's `middle`), in the order a page lays them out within its
 # column (column_for); an unknown zone sorts with "middle".

@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import ApiError
-from emulator.jsonfile import JsonFileError, get_ci, load
+from emulator.kernel.errors import ApiError
+from emulator.kernel.jsonfile import JsonFileError, get_ci, load
 
 from .manifests import SCENARIOS_SUFFIX, Manifest
 

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, request
 
-from ..binding import MAX_BODY_BYTES, parse_json_body
-from ..errors import ApiError, invalid
 from ..identity import Principal, require
+from ..kernel.binding import MAX_BODY_BYTES, parse_json_body
+from ..kernel.errors import ApiError, invalid
 
 if TYPE_CHECKING:  # the blueprints serve the Emulator create_app composed; they never import the root
     from ..core import Emulator

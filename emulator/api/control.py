@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..binding import Fields
-from ..clock import ClockModeError, ClockRangeError, iso, parse_duration, parse_instant
-from ..errors import ApiError, invalid
-from ..store import SnapshotError
+from ..kernel.binding import Fields
+from ..kernel.clock import ClockModeError, ClockRangeError, iso, parse_duration, parse_instant
+from ..kernel.errors import ApiError, invalid
+from ..kernel.store import SnapshotError
 from .common import body, caller, emulator, int_arg
 
 bp = Blueprint("control", __name__, url_prefix="/api/_emulator")

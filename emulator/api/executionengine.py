@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..errors import invalid
+from ..kernel.errors import invalid
 from .common import body, caller, emulator
 
 bp = Blueprint("executionengine", __name__)

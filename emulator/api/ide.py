@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request
 
-from ..errors import not_found
+from ..kernel.errors import not_found
 from .common import emulator
 
 bp = Blueprint("ide", __name__)

@@ -12,8 +12,8 @@ from urllib.parse import quote, unquote
 import httpx
 from flask import Blueprint, Response, request
 
-from ..errors import ApiError
 from ..identity import require
+from ..kernel.errors import ApiError
 from ..linked_services import LinkedServiceError
 from .common import caller, emulator
 

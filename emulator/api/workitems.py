@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..binding import Fields
-from ..errors import invalid
+from ..kernel.binding import Fields
+from ..kernel.errors import invalid
 from .common import body, bool_arg, caller, emulator, int_arg
 
 bp = Blueprint("workitems", __name__)

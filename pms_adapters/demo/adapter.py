@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from emulator.clock import iso, parse_instant
+from emulator.kernel.clock import iso, parse_instant
 
 from ..base import (
     AGEING_BUCKETS,

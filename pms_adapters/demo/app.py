@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from emulator.clock import Clock
+from emulator.kernel.clock import Clock
 
 from .models import MAX_FAULT_DELAY, DemoPmsBackend, DemoPmsError
 from .responses import DemoPmsResponses, answer, error_response

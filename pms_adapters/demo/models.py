@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from emulator.clock import Clock, iso
+from emulator.kernel.clock import Clock, iso
 
 from ..base import AGEING_BUCKETS, ageing_bucket
 from . import seed

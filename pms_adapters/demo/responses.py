@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from emulator.clock import iso, parse_instant
+from emulator.kernel.clock import iso, parse_instant
 
 from .models import (
     CURRENCY,

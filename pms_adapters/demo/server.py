@@ -8,8 +8,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from emulator.clock import Clock
-from emulator.http_server import WsgiServer
+from emulator.kernel.clock import Clock
+from emulator.kernel.http_server import WsgiServer
 from emulator.linked_services import is_loopback_host
 
 from .app import API_KEY_HEADER, DEFAULT_API_KEY, DEFAULT_PORT, create_app

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .jsonfile import JsonFileError, get_ci, load
+from ..kernel.jsonfile import JsonFileError, get_ci, load
 from .worktypes import WorkTypeError, WorkTypes, parse_worktype
 
 if sys.version_info >= (3, 11):

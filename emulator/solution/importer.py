@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from emulator.jsonfile import JsonFileError, get_ci, loads
+from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
 
 # ---------------------------------------------------------------------------------------------
 # Shapes of the export package, in one place.

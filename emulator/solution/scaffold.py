@@ -15,7 +15,7 @@ from pathlib import Path
 from pms_adapters.demo.app import DEFAULT_API_KEY as DEMO_PMS_KEY
 from pms_adapters.demo.app import DEFAULT_PORT as DEMO_PMS_PORT
 
-from .solution import demo_solution_path
+from .loading import demo_solution_path
 
 KEPT_FROM_DEMO = ("worktypes", "ods", "roles", "seed", "forms", "portals", "README.md")
 

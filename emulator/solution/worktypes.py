@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jsonfile import get_ci
+from ..kernel.jsonfile import get_ci
 
 
 class WorkTypeError(ValueError):

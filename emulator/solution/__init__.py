@@ -1,0 +1,1 @@
+"""Solution folders: loading one (loading.py), its work types, importing a real export, `operate init`."""
