@@ -295,7 +295,7 @@ def cmd_serve(args) -> int:
         )
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
     print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
-    from .linked_services import is_loopback_host
+    from .kernel.http_server import is_loopback_host
 
     if not is_loopback_host(args.host):
         print(

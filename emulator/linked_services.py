@@ -7,7 +7,6 @@ Fail closed: a service must be configured on purpose, and a base URL off this ma
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import threading
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from .kernel.http_server import is_loopback_host
 
 AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials")
 PROXY_PERMISSION = "core.linkedServices.proxy"  # [inferred] see emulator/catalogue/security.json
@@ -41,16 +42,6 @@ class LinkedService:
     adapter: str | None = None  # the PmsAdapter that speaks this service's API (pms_adapters/registry.py)
     fake: str | None = None  # "demo": serve it from the in-process demo PMS until pointed at a real port
     require_permission: str = PROXY_PERMISSION  # what a caller of /api/proxy/<name>/_/ must hold ("" = nothing)
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether a host name or address is this machine (where fakes and the emulator's own servers live)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _is_loopback(url: str) -> bool:

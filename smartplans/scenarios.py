@@ -21,12 +21,13 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-if TYPE_CHECKING:  # testing.py runs scenarios with its harness; this module does not import it back
-    from .testing import Operate
+# `operate` below is smartplans.testing.Operate: testing.py runs scenarios with its harness, and this module
+# does not import it back (not even for the type), so the two stay one way round.
+Operate = Any
 
 
 class ScenarioError(Exception):

@@ -9,6 +9,7 @@ Windows, macOS and Linux.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from cheroot import wsgi
@@ -33,3 +34,13 @@ class WsgiServer:
 
     def server_close(self) -> None:
         self._server.stop()
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or address is this machine (where fakes and the emulator's own servers live)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -9,8 +9,7 @@ import threading
 from collections.abc import Sequence
 
 from emulator.kernel.clock import Clock
-from emulator.kernel.http_server import WsgiServer
-from emulator.linked_services import is_loopback_host
+from emulator.kernel.http_server import WsgiServer, is_loopback_host
 
 from .app import API_KEY_HEADER, DEFAULT_API_KEY, DEFAULT_PORT, create_app
 from .models import DemoPmsBackend
