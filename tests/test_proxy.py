@@ -223,3 +223,32 @@ def test_plans_reach_the_pms_through_the_proxy(tmp_path, upstream):
     assert execution["ctx"]["status"] == "Created" and execution["ctx"]["path"] == "/api/matter"
     assert len(upstream.received) == 1 and upstream.received[0]["headers"]["X-Api-Key"] == "k"
     app.extensions["operate"].close()
+
+
+def test_the_proxy_reuses_its_upstream_connections(tmp_path):
+    """Served by the server `operate serve` uses (keep-alive), every proxied call to one service goes over
+    one pooled connection: the upstream sees a single client port."""
+    import threading
+
+    from emulator.kernel.http_server import WsgiServer
+
+    upstream = Flask("pooled")
+    ports: list[str] = []
+
+    @upstream.get("/<path:path>")
+    def anything(path):
+        ports.append(request.environ.get("REMOTE_PORT"))
+        return jsonify({"path": path})
+
+    server = WsgiServer(upstream, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app, api = app_with(tmp_path, f'[linked_services.pms]\nbase_url = "http://127.0.0.1:{server.server_port}"\n')
+    try:
+        for n in range(5):
+            assert api.get(f"/api/proxy/pms/_/call/{n}").status_code == 200
+        assert len(ports) == 5 and len(set(ports)) == 1, ports
+    finally:
+        app.extensions["operate"].close()
+        server.shutdown()
+        thread.join(timeout=10)
