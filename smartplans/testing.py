@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from .host_http import renewing_once
+
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning: every run starts here
 DEMO_PMS_SERVICE = "demo-pms"
 
@@ -126,13 +128,11 @@ class ApiClient:
         return self.client.open(path, method=method, json=json, headers=sent, **kw)
 
     def request(self, method: str, path: str, json: Any = None, headers: dict | None = None, **kw: Any) -> Any:
-        authorization = self._token_for()
-        response = self._open(method, path, json, headers, authorization, kw)
-        if response.status_code == 401:
-            renewed = self._token_for(renew=True)
-            if renewed != authorization:
-                response = self._open(method, path, json, headers, renewed, kw)
-        return response
+        return renewing_once(
+            lambda authorization: self._open(method, path, json, headers, authorization, kw),
+            lambda renew: self._token_for(renew=renew),
+            lambda response: response.status_code == 401,
+        )
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw)

@@ -557,3 +557,39 @@ def test_reset_waits_for_the_dispatcher_and_nothing_is_lost(tmp_path):
     em.close()
     assert seen[-1] == "sharedo-phase-changed"  # the first event after the reset was delivered
     assert em.dispatcher is not None
+
+
+def test_a_plans_token_that_ran_out_on_the_clock_is_renewed_once_but_a_pms_401_is_not_sent_again(make_app):
+    """One 401 policy (smartplans.host_http.renewing_once): the emulator's own 401 renews ee-app's token;
+    a 401 from a PMS behind the proxy is that system's answer, and the call is not sent again."""
+    import dataclasses
+
+    import httpx
+
+    from pms_adapters.demo.app import create_app as create_pms
+    from smartplans.testing import mount_demo_pms
+
+    plan = """
+    function main(ev, ctx, log) {
+      var first = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
+      trigger.SubProcess("later").In(3).Days;
+      ctx.first = first.status;
+    }
+    function later(ev, ctx, log) {
+      ctx.after = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId).status;
+      ctx.pms = sharedo.http.get("/api/proxy/demo-pms/_/api/suppliers").status;
+    }
+    return { main: main, later: later };
+    """
+    app, api, em = make_app({"renews": plan}, [phase_trigger("renews", "matter", ["matter-open"])])
+    pms = mount_demo_pms(em)
+    api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
+    # the proxy now sends a key the PMS (still expecting its own) refuses with 401
+    wrong_key = dataclasses.replace(em.linked_services.services["demo-pms"], api_key="a-key-the-pms-refuses")
+    em.linked_services.add(wrong_key, httpx.WSGITransport(app=create_pms(pms, api_key="demo-pms-key")))
+    api.post("/api/_emulator/clock", {"advance": "P3D"})  # ee-app's 15-minute token ran out long ago
+    (execution,) = executions(api)
+    assert execution["state"] == "STOPPED", execution["lastErrored"]
+    assert execution["ctx"]["first"] == "OK" and execution["ctx"]["after"] == "OK"
+    assert execution["ctx"]["pms"] == "Unauthorized"
+    assert len(pms.requests("GET", "/api/suppliers")) == 1
