@@ -453,9 +453,7 @@ def _export_text(args) -> str:
 
 def _copy_state(source: Path, target: Path) -> None:
     """SQLite's online backup from a read-only connection: one consistent moment of a database in use."""
-    import sqlite3
-
-    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)  # a URI needs an absolute path
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)

@@ -220,7 +220,7 @@ def test_one_process_per_data_dir_a_second_is_refused_naming_the_first_and_expor
             second = operate(*args, "--data-dir", str(tmp_path / "d"))
             assert second.returncode == 2, (args, second.stdout, second.stderr)
             assert holder in second.stderr and "Traceback" not in second.stderr, second.stderr
-        exported = operate("export", "-", "--demo", "--data-dir", str(tmp_path / "d"))
+        exported = operate("export", "-", "--demo", "--data-dir", "d", cwd=tmp_path)  # relative, as people type it
         assert exported.returncode == 0, exported.stderr
         assert "consistent copy" in exported.stderr
         titles = [row[2] for row in json.loads(exported.stdout)["tables"]["work_items"]["rows"]]
