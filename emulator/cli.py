@@ -143,7 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status 1 when the execution errors.",
     )
     _add_state_args(run)
-    run.add_argument("plan", type=Path, help="the plan file (a script plan: steps, then `return { main: main }`)")
+    run.add_argument(
+        "plan",
+        type=Path,
+        help="the plan file: a script plan (.js: steps, then `return { main: main }`) or a visual workflow (.json, "
+        "export or API shape; actions without a GeneratedScript are generated from their templates in the "
+        "solution's _IDE/ or the built-ins)",
+    )
     run.add_argument("--event", default="sharedo-phase-changed", help="event type (default: sharedo-phase-changed)")
     run.add_argument("--data", type=Path, metavar="FILE", help="JSON file with the event's Data (or the whole event)")
     run.add_argument("--step", default="main", help="entry step (default: main)")
@@ -463,7 +469,7 @@ def _copy_state(source: Path, target: Path) -> None:
 
 
 def cmd_run(args) -> int:
-    from smartplans.plans import PlanError, script_plan
+    from smartplans.plans import PlanError
 
     from .app import create_app
 
@@ -489,11 +495,11 @@ def cmd_run(args) -> int:
     try:
         create_app(emulator=em)
         try:
-            plan = script_plan(args.plan.stem, args.plan)
+            plan = _plan_file(args.plan, em.solution.ide_root)
+            em.smartplans.add_plan(plan)
         except PlanError as exc:
             print(f"operate run: {exc}", file=sys.stderr)
             return 2
-        em.smartplans.add_plan(plan)
         ev = {"eventType": args.event, "Data": data}
         execution_id = em.smartplans.start(plan.system_name, args.step, ev, inputs)
         execution = em.smartplans.execution(execution_id)
@@ -505,6 +511,32 @@ def cmd_run(args) -> int:
         return 1 if execution["state"] == "ERRORED" else 0
     finally:
         em.close()
+
+
+def _plan_file(path: Path, ide_root: Path | None):
+    """A script plan (`.js`), or a visual workflow (`.json`, export or API shape) whose actions' code is
+    generated from their templates: the solution's IDE actions and the built-ins."""
+    from smartplans.plans import PlanError, script_plan, visual_plan
+    from smartplans.workflow_actions import ActionError, builtin_actions, ide_actions
+
+    from .kernel.jsonfile import JsonFileError, get_ci, load
+
+    if path.suffix.lower() != ".json":
+        return script_plan(path.stem, path)
+    try:
+        doc = load(path)
+    except JsonFileError as exc:
+        raise PlanError(str(exc)) from None
+    if not isinstance(doc, dict):
+        raise PlanError(f"{path}: a visual workflow is a JSON object")
+    info = get_ci(doc, "VisualPlan") or doc
+    name = get_ci(info, "SystemName") if isinstance(info, dict) else None
+    try:
+        types = {**builtin_actions(), **ide_actions(ide_root)}
+    except ActionError as exc:
+        raise PlanError(str(exc)) from None
+    name = name if isinstance(name, str) and name else path.stem
+    return visual_plan(name, doc, action_types=types, where=str(path))
 
 
 def cmd_test(args) -> int:

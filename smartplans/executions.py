@@ -129,12 +129,31 @@ class SmartPlans:
         try:
             self.plans: dict[str, Plan] = solution_plans(solution)
             self.triggers: list[Trigger] = [parse_trigger(doc, str(path)) for path, doc in solution.triggers]
+            for plan in self.plans.values():
+                if plan.plan_type == "visualWorkflow":
+                    self._compile(plan)
         except (PlanError, TriggerError) as exc:
             raise SolutionError(str(exc)) from None
+
+    def _compile(self, plan: Plan) -> None:
+        """Compile a visual workflow when the solution loads, as the platform does on publish, so a template
+        whose generated code does not compile is reported at its template's line before anything runs."""
+        try:
+            self.runtime.load(plan.key, plan.source, plan.url)
+        except PlanLoadError as exc:
+            text = str(exc)
+            match = re.match(rf"{re.escape(plan.url)}:(\d+): (.*)", text)
+            located = plan.locate(int(match.group(1))) if match else None
+            if located:
+                source = plan.url.removesuffix(".js") + ".json"
+                text = f"{source}: {located}: the generated code does not compile: {match.group(2)}"
+            raise PlanError(text) from None
 
     # -- plans ----------------------------------------------------------------------------------
     def add_plan(self, plan: Plan) -> None:
         """Register (or replace) a plan, e.g. one `operate run` was pointed at."""
+        if plan.plan_type == "visualWorkflow":
+            self._compile(plan)
         self.plans[plan.system_name] = plan
 
     def add_trigger(self, trigger: Trigger) -> None:

@@ -238,7 +238,7 @@ def test_flags_and_lists_as_exports_spell_them():
 def test_an_ide_link_that_leads_out_of_the_folder_serves_nothing(operate, tmp_path):
     import os
 
-    from emulator.api.ide import find_case_insensitive
+    from emulator.solution.idefiles import find_case_insensitive
 
     root = tmp_path / "_IDE"
     root.mkdir()

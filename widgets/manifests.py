@@ -14,7 +14,6 @@ from typing import Any
 from emulator.kernel.jsonfile import JsonFileError, get_ci, load, loads
 
 BUILTIN_IDE_ROOT = Path(__file__).parent / "builtin"
-IDE_PREFIX = "/_ideFiles/"
 WIDGET_SUFFIX = ".widget.json"
 PANEL_SUFFIX = ".panel.json"
 SCENARIOS_SUFFIX = ".scenarios.json"
