@@ -517,7 +517,7 @@ def _plan_file(path: Path, ide_root: Path | None):
     """A script plan (`.js`), or a visual workflow (`.json`, export or API shape) whose actions' code is
     generated from their templates: the solution's IDE actions and the built-ins."""
     from smartplans.plans import PlanError, script_plan, visual_plan
-    from smartplans.workflow_actions import ActionError, builtin_actions, ide_actions
+    from smartplans.workflow_actions import action_types
 
     from .kernel.jsonfile import JsonFileError, get_ci, load
 
@@ -531,12 +531,8 @@ def _plan_file(path: Path, ide_root: Path | None):
         raise PlanError(f"{path}: a visual workflow is a JSON object")
     info = get_ci(doc, "VisualPlan") or doc
     name = get_ci(info, "SystemName") if isinstance(info, dict) else None
-    try:
-        types = {**builtin_actions(), **ide_actions(ide_root)}
-    except ActionError as exc:
-        raise PlanError(str(exc)) from None
     name = name if isinstance(name, str) and name else path.stem
-    return visual_plan(name, doc, action_types=types, where=str(path))
+    return visual_plan(name, doc, types=action_types(ide_root), where=str(path))
 
 
 def cmd_test(args) -> int:

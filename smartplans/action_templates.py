@@ -170,6 +170,8 @@ def _emit(
 ) -> None:
     for node in nodes:
         if node.kind == "text":
+            if not current and re.search(r"\$current\b", node.text):
+                raise TemplateError(f"{template.name} line {node.line}: `$current` is only there inside `$each`")
             out.append((_substitute(node.text, model, current), node.line))
         elif node.kind == "if":
             if _holds(node.test, _lookup(template, node, model, current)):
@@ -234,12 +236,7 @@ def _substitute(text: str, model: dict[str, Any], current: list[Any]) -> str:
     def replace(match: re.Match[str]) -> str:
         head, path = match.group(1), match.group(2)
         parts = [p for p in path.split(".") if p]
-        if head == "current":
-            if not current:
-                return match.group(0)  # outside $each: left as written, the script will say
-            value = _walk(current[-1], parts)
-        else:
-            value = _walk(model[head.split(".")[1]], parts)
+        value = _walk(current[-1] if head == "current" else model[head.split(".")[1]], parts)
         return _text(None if value is _MISSING else value, whole=not parts and head != "current")
 
     return _REFERENCE.sub(replace, text)

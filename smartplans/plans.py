@@ -17,7 +17,7 @@ from emulator.solution.loading import Solution
 
 from .action_templates import Block as ExpandedBlock
 from .action_templates import Template, TemplateError, expand
-from .workflow_actions import ActionError, ActionType, builtin_actions, ide_actions
+from .workflow_actions import ActionError, ActionTypes, action_types
 
 
 class PlanError(ValueError):
@@ -87,7 +87,7 @@ def visual_plan(
     name: str,
     doc: dict[str, Any],
     limits: dict[str, Any] | None = None,
-    action_types: dict[str, ActionType] | None = None,
+    types: ActionTypes | None = None,
     where: str | None = None,
 ) -> Plan:
     """One script plan from a visual workflow, in the export shape (`Steps`, `Actions` with `Configuration`
@@ -104,7 +104,7 @@ def visual_plan(
         for s in (get_ci(doc, "Scripts") or [])
         if isinstance(s, dict)
     }
-    types = action_types if action_types is not None else builtin_actions()
+    types = types if types is not None else action_types(None)
     lines: list[str] = []
     blocks: list[_Block] = []
     helpers: dict[str, Template] = {}
@@ -121,13 +121,16 @@ def visual_plan(
             block: ExpandedBlock | None = None
             template_name = None
             if not script:
-                action_type = types.get(action.type)
+                try:
+                    action_type = types.find(action.type)
+                except ActionError as exc:
+                    raise PlanError(f"{where}: step {sn!r}, {label}: {exc}") from None
                 if action_type is None:
-                    builtin = sorted(n for n, t in types.items() if t.origin == "built-in")
+                    unreadable = "".join(f"; and {problem}" for problem in types.unreadable)
                     raise PlanError(
                         f"{where}: step {sn!r}, {label}: nothing to run: the file has no GeneratedScript for it, and "
                         f"there is no template for action type {action.type!r} (no *.wf-action.json in _IDE/ names it, "
-                        f"nor is it one of the built-in actions {builtin})"
+                        f"nor is it one of the built-in actions {types.builtin}){unreadable}"
                     )
                 try:
                     block = expand(action_type.template, action.configuration, action.connections)
@@ -217,16 +220,12 @@ def _step_actions(doc: dict[str, Any], step: dict[str, Any], sn: str, where: str
 def solution_plans(solution: Solution) -> dict[str, Plan]:
     per_plan = solution.config.get("plans", {})
     plans: dict[str, Plan] = {}
-    types: dict[str, ActionType] | None = None
+    types: ActionTypes | None = None
     for name, path in solution.plans.items():
         plans[name] = script_plan(name, path, per_plan.get(name))
     for name, doc in solution.workflows.items():
         if name in plans:
             raise PlanError(f"plan {name!r} is both plans/{name}.js and a visual workflow")
-        if types is None:
-            try:
-                types = {**builtin_actions(), **ide_actions(solution.ide_root)}
-            except ActionError as exc:
-                raise PlanError(str(exc)) from None
+        types = types or action_types(solution.ide_root)
         plans[name] = visual_plan(name, doc, per_plan.get(name), types)
     return plans

@@ -4,7 +4,7 @@ the solution's own IDE actions (`_IDE/**/<Name>.wf-action.json`) and the platfor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -40,35 +40,73 @@ def builtin_actions() -> dict[str, ActionType]:
     return out
 
 
-def ide_actions(ide_root: Path | None) -> dict[str, ActionType]:
+@dataclass
+class ActionTypes:
+    """What a solution's workflows can use. A manifest that cannot be used is kept as a problem, reported
+    by the workflow that needs it: a broken action nobody uses does not stop the solution loading."""
+
+    types: dict[str, ActionType] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # system name, or the manifest when it has none
+
+    def find(self, name: str) -> ActionType | None:
+        if name in self.problems:
+            raise ActionError(self.problems[name])
+        return self.types.get(name)
+
+    @property
+    def builtin(self) -> list[str]:
+        return sorted(n for n, t in self.types.items() if t.origin == "built-in")
+
+    @property
+    def unreadable(self) -> list[str]:
+        return [problem for key, problem in self.problems.items() if key.startswith("_IDE/")]
+
+
+def action_types(ide_root: Path | None) -> ActionTypes:
+    """The built-ins, with the solution's own IDE actions over them."""
+    found = ide_actions(ide_root)
+    return ActionTypes({**builtin_actions(), **found.types}, found.problems)
+
+
+def ide_actions(ide_root: Path | None) -> ActionTypes:
     """Every `*.wf-action.json` under the IDE folder; its `templateScript` is an IDE path (`/_ideFiles/...`)."""
+    out = ActionTypes()
     if ide_root is None:
-        return {}
-    out: dict[str, ActionType] = {}
+        return out
     for manifest in sorted(p for p in ide_root.rglob("*") if p.name.lower().endswith(MANIFEST_SUFFIX)):
-        where = manifest.relative_to(ide_root).as_posix()
+        where = f"_IDE/{manifest.relative_to(ide_root).as_posix()}"
+        name = None
         try:
             doc = load(manifest)
+            name = get_ci(doc, "systemName") if isinstance(doc, dict) else None
+            if not isinstance(name, str) or not name:
+                name = None
+                raise ActionError(f'{where}: a workflow action manifest needs a "systemName"')
+            if name in out.types or name in out.problems:
+                first = out.types[name].origin if name in out.types else "another manifest"
+                out.types.pop(name, None)
+                raise ActionError(f"{where}: action {name!r} is also defined by {first}")
+            out.types[name] = _action(ide_root, manifest, where, name, doc)
         except JsonFileError as exc:
-            raise ActionError(str(exc)) from None
-        if not isinstance(doc, dict) or not isinstance(get_ci(doc, "systemName"), str):
-            raise ActionError(f'_IDE/{where}: a workflow action manifest needs a "systemName"')
-        name = get_ci(doc, "systemName")
-        if name in out:
-            raise ActionError(f"_IDE/{where}: action {name!r} is also defined by _IDE/{out[name].origin}")
-        template_path = get_ci(doc, "templateScript")
-        if not isinstance(template_path, str) or not template_path:
-            raise ActionError(f'_IDE/{where}: action {name!r} has no "templateScript"')
-        helpers = get_ci(doc, "helperScripts") or []
-        if not isinstance(helpers, list) or not all(isinstance(h, str) for h in helpers):
-            raise ActionError(f'_IDE/{where}: "helperScripts" must be a list of IDE paths')
-        out[name] = ActionType(
-            name,
-            _read(ide_root, manifest, where, template_path),
-            where,
-            tuple(_read(ide_root, manifest, where, h) for h in helpers),
-        )
+            out.problems[name or where] = str(exc)
+        except ActionError as exc:
+            out.problems[name or where] = str(exc)
     return out
+
+
+def _action(ide_root: Path, manifest: Path, where: str, name: str, doc: dict) -> ActionType:
+    template_path = get_ci(doc, "templateScript")
+    if not isinstance(template_path, str) or not template_path:
+        raise ActionError(f'{where}: action {name!r} has no "templateScript"')
+    helpers = get_ci(doc, "helperScripts") or []
+    if not isinstance(helpers, list) or not all(isinstance(h, str) for h in helpers):
+        raise ActionError(f'{where}: "helperScripts" must be a list of IDE paths')
+    return ActionType(
+        name,
+        _read(ide_root, manifest, where, template_path),
+        where,
+        tuple(_read(ide_root, manifest, where, h) for h in helpers),
+    )
 
 
 def _read(ide_root: Path, manifest: Path, where: str, ide_path: str) -> Template:
@@ -81,7 +119,7 @@ def _read(ide_root: Path, manifest: Path, where: str, ide_path: str) -> Template
             if beside is not None
             else ""
         )
-        raise ActionError(f"_IDE/{where}: {ide_path} is not in the IDE folder{hint}")
+        raise ActionError(f"{where}: {ide_path} is not in the IDE folder{hint}")
     try:
         text = found.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -24,7 +24,7 @@ from emulator.settings import Settings
 from emulator.solution.loading import SolutionError, load_solution
 from smartplans.action_templates import Template, TemplateError, expand
 from smartplans.plans import PlanError, visual_plan
-from smartplans.workflow_actions import ActionType, builtin_actions, ide_actions
+from smartplans.workflow_actions import ActionTypes, action_types, ide_actions
 
 from .conftest import START, Api, client_token
 from .loopback import serving
@@ -40,8 +40,10 @@ TASK = "a1000000-0000-4000-8000-000000000001"
 TOKEN = "A-REAL-API-TOKEN"  # sharedo_ide DemoApi/ApiTokenHandler.cs
 
 
-def demo01_types() -> dict[str, ActionType]:
-    return {**builtin_actions(), **ide_actions(DEMO01_IDE)}
+def demo01_types() -> ActionTypes:
+    found = action_types(DEMO01_IDE)
+    assert not found.problems
+    return found
 
 
 def demo01_workflows() -> list[Path]:
@@ -85,7 +87,7 @@ def test_every_generated_script_of_the_real_export_is_reproduced():
         "RiskAction",
     }
     for workflow, kind, configuration, connections, script in blocks:
-        got = expand(types[kind].template, configuration, connections).code
+        got = expand(types.types[kind].template, configuration, connections).code
         assert got == script.replace("\r\n", "\n"), f"{workflow}: {kind}"
 
 
@@ -93,15 +95,15 @@ def test_a_workflow_without_its_scripts_compiles_to_the_same_plan():
     types = demo01_types()
     for path in demo01_workflows():
         doc = load_json(path)
-        published = visual_plan(path.stem, doc, action_types=types)
-        generated = visual_plan(path.stem, {**doc, "Scripts": []}, action_types=types)
+        published = visual_plan(path.stem, doc, types=types)
+        generated = visual_plan(path.stem, {**doc, "Scripts": []}, types=types)
         assert generated.source == published.source, path.name
 
 
 def test_an_error_in_generated_code_names_the_template_line():
     types = demo01_types()
     path = next(p for p in demo01_workflows() if "Risk" in p.name)
-    plan = visual_plan(path.stem, {**load_json(path), "Scripts": []}, action_types=types)
+    plan = visual_plan(path.stem, {**load_json(path), "Scripts": []}, types=types)
     line = next(i for i, text in enumerate(plan.source.splitlines(), 1) if 'follow("risk-high")' in text)
     assert plan.locate(line).endswith("_IDE/Demo01/RiskAction/RiskAction-template.js line 23")
     source_line = (DEMO01_IDE / "Demo01" / "RiskAction" / "RiskAction-template.js").read_text().splitlines()[22]
@@ -178,6 +180,7 @@ def test_each_repeats_with_current():
         ("// $endeach", "T-template.js line 1: `$endeach` without an open `$each`"),
         ("// $if\n// $endif", "T-template.js line 1: `$if` needs a path"),
         ("// $ifNotNull.Nothing.x\n// $endif", "a path starts at Configuration, Connections"),
+        ("a;\nlog($current.name);", "T-template.js line 2: `$current` is only there inside `$each`"),
         (
             "// $ifNotNull.Configuration.v\nlet myVar = 1;\n// $else\nlet myVar = 2;\n// $endif",
             "T-template.js line 4: `myVar` is declared in both branches of the `$ifNotNull.Configuration.v` at line 1 "
@@ -438,11 +441,13 @@ def test_a_configuration_that_is_not_json(tmp_path):
 def test_the_solution_s_own_actions_are_listed_by_system_name(tmp_path):
     root = ide_solution(tmp_path / "solution", "http://127.0.0.1:9")
     found = ide_actions(load_solution(root).ide_root)
-    assert sorted(found) == ["ApiDemoWF", "ReviewAction"]
-    assert found["ApiDemoWF"].template.name == "_IDE/ApiDemoWF/ApiDemoWF-template.js"
+    assert sorted(found.types) == ["ApiDemoWF", "ReviewAction"] and not found.problems
+    assert found.types["ApiDemoWF"].template.name == "_IDE/ApiDemoWF/ApiDemoWF-template.js"
     with pytest.raises(PlanError, match="no GeneratedScript"):
         visual_plan(
-            "x", {"steps": [{"systemName": "main", "actions": [{"actionSystemName": "ApiDemoWF"}]}]}, action_types={}
+            "x",
+            {"steps": [{"systemName": "main", "actions": [{"actionSystemName": "ApiDemoWF"}]}]},
+            types=ActionTypes(),
         )
 
 
@@ -469,3 +474,20 @@ def test_operate_run_runs_a_workflow_that_uses_ide_actions(tmp_path):
     result = operate("run", str(broken), *state)
     assert result.returncode == 2
     assert f"operate run: {broken}: step 'main'" in result.stderr and "(NoSuchAction)" in result.stderr
+
+
+def test_a_broken_manifest_matters_only_to_the_workflows_that_need_it(tmp_path, make_api):
+    def add_broken(root: Path) -> None:
+        (root / "_IDE" / "Broken").mkdir()
+        (root / "_IDE" / "Broken" / "Broken.wf-action.json").write_text('{ "systemName": "Broken", ')
+
+    api = make_api(add_broken)  # loads: no workflow uses it
+    finish_task(api)
+    assert execution_of(api, "review")["state"] == "STOPPED"
+
+    def use_unknown(root: Path) -> None:
+        add_broken(root)
+        edit_review(lambda action: action.update(actionSystemName="Missing"))(root)
+
+    message = load_error(tmp_path / "again", use_unknown)
+    assert "(Missing)" in message and "_IDE/Broken/Broken.wf-action.json" in message
