@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play the PMS: serve the demo finance system, or push its data into a running "
         "emulator through Operate's public API, as a real PMS integration would.",
     )
+    fake = sub.add_parser(
+        "fake",
+        help="serve a fake of an external system (clio) on a loopback port",
+        description="Serve a fake of an external system the emulator integrates with. `operate fake clio`: "
+        "Clio Manage's OAuth and API v4 with a seeded firm (pms_adapters/clio/README.md).",
+    )
+    fake.add_argument("system", choices=["clio"], help="which system")
+    fake.add_argument("rest", nargs=argparse.REMAINDER, help="its options; `operate fake clio --help` lists them")
     pms_sub = pms.add_subparsers(dest="pms_command", metavar="PMS_COMMAND")
     pms_demo = pms_sub.add_parser(
         "demo",
@@ -208,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             "load": cmd_load,
             "run": cmd_run,
             "pms": cmd_pms,
+            "fake": cmd_fake,
             "test": cmd_test,
             "init": cmd_init,
         }[args.command](args)
@@ -354,6 +363,12 @@ def _start_demo_pms(em):
     threading.Thread(target=pms_server.serve_forever, name="demo-pms", daemon=True).start()
     em.linked_services.add(dataclasses.replace(service, base_url=f"http://127.0.0.1:{pms_server.server_port}"))
     return pms_server
+
+
+def cmd_fake(args) -> int:
+    from pms_adapters.clio.server import main as serve_fake_clio
+
+    return serve_fake_clio(args.rest)
 
 
 def cmd_pms(args) -> int:

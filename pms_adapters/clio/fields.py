@@ -1,0 +1,114 @@
+"""Clio's `fields` parameter (reference §3.2): which fields of a record an answer holds.
+
+`fields=id,etag,client{id,name},matter_stage`: top-level names, and for a nested resource either its
+default fields (no braces) or the named ones (one level only: braces inside braces are a 400). No
+`fields` gives `id` and `etag`. An unknown name is a 400. [inferred] A nested record's default fields
+are `id`, `etag` and, where it has one, `name`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .models import ClioError
+
+DEFAULT = ("id", "etag")
+# What each collection's records hold, and which fields are another collection's record.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "matters": (
+        "id", "etag", "number", "display_number", "description", "status", "open_date", "pending_date",
+        "close_date", "client_reference", "billable", "billing_method", "created_at", "updated_at",
+        "matter_stage_updated_at", "client", "practice_area", "matter_stage", "responsible_attorney",
+    ),
+    "contacts": (
+        "id", "etag", "name", "first_name", "last_name", "type", "is_client", "primary_email_address",
+        "primary_phone_number", "phone_numbers", "email_addresses", "created_at", "updated_at",
+    ),
+    "users": (
+        "id", "etag", "name", "first_name", "last_name", "email", "enabled", "subscription_type", "time_zone",
+        "account_owner", "roles", "initials", "created_at", "updated_at",
+    ),
+    "practice_areas": ("id", "etag", "name", "category", "code", "created_at", "updated_at"),
+    "matter_stages": ("id", "etag", "practice_area_id", "name", "order", "created_at", "updated_at"),
+}  # fmt: skip
+RELATIONS: dict[str, dict[str, str]] = {
+    "matters": {
+        "client": "contacts",
+        "practice_area": "practice_areas",
+        "matter_stage": "matter_stages",
+        "responsible_attorney": "users",
+    },
+}
+LISTS = {"phone_numbers", "email_addresses"}  # arrays of sub-records: braces pick their keys
+
+Wanted = list[tuple[str, list[str] | None]]
+
+
+def parse(text: str | None, collection: str) -> Wanted:
+    if text is None or not text.strip():
+        return [(name, None) for name in DEFAULT]
+    out: Wanted = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i
+        while j < n and text[j] not in ",{}":
+            j += 1
+        name = text[i:j].strip()
+        sub: list[str] | None = None
+        if j < n and text[j] == "{":
+            close = text.find("}", j)
+            inner = text[j + 1 : close] if close != -1 else None
+            if inner is None:
+                raise ClioError(400, "InvalidFields", f"fields: the braces after {name!r} are not closed")
+            if "{" in inner:
+                raise ClioError(400, "InvalidFields", f"fields: {name}{{...}} nests more than one level")
+            sub = [s.strip() for s in inner.split(",") if s.strip()]
+            j = close + 1
+        elif j < n and text[j] == "}":
+            raise ClioError(400, "InvalidFields", f"fields: unexpected '}}' at character {j + 1}")
+        _check(collection, name, sub)
+        out.append((name, sub))
+        while j < n and text[j] in " ,":
+            j += 1
+        i = j
+    return out
+
+
+def _check(collection: str, name: str, sub: list[str] | None) -> None:
+    if name not in FIELDS[collection]:
+        raise ClioError(400, "InvalidFields", f"fields: {name!r} is not a field of {collection}")
+    related = RELATIONS.get(collection, {}).get(name)
+    if sub is not None and related is None and name not in LISTS:
+        raise ClioError(400, "InvalidFields", f"fields: {name!r} is not a nested resource; it takes no braces")
+    for field in sub or ():
+        if related and field not in FIELDS[related]:
+            raise ClioError(400, "InvalidFields", f"fields: {field!r} is not a field of {name}")
+
+
+def project(
+    record: dict[str, Any], wanted: Wanted, collection: str, lookup: Callable[[str, int], dict[str, Any] | None]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, sub in wanted:
+        value = record.get(name)
+        related = RELATIONS.get(collection, {}).get(name)
+        if related and isinstance(value, dict):
+            target = lookup(related, value["id"])
+            if target is None:
+                out[name] = None
+                continue
+            names = sub if sub is not None else [f for f in (*DEFAULT, "name") if f in target]
+            out[name] = {field: _second_level(target.get(field)) for field in names}
+        elif name in LISTS and isinstance(value, list) and sub is not None:
+            out[name] = [{k: item.get(k) for k in sub} for item in value]
+        else:
+            out[name] = value
+    return out
+
+
+def _second_level(value: Any) -> Any:
+    """A second-level nested record comes back with its default fields only (§3.2)."""
+    if isinstance(value, dict) and "id" in value:
+        return {k: value[k] for k in DEFAULT if k in value}
+    return value

@@ -1,0 +1,281 @@
+"""HTTP in and out for the fake Clio (moto's `responses.py`): read and check the query, call the backend,
+answer in Clio's envelopes: `{"data": {...}}`, `{"data": [...], "meta": {"paging": {...}, "records": N}}`,
+errors `{"error": {"type", "message"}}` (reference §3.1, §3.8)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, g, jsonify, redirect, render_template, request
+
+from emulator.kernel.clock import parse_instant
+
+from . import fields
+from .models import MAX_LIMIT, MAX_OFFSET_RECORDS, ClioBackend, ClioError, OAuthError
+
+# Clio's paging guide answers 422 past the offset cap and for a spent page_token; its OpenAPI document lists
+# only 400 for these lists, and the fake conforms to the document (README.md, "Where the fake differs").
+ORDERS = ("id(asc)", "id(desc)")  # [inferred] the fake pages in id order only; Clio has more orders (§4.2)
+MATTER_STATUSES = ("open", "pending", "closed")
+
+
+class ClioResponses:
+    def __init__(self, backend: ClioBackend) -> None:
+        self.backend = backend
+
+    # -- OAuth ------------------------------------------------------------------------------------
+    def authorize_page(self):
+        args = request.args
+        try:
+            if args.get("response_type") != "code":
+                raise OAuthError(400, "unsupported_response_type", "response_type must be code")
+            self.backend.check_client(args.get("client_id"), args.get("redirect_uri"))
+        except OAuthError as exc:  # never redirect to an unchecked URI
+            return render_template("authorize_error.html", error=exc.error, description=exc.description), 400
+        return render_template(
+            "authorize.html",
+            users=sorted(self.backend.users.values(), key=lambda u: u["id"]),
+            params={k: args.get(k, "") for k in ("client_id", "redirect_uri", "state", "redirect_on_decline")},
+        )
+
+    def authorize_decision(self):
+        form = request.form
+        try:
+            self.backend.check_client(form.get("client_id"), form.get("redirect_uri"))
+        except OAuthError as exc:
+            return render_template("authorize_error.html", error=exc.error, description=exc.description), 400
+        redirect_uri, state = form["redirect_uri"], form.get("state") or None
+        if form.get("decision") != "allow":
+            if form.get("redirect_on_decline") == "true":
+                return redirect(_with_query(redirect_uri, error="access_denied", state=state))
+            return render_template("authorize_error.html", error="access_denied", description="You denied access."), 200
+        try:
+            user_id = int(form.get("user_id", ""))
+        except ValueError:
+            user_id = -1
+        if user_id not in self.backend.users:
+            return render_template("authorize_error.html", error="invalid_request", description="Choose a user."), 400
+        code = self.backend.issue_code(form["client_id"], redirect_uri, user_id)
+        return redirect(_with_query(redirect_uri, code=code, state=state))
+
+    def token(self):
+        try:
+            return jsonify(self.backend.exchange(request.form.to_dict()))
+        except OAuthError as exc:
+            return jsonify({"error": exc.error, "error_description": exc.description}), exc.status
+
+    def deauthorize(self):
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else request.form.get("token", "")
+        self.backend.deauthorize(token)
+        return Response(status=200)
+
+    # -- API --------------------------------------------------------------------------------------
+    def who_am_i(self):
+        return self._one("users", self.backend.who_am_i(g.token))
+
+    def list_users(self):
+        return self._list("users", lambda r: True)
+
+    def show_user(self, record_id: int):
+        return self._one("users", self.backend.find("users", record_id))
+
+    def list_practice_areas(self):
+        return self._list("practice_areas", lambda r: True)
+
+    def show_practice_area(self, record_id: int):
+        return self._one("practice_areas", self.backend.find("practice_areas", record_id))
+
+    def list_matter_stages(self):
+        area = _int_param("practice_area_id")
+        return self._list("matter_stages", lambda r: area is None or r["practice_area_id"] == str(area))
+
+    def list_contacts(self):
+        return self._list("contacts", lambda r: True)
+
+    def show_contact(self, record_id: int):
+        return self._one("contacts", self.backend.find("contacts", record_id))
+
+    def list_matters(self):
+        statuses = _list_param("status", MATTER_STATUSES)
+        area, client = _int_param("practice_area_id"), _int_param("client_id")
+        query = (request.args.get("query") or "").lower()
+
+        def keep(r: dict[str, Any]) -> bool:
+            if statuses is not None and r["status"].lower() not in statuses:
+                return False
+            if area is not None and (r.get("practice_area") or {}).get("id") != area:
+                return False
+            if client is not None and r["client"]["id"] != client:
+                return False
+            if query:
+                contact = self.backend.contacts.get(r["client"]["id"]) or {}
+                text = " ".join(
+                    str(x) for x in (r["display_number"], r["number"], r["description"], contact.get("name"))
+                )
+                return query in text.lower()
+            return True
+
+        return self._list("matters", keep)
+
+    def show_matter(self, record_id: int):
+        return self._one("matters", self.backend.find("matters", record_id))
+
+    def update_matter(self, record_id: int):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            raise ClioError(400, "BadRequest", 'the body must be JSON {"data": {...}}')
+        record = self.backend.update_matter(record_id, body["data"], request.headers.get("If-Match"))
+        return self._one("matters", record, conditional=False)
+
+    # -- the fake's controls ----------------------------------------------------------------------
+    def fake_switches(self):
+        switches = self.backend.switches
+        if request.method == "POST":
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                raise ClioError(400, "BadRequest", "send a JSON object of switches")
+            for name, value in body.items():
+                if name not in ("fail_next", "fail_status", "latency_seconds"):
+                    raise ClioError(400, "BadRequest", f"no switch {name!r}")
+                kind = float if name == "latency_seconds" else int
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value > 1000:
+                    raise ClioError(400, "BadRequest", f"{name} must be a number from 0 to 1000")
+                setattr(switches, name, kind(value))
+        return jsonify(vars(switches))
+
+    def fake_expire_tokens(self):
+        self.backend.expire_tokens()
+        return Response(status=204)
+
+    def fake_revoke_tokens(self):
+        self.backend.revoke_tokens()
+        return Response(status=204)
+
+    # -- shared -----------------------------------------------------------------------------------
+    def _lookup(self, collection: str, record_id: int) -> dict[str, Any] | None:
+        return self.backend.collection(collection).get(record_id)
+
+    def _one(self, collection: str, record: dict[str, Any], conditional: bool = True):
+        wanted = fields.parse(request.args.get("fields"), collection)
+        if conditional and request.headers.get("If-None-Match") == record["etag"]:
+            return Response(status=304, headers={"ETag": record["etag"]})
+        response = jsonify({"data": fields.project(record, wanted, collection, self._lookup)})
+        response.headers["ETag"] = record["etag"]
+        response.headers["Last-Modified"] = format_datetime(parse_instant(record["updated_at"]), usegmt=True)
+        return response
+
+    def _list(self, collection: str, keep):
+        args = request.args
+        wanted = fields.parse(args.get("fields"), collection)
+        limit = _int_param("limit", default=MAX_LIMIT)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ClioError(400, "InvalidParameter", f"limit must be from 1 to {MAX_LIMIT}")
+        order = args.get("order", "id(asc)")
+        if order not in ORDERS:
+            raise ClioError(400, "InvalidParameter", f"order must be one of {', '.join(ORDERS)} on this fake")
+        ids = [_int(v, "ids[]") for v in args.getlist("ids[]")]
+        updated_since, created_since = _instant_param("updated_since"), _instant_param("created_since")
+        rows = [
+            r
+            for r in self.backend.collection(collection).values()
+            if (not ids or r["id"] in ids)
+            and (updated_since is None or parse_instant(r["updated_at"]) > updated_since)
+            and (created_since is None or parse_instant(r["created_at"]) > created_since)
+            and keep(r)
+        ]
+        rows.sort(key=lambda r: r["id"], reverse=order == "id(desc)")
+        total = len(rows)
+        offset = _int_param("offset")
+        token = args.get("page_token")
+        if token is not None and offset is not None:
+            raise ClioError(400, "InvalidParameter", "send page_token or offset, not both")
+        start = 0
+        if token is not None:
+            last = _read_token(token, collection, order)
+            start = next(
+                (i for i, r in enumerate(rows) if (r["id"] > last if order == "id(asc)" else r["id"] < last)), total
+            )
+        elif offset is not None:
+            if offset < 0 or offset + limit > MAX_OFFSET_RECORDS:
+                raise ClioError(
+                    400, "ArgumentError", f"offset paging stops at {MAX_OFFSET_RECORDS} records; page with page_token"
+                )
+            start = offset
+        page = rows[start : start + limit]
+        paging: dict[str, str] = {}
+        if start + limit < total and page:
+            paging["next"] = (
+                _page_url(offset=start + limit)
+                if offset is not None
+                else _page_url(page_token=_write_token(collection, order, page[-1]["id"]))
+            )
+        if start > 0 and page:
+            paging["previous"] = _page_url(offset=max(start - limit, 0)) if offset is not None else _page_url()
+        data = [fields.project(r, wanted, collection, self._lookup) for r in page]
+        return jsonify({"data": data, "meta": {"paging": paging, "records": total}})
+
+
+def _with_query(url: str, **params: str | None) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def _page_url(**replace: Any) -> str:
+    """The same request with page_token / offset replaced: an absolute URL, as Clio's `meta.paging.next` is."""
+    params = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page_token", "offset")]
+    params += [(k, str(v)) for k, v in replace.items()]
+    return f"{request.base_url}?{urlencode(params)}"
+
+
+def _write_token(collection: str, order: str, last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{collection}|{order}|{last_id}".encode()).decode().rstrip("=")
+
+
+def _read_token(token: str, collection: str, order: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        kind, token_order, last = text.split("|")
+        if kind == collection and token_order == order:
+            return int(last)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise ClioError(400, "ArgumentError", "page_token is not valid for this request")
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ClioError(400, "InvalidParameter", f"{name} must be a whole number, not {value[:40]!r}") from None
+
+
+def _int_param(name: str, default: int | None = None) -> int | None:
+    value = request.args.get(name)
+    return default if value is None else _int(value, name)
+
+
+def _instant_param(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise ClioError(400, "InvalidParameter", f"{name} must be an ISO 8601 timestamp, not {value[:40]!r}") from None
+
+
+def _list_param(name: str, allowed: tuple[str, ...]) -> set[str] | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    items = {v.strip() for v in value.split(",") if v.strip()}
+    wrong = sorted(items - set(allowed))
+    if wrong or not items:
+        raise ClioError(400, "InvalidParameter", f"{name} takes {', '.join(allowed)} (lowercase), not {value[:40]!r}")
+    return items

@@ -1,0 +1,198 @@
+"""A firm's records for the fake Clio, generated the same way every time from a seed value.
+
+Large enough to exercise paging (`matters=10_000`), small by default for the demo. The mix is what a
+sync has to cope with (§12 of the Clio reference): matters over twelve years (so some fall outside a
+ten-year window), every status, stages per practice area, clients with a mobile phone, only a work
+phone or no phone at all, a few matters without a responsible attorney or a practice area.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+DEFAULT_MATTERS = 60
+FIRST_ID = {
+    "users": 340_000_001,
+    "practice_areas": 51_000_001,
+    "matter_stages": 72_000_001,
+    "contacts": 2_150_000_001,
+    "matters": 1_180_000_001,
+}  # int64 ids, some past 2^31 as in production
+FIRM_DOMAIN = "harbour-law.example"
+USERS = (  # (first, last, subscription_type)
+    ("Avery", "Stone", "Attorney"),
+    ("Jordan", "Blake", "Attorney"),
+    ("Morgan", "Reyes", "Attorney"),
+    ("Casey", "Lin", "NonAttorney"),
+)
+PRACTICE_AREAS = (  # (name, category, code, stages in order)
+    ("Personal Injury", "personal_injury", "PI", ("Intake", "Investigation", "Negotiation", "Litigation", "Settled")),
+    ("Family", "family", "FAM", ("Consultation", "Filing", "Mediation", "Final Decree")),
+    ("Estate Planning", "estate_planning", "EST", ("Drafting", "Signing", "Funded")),
+)
+FIRST_NAMES = ("Ada", "Ben", "Cara", "Dev", "Elle", "Finn", "Gia", "Hugo", "Iris", "Jack", "Kira", "Leo", "Mia", "Noah")
+LAST_NAMES = ("Okafor", "Patel", "Quinn", "Rossi", "Silva", "Tanaka", "Ueda", "Vance", "Walsh", "Young", "Zhou")
+
+
+def stamp(moment: datetime) -> str:
+    """Clio's timestamps: ISO 8601 with an offset, to the second (§3.1)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def generate(now: datetime, *, matters: int = DEFAULT_MATTERS, seed_value: int = 1) -> dict[str, list[dict[str, Any]]]:
+    rng = random.Random(seed_value)
+    users = [_user(i, first, last, kind, now) for i, (first, last, kind) in enumerate(USERS)]
+    areas, stages = [], []
+    for i, (name, category, code, names) in enumerate(PRACTICE_AREAS):
+        area = _record("practice_areas", i, now - timedelta(days=4000), name=name, category=category, code=code)
+        areas.append(area)
+        for order, stage_name in enumerate(names):
+            stages.append(
+                _record(
+                    "matter_stages",
+                    len(stages),
+                    now - timedelta(days=4000),
+                    practice_area_id=str(area["id"]),  # typed as a string in Clio's document (§5)
+                    name=stage_name,
+                    order=order,
+                )
+            )
+    contacts: list[dict[str, Any]] = []
+    out_matters: list[dict[str, Any]] = []
+    for i in range(matters):
+        created = now - timedelta(days=rng.uniform(1, 365 * 12))
+        contact = _contact(len(contacts), rng, created)
+        contacts.append(contact)
+        out_matters.append(_matter(i, rng, created, now, contact, users, areas, stages))
+    return {
+        "users": users,
+        "practice_areas": areas,
+        "matter_stages": stages,
+        "contacts": contacts,
+        "matters": out_matters,
+    }
+
+
+def _record(kind: str, index: int, created: datetime, **fields: Any) -> dict[str, Any]:
+    record = {"id": FIRST_ID[kind] + index, **fields, "created_at": stamp(created), "updated_at": stamp(created)}
+    record["etag"] = etag_of(record)
+    return record
+
+
+def etag_of(record: dict[str, Any]) -> str:
+    """§3.5: a quoted hex string that changes whenever the record does."""
+    body = repr(sorted((k, repr(v)) for k, v in record.items() if k != "etag")).encode()
+    return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+
+def _user(index: int, first: str, last: str, kind: str, now: datetime) -> dict[str, Any]:
+    return _record(
+        "users",
+        index,
+        now - timedelta(days=5000),
+        name=f"{first} {last}",
+        first_name=first,
+        last_name=last,
+        email=f"{first.lower()}.{last.lower()}@{FIRM_DOMAIN}",
+        enabled=True,
+        subscription_type=kind,
+        time_zone="Eastern Time (US & Canada)",
+        account_owner=index == 0,
+        roles=["Admin"] if index == 0 else [],
+        initials=first[0] + last[0],
+    )
+
+
+def _contact(index: int, rng: random.Random, created: datetime) -> dict[str, Any]:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    roll = rng.random()
+    phones = []
+    if roll < 0.8:
+        phones.append(_phone(index, "Mobile", f"+1 555 01{index % 100:02d} {index % 10_000:04d}", True, created))
+    if 0.7 < roll < 0.9:
+        phones.append(
+            _phone(index * 2 + 1, "Work", f"+1 555 02{index % 100:02d} {index % 10_000:04d}", not phones, created)
+        )
+    email = f"{first.lower()}.{last.lower()}{index}@mail.example"
+    record = _record(
+        "contacts",
+        index,
+        created,
+        name=f"{first} {last}",
+        first_name=first,
+        last_name=last,
+        type="Person",
+        is_client=True,
+        primary_email_address=email,
+        primary_phone_number=next((p["number"] for p in phones if p["primary"]), None),
+        phone_numbers=phones,
+        email_addresses=[
+            {
+                "id": 9_000_000_000 + index,
+                "etag": '"e"',
+                "address": email,
+                "name": "Home",
+                "primary": True,
+                "created_at": stamp(created),
+                "updated_at": stamp(created),
+            }
+        ],
+    )
+    return record
+
+
+def _phone(index: int, name: str, number: str, primary: bool, created: datetime) -> dict[str, Any]:
+    return {
+        "id": 8_000_000_000 + index,
+        "etag": '"p"',
+        "number": number,
+        "name": name,
+        "primary": primary,
+        "created_at": stamp(created),
+        "updated_at": stamp(created),
+    }
+
+
+def _matter(
+    index: int,
+    rng: random.Random,
+    created: datetime,
+    now: datetime,
+    contact: dict[str, Any],
+    users: list[dict[str, Any]],
+    areas: list[dict[str, Any]],
+    stages: list[dict[str, Any]],
+) -> dict[str, Any]:
+    updated = created + (now - created) * rng.random() ** 3  # most matters were last touched long ago
+    area = rng.choice(areas) if rng.random() > 0.05 else None
+    own_stages = [s for s in stages if area and s["practice_area_id"] == str(area["id"])]
+    stage = rng.choice(own_stages) if own_stages else None
+    attorney = rng.choice(users[:3]) if rng.random() > 0.04 else None
+    status = rng.choices(("Open", "Pending", "Closed"), (70, 10, 20))[0]
+    number = index + 1
+    record = _record(
+        "matters",
+        index,
+        created,
+        number=number,
+        display_number=f"{number:05d}-{contact['last_name']}",
+        description=f"{contact['name']} - {area['name'] if area else 'General'} matter",
+        status=status,
+        open_date=created.date().isoformat(),
+        pending_date=None,
+        close_date=(updated.date().isoformat() if status == "Closed" else None),
+        client_reference=None,
+        billable=True,
+        billing_method="hourly",
+        client={"id": contact["id"]},
+        practice_area={"id": area["id"]} if area else None,
+        matter_stage={"id": stage["id"]} if stage else None,
+        responsible_attorney={"id": attorney["id"]} if attorney else None,
+        matter_stage_updated_at=stamp(updated) if stage else None,
+    )
+    record["updated_at"] = stamp(updated)
+    record["etag"] = etag_of(record)
+    return record

@@ -1,0 +1,79 @@
+"""Serve the fake Clio on a loopback port for people: `operate fake clio --port 8767`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from emulator.kernel.http_server import WsgiServer, is_loopback_host
+
+from .app import create_app
+from .models import App, ClioBackend
+from .seed import DEFAULT_MATTERS
+
+DEFAULT_PORT = 8767
+MAX_SEED_MATTERS = 100_000
+
+
+def build_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, matters: int = DEFAULT_MATTERS) -> WsgiServer:
+    return WsgiServer(create_app(ClioBackend(matters=matters, app=App())), host, port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="operate fake clio",
+        description="Serve a fake Clio Manage (OAuth and API v4: matters, stages, practice areas, contacts, "
+        "users) with a seeded firm, for the Clio adapter or a person to connect to.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument(
+        "--matters",
+        type=int,
+        default=DEFAULT_MATTERS,
+        help=f"matters to seed (default {DEFAULT_MATTERS}; up to {MAX_SEED_MATTERS})",
+    )
+    args = parser.parse_args(argv)
+    if not (0 <= args.port <= 65535):
+        print(f"fake Clio: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
+        return 2
+    if not (0 <= args.matters <= MAX_SEED_MATTERS):
+        print(f"fake Clio: --matters must be between 0 and {MAX_SEED_MATTERS}, not {args.matters}", file=sys.stderr)
+        return 2
+    if not is_loopback_host(args.host):
+        print(
+            f"fake Clio: warning: {args.host} is not a loopback address; other machines can reach it", file=sys.stderr
+        )
+    try:
+        server = build_server(args.host, args.port, args.matters)
+    except OSError as exc:
+        reason = exc.strerror or "the address is in use or not available"
+        print(
+            f"fake Clio: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
+            file=sys.stderr,
+        )
+        return 2
+    app = App()
+    print(
+        f"Fake Clio ready on http://{args.host}:{server.server_port} "
+        f"(app key {app.client_id}, secret {app.client_secret}; {args.matters} matters)",
+        flush=True,
+    )
+
+    def _stop(*_: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

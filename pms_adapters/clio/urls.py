@@ -1,0 +1,29 @@
+"""The fake Clio's routes (moto's `urls.py`): path rule, methods, and the `ClioResponses` method that answers.
+
+API paths are served with and without `.json` (reference §3.1); `/_fake/` is the fake's own control surface.
+"""
+
+from __future__ import annotations
+
+API = "/api/v4"
+
+URL_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("/oauth/authorize", ("GET",), "authorize_page"),
+    ("/oauth/authorize", ("POST",), "authorize_decision"),
+    ("/oauth/token", ("POST",), "token"),
+    ("/oauth/deauthorize", ("POST",), "deauthorize"),
+    (f"{API}/users/who_am_i", ("GET",), "who_am_i"),
+    (f"{API}/users", ("GET",), "list_users"),
+    (f"{API}/users/<int:record_id>", ("GET",), "show_user"),
+    (f"{API}/matters", ("GET",), "list_matters"),
+    (f"{API}/matters/<int:record_id>", ("GET",), "show_matter"),
+    (f"{API}/matters/<int:record_id>", ("PATCH",), "update_matter"),
+    (f"{API}/matter_stages", ("GET",), "list_matter_stages"),
+    (f"{API}/practice_areas", ("GET",), "list_practice_areas"),
+    (f"{API}/practice_areas/<int:record_id>", ("GET",), "show_practice_area"),
+    (f"{API}/contacts", ("GET",), "list_contacts"),
+    (f"{API}/contacts/<int:record_id>", ("GET",), "show_contact"),
+    ("/_fake/switches", ("GET", "POST"), "fake_switches"),
+    ("/_fake/tokens/expire", ("POST",), "fake_expire_tokens"),
+    ("/_fake/tokens/revoke", ("POST",), "fake_revoke_tokens"),
+)

@@ -1,0 +1,345 @@
+"""The fake Clio Manage (pms_adapters/clio) as a product: OAuth, the API's envelopes, `fields`, paging,
+filters, ETags, versions, rate limits and switches. Every answer the fake gives here is checked
+against Clio's own OpenAPI document (tests/clio_openapi.py); one that does not conform fails the test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from emulator.kernel.clock import Clock, parse_instant
+from pms_adapters.clio.app import create_app
+from pms_adapters.clio.models import App, ClioBackend
+
+from . import clio_openapi
+from .conftest import START
+
+REDIRECT = "http://127.0.0.1:5000/integrations/clio/callback"
+
+
+class Conformance:
+    def __init__(self) -> None:
+        self.seen = 0
+        self.problems: list[str] = []
+
+    def __call__(self, request, response) -> None:
+        if response.is_json or response.status_code == 304:
+            self.seen += 1
+            self.problems += clio_openapi.problems(
+                request.method, request.path, response.status_code, response.get_json(silent=True)
+            )
+
+
+@pytest.fixture
+def clock():
+    return Clock("virtual", START)
+
+
+@pytest.fixture
+def fake(clock):
+    conformance = Conformance()
+    backend = ClioBackend(clock, matters=450, app=App(redirect_uris=[REDIRECT]))
+    app = create_app(backend, observer=conformance)
+    app.conformance = conformance  # type: ignore[attr-defined]
+    yield app
+    assert conformance.problems == [], "answers that do not conform to Clio's OpenAPI document"
+
+
+def connect(fake, user_index: int = 0) -> dict:
+    """The authorization-code flow as a browser and the adapter make it."""
+    client = fake.test_client()
+    backend = fake.extensions["fake_clio"]
+    query = {"client_id": "fake-clio-app", "response_type": "code", "redirect_uri": REDIRECT, "state": "s-1"}
+    page = client.get("/oauth/authorize", query_string=query)
+    assert page.status_code == 200 and b"Allow Access" in page.data
+    user_id = sorted(backend.users)[user_index]
+    decided = client.post("/oauth/authorize", data={**query, "decision": "allow", "user_id": str(user_id)})
+    assert decided.status_code == 302
+    location = urlsplit(decided.headers["Location"])
+    params = parse_qs(location.query)
+    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT and params["state"] == ["s-1"]
+    token = client.post(
+        "/oauth/token",
+        data={
+            "client_id": "fake-clio-app",
+            "client_secret": "fake-clio-secret",
+            "grant_type": "authorization_code",
+            "code": params["code"][0],
+            "redirect_uri": REDIRECT,
+        },
+    )
+    assert token.status_code == 200, token.json
+    assert token.json["token_type"] == "bearer" and token.json["expires_in"] == 30 * 24 * 3600
+    return token.json
+
+
+def api(fake, token: dict, path: str, **kwargs):
+    headers = {"Authorization": f"Bearer {token['access_token']}", **kwargs.pop("headers", {})}
+    return fake.test_client().open(f"/api/v4/{path}", headers=headers, **kwargs)
+
+
+# -- OAuth ---------------------------------------------------------------------------------------
+def test_connect_then_who_am_i(fake):
+    token = connect(fake, user_index=1)
+    me = api(fake, token, "users/who_am_i.json", query_string={"fields": "id,name,email"})
+    assert me.status_code == 200
+    assert me.json["data"]["name"] == "Jordan Blake" and me.json["data"]["email"].endswith("@harbour-law.example")
+
+
+def test_deny_returns_access_denied_only_when_asked_to_redirect(fake):
+    client = fake.test_client()
+    query = {"client_id": "fake-clio-app", "response_type": "code", "redirect_uri": REDIRECT, "state": "x"}
+    denied = client.post("/oauth/authorize", data={**query, "decision": "deny", "redirect_on_decline": "true"})
+    assert denied.status_code == 302 and "error=access_denied" in denied.headers["Location"]
+    assert "state=x" in denied.headers["Location"]
+    stays = client.post("/oauth/authorize", data={**query, "decision": "deny"})
+    assert stays.status_code == 200 and b"access_denied" in stays.data
+
+
+def test_an_unregistered_redirect_uri_is_never_redirected_to(fake):
+    page = fake.test_client().get(
+        "/oauth/authorize",
+        query_string={"client_id": "fake-clio-app", "response_type": "code", "redirect_uri": "https://evil.example/"},
+    )
+    assert page.status_code == 400 and "Location" not in page.headers
+    assert b"registered Redirect URIs" in page.data
+
+
+def test_a_code_works_once_and_refresh_keeps_the_refresh_token(fake, clock):
+    token = connect(fake)
+    client = fake.test_client()
+    form = {"client_id": "fake-clio-app", "client_secret": "fake-clio-secret"}
+    refreshed = client.post(
+        "/oauth/token", data={**form, "grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
+    assert refreshed.status_code == 200 and refreshed.json["refresh_token"] == token["refresh_token"]
+    assert refreshed.json["access_token"] != token["access_token"]
+    wrong = client.post("/oauth/token", data={**form, "client_secret": "nope", "grant_type": "refresh_token"})
+    assert wrong.status_code == 401 and wrong.json["error"] == "invalid_client"
+
+
+def test_expired_and_deauthorized_tokens_answer_invalid_token(fake, clock):
+    token = connect(fake)
+    assert api(fake, token, "matters.json").status_code == 200
+    clock.advance(timedelta(days=30, seconds=1))
+    expired = api(fake, token, "matters.json")
+    assert expired.status_code == 401 and expired.json["error"] == "invalid_token"
+
+    token = connect(fake)
+    out = fake.test_client().post(
+        "/oauth/deauthorize",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        data={"token": token["access_token"]},
+    )
+    assert out.status_code == 200
+    assert api(fake, token, "matters.json").status_code == 401
+    again = fake.test_client().post(
+        "/oauth/token",
+        data={
+            "client_id": "fake-clio-app",
+            "client_secret": "fake-clio-secret",
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+        },
+    )
+    assert again.status_code == 400 and again.json["error"] == "invalid_grant"
+
+
+# -- the API -------------------------------------------------------------------------------------
+MATTER_FIELDS = (
+    "id,etag,display_number,description,status,open_date,close_date,updated_at,"
+    "client{id,name,primary_phone_number},practice_area{id,name},matter_stage{id,name},responsible_attorney{id,name,email}"
+)
+
+
+def test_every_matter_arrives_once_through_cursor_paging(fake):
+    token = connect(fake)
+    seen, pages, url = [], 0, f"matters.json?order=id(asc)&limit=200&fields={MATTER_FIELDS}"
+    while url and pages < 10:
+        page = api(fake, token, url)
+        assert page.status_code == 200, page.json
+        assert page.json["meta"]["records"] == 450
+        seen += [m["id"] for m in page.json["data"]]
+        nxt = page.json["meta"]["paging"].get("next")
+        assert nxt is None or nxt.startswith("http://localhost/api/v4/matters.json?")
+        url = nxt.split("/api/v4/", 1)[1] if nxt else None
+        pages += 1
+    assert pages == 3 and len(seen) == 450 == len(set(seen)) and seen == sorted(seen)
+    first = api(fake, token, f"matters.json?limit=1&fields={MATTER_FIELDS}").json["data"][0]
+    assert list(first) == [
+        "id", "etag", "display_number", "description", "status", "open_date", "close_date", "updated_at",
+        "client", "practice_area", "matter_stage", "responsible_attorney",
+    ]  # fmt: skip
+    assert set(first["client"]) == {"id", "name", "primary_phone_number"}
+    assert first["status"] in ("Open", "Pending", "Closed")
+
+
+def test_without_fields_only_id_and_etag(fake):
+    token = connect(fake)
+    page = api(fake, token, "matters?limit=2")
+    assert [set(m) for m in page.json["data"]] == [{"id", "etag"}, {"id", "etag"}]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("fields=nonsense", 400, "'nonsense' is not a field of matters"),
+        ("fields=client{phone_numbers{number}}", 400, "nests more than one level"),
+        ("fields=client{nope}", 400, "'nope' is not a field of client"),
+        ("fields=status{id}", 400, "takes no braces"),
+        ("limit=201", 400, "limit must be from 1 to 200"),
+        ("limit=0", 400, "limit must be from 1 to 200"),
+        ("status=Open", 400, "status takes open, pending, closed (lowercase)"),
+        ("updated_since=yesterday", 400, "updated_since must be an ISO 8601 timestamp"),
+        ("ids[]=x", 400, "ids[] must be a whole number"),
+        ("offset=9900&limit=200", 400, "offset paging stops at 10000 records"),
+        ("page_token=garbage", 400, "page_token is not valid"),
+    ],
+)
+def test_bad_parameters_are_refused_with_clio_s_envelope(fake, query, status, message):
+    token = connect(fake)
+    answer = api(fake, token, f"matters.json?{query}")
+    assert answer.status_code == status
+    assert message in answer.json["error"]["message"]
+
+
+def test_filters(fake, clock):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    since = START - timedelta(days=30)
+    recent = {m["id"] for m in backend.matters.values() if parse_instant(m["updated_at"]) > since}
+    assert 0 < len(recent) < 450
+    got = api(fake, token, "matters.json", query_string={"updated_since": since.isoformat(), "fields": "id,updated_at"})
+    assert {m["id"] for m in got.json["data"]} == recent
+    two = sorted(backend.matters)[:2]
+    got = api(fake, token, "matters.json", query_string=[("ids[]", str(i)) for i in two])
+    assert [m["id"] for m in got.json["data"]] == two
+    closed = api(fake, token, "matters.json?status=closed&fields=id,status").json["data"]
+    assert closed and all(m["status"] == "Closed" for m in closed)
+
+
+def test_stages_belong_to_practice_areas_and_a_stage_change_shows(fake, clock):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    matter = next(m for m in backend.matters.values() if m["practice_area"] and m["matter_stage"])
+    area = matter["practice_area"]["id"]
+    stages = api(fake, token, f"matter_stages.json?practice_area_id={area}&fields=id,name,order,practice_area_id").json[
+        "data"
+    ]
+    assert stages and all(s["practice_area_id"] == str(area) for s in stages)
+    other = next(s for s in stages if s["id"] != matter["matter_stage"]["id"])
+
+    shown = api(fake, token, f"matters/{matter['id']}.json?fields=id,etag")
+    etag = shown.headers["ETag"]
+    assert api(fake, token, f"matters/{matter['id']}.json", headers={"If-None-Match": etag}).status_code == 304
+    clock.advance(timedelta(minutes=5))
+    moved = api(
+        fake,
+        token,
+        f"matters/{matter['id']}.json?fields=id,matter_stage{{id,name}},matter_stage_updated_at",
+        method="PATCH",
+        json={"data": {"matter_stage": {"id": other["id"]}}},
+        headers={"If-Match": etag},
+    )
+    assert moved.status_code == 200, moved.json
+    assert moved.json["data"]["matter_stage"] == {"id": other["id"], "name": other["name"]}
+    assert parse_instant(moved.json["data"]["matter_stage_updated_at"]) == clock.now().replace(microsecond=0)
+    stale = api(
+        fake,
+        token,
+        f"matters/{matter['id']}.json",
+        method="PATCH",
+        json={"data": {"description": "x"}},
+        headers={"If-Match": etag},
+    )
+    assert stale.status_code == 412
+    foreign = next(s for s in backend.matter_stages.values() if s["practice_area_id"] != str(area))
+    wrong = api(
+        fake,
+        token,
+        f"matters/{matter['id']}.json",
+        method="PATCH",
+        json={"data": {"matter_stage": {"id": foreign["id"]}}},
+    )
+    assert wrong.status_code == 422 and "another practice area" in wrong.json["error"]["message"]
+    assert api(fake, token, "matters/1.json").status_code == 404
+
+
+def test_versions_are_echoed_and_unknown_ones_are_gone(fake):
+    token = connect(fake)
+    default = api(fake, token, "matters.json?limit=1")
+    assert default.headers["X-API-VERSION"] == "4.0.13"
+    pinned = api(fake, token, "matters.json?limit=1", headers={"X-API-VERSION": "4.0.9"})
+    assert pinned.headers["X-API-VERSION"] == "4.0.9"
+    gone = api(fake, token, "matters.json", headers={"X-API-VERSION": "3.0"})
+    assert gone.status_code == 410
+
+
+def test_rate_limit_per_token_on_the_clock(fake, clock):
+    token = connect(fake)
+    remaining = [int(api(fake, token, "practice_areas.json").headers["X-RateLimit-Remaining"]) for _ in range(50)]
+    assert remaining == list(range(49, -1, -1))
+    refused = api(fake, token, "practice_areas.json")
+    assert refused.status_code == 429
+    assert refused.json["error"]["message"] == "Rate limit of 50 exceeded"
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    other = connect(fake, user_index=2)  # another token has its own window
+    assert api(fake, other, "practice_areas.json").status_code == 200
+    clock.advance(timedelta(seconds=wait))
+    assert api(fake, token, "practice_areas.json").status_code == 200
+
+
+def test_switches_fail_calls_then_recover(fake):
+    token = connect(fake)
+    switched = fake.test_client().post("/_fake/switches", json={"fail_next": 2})
+    assert switched.status_code == 200 and switched.json["fail_next"] == 2
+    assert [api(fake, token, "matters.json").status_code for _ in range(3)] == [503, 503, 200]
+    assert fake.test_client().post("/_fake/switches", json={"fail_next": True}).status_code == 400
+    fake.test_client().post("/_fake/tokens/revoke")
+    assert api(fake, token, "matters.json").status_code == 401
+
+
+def test_the_conformance_check_catches_a_wrong_answer():
+    """The validator itself: a matter with a lowercase status and a string id does not conform."""
+    found = clio_openapi.problems("GET", "/api/v4/matters.json", 200, {"data": [{"id": "7", "status": "open"}]})
+    assert any("data/0/id" in p for p in found) and any("data/0/status" in p for p in found)
+    assert clio_openapi.problems("GET", "/api/v4/matters.json", 200, {"data": [{"id": 7, "close_date": None}]}) == []
+    assert clio_openapi.problems("GET", "/api/v4/matters.json", 418, {}) != []
+
+
+def test_operate_fake_clio_serves_on_a_loopback_port():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator.cli", "fake", "clio", "--port", "0", "--matters", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = process.stdout.readline()
+        match = re.search(r"ready on (http://127\.0\.0\.1:\d+) \(app key (\S+), secret (\S+);", banner)
+        assert match, banner + process.stderr.read()
+        url, key = match.group(1), match.group(2)
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+            page = client.get(
+                "/oauth/authorize", params={"client_id": key, "response_type": "code", "redirect_uri": REDIRECT}
+            )
+            assert page.status_code == 200 and "Allow Access" in page.text
+            refused = client.get("/api/v4/matters.json")
+            assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    bad = subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "fake", "clio", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--port must be between 0 and 65535" in bad.stderr
