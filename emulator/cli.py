@@ -534,7 +534,8 @@ def _plan_file(path: Path, ide_root: Path | None):
     from smartplans.plans import PlanError, script_plan, visual_plan
     from smartplans.workflow_actions import action_types
 
-    from .kernel.jsonfile import JsonFileError, get_ci, load
+    from .kernel.jsonfile import JsonFileError, load
+    from .solution.loading import workflow_name
 
     if path.suffix.lower() != ".json":
         return script_plan(path.stem, path)
@@ -542,12 +543,7 @@ def _plan_file(path: Path, ide_root: Path | None):
         doc = load(path)
     except JsonFileError as exc:
         raise PlanError(str(exc)) from None
-    if not isinstance(doc, dict):
-        raise PlanError(f"{path}: a visual workflow is a JSON object")
-    info = get_ci(doc, "VisualPlan") or doc
-    name = get_ci(info, "SystemName") if isinstance(info, dict) else None
-    name = name if isinstance(name, str) and name else path.stem
-    return visual_plan(name, doc, types=action_types(ide_root), where=str(path))
+    return visual_plan(workflow_name(doc, path), doc, types=action_types(ide_root), where=str(path))
 
 
 def cmd_test(args) -> int:

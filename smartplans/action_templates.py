@@ -24,7 +24,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_REFERENCE = re.compile(r"\$(model\.(?:Configuration|Connections)|current)((?:\.[A-Za-z0-9_$-]+)*);?")
+_REFERENCE = re.compile(r"\$(model\.(?:Configuration|Connections)|current)\b((?:\.[A-Za-z0-9_$-]+)*);?")
+_MODEL = re.compile(r"\$model\.(?!(?:Configuration|Connections)\b)([A-Za-z0-9_$]*)")
+LINE_BREAK = re.compile(r"\r\n|[\r\n\u2028\u2029]")  # what V8 counts as a new line, so line numbers agree
+MAX_BLOCK_LINES = 100_000  # a bound on what `$each` over `$each` can generate
 _DIRECTIVE = re.compile(r"^\s*//\s*\$(ifNotNull|ifNull|if|else|endif|each|endeach)\b\.?([^\s;]*)\s*;?\s*$")
 _DECLARATION = re.compile(r"^\s*(?:let|const)\s+([A-Za-z_$][\w$]*)")
 _OPENS = {"ifNotNull", "ifNull", "if"}
@@ -68,9 +71,15 @@ def parse(template: Template) -> list[_Node]:
     root: list[_Node] = []
     stack: list[tuple[_Node, list[_Node]]] = []
     body = root
-    for number, line in enumerate(template.text.replace("\r\n", "\n").split("\n"), start=1):
+    for number, line in enumerate(LINE_BREAK.split(template.text), start=1):
         match = _DIRECTIVE.match(line)
         if not match:
+            wrong = _MODEL.search(line)
+            if wrong:
+                raise TemplateError(
+                    f"{template.name} line {number}: `$model.{wrong.group(1)}` is neither $model.Configuration nor "
+                    f"$model.Connections (the names are case-sensitive)"
+                )
             if "$endif" in line or "$endeach" in line or re.search(r"//\s*\$(?:ifNotNull|ifNull|if|else|each)\.", line):
                 raise TemplateError(
                     f"{template.name} line {number}: a directive must be alone on its line: {line.strip()!r}"
@@ -157,7 +166,7 @@ def expand(template: Template, configuration: dict[str, Any], connections: dict[
     code = ["{"]
     origins: list[int | None] = [None]
     for text, origin in lines:
-        for part in text.split("\n"):
+        for part in LINE_BREAK.split(text):
             code.append("\t" + part)
             origins.append(origin)
     code.append("};")
@@ -172,6 +181,11 @@ def _emit(
         if node.kind == "text":
             if not current and re.search(r"\$current\b", node.text):
                 raise TemplateError(f"{template.name} line {node.line}: `$current` is only there inside `$each`")
+            if len(out) >= MAX_BLOCK_LINES:
+                raise TemplateError(
+                    f"{template.name} line {node.line}: the generated code passed {MAX_BLOCK_LINES} lines "
+                    f"(`$each` over `$each` over a long list?)"
+                )
             out.append((_substitute(node.text, model, current), node.line))
         elif node.kind == "if":
             if _holds(node.test, _lookup(template, node, model, current)):
@@ -229,7 +243,8 @@ def _holds(test: str, value: Any) -> bool:
         return value is not None and value is not _MISSING
     if test == "ifNull":
         return value is None or value is _MISSING
-    return value is not _MISSING and bool(value) and value != 0
+    # JavaScript truth: a list or an object, even an empty one, is true
+    return not (value is _MISSING or value is None or value is False or value == 0 or value == "")
 
 
 def _substitute(text: str, model: dict[str, Any], current: list[Any]) -> str:

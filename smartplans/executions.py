@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 import sqlite3
 import time
 import uuid
@@ -142,11 +141,11 @@ class SmartPlans:
             self.runtime.load(plan.key, plan.source, plan.url)
         except PlanLoadError as exc:
             text = str(exc)
-            match = re.match(rf"{re.escape(plan.url)}:(\d+): (.*)", text)
-            located = plan.locate(int(match.group(1))) if match else None
+            located = plan.locate_in(text)
             if located:
-                source = plan.url.removesuffix(".js") + ".json"
-                text = f"{source}: {located}: the generated code does not compile: {match.group(2)}"
+                reason = text.split(": ", 1)[1] if text.startswith(plan.url + ":") else text
+                verb = "does not compile" if "SyntaxError" in reason else "failed while the plan loaded"
+                text = f"{plan.where or plan.url}: {located}: the generated code {verb}: {reason}"
             raise PlanError(text) from None
 
     # -- plans ----------------------------------------------------------------------------------
@@ -550,8 +549,9 @@ class SmartPlans:
         return False
 
     def _where(self, execution_id: str, step_id: str, error: dict[str, Any]) -> str | None:
-        """Where a failure happened, in the author's terms: the plan file and step, and for a
-        visual workflow the action whose generated block failed (even for `throw "text"`)."""
+        """Where a failure happened, in the author's terms: the plan file and step, and for a visual
+        workflow the action (and template line) whose block threw an Error. A thrown string carries no
+        stack, so for `throw "text"` only the step is known."""
         if error.get("limit"):
             return None
         with self.store.read() as conn:
@@ -563,8 +563,7 @@ class SmartPlans:
         plan = self.plans.get(row["plan"]) if row else None
         if plan is None:
             return None
-        match = re.search(rf"{re.escape(plan.url)}:(\d+)", error.get("stack") or "")
-        located = plan.locate(int(match.group(1))) if match else None
+        located = plan.locate_in(error.get("stack"))
         return f"{plan.url}, {located}" if located else f"{plan.url}, step {row['step']!r}"
 
     def _write_logs(self, tx: sqlite3.Connection, step_id: str, logs: list[dict[str, Any]], now: datetime) -> None:

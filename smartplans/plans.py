@@ -8,15 +8,17 @@ code its action type's template generates (`action_templates.py`).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.kernel.binding import value_problem
 from emulator.kernel.jsonfile import get_ci
 from emulator.solution.loading import Solution
 
+from .action_templates import LINE_BREAK, Template, TemplateError, expand
 from .action_templates import Block as ExpandedBlock
-from .action_templates import Template, TemplateError, expand
 from .workflow_actions import ActionError, ActionTypes, action_types
 
 
@@ -52,6 +54,7 @@ class Plan:
     plan_type: str  # "script" | "visualWorkflow"
     source: str
     url: str  # what stack traces name: the plan's own file
+    where: str | None = None  # what load errors name: the file it was read from, when not `url`
     path: Path | None = None
     mtime: float | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)  # visual steps: systemName, name, isStart, isEnd
@@ -60,6 +63,11 @@ class Plan:
     # Visual workflows: where each action's block is in `source`, so an error at line N of the assembled
     # script can name the action, and the template line, it came from.
     blocks: list[_Block] = field(default_factory=list)
+
+    def locate_in(self, text: str | None) -> str | None:
+        """Where `<url>:<line>` in an error or stack came from: the action, and the template line."""
+        match = re.search(rf"{re.escape(self.url)}:(\d+)", text or "")
+        return self.locate(int(match.group(1))) if match else None
 
     def locate(self, line: int) -> str | None:
         for block in self.blocks:
@@ -95,26 +103,28 @@ def visual_plan(
     `actionSystemName`, `config`, `connections`). An action runs its GeneratedScript when the file has one
     (what the tenant compiled), else the code its action type's template generates."""
     where = where or f"workflows/{name}.json"  # what errors name: the file the workflow came from
+    if not isinstance(doc, dict):
+        raise PlanError(f"{where}: a visual workflow is a JSON object")
     plan_info = get_ci(doc, "VisualPlan") or doc
+    if not isinstance(plan_info, dict):
+        raise PlanError(f'{where}: "VisualPlan" must be an object')
     steps = get_ci(doc, "Steps") or []
     if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
         raise PlanError(f'{where}: "steps" must be a list of objects')
-    scripts = {
-        str(get_ci(s, "VisualPlanStepActionId")).lower(): get_ci(s, "GeneratedScript") or ""
-        for s in (get_ci(doc, "Scripts") or [])
-        if isinstance(s, dict)
-    }
+    if not steps:
+        raise PlanError(f"{where}: the workflow has no steps")
+    variables = get_ci(doc, "Variables") or []
+    if not isinstance(variables, list):
+        raise PlanError(f'{where}: "variables" must be a list')
+    scripts = _scripts(doc, where)
+    step_names = _step_names(steps, where)
+    _check_exported_actions(doc, step_names, where)
     types = types if types is not None else action_types(None)
     lines: list[str] = []
     blocks: list[_Block] = []
     helpers: dict[str, Template] = {}
-    step_names = []
-    for step in steps:
-        sn = get_ci(step, "SystemName")
-        if not isinstance(sn, str) or not sn.replace("-", "_").replace("$", "_").isidentifier():
-            raise PlanError(f"{where}: step system name {sn!r} is not usable as a function name")
-        step_names.append(sn)
-        lines.append(f"function {sn.replace('-', '_')}(ev, ctx, log) {{")
+    for step, sn in zip(steps, step_names, strict=True):
+        lines.append(f"function {_function_name(sn)}(ev, ctx, log) {{")
         for action in _step_actions(doc, step, sn, where):
             label = f"action {action.name!r} ({action.type}{' ' + action.id if action.id else ''})"
             script = scripts.get(action.id.lower()) if action.id else None
@@ -140,19 +150,19 @@ def visual_plan(
                 helpers.update((h.name, h) for h in action_type.helper_scripts)
             lines.append(f"  // {label}")
             first = len(lines) + 1
-            lines.extend("  " + line for line in script.splitlines())
+            lines.extend("  " + line for line in LINE_BREAK.split(script.rstrip("\r\n")))
             blocks.append(_Block(first, len(lines), sn, label, block, template_name))
         lines.append("}")
     prelude: list[str] = []
     for helper in helpers.values():  # helper scripts run before the generated script, once each
         prelude.append(f"// helper script {helper.name}")
         first = len(prelude) + 1
-        prelude.extend(helper.text.splitlines())
+        prelude.extend(LINE_BREAK.split(helper.text.rstrip("\r\n")))
         blocks.append(_Block(first, len(prelude), "", f"helper script {helper.name}", None, helper.name))
     if prelude:
         blocks = [b.shifted(len(prelude)) if b.step else b for b in blocks]
         lines = prelude + lines
-    mapping = ", ".join(f"{json.dumps(sn)}: {sn.replace('-', '_')}" for sn in step_names)
+    mapping = ", ".join(f"{json.dumps(sn)}: {_function_name(sn)}" for sn in step_names)
     lines.append(f"return {{ {mapping} }};")
     return Plan(
         name,
@@ -160,6 +170,7 @@ def visual_plan(
         "visualWorkflow",
         "\n".join(lines),
         f"workflows/{name}.js",
+        where=where,
         steps=[
             {
                 "systemName": get_ci(s, "SystemName"),
@@ -169,7 +180,7 @@ def visual_plan(
             }
             for s in steps
         ],
-        variables=list(get_ci(doc, "Variables") or []),
+        variables=list(variables),
         limits=limits or {},
         blocks=blocks,
     )
@@ -187,10 +198,10 @@ class _Action:
 def _step_actions(doc: dict[str, Any], step: dict[str, Any], sn: str, where: str) -> list[_Action]:
     """A step's actions in order: the export's top-level `Actions` of that step, or the step's own `actions`."""
     nested = get_ci(step, "Actions")
-    exported = [
-        a for a in (get_ci(doc, "Actions") or []) if isinstance(a, dict) and get_ci(a, "VisualPlanStepSystemName") == sn
-    ]
-    raw = (nested if isinstance(nested, list) else []) + sorted(exported, key=lambda a: get_ci(a, "Order") or 0)
+    if nested is not None and not isinstance(nested, list):
+        raise PlanError(f'{where}: step {sn!r}: "actions" must be a list')
+    exported = [a for a in (get_ci(doc, "Actions") or []) if get_ci(a, "VisualPlanStepSystemName") == sn]
+    raw = (nested or []) + sorted(exported, key=lambda a: get_ci(a, "Order") or 0)
     out = []
     for index, action in enumerate(raw):
         if not isinstance(action, dict):
@@ -212,9 +223,82 @@ def _step_actions(doc: dict[str, Any], step: dict[str, Any], sn: str, where: str
                 value = {}
             if not isinstance(value, dict):
                 raise PlanError(f"{where}: step {sn!r}, action {name!r}: {keys[0]} must be an object")
+            problem = value_problem(value)
+            if problem:
+                path, what, detail = problem
+                raise PlanError(f"{where}: step {sn!r}, action {name!r}: {keys[0]} {path} {what}{detail}")
             parts.append(value)
         out.append(_Action(action_id, str(name), kind, parts[0], parts[1]))
     return out
+
+
+# Names a step function may not have: JavaScript's reserved words and the globals every step uses.
+# fmt: off
+RESERVED = frozenset({
+    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else",
+    "enum", "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof",
+    "new", "null", "return", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while",
+    "with", "yield", "let", "static", "implements", "interface", "package", "private", "protected", "public",
+    "await", "arguments", "eval", "ev", "ctx", "log", "trigger", "sharedo", "actions", "DateTime", "Guid",
+    "JSON", "Math", "Object", "Array", "String", "Number", "Boolean", "Date", "Promise", "Error", "RegExp",
+    "Map", "Set", "Symbol", "Reflect", "Proxy", "moment", "undefined", "NaN", "Infinity",
+})
+# fmt: on
+
+
+def _function_name(step: str) -> str:
+    return step.replace("-", "_")
+
+
+def _step_names(steps: list[dict[str, Any]], where: str) -> list[str]:
+    names: list[str] = []
+    functions: dict[str, str] = {}
+    for step in steps:
+        sn = get_ci(step, "SystemName")
+        if not isinstance(sn, str) or not _function_name(sn).replace("$", "_").isidentifier():
+            raise PlanError(f"{where}: step system name {sn!r} is not usable as a function name")
+        if _function_name(sn) in RESERVED:
+            raise PlanError(f"{where}: step system name {sn!r} is a JavaScript word or a global every step uses")
+        if sn in names:
+            raise PlanError(f"{where}: two steps are called {sn!r}")
+        other = functions.setdefault(_function_name(sn), sn)
+        if other != sn:
+            raise PlanError(f"{where}: steps {other!r} and {sn!r} would be the same function {_function_name(sn)}")
+        names.append(sn)
+    return names
+
+
+def _scripts(doc: dict[str, Any], where: str) -> dict[str, str]:
+    scripts = get_ci(doc, "Scripts") or []
+    if not isinstance(scripts, list):
+        raise PlanError(f'{where}: "Scripts" must be a list')
+    out: dict[str, str] = {}
+    for index, entry in enumerate(scripts):
+        code = get_ci(entry, "GeneratedScript") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not isinstance(code, (str, type(None))):
+            raise PlanError(f"{where}: Scripts[{index}] must be an object whose GeneratedScript is text")
+        out[str(get_ci(entry, "VisualPlanStepActionId")).lower()] = code or ""
+    return out
+
+
+def _check_exported_actions(doc: dict[str, Any], step_names: list[str], where: str) -> None:
+    """Every top-level action belongs to a step and says where in it: none is left out unseen."""
+    actions = get_ci(doc, "Actions")
+    if actions is None:
+        return
+    if not isinstance(actions, list):
+        raise PlanError(f'{where}: "Actions" must be a list')
+    for index, action in enumerate(actions):
+        label = f"Actions[{index}]"
+        if not isinstance(action, dict):
+            raise PlanError(f"{where}: {label} is not an object")
+        label = f"action {get_ci(action, 'Name') or get_ci(action, 'Id') or index + 1!r}"
+        step = get_ci(action, "VisualPlanStepSystemName")
+        if step not in step_names:
+            raise PlanError(f"{where}: {label}: its VisualPlanStepSystemName {step!r} is not a step ({step_names})")
+        order = get_ci(action, "Order")
+        if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float))):
+            raise PlanError(f"{where}: {label}: Order must be a number, not {order!r}")
 
 
 def solution_plans(solution: Solution) -> dict[str, Plan]:

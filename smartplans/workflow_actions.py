@@ -14,6 +14,7 @@ from emulator.solution.idefiles import find_case_insensitive, resolve_ide_path
 from .action_templates import Template
 
 MANIFEST_SUFFIX = ".wf-action.json"
+MAX_MANIFESTS = 1000  # a bound on the walk of _IDE/
 
 
 class ActionError(ValueError):
@@ -73,11 +74,11 @@ def ide_actions(ide_root: Path | None) -> ActionTypes:
     out = ActionTypes()
     if ide_root is None:
         return out
-    for manifest in sorted(p for p in ide_root.rglob("*") if p.name.lower().endswith(MANIFEST_SUFFIX)):
+    for manifest in _manifests(ide_root, out):
         where = f"_IDE/{manifest.relative_to(ide_root).as_posix()}"
         name = None
         try:
-            doc = load(manifest)
+            doc = _load(manifest, where)
             name = get_ci(doc, "systemName") if isinstance(doc, dict) else None
             if not isinstance(name, str) or not name:
                 name = None
@@ -87,11 +88,40 @@ def ide_actions(ide_root: Path | None) -> ActionTypes:
                 out.types.pop(name, None)
                 raise ActionError(f"{where}: action {name!r} is also defined by {first}")
             out.types[name] = _action(ide_root, manifest, where, name, doc)
-        except JsonFileError as exc:
-            out.problems[name or where] = str(exc)
         except ActionError as exc:
             out.problems[name or where] = str(exc)
     return out
+
+
+def _manifests(ide_root: Path, out: ActionTypes) -> list[Path]:
+    """The manifests: regular files inside the IDE folder (not a folder, link out or pipe of that name)."""
+    found: list[Path] = []
+    root = ide_root.resolve()
+    for path in sorted(ide_root.rglob("*")):
+        if not path.name.lower().endswith(MANIFEST_SUFFIX):
+            continue
+        where = f"_IDE/{path.relative_to(ide_root).as_posix()}"
+        try:
+            if not path.is_file() or not path.resolve().is_relative_to(root):
+                out.problems[where] = f"{where}: not a file inside the IDE folder"
+                continue
+        except OSError as exc:
+            out.problems[where] = f"{where}: cannot read: {exc.strerror}"
+            continue
+        if len(found) == MAX_MANIFESTS:
+            out.problems[where] = f"{where}: more than {MAX_MANIFESTS} workflow action manifests; the rest are ignored"
+            break
+        found.append(path)
+    return found
+
+
+def _load(manifest: Path, where: str) -> object:
+    try:
+        return load(manifest)
+    except JsonFileError as exc:
+        raise ActionError(str(exc).replace(str(manifest), where)) from None
+    except OSError as exc:
+        raise ActionError(f"{where}: cannot read: {exc.strerror}") from None
 
 
 def _action(ide_root: Path, manifest: Path, where: str, name: str, doc: dict) -> ActionType:
@@ -119,9 +149,10 @@ def _read(ide_root: Path, manifest: Path, where: str, ide_path: str) -> Template
             if beside is not None
             else ""
         )
-        raise ActionError(f"{where}: {ide_path} is not in the IDE folder{hint}")
+        raise ActionError(f"{where}: {ide_path} is not a file in the IDE folder{hint}")
     try:
         text = found.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ActionError(f"_IDE/{found.relative_to(ide_root).as_posix()}: cannot read: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ActionError(f"_IDE/{found.relative_to(ide_root).as_posix()}: cannot read: {reason}") from None
     return Template(f"_IDE/{found.relative_to(ide_root).as_posix()}", text)

@@ -10,6 +10,7 @@ ApiDemoWF action runs unmodified from a workflow in the API shape and POSTs thro
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -419,10 +420,7 @@ def test_a_manifest_whose_template_is_elsewhere_says_so(tmp_path):
         shutil.move(root / "_IDE" / "ApiDemoWF", root / "_IDE" / "Samples")
 
     message = load_error(tmp_path, edit)
-    assert (
-        "_IDE/Samples/ApiDemoWF.wf-action.json: /_ideFiles/ApiDemoWF/ApiDemoWF-template.js is not in the IDE folder"
-        in message
-    )
+    assert "_IDE/Samples/ApiDemoWF.wf-action.json: /_ideFiles/ApiDemoWF/ApiDemoWF-template.js is not a file" in message
     assert "Samples/ApiDemoWF-template.js is beside the manifest" in message
 
 
@@ -491,3 +489,88 @@ def test_a_broken_manifest_matters_only_to_the_workflows_that_need_it(tmp_path, 
 
     message = load_error(tmp_path / "again", use_unknown)
     assert "(Missing)" in message and "_IDE/Broken/Broken.wf-action.json" in message
+
+
+# -- shapes a hand-edited or generated file can take: each a clear error, never a drop or a traceback --
+def step(sn: str = "main", actions=None) -> dict:
+    return {"systemName": sn, "actions": actions if actions is not None else []}
+
+
+LOG = {"actionSystemName": "script", "name": "say", "config": {"script": "log.Information('hi');"}}
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ([1, 2], "a visual workflow is a JSON object"),
+        ({"VisualPlan": "oops", "Steps": [step()]}, '"VisualPlan" must be an object'),
+        ({"steps": []}, "the workflow has no steps"),
+        ({"steps": [step()], "variables": 5}, '"variables" must be a list'),
+        ({"steps": [{"systemName": "main", "actions": {"a": LOG}}]}, "step 'main': \"actions\" must be a list"),
+        ({"steps": [step("a-b"), step("a_b")]}, "steps 'a-b' and 'a_b' would be the same function a_b"),
+        ({"steps": [step(), step()]}, "two steps are called 'main'"),
+        ({"steps": [step("delete")]}, "step system name 'delete' is a JavaScript word or a global"),
+        ({"steps": [step("trigger")]}, "step system name 'trigger' is a JavaScript word or a global"),
+        ({"Steps": [step()], "Actions": {"x": 1}}, '"Actions" must be a list'),
+        ({"Steps": [step()], "Actions": [7]}, "Actions[0] is not an object"),
+        (
+            {
+                "Steps": [step()],
+                "Actions": [{"Id": "a1", "VisualPlanStepSystemName": "Main", "ActionSystemName": "script"}],
+            },
+            "action 'a1': its VisualPlanStepSystemName 'Main' is not a step (['main'])",
+        ),
+        (
+            {"Steps": [step()], "Actions": [{"Id": "a1", "VisualPlanStepSystemName": "main", "Order": "2"}]},
+            "action 'a1': Order must be a number, not '2'",
+        ),
+        ({"Steps": [step()], "Scripts": [{"VisualPlanStepActionId": "a1", "GeneratedScript": {"x": 1}}]}, "Scripts[0]"),
+        (
+            {"steps": [step(actions=[{**LOG, "config": {"deep": json.loads("[" * 100 + "]" * 100)}}])]},
+            "Configuration deep",
+        ),
+    ],
+)
+def test_malformed_workflows_are_load_errors(doc, message):
+    with pytest.raises(PlanError) as caught:
+        visual_plan("wf", doc, types=action_types(None))
+    assert message in str(caught.value) and str(caught.value).startswith("workflows/wf.json")
+
+
+def test_a_misspelt_model_reference_is_a_template_error():
+    for text in ("x = $model.Config.x;", "x = '$model.configuration.title';"):
+        with pytest.raises(TemplateError, match=r"line 1: `\$model\.\w+` is neither \$model.Configuration"):
+            expand(Template("T-template.js", text), {}, {})
+
+
+def test_nested_each_cannot_generate_without_bound():
+    text = "\n".join(["// $each.Configuration.items"] * 6 + ["x;"] + ["// $endeach"] * 6)
+    with pytest.raises(TemplateError, match="passed 100000 lines"):
+        expand(Template("T-template.js", text), {"items": list(range(20))}, {})
+
+
+def test_line_numbers_count_what_v8_counts_as_lines():
+    template = Template("T-template.js", "let t = `$model.Configuration.text`;\nlet u = 1;\nthrow new Error('here');\n")
+    block = expand(template, {"text": "a\rb\rc"}, {})
+    assert "\r" not in block.code  # a CR is a line to V8: written as one, so every count agrees
+    line = next(i for i, text in enumerate(block.code.split("\n"), 1) if "throw" in text)
+    assert line == 6 and block.template_line(line) == 3
+
+
+def test_if_is_javascript_truth():
+    text = "// $if.Configuration.v\nyes;\n// $else\nno;\n// $endif"
+    assert [gen(text, {"v": v}) for v in ([], {}, "x", 0, "", None, False)] == [["yes;"]] * 3 + [["no;"]] * 4
+
+
+def test_unusable_manifests_are_problems_not_crashes(tmp_path):
+    root = tmp_path / "_IDE"
+    (root / "A.wf-action.json").mkdir(parents=True)  # a folder of that name
+    outside = tmp_path / "outside.wf-action.json"
+    outside.write_text('{"systemName": "Out", "templateScript": "/_ideFiles/x.js"}')
+    (root / "Link.wf-action.json").symlink_to(outside)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "Pipe.wf-action.json")  # reading it would block for ever
+    found = ide_actions(root)
+    assert found.types == {}
+    assert all("not a file inside the IDE folder" in problem for problem in found.problems.values())
+    assert len(found.problems) == (3 if hasattr(os, "mkfifo") else 2)

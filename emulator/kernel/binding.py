@@ -71,14 +71,14 @@ def parse_json_body(raw: bytes, *, required: bool = True) -> Any:
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             [{"field": "(body)", "message": exc.msg}],
         ) from None
-    problem = _problem(value)
+    problem = value_problem(value)
     if problem is not None:
         where, message, detail = problem
         raise ApiError(400, f"request body {message} at {where}{detail}", [{"field": where, "message": message}])
     return value
 
 
-def _problem(value: Any) -> tuple[str, str, str] | None:
+def value_problem(value: Any) -> tuple[str, str, str] | None:
     """(path, what, detail) of the first thing no store or encoder can take: a string (or key) holding a lone
     surrogate, or nesting past MAX_DEPTH. Walked without recursion."""
     stack: list[tuple[str, Any, int]] = [("", value, 0)]

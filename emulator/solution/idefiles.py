@@ -30,6 +30,9 @@ def find_case_insensitive(root: Path, relative: str) -> Path | None:
 
 
 def resolve_ide_path(root: Path, ide_path: str) -> Path | None:
-    """`/_ideFiles/ApiDemoWF/ApiDemoWF-template.js` (as a manifest names it) → the file under `root`."""
-    relative = ide_path[len(IDE_PREFIX) :] if ide_path.startswith(IDE_PREFIX) else ide_path.lstrip("/")
-    return find_case_insensitive(root, relative)
+    """`/_ideFiles/ApiDemoWF/ApiDemoWF-template.js` (as a manifest names it, any letter case, `/` or `\\`)
+    → the file under `root`."""
+    path = ide_path.replace("\\", "/").strip()
+    if path.lower().startswith(IDE_PREFIX.lower()) or path.lower().startswith(IDE_PREFIX[1:].lower()):
+        path = path.split("/", 2 if path.startswith("/") else 1)[-1]
+    return find_case_insensitive(root, path.lstrip("/"))

@@ -108,6 +108,16 @@ def _unwrap(doc: Any, key: str) -> Any:
     return doc
 
 
+def workflow_name(doc: Any, path: Path) -> str:
+    """A visual workflow's system name: `VisualPlan.SystemName` (export shape), `systemName` (API shape),
+    else the file's name."""
+    if not isinstance(doc, dict):
+        return path.stem
+    info = get_ci(doc, "VisualPlan")
+    sn = get_ci(info if isinstance(info, dict) else doc, "SystemName")
+    return sn if isinstance(sn, str) and sn else path.stem
+
+
 def _include_path(root: Path, include: str) -> Path:
     """`pkg:smartplans/examples` is a folder inside an installed package, so a copied solution still
     finds it; anything else is a path relative to the solution folder."""
@@ -177,8 +187,7 @@ def load_solution(root: str | Path) -> Solution:
         triggers += [(p, _load_json(p)) for p in _json_files(folder / "triggers")]
         for path in _json_files(folder / "workflows"):
             doc = _load_json(path)
-            plan = get_ci(doc, "VisualPlan") if isinstance(doc, dict) else None
-            sn = (get_ci(plan, "SystemName") if isinstance(plan, dict) else None) or path.stem
+            sn = workflow_name(doc, path)
             if sn in workflows:
                 raise SolutionError(f"{path}: workflow {sn!r} is defined twice")
             workflows[sn] = doc
