@@ -343,3 +343,140 @@ def test_operate_fake_clio_serves_on_a_loopback_port():
         timeout=60,
     )
     assert bad.returncode == 2 and "--port must be between 0 and 65535" in bad.stderr
+
+
+# -- what the finance widgets and the sync's pushes use --------------------------------------------
+def test_billable_matters_are_the_unbilled_work(fake):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    rows = api(
+        fake,
+        token,
+        "billable_matters.json?limit=1000&fields=id,unbilled_hours,unbilled_amount,display_number,client{id,name}",
+    )
+    assert rows.status_code == 200
+    by_matter = {r["id"]: r for r in rows.json["data"]}
+    assert by_matter
+    some = next(iter(by_matter))
+    unbilled = [a for a in backend.activities.values() if a["matter"]["id"] == some and not a["billed"]]
+    assert by_matter[some]["unbilled_amount"] == round(sum(a["total"] for a in unbilled), 2)
+    time_entries = api(
+        fake, token, f"activities.json?matter_id={some}&status=unbilled&fields=id,type,total,billed,matter{{id}}"
+    )
+    assert {a["id"] for a in time_entries.json["data"]} == {a["id"] for a in unbilled}
+
+
+def test_bills_awaiting_payment_for_aged_debt(fake):
+    token = connect(fake)
+    bills = api(
+        fake,
+        token,
+        "bills.json?state=awaiting_payment&fields=id,number,issued_at,due_at,balance,total,state,client{id,name},matters{id,display_number}",
+    )
+    assert bills.status_code == 200 and bills.json["data"]
+    assert all(b["state"] == "awaiting_payment" and b["balance"] > 0 for b in bills.json["data"])
+    assert all(len(b["matters"]) == 1 and "display_number" in b["matters"][0] for b in bills.json["data"])
+
+
+def test_a_communication_is_posted_and_found_by_its_external_property(fake):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    matter = next(iter(backend.matters.values()))
+    body = {
+        "data": {
+            "subject": "Case Status Message",
+            "body": "Your hearing is on Monday.",
+            "type": "EmailCommunication",
+            "received_at": START.isoformat(),
+            "matter": {"id": matter["id"]},
+            "senders": [{"id": sorted(backend.users)[0], "type": "User"}],
+            "receivers": [{"id": matter["client"]["id"], "type": "Contact"}],
+            "external_properties": [{"name": "operate_message_id", "value": "m-1"}],
+        }
+    }
+    made = api(
+        fake,
+        token,
+        "communications.json?fields=id,subject,senders,receivers,external_properties",
+        method="POST",
+        json=body,
+    )
+    assert made.status_code == 201, made.json
+    assert made.json["data"]["senders"][0]["type"] == "User"
+    found = api(
+        fake, token, "communications.json?external_property_name=operate_message_id&external_property_value=m-1"
+    )
+    assert [c["id"] for c in found.json["data"]] == [made.json["data"]["id"]]
+    missing = api(fake, token, "communications.json", method="POST", json={"data": {"subject": "x"}})
+    assert missing.status_code == 422 and "data.body is required" in missing.json["error"]["message"]
+    too_many = dict(body["data"], external_properties=[{"name": f"p{i}", "value": "v"} for i in range(6)])
+    assert api(fake, token, "communications.json", method="POST", json={"data": too_many}).status_code == 422
+
+
+def test_a_document_is_uploaded_in_three_steps_and_downloaded(fake, clock):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    matter = next(iter(backend.matters.values()))
+    made = api(
+        fake,
+        token,
+        "documents.json?fields=id,latest_document_version{uuid,put_url,put_headers}",
+        method="POST",
+        json={"data": {"name": "letter.pdf", "parent": {"id": matter["id"], "type": "Matter"}}},
+    )
+    assert made.status_code == 201, made.json
+    version = made.json["data"]["latest_document_version"]
+    headers = {h["name"]: h["value"] for h in version["put_headers"]}
+    assert headers == {"Content-Type": "application/pdf", "x-amz-server-side-encryption": "AES256"}
+    document_id = made.json["data"]["id"]
+    listed = api(fake, token, f"documents.json?matter_id={matter['id']}")
+    assert listed.json["data"] == []  # hidden until fully uploaded
+    early = api(
+        fake,
+        token,
+        f"documents/{document_id}.json",
+        method="PATCH",
+        json={"data": {"uuid": version["uuid"], "fully_uploaded": True}},
+    )
+    assert early.status_code == 422 and early.json["error"]["type"] == "UploadNotFoundError"
+
+    put_path = urlsplit(version["put_url"]).path
+    client = fake.test_client()
+    assert client.put(put_path, data=b"%PDF-1.4 hello", headers={"Content-Type": "application/pdf"}).status_code == 403
+    assert client.put(put_path, data=b"%PDF-1.4 hello", headers=headers).status_code == 200
+    done = api(
+        fake,
+        token,
+        f"documents/{document_id}.json?fields=id,size,latest_document_version{{fully_uploaded}}",
+        method="PATCH",
+        json={"data": {"uuid": version["uuid"], "fully_uploaded": True}},
+    )
+    assert done.status_code == 200 and done.json["data"]["size"] == 14
+    assert (
+        api(
+            fake,
+            token,
+            f"documents/{document_id}.json",
+            method="PATCH",
+            json={"data": {"uuid": version["uuid"], "fully_uploaded": True}},
+        ).status_code
+        == 422
+    )
+    assert [d["id"] for d in api(fake, token, f"documents.json?matter_id={matter['id']}").json["data"]] == [document_id]
+
+    download = api(fake, token, f"documents/{document_id}/download.json")
+    assert download.status_code == 303
+    got = client.get(urlsplit(download.headers["Location"]).path)
+    assert got.data == b"%PDF-1.4 hello" and got.headers["Content-Type"] == "application/pdf"
+
+    late = api(
+        fake,
+        token,
+        "documents.json?fields=id,latest_document_version{put_url,put_headers}",
+        method="POST",
+        json={"data": {"name": "late.txt", "parent": {"id": matter["id"], "type": "Matter"}}},
+    )
+    clock.advance(timedelta(minutes=11))
+    late_version = late.json["data"]["latest_document_version"]
+    late_headers = {h["name"]: h["value"] for h in late_version["put_headers"]}
+    assert client.put(urlsplit(late_version["put_url"]).path, data=b"x", headers=late_headers).status_code == 403

@@ -20,7 +20,7 @@ from .models import API_VERSIONS, DEFAULT_API_VERSION, INVALID_TOKEN, ClioBacken
 from .responses import ClioResponses
 from .urls import API, URL_RULES
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 32 * 1024 * 1024  # a document PUT to the fake S3 URL counts too
 MAX_LATENCY_SECONDS = 30.0
 
 Observer = Callable[[Request, Response], None]

@@ -31,6 +31,25 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "practice_areas": ("id", "etag", "name", "category", "code", "created_at", "updated_at"),
     "matter_stages": ("id", "etag", "practice_area_id", "name", "order", "created_at", "updated_at"),
+    "activities": (
+        "id", "etag", "type", "date", "quantity", "quantity_in_hours", "price", "total", "note", "billed", "on_bill",
+        "non_billable", "non_billable_total", "created_at", "updated_at", "matter", "user", "bill",
+    ),
+    "bills": (
+        "id", "etag", "number", "issued_at", "due_at", "total", "paid", "paid_at", "balance", "state", "type",
+        "subject", "created_at", "updated_at", "client", "matters",
+    ),
+    "billable_matters": (
+        "id", "unbilled_hours", "unbilled_amount", "amount_in_trust", "display_number", "client",
+    ),
+    "communications": (
+        "id", "etag", "subject", "body", "type", "date", "received_at", "created_at", "updated_at", "matter", "user",
+        "senders", "receivers", "external_properties",
+    ),
+    "documents": (
+        "id", "etag", "type", "name", "filename", "size", "content_type", "locked", "received_at", "created_at",
+        "updated_at", "deleted_at", "parent", "matter", "creator", "external_properties", "latest_document_version",
+    ),
 }  # fmt: skip
 RELATIONS: dict[str, dict[str, str]] = {
     "matters": {
@@ -39,8 +58,22 @@ RELATIONS: dict[str, dict[str, str]] = {
         "matter_stage": "matter_stages",
         "responsible_attorney": "users",
     },
+    "activities": {"matter": "matters", "user": "users", "bill": "bills"},
+    "bills": {"client": "contacts", "matters": "matters"},  # `matters` is a list of them
+    "billable_matters": {"client": "contacts"},
+    "communications": {"matter": "matters", "user": "users"},
+    "documents": {"matter": "matters", "creator": "users"},
 }
-LISTS = {"phone_numbers", "email_addresses"}  # arrays of sub-records: braces pick their keys
+# Sub-records (a list of them or one): braces pick their keys.
+LISTS = {
+    "phone_numbers",
+    "email_addresses",
+    "senders",
+    "receivers",
+    "external_properties",
+    "latest_document_version",
+    "parent",
+}
 
 Wanted = list[tuple[str, list[str] | None]]
 
@@ -93,18 +126,24 @@ def project(
     for name, sub in wanted:
         value = record.get(name)
         related = RELATIONS.get(collection, {}).get(name)
-        if related and isinstance(value, dict):
-            target = lookup(related, value["id"])
-            if target is None:
-                out[name] = None
-                continue
-            names = sub if sub is not None else [f for f in (*DEFAULT, "name") if f in target]
-            out[name] = {field: _second_level(target.get(field)) for field in names}
-        elif name in LISTS and isinstance(value, list) and sub is not None:
-            out[name] = [{k: item.get(k) for k in sub} for item in value]
+        if related and isinstance(value, list):
+            out[name] = [_nested(lookup(related, ref["id"]), sub) for ref in value]
+        elif related and isinstance(value, dict):
+            out[name] = _nested(lookup(related, value["id"]), sub)
+        elif name in LISTS and sub is not None and isinstance(value, (list, dict)):
+            items = value if isinstance(value, list) else [value]
+            picked = [{k: item.get(k) for k in sub} for item in items]
+            out[name] = picked if isinstance(value, list) else picked[0]
         else:
             out[name] = value
     return out
+
+
+def _nested(target: dict[str, Any] | None, sub: list[str] | None) -> dict[str, Any] | None:
+    if target is None:
+        return None
+    names = sub if sub is not None else [f for f in (*DEFAULT, "name") if f in target]
+    return {field: _second_level(target.get(field)) for field in names}
 
 
 def _second_level(value: Any) -> Any:

@@ -12,13 +12,15 @@ the choice is marked [inferred].
 
 from __future__ import annotations
 
+import mimetypes
 import secrets
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from emulator.kernel.clock import Clock
+from emulator.kernel.clock import Clock, parse_instant
 
 from . import seed
 
@@ -28,6 +30,8 @@ TOKEN_LIFETIME = timedelta(days=30)  # §2.2: the FAQ's 30 days; a backend may b
 CODE_LIFETIME = timedelta(minutes=10)  # [inferred] authorization codes: short-lived, single use
 RATE_LIMIT = 50  # §3.7: requests per token per 60 s window at peak
 RATE_WINDOW = timedelta(seconds=60)
+PUT_URL_LIFETIME = timedelta(minutes=10)  # §8.1
+MAX_EXTERNAL_PROPERTIES = 5  # §7, §8.1
 MAX_LIMIT = 200  # §3.3
 MAX_OFFSET_RECORDS = 10_000  # §3.3: offset paging stops here (422)
 INVALID_TOKEN = {
@@ -110,6 +114,13 @@ class ClioBackend:
         self.matter_stages: dict[int, dict[str, Any]] = {s["id"]: s for s in data["matter_stages"]}
         self.contacts: dict[int, dict[str, Any]] = {c["id"]: c for c in data["contacts"]}
         self.matters: dict[int, dict[str, Any]] = {m["id"]: m for m in data["matters"]}
+        self.activities: dict[int, dict[str, Any]] = {a["id"]: a for a in data["activities"]}
+        self.bills: dict[int, dict[str, Any]] = {b["id"]: b for b in data["bills"]}
+        self.communications: dict[int, dict[str, Any]] = {}
+        self.documents: dict[int, dict[str, Any]] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}  # version uuid → {document_id, bytes, content_type, put_by}
+        self.next_id = {"communications": 4_400_000_001, "documents": 5_500_000_001, "versions": 6_600_000_001,
+                        "external_properties": 7_700_000_001}  # fmt: skip
         self.account_owner = min(self.users)
 
     # -- OAuth (§2) ------------------------------------------------------------------------------
@@ -223,6 +234,10 @@ class ClioBackend:
             "matter_stages": self.matter_stages,
             "contacts": self.contacts,
             "matters": self.matters,
+            "activities": self.activities,
+            "bills": self.bills,
+            "communications": self.communications,
+            "documents": self.documents,
         }[name]
 
     def find(self, name: str, record_id: int) -> dict[str, Any]:
@@ -271,6 +286,228 @@ class ClioBackend:
             changed["etag"] = seed.etag_of(changed)
             self.matters[matter_id] = changed
             return changed
+
+    def billable_matters(self) -> list[dict[str, Any]]:
+        """§9: per matter with unbilled work, its unbilled hours and amount (time and expenses not on a bill)."""
+        totals: dict[int, dict[str, float]] = {}
+        for activity in self.activities.values():
+            if activity["billed"] or activity["non_billable"]:
+                continue
+            row = totals.setdefault(activity["matter"]["id"], {"hours": 0.0, "amount": 0.0})
+            if activity["type"] == "TimeEntry":
+                row["hours"] += activity["quantity"] / 3600
+            row["amount"] += activity["total"]
+        out = []
+        for matter_id, row in totals.items():
+            matter = self.matters[matter_id]
+            out.append(
+                {
+                    "id": matter_id,
+                    "etag": matter["etag"],
+                    "unbilled_hours": round(row["hours"], 2),
+                    "unbilled_amount": round(row["amount"], 2),
+                    "amount_in_trust": 0.0,
+                    "display_number": matter["display_number"],
+                    "client": matter["client"],
+                    "created_at": matter["created_at"],
+                    "updated_at": matter["updated_at"],
+                }
+            )
+        return out
+
+    # -- writes from the integration: communications and documents (§7, §8) -------------------------
+    def _new_id(self, kind: str) -> int:
+        value = self.next_id[kind]
+        self.next_id[kind] += 1
+        return value
+
+    def _external_properties(self, raw: Any, where: str) -> list[dict[str, Any]]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
+            raise ClioError(422, "ValidationError", f"{where}.external_properties must be a list of {{name, value}}")
+        if len(raw) > MAX_EXTERNAL_PROPERTIES:
+            raise ClioError(
+                422, "ValidationError", f"{where} takes at most {MAX_EXTERNAL_PROPERTIES} external_properties"
+            )
+        now = seed.stamp(self.clock.now())
+        out = []
+        for prop in raw:
+            name, value = prop.get("name"), prop.get("value")
+            if not isinstance(name, str) or not name or not isinstance(value, str):
+                raise ClioError(422, "ValidationError", f"{where}.external_properties need a name and a text value")
+            out.append({"id": self._new_id("external_properties"), "etag": '"x"', "name": name, "value": value,
+                        "created_at": now, "updated_at": now})  # fmt: skip
+        return out
+
+    def _matter_ref(self, raw: Any, where: str) -> dict[str, int] | None:
+        if raw is None:
+            return None
+        matter_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(matter_id, int) or isinstance(matter_id, bool) or matter_id not in self.matters:
+            raise ClioError(404, "RecordNotFound", f"{where}.matter {matter_id!r} was not found")
+        return {"id": matter_id}
+
+    def create_communication(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
+        """§7: subject, body, type and received_at are required; senders and receivers are `{id, type}`."""
+        for name in ("subject", "body", "type", "received_at"):
+            if not isinstance(data.get(name), str) or not data[name].strip():
+                raise ClioError(422, "ValidationError", f"data.{name} is required")
+        if data["type"] not in ("EmailCommunication", "PhoneCommunication"):
+            raise ClioError(422, "ValidationError", "data.type must be EmailCommunication or PhoneCommunication")
+        try:
+            received = parse_instant(data["received_at"])
+        except ValueError:
+            raise ClioError(422, "ValidationError", "data.received_at must be an ISO 8601 timestamp") from None
+        with self.lock:
+            participants = {
+                side: self._participants(data.get(side), f"data.{side}") for side in ("senders", "receivers")
+            }
+            now = self.clock.now()
+            record = {
+                "id": self._new_id("communications"),
+                "subject": data["subject"],
+                "body": data["body"],
+                "type": data["type"],
+                "date": received.date().isoformat(),
+                "received_at": seed.stamp(received),
+                "matter": self._matter_ref(data.get("matter"), "data"),
+                "user": {"id": user_id},
+                **participants,
+                "external_properties": self._external_properties(data.get("external_properties"), "data"),
+                "created_at": seed.stamp(now),
+                "updated_at": seed.stamp(now),
+            }
+            record["etag"] = seed.etag_of(record)
+            self.communications[record["id"]] = record
+            return record
+
+    def _participants(self, raw: Any, where: str) -> list[dict[str, Any]]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            raise ClioError(422, "ValidationError", f"{where} must be a list of {{id, type}}")
+        out = []
+        for item in raw:
+            kind = item.get("type") if isinstance(item, dict) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            found = (self.users if kind == "User" else self.contacts if kind == "Contact" else {}).get(ident)
+            if found is None:
+                raise ClioError(422, "ValidationError", f"{where}: {item!r} is not a User or Contact of this firm")
+            out.append(
+                {
+                    "id": found["id"],
+                    "etag": found["etag"],
+                    "type": "User" if kind == "User" else found["type"],
+                    "name": found["name"],
+                    "identifier": found.get("email") or found.get("primary_email_address"),
+                }
+            )
+        return out
+
+    def create_document(self, data: dict[str, Any], user_id: int, base_url: str) -> dict[str, Any]:
+        """§8.1 step 1: the document and its first version, with a pre-signed `put_url` valid 10 minutes."""
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ClioError(422, "ValidationError", "data.name is required")
+        parent = data.get("parent")
+        if not isinstance(parent, dict) or parent.get("type") != "Matter":
+            raise ClioError(
+                422, "ValidationError", 'data.parent must be {"id": <matter id>, "type": "Matter"} on this fake'
+            )
+        with self.lock:
+            matter = self._matter_ref(parent, "data.parent")
+            now = self.clock.now()
+            content_type = data.get("content_type") or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            version_uuid = str(uuid.uuid4())
+            document_id = self._new_id("documents")
+            version = {
+                "id": self._new_id("versions"),
+                "document_id": document_id,
+                "uuid": version_uuid,
+                "filename": name,
+                "size": 0,
+                "version_number": 1,
+                "content_type": content_type,
+                "fully_uploaded": False,
+                "put_url": f"{base_url}/_fake/s3/{version_uuid}",
+                "put_headers": [
+                    {"name": "Content-Type", "value": content_type},
+                    {"name": "x-amz-server-side-encryption", "value": "AES256"},
+                ],
+                "received_at": seed.stamp(now),
+                "created_at": seed.stamp(now),
+                "updated_at": seed.stamp(now),
+            }
+            record = {
+                "id": document_id,
+                "type": "Document",
+                "name": name,
+                "filename": name,
+                "size": 0,
+                "content_type": content_type,
+                "locked": False,
+                "parent": {"id": matter["id"], "type": "Matter"},
+                "matter": matter,
+                "creator": {"id": user_id},
+                "external_properties": self._external_properties(data.get("external_properties"), "data"),
+                "latest_document_version": version,
+                "received_at": seed.stamp(now),
+                "created_at": seed.stamp(now),
+                "updated_at": seed.stamp(now),
+                "deleted_at": None,
+            }
+            record["etag"] = seed.etag_of(record)
+            self.documents[document_id] = record
+            self.uploads[version_uuid] = {
+                "document_id": document_id,
+                "bytes": None,
+                "expires_at": now + PUT_URL_LIFETIME,
+            }
+            return record
+
+    def put_upload(self, version_uuid: str, body: bytes, headers: dict[str, str]) -> None:
+        """§8.1 step 2: the bytes, with every header the version's `put_headers` listed."""
+        with self.lock:
+            upload = self.uploads.get(version_uuid)
+            if upload is None:
+                raise ClioError(404, "NoSuchUpload", "no upload at this URL")
+            if self.clock.now() >= upload["expires_at"]:
+                raise ClioError(403, "RequestExpired", "the put_url has expired (it is valid for 10 minutes)")
+            version = self.documents[upload["document_id"]]["latest_document_version"]
+            for header in version["put_headers"]:
+                if headers.get(header["name"].lower()) != header["value"]:
+                    raise ClioError(
+                        403, "SignatureDoesNotMatch", f"the PUT must send {header['name']}: {header['value']}"
+                    )
+            upload["bytes"] = bytes(body)
+
+    def complete_upload(self, document_id: int, data: dict[str, Any]) -> dict[str, Any]:
+        """§8.1 step 3: `{uuid, fully_uploaded: true}`; the bytes must be there."""
+        with self.lock:
+            document = self.find("documents", document_id)
+            version = document["latest_document_version"]
+            if data.get("uuid") != version["uuid"] or data.get("fully_uploaded") is not True:
+                raise ClioError(422, "ValidationError", "send the version's uuid with fully_uploaded: true")
+            if version["fully_uploaded"]:
+                raise ClioError(422, "ValidationError", "this version is already marked fully uploaded")
+            upload = self.uploads[version["uuid"]]
+            if upload["bytes"] is None:
+                raise ClioError(422, "UploadNotFoundError", "the file was not found at the put_url: PUT it first")
+            now = seed.stamp(self.clock.now())
+            size = len(upload["bytes"])
+            version.update(fully_uploaded=True, size=size, updated_at=now)
+            document.update(size=size, updated_at=now)
+            document["etag"] = seed.etag_of(document)
+            return document
+
+    def download(self, document_id: int) -> tuple[bytes, str, str]:
+        document = self.find("documents", document_id)
+        version = document["latest_document_version"]
+        upload = self.uploads.get(version["uuid"]) or {}
+        if not version["fully_uploaded"] or upload.get("bytes") is None:
+            raise ClioError(404, "RecordNotFound", f"Document {document_id} has no uploaded version")
+        return upload["bytes"], version["content_type"], version["filename"]
 
     def set_stage(self, matter_id: int, stage_name: str) -> dict[str, Any]:
         """Library mode: move a matter to its practice area's stage called `stage_name` (as a firm would in Clio)."""

@@ -22,6 +22,8 @@ from .models import MAX_LIMIT, MAX_OFFSET_RECORDS, ClioBackend, ClioError, OAuth
 # only 400 for these lists, and the fake conforms to the document (README.md, "Where the fake differs").
 ORDERS = ("id(asc)", "id(desc)")  # [inferred] the fake pages in id order only; Clio has more orders (§4.2)
 MATTER_STATUSES = ("open", "pending", "closed")
+BILL_STATES = ("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted")
+MAX_BILLABLE_LIMIT = 1000  # §3.3: /billable_matters.json allows up to 1000 a page
 
 
 class ClioResponses:
@@ -127,11 +129,101 @@ class ClioResponses:
         return self._one("matters", self.backend.find("matters", record_id))
 
     def update_matter(self, record_id: int):
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-            raise ClioError(400, "BadRequest", 'the body must be JSON {"data": {...}}')
-        record = self.backend.update_matter(record_id, body["data"], request.headers.get("If-Match"))
+        record = self.backend.update_matter(record_id, _data(), request.headers.get("If-Match"))
         return self._one("matters", record, conditional=False)
+
+    def list_activities(self):
+        matter, kind = _int_param("matter_id"), request.args.get("type")
+        status = _list_param("status", ("billed", "unbilled"))
+
+        def keep(r: dict[str, Any]) -> bool:
+            billed = "billed" if r["billed"] else "unbilled"
+            return (
+                (matter is None or r["matter"]["id"] == matter)
+                and (kind is None or r["type"] == kind)
+                and (status is None or billed in status)
+            )
+
+        return self._list("activities", keep)
+
+    def list_billable_matters(self):
+        matter, client = _int_param("matter_id"), _int_param("client_id")
+        rows = {r["id"]: r for r in self.backend.billable_matters()}
+        return self._list(
+            "billable_matters",
+            lambda r: (matter is None or r["id"] == matter) and (client is None or r["client"]["id"] == client),
+            rows=rows,
+            max_limit=MAX_BILLABLE_LIMIT,
+        )
+
+    def list_bills(self):
+        states = _list_param("state", BILL_STATES)
+        matter, client = _int_param("matter_id"), _int_param("client_id")
+        return self._list(
+            "bills",
+            lambda r: (
+                (states is None or r["state"] in states)
+                and (matter is None or any(m["id"] == matter for m in r["matters"]))
+                and (client is None or r["client"]["id"] == client)
+            ),
+        )
+
+    def show_bill(self, record_id: int):
+        return self._one("bills", self.backend.find("bills", record_id))
+
+    def list_communications(self):
+        matter = _int_param("matter_id")
+        return self._list(
+            "communications", lambda r: (matter is None or (r["matter"] or {}).get("id") == matter) and _has_property(r)
+        )
+
+    def show_communication(self, record_id: int):
+        return self._one("communications", self.backend.find("communications", record_id))
+
+    def create_communication(self):
+        record = self.backend.create_communication(_data(), g.token.user_id)
+        return self._one("communications", record, conditional=False, status=201)
+
+    def list_documents(self):
+        matter = _int_param("matter_id")
+        uncompleted = request.args.get("show_uncompleted") == "true"
+        return self._list(
+            "documents",
+            lambda r: (
+                (matter is None or (r["matter"] or {}).get("id") == matter)
+                and (uncompleted or r["latest_document_version"]["fully_uploaded"])
+                and _has_property(r)
+            ),
+        )
+
+    def show_document(self, record_id: int):
+        return self._one("documents", self.backend.find("documents", record_id))
+
+    def create_document(self):
+        record = self.backend.create_document(_data(), g.token.user_id, request.host_url.rstrip("/"))
+        return self._one("documents", record, conditional=False, status=201)
+
+    def update_document(self, record_id: int):
+        return self._one("documents", self.backend.complete_upload(record_id, _data()), conditional=False)
+
+    def download_document(self, record_id: int):
+        self.backend.download(record_id)  # 404 unless there are bytes to give
+        version = self.backend.documents[record_id]["latest_document_version"]
+        return redirect(f"{request.host_url.rstrip('/')}/_fake/s3/{version['uuid']}", code=303)
+
+    def fake_s3_put(self, version_uuid: str):
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.backend.put_upload(version_uuid, request.get_data(cache=False), headers)
+        return Response(status=200)
+
+    def fake_s3_get(self, version_uuid: str):
+        upload = self.backend.uploads.get(version_uuid)
+        if upload is None or upload["bytes"] is None:
+            raise ClioError(404, "NoSuchKey", "nothing was uploaded here")
+        data, content_type, filename = self.backend.download(upload["document_id"])
+        return Response(
+            data, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
 
     # -- the fake's controls ----------------------------------------------------------------------
     def fake_switches(self):
@@ -161,29 +253,31 @@ class ClioResponses:
     def _lookup(self, collection: str, record_id: int) -> dict[str, Any] | None:
         return self.backend.collection(collection).get(record_id)
 
-    def _one(self, collection: str, record: dict[str, Any], conditional: bool = True):
+    def _one(self, collection: str, record: dict[str, Any], conditional: bool = True, status: int = 200):
         wanted = fields.parse(request.args.get("fields"), collection)
         if conditional and request.headers.get("If-None-Match") == record["etag"]:
             return Response(status=304, headers={"ETag": record["etag"]})
         response = jsonify({"data": fields.project(record, wanted, collection, self._lookup)})
+        response.status_code = status
         response.headers["ETag"] = record["etag"]
         response.headers["Last-Modified"] = format_datetime(parse_instant(record["updated_at"]), usegmt=True)
         return response
 
-    def _list(self, collection: str, keep):
+    def _list(self, collection: str, keep, rows: dict[int, dict[str, Any]] | None = None, max_limit: int = MAX_LIMIT):
         args = request.args
         wanted = fields.parse(args.get("fields"), collection)
-        limit = _int_param("limit", default=MAX_LIMIT)
-        if not 1 <= limit <= MAX_LIMIT:
-            raise ClioError(400, "InvalidParameter", f"limit must be from 1 to {MAX_LIMIT}")
+        limit = _int_param("limit", default=max_limit)
+        if not 1 <= limit <= max_limit:
+            raise ClioError(400, "InvalidParameter", f"limit must be from 1 to {max_limit}")
         order = args.get("order", "id(asc)")
         if order not in ORDERS:
             raise ClioError(400, "InvalidParameter", f"order must be one of {', '.join(ORDERS)} on this fake")
         ids = [_int(v, "ids[]") for v in args.getlist("ids[]")]
         updated_since, created_since = _instant_param("updated_since"), _instant_param("created_since")
+        source = rows if rows is not None else self.backend.collection(collection)
         rows = [
             r
-            for r in self.backend.collection(collection).values()
+            for r in source.values()
             if (not ids or r["id"] in ids)
             and (updated_since is None or parse_instant(r["updated_at"]) > updated_since)
             and (created_since is None or parse_instant(r["created_at"]) > created_since)
@@ -219,6 +313,24 @@ class ClioResponses:
             paging["previous"] = _page_url(offset=max(start - limit, 0)) if offset is not None else _page_url()
         data = [fields.project(r, wanted, collection, self._lookup) for r in page]
         return jsonify({"data": data, "meta": {"paging": paging, "records": total}})
+
+
+def _data() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise ClioError(400, "BadRequest", 'the body must be JSON {"data": {...}}')
+    return body["data"]
+
+
+def _has_property(record: dict[str, Any]) -> bool:
+    """`external_property_name` / `external_property_value` filters (§7): how a push finds what it sent."""
+    name, value = request.args.get("external_property_name"), request.args.get("external_property_value")
+    if name is None and value is None:
+        return True
+    return any(
+        (name is None or p["name"] == name) and (value is None or p["value"] == value)
+        for p in record.get("external_properties") or []
+    )
 
 
 def _with_query(url: str, **params: str | None) -> str:

@@ -20,6 +20,8 @@ FIRST_ID = {
     "matter_stages": 72_000_001,
     "contacts": 2_150_000_001,
     "matters": 1_180_000_001,
+    "activities": 7_800_000_001,
+    "bills": 96_000_001,
 }  # int64 ids, some past 2^31 as in production
 FIRM_DOMAIN = "harbour-law.example"
 USERS = (  # (first, last, subscription_type)
@@ -62,17 +64,23 @@ def generate(now: datetime, *, matters: int = DEFAULT_MATTERS, seed_value: int =
             )
     contacts: list[dict[str, Any]] = []
     out_matters: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
+    bills: list[dict[str, Any]] = []
     for i in range(matters):
         created = now - timedelta(days=rng.uniform(1, 365 * 12))
         contact = _contact(len(contacts), rng, created)
         contacts.append(contact)
-        out_matters.append(_matter(i, rng, created, now, contact, users, areas, stages))
+        matter = _matter(i, rng, created, now, contact, users, areas, stages)
+        out_matters.append(matter)
+        _work(rng, now, matter, users, activities, bills)
     return {
         "users": users,
         "practice_areas": areas,
         "matter_stages": stages,
         "contacts": contacts,
         "matters": out_matters,
+        "activities": activities,
+        "bills": bills,
     }
 
 
@@ -196,3 +204,74 @@ def _matter(
     record["updated_at"] = stamp(updated)
     record["etag"] = etag_of(record)
     return record
+
+
+RATES = (250.0, 320.0, 410.0)  # per hour, by attorney
+
+
+def _work(
+    rng: random.Random,
+    now: datetime,
+    matter: dict[str, Any],
+    users: list[dict[str, Any]],
+    activities: list[dict[str, Any]],
+    bills: list[dict[str, Any]],
+) -> None:
+    """Time and expenses on a matter (§9); what is billed is on one bill, whose state and due date vary."""
+    if matter["status"] == "Closed" and rng.random() < 0.7:
+        return
+    bill_id = FIRST_ID["bills"] + len(bills) if rng.random() < 0.5 else None
+    billed_total = 0.0
+    for _ in range(rng.randint(0, 4)):
+        who = rng.randrange(3)
+        seconds = rng.choice((6, 12, 18, 30, 48, 60, 90, 120)) * 60
+        day = now - timedelta(days=rng.uniform(1, 120))
+        billed = bill_id is not None and rng.random() < 0.6
+        expense = rng.random() < 0.2
+        total = round(rng.uniform(20, 400), 2) if expense else round(seconds / 3600 * RATES[who], 2)
+        activities.append(
+            _record(
+                "activities",
+                len(activities),
+                day,
+                type="ExpenseEntry" if expense else "TimeEntry",
+                date=day.date().isoformat(),
+                quantity=1.0 if expense else float(seconds),
+                quantity_in_hours=0.0 if expense else round(seconds / 3600, 2),
+                price=total if expense else RATES[who],
+                total=total,
+                note="Court fee" if expense else "Drafting and correspondence",
+                billed=billed,
+                on_bill=billed,
+                non_billable=False,
+                non_billable_total=0.0,
+                matter={"id": matter["id"]},
+                user={"id": users[who]["id"]},
+                bill={"id": bill_id} if billed else None,
+            )
+        )
+        billed_total += total if billed else 0.0
+    if bill_id is None or not billed_total:
+        return
+    issued = now - timedelta(days=rng.choice((5, 20, 40, 50, 75, 100, 140)))
+    state = rng.choices(("awaiting_payment", "paid", "draft"), (60, 30, 10))[0]
+    paid = billed_total if state == "paid" else (round(billed_total * 0.25, 2) if rng.random() < 0.2 else 0.0)
+    bills.append(
+        _record(
+            "bills",
+            len(bills),
+            issued,
+            number=str(1000 + len(bills)),
+            issued_at=issued.date().isoformat(),
+            due_at=(issued + timedelta(days=30)).date().isoformat(),
+            total=round(billed_total, 2),
+            paid=round(paid, 2),
+            paid_at=stamp(issued + timedelta(days=20)) if state == "paid" else None,
+            balance=round(billed_total - paid, 2),
+            state=state,
+            type="MatterBill",
+            subject=f"Services - {matter['display_number']}",
+            client={"id": matter["client"]["id"]},
+            matters=[{"id": matter["id"]}],
+        )
+    )
