@@ -174,6 +174,12 @@ class ClioBackend:
             "refresh_token": token.refresh_token,
         }
 
+    def issue_token(self, user_id: int) -> dict[str, Any]:
+        """Library mode: the tokens a completed connect would give `user_id` (tests skip the browser)."""
+        with self.lock:
+            token = self._new_token(user_id, refresh=secrets.token_urlsafe(32))
+        return {"access_token": token.access_token, "refresh_token": token.refresh_token}
+
     def _new_token(self, user_id: int, refresh: str) -> Token:
         token = Token(secrets.token_urlsafe(32), refresh, user_id, self.clock.now() + self.token_lifetime)
         self.tokens[token.access_token] = token
