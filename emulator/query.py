@@ -24,8 +24,9 @@ SORTABLE = {
 }
 
 # Every member a findByQuery body takes, level by level; keys bind case-insensitively. A member that is
-# in neither table is a 400 naming it and its path, so a typo never widens a search silently.
-# [confirmed names: S1 Filing + time entry, S2 SPAs + Outlook plugin, S3 mobile app, S11; see docs/api.md]
+# in neither table is a 400 naming it and its path, so a typo never widens a search silently. The README's
+# findByQuery section says what each does. [confirmed names: S1 Filing + time entry, S2 SPAs + Outlook plugin,
+# S3 mobile app, S11]
 MEMBERS: dict[str, tuple[str, ...]] = {
     "": ("search", "enrich"),
     "enrich[]": ("path",),
@@ -340,7 +341,7 @@ class Queries:
                 value = cf.string("value", required=True, allow_empty=False, max_length=400)
                 if value:
                     contacts.append((kind, value.strip().lower()))
-            if not (roles or post or contacts or af.has("contactDetails")):
+            if not (roles or post or contacts):
                 af.error("", "an advancedRoles entry needs roles, postCode or contactDetails")
                 continue
             tests.append(
