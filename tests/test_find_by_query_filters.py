@@ -137,10 +137,10 @@ def js_request(path: Path, call: str, user_id: str | None = None) -> tuple[str, 
         "SharedoFetch": "{post: __record, get: __record}",
         "SharedoProfile": json.dumps({"profile": {"userId": user_id}}),
     }
-    js = MiniRacer()
-    js.eval(RECORDER)
-    js.eval(f"var agent = {_module(path.read_text(encoding='utf-8'), bindings)}; agent.{call};")
-    (sent,) = json.loads(js.eval("JSON.stringify(__calls)"))
+    with MiniRacer() as js:
+        js.eval(RECORDER)
+        js.eval(f"var agent = {_module(path.read_text(encoding='utf-8'), bindings)}; agent.{call};")
+        (sent,) = json.loads(js.eval("JSON.stringify(__calls)"))
     return sent["url"], sent["body"]
 
 
@@ -150,9 +150,9 @@ def vue_page_rows(path: Path, answer: dict[str, Any]) -> list[dict[str, Any]]:
     agent = "{getMyTasks: function () { return {then: function (f) { f(ANSWER); }}; }}".replace(
         "ANSWER", json.dumps(answer)
     )
-    js = MiniRacer()
-    js.eval(f"var page = {_module(script, {'tasksAgent': agent})};")
-    return json.loads(js.eval("var vm = page.data(); page.mounted.call(vm); JSON.stringify(vm.tasks)"))
+    with MiniRacer() as js:
+        js.eval(f"var page = {_module(script, {'tasksAgent': agent})};")
+        return json.loads(js.eval("var vm = page.data(); page.mounted.call(vm); JSON.stringify(vm.tasks)"))
 
 
 def as_user(app, user_id: str) -> Api:
@@ -231,8 +231,8 @@ def test_spa_my_tasks_rows_show_a_due_date_new_date_parses(app, agent, call, pag
     assert sorted(refs(answer)) == ["TSK-00001", "TSK-00005"]  # Tom's two tasks, done one included
     (due_path,) = [p["path"] for p in body["enrich"] if p["path"].startswith("taskDueDate")]
     due = {r["data"]["reference"]: r["data"][due_path] for r in answer["results"]}
-    js = MiniRacer()
-    epoch = {ref: js.eval(f"new Date({json.dumps(value)}).getTime()") for ref, value in due.items()}
+    with MiniRacer() as js:
+        epoch = {ref: js.eval(f"new Date({json.dumps(value)}).getTime()") for ref, value in due.items()}
     assert epoch == {"TSK-00001": 1768582800000, "TSK-00005": 1774026000000}  # 2026-01-16T17:00Z, 2026-03-20T17:00Z
     if page:
         rows = vue_page_rows(AUTH / page, answer)
