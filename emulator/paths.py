@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
+from .kernel.clock import UTC, iso, parse_instant
 from .kernel.errors import invalid
 from .ods import display_name
 from .workitems import WorkItem, WorkItems
@@ -25,6 +26,35 @@ _TOP = {
     "updatedDate": lambda i: i.updated,
     "externalReference": lambda i: i.body.get("externalReference"),
 }
+
+
+class Node:
+    """A value with members: it reads as `plain` where a path ends on it and can be stepped into. A date reads
+    as its UTC instant in ISO 8601 (what `new Date(value)` and .NET parse) and has `utc.value` and
+    `local.value`; a participant type reads as its system name and has `iconClass`."""
+
+    def __init__(self, plain: Any, members: dict[str, Any]) -> None:
+        self.plain = plain
+        self.members = members
+
+
+# [inferred] Icons of the ODS entity types, as `participantType.iconClass` reads them (S3's mobile app shows it).
+PARTICIPANT_TYPE_ICONS = {"person": "fa-user", "organisation": "fa-building"}
+
+
+def date_node(value: Any) -> Node | None:
+    """A stored instant as the data composer gives dates: `.utc.value` (ISO 8601, `Z`) and `.local.value`.
+    [inferred] The emulator has no tenant time zone, so local time is UTC, written with its `+00:00` offset.
+    A value that is no instant (an empty due date) reads as null."""
+    try:
+        moment = parse_instant(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        return None
+    utc = iso(moment)
+    local = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return Node(utc, {"utc": {"value": utc}, "local": {"value": local}})
 
 
 def parse_path(path: Any, field: str = "path") -> list[tuple[str, list[str]]]:
@@ -89,6 +119,8 @@ class Resolver:
             return [v for v in (self._step(x, name) for x in value) if v is not None]
         if isinstance(value, WorkItem):
             return self._item_field(value, name)
+        if isinstance(value, Node):
+            value = value.members
         if isinstance(value, dict):
             if name in value:
                 return value[name]
@@ -152,16 +184,16 @@ class Resolver:
                 kd: {
                     "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{item.id}/keyDates/{kd}")),
                     "keyDateType": kd,
-                    "date": value,
-                    "taskDueDate": {"date": {"utc": {"value": value}, "local": {"value": value}}},
+                    "date": date_node(value),
+                    "taskDueDate": {"date": date_node(value)},
                 }
                 for kd, value in item.body.get("keyDates", {}).items()
             }
         if name == "taskDueDate":
-            due = item.body.get("aspectData", {}).get("task", {}).get("dueDateTime")
-            if due is None:
-                return None
-            return {"date": {"utc": {"value": due}, "local": {"value": due}}}
+            # `taskDueDate.date` (S2's implicit SPAs) and `taskDueDate.date.utc.value` (the later auth-code SPA,
+            # the Outlook plugin) both give an instant `new Date(...)` parses; `.local.value` (S3) too.
+            due = date_node(item.body.get("aspectData", {}).get("task", {}).get("dueDateTime"))
+            return {"date": due} if due is not None else None
         if name == "urls":
             return {"view": f"/sharedo/{item.id}"}
         if name == "documents":
@@ -176,7 +208,15 @@ class Resolver:
         found = self.items.ods.find(p["odsId"], self.conn)
         kind, doc = found if found else ("unknown", {})
         ods = {**doc, "id": p["odsId"], "name": display_name(kind, doc), "odsEntityType": kind}
-        return {**p, "ods": ods}
+        participant_type = Node(
+            p["participantType"],
+            {
+                "systemName": p["participantType"],
+                "name": p["participantType"].capitalize(),
+                "iconClass": PARTICIPANT_TYPE_ICONS.get(p["participantType"], "fa-question"),
+            },
+        )
+        return {**p, "participantType": participant_type, "ods": ods}
 
     def _roles(self, item: WorkItem) -> dict[str, Any]:
         out: dict[str, list[dict[str, Any]]] = {}
@@ -207,9 +247,14 @@ class Resolver:
         return out
 
     def _plain(self, value: Any) -> Any:
-        """A work item at the end of a path reads as its id; lists read element by element."""
+        """A work item at the end of a path reads as its id, a Node as its plain value; lists and objects read
+        member by member."""
         if isinstance(value, WorkItem):
             return value.id
+        if isinstance(value, Node):
+            return value.plain
         if isinstance(value, list):
             return [self._plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._plain(v) for k, v in value.items()}
         return value

@@ -123,7 +123,11 @@ def test_enrich_paths_through_participants_forms_and_ancestors(api):
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({"search": {"types": {"includeTypes": ["spaceship"]}}}, "search.types.includeTypes"),
+        ({"search": {"types": {"includeTypes": [5]}}}, "search.types.includeTypes[0]"),
+        ({"search": {"colour": "red"}}, "search.colour"),
+        ({"search": {"page": {"size": 5}}}, "search.page.size"),
+        ({"search": {"roles": [{"role": "client", "name": "x"}]}}, "search.roles[0].name"),
+        ({"sort": {"orderBy": "title"}}, "sort"),
         ({"search": {"page": {"rowsPerPage": 0}}}, "search.page.rowsPerPage"),
         ({"search": {"sort": {"orderBy": "colour"}}}, "search.sort.orderBy"),
         ({"search": {"dates": {"created": {"from": "last week"}}}}, "search.dates.created.from"),

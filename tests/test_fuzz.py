@@ -75,7 +75,6 @@ SEMANTIC_400 = {
     "POST /api/v2/public/workItem/{item_id}/participants": "roles are the work type's, people the ODS's",
     "GET /widgets/{widget_id}": "the users, work items and scenarios a page is asked for are the solution's",
     "GET /portal/{work_item_id}": "the users and scenarios a page is asked for are the solution's",
-    "POST /api/v1/public/workItem/findByQuery": "the work types a search names are the solution's",
 }
 # Attribute names the demo seed holds; with the seed's ids and the solution's type, phase and role
 # names they are mixed into generated requests, so the fuzz gets past "404 not found" / "unknown

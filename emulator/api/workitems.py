@@ -34,8 +34,9 @@ def update(item_id: str):
 
 @bp.post(f"{V1}/findByQuery")
 def find_by_query():
-    caller("core.sharedo.read")
-    return jsonify(emulator().queries.find_by_query(body()))
+    principal = caller("core.sharedo.read")
+    user_id = principal.user.get("id") if principal.user else None  # "my" scope without ownerIds
+    return jsonify(emulator().queries.find_by_query(body(), user_id))
 
 
 @bp.get(f"{V1}/<item_id>/phase")
