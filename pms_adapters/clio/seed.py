@@ -24,6 +24,9 @@ FIRST_ID = {
     "bills": 96_000_001,
 }  # int64 ids, some past 2^31 as in production
 FIRM_DOMAIN = "harbour-law.example"
+# Clio's UI and its create request call a cell phone "Mobile", but its document's answers know only Work,
+# Personal and Other: the fake answers as the document says, and a client's own cell is "Personal".
+MOBILE = "Personal"
 USERS = (  # (first, last, subscription_type)
     ("Avery", "Stone", "Attorney"),
     ("Jordan", "Blake", "Attorney"),
@@ -119,7 +122,7 @@ def _contact(index: int, rng: random.Random, created: datetime) -> dict[str, Any
     roll = rng.random()
     phones = []
     if roll < 0.8:
-        phones.append(_phone(index, "Mobile", f"+1 555 01{index % 100:02d} {index % 10_000:04d}", True, created))
+        phones.append(_phone(index, MOBILE, f"+1 555 01{index % 100:02d} {index % 10_000:04d}", True, created))
     if 0.7 < roll < 0.9:
         phones.append(
             _phone(index * 2 + 1, "Work", f"+1 555 02{index % 100:02d} {index % 10_000:04d}", not phones, created)
