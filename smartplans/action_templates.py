@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 _REFERENCE = re.compile(r"\$(model\.(?:Configuration|Connections)|current)\b((?:\.[A-Za-z0-9_$-]+)*);?")
@@ -41,6 +42,7 @@ class TemplateError(ValueError):
 class Template:
     name: str  # what errors name: the file under the IDE folder, or the built-in's name
     text: str
+    path: Path | None = None  # the solution's own file, watched for edits
 
 
 @dataclass

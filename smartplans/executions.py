@@ -17,7 +17,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from emulator.kernel.clock import LATEST, iso, parse_instant
@@ -27,7 +26,7 @@ from emulator.kernel.store import dumps_ascii as dumps
 from emulator.solution.loading import SolutionError
 
 from .mocks import Mocks
-from .plans import Plan, PlanError, solution_plans
+from .plans import Plan, PlanError, changed, reload_visual, script_plan, solution_plans
 from .run_queue import RunQueue
 from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime, StepResult
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
@@ -63,13 +62,6 @@ def _check_triggers(triggers: list[dict[str, Any]]) -> str | None:
         if t.get("kind") == "on-phase" and not (t.get("phase") and t.get("sharedoId")):
             return f"an OnPhase trigger for step {step!r} needs a work item and a phase"
     return None
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime
-    except OSError:  # removed since it was loaded: keep running what was loaded
-        return None
 
 
 def _recorded(conn: sqlite3.Connection, step_id: str) -> list[dict[str, Any]]:
@@ -162,10 +154,12 @@ class SmartPlans:
         plan = self.plans.get(name)
         if plan is None:
             raise PlanError(f"no plan {name!r}; the solution has {sorted(self.plans)}")
-        if plan.path is not None and _mtime(plan.path) not in (plan.mtime, None):
-            from .plans import script_plan
-
-            plan = script_plan(plan.system_name, plan.path, plan.limits)  # edited on disk: reload, keep timers
+        if changed(plan):  # edited on disk: reload, keep timers
+            if plan.plan_type == "script":
+                plan = script_plan(plan.system_name, plan.path, plan.limits)  # type: ignore[arg-type]
+            else:
+                plan = reload_visual(plan, self.solution.ide_root)
+                self._compile(plan)
             self.plans[name] = plan
         if not self.runtime.is_loaded(plan.key):
             self.runtime.load(plan.key, plan.source, plan.url)

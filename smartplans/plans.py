@@ -60,6 +60,9 @@ class Plan:
     steps: list[dict[str, Any]] = field(default_factory=list)  # visual steps: systemName, name, isStart, isEnd
     variables: list[dict[str, Any]] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
+    # The files a visual workflow was made from (its JSON, the templates and helpers it used) and their
+    # modification times, so an edit is picked up on the next run as a script plan's is.
+    files: dict[Path, float | None] = field(default_factory=dict)
     # Visual workflows: where each action's block is in `source`, so an error at line N of the assembled
     # script can name the action, and the template line, it came from.
     blocks: list[_Block] = field(default_factory=list)
@@ -81,6 +84,32 @@ class Plan:
         return f"{self.system_name}@{hash(self.source) & 0xFFFFFFFF:08x}"
 
 
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def changed(plan: Plan) -> bool:
+    """Whether a file the plan was made from was edited since (a removed file keeps what was loaded)."""
+    if plan.plan_type == "script":
+        return plan.path is not None and _mtime(plan.path) not in (plan.mtime, None)
+    return any(_mtime(p) not in (when, None) for p, when in plan.files.items())
+
+
+def reload_visual(plan: Plan, ide_root: Path | None) -> Plan:
+    """The same workflow read again from its file, with the action templates as they are now."""
+    from emulator.kernel.jsonfile import JsonFileError, load
+
+    assert plan.path is not None
+    try:
+        doc = load(plan.path)
+    except JsonFileError as exc:
+        raise PlanError(str(exc)) from None
+    return visual_plan(plan.system_name, doc, plan.limits, action_types(ide_root), plan.where, plan.path)
+
+
 def script_plan(name: str, path: Path, limits: dict[str, Any] | None = None) -> Plan:
     try:
         source = path.read_text("utf-8-sig")
@@ -97,6 +126,7 @@ def visual_plan(
     limits: dict[str, Any] | None = None,
     types: ActionTypes | None = None,
     where: str | None = None,
+    path: Path | None = None,
 ) -> Plan:
     """One script plan from a visual workflow, in the export shape (`Steps`, `Actions` with `Configuration`
     and `Connections` as JSON text, `Scripts[].GeneratedScript`) or the API shape (`steps[].actions[]` with
@@ -123,6 +153,7 @@ def visual_plan(
     lines: list[str] = []
     blocks: list[_Block] = []
     helpers: dict[str, Template] = {}
+    used: list[Path] = [path] if path else []
     for step, sn in zip(steps, step_names, strict=True):
         lines.append(f"function {_function_name(sn)}(ev, ctx, log) {{")
         for action in _step_actions(doc, step, sn, where):
@@ -148,6 +179,7 @@ def visual_plan(
                     raise PlanError(f"{where}: step {sn!r}, {label}: {exc}") from None
                 script, template_name = block.code, action_type.template.name
                 helpers.update((h.name, h) for h in action_type.helper_scripts)
+                used.extend(t.path for t in (action_type.template, *action_type.helper_scripts) if t.path)
             lines.append(f"  // {label}")
             first = len(lines) + 1
             lines.extend("  " + line for line in LINE_BREAK.split(script.rstrip("\r\n")))
@@ -171,6 +203,8 @@ def visual_plan(
         "\n".join(lines),
         f"workflows/{name}.js",
         where=where,
+        path=path,
+        files={p: _mtime(p) for p in used},
         steps=[
             {
                 "systemName": get_ci(s, "SystemName"),
@@ -311,5 +345,5 @@ def solution_plans(solution: Solution) -> dict[str, Plan]:
         if name in plans:
             raise PlanError(f"plan {name!r} is both plans/{name}.js and a visual workflow")
         types = types or action_types(solution.ide_root)
-        plans[name] = visual_plan(name, doc, per_plan.get(name), types)
+        plans[name] = visual_plan(name, doc, per_plan.get(name), types, path=solution.workflow_files.get(name))
     return plans

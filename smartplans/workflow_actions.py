@@ -155,4 +155,4 @@ def _read(ide_root: Path, manifest: Path, where: str, ide_path: str) -> Template
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ActionError(f"_IDE/{found.relative_to(ide_root).as_posix()}: cannot read: {reason}") from None
-    return Template(f"_IDE/{found.relative_to(ide_root).as_posix()}", text)
+    return Template(f"_IDE/{found.relative_to(ide_root).as_posix()}", text, found)

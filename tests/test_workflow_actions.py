@@ -574,3 +574,23 @@ def test_unusable_manifests_are_problems_not_crashes(tmp_path):
     assert found.types == {}
     assert all("not a file inside the IDE folder" in problem for problem in found.problems.values())
     assert len(found.problems) == (3 if hasattr(os, "mkfifo") else 2)
+
+
+def test_an_edited_template_or_workflow_is_picked_up_on_the_next_run(make_api, tmp_path):
+    """As a script plan is: fix, and run again, without restarting the emulator."""
+    api = make_api()
+    root = tmp_path / "solution0"  # what make_api copied the fixture to
+    template = root / "_IDE" / "Checks" / "ReviewAction" / "ReviewAction-template.js"
+    template.write_text(template.read_text("utf-8").replace("weighs", "counts"), "utf-8")
+    os.utime(template, (template.stat().st_mtime + 5, template.stat().st_mtime + 5))
+    finish_task(api)
+    assert logs(api, execution_of(api, "review"))["main"][0] == "check conflicts counts 2"
+
+    workflow = root / "workflows" / "review.json"
+    doc = load_json(workflow)
+    doc["steps"][0]["actions"][0]["config"]["checks"] = [{"name": "sanctions", "weight": 1}]
+    workflow.write_text(json.dumps(doc), "utf-8")
+    os.utime(workflow, (workflow.stat().st_mtime + 5, workflow.stat().st_mtime + 5))
+    second = "a1000000-0000-4000-8000-000000000002"
+    finish_task(api, second)
+    assert logs(api, execution_of(api, "review", second))["main"][0] == "check sanctions counts 1"

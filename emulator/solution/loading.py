@@ -33,6 +33,7 @@ class Solution:
     triggers: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
     plans: dict[str, Path] = field(default_factory=dict)
     workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workflow_files: dict[str, Path] = field(default_factory=dict)  # where each was read from (reload on edit)
     people: list[dict[str, Any]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
     seed: list[dict[str, Any]] = field(default_factory=list)
@@ -175,6 +176,7 @@ def load_solution(root: str | Path) -> Solution:
 
     triggers: list[tuple[Path, Any]] = []
     workflows: dict[str, dict[str, Any]] = {}
+    workflow_files: dict[str, Path] = {}
     plans: dict[str, Path] = {}
     # `[solution] include = ["../shared-plans"]`: folders whose plans, triggers and workflows join this
     # solution's (the demo includes the finance examples this way).
@@ -191,6 +193,7 @@ def load_solution(root: str | Path) -> Solution:
             if sn in workflows:
                 raise SolutionError(f"{path}: workflow {sn!r} is defined twice")
             workflows[sn] = doc
+            workflow_files[sn] = path
         plans_dir = folder / "plans"
         for path in sorted(plans_dir.glob("*.js")) if plans_dir.is_dir() else []:
             if path.stem in plans:
@@ -207,6 +210,7 @@ def load_solution(root: str | Path) -> Solution:
         triggers=triggers,
         plans=plans,
         workflows=workflows,
+        workflow_files=workflow_files,
         people=_json_list(root / "ods" / "people.json"),
         organisations=_json_list(root / "ods" / "organisations.json"),
         seed=_json_list(root / "seed" / "workitems.json"),
