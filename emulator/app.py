@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, timeentries, finance):
         app.register_blueprint(module.bp)
+    from .api import features
+
+    app.register_blueprint(features.bp)  # routes of global features the tenant has switched off: 400
 
     from widgets.pages import bp as widget_pages
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from .kernel.binding import Fields
@@ -48,6 +49,65 @@ class Ods:
         if found is None or found[0] != kind:
             raise not_found(kind, ods_id)
         return public(found[1])
+
+    def get_v1(self, kind: str, ods_id: str) -> dict[str, Any]:
+        """`GET /api/public/v1/{people|organisations}/{id}`: the record with `contactDetails` beside it,
+        where the official mobile app reads them (sharedo-sample-mobile-app `Participants.vue`
+        reads `details.contactDetails[].{contactTypeSystemName, contactValue}`) [confirmed by that sample;
+        that it sits beside the record's own keys is inferred]."""
+        doc = self.get(kind, ods_id)
+        return {**doc, "contactDetails": contact_details(doc)}
+
+    def _records(self, conn: sqlite3.Connection) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for r in conn.execute("SELECT id, kind, body FROM ods ORDER BY kind, id"):
+            yield r["id"], r["kind"], json.loads(r["body"])
+
+    def user_by_name(self, user_name: str | None, conn: sqlite3.Connection) -> dict[str, Any] | None:
+        """The ODS person who is the user `user_name` (users are ODS people with `isUser`)."""
+        if not user_name:
+            return None
+        for _, kind, doc in self._records(conn):
+            if kind == "person" and doc.get("isUser") and str(doc.get("userName", "")).lower() == user_name.lower():
+                return doc
+        return None
+
+    def user_profile(self, user_id: str) -> dict[str, Any]:
+        """`GET /api/v2/public/users/{id}`: the app's profile page reads `availabilitySystemName` and
+        `aspectData.contactDetails[].{contactTypeSystemName, contactValue}` [confirmed: sharedo-sample-mobile-app
+        `Profile.vue`]; the other keys and the availability value are [inferred]."""
+        found = self.find(user_id)
+        if found is None or found[0] != "person" or not found[1].get("isUser"):
+            raise not_found("user", user_id)
+        doc = found[1]
+        return {
+            "id": doc["id"],
+            "userName": doc.get("userName"),
+            "firstName": doc.get("firstName"),
+            "surname": doc.get("surname"),
+            "fullName": display_name("person", doc),
+            "isActive": doc.get("isActive", True),
+            "availabilitySystemName": doc.get("availabilitySystemName", "available"),
+            "aspectData": {"contactDetails": contact_details(doc)},
+        }
+
+    # -- locations: ODS records hold them in `locations[]`; the v2 locations API gives each an id ---
+    def location_ids(self, ods_id: str) -> list[str]:
+        """`GET /api/v2/public/locations/for/{odsId}/ids` → `[id]` [confirmed: mobile app `participantsAgent.js`]."""
+        found = self.find(ods_id)
+        if found is None:
+            raise not_found("person or organisation", ods_id)
+        return [location_id(ods_id, i, loc) for i, loc in enumerate(found[1].get("locations") or [])]
+
+    def location(self, loc_id: str) -> dict[str, Any]:
+        """`GET /api/v2/public/locations/{id}`: the app reads `addressLine1, addressLine2, town, postCode,
+        country` and `aspectData.locationMap.addressLocations[0].{latitude, longitude}` [confirmed: mobile
+        app `locationMapper.js`]; `odsId` and the other keys are [inferred]."""
+        with self.store.read() as conn:
+            for ods_id, _, doc in self._records(conn):
+                for i, loc in enumerate(doc.get("locations") or []):
+                    if isinstance(loc, dict) and location_id(ods_id, i, loc) == loc_id:
+                        return _location_json(ods_id, loc_id, loc)
+        raise not_found("location", loc_id)
 
     def search(self, body: Any) -> dict[str, Any]:
         """`POST /api/ods/_search`: rows carry `result` as a JSON string, as the real one does."""
@@ -156,6 +216,33 @@ class Ods:
                     {"odsId": doc["id"], "odsEntityType": "organisation", "tags": doc["tags"]},
                 )
             return public(doc)
+
+
+# [inferred] Seeded locations carry no id of their own; each gets a stable one from its owner and place.
+LOCATION_NAMESPACE = uuid.UUID("7c0c2d4e-5a1b-4f3e-9d8c-1b2a3c4d5e6f")
+
+
+def location_id(ods_id: str, index: int, loc: Any) -> str:
+    if isinstance(loc, dict) and loc.get("id"):
+        return str(loc["id"])
+    return str(uuid.uuid5(LOCATION_NAMESPACE, f"{ods_id}/{index}"))
+
+
+def _location_json(ods_id: str, loc_id: str, loc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("addressLine1", "addressLine2", "addressLine3", "addressLine4", "town", "county", "postCode", "country")
+    out: dict[str, Any] = {"id": loc_id, "odsId": ods_id, **{k: loc.get(k) for k in keys}}
+    out["countrySystemName"] = loc.get("countrySystemName")
+    lat, lng = loc.get("latitude"), loc.get("longitude")
+    points = [{"latitude": lat, "longitude": lng}] if lat is not None and lng is not None else []
+    out["aspectData"] = {"locationMap": {"addressLocations": points}}
+    return out
+
+
+def contact_details(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """A record's contact details; the ODS keeps them as `aspectData.ContactDetails` (S8 `_search` capture)."""
+    aspects = doc.get("aspectData") or {}
+    found = aspects.get("ContactDetails", aspects.get("contactDetails")) if isinstance(aspects, dict) else None
+    return [c for c in found or [] if isinstance(c, dict)]
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,8 @@ class TimeEntries:
         return {"systemName": c["systemName"], "name": c["name"], "segments": c["segments"]}
 
     def config(self) -> dict[str, Any]:
+        """The app's entry form reads `startTimeMaxDaysAgo`, `endTimeMaxDaysInFuture` and `maxHours`
+        [confirmed: sharedo-sample-mobile-app `TimeEntryForm.vue`]; their values are the catalogue's."""
         return {**self.catalogue["config"], "states": self.catalogue["states"], "categories": self.category_list()}
 
     # -- entries --------------------------------------------------------------------------------
@@ -77,9 +79,8 @@ class TimeEntries:
             out["endDateTime"] = iso(parse_instant(end))
         if f.has("billingNotes"):
             out["billingNotes"] = f.string("billingNotes", max_length=10_000)
-        for key in ("regenerateBillingNotes", "isAutomatic"):
-            f.boolean(key)
-        f.string("createdBySystem", max_length=200)
+        for key in ("regenerateBillingNotes", "isAutomatic", "createdBySystem"):
+            f.boolean(key)  # the mobile app sends `createdBySystem: false` (`TimeEntryForm.vue`)
         segments = []
         known = {s["id"]: s for s in self.categories.get(category, {"segments": []})["segments"]}
         for where, value in f.items("segments", max_items=50):
@@ -166,7 +167,7 @@ class TimeEntries:
             )
 
     def delete(self, entry_id: str, principal: Principal | None) -> None:
-        require(principal, "core.time.record")
+        require(principal, "core.time.delete")
         with self.store.transaction() as tx:
             row = self._row(tx, entry_id)
             if row["state"] != "draft":
@@ -221,7 +222,8 @@ class TimeEntries:
         with self.store.read() as conn:
             ids = [r[0] for r in conn.execute(sql + " ORDER BY created, id", args)]
             page = ids[(start_page - 1) * rows_per_page : start_page * rows_per_page]
-            return {"totalCount": len(ids), "results": [self._json(conn, i) for i in page]}
+            # `{rows, totalRows}` [confirmed: sharedo-sample-mobile-app `TimeEntryList.vue` reads `data.rows`]
+            return {"totalRows": len(ids), "rows": [self._json(conn, i) for i in page]}
 
     # -- helpers --------------------------------------------------------------------------------
     def _row(self, conn: sqlite3.Connection, entry_id: str) -> sqlite3.Row:
@@ -261,7 +263,9 @@ class TimeEntries:
             "stateSystemName": row["state"],
             "timeCodeCategorySystemName": row["category"],
             "timeCodeCategoryName": category["name"],
+            "timeCodeCategoryId": row["category"],  # [inferred] the category's system name is its id here
             "timeCodeId": code,
+            "timeCode": code,
             "timeCodeDescription": codes.get(code) if code else None,
             "startDateTime": row["start_time"],
             "endDateTime": row["end_time"],

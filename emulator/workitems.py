@@ -23,6 +23,20 @@ from .kernel.store import Store, dumps
 from .ods import Ods, display_name
 from .solution.loading import Solution
 
+# [inferred] Business event → chronology point of interest: (poiSystemName, title, icon, colour). The
+# mobile app shows the POI system names `comment`, `milestone`, `task-milestone`, `docgen`, `document-*`
+# and `emails` and hides the rest (sharedo-sample-mobile-app `chronologyMapper.js`).
+CHRONOLOGY_POI: dict[str, tuple[str, str, str, str]] = {
+    "comment-added": ("comment", "Comment added", "fa-comment", "#3f51b5"),
+    "sharedo-phase-changed": ("milestone", "Moved to", "fa-flag", "#4caf50"),
+    "sharedo-created": ("sharedo-created", "Created", "fa-plus", "#607d8b"),
+    "sharedo-updated": ("sharedo-updated", "Details updated", "fa-pencil", "#607d8b"),
+    "attribute-changed": ("attribute-changed", "Attribute changed", "fa-pencil", "#607d8b"),
+    "participant-added": ("participant-added", "Participant added", "fa-user-plus", "#607d8b"),
+    "participant-removed": ("participant-removed", "Participant removed", "fa-user-times", "#607d8b"),
+    "time-entry-state-changed": ("time", "Time entry", "fa-clock-o", "#607d8b"),
+}
+CHRONOLOGY_NAMESPACE = uuid.UUID("0b5e7f3a-2c4d-4e6f-8a9b-c1d2e3f4a5b6")
 TITLE_MAX = 400
 REFERENCE_MAX = 100
 ATTRIBUTE_MAX = 100_000
@@ -261,6 +275,7 @@ class WorkItems:
         f = Fields(body)
         wi = f.obj("workItem")
         changes: dict[str, Any] = {}
+        given_type: str | None = None
         if wi is not None:
             if wi.has("title"):
                 changes["title"] = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
@@ -268,13 +283,15 @@ class WorkItems:
                 changes["reference"] = wi.string("reference", max_length=REFERENCE_MAX)
             if wi.has("description"):
                 changes["description"] = wi.string("description", max_length=100_000)
-            if wi.has("sharedoTypeSystemName"):
-                wi.error("sharedoTypeSystemName", "a work item's type cannot be changed")
+            # a client that sends back what it read (the mobile app's `saveTask`) repeats the type: fine
+            given_type = wi.string("sharedoTypeSystemName", max_length=200)
         aspect = f.obj("aspectData")
         aspect_data = self._aspect_data(aspect) if aspect is not None else {}
         f.raise_if_errors()
         with self.store.transaction() as tx:
             item = self.get(item_id, tx)
+            if wi is not None and given_type is not None and given_type != item.type:
+                raise invalid("workItem.sharedoTypeSystemName", f"is {item.type!r}; a work item's type cannot change")
             key_dates = self._key_dates(f, item.type)
             f.raise_if_errors()
             changed = [k for k, v in changes.items() if getattr(item, k) != v]
@@ -522,19 +539,40 @@ class WorkItems:
             )
 
     # -- comments and chronology ----------------------------------------------------------------
+    # Both lists answer `{rows, totalRows}`, newest first [confirmed: sharedo-sample-mobile-app
+    # `CommentList.vue` and `ChronologyList.vue` read `rows` and `totalRows`].
+    def _author(self, author: str | None, conn: sqlite3.Connection) -> tuple[str | None, str | None]:
+        """(userId, userFullName) of a comment's author: a user is an ODS person; a client is its id."""
+        person = self.ods.user_by_name(author, conn)
+        if person is None:
+            return None, author
+        return person["id"], display_name("person", person)
+
+    def _comment_row(self, r: sqlite3.Row, conn: sqlite3.Connection) -> dict[str, Any]:
+        """A comment as the mobile app reads it: `id, comment (HTML), userId, userFullName, created,
+        isPrivate, isPinned, isDeleted` [confirmed: `CommentList.vue`]; the emulator keeps no private,
+        pinned or deleted comments, so those are false."""
+        user_id, full_name = self._author(r["author"], conn)
+        return {
+            "id": r["id"],
+            "comment": r["comment"],
+            "userId": user_id,
+            "userFullName": full_name,
+            "created": r["created"],
+            "isPrivate": False,
+            "isPinned": False,
+            "isDeleted": False,
+        }
+
     def comments(self, item_id: str, start_page: int, rows_per_page: int) -> dict[str, Any]:
         with self.store.read() as conn:
             item = self.get(item_id, conn)
             total = conn.execute("SELECT COUNT(*) FROM comments WHERE work_item_id=?", (item.id,)).fetchone()[0]
             rows = conn.execute(
-                "SELECT * FROM comments WHERE work_item_id=? ORDER BY created DESC, id LIMIT ? OFFSET ?",
+                "SELECT * FROM comments WHERE work_item_id=? ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
                 (item.id, rows_per_page, (start_page - 1) * rows_per_page),
-            )
-            results = [
-                {"id": r["id"], "comment": r["comment"], "createdBy": r["author"], "createdDate": r["created"]}
-                for r in rows
-            ]
-        return {"totalCount": total, "startPage": start_page, "rowsPerPage": rows_per_page, "results": results}
+            ).fetchall()
+            return {"totalRows": total, "rows": [self._comment_row(r, conn) for r in rows]}
 
     def add_comment(self, item_id: str, body: Any, principal: Principal | None) -> dict[str, Any]:
         require(principal, "core.sharedo.comment")
@@ -549,10 +587,12 @@ class WorkItems:
             self.stream.append(
                 tx, "comment-added", {"sharedoId": item.id, "sharedoTypeSystemName": item.type, "commentId": cid}
             )
-        return {"id": cid, "comment": text, "createdBy": author, "createdDate": now}
+            row = tx.execute("SELECT * FROM comments WHERE id=?", (cid,)).fetchone()
+            return self._comment_row(row, tx)
 
     def chronology(self, item_id: str, start_page: int, rows_per_page: int, include_children: bool) -> dict[str, Any]:
-        """[inferred shape] What happened to a work item, newest first: derived from the event stream."""
+        """What happened to a work item, newest first, derived from the event stream: one point of
+        interest per business event (CHRONOLOGY_POI says which)."""
         with self.store.read() as conn:
             item = self.get(item_id, conn)
             ids = [item.id] + (self.descendant_ids(item.id, conn) if include_children else [])
@@ -561,18 +601,36 @@ class WorkItems:
             rows = conn.execute(
                 f"SELECT * FROM events WHERE sharedo_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
                 [*ids, rows_per_page, (start_page - 1) * rows_per_page],
-            )
-            entries = [
-                {
-                    "eventNumber": r["number"],
-                    "eventType": r["event_type"],
-                    "sharedoId": r["sharedo_id"],
-                    "occurredAt": r["occurred_at"],
-                    "data": json.loads(r["data"]),
-                }
-                for r in rows
-            ]
-        return {"totalCount": total, "startPage": start_page, "rowsPerPage": rows_per_page, "results": entries}
+            ).fetchall()
+            return {"totalRows": total, "rows": [self._chronology_row(r, conn) for r in rows]}
+
+    def _chronology_row(self, r: sqlite3.Row, conn: sqlite3.Connection) -> dict[str, Any]:
+        """A point of interest as the mobile app reads it: `id, poiSystemName, title, notes, poiTypeIcon,
+        poiTypeColour, userFullName, created, isPrivate` [confirmed: `chronologyMapper.js`]. The values
+        (system names, titles, icons) come from CHRONOLOGY_POI [inferred]."""
+        data = json.loads(r["data"])
+        poi, title, icon, colour = CHRONOLOGY_POI.get(r["event_type"], (r["event_type"], r["event_type"], "", ""))
+        notes, user = None, None
+        if r["event_type"] == "comment-added":
+            comment = conn.execute("SELECT * FROM comments WHERE id=?", (data.get("commentId"),)).fetchone()
+            if comment is not None:
+                notes, user = comment["comment"], self._author(comment["author"], conn)[1]
+        elif r["event_type"] == "sharedo-phase-changed":
+            to = self.types.phase(data.get("sharedoTypeSystemName") or "", data.get("toPhase") or "")
+            title = f"{title} {to.name if to else data.get('toPhase')}"
+            notes = data.get("reason")
+        return {
+            "id": str(uuid.uuid5(CHRONOLOGY_NAMESPACE, str(r["number"]))),
+            "sharedoId": r["sharedo_id"],
+            "poiSystemName": poi,
+            "title": title,
+            "notes": notes,
+            "poiTypeIcon": icon,
+            "poiTypeColour": colour,
+            "userFullName": user,
+            "created": r["occurred_at"],
+            "isPrivate": False,
+        }
 
     def descendant_ids(self, item_id: str, conn: sqlite3.Connection) -> list[str]:
         rows = conn.execute(
@@ -581,6 +639,101 @@ class WorkItems:
             (item_id,),
         ).fetchall()
         return [r[0] for r in rows]
+
+    # -- what the official mobile app reaches through internal routes ----------------------------
+    def types_tree(self) -> list[dict[str, Any]]:
+        """`GET /api/v2/public/types/tree`: nested `[{systemName, children[]}]` [confirmed: sharedo-mobile-core
+        `typesTree.js` walks `systemName` and `children`]; `name`, `iconClass`, `isAbstract` are [inferred]."""
+
+        def node(t: Any) -> dict[str, Any]:
+            kids = [node(c) for c in self.types if c.parent == t.system_name]
+            return {
+                "systemName": t.system_name,
+                "name": t.name,
+                "iconClass": t.icon_class,
+                "isAbstract": t.is_abstract,
+                "children": kids,
+            }
+
+        return [node(t) for t in self.types if t.parent is None]
+
+    def task(self, item_id: str) -> dict[str, Any]:
+        """`GET /api/tasks/{id}` (internal): the mobile app reads only `participantActions` [confirmed:
+        `tasksAgent.js`]. The emulator models no participant actions, so the list is empty [inferred]."""
+        item = self.get(item_id)
+        if not self.types.is_derived_from(item.type, "task"):
+            raise not_found("task", item_id)
+        return {"id": item.id, "title": item.title, "reference": item.reference, "participantActions": []}
+
+    def take_ownership(self, item_id: str, principal: Principal | None) -> dict[str, Any]:
+        """`POST /api/tasks/{id}/takeownership` (internal): the calling user becomes the primary owner."""
+        require(principal, "core.sharedo.update")
+        user = principal.user if principal else None
+        if not user or not user.get("id"):
+            raise ApiError(400, "only a signed-in user can take ownership; this token has no user")
+        with self.store.transaction() as tx:
+            item = self.get(item_id, tx)
+            roles = self.types.roles(item.type)
+            if roles and "primary-owner" not in roles:
+                raise ApiError(400, f"work type {item.type!r} has no primary-owner role to take")
+            now = iso(self.clock.now())
+            held = tx.execute(
+                "SELECT * FROM participants WHERE work_item_id=? AND role='primary-owner'", (item.id,)
+            ).fetchall()
+            if any(r["ods_id"] == user["id"] for r in held):
+                return {"sharedoId": item.id, "odsId": user["id"]}
+            for r in held:
+                tx.execute("DELETE FROM participants WHERE id=?", (r["id"],))
+                self.stream.append(
+                    tx,
+                    "participant-removed",
+                    {
+                        "sharedoId": item.id,
+                        "sharedoTypeSystemName": item.type,
+                        "participantId": r["id"],
+                        "roleSystemName": "primary-owner",
+                        "odsId": r["ods_id"],
+                    },
+                )
+            pid = self._insert_participant(tx, item.id, "primary-owner", user["id"], now)
+            self.stream.append(
+                tx,
+                "participant-added",
+                {
+                    "sharedoId": item.id,
+                    "sharedoTypeSystemName": item.type,
+                    "participantId": pid,
+                    "roleSystemName": "primary-owner",
+                    "odsId": user["id"],
+                },
+            )
+            return {"sharedoId": item.id, "odsId": user["id"]}
+
+    def save_aspects(self, item_id: str, body: Any, principal: Principal | None) -> WorkItem:
+        """`POST /api/aspects/sharedos/{id}` (internal): the work item's own fields at the top level and
+        each aspect's data as a JSON *string* [confirmed: mobile app `workItemsAgent.js`, used "as the public
+        API is broken"]. The read-only keys the app echoes back (ids, phase, dates) are ignored."""
+        if not isinstance(body, dict):  # `null` too: Fields would read it as an empty object
+            raise invalid("(body)", "expected the work item's fields and aspectData as an object")
+        f = Fields(body)
+        given_type = f.string("sharedoTypeSystemName", max_length=200)
+        fields = {k: f.raw(k) for k in ("title", "reference", "description") if f.raw(k) is not None}
+        aspects: dict[str, Any] = {}
+        aspect = f.obj("aspectData")
+        for name in aspect.names() if aspect is not None else []:
+            text = aspect.raw(name)
+            if not isinstance(text, str):
+                aspect.error(name, "an aspect's data goes as a JSON string on this route")
+                continue
+            try:
+                aspects[name] = json.loads(text)
+            except ValueError as exc:
+                aspect.error(name, f"is not valid JSON: {exc}")
+        f.raise_if_errors()
+        item = self.get(item_id)
+        if given_type and given_type != item.type:
+            raise invalid("sharedoTypeSystemName", f"is {item.type!r}; a work item's type cannot be changed")
+        return self.update(item.id, {"workItem": fields, "aspectData": aspects}, principal)
 
     # -- seeding --------------------------------------------------------------------------------
     def seed(self, entries: list[dict[str, Any]]) -> None:

@@ -65,7 +65,7 @@ def test_actual_fees_crossing_80_and_100_percent_alert_once_each(api):
     assert over["lastAlert"] == "100%" and over["percentOfEstimate"] == 105.0
     alerts = [e["Data"]["threshold"] for e in events_of(api, "actual-fees-threshold-crossed")]
     assert alerts == [80, 100]
-    comments = api.get(f"/api/v1/public/workItem/{OPEN_MATTER}/comments").json["results"]
+    comments = api.get(f"/api/v1/public/workItem/{OPEN_MATTER}/comments").json["rows"]
     assert any("reached 100% of the estimate" in c["comment"] for c in comments)
 
 

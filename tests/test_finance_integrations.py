@@ -319,7 +319,7 @@ def test_submitted_time_is_sent_to_the_pms(stack):
         t for t in stack.pms_json("/api/matters/PMS-260101/time")["timeEntries"] if t["operateTimeEntryId"] == entry_id
     ]
     assert posted["feeEarner"] == "PS" and posted["minutes"] == 25 and posted["value"] == 135.42  # 25 min at £325/h
-    comments = stack.operate.ok("GET", f"{V1}/{ESTATE_MATTER}/comments")["results"]
+    comments = stack.operate.ok("GET", f"{V1}/{ESTATE_MATTER}/comments")["rows"]
     assert [c["comment"] for c in comments if posted["timeEntryId"] in c["comment"]] == [
         f"Time entry {entry_id} (25 min, Priya Shah) posted to the PMS as {posted['timeEntryId']} on PMS-260101, "
         "value 135.42"
@@ -543,7 +543,7 @@ def test_actual_fees_from_the_pms_alert_at_80_and_100_percent(stack):
         (LEASE_MATTER, 80, "6400.00"),
         (LEASE_MATTER, 100, "8000.00"),
     ]
-    notes = [c["comment"] for c in stack.operate.ok("GET", f"{V1}/{LEASE_MATTER}/comments")["results"]]
+    notes = [c["comment"] for c in stack.operate.ok("GET", f"{V1}/{LEASE_MATTER}/comments")["rows"]]
     assert sorted(n.split(" (")[0] for n in notes if "of the estimate" in n) == [
         "Actual fees 6400.00 have reached 80% of the estimate 8000.00",
         "Actual fees 8000.00 have reached 100% of the estimate 8000.00",

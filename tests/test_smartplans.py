@@ -205,7 +205,7 @@ def test_a_failed_call_can_be_retried_without_resending_what_succeeded(make_app)
     assert retried.json["state"] == "STOPPED" and retried.json["ctx"]["pmsReference"] == "PMS-9"
     assert retried.json["steps"][0]["attempts"] == 2
     comments = api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json
-    assert comments["totalCount"] == 1  # the POST before the failure was not sent again
+    assert comments["totalRows"] == 1  # the POST before the failure was not sent again
     again = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step['id']}/retry")
     assert again.status_code == 409
 
@@ -365,7 +365,7 @@ def test_a_redelivered_event_starts_no_second_execution(make_app):
         em.store.set_meta(tx, "dispatcher.cursor", "0")  # as if the process died before recording progress
     em.dispatcher.drain()
     assert len(executions(api)) == 1
-    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 1
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalRows"] == 1
 
 
 def test_submitted_time_starts_a_plan_filtered_by_state(make_app):
@@ -437,7 +437,7 @@ def test_a_retry_never_resends_a_write_that_succeeded_even_after_a_handled_failu
     step = execution["steps"][0]["id"]
     retried = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step}/retry").json
     assert retried["state"] == "STOPPED"
-    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 1
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalRows"] == 1
 
 
 def test_a_retry_later_replays_the_step_at_its_first_time(make_app):
@@ -460,7 +460,7 @@ def test_a_retry_later_replays_the_step_at_its_first_time(make_app):
     retried = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step}/retry").json
     assert retried["state"] == "STOPPED", retried["lastErrored"]
     comments = api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json
-    assert comments["totalCount"] == 1 and comments["results"][0]["comment"] == "at 2026-01-05T09:00:00.0000000Z"
+    assert comments["totalRows"] == 1 and comments["rows"][0]["comment"] == "at 2026-01-05T09:00:00.0000000Z"
 
 
 def test_text_that_cannot_be_recorded_is_never_sent(make_app):
@@ -476,9 +476,9 @@ def test_text_that_cannot_be_recorded_is_never_sent(make_app):
     api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
     (execution,) = executions(api)
     assert execution["state"] == "STOPPED" and execution["ctx"]["status"] == "BadRequest"
-    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 0
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalRows"] == 0
     em.smartplans.resume()  # nothing half-done is left for a restart to send
-    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalCount"] == 0
+    assert api.get(f"{V1}/{ENQUIRY_MATTER}/comments").json["totalRows"] == 0
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,7 @@ def test_search_by_work_item_and_state(api):
     api.post(f"{T}/entry/{first['id']}/submit")
     everything = api.post(f"{T}/entry/search", {"sharedoId": OPEN_MATTER, "rowsPerPage": 10, "startPage": 1}).json
     submitted = api.post(f"{T}/entry/search", {"sharedoId": OPEN_MATTER, "states": ["submitted"]}).json
-    assert everything["totalCount"] == 2 and [r["id"] for r in submitted["results"]] == [first["id"]]
+    assert everything["totalRows"] == 2 and [r["id"] for r in submitted["rows"]] == [first["id"]]
     assert api.post(f"{T}/entry/search", {"states": ["lost"]}).status_code == 400
 
 

@@ -298,12 +298,12 @@ def test_comments_and_chronology(api):
     assert api.post(f"{base}/comments", {"comment": "Called the client"}).status_code == 201
     assert api.post(f"{base}/comments", {"comment": ""}).status_code == 400
     page = api.get(f"{base}/comments?startPage=1&rowsPerPage=10").json
-    assert page["totalCount"] == 1 and page["results"][0]["comment"] == "Called the client"
-    assert page["results"][0]["createdBy"] == "demo-client"
+    assert page["totalRows"] == 1 and page["rows"][0]["comment"] == "Called the client"
+    assert page["rows"][0]["userFullName"] == "demo-client" and page["rows"][0]["userId"] is None
     assert api.get(f"{base}/comments?rowsPerPage=lots").status_code == 400
     api.put(f"{base}/phase", {"toPhaseSystemName": "matter-closed"})
     chron = api.get(f"{base}/chronology?rowsPerPage=10&startPage=1").json
-    assert [c["eventType"] for c in chron["results"]] == ["sharedo-phase-changed", "comment-added"]
+    assert [c["poiSystemName"] for c in chron["rows"]] == ["milestone", "comment"]
 
 
 def test_chronology_can_include_children(api):
@@ -312,5 +312,5 @@ def test_chronology_can_include_children(api):
     ).json["workItem"]
     own = api.get(f"{V1}/{OPEN_MATTER}/chronology").json
     with_children = api.get(f"{V1}/{OPEN_MATTER}/chronology?includeChildren=true").json
-    assert own["totalCount"] == 0
-    assert [c["sharedoId"] for c in with_children["results"]] == [task["id"]]
+    assert own["totalRows"] == 0
+    assert [c["sharedoId"] for c in with_children["rows"]] == [task["id"]]

@@ -9,7 +9,6 @@ from .common import body, caller, emulator
 bp = Blueprint("ods", __name__)
 
 
-@bp.get("/api/public/v1/people/<ods_id>")
 @bp.get("/api/public/v2/people/<ods_id>")
 @bp.get("/api/v2/public/people/<ods_id>")
 def person(ods_id: str):
@@ -17,12 +16,44 @@ def person(ods_id: str):
     return jsonify(emulator().ods.get("person", ods_id))
 
 
-@bp.get("/api/public/v1/organisation/<ods_id>")
 @bp.get("/api/public/v2/organisation/<ods_id>")
 @bp.get("/api/v2/public/organisation/<ods_id>")
 def organisation(ods_id: str):
     caller("core.ods.read")
     return jsonify(emulator().ods.get("organisation", ods_id))
+
+
+# The mobile app builds `/api/public/v1/{participantType}s/{odsId}` ("people" for a person), so the
+# organisation route is also called in the plural; v1 is the one it trusts ("do NOT use v2").
+@bp.get("/api/public/v1/people/<ods_id>")
+def person_v1(ods_id: str):
+    caller("core.ods.read")
+    return jsonify(emulator().ods.get_v1("person", ods_id))
+
+
+@bp.get("/api/public/v1/organisation/<ods_id>")
+@bp.get("/api/public/v1/organisations/<ods_id>")
+def organisation_v1(ods_id: str):
+    caller("core.ods.read")
+    return jsonify(emulator().ods.get_v1("organisation", ods_id))
+
+
+@bp.get("/api/v2/public/locations/for/<ods_id>/ids")
+def location_ids(ods_id: str):
+    caller("core.ods.read")
+    return jsonify(emulator().ods.location_ids(ods_id))
+
+
+@bp.get("/api/v2/public/locations/<location_id>")
+def location(location_id: str):
+    caller("core.ods.read")
+    return jsonify(emulator().ods.location(location_id))
+
+
+@bp.get("/api/v2/public/users/<user_id>")
+def user(user_id: str):
+    caller("core.ods.read")
+    return jsonify(emulator().ods.user_profile(user_id))
 
 
 @bp.post("/api/ods/_search")

@@ -124,3 +124,38 @@ def add_participant(item_id: str):
 def remove_participant(item_id: str, participant_id: str):
     emulator().workitems.remove_participant(item_id, participant_id, caller())
     return "", 204
+
+
+@bp.get("/api/v2/public/types/tree")
+def types_tree():
+    caller("core.sharedo.read")
+    return jsonify(emulator().workitems.types_tree())
+
+
+# -- internal routes the official mobile app calls (sharedo-sample-mobile-app `tasksAgent.js`,
+# `workItemsAgent.js`); their shapes beyond the keys the app reads are [inferred].
+@bp.get("/api/tasks/<item_id>")
+def task(item_id: str):
+    caller("core.sharedo.read")
+    return jsonify(emulator().workitems.task(item_id))
+
+
+@bp.post("/api/tasks/<item_id>/takeownership")
+def take_ownership(item_id: str):
+    return jsonify(emulator().workitems.take_ownership(item_id, caller()))
+
+
+@bp.get("/api/sharedo/<item_id>/mySharedoPermissions")
+def my_permissions(item_id: str):
+    """The caller's permissions on one work item as `[name]`; the app checks `core.sharedo.update` and
+    `core.sharedo.progress.milestone` in it. The emulator grants per caller, not per item [inferred]."""
+    principal = caller("core.sharedo.read")
+    em = emulator()
+    em.workitems.get(item_id)
+    return jsonify(em.identity.user_info(principal)["globalPermissions"])
+
+
+@bp.post("/api/aspects/sharedos/<item_id>")
+def save_aspects(item_id: str):
+    em = emulator()
+    return jsonify(em.workitems.to_json(em.workitems.save_aspects(item_id, body(), caller())))
