@@ -591,3 +591,93 @@ def test_cors_lets_a_registered_origin_call_the_token_endpoint_and_the_api(oidc_
     assert preflight.headers["Access-Control-Allow-Headers"] == "authorization"
     other = client.post("/connect/token", data={}, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# -- in a browser: the vue-spa sample's own code, unmodified ----------------------------------------
+SPA_ORIGIN = "http://localhost:8200"
+SPA_FILES = OFFICIAL / "sharedo-auth-samples"
+IMPORTS = {
+    "vue": "/shim/vue.js",  # the only stand-in: authcode.js and router.js use vue's reactive() as a plain object
+    **{
+        f"/authCode/vue-spa/{name}": f"/authCode/vue-spa/{name}.js"  # vite resolves imports without ".js"
+        for name in ("settings", "router", "service/authcode", "service/fetchWrapper")
+    },
+}
+
+
+def spa_page(identity: str) -> str:
+    env = {"IDENTITY": identity, "API": identity, "CLIENTID": "vue-spa", "CLIENTSECRET": "vue-secret"}
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<script>window.process = {{ env: {json.dumps(env)} }};</script>
+<script type="importmap">{json.dumps({"imports": IMPORTS})}</script></head><body>
+<script type="module">
+import {{ auth, initialise, getNewTokens, logout }} from "/authCode/vue-spa/service/authcode.js";
+import {{ profile, loadProfile }} from "/authCode/vue-spa/service/profile.js";
+window.spa = {{ auth, profile, getNewTokens, logout }};
+initialise().then(loadProfile).then(
+    () => {{ document.body.dataset.signedIn = profile.name; }},
+    (e) => {{ document.body.dataset.failed = String(e); }});
+</script></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def spa_browser():
+    """Chromium for a page the context itself serves: such a page has no address, so Chromium counts it as
+    public and would refuse its calls to the loopback emulator (Local Network Access); those checks are off."""
+    from playwright.sync_api import sync_playwright
+
+    from widgets.testing import CHROMIUM_ARGS, chromium_path
+
+    args = [*CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=args)
+        yield browser
+        browser.close()
+
+
+def test_the_vue_spa_sample_signs_in_through_the_page_in_a_browser(oidc_app, spa_browser):
+    """The sample's authcode.js, profile.js, fetchWrapper.js, router.js and settings.js run as shipped, on the
+    origin of its settings' redirectUri (served by the browser context, not a socket), against the served emulator."""
+    from .loopback import serving
+
+    with serving(oidc_app) as identity:
+        context = spa_browser.new_context()
+        try:
+
+            def spa(route) -> None:
+                path = urlsplit(route.request.url).path
+                if path == "/shim/vue.js":
+                    route.fulfill(body="export function reactive(o) { return o; }", content_type="text/javascript")
+                elif path.endswith(".js") and (SPA_FILES / path.lstrip("/")).is_file():
+                    route.fulfill(
+                        body=(SPA_FILES / path.lstrip("/")).read_text("utf-8"), content_type="text/javascript"
+                    )
+                else:
+                    route.fulfill(body=spa_page(identity), content_type="text/html")
+
+            context.route(f"{SPA_ORIGIN}/**", spa)
+            page = context.new_page()
+            errors: list[str] = []
+            diagnostics: list[str] = []  # what the network said, for a failure's message
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("requestfailed", lambda r: diagnostics.append(f"{r.method} {r.url}: {r.failure}"))
+            page.on("console", lambda m: diagnostics.append(m.text) if m.type == "error" else None)
+            page.goto(f"{SPA_ORIGIN}/tasks")
+            page.wait_for_url(f"{identity}/connect/authorize?**")
+            assert "This is a local emulator, not a tenant." in page.inner_text("main")
+            page.get_by_role("button", name="Priya Shah").click()
+            page.wait_for_selector("body[data-signed-in], body[data-failed]", state="attached", timeout=15_000)
+            assert page.evaluate("document.body.dataset.failed") is None, "\n".join(errors + diagnostics)
+            assert page.evaluate("document.body.dataset.signedIn") == "Priya Shah"
+            assert page.url == f"{SPA_ORIGIN}/tasks"  # router.setPath(state)
+            first = page.evaluate("spa.auth.accessToken")
+            renewed = page.evaluate("spa.getNewTokens()")
+            assert renewed and renewed != first
+            me = Api(oidc_app, renewed).get("/api/security/userInfo").json
+            assert me["userName"] == "priya.shah" and me["clientId"] == "vue-spa"
+            page.evaluate("spa.logout()")
+            assert page.evaluate("spa.auth.accessToken") is None
+            assert Api(oidc_app, renewed).get("/api/security/userInfo").status_code == 401
+            assert not errors
+        finally:
+            context.close()
