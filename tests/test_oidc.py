@@ -621,18 +621,16 @@ initialise().then(loadProfile).then(
 
 
 @pytest.fixture(scope="module")
-def spa_browser():
+def spa_browser(operate_browser):
     """Chromium for a page the context itself serves: such a page has no address, so Chromium counts it as
-    public and would refuse its calls to the loopback emulator (Local Network Access); those checks are off."""
-    from playwright.sync_api import sync_playwright
-
+    public and would refuse its calls to the loopback emulator (Local Network Access); those checks are off.
+    Launched from the session's Playwright (one Playwright per process)."""
     from widgets.testing import CHROMIUM_ARGS, chromium_path
 
     args = [*CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=args)
-        yield browser
-        browser.close()
+    browser = operate_browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=args)
+    yield browser
+    browser.close()
 
 
 def test_the_vue_spa_sample_signs_in_through_the_page_in_a_browser(oidc_app, spa_browser):
@@ -681,3 +679,77 @@ def test_the_vue_spa_sample_signs_in_through_the_page_in_a_browser(oidc_app, spa
             assert not errors
         finally:
             context.close()
+
+
+# -- the harness signs in through the flow ---------------------------------------------------------
+WIP = "OperateFinance.WipWidget"
+
+
+def boot_of(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="operate-boot">(.*?)</script>', html, re.S)
+    assert found, "no boot data on the page"
+    return json.loads(found.group(1))
+
+
+def harness_sign_in(browser, user: str, next_path: str):
+    start = browser.get(f"/_harness/signin?next={quote(next_path, safe='')}")
+    assert start.status_code == 302 and start.location.startswith("/connect/authorize?")
+    asked = query_of(start.location)
+    assert asked["client_id"] == "operate-portal" and asked["code_challenge_method"] == "S256"
+    assert asked["redirect_uri"] == "http://localhost/_harness/callback"
+    back = sign_in(browser, start.location, user)
+    assert back.status_code == 302 and back.location.startswith("http://localhost/_harness/callback?code=")
+    return browser.get(back.location)
+
+
+def test_the_harness_signs_in_by_the_code_flow_and_its_pages_use_that_token(app):
+    browser = app.test_client()
+    done = harness_sign_in(browser, "tom.becker", f"/widgets/{WIP}?scenario=ok")
+    assert done.status_code == 302 and done.location == f"/widgets/{WIP}?scenario=ok"
+    page = browser.get(done.location)
+    assert page.status_code == 200 and "Signed in to the emulator as tom.becker" in page.text
+    session = boot_of(page.text)["session"]
+    assert session["user"] == "tom.becker"
+    me = Api(app, session["token"]).get("/api/security/userInfo").json
+    assert me["userName"] == "tom.becker" and me["clientId"] == "operate-portal"
+    assert me["globalPermissions"] == ["core.sharedo.read"]  # the user's own permissions apply
+    # an explicit ?user= still wins (the tests' shortcut), with a token of its own
+    other = boot_of(browser.get(f"/widgets/{WIP}?scenario=ok&user=priya.shah").text)["session"]
+    assert other["user"] == "priya.shah" and other["token"] != session["token"]
+
+    # the access token runs out on the clock: the page renews it with the refresh token from the sign-in
+    app.extensions["operate"].clock.advance(timedelta(seconds=901))
+    renewed = browser.get("/_harness/session?user=tom.becker")
+    assert renewed.status_code == 200 and renewed.json["token"] != session["token"]
+    assert Api(app, renewed.json["token"]).get("/api/security/userInfo").json["userName"] == "tom.becker"
+
+    out = browser.get("/_harness/signout")
+    assert out.status_code == 302 and out.location.startswith("/connect/endsession?")
+    ended = browser.get(out.location)
+    assert ended.status_code == 302 and ended.location == "http://localhost/widgets"
+    assert Api(app, renewed.json["token"]).get("/api/security/userInfo").status_code == 401
+    after = browser.get(f"/widgets/{WIP}?scenario=ok")
+    assert "Signed in to the emulator" not in after.text and ">Sign in</a>" in after.text
+
+
+def test_the_harness_sign_in_refuses_a_foreign_state_and_an_offsite_next(app):
+    browser = app.test_client()
+    done = harness_sign_in(browser, "priya.shah", "//evil.example/x")
+    assert done.status_code == 302 and done.location == "/widgets"
+    forged = app.test_client().get("/_harness/callback?code=x&state=y")
+    assert forged.status_code == 400 and "state does not match" in forged.text
+
+
+def test_signing_in_to_the_harness_in_a_browser(operate, harness_page):
+    page = harness_page.page
+    page.goto(f"{harness_page.base_url}/_harness/signin?next={quote(f'/widgets/{WIP}?scenario=ok', safe='')}")
+    assert "This is a local emulator, not a tenant." in page.inner_text("main")
+    page.get_by_role("button", name="Daniel Okafor").click()
+    page.wait_for_url(f"{harness_page.base_url}/widgets/{WIP}?scenario=ok")
+    harness_page.wait_bound()
+    assert "Signed in to the emulator as daniel.okafor" in page.inner_text("nav")
+    assert page.evaluate("JSON.parse(document.getElementById('operate-boot').textContent).session.user") == (
+        "daniel.okafor"
+    )
+    assert "Total WIP" in harness_page.text()
+    harness_page.assert_no_console_errors()
