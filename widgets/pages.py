@@ -129,7 +129,13 @@ def _signin_context() -> dict[str, Any]:
 
 def _local_path(target: str | None) -> str:
     """Only a path on this server: `next=//evil.example` must not make the harness an open redirector."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not target.isprintable()
+    ):
         return "/widgets"
     return target
 
