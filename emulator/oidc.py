@@ -168,9 +168,9 @@ def id_token_claims(
     return claims
 
 
-def discovery(issuer: str, signing: bool = True) -> dict[str, Any]:
+def discovery(issuer: str) -> dict[str, Any]:
     """`/.well-known/openid-configuration`: what oidc-client(-ts) and ASP.NET's OpenIdConnect read."""
-    doc = {
+    return {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/.well-known/openid-configuration/jwks",
         "authorization_endpoint": f"{issuer}/connect/authorize",
@@ -209,6 +209,3 @@ def discovery(issuer: str, signing: bool = True) -> dict[str, Any]:
         "code_challenge_methods_supported": list(PKCE_METHODS),
         "request_parameter_supported": False,
     }
-    if not signing:
-        del doc["jwks_uri"]
-    return doc
