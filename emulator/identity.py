@@ -403,6 +403,8 @@ class Identity:
             now = self.clock.now()
             for key in [k for k, c in self._codes.items() if c.expires_at <= now]:
                 del self._codes[key]  # expired codes are dropped as new ones come
+            for key in [k for k, c in self._used_codes.items() if c.expires_at + self.code_ttl <= now]:
+                del self._used_codes[key]  # a replay is told apart for one more lifetime, then forgotten
             self._codes[_hash(code)] = _Code(
                 client_id=request.client.client_id,
                 redirect_uri=request.redirect_uri,
