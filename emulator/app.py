@@ -23,7 +23,7 @@ class PathNormaliser:
     """Real routes answer with and without a trailing slash, and some clients write `workitem` in
     lower case; both are folded here, before routing, so every blueprint sees one spelling."""
 
-    def __init__(self, wsgi_app, literals: dict[str, str]) -> None:
+    def __init__(self, wsgi_app, literals: dict[str, dict[str, str]]) -> None:
         self.wsgi_app = wsgi_app
         self.literals = literals
 
@@ -34,20 +34,23 @@ class PathNormaliser:
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         if path.startswith(("/api/", "/connect/")):
+            # Spellings are per top segment: /api/security/userInfo and /connect/userinfo both exist.
+            literals = self.literals.get(path.split("/", 2)[1], {})
             path = "/".join(
-                self.literals.get(seg.lower(), seg) if seg.lower() != seg or seg.lower() in self.literals else seg
+                literals.get(seg.lower(), seg) if seg.lower() != seg or seg.lower() in literals else seg
                 for seg in path.split("/")
             )
         environ["PATH_INFO"] = path
         return self.wsgi_app(environ, start_response)
 
 
-def _literal_segments(app: Flask) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _literal_segments(app: Flask) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
     for rule in app.url_map.iter_rules():
+        top = rule.rule.split("/", 2)[1]
         for seg in rule.rule.split("/"):
             if seg and "<" not in seg:
-                out[seg.lower()] = seg
+                out.setdefault(top, {})[seg.lower()] = seg
     return out
 
 
@@ -82,7 +85,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     @app.before_request
     def authenticate():
         path = request.path
-        if path.startswith("/api/") and path not in OPEN_API_ROUTES:
+        if path.startswith("/api/") and path not in OPEN_API_ROUTES and request.method != "OPTIONS":  # CORS preflight
             g.principal = emulator.identity.authenticate(request.headers.get("Authorization"))
 
     @app.errorhandler(ApiError)

@@ -77,6 +77,12 @@ SEMANTIC_400 = {
     "GET /portal/{work_item_id}": "the users and scenarios a page is asked for are the solution's",
     "POST /api/tasks/{item_id}/takeownership": "only a token with a user can own, and only where the type has the role",
     "POST /api/aspects/sharedos/{item_id}": "each aspect's string must hold a JSON object, which no schema can say",
+    "GET /connect/authorize": "clients and their redirect_uris are the solution's (operate.toml)",
+    "POST /connect/authorize": "clients and their redirect_uris are the solution's (operate.toml)",
+    "POST /account/login": "the CSRF token must be the one the sign-in page set in this browser's cookie",
+    "GET /connect/endsession": "post-logout URIs are the client's; an id_token_hint must be one this emulator signed",
+    "POST /connect/endsession": "post-logout URIs are the client's; an id_token_hint must be one this emulator signed",
+    "GET /_harness/callback": "the state must be the one this browser's sign-in started with",
 }
 # Attribute names the demo seed holds; with the seed's ids and the solution's type, phase and role
 # names they are mixed into generated requests, so the fuzz gets past "404 not found" / "unknown

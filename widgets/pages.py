@@ -4,21 +4,28 @@
     /widgets/<id>?workItem=&user=&scenario=&config=&chrome=&title=&icon=
     /portal/<workItemId>?user=&scenario=&page=
     /_harness/...                    the host script, its styles, the pinned libraries, a user's session
+    /_harness/signin?next=  /_harness/callback  /_harness/signout   sign-in through the emulator's OIDC flow
 
 Pages need no token (they are the emulator's own, on this machine); what the widgets call is the
-real API with a bearer token for the chosen user, so permissions apply as on a tenant.
+real API with a bearer token for the chosen user, so permissions apply as on a tenant. Who that user is:
+`?user=` when given (the tests' shortcut), else whoever signed in at /_harness/signin, which runs the code
+flow with PKCE against /connect/authorize as the built-in public client `operate-portal`, else the scenario's.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
+import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request
 
-from emulator.kernel.errors import error_body
+from emulator.identity import OAuthError
+from emulator.kernel.errors import ApiError, error_body
+from emulator.oidc import s256
 
 from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
 from .manifests import Catalogue, scan
@@ -53,8 +60,154 @@ def _work_items(em: Any) -> list[dict[str, Any]]:
 
 
 def _session(em: Any, user: str | None) -> dict[str, Any]:
-    token = em.identity.issue(PORTAL_CLIENT, user) if user else None
+    signed = _signed_in(em)
+    if user and signed and signed["user"].lower() == user.lower():
+        token = signed["at"]  # the token the sign-in's code bought (or its refresh since)
+    else:
+        token = em.identity.issue(PORTAL_CLIENT, user) if user else None
     return {"token": token, "user": user, "expiresIn": int(em.identity.access_ttl.total_seconds())}
+
+
+# -- signing in to the harness: the code flow with PKCE, as a tenant's portal would ----------------
+SIGNIN_COOKIE = "operate.harness"  # the harness's own tokens for the signed-in user (HttpOnly)
+PENDING_COOKIE = "operate.harness.pending"  # state, PKCE verifier and where to go back, during sign-in
+HARNESS_SCOPES = "openid profile sharedo offline_access"
+
+
+def _issuer() -> str:
+    return request.url_root.rstrip("/")
+
+
+def _callback_uri() -> str:
+    return _issuer() + "/_harness/callback"  # operate-portal's registered redirect_uris: ["/_harness/callback"]
+
+
+def _signed_in(em: Any) -> dict[str, str] | None:
+    """{user, at, rt} of the harness sign-in, its access token renewed by the refresh token when it has run
+    out; None when no one signed in (or the tokens were revoked)."""
+    if "harness_signin" in g:
+        return g.harness_signin
+    found = None
+    try:
+        raw = json.loads(request.cookies.get(SIGNIN_COOKIE) or "null")
+    except ValueError:
+        raw = None
+    if isinstance(raw, dict) and all(isinstance(raw.get(k), str) for k in ("at", "rt")):
+        try:
+            principal = em.identity.authenticate(f"Bearer {raw['at']}")
+            if principal.client_id == PORTAL_CLIENT and principal.user_name:
+                found = {"user": principal.user_name, "at": raw["at"], "rt": raw["rt"]}
+        except ApiError:  # expired or revoked: try the refresh token
+            found = _refreshed(em, raw["rt"])
+    g.harness_signin = found
+    return found
+
+
+def _refreshed(em: Any, refresh_token: str) -> dict[str, str] | None:
+    form = {"grant_type": "refresh_token", "client_id": PORTAL_CLIENT, "refresh_token": refresh_token}
+    try:
+        body = em.identity.token_request(form, None, _issuer())
+    except OAuthError:
+        return None
+    user = em.identity.authenticate(f"Bearer {body['access_token']}").user_name
+    g.harness_cookie = json.dumps({"at": body["access_token"], "rt": body["refresh_token"]})
+    return {"user": user, "at": body["access_token"], "rt": body["refresh_token"]}
+
+
+@bp.after_app_request
+def _keep_signin(response: Response) -> Response:
+    """A refresh during the request rotated the tokens: the browser keeps the new ones."""
+    if g.get("harness_cookie"):
+        response.set_cookie(SIGNIN_COOKIE, g.harness_cookie, httponly=True, samesite="Lax", path="/")
+    return response
+
+
+@bp.app_context_processor
+def _signin_context() -> dict[str, Any]:
+    return {"harness_user": lambda: (_signed_in(_em()) or {}).get("user")}
+
+
+def _local_path(target: str | None) -> str:
+    """Only a path on this server: `next=//evil.example` must not make the harness an open redirector."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not target.isprintable()
+    ):
+        return "/widgets"
+    return target
+
+
+@bp.get("/_harness/signin")
+def harness_signin():
+    state, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
+    query = {
+        "client_id": PORTAL_CLIENT,
+        "response_type": "code",
+        "scope": HARNESS_SCOPES,
+        "redirect_uri": _callback_uri(),
+        "state": state,
+        "nonce": secrets.token_urlsafe(16),
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+        "prompt": "login",  # choosing who to be is the point of this link
+    }
+    response = redirect("/connect/authorize?" + urlencode(query))
+    pending = json.dumps({"state": state, "verifier": verifier, "next": _local_path(request.args.get("next"))})
+    response.set_cookie(PENDING_COOKIE, pending, httponly=True, samesite="Lax", path="/_harness")
+    return response
+
+
+@bp.get("/_harness/callback")
+def harness_callback():
+    em = _em()
+    try:
+        pending = json.loads(request.cookies.get(PENDING_COOKIE) or "null")
+    except ValueError:
+        pending = None
+    if not isinstance(pending, dict) or not secrets.compare_digest(
+        str(pending.get("state", "")), request.args.get("state", "")
+    ):
+        return _refuse(400, "the sign-in's state does not match the one this browser started; sign in again")
+    if request.args.get("error"):
+        return _refuse(400, f"sign-in failed: {request.args['error']}: {request.args.get('error_description', '')}")
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": PORTAL_CLIENT,
+        "code": request.args.get("code", ""),
+        "redirect_uri": _callback_uri(),
+        "code_verifier": str(pending.get("verifier", "")),
+    }
+    try:
+        body = em.identity.token_request(form, None, _issuer())  # what POST /connect/token runs
+    except OAuthError as exc:
+        return _refuse(400, f"the code could not be redeemed: {exc.error}: {exc.description}")
+    response = redirect(_local_path(pending.get("next")))
+    cookie = json.dumps({"at": body["access_token"], "rt": body["refresh_token"]})
+    response.set_cookie(SIGNIN_COOKIE, cookie, httponly=True, samesite="Lax", path="/")
+    response.delete_cookie(PENDING_COOKIE, path="/_harness")
+    return response
+
+
+@bp.get("/_harness/signout")
+def harness_signout():
+    em = _em()
+    signed = _signed_in(em)
+    if signed:
+        for token in (signed["at"], signed["rt"]):
+            em.identity.revoke(token, PORTAL_CLIENT)
+    g.harness_cookie = None
+    query = {"client_id": PORTAL_CLIENT, "post_logout_redirect_uri": _issuer() + "/widgets"}
+    response = redirect("/connect/endsession?" + urlencode(query))
+    response.delete_cookie(SIGNIN_COOKIE, path="/")
+    return response
+
+
+def _page_user(em: Any) -> str | None:
+    """`?user=` when given; else the signed-in user; else None (the scenario chooses)."""
+    return request.args.get("user") or (_signed_in(em) or {}).get("user")
 
 
 def _refuse(status: int, message: str) -> Response:
@@ -165,7 +318,7 @@ def preview(widget_id: str):
             scenarios,
             request.args.get("scenario") or None,
             work_item=request.args.get("workItem") or None,
-            user=request.args.get("user") or None,
+            user=_page_user(em),
             service=service if isinstance(service, str) else None,
         )
     except (ValueError, ScenarioError) as exc:
@@ -221,7 +374,7 @@ def portal_page(work_item_id: str):
             scenarios,
             request.args.get("scenario") or None,
             work_item=work_item.id,
-            user=request.args.get("user") or None,
+            user=_page_user(em),
         )
     except ScenarioError as exc:
         return _refuse(400, str(exc))
@@ -291,6 +444,12 @@ def session():
         return jsonify(
             error_body(404, f"no user {user[:60]!r}; users: {known}", [{"field": "user", "message": "unknown"}])
         ), 404
+    signed = _signed_in(em)
+    if signed and signed["user"].lower() == user.lower():  # the access token ran out: the refresh token renews it
+        renewed = _refreshed(em, signed["rt"])
+        if renewed is None:
+            return jsonify(error_body(401, "the sign-in has ended; sign in again at /_harness/signin")), 401
+        g.harness_signin = renewed
     return jsonify(_session(em, em.identity.users[user.lower()]["userName"]))
 
 

@@ -216,7 +216,50 @@ def load_solution(root: str | Path) -> Solution:
         seed=_json_list(root / "seed" / "workitems.json"),
     )
     _check_roles(solution)
+    _check_clients(toml_path, config.get("clients", {}))
     return solution
+
+
+CLIENT_KEYS = {"secret", "grants", "permissions", "user", "redirect_uris", "post_logout_redirect_uris", "description"}
+CLIENT_GRANTS = {
+    "client_credentials",
+    "Impersonate.Specified",
+    "Impersonate.Fixed",
+    "refresh_token",
+    "authorization_code",
+    "implicit",
+}
+
+
+def _check_clients(toml_path: Path, clients: Any) -> None:
+    """[clients.<id>] tables (docs/solution-format.md): a mistyped key or a redirect URI that could never match
+    is named here, at load, not discovered as a refused sign-in."""
+    if not isinstance(clients, dict):
+        raise SolutionError(f"{toml_path}: [clients] must be a table of client tables")
+    for cid, cfg in clients.items():
+        where = f"{toml_path}: [clients.{cid}]"
+        if not isinstance(cfg, dict):
+            raise SolutionError(f"{where} must be a table")
+        unknown = sorted(set(cfg) - CLIENT_KEYS)
+        if unknown:
+            raise SolutionError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(CLIENT_KEYS))})")
+        for key in ("secret", "user", "description"):
+            if key in cfg and not isinstance(cfg[key], str):
+                raise SolutionError(f"{where}: {key} must be a string")
+        for key in ("grants", "permissions", "redirect_uris", "post_logout_redirect_uris"):
+            if key in cfg and (not isinstance(cfg[key], list) or not all(isinstance(x, str) for x in cfg[key])):
+                raise SolutionError(f"{where}: {key} must be a list of strings")
+        bad = [g for g in cfg.get("grants", []) if g not in CLIENT_GRANTS]
+        if bad:
+            raise SolutionError(f"{where}: unknown grant {bad[0]!r} (known: {', '.join(sorted(CLIENT_GRANTS))})")
+        for key in ("redirect_uris", "post_logout_redirect_uris"):
+            for uri in cfg.get(key, []):
+                absolute = uri.startswith(("http://", "https://")) and len(uri.split("/", 3)[2]) > 0
+                if "#" in uri or not (absolute or uri.startswith("/")):
+                    raise SolutionError(
+                        f"{where}: {key} entry {uri!r} must be an absolute http(s) URL or a path on the emulator "
+                        "(starting with /), without a #fragment"
+                    )
 
 
 def _check_roles(solution: Solution) -> None:
