@@ -56,6 +56,7 @@ class Runtime:
     the one that made it can crash the process. Calls may come from any thread (mini-racer hops)."""
 
     def __init__(self) -> None:
+        self.heavy_run_seconds = HEAVY_RUN_SECONDS  # a run this long is followed by a collection
         self._lock = threading.RLock()
         self._mr: MiniRacer | None = None
         self._owner: ThreadPoolExecutor | None = None
@@ -151,8 +152,10 @@ class Runtime:
                     except (JSTimeoutException, JSOOMException):
                         self._replace_context()  # nothing the step queued may run on into another step
                         return StepResult("error", error=_outlived(step, limits))
-                if time.perf_counter() - started > HEAVY_RUN_SECONDS:
-                    self._measure_baseline()  # it may have left garbage: the next step starts from a collected heap
+                    # Only once the step is over: between replays a callback the step queued may be running
+                    # with no time limit, and the untimed heap calls would wait for it for ever.
+                    if time.perf_counter() - started > self.heavy_run_seconds:
+                        self._measure_baseline()  # it may have left garbage: the next step starts from a collected heap
             except JSTimeoutException:
                 # What was stopped may have been work an earlier run queued (a promise callback that spins):
                 # a fresh context, so nothing of it is left to run into another plan's step.

@@ -395,3 +395,23 @@ def test_a_promise_callback_queued_between_replays_cannot_poison_later_plans(run
     )
     em, runs = run_plan(plan)
     assert runs["ordinary"]["state"] == "STOPPED", (runs["ordinary"]["lastErrored"], runs["hostile"]["lastErrored"])
+
+
+@pytest.mark.timeout(120)  # without the fix this hangs: fail instead
+def test_a_spinning_callback_between_replays_never_hangs_the_runtime(run_plan):
+    """On a loaded machine every run is "long" and is followed by a collection and heap statistics, which
+    have no time limit; between replays they would wait for ever on a callback the step left spinning.
+    Measuring after every run (as on a loaded machine) must still end with the hostile plan stopped."""
+
+    def every_run_is_long(em) -> None:
+        em.smartplans.runtime.heavy_run_seconds = 0.0
+
+    plan = (
+        "function main(ev, ctx, log) { var a = sharedo.http.get('/api/v1/public/workItem/' + ctx.workItemId);"
+        " Promise.resolve().then(function () { for (;;) {} });"
+        " var b = sharedo.http.get('/api/v1/public/workItem/' + ctx.workItemId); ctx.ok = a.success && b.success; }"
+        "\nreturn { main: main };"
+    )
+    em, runs = run_plan(plan, before=every_run_is_long)
+    assert runs["hostile"]["state"] == "ERRORED"
+    assert runs["ordinary"]["state"] == "STOPPED", runs["ordinary"]["lastErrored"]
