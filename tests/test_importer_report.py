@@ -172,6 +172,27 @@ def test_a_reference_generator_that_is_not_emulated_is_listed_as_dropped(tmp_pat
     ]
 
 
+def test_other_kinds_report_the_sections_their_readers_skip(tmp_path: Path) -> None:
+    entries = demo_entries()
+    wf = "data/visual-workflow-demo01-task-done-to-pms-5b0c2a10-0006-4c1e-9a51-000000000006.json"
+    form = "data/form-builder-demo01pms-5b0c2a10-0004-4c1e-9a51-000000000004.json"
+    doc = jsonfile.loads(entries[wf], wf)
+    doc["PublishedVersions"] = [{"Version": 3}]
+    doc["PublishedSteps"] = []  # empty: nothing dropped
+    entries[wf] = json.dumps(doc).encode()
+    doc = jsonfile.loads(entries[form], form)
+    doc["Sections"] = [{"Title": "Details"}]
+    entries[form] = json.dumps(doc).encode()
+    report = import_package(build_package(tmp_path / "p.zip", entries), tmp_path / "s")
+    assert report.dropped["workflows/demo01-task-done-to-pms.json"] == ["PublishedVersions"]
+    assert report.dropped["forms/demo01pms.json"] == ["Sections"]
+    assert report.dropped["roles/demo01-client.json"] == ["AllowedOdsTypes"]
+    assert (
+        "worktypes/demo01-matter.json" not in report.dropped
+        and "triggers/demo01-task-done-to-pms.json" not in report.dropped
+    )
+
+
 # ---------------------------------------------------------------------------------------------- dependencies
 
 

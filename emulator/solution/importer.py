@@ -3,7 +3,9 @@
 Real packages are messy: BOMs, `//` comments, Windows backslashes in entry names, letter case that
 differs between the manifest and the zip, GUID file names with no `.zip`. The importer accepts all
 of those, refuses what is unsafe (zip-slip) or broken (with the entry named), never leaves a
-half-written folder behind, and lists every entry it could not use instead of dropping it.
+half-written folder behind, and lists every entry it could not use instead of dropping it. The report
+also names, per written file, every section the emulator does not read, and every mandatory dependency
+the manifest names that the package does not hold.
 """
 
 from __future__ import annotations
@@ -76,9 +78,10 @@ KINDS: tuple[Kind, ...] = (
 
 DEVELOPER_IDE = "developer-ide"
 
-# The top-level sections of an imported file that the emulator reads (emulator/solution/worktypes.py and
-# loading.py); any other section that holds something is reported as dropped, by name. The file itself is
-# written whole, so nothing is lost, but a dropped section has no effect in the emulator.
+# The top-level sections (object- or array-valued keys) of an imported file that the emulator reads: keep this
+# in step with solution/worktypes.py and loading.py, smartplans/plans.py and triggers.py, widgets/portals.py.
+# Any other section that holds something is reported as dropped, by name. The file itself is written whole,
+# so nothing is lost, but a dropped section has no effect in the emulator.
 READ_SECTIONS: dict[str, frozenset[str]] = {
     "sharedo-type": frozenset(
         {
@@ -92,8 +95,13 @@ READ_SECTIONS: dict[str, frozenset[str]] = {
         }
     ),
     "participant-role": frozenset({"role", "category", "participantrole"}),
+    "form-builder": frozenset({"form", "fields"}),
+    "execution-engine-trigger": frozenset({"triggermeta", "planmeta"}),
+    "visual-workflow": frozenset({"visualplan", "steps", "actions", "scripts", "variables"}),
+    "portal-worktype": frozenset({"portals", "pages", "portalwidgets", "widgets"}),
 }
 SECTION_NOTES = {  # shown next to a dropped section's name
+    # {typename} {category} {name} with a role lookup: the category and the lookup have no emulated meaning
     "titlegenerator": "titles are taken as the creator sends them",
 }
 
@@ -718,11 +726,11 @@ class _Importer:
                 continue  # scalars are fields of the item, not sections; empty sections drop nothing
             low = key.lower()
             note = SECTION_NOTES.get(low)
-            if low == "referencegenerator":
+            if low == "referencegenerator" and kind.prefix == "sharedo-type":
                 note = not_emulated_reason(value)
                 if note is None:
                     try:
-                        parse_reference_generator(value, "", entry)
+                        parse_reference_generator(value, "", "the work type")
                     except ReferenceGeneratorError as exc:
                         self.report.warnings.append((entry, f"{exc}; the solution will not load until it is fixed"))
                     continue
