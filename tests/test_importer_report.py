@@ -307,3 +307,26 @@ def test_a_broken_generator_config_is_a_clear_error_not_a_crash(tmp_path: Path) 
     assert any("GeneratorConfig is not JSON" in text for _, text in report.warnings)
     with pytest.raises(SolutionError, match=r"'demo01-matter': ReferenceGenerator.GeneratorConfig is not JSON"):
         load_solution(tmp_path / "s")
+
+
+def test_reference_mask_tokens_ignore_case_and_unknown_tokens_stay() -> None:
+    from datetime import datetime, timezone
+
+    from emulator.solution.references import parse_reference_generator
+
+    doc = {
+        "Mode": "generator",
+        "GeneratorSystemName": "core-configurable-reference",
+        "GeneratorConfig": {
+            "formatMask": "{ShortName}-{createdDate}-{parentref}-{SEQUENCE}",
+            "loadSharedoType": {"defaultShortNameIfNotSet": "GEN"},
+            "loadCreatedDate": {"format": "yyyy-MM-dd"},
+        },
+    }
+    fmt = parse_reference_generator(doc, "demo", "test")
+    assert fmt is not None
+    when = datetime(2026, 3, 7, 23, 30, tzinfo=timezone.utc)
+    assert fmt.render(short_name="", type_name="Demo", created=when, sequence=42) == "GEN-2026-03-07-{parentref}-42"
+    plain = parse_reference_generator({**doc, "GeneratorConfig": '{"formatMask": "{createddate}"}'}, "d", "t")
+    assert plain is not None and not plain.uses_sequence
+    assert plain.render(short_name="", type_name="", created=when, sequence=1) == "20260307"
