@@ -176,7 +176,7 @@ class WorkItems:
                 raise invalid("phase", f"work type {type_sn!r} has no phase {phase!r}")
             user_ref = reference is not None and reference != ""
             if not user_ref:
-                reference = self._generate_reference(tx, type_sn)
+                reference = self._generate_reference(tx, type_sn, now)
             doc = {
                 "aspectData": aspect_data,
                 "keyDates": key_dates,
@@ -257,8 +257,22 @@ class WorkItems:
             if self.ods.find(ods_id, tx) is None:
                 raise invalid(f"participants[{i}].odsId", f"no person or organisation {ods_id!r} in the ODS")
 
-    def _generate_reference(self, tx: sqlite3.Connection, type_sn: str) -> str:
-        """[inferred] Real tenants use a per-type ReferenceGenerator; this one makes PREFIX-00001."""
+    def _generate_reference(self, tx: sqlite3.Connection, type_sn: str, created: str) -> str:
+        """The type's ReferenceGenerator makes it (solution/references.py); without one, PREFIX-00001 [inferred]."""
+        fmt = self.types.reference_format(type_sn)
+        if fmt is not None:
+            wt = self.types.get(type_sn)
+            assert wt is not None
+            try:
+                when = parse_instant(created)
+            except ValueError as exc:
+                raise invalid("createdDate", str(exc)) from None
+            for _ in range(10_000 if fmt.uses_sequence else 1):
+                n = self.store.next_counter(tx, f"reference-generator:{fmt.owner}")
+                candidate = fmt.render(short_name=wt.short_name, type_name=wt.name, created=when, sequence=n)
+                if not tx.execute("SELECT 1 FROM work_items WHERE reference=?", (candidate,)).fetchone():
+                    return candidate
+            raise ApiError(409, f"could not generate a free reference for work type {type_sn!r}")
         root = self.types.ancestors(type_sn)[-1]
         prefix = re.sub(r"[^A-Za-z]", "", root)[:3].upper() or "REF"
         for _ in range(10_000):

@@ -3,7 +3,9 @@
 Real packages are messy: BOMs, `//` comments, Windows backslashes in entry names, letter case that
 differs between the manifest and the zip, GUID file names with no `.zip`. The importer accepts all
 of those, refuses what is unsafe (zip-slip) or broken (with the entry named), never leaves a
-half-written folder behind, and lists every entry it could not use instead of dropping it.
+half-written folder behind, and lists every entry it could not use instead of dropping it. The report
+also names, per written file, every section the emulator does not read, and every mandatory dependency
+the manifest names that the package does not hold.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
+from emulator.solution.references import ReferenceGeneratorError, not_emulated_reason, parse_reference_generator
 
 # ---------------------------------------------------------------------------------------------
 # Shapes of the export package, in one place.
@@ -34,8 +37,13 @@ from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
 #      `SharedoVersion{Major, Minor, Build, Revision}` and `ExportedSteps[{Id, Description,
 #      ExportProviderSystemName, StorageFilename}]`; data files are named
 #      `<kind>-<systemname>-<guid>.json` (e.g. `sharedo-type-matter-…-75b62c18-….json`).
-# [I]  inferred, no public sample: everything about developer-ide-*.json below, the wrapper
-#      object of participant-role-*.json, and `Form.SystemName` as the form-builder name.
+# [C]  also seen in that export: participant-role-*.json `{Role{SystemName, ParticipantRoleCategorySystemName,
+#      Name, ...}, Category{SystemName, Name, IsSystem}, AllowedRoles[], Aspects[], AspectStripingRules[],
+#      LocationTypes[]}`; ExportedSteps[].Dependencies `{Mandatory[], Recommended[]}` of
+#      `{PackageStepId (null when not in the package), Dependency{SystemName (the kind), Reason, Description,
+#      Selector{SystemName}, AdditionalData}}`.
+# [I]  inferred, no public sample: everything about developer-ide-*.json below, the older
+#      `{ParticipantRole{...}}` role wrapper, and `Form.SystemName` as the form-builder name.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -51,7 +59,11 @@ class Kind:
 
 KINDS: tuple[Kind, ...] = (
     Kind("sharedo-type", "worktypes", (("BaseSharedo", "SystemName"), ("SystemName",))),  # [C]
-    Kind("participant-role", "roles", (("SystemName",), ("*", "SystemName"))),  # [I] wrapper object
+    Kind(
+        "participant-role",
+        "roles",
+        (("Role", "SystemName"), ("ParticipantRole", "SystemName"), ("SystemName",), ("*", "SystemName")),
+    ),  # [C] Role + Category; [I] the older single wrapper and a flat object
     Kind("form-builder", "forms", (("Form", "SystemName"), ("SystemName",))),  # [C]/[I]
     Kind("execution-engine-trigger", "triggers", (("PlanSystemName",),)),  # [C]
     Kind("visual-workflow", "workflows", (("VisualPlan", "SystemName"), ("SystemName",))),  # [C]
@@ -65,6 +77,33 @@ KINDS: tuple[Kind, ...] = (
 )
 
 DEVELOPER_IDE = "developer-ide"
+
+# The top-level sections (object- or array-valued keys) of an imported file that the emulator reads: keep this
+# in step with solution/worktypes.py and loading.py, smartplans/plans.py and triggers.py, widgets/portals.py.
+# Any other section that holds something is reported as dropped, by name. The file itself is written whole,
+# so nothing is lost, but a dropped section has no effect in the emulator.
+READ_SECTIONS: dict[str, frozenset[str]] = {
+    "sharedo-type": frozenset(
+        {
+            "basesharedo",
+            "phaseplan",
+            "phases",
+            "phasetransitions",
+            "sharedotyperoles",
+            "keydateassociations",
+            "referencegenerator",  # unless its generator is not emulated (references.py)
+        }
+    ),
+    "participant-role": frozenset({"role", "category", "participantrole"}),
+    "form-builder": frozenset({"form", "fields"}),
+    "execution-engine-trigger": frozenset({"triggermeta", "planmeta"}),
+    "visual-workflow": frozenset({"visualplan", "steps", "actions", "scripts", "variables"}),
+    "portal-worktype": frozenset({"portals", "pages", "portalwidgets", "widgets"}),
+}
+SECTION_NOTES = {  # shown next to a dropped section's name
+    # {typename} {category} {name} with a role lookup: the category and the lookup have no emulated meaning
+    "titlegenerator": "titles are taken as the creator sends them",
+}
 
 # [I] developer-ide-*.json. No public copy exists, so the reader is deliberately tolerant: it walks
 # the whole document and accepts any of these spellings (all matched case-insensitively):
@@ -96,6 +135,17 @@ class PackageError(Exception):
 
 
 @dataclass
+class MissingDependency:
+    """A mandatory dependency that manifest.json names and the package does not hold, with who needs it."""
+
+    kind: str  # Dependency.SystemName: "option-set", "sharedo-type", "permission", ...
+    name: str  # Dependency.Selector.SystemName (or the description when there is no selector)
+    description: str
+    reasons: list[str] = field(default_factory=list)
+    needed_by: list[str] = field(default_factory=list)  # written paths, or entries for items not imported
+
+
+@dataclass
 class ImportReport:
     """What an import produced, so the CLI can print it and IMPORT-REPORT.md can record it."""
 
@@ -104,6 +154,15 @@ class ImportReport:
     imported: dict[str, list[str]] = field(default_factory=dict)  # kind -> paths written, relative
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (entry, what was guessed)
+    dropped: dict[str, list[str]] = field(default_factory=dict)  # written path -> sections the emulator ignores
+    missing: list[MissingDependency] = field(default_factory=list)
+
+    def dropped_groups(self) -> list[tuple[list[str], list[str]]]:
+        """(files, sections) with the files that drop the same sections together, in import order."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for rel, sections in self.dropped.items():
+            groups.setdefault(tuple(sections), []).append(rel)
+        return [(files, list(sections)) for sections, files in groups.items()]
 
     def summary(self) -> str:
         """Short human lines for the terminal."""
@@ -114,6 +173,14 @@ class ImportReport:
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)} entr{'y' if len(self.skipped) == 1 else 'ies'}:")
             lines.extend(f"  {entry}: {reason}" for entry, reason in self.skipped)
+        if self.dropped:
+            lines.append(f"Dropped sections (written, but the emulator ignores them) in {len(self.dropped)} file(s):")
+            for files, sections in self.dropped_groups():
+                names = files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more like it"
+                lines.append(f"  {names}: {', '.join(sections)}")
+        if self.missing:
+            lines.append(f"Missing mandatory dependencies ({len(self.missing)}), not in the package:")
+            lines.extend(f"  {m.kind} {m.name!r}: needed by {len(m.needed_by)} item(s)" for m in self.missing)
         if self.warnings:
             lines.append(f"Warnings ({len(self.warnings)}):")
             lines.extend(f"  {entry}: {text}" for entry, text in self.warnings)
@@ -137,6 +204,25 @@ class ImportReport:
         if not self.skipped:
             out.append("Nothing.")
         out.extend(f"- `{entry}`: {reason}" for entry, reason in self.skipped)
+        out += ["", "## Dropped sections", ""]
+        if not self.dropped:
+            out.append("Nothing.")
+        else:
+            out.append("Parts of imported files that the emulator does not read: each file is written whole, but")
+            out.append("these sections have no effect here. Files that drop the same sections share a line.")
+            out.append("")
+        for files, sections in self.dropped_groups():
+            out.append(f"- {', '.join(f'`{f}`' for f in files)}: {', '.join(sections)}")
+        out += ["", "## Missing dependencies", ""]
+        if not self.missing:
+            out.append("Nothing: every mandatory dependency in manifest.json is in the package.")
+        else:
+            out.append("Mandatory dependencies that manifest.json names but the package does not hold; a tenant")
+            out.append("importing this package must already have them, and the emulator does not.")
+            out.append("")
+        for m in self.missing:
+            why = "; ".join(m.reasons) or "no reason given"
+            out.append(f"- {m.kind} `{m.name}` ({why}), needed by {', '.join(f'`{n}`' for n in m.needed_by)}")
         if self.warnings:
             out += ["", "## Warnings", ""]
             out.extend(f"- `{entry}`: {text}" for entry, text in self.warnings)
@@ -419,6 +505,15 @@ class _IdeIndex:
         return f"{above}/{up.name}" if above else (up.name or "")
 
 
+def _has_content(value: Any) -> bool:
+    """Whether a section holds anything: not null, not empty, not only empty parts."""
+    if isinstance(value, dict):
+        return any(_has_content(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_content(v) for v in value)
+    return value not in (None, "")
+
+
 def _has_children(value: dict) -> bool:
     return any(isinstance(get_ci(value, k), list) for k in IDE_CHILD_KEYS)
 
@@ -504,6 +599,7 @@ class _Importer:
             else:
                 self._import_item(entry, kind, doc)
         self._import_ide_files(files, steps, ide)
+        self._missing_dependencies(manifest, steps)
         for entry in sorted(set(self.pkg.names()) - self.used):
             self._skip(entry, self._why_unused(entry))
         for entry in self.pkg.duplicates:
@@ -615,6 +711,33 @@ class _Importer:
             return
         self._write(rel, self.pkg.read(entry), entry)
         self.report.imported.setdefault(kind.folder, []).append(rel)
+        dropped = self._dropped_sections(kind, doc, entry)
+        if dropped:
+            self.report.dropped[rel] = dropped
+
+    def _dropped_sections(self, kind: Kind, doc: dict, entry: str) -> list[str]:
+        """The names of the file's non-empty sections the emulator does not read (READ_SECTIONS)."""
+        read = READ_SECTIONS.get(kind.prefix)
+        if read is None:
+            return []
+        out = []
+        for key, value in doc.items():
+            if not isinstance(value, (dict, list)) or not _has_content(value):
+                continue  # scalars are fields of the item, not sections; empty sections drop nothing
+            low = key.lower()
+            note = SECTION_NOTES.get(low)
+            if low == "referencegenerator" and kind.prefix == "sharedo-type":
+                note = not_emulated_reason(value)
+                if note is None:
+                    try:
+                        parse_reference_generator(value, "", "the work type")
+                    except ReferenceGeneratorError as exc:
+                        self.report.warnings.append((entry, f"{exc}; the solution will not load until it is fixed"))
+                    continue
+            elif low in read:
+                continue
+            out.append(f"{key} ({note})" if note else key)
+        return out
 
     # -- files/ -> _IDE/
 
@@ -662,6 +785,58 @@ class _Importer:
             (entry, f"no IDE folder recorded for {name!r}; written to _IDE/{name}, move it if needed")
         )
         return "", name
+
+    # -- manifest dependencies
+
+    def _missing_dependencies(self, manifest: dict, steps: dict[str, tuple[str, str | None]]) -> None:
+        """Every ExportedSteps[].Dependencies.Mandatory[] whose PackageStepId is not a step of this package,
+        grouped by what is missing, with the items that need it (the repeats of one item counted once)."""
+        found: dict[tuple[str, str], MissingDependency] = {}
+        for i, step in enumerate(get_ci(manifest, "ExportedSteps") or []):
+            if not isinstance(step, dict):
+                continue
+            deps = get_ci(step, "Dependencies")
+            mandatory = get_ci(deps, "Mandatory") if isinstance(deps, dict) else None
+            if (deps is not None and not isinstance(deps, dict)) or not isinstance(mandatory, (list, type(None))):
+                self.report.warnings.append(
+                    ("manifest.json", f"ExportedSteps[{i}].Dependencies is not {{Mandatory: [...]}}; not checked")
+                )
+                continue
+            step_entry = steps.get(str(get_ci(step, "Id") or f"#{i}").lower(), ("", None))[1]
+            who = self._display_path(step_entry) if step_entry else str(get_ci(step, "Description") or f"step {i}")
+            for dep in mandatory or []:
+                if not isinstance(dep, dict):
+                    continue
+                step_id = get_ci(dep, "PackageStepId")
+                if step_id and str(step_id).lower() in steps:
+                    continue
+                what = get_ci(dep, "Dependency")
+                what = what if isinstance(what, dict) else {}
+                selector = get_ci(what, "Selector")
+                description = str(get_ci(what, "Description") or "")
+                name = get_ci(selector, "SystemName") if isinstance(selector, dict) else None
+                name = str(name or description or step_id or "?")
+                kind = str(get_ci(what, "SystemName") or "item")
+                item = found.setdefault(
+                    (kind.lower(), name.lower()), MissingDependency(kind=kind, name=name, description=description)
+                )
+                reason = str(get_ci(what, "Reason") or "")
+                if reason and reason not in item.reasons:
+                    item.reasons.append(reason)
+                if who not in item.needed_by:
+                    item.needed_by.append(who)
+        self.report.missing = sorted(found.values(), key=lambda m: (m.kind.lower(), m.name.lower()))
+
+    def _display_path(self, entry: str) -> str:
+        """The written path of an imported entry, else the entry itself."""
+        rel = next((r for r, e in self.written.items() if e == entry), None)
+        if rel is None:
+            return entry
+        for items in self.report.imported.values():
+            hit = next((i for i in items if i.lower() == rel), None)
+            if hit:
+                return hit
+        return rel
 
     # -- helpers
 

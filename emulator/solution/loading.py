@@ -159,7 +159,16 @@ def load_solution(root: str | Path) -> Solution:
 
     roles: dict[str, dict[str, Any]] = {}
     for path in _json_files(root / "roles"):
-        doc = _unwrap(_load_json(path), "SystemName")
+        raw = _load_json(path)
+        role = get_ci(raw, "Role") if isinstance(raw, dict) else None  # the real export: {Role, Category, ...}
+        doc = role if isinstance(role, dict) else _unwrap(raw, "SystemName")
+        category = get_ci(raw, "Category") if isinstance(raw, dict) else None
+        if (
+            isinstance(doc, dict)
+            and isinstance(category, dict)
+            and not get_ci(doc, "ParticipantRoleCategorySystemName")
+        ):
+            doc = {**doc, "ParticipantRoleCategorySystemName": get_ci(category, "SystemName")}
         sn = get_ci(doc, "SystemName") if isinstance(doc, dict) else None
         if not sn:
             raise SolutionError(f"{path}: a participant role needs SystemName")

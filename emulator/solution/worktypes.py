@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kernel.jsonfile import get_ci
+from .references import ReferenceFormat, ReferenceGeneratorError, parse_reference_generator
 
 
 class WorkTypeError(ValueError):
@@ -63,6 +64,7 @@ class WorkType:
     own_roles: list[dict[str, Any]] = field(default_factory=list)
     key_dates: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    reference_generator: Any = None  # the export's ReferenceGenerator, or None; see references.py
 
 
 def _b(value: Any, default: bool = False) -> bool:
@@ -122,6 +124,7 @@ def parse_worktype(doc: dict[str, Any], source: str) -> WorkType:
         own_roles=list(get_ci(doc, "SharedoTypeRoles") or []),
         key_dates=list(get_ci(doc, "KeyDateAssociations") or []),
         raw=doc,
+        reference_generator=get_ci(doc, "ReferenceGenerator"),
     )
 
 
@@ -143,6 +146,21 @@ class WorkTypes:
             if owner is not None:
                 self._check_plan(owner)
                 self._plan_owner[sn] = owner
+        own_formats: dict[str, ReferenceFormat | None] = {}
+        for t in self._types.values():
+            try:
+                own_formats[t.system_name] = parse_reference_generator(
+                    t.reference_generator, t.system_name, repr(t.system_name)
+                )
+            except ReferenceGeneratorError as exc:
+                raise WorkTypeError(f"work type {exc}") from None
+        # the nearest type that has a ReferenceGenerator decides (references.py: inherited [inferred])
+        self._reference: dict[str, ReferenceFormat | None] = {
+            sn: next(
+                (own_formats[a] for a in self._ancestry[sn] if self._types[a].reference_generator is not None), None
+            )
+            for sn in self._types
+        }
 
     def _walk(self, sn: str) -> list[str]:
         chain, seen = [], set()
@@ -205,6 +223,10 @@ class WorkTypes:
     def transitions_from(self, sn: str, phase_sn: str) -> list[Transition]:
         owner = self._plan_owner.get(sn)
         return [t for t in owner.own_transitions if t.from_phase == phase_sn] if owner else []
+
+    def reference_format(self, sn: str) -> ReferenceFormat | None:
+        """How new items of the type get their reference, if a ReferenceGenerator says (references.py)."""
+        return self._reference.get(sn)
 
     def roles(self, sn: str) -> dict[str, dict[str, Any]]:
         """Roles allowed on a type: its own and every ancestor's, the nearest definition winning."""
