@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 IDE_PREFIX = "/_ideFiles/"
+IDE_URL_PREFIXES = ("/_idefiles/", "_idefiles/", "/_ide/", "_ide/")  # lower case: compared without case
 
 
 def find_case_insensitive(root: Path, relative: str) -> Path | None:
@@ -29,10 +30,17 @@ def find_case_insensitive(root: Path, relative: str) -> Path | None:
     return current
 
 
+def strip_ide_prefix(path: str) -> str:
+    """`/_ideFiles/ApiDemoWF/x.js` (as manifests and exports name IDE files, any letter case, `/` or `\\`)
+    → `ApiDemoWF/x.js`."""
+    path = path.replace("\\", "/").strip()
+    low = path.lower()
+    for prefix in IDE_URL_PREFIXES:
+        if low.startswith(prefix):
+            return path[len(prefix) :]
+    return path.lstrip("/")
+
+
 def resolve_ide_path(root: Path, ide_path: str) -> Path | None:
-    """`/_ideFiles/ApiDemoWF/ApiDemoWF-template.js` (as a manifest names it, any letter case, `/` or `\\`)
-    → the file under `root`."""
-    path = ide_path.replace("\\", "/").strip()
-    if path.lower().startswith(IDE_PREFIX.lower()) or path.lower().startswith(IDE_PREFIX[1:].lower()):
-        path = path.split("/", 2 if path.startswith("/") else 1)[-1]
-    return find_case_insensitive(root, path.lstrip("/"))
+    """An IDE path as a manifest names it → the file under `root` (None when there is no such file in it)."""
+    return find_case_insensitive(root, strip_ide_prefix(ide_path))

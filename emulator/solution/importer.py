@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
+from emulator.solution.idefiles import strip_ide_prefix
 from emulator.solution.references import ReferenceGeneratorError, not_emulated_reason, parse_reference_generator
 
 # ---------------------------------------------------------------------------------------------
@@ -118,7 +119,6 @@ IDE_CHILD_KEYS = ("Children", "Items", "Files", "Folders", "Nodes", "Contents")
 IDE_PARENT_KEYS = ("ParentId", "ParentFolderId", "FolderId")
 IDE_PATH_KEYS = ("Path", "FullPath", "FolderPath", "VirtualPath", "RelativePath", "IdePath")
 IDE_FILE_REF_KEYS = ("FileId", "StorageId", "ContentId", "ManifestFileId", "StorageFilename")
-IDE_URL_PREFIXES = ("/_idefiles/", "_idefiles/", "/_ide/", "_ide/")
 
 REPORT_FILE = "IMPORT-REPORT.md"
 _GUID_HEAD = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-", re.I)
@@ -379,12 +379,7 @@ def _safe_name(name: str, entry: str, what: str) -> str:
 
 def _safe_relpath(path: str, entry: str, what: str) -> str:
     """A relative folder path under _IDE/: drop the /_ideFiles/ URL prefix, refuse traversal."""
-    path = path.replace("\\", "/").strip()
-    low = path.lower()
-    for prefix in IDE_URL_PREFIXES:
-        if low.startswith(prefix):
-            path = path[len(prefix) :]
-            break
+    path = strip_ide_prefix(path)
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if ".." in parts or re.match(r"^[A-Za-z]:", path):
         raise PackageError(f"{entry}: refusing {what} {path!r}: it would write outside _IDE/", entry)
