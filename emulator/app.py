@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, timeentries, finance):
         app.register_blueprint(module.bp)
+    from .api import documents
+
+    app.register_blueprint(documents.bp)  # related documents, the DMS and the signed download links
 
     from widgets.pages import bp as widget_pages
 
