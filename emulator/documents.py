@@ -176,7 +176,7 @@ class Documents:
     # -- reading --------------------------------------------------------------------------------
     def _rows(self, conn: sqlite3.Connection, item_id: str) -> list[Document]:
         rows = conn.execute(
-            "SELECT * FROM documents WHERE work_item_id=? ORDER BY created, folder, file_name", (item_id,)
+            "SELECT * FROM documents WHERE work_item_id=? ORDER BY created, rowid", (item_id,)
         )
         return [Document.from_row(r) for r in rows]
 
@@ -399,7 +399,7 @@ class Documents:
             raise invalid("signature", "required: the link's signature, as `document/{id}/url` gave it")
         canonical = self.find(doc_id)
         ident = canonical.id if canonical else str(doc_id)
-        if not hmac.compare_digest(self._signature(ident, int(expires)), signature):
+        if not hmac.compare_digest(self._signature(ident, int(expires)).encode(), signature.encode("utf-8", "replace")):
             raise ApiError(403, "the download link's signature does not match: ask document/{id}/url for a new one")
         if int(expires) < self.clock.now().timestamp():
             raise ApiError(403, "the download link has expired: ask document/{id}/url for a new one")
