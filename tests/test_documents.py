@@ -466,3 +466,39 @@ def test_the_openapi_document_lists_exactly_the_folders_an_upload_takes(api):
 @pytest.mark.parametrize("folder", folder_values())
 def test_every_folder_value_the_document_lists_is_taken(api, folder):
     assert upload(api, OPEN_MATTER, [("a.txt", b"a")], folder=folder).status_code == 201
+
+
+def test_over_a_real_socket_an_upload_downloads_and_a_live_export_carries_its_bytes(tmp_path):
+    """`operate serve` on a port: httpx writes the multipart itself, the link is fetched without a token, and
+    `operate export` of the running server's data dir (a consistent copy) still holds the file's bytes."""
+    import base64
+    import signal
+
+    import httpx
+
+    from .test_cli import operate
+    from .test_serve import Served
+
+    served = Served(tmp_path / "d")
+    try:
+        data = os.urandom(300_000)
+        with served.client() as client:
+            response = client.post(
+                f"/api/v1/public/workitem/{OPEN_MATTER}/relatedDocuments",
+                files=[("file", ("scan.tiff", data, "image/tiff"))],
+                data={"folder": "Evidence"},
+            )
+            assert response.status_code == 201, response.text
+            [doc_id] = response.json()["relatedDocumentIds"]
+            link = client.get(f"/api/v1/public/document/{doc_id}/url").json()["url"]
+        assert link.startswith(served.url + "/_documents/")
+        download = httpx.get(link, timeout=10)
+        assert (download.status_code, download.content) == (200, data)
+        assert download.headers["content-type"] == "image/tiff"
+        exported = operate("export", "-", "--demo", "--data-dir", str(tmp_path / "d"))
+        assert exported.returncode == 0, exported.stderr
+        assert "consistent copy" in exported.stderr
+        snapshot = json.loads(exported.stdout)
+        assert base64.b64decode(snapshot["documents"][hashlib.sha256(data).hexdigest()]) == data
+    finally:
+        served.stop(signal.SIGKILL)
