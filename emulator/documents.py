@@ -175,9 +175,7 @@ class Documents:
 
     # -- reading --------------------------------------------------------------------------------
     def _rows(self, conn: sqlite3.Connection, item_id: str) -> list[Document]:
-        rows = conn.execute(
-            "SELECT * FROM documents WHERE work_item_id=? ORDER BY created, rowid", (item_id,)
-        )
+        rows = conn.execute("SELECT * FROM documents WHERE work_item_id=? ORDER BY created, rowid", (item_id,))
         return [Document.from_row(r) for r in rows]
 
     def find(self, doc_id: str, conn: sqlite3.Connection | None = None) -> Document | None:

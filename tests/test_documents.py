@@ -502,3 +502,123 @@ def test_over_a_real_socket_an_upload_downloads_and_a_live_export_carries_its_by
         assert base64.b64decode(snapshot["documents"][hashlib.sha256(data).hexdigest()]) == data
     finally:
         served.stop(signal.SIGKILL)
+
+
+# -- the upload widget, in a real browser ------------------------------------------------------------------
+
+INSTRUCTION_TYPE = {
+    "BaseSharedo": {
+        "SystemName": "instruction-b2c-enquiry",
+        "SystemNamePath": "/matter/instruction-b2c-enquiry",
+        "ParentSystemName": "matter",
+        "Name": "B2C enquiry instruction",
+        "IsAbstract": False,
+        "IsActive": True,
+    },
+    "SharedoTypeRoles": [
+        {"ParticipantRoleSystemName": "matter-owner", "CanHaveMultiple": False, "IsMandatory": False},
+    ],
+}
+MATTER_OWNER_ROLE = {"SystemName": "matter-owner", "Name": "Matter owner", "IsActive": True}
+# The two ODS ids the widget's agent hard-codes, and the roles it gives them.
+AGENT_PEOPLE = [
+    {"id": "725ef4c4-8d9a-428a-b588-e933c6f73155", "firstName": "Iris", "surname": "Client", "isUser": False},
+    {"id": "e35935ac-006c-4d5f-bb34-17246220b06b", "firstName": "Owen", "surname": "Owner", "isUser": False},
+]
+AGENT_ROLES = {("client", AGENT_PEOPLE[0]["id"]), ("matter-owner", AGENT_PEOPLE[1]["id"])}
+
+
+def instruction_solution(root: Path) -> Path:
+    """The demo solution plus what the widget's agent names: its work type, the `matter-owner` role, its two
+    people, and the widget itself in `_IDE/` (its manifest says /_ideFiles/CreateInstructionFileUpload/...)."""
+    import shutil
+
+    from smartplans.testing import solution_from_demo
+
+    solution_from_demo(root)
+    (root / "worktypes" / "instruction-b2c-enquiry.json").write_text(json.dumps(INSTRUCTION_TYPE), "utf-8")
+    (root / "roles" / "matter-owner.json").write_text(json.dumps(MATTER_OWNER_ROLE), "utf-8")
+    people = json.loads((root / "ods" / "people.json").read_text("utf-8"))
+    (root / "ods" / "people.json").write_text(json.dumps(people + AGENT_PEOPLE), "utf-8")
+    shutil.copytree(WIDGET, root / "_IDE" / "CreateInstructionFileUpload")
+    return root
+
+
+def record_bodies(monkeypatch, app, suffix: str) -> list[tuple[str, bytes]]:
+    """What the browser put on the wire for requests whose path ends with `suffix` (Content-Type, body)."""
+    import io
+
+    seen: list[tuple[str, bytes]] = []
+    inner = app.wsgi_app
+
+    def recording(environ, start_response):
+        if environ.get("PATH_INFO", "").endswith(suffix):
+            raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            seen.append((environ.get("CONTENT_TYPE", ""), raw))
+            environ["wsgi.input"] = io.BytesIO(raw)
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(app, "wsgi_app", recording)
+    return seen
+
+
+@pytest.fixture
+def instruction_tenant(request, tmp_path):
+    """Load `instruction_solution` in the `operate` fixture (asked for before it)."""
+    root = instruction_solution(tmp_path / "solution")
+    request.node.add_marker(pytest.mark.operate_solution(str(root)))
+    return root
+
+
+def test_upload_widget_creates_the_instruction_and_files_what_was_chosen_in_a_real_browser(
+    instruction_tenant, operate, widget_page, monkeypatch
+):
+    """A4, unmodified in Chromium: type the reference and title, pick Statements, choose two files, press
+    Create; the agent POSTs the work item, then rawPosts a real FormData (one part per file, named by it)."""
+    em = operate.emulator
+    page = widget_page("CreateInstructionFileUpload")
+    widget = page.widget()
+    widget.locator("#reference").fill("ENQ-0042")
+    widget.locator("#title").fill("Boundary dispute enquiry")
+    widget.locator("#target").select_option("Statements")
+    letter, photo = b"%PDF-1.4 witness statement", bytes(range(256)) * 8
+    widget.locator("input[type=file]").set_input_files(
+        [
+            {"name": "statement.pdf", "mimeType": "application/pdf", "buffer": letter},
+            {"name": "fence.png", "mimeType": "image/png", "buffer": photo},
+        ]
+    )
+    assert "statement.pdf" in widget.inner_text() and "fence.png" in widget.inner_text()
+    bodies = record_bodies(monkeypatch, operate.app, "/relatedDocuments")
+    widget.get_by_role("button", name="Create Instruction").click()
+    reset = "document.querySelector('#reference').value === ''"  # the widget clears its form once both calls succeed
+    page.page.wait_for_function(reset, timeout=15_000)
+    [(content_type, wire)] = bodies
+    assert content_type.startswith("multipart/form-data; boundary=")
+    assert b'name="statement.pdf"; filename="statement.pdf"' in wire  # formData.append(f.name, f)
+    assert b'name="fence.png"; filename="fence.png"' in wire
+    assert b'name="folder"\r\n\r\nStatements\r\n' in wire
+
+    [added] = [e for e in em.stream.after(0) if e.event_type == "sharedo-created"]
+    item_id = added.data["sharedoId"]
+    api = operate.api()
+    item = api.get(f"/api/v1/public/workItem/{item_id}").json
+    assert (item["workItem"]["sharedoTypeSystemName"], item["workItem"]["reference"]) == (
+        "instruction-b2c-enquiry",
+        "ENQ-0042",
+    )
+    assert item["workItem"]["title"] == "Boundary dispute enquiry"
+    assert "kd-instruction-date" in item["keyDates"]
+    roles = {
+        (p["participantRoleType"], p["odsId"]) for p in api.get(f"/api/v2/public/workItem/{item_id}/participants").json
+    }
+    assert roles == AGENT_ROLES
+    documents = api.get(f"/api/v1/public/workItem/{item_id}/relatedDocuments").json
+    assert sorted((d["folder"], d["title"], d["contentType"]) for d in documents) == [
+        ("Statements", "fence.png", "image/png"),
+        ("Statements", "statement.pdf", "application/pdf"),
+    ]
+    by_title = {d["title"]: d for d in documents}
+    for title, data in (("statement.pdf", letter), ("fence.png", photo)):
+        assert api.get(f"/api/v1/public/workItem/{item_id}/relatedDocuments/{by_title[title]['id']}").data == data
+    page.assert_no_console_errors(allow_failed_requests=True)  # the manifest's menu template does not exist
