@@ -323,9 +323,13 @@ class Documents:
             item = self.workitems.get(item_id, tx)
             docs: list[Document] = []
             for i, raw in enumerate(doc_ids):
+                field = "documentId" if len(doc_ids) == 1 else f"documentId[{i}]"
+                try:
+                    uuid.UUID(raw)
+                except ValueError:
+                    raise invalid(field, f"expected a related document's id (a GUID), got {raw[:40]!r}") from None
                 doc = self.find(raw, tx)
                 if doc is None or doc.work_item_id != item.id:
-                    field = "documentId" if len(doc_ids) == 1 else f"documentId[{i}]"
                     raise ApiError(
                         404,
                         f"document {raw!r} is not a related document of work item {item.id}",

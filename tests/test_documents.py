@@ -414,6 +414,8 @@ def test_an_unlink_is_all_or_nothing(api, em):
     [kept] = upload(api, OPEN_MATTER, [("keep.txt", b"k")]).json["relatedDocumentIds"]
     url = f"/api/v1/public/workItem/{OPEN_MATTER}/relatedDocuments"
     assert api.delete(url).json["errors"][0]["field"] == "documentId"
+    malformed = api.delete(f"{url}?documentId={kept}&documentId=keep.txt")
+    assert (malformed.status_code, malformed.json["errors"][0]["field"]) == (400, "documentId[1]")
     missing = api.delete(f"{url}?documentId={kept}&documentId={uuid.uuid4()}")
     assert (missing.status_code, missing.json["errors"][0]["field"]) == (404, "documentId[1]")
     other = api.post(
