@@ -78,6 +78,10 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     app.register_blueprint(features.bp)  # routes of global features the tenant has switched off: 400
 
+    from .api import documents
+
+    app.register_blueprint(documents.bp)  # related documents, the DMS and the signed download links
+
     from widgets.pages import bp as widget_pages
 
     app.register_blueprint(widget_pages)  # the portal harness: /widgets, /portal/<id>, /_harness/

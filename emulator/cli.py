@@ -453,7 +453,9 @@ def cmd_export(args) -> int:
         print(f"operate export: {exc.holder.get('command', 'another process')} holds {args.data_dir}; "
               "exporting a consistent copy of its state", file=sys.stderr)  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="operate-export-") as tmp:
+            _copy_documents(args.data_dir / "documents", Path(tmp) / "documents")
             _copy_state(args.data_dir / "operate.db", Path(tmp) / "operate.db")
+            _copy_documents(args.data_dir / "documents", Path(tmp) / "documents")  # and any uploaded meanwhile
             args.data_dir = Path(tmp)
             text = _export_text(args)
     if str(args.output) == "-":
@@ -481,6 +483,27 @@ def _copy_state(source: Path, target: Path) -> None:
     finally:
         dst.close()
         src.close()
+
+
+def _copy_documents(source: Path, target: Path) -> None:
+    """A live server's document files, before and after the database copy: they are immutable and named by
+    their SHA-256, so a link (or a copy) of each is exact; the copy's emulator drops those no row names."""
+    import os
+    import shutil
+
+    if not source.is_dir():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.name.startswith(".") or (target / path.name).exists():
+            continue  # a half-written upload, or linked already
+        try:
+            os.link(path, target / path.name)
+        except OSError:  # another file system: copy it
+            try:
+                shutil.copyfile(path, target / path.name)
+            except FileNotFoundError:
+                continue  # deleted meanwhile
 
 
 def cmd_run(args) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
+from .documents import Documents
 from .finance import Finance, check_thresholds
 from .identity import Identity
 from .kernel.clock import LATEST, Clock, iso, parse_instant
@@ -69,6 +70,7 @@ class Emulator:
         self.workitems = WorkItems(self.store, self.clock, self.stream, self.solution, self.ods)
         self.queries = Queries(self.workitems)
         self.time = TimeEntries(self.store, self.clock, self.stream, self.workitems, self.ods)
+        self.documents = Documents(self.store, self.clock, self.stream, self.workitems, settings.data_dir / "documents")
         try:
             thresholds = check_thresholds(self.solution.config.get("finance", {}).get("fee_alert_thresholds"))
         except ValueError as exc:
@@ -83,6 +85,7 @@ class Emulator:
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
+        self.documents.sweep()  # files no row names: left by --fresh, or by a crash mid-upload
         self.smartplans = SmartPlans(
             store=self.store,
             clock=self.clock,
@@ -137,6 +140,7 @@ class Emulator:
 
     def _reset(self) -> None:
         self.store.reset()
+        self.documents.sweep()
         if self.clock.is_virtual:
             saved = self.store.get_meta(CLOCK_KEY)
             if saved:
@@ -144,15 +148,22 @@ class Emulator:
         self.scheduler.restart_cron()
 
     def export(self) -> dict[str, Any]:
-        snapshot = self.store.export()
+        with self.store.read():  # the rows and the files they name, at one moment
+            snapshot = self.store.export()
+            snapshot["documents"] = self.documents.export_files(snapshot)
         snapshot["solution"] = self.solution.name
         snapshot["clock"] = {"mode": self.clock.mode, "now": iso(self.clock.now())}
         return snapshot
 
     def import_snapshot(self, snapshot: Any) -> None:
         self._check_snapshot_clock(snapshot)
+        files = self.documents.check_snapshot(snapshot, self.store.validate_snapshot(snapshot).get("documents", []))
         with self.dispatcher.paused(), self.smartplans.queue.paused():
-            self.store.import_snapshot(snapshot)
+            self.documents.restore_files(files)
+            try:
+                self.store.import_snapshot(snapshot)
+            finally:
+                self.documents.sweep()  # imported: the old files go; refused: the new ones do
             if self.clock.is_virtual:
                 saved = self.store.get_meta(CLOCK_KEY)
                 if saved:
