@@ -95,6 +95,31 @@ class Document:
         return f"{self.folder}/{self.file_name}" if self.folder else self.file_name
 
 
+def document_json(doc: Document) -> dict[str, Any]:
+    """[inferred] A related document as the mobile sample reads it: `id` (to delete and to ask for a
+    link), `documentId` (the path `relatedDocuments/{path}` serves; its extension picks the preview),
+    `title` and `iconClass`; the rest is what a DMS row plausibly carries."""
+    return {
+        "id": doc.id,
+        "documentId": doc.path,
+        "title": doc.file_name,
+        "fileName": doc.file_name,
+        "folder": doc.folder,
+        "iconClass": icon_class(doc.file_name),
+        "contentType": doc.content_type,
+        "size": doc.size,
+        "sharedoId": doc.work_item_id,
+        "repositoryId": repository_id(doc.work_item_id),
+        "createdBy": doc.created_by,
+        "createdDate": doc.created,
+    }
+
+
+def related_documents(conn: sqlite3.Connection, item_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM documents WHERE work_item_id=? ORDER BY created, rowid", (item_id,))
+    return [document_json(Document.from_row(r)) for r in rows]
+
+
 def repository_id(item_id: str) -> str:
     return str(uuid.uuid5(REPOSITORY_NAMESPACE, item_id))
 
@@ -196,23 +221,7 @@ class Documents:
         return doc
 
     def to_json(self, doc: Document) -> dict[str, Any]:
-        """[inferred] A related document as the mobile sample reads it: `id` (to delete and to ask for a
-        link), `documentId` (the path `relatedDocuments/{path}` serves; its extension picks the preview),
-        `title` and `iconClass`; the rest is what a DMS row plausibly carries."""
-        return {
-            "id": doc.id,
-            "documentId": doc.path,
-            "title": doc.file_name,
-            "fileName": doc.file_name,
-            "folder": doc.folder,
-            "iconClass": icon_class(doc.file_name),
-            "contentType": doc.content_type,
-            "size": doc.size,
-            "sharedoId": doc.work_item_id,
-            "repositoryId": repository_id(doc.work_item_id),
-            "createdBy": doc.created_by,
-            "createdDate": doc.created,
-        }
+        return document_json(doc)
 
     def related(self, item_id: str) -> list[dict[str, Any]]:
         with self.store.read() as conn:

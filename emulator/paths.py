@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
+from .documents import related_documents
 from .kernel.clock import UTC, iso, parse_instant
 from .kernel.errors import invalid
 from .ods import display_name
@@ -196,8 +197,8 @@ class Resolver:
             return {"date": due} if due is not None else None
         if name == "urls":
             return {"view": f"/sharedo/{item.id}"}
-        if name == "documents":
-            return []
+        if name == "documents":  # the related documents (`documents!1.title`: the mobile search's "has documents")
+            return related_documents(self.conn, item.id)
         return None
 
     def _attributes(self, item: WorkItem) -> dict[str, Any]:

@@ -35,6 +35,8 @@ CHRONOLOGY_POI: dict[str, tuple[str, str, str, str]] = {
     "participant-added": ("participant-added", "Participant added", "fa-user-plus", "#607d8b"),
     "participant-removed": ("participant-removed", "Participant removed", "fa-user-times", "#607d8b"),
     "time-entry-state-changed": ("time", "Time entry", "fa-clock-o", "#607d8b"),
+    "related-document-added": ("document", "Document added", "fa-file-o", "#795548"),
+    "related-document-removed": ("document", "Document removed", "fa-file-o", "#795548"),
 }
 CHRONOLOGY_NAMESPACE = uuid.UUID("0b5e7f3a-2c4d-4e6f-8a9b-c1d2e3f4a5b6")
 TITLE_MAX = 400
@@ -629,6 +631,8 @@ class WorkItems:
             comment = conn.execute("SELECT * FROM comments WHERE id=?", (data.get("commentId"),)).fetchone()
             if comment is not None:
                 notes, user = comment["comment"], self._author(comment["author"], conn)[1]
+        elif r["event_type"] in ("related-document-added", "related-document-removed"):
+            notes = data.get("title")
         elif r["event_type"] == "sharedo-phase-changed":
             to = self.types.phase(data.get("sharedoTypeSystemName") or "", data.get("toPhase") or "")
             title = f"{title} {to.name if to else data.get('toPhase')}"

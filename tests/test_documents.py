@@ -295,8 +295,9 @@ def test_each_upload_and_unlink_raises_a_document_event(api, em):
     api.delete(f"/api/v1/public/workItem/{OPEN_MATTER}/relatedDocuments?documentId={ids[0]}")
     [removed] = events_of(api, "related-document-removed")
     assert removed["Data"]["relatedDocumentId"] == ids[0]
-    chronology = api.get(f"/api/v1/public/workItem/{OPEN_MATTER}/chronology").json["results"]
-    assert chronology[0]["eventType"] == "related-document-removed"
+    chronology = api.get(f"/api/v1/public/workItem/{OPEN_MATTER}/chronology").json["rows"]
+    assert (chronology[0]["poiSystemName"], chronology[0]["title"]) == ("document", "Document removed")
+    assert chronology[0]["notes"] == "a.txt"
     catalogue = {e["eventType"]: e for e in api.get("/api/_emulator/events/catalogue").json}
     assert catalogue["related-document-added"]["status"] == "inferred"
 
@@ -437,7 +438,7 @@ def test_a_download_link_needs_its_signature_and_expires(app, api, em):
     link = urlsplit(api.get(f"/api/v1/public/document/{doc_id}/url").json["url"])
     browser = app.test_client()
     assert browser.get(f"{link.path}?{link.query}").status_code == 200
-    tampered = re.sub(r"signature=\w", "signature=0", link.query)
+    tampered = re.sub(r"signature=(\w)", lambda m: "signature=" + ("1" if m.group(1) == "0" else "0"), link.query)
     assert browser.get(f"{link.path}?{tampered}").status_code == 403
     assert browser.get(f"{link.path}?expires=720&signature=%C2%BEg").status_code == 403  # not hex: no crash
     assert browser.get(link.path).json["errors"][0]["field"] == "expires"
@@ -624,3 +625,13 @@ def test_upload_widget_creates_the_instruction_and_files_what_was_chosen_in_a_re
     for title, data in (("statement.pdf", letter), ("fence.png", photo)):
         assert api.get(f"/api/v1/public/workItem/{item_id}/relatedDocuments/{by_title[title]['id']}").data == data
     page.assert_no_console_errors(allow_failed_requests=True)  # the manifest's menu template does not exist
+
+
+def test_the_mobile_search_s_documents_enrich_reads_the_first_document(api):
+    """`documents!1.title` is how the mobile app's search marks a work item that has documents."""
+    query = {"search": {"workItemIds": [OPEN_MATTER]}, "enrich": [{"path": "documents!1.title"}]}
+    before = api.post("/api/v1/public/workItem/findByQuery", query)
+    assert before.status_code == 200 and before.json["results"][0]["data"]["documents!1.title"] is None
+    assert upload(api, OPEN_MATTER, [("first.pdf", b"1"), ("second.pdf", b"2")], folder="Evidence").status_code == 201
+    after = api.post("/api/v1/public/workItem/findByQuery", query)
+    assert after.json["results"][0]["data"]["documents!1.title"] == "first.pdf"

@@ -32,16 +32,16 @@ USER = "priya.shah"
 PRIYA = "1a000000-0000-4000-8000-000000000001"
 
 # URL templates the vendored JS writes (see `api_urls`) that this file does not replay, and why.
-OUT_OF_SCOPE = {
-    "/api/v1/public/workItem/findByQuery": "findByQuery is built and replayed elsewhere (tests/test_find_by_query.py)",
-    "/api/v1/public/workItem/{}/relatedDocuments/": "documents are built in emulator/documents.py, not here",
-    "/api/v1/public/workItem/{}/relatedDocuments/{}": "documents are built in emulator/documents.py, not here",
-    "/api/v1/public/workItem/{}/repositories{}": "document repositories belong to the documents work",
-    "api/v1/public/workItem/{}/relatedDocuments{}": "documents are built in emulator/documents.py, not here",
-    "/api/v1/public/document/{}/url": "documents are built in emulator/documents.py, not here",
-    "{}/connect/token": "sign-in (OIDC code flow and refresh) is covered by tests/test_identity.py",
-    "/connect/authorize": "sign-in (the browser's redirect to the identity server) is out of scope",
-    "{}/connect/revocation": "sign-in (token revocation) is covered by tests/test_identity.py",
+OUT_OF_SCOPE = {  # each replayed, by the same agent code, in the file named
+    "/api/v1/public/workItem/findByQuery": "replayed from these agents by tests/test_find_by_query_filters.py",
+    "/api/v1/public/workItem/{}/relatedDocuments/": "replayed by tests/test_documents.py (the mobile app's agent)",
+    "/api/v1/public/workItem/{}/relatedDocuments/{}": "replayed by tests/test_documents.py (the mobile app's agent)",
+    "/api/v1/public/workItem/{}/repositories{}": "replayed by tests/test_documents.py (the mobile app's agent)",
+    "api/v1/public/workItem/{}/relatedDocuments{}": "replayed by tests/test_documents.py (the mobile app's agent)",
+    "/api/v1/public/document/{}/url": "replayed by tests/test_documents.py (the mobile app's agent)",
+    "{}/connect/token": "sign-in: the code flow and refresh are replayed by tests/test_oidc.py",
+    "/connect/authorize": "sign-in: the browser's redirect is replayed by tests/test_oidc.py",
+    "{}/connect/revocation": "sign-in: revocation is replayed by tests/test_oidc.py",
 }
 
 # -- running the vendored ES modules in V8 ------------------------------------------------------------
