@@ -10,6 +10,8 @@ Windows, macOS and Linux.
 from __future__ import annotations
 
 import ipaddress
+import signal
+import threading
 from typing import Any
 
 from cheroot import wsgi
@@ -34,6 +36,17 @@ class WsgiServer:
 
     def server_close(self) -> None:
         self._server.stop()
+
+    def run_until_stopped(self) -> None:
+        """Serve until Ctrl+C or SIGTERM (what a terminal and a service manager send), then close."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=self.shutdown, daemon=True).start())
+        try:
+            self.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.server_close()
 
 
 def is_loopback_host(host: str) -> bool:

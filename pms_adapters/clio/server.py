@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 from emulator.kernel.http_server import WsgiServer, is_loopback_host
@@ -65,15 +63,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
 
-    def _stop(*_: object) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    server.run_until_stopped()
     return 0

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 from emulator.kernel.clock import Clock
@@ -57,17 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(f"Demo PMS ready on http://{args.host}:{server.server_port} ({API_KEY_HEADER}: {args.api_key})", flush=True)
 
-    def _stop(*_: object) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    server.run_until_stopped()
     return 0
 
 
