@@ -217,10 +217,106 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX documents_path ON documents(work_item_id, folder COLLATE NOCASE, file_name COLLATE NOCASE);
     CREATE INDEX documents_sha256 ON documents(sha256);
     """,
+    # 7: mail (the outbox) and integrations with a practice management system (Clio Manage first).
+    """
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        created TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        work_item_id TEXT,
+        delivery TEXT NOT NULL,
+        delivery_error TEXT,
+        delivered TEXT
+    );
+    CREATE INDEX outbox_created ON outbox(created, id);
+    CREATE TABLE outbox_attachments (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL REFERENCES outbox(id),
+        file_name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        content TEXT NOT NULL
+    );
+    CREATE INDEX outbox_attachments_message ON outbox_attachments(message_id);
+    CREATE TABLE integrations (
+        provider TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        region TEXT,
+        remote_user TEXT,
+        remote_user_email TEXT,
+        firm TEXT,
+        connected_at TEXT,
+        connected_by TEXT,
+        message TEXT,
+        nightly INTEGER NOT NULL DEFAULT 0,
+        first_sync_at TEXT,
+        last_sync_at TEXT
+    );
+    CREATE TABLE integration_secrets (
+        provider TEXT PRIMARY KEY,
+        access_token TEXT NOT NULL,
+        refresh_token TEXT NOT NULL,
+        expires_at TEXT
+    );
+    CREATE TABLE integration_oauth_states (
+        state TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        user_id TEXT,
+        return_to TEXT,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE clio_practice_areas (clio_name TEXT PRIMARY KEY, work_type TEXT NOT NULL);
+    CREATE TABLE clio_stages (clio_name TEXT PRIMARY KEY, phase TEXT NOT NULL);
+    CREATE TABLE clio_matters (
+        clio_id INTEGER PRIMARY KEY,
+        work_item_id TEXT NOT NULL UNIQUE REFERENCES work_items(id),
+        display_number TEXT,
+        etag TEXT,
+        stage TEXT,
+        synced TEXT NOT NULL
+    );
+    CREATE TABLE clio_sync_runs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        triggered_by TEXT,
+        started TEXT NOT NULL,
+        finished TEXT,
+        window_from TEXT,
+        first INTEGER NOT NULL,
+        last_clio_id INTEGER,
+        error TEXT
+    );
+    CREATE TABLE clio_sync_results (
+        run_id TEXT NOT NULL REFERENCES clio_sync_runs(id),
+        clio_id INTEGER NOT NULL,
+        display_number TEXT,
+        result TEXT NOT NULL,
+        reason TEXT,
+        work_item_id TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (run_id, clio_id)
+    );
+    CREATE TABLE clio_pushes (
+        kind TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        clio_matter_id INTEGER NOT NULL,
+        clio_id INTEGER,
+        step TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        updated TEXT NOT NULL,
+        PRIMARY KEY (kind, source_id)
+    );
+    """,
 ]
 
-# Tokens are sessions, not tenant state: they survive a reset and never go into an export.
-UNSNAPSHOTTED = {"tokens"}
+# Tokens are sessions, not tenant state: they survive a reset and never go into an export. The same for
+# an integration's OAuth tokens (and the `state`s of connects under way): a snapshot is shared, a grant is not.
+UNSNAPSHOTTED = {"tokens", "integration_secrets", "integration_oauth_states"}
 
 
 class Store:
