@@ -86,6 +86,10 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     app.register_blueprint(widget_pages)  # the portal harness: /widgets, /portal/<id>, /_harness/
 
+    from . import web
+
+    web.init_app(app)  # the emulator's own pages: /, /workitems, /events, /executions, /plans, /clock, /pms
+
     @app.before_request
     def authenticate():
         path = request.path

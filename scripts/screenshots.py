@@ -1,9 +1,11 @@
-"""Screenshots of the built-in finance widgets for the README, taken from the running code, so they stay true.
+"""Screenshots for the README, taken from the running code, so they stay true.
 
-    python scripts/screenshots.py [--out docs/images]
+    python scripts/screenshots.py [--out docs/images] [--only widgets|web]
 
 Serves the demo solution (virtual clock on the plugin's start time, demo PMS in process) on a loopback
-port and photographs each widget and the demo matter's portal page in Debian's chromium.
+port and photographs in Debian's chromium each built-in widget, the demo matter's portal page, and the
+emulator's own web pages after a matter is created and opened (its inception plan run once into a PMS
+fault, then retried): home, the matter, its execution's timeline, the event stream.
 """
 
 from __future__ import annotations
@@ -22,11 +24,62 @@ SHOTS = {
     "aged-debt-widget.png": f"/widgets/OperateFinance.AgedDebtWidget?workItem={MATTER}&scenario=ok",
     "matter-portal.png": f"/portal/{MATTER}?scenario=ok",
 }
+WEB_SHOTS = ("web-home.png", "web-work-item.png", "web-execution.png", "web-events.png")
+CLIENT_ORG = "2b000000-0000-4000-8000-000000000001"  # Northgate Logistics
+FEE_EARNER = "1a000000-0000-4000-8000-000000000001"  # Priya Shah
+
+
+def stage_matter(app) -> tuple[str, str]:
+    """A matter with a client, opened while the demo PMS fails once, then retried: (work item, execution)."""
+    from smartplans.testing import ApiClient
+
+    em = app.extensions["operate"]
+    token = em.identity.issue("demo-client", "priya.shah")
+    api = ApiClient(app, lambda renew=False: f"Bearer {token}")
+    body = {
+        "workItem": {"sharedoTypeSystemName": "matter-commercial", "title": "Northgate Logistics - warehouse lease"},
+        "participants": [
+            {"roleSystemName": "client", "odsId": CLIENT_ORG},
+            {"roleSystemName": "fee-earner", "odsId": FEE_EARNER},
+        ],
+    }
+    item = api.post("/api/v1/public/workItem", body).json["workItem"]["id"]
+    em.linked_services.fakes["demo-pms"].add_fault("/api/matters", "POST", status=503, times=1)
+    api.put(f"/api/v1/public/workItem/{item}/phase", {"toPhaseSystemName": "matter-open"})
+    (execution,) = em.smartplans.executions(sharedo_id=item)
+    step = execution["steps"][0]["id"]
+    api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step}/retry")
+    return item, execution["id"]
+
+
+def widget_shots(page, base: str, out: Path) -> None:
+    for name, path in SHOTS.items():
+        page.goto(base + path)
+        page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
+        if "portal" in name:
+            page.screenshot(path=str(out / name), clip={"x": 0, "y": 0, "width": 1280, "height": 620})
+        else:
+            if "aged" in name:  # show a bucket's invoices, as a click would
+                page.locator('.of-bucket[data-bucket="31-60"] button').click()
+            page.locator("section.op-widget").first.screenshot(path=str(out / name))
+        print(f"wrote {out / name}")
+
+
+def web_shots(app, page, base: str, out: Path) -> None:
+    item, execution = stage_matter(app)
+    paths = dict(zip(WEB_SHOTS, ("/", f"/workitems/{item}", f"/executions/{execution}", "/events"), strict=True))
+    for name, path in paths.items():
+        page.goto(base + path)
+        if name == "web-execution.png":  # a host call opened, as a click would
+            page.locator("details.web-call").nth(1).locator("summary").click()
+        page.screenshot(path=str(out / name), clip={"x": 0, "y": 0, "width": 1280, "height": 760})
+        print(f"wrote {out / name}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images", help="folder for the PNGs")
+    parser.add_argument("--only", choices=("widgets", "web"), help="photograph only these pages")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
 
@@ -49,16 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-GB")
-                for name, path in SHOTS.items():
-                    page.goto(base + path)
-                    page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
-                    if "portal" in name:
-                        page.screenshot(path=str(args.out / name), clip={"x": 0, "y": 0, "width": 1280, "height": 620})
-                    else:
-                        if "aged" in name:  # show a bucket's invoices, as a click would
-                            page.locator('.of-bucket[data-bucket="31-60"] button').click()
-                        page.locator("section.op-widget").first.screenshot(path=str(args.out / name))
-                    print(f"wrote {args.out / name}")
+                if args.only != "web":
+                    widget_shots(page, base, args.out)
+                if args.only != "widgets":
+                    web_shots(app, page, base, args.out)
                 browser.close()
         finally:
             server.shutdown()

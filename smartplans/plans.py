@@ -347,3 +347,29 @@ def solution_plans(solution: Solution) -> dict[str, Plan]:
         types = types or action_types(solution.ide_root)
         plans[name] = visual_plan(name, doc, per_plan.get(name), types, path=solution.workflow_files.get(name))
     return plans
+
+
+def outline(doc: dict[str, Any], where: str = "the workflow") -> list[dict[str, Any]]:
+    """A visual workflow as a person reads it in the modeller: each step, its actions in order and the
+    outlets each action follows (`Connections`: outlet name → the step it starts). Assumes a workflow
+    that `visual_plan` accepted."""
+    steps = get_ci(doc, "Steps") or []
+    out = []
+    for step, sn in zip(steps, _step_names(steps, where), strict=True):
+        actions = []
+        for action in _step_actions(doc, step, sn, where):
+            outlets = {
+                str(name): str(target.get("step")) if isinstance(target, dict) else str(target)
+                for name, target in action.connections.items()
+            }
+            actions.append({"name": action.name, "type": action.type, "outlets": outlets})
+        out.append(
+            {
+                "systemName": sn,
+                "name": get_ci(step, "Name") or sn,
+                "isStart": bool(get_ci(step, "IsStart")),
+                "isEnd": bool(get_ci(step, "IsEnd")),
+                "actions": actions,
+            }
+        )
+    return out

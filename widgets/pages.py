@@ -103,6 +103,12 @@ def _signed_in(em: Any) -> dict[str, str] | None:
     return found
 
 
+def signed_in(em: Any) -> dict[str, str] | None:
+    """Who signed in at /_harness/signin, for the emulator's other pages: {user, at, rt} or None. One
+    sign-in serves the harness and the web pages alike."""
+    return _signed_in(em)
+
+
 def _refreshed(em: Any, refresh_token: str) -> dict[str, str] | None:
     form = {"grant_type": "refresh_token", "client_id": PORTAL_CLIENT, "refresh_token": refresh_token}
     try:

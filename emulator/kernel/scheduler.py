@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from .store import Store, dumps
 
 log = logging.getLogger("operate.scheduler")
 
+MAX_RAN = 200  # jobs remembered as having run (the web clock page lists them); the rest are forgotten
 TimerHandler = Callable[[dict[str, Any], datetime], None]
 CronHandler = Callable[[datetime], None]
 
@@ -44,6 +46,8 @@ class Scheduler:
         self._lock = threading.RLock()
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+        # What ran, newest last: kept in memory only (a restart forgets it), bounded.
+        self.ran: deque[dict[str, Any]] = deque(maxlen=MAX_RAN)
         clock.on_due = self.run_next_due
 
     # -- registration ---------------------------------------------------------------------------
@@ -65,6 +69,7 @@ class Scheduler:
     def restart_cron(self) -> None:
         """After a reset or an import the clock may have moved back: recompute every next run."""
         now = self.clock.now()
+        self.ran.clear()  # what ran belongs to the state just left
         for job in self._cron.values():
             job.next_due = self._next_cron(job.expression, now)
 
@@ -79,6 +84,24 @@ class Scheduler:
 
     def cancel(self, tx, job_id: str) -> bool:
         return tx.execute("DELETE FROM jobs WHERE id=?", (job_id,)).rowcount > 0
+
+    def cron_jobs(self) -> list[CronJob]:
+        return sorted(self._cron.values(), key=lambda j: (j.next_due, j.name))
+
+    def due_next(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The earliest `limit` jobs, timers and cron merged, without reading every timer row."""
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT * FROM jobs ORDER BY due_at, id LIMIT ?", (limit,)).fetchall()
+        timers = [
+            {"id": r["id"], "kind": r["kind"], "dueAt": r["due_at"], "payload": json.loads(r["payload"])} for r in rows
+        ]
+        crons = [
+            {"id": j.name, "kind": "cron", "cron": j.expression, "dueAt": iso(j.next_due)} for j in self.cron_jobs()
+        ]
+        return sorted(timers + crons, key=lambda j: j["dueAt"])[:limit]
+
+    def _remember(self, kind: str, name: str, due: datetime, ok: bool, payload: dict[str, Any] | None = None) -> None:
+        self.ran.append({"kind": kind, "id": name, "dueAt": iso(due), "ok": ok, "payload": payload or {}})
 
     def pending(self) -> list[dict[str, Any]]:
         with self.store.read() as conn:
@@ -123,6 +146,9 @@ class Scheduler:
                     cron_job.handler(due)
                 except Exception:
                     log.exception("cron job %s failed at %s", cron_job.name, iso(due))
+                    self._remember("cron", cron_job.name, due, False)
+                else:
+                    self._remember("cron", cron_job.name, due, True)
             return True
 
     def run_due(self) -> int:
@@ -151,6 +177,9 @@ class Scheduler:
             log.exception("timer %s (%s) failed and was dropped", row["id"], row["kind"])
             with self.store.transaction() as tx:
                 tx.execute("DELETE FROM jobs WHERE id=?", (row["id"],))
+            self._remember(row["kind"], row["id"], due, False, payload)
+        else:
+            self._remember(row["kind"], row["id"], due, True, payload)
 
     # -- system-clock ticker --------------------------------------------------------------------
     def start(self, interval: float = 0.5) -> None:

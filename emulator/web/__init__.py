@@ -1,0 +1,36 @@
+"""The emulator's web pages (`operate serve` at `/` and below): Jinja2 templates in
+`emulator/templates/web/`, one page group (a blueprint) per module, the frame shared with the widget
+harness (`widgets/templates/base.html`, `harness.css`).
+
+To add a page: a view in a page group (a module here with `bp = PageGroup("name")`, imported and listed in `GROUPS`),
+
+    @bp.page("/outbox", nav="Outbox", order=70)
+    def outbox():
+        return render_page("outbox.html", "Outbox", messages=...)
+
+and its template `emulator/templates/web/outbox.html` (`{% extends "web/layout.html" %}`). A form that
+changes something posts to a view wrapped in `@action` (CSRF, a signed-in user) that calls the real API
+with `call_api(...)` and answers `done(answer, "what happened", where)`; see `acting.py`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, send_from_directory
+
+from . import clock, events, executions, home, plans, pms, workitems
+from .acting import keep_csrf_cookie
+from .frame import NavEntry, register
+
+GROUPS = (home, workitems, events, executions, plans, clock, pms)
+# Pages served by others that the navigation lists too.
+OTHER_PAGES = [NavEntry("Widgets", "/widgets", 80)]
+
+
+def init_app(app: Flask) -> None:
+    register(app, [group.bp for group in GROUPS], OTHER_PAGES)
+    app.after_request(keep_csrf_cookie)
+    static = __path__[0] + "/static"
+
+    @app.get("/_web/<name>")
+    def web_static(name: str):
+        return send_from_directory(static, name, max_age=300)

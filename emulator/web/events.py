@@ -1,0 +1,107 @@
+"""The event stream, newest first, filtered by type and work item, paged; new events arrive on the page
+by a poll of `/events/feed` (the page reads the same without JavaScript, with a link to refresh)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, render_template, request
+
+from .frame import PageGroup, emulator, page_number, paged, refuse, render_page
+
+bp = PageGroup("events")
+FEED_LIMIT = 100  # new events one poll brings at most; the page says when there were more
+MAX_ID = 100
+
+
+def _filters(em: Any) -> tuple[str, list[Any], dict[str, str]] | str:
+    """The WHERE clause the filters make, or what is wrong with them."""
+    event_type = (request.args.get("type") or "").strip()
+    work_item = (request.args.get("workItem") or "").strip()
+    where, args = "", []
+    if event_type:
+        if event_type not in em.catalogue:
+            return f"type: no business event {event_type[:80]!r}; known: {', '.join(sorted(em.catalogue))}"
+        where += " AND e.event_type = ?"
+        args.append(event_type)
+    if work_item:
+        if len(work_item) > MAX_ID:
+            return f"workItem is longer than {MAX_ID} characters"
+        found = em.workitems.find(work_item)
+        where += " AND e.sharedo_id = ?"
+        args.append(found.id if found else work_item)
+    return where, args, {"type": event_type, "workItem": work_item}
+
+
+def _rows(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "number": r["number"],
+                "eventType": r["event_type"],
+                "occurredAt": r["occurred_at"],
+                "sharedoId": r["sharedo_id"],
+                "title": r["title"],
+                "reference": r["reference"],
+                "data": json.loads(r["data"]),
+            }
+        )
+    return out
+
+
+SELECT = (
+    "SELECT e.number, e.event_type, e.occurred_at, e.sharedo_id, e.data, w.title, w.reference "
+    "FROM events e LEFT JOIN work_items w ON w.id = e.sharedo_id WHERE 1=1"
+)
+
+
+@bp.page("/events", nav="Events", order=20)
+def events():
+    em = emulator()
+    page = page_number()
+    if page is None:
+        return refuse(400, "page must be a whole number from 1")
+    filters = _filters(em)
+    if isinstance(filters, str):
+        return refuse(400, filters)
+    where, args, chosen = filters
+    with em.store.read() as conn:
+        result = paged(conn, SELECT + where + " ORDER BY e.number DESC", args, page)
+        rows = _rows(conn, result.rows)
+        last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0]
+    return render_page(
+        "events.html",
+        "Events",
+        rows=rows,
+        result=result,
+        chosen=chosen,
+        event_types=sorted(em.catalogue),
+        last=last,
+    )
+
+
+@bp.get("/events/feed")
+def feed():
+    """Rows newer than `after` (as the page's table rows, escaped by the same template), newest first."""
+    em = emulator()
+    raw = request.args.get("after", "0")
+    if not raw.isdigit() or len(raw) > 18:
+        return Response("after must be a whole number (the newest event the page shows)", 400, mimetype="text/plain")
+    filters = _filters(em)
+    if isinstance(filters, str):
+        return Response(filters, 400, mimetype="text/plain")
+    where, args, _ = filters
+    with em.store.read() as conn:
+        found = conn.execute(
+            SELECT + where + " AND e.number > ? ORDER BY e.number DESC LIMIT ?", [*args, int(raw), FEED_LIMIT + 1]
+        ).fetchall()
+        last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0]
+    rows = _rows(conn, found[:FEED_LIMIT])
+    html = render_template("web/_event_rows.html", rows=rows, fresh=True)
+    response = Response(html, mimetype="text/html")
+    response.headers["X-Last-Event"] = str(max(last, int(raw)))
+    response.headers["X-More"] = "1" if len(found) > FEED_LIMIT else "0"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,184 @@
+"""The frame every web page shares: the navigation, rendering, refusals as pages, flash notes, paging.
+
+A page group is a `PageGroup` (a Flask blueprint that also knows its navigation entries):
+
+    bp = PageGroup("outbox")
+
+    @bp.page("/outbox", nav="Outbox", order=70)
+    def outbox():
+        return render_page("outbox.html", "Outbox", messages=...)
+
+with `emulator/templates/web/outbox.html` extending `web/layout.html`. Adding the module's name to
+`emulator/web/__init__.py`'s `GROUPS` registers it; the navigation follows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request
+
+if TYPE_CHECKING:
+    from ..core import Emulator
+
+NAV_KEY = "operate.web.nav"
+FLASH_COOKIE = "operate.web.flash"  # one note for the next page: what an action did, or why it was refused
+PAGE_SIZE = 50
+MAX_PAGE = 100_000  # `?page=` past this is refused: an offset that deep is no page anyone reads
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    path: str
+    order: int
+
+
+class PageGroup(Blueprint):
+    """A blueprint of pages; `page()` routes a GET view and, with `nav=`, puts it in the navigation."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"web_{name}", __name__, template_folder="../templates")
+        self.nav_entries: list[NavEntry] = []
+
+    def page(self, rule: str, *, nav: str | None = None, order: int = 100, **options: Any):
+        if nav is not None:
+            self.nav_entries.append(NavEntry(nav, rule, order))
+        return self.get(rule, **options)
+
+
+def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry]) -> None:
+    """Register the page groups and the frame's helpers on the app."""
+    entries = [*extra_nav]
+    for group in groups:
+        app.register_blueprint(group)
+        entries.extend(group.nav_entries)
+    app.extensions[NAV_KEY] = sorted(entries, key=lambda e: (e.order, e.label))
+    app.context_processor(lambda: {"site_nav": site_nav})
+    app.add_template_filter(pretty, "pretty")
+    app.add_template_filter(duration, "duration")
+    app.after_request(_clear_flash)
+
+
+def emulator() -> Emulator:
+    return current_app.extensions["operate"]
+
+
+def site_nav() -> list[dict[str, Any]]:
+    path = request.path
+    out = []
+    for entry in current_app.extensions.get(NAV_KEY, []):
+        active = path == entry.path if entry.path == "/" else path == entry.path or path.startswith(entry.path + "/")
+        out.append({"label": entry.label, "path": entry.path, "active": active})
+    return out
+
+
+def render_page(template: str, title: str, status: int = 200, **context: Any) -> Response:
+    from .acting import csrf_token, current_user
+
+    html = render_template(
+        f"web/{template}",
+        title=title,
+        flash=_flash(),
+        csrf_token=csrf_token(),
+        web_user=current_user(),
+        clock_now=_clock_now(),
+        **context,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def refuse(status: int, message: str) -> Response:
+    """A refusal as a page a person reads (404 for an unknown id, 400 for bad input), never a 500."""
+    return render_page("problem.html", f"{status}", status=status, status_code=status, message=message)
+
+
+def _clock_now() -> str:
+    from ..kernel.clock import iso
+
+    em = emulator()
+    return f"{iso(em.clock.now())} ({em.clock.mode})"
+
+
+# -- flash notes: what the last action did ------------------------------------------------------------
+def note(response: Response, text: str, kind: str = "ok") -> Response:
+    response.set_cookie(
+        FLASH_COOKIE, json.dumps({"kind": kind, "text": text[:2000]}), httponly=True, samesite="Lax", path="/"
+    )
+    return response
+
+
+def _flash() -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    g.web_flash_shown = True
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(found, dict) or not isinstance(found.get("text"), str):
+        return None
+    return {"kind": "error" if found.get("kind") == "error" else "ok", "text": found["text"]}
+
+
+def _clear_flash(response: Response) -> Response:
+    setting = any(c.startswith(FLASH_COOKIE + "=") for c in response.headers.getlist("Set-Cookie"))
+    if g.get("web_flash_shown") and not setting:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+# -- paging ---------------------------------------------------------------------------------------------
+@dataclass
+class Paged:
+    rows: list[Any]
+    page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def page_number() -> int | None:
+    """`?page=` as a number from 1; None when it is not one (the caller answers 400)."""
+    raw = request.args.get("page", "1") or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        return None
+    return int(raw)
+
+
+def paged(conn: Any, sql: str, args: list[Any], page: int, size: int = PAGE_SIZE) -> Paged:
+    """One page with SQL LIMIT/OFFSET, one row more than shown to know whether another page follows: no
+    COUNT over the whole table, so a page costs the same however large the store grows."""
+    rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, size + 1, (page - 1) * size]).fetchall()
+    return Paged(rows[:size], page, len(rows) > size)
+
+
+# -- filters -------------------------------------------------------------------------------------------
+def pretty(value: Any) -> str:
+    """JSON indented for reading; autoescaping still applies to the result (never Markup)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def duration(start: str | None, end: str | None) -> str:
+    from ..kernel.clock import parse_instant
+
+    if not start or not end:
+        return ""
+    try:
+        seconds = (parse_instant(end) - parse_instant(start)).total_seconds()
+    except ValueError:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -1,0 +1,40 @@
+"""`/`: what is loaded (solution, work types, plans, triggers, linked services, widgets), the load
+problems that did not stop the emulator, the clock and a link to every page."""
+
+from __future__ import annotations
+
+from widgets.host import portals
+from widgets.manifests import scan
+
+from .frame import PageGroup, emulator, render_page, site_nav
+
+bp = PageGroup("home")
+
+
+@bp.page("/", nav="Home", order=0)
+def home():
+    em = emulator()
+    catalogue = scan(em.solution.ide_root)
+    _, portal_errors = portals(em)
+    with em.store.read() as conn:
+        counts = {
+            "work items": conn.execute("SELECT COUNT(*) FROM work_items").fetchone()[0],
+            "events": conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0],
+            "plan executions": conn.execute("SELECT COUNT(*) FROM plan_executions").fetchone()[0],
+            "proxied PMS calls": conn.execute("SELECT COALESCE(MAX(id), 0) FROM proxy_calls").fetchone()[0],
+        }
+    return render_page(
+        "home.html",
+        "Home",
+        solution=em.solution,
+        worktypes=sorted(em.solution.worktypes, key=lambda t: em.solution.worktypes.path(t.system_name)),
+        type_path=em.solution.worktypes.path,
+        plans=sorted(em.smartplans.plans.values(), key=lambda p: p.system_name),
+        triggers=em.smartplans.triggers,
+        services=sorted(em.linked_services.services.values(), key=lambda s: s.name),
+        fakes=em.linked_services.fakes,
+        widgets=sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())),
+        problems=[*catalogue.errors, *portal_errors],
+        counts=counts,
+        nav=[e for e in site_nav() if e["path"] != "/"],
+    )

@@ -1,0 +1,138 @@
+"""Practice management systems: each linked service (never its credentials), its recent calls through
+the proxy (status, time, caller), and for the demo PMS its books and its fault switches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, redirect, request
+
+from pms_adapters.demo.models import DemoPmsError
+
+from .acting import action, back, current_user
+from .frame import PageGroup, emulator, note, page_number, paged, refuse, render_page
+
+bp = PageGroup("pms")
+BOOK_ROWS = 200  # rows of each book the page lists (the newest matters first)
+CALLS_ON_LIST = 10
+FAULT_PERMISSION = "emulator.control"
+
+
+def _calls(conn: Any, service: str | None, page: int, size: int) -> Any:
+    sql, args = "SELECT * FROM proxy_calls", []
+    if service:
+        sql += " WHERE service=?"
+        args.append(service)
+    return paged(conn, sql + " ORDER BY id DESC", args, page, size)
+
+
+@bp.page("/pms", nav="PMS", order=60)
+def services():
+    em = emulator()
+    with em.store.read() as conn:
+        recent = {name: _calls(conn, name, 1, CALLS_ON_LIST).rows for name in em.linked_services.services}
+    return render_page(
+        "pms.html",
+        "PMS",
+        services=sorted(em.linked_services.services.values(), key=lambda s: s.name),
+        fakes=em.linked_services.fakes,
+        recent=recent,
+    )
+
+
+@bp.page("/pms/<name>")
+def service(name: str):
+    em = emulator()
+    found = em.linked_services.services.get(name)
+    if found is None:
+        known = ", ".join(sorted(em.linked_services.services)) or "none"
+        return refuse(404, f"no linked service {name[:80]!r}; configured: {known}")
+    page = page_number()
+    if page is None:
+        return refuse(400, "page must be a whole number from 1")
+    with em.store.read() as conn:
+        calls = _calls(conn, name, page, 50)
+    backend = em.linked_services.fakes.get(name)
+    books = None
+    if backend is not None:
+        books = {
+            "matters": list(reversed(backend.matters_json()))[:BOOK_ROWS],
+            "clients": backend.clients_json()[:BOOK_ROWS],
+            "fee earners": backend.fee_earners_json()[:BOOK_ROWS],
+            "suppliers": backend.suppliers_json()[:BOOK_ROWS],
+        }
+    return render_page(
+        "pms_service.html",
+        name,
+        service=found,
+        calls=calls,
+        backend=backend,
+        books=books,
+        faults=[f.to_json() for f in backend.faults()] if backend is not None else [],
+    )
+
+
+def _may_set_faults() -> str | None:
+    """Why the signed-in user may not switch faults, or None."""
+    from widgets.pages import signed_in
+
+    em = emulator()
+    session = signed_in(em)
+    principal = em.identity.authenticate(f"Bearer {session['at']}") if session else None
+    if principal is None or not principal.has(FAULT_PERMISSION):
+        return (
+            f"{current_user()} lacks the permission {FAULT_PERMISSION!r}, which switching the demo PMS's faults needs"
+        )
+    return None
+
+
+def _backend_or_refusal(name: str) -> Any:
+    backend = emulator().linked_services.fakes.get(name)
+    if backend is None:
+        return refuse(404, f"{name[:80]!r} is not a demo PMS served by the emulator: it has no fault switches")
+    return backend
+
+
+@bp.post("/pms/<name>/faults")
+@action
+def add_fault(name: str):
+    backend = _backend_or_refusal(name)
+    if isinstance(backend, Response):
+        return backend
+    where = back(f"/pms/{name}")
+    refused = _may_set_faults()
+    if refused:
+        return note(redirect(where, 303), f"403: {refused}", "error")
+    form = request.form
+    try:
+        status = int(form["status"]) if form.get("status") else None
+        delay = float(form["delaySeconds"]) if form.get("delaySeconds") else None
+        times = int(form["times"]) if form.get("times") else None
+    except ValueError:
+        return note(redirect(where, 303), "400: status and times are whole numbers, delaySeconds a number", "error")
+    try:
+        fault = backend.add_fault(
+            form.get("route", ""),
+            form.get("method") or "*",
+            delay=delay,
+            status=status,
+            malformed=form.get("malformed") == "1",
+            times=times,
+        )
+    except DemoPmsError as exc:
+        return note(redirect(where, 303), f"{exc.status}: {exc.message}", "error")
+    return note(redirect(where, 303), f"fault {fault.fault_id} on {fault.method} {fault.route} is on")
+
+
+@bp.post("/pms/<name>/faults/clear")
+@action
+def clear_faults(name: str):
+    backend = _backend_or_refusal(name)
+    if isinstance(backend, Response):
+        return backend
+    where = back(f"/pms/{name}")
+    refused = _may_set_faults()
+    if refused:
+        return note(redirect(where, 303), f"403: {refused}", "error")
+    backend.clear_faults()
+    return note(redirect(where, 303), "every fault is off")
