@@ -73,7 +73,7 @@ def action(view):
         if problem is not None:
             return refuse(403, problem)
         if current_user() is None:
-            return note(redirect(back()), "sign in first: actions are taken as the signed-in user", "error")
+            return note(redirect(back(), 303), "sign in first: actions are taken as the signed-in user", "error")
         return view(*args, **kwargs)
 
     return wrapper
