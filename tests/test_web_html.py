@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests import web_support
-from tests.web_support import CLIENT_ORG, FEE_EARNER, TASK, XSS, csrf_of, sign_in
+from tests.web_support import CLIENT_ORG, FEE_EARNER, TASK, XSS, csrf_of, hidden, sign_in
 
 web_solution_dir = web_support.web_solution_dir  # the fixtures: every test here runs on that solution
 _use_web_solution = web_support._use_web_solution
@@ -50,7 +50,10 @@ def browser(operate):
 
 
 def post(client, path: str, page: str, **form: str):
-    return client.post(path, data={"csrf": csrf_of(page), **form})
+    """What a form on `page` sends: its hidden CSRF field (the one the page's meta tag names too)."""
+    token = hidden(page, "csrf")
+    assert token == csrf_of(page)
+    return client.post(path, data={"csrf": token, **form})
 
 
 # -- home ----------------------------------------------------------------------------------------------
