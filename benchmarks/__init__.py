@@ -42,6 +42,11 @@ AREAS: dict[str, Area] = {
             "widget pages in chromium: request to data bound, with 50 ms PMS latency, cold load",
         ),
         Area(
+            "ui",
+            "benchmarks.ui",
+            "the web pages' server time: executions list with 10,000 runs, events page with 100,000 events",
+        ),
+        Area(
             "testing",
             "benchmarks.testing",
             "1,000 generated event-to-workflow tests and 1,000 scenario files through pytest",

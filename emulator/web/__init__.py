@@ -18,8 +18,8 @@ from __future__ import annotations
 from flask import Flask, send_from_directory
 
 from . import clock, events, executions, home, plans, pms, workitems
-from .acting import keep_csrf_cookie
 from .frame import NavEntry, register
+from .session import keep_csrf_cookie
 
 GROUPS = (home, workitems, events, executions, plans, clock, pms)
 # Pages served by others that the navigation lists too.

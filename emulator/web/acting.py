@@ -19,35 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from flask import current_app, g, redirect, request
+from flask import current_app, redirect, request
 from werkzeug.wrappers import Response
 
 from widgets.pages import signed_in
 
 from .frame import emulator, note, refuse
-
-CSRF_COOKIE = "operate.web.csrf"
-CSRF_FIELD = "csrf"
-CSRF_HEADER = "X-CSRF-Token"
-
-
-def current_user() -> str | None:
-    return (signed_in(emulator()) or {}).get("user")
-
-
-def csrf_token() -> str:
-    """This browser's token (made on its first page); `after_request` sets the cookie when new."""
-    if "web_csrf" not in g:
-        existing = request.cookies.get(CSRF_COOKIE, "")
-        g.web_csrf = existing if len(existing) >= 32 and existing.isascii() else secrets.token_urlsafe(32)
-        g.web_csrf_new = g.web_csrf != existing
-    return g.web_csrf
-
-
-def keep_csrf_cookie(response: Response) -> Response:
-    if g.get("web_csrf_new"):
-        response.set_cookie(CSRF_COOKIE, g.web_csrf, httponly=True, samesite="Strict", path="/")
-    return response
+from .session import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, current_user
 
 
 def csrf_problem() -> str | None:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 
-if TYPE_CHECKING:
-    from ..core import Emulator
+from .session import csrf_token, current_user, emulator
 
 NAV_KEY = "operate.web.nav"
 FLASH_COOKIE = "operate.web.flash"  # one note for the next page: what an action did, or why it was refused
@@ -62,10 +61,6 @@ def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry]) -> 
     app.after_request(_clear_flash)
 
 
-def emulator() -> Emulator:
-    return current_app.extensions["operate"]
-
-
 def site_nav() -> list[dict[str, Any]]:
     path = request.path
     out = []
@@ -76,8 +71,6 @@ def site_nav() -> list[dict[str, Any]]:
 
 
 def render_page(template: str, title: str, status: int = 200, **context: Any) -> Response:
-    from .acting import csrf_token, current_user
-
     html = render_template(
         f"web/{template}",
         title=title,
