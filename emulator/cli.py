@@ -309,6 +309,7 @@ def cmd_serve(args) -> int:
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
+    print(f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS; sign in as any user above)")
     print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
     from .kernel.http_server import is_loopback_host
 

@@ -126,6 +126,7 @@ def execution(execution_id: str):
         waiting_on={r["step_id"]: r["phase"] for r in waiting_on},
         error_line=error_line,
         known_plan=ex["plan"] in em.smartplans.plans,
+        settling=ex["state"] == RUNNING,
     )
 
 

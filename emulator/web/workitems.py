@@ -141,9 +141,16 @@ def work_item(item_id: str):
         comments=em.workitems.comments(item.id, 1, 100),
         chronology=em.workitems.chronology(item.id, 1, CHRONOLOGY_ROWS, False),
         executions=executions,
+        settling=_settling(em, executions),
         parent=parent,
         children=children,
     )
+
+
+def _settling(em: Any, executions: list[Any]) -> bool:
+    """Whether plans are still catching up (under `serve` a worker runs them after the request): the page
+    then refreshes itself until they have, so a person sees the run start and end without reloading."""
+    return em.dispatcher.cursor < em.stream.last_number() or any(e["state"] == "RUNNING" for e in executions)
 
 
 @bp.post("/workitems/<item_id>/phase")
