@@ -34,7 +34,7 @@ def _filters(em: Any) -> tuple[str, list[Any], dict[str, str]] | str:
     return where, args, {"type": event_type, "workItem": work_item}
 
 
-def _rows(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
+def _rows(rows: list[Any]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         out.append(
@@ -69,7 +69,7 @@ def events():
     where, args, chosen = filters
     with em.store.read() as conn:
         result = paged(conn, SELECT + where + " ORDER BY e.number DESC", args, page)
-        rows = _rows(conn, result.rows)
+        rows = _rows(result.rows)
         last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0]
     return render_page(
         "events.html",
@@ -98,7 +98,7 @@ def feed():
             SELECT + where + " AND e.number > ? ORDER BY e.number DESC LIMIT ?", [*args, int(raw), FEED_LIMIT + 1]
         ).fetchall()
         last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0]
-    rows = _rows(conn, found[:FEED_LIMIT])
+    rows = _rows(found[:FEED_LIMIT])
     html = render_template("web/_event_rows.html", rows=rows, fresh=True)
     response = Response(html, mimetype="text/html")
     response.headers["X-Last-Event"] = str(max(last, int(raw)))

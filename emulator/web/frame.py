@@ -8,8 +8,8 @@ A page group is a `PageGroup` (a Flask blueprint that also knows its navigation 
     def outbox():
         return render_page("outbox.html", "Outbox", messages=...)
 
-with `emulator/templates/web/outbox.html` extending `web/layout.html`. Adding the module's name to
-`emulator/web/__init__.py`'s `GROUPS` registers it; the navigation follows.
+with `emulator/templates/web/outbox.html` extending `web/layout.html`. Importing the module in
+`emulator/web/__init__.py` and adding it to `GROUPS` registers it; the navigation follows.
 """
 
 from __future__ import annotations
