@@ -13,6 +13,8 @@ from widgets.manifests import ide_roots
 from .documents import Documents
 from .finance import Finance, check_thresholds
 from .identity import Identity
+from .integrations.clio.integration import ClioIntegration
+from .integrations.clio.settings import ClioSettingsError, parse_clio
 from .kernel.clock import LATEST, Clock, iso, parse_instant
 from .kernel.datadir import DataDirLock
 from .kernel.errors import ApiError
@@ -82,6 +84,21 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.linked_services.mount_fakes(self.clock)
         self.proxy_log = ProxyLog(self.store, self.clock)
+        try:
+            clio_settings = parse_clio(self.solution.config)
+        except ClioSettingsError as exc:
+            raise SolutionError(str(exc)) from None
+        self.clio: ClioIntegration | None = None
+        if clio_settings is not None:
+            self.clio = ClioIntegration(
+                clio_settings,
+                store=self.store,
+                clock=self.clock,
+                workitems=self.workitems,
+                documents=self.documents,
+                outbox=getattr(self, "outbox", None),
+            )
+            self.clio.schedule(self.scheduler)
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
@@ -209,6 +226,8 @@ class Emulator:
         self.dispatcher.stop()
         self.smartplans.close()
         self.linked_services.close()
+        if self.clio is not None:
+            self.clio.close()
         if getattr(self, "host", None) is not None:
             self.host.close()
         self.store.close()

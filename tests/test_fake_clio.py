@@ -89,7 +89,7 @@ def test_connect_then_who_am_i(fake):
     token = connect(fake, user_index=1)
     me = api(fake, token, "users/who_am_i.json", query_string={"fields": "id,name,email"})
     assert me.status_code == 200
-    assert me.json["data"]["name"] == "Jordan Blake" and me.json["data"]["email"].endswith("@harbour-law.example")
+    assert me.json["data"]["name"] == "Daniel Okafor" and me.json["data"]["email"].endswith("@harbourvale.example")
 
 
 def test_deny_returns_access_denied_only_when_asked_to_redirect(fake):

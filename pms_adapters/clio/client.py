@@ -18,7 +18,7 @@ import httpx
 API = "/api/v4"
 API_VERSION = "4.0.13"  # pinned, so field meanings do not drift (reference §3.6)
 PAGE_SIZE = 200
-CONTACT_BATCH = 50  # ids[] per contacts look-up: one request for many matters' clients
+CONTACT_BATCH = PAGE_SIZE  # ids[] per contacts look-up: one request for a whole page of matters' clients
 MAX_RETRIES = 4  # 5xx and transport errors, per call
 MAX_RATE_WAITS = 10  # 429s waited out, per call
 MAX_WAIT_SECONDS = 120
@@ -76,14 +76,21 @@ class ClioClient:
     def patch(self, path: str, data: dict[str, Any], params: Any = None) -> dict[str, Any]:
         return self._call("PATCH", path, params=params, json={"data": data}).json()
 
-    def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a list, in id order, following `meta.paging.next` (absolute URLs)."""
+    def pages(
+        self, path: str, params: dict[str, Any], on_total: Callable[[int], None] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list, in id order, following `meta.paging.next` (absolute URLs).
+
+        `on_total` hears `meta.records` (how many the whole list holds) from the first page."""
         url: str | None = path
         query: Any = {"order": "id(asc)", "limit": PAGE_SIZE, **params}
-        for _ in range(MAX_PAGES):
+        for number in range(MAX_PAGES):
             if url is None:
                 return
             body = self._call("GET", url, params=query).json()
+            records = (body.get("meta") or {}).get("records")
+            if number == 0 and on_total is not None and isinstance(records, int):
+                on_total(records)
             yield body.get("data") or []
             url, query = (body.get("meta") or {}).get("paging", {}).get("next"), None
         raise ClioError(0, f"{path}: more than {MAX_PAGES} pages; stopped")
@@ -91,8 +98,10 @@ class ClioClient:
     def who_am_i(self) -> dict[str, Any]:
         return self.get("users/who_am_i.json", {"fields": "id,name,email"})["data"]
 
-    def matters(self, **filters: Any) -> Iterator[list[dict[str, Any]]]:
-        return self.pages("matters.json", {"fields": MATTER_FIELDS, **filters})
+    def matters(
+        self, on_total: Callable[[int], None] | None = None, **filters: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        return self.pages("matters.json", {"fields": MATTER_FIELDS, **filters}, on_total)
 
     def matter(self, matter_id: int) -> dict[str, Any]:
         return self.get(f"matters/{matter_id}.json", {"fields": MATTER_FIELDS})["data"]

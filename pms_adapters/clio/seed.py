@@ -23,15 +23,18 @@ FIRST_ID = {
     "activities": 7_800_000_001,
     "bills": 96_000_001,
 }  # int64 ids, some past 2^31 as in production
-FIRM_DOMAIN = "harbour-law.example"
+# The same firm as the demo solution (emulator/demo_solution/ods/people.json): its attorneys are Operate users
+# by e-mail, so a sync of the demo imports matters out of the box.
+FIRM_DOMAIN = "harbourvale.example"
+FIRM = {"id": 18_000_001, "name": "Harbourvale LLP"}
 # Clio's UI and its create request call a cell phone "Mobile", but its document's answers know only Work,
 # Personal and Other: the fake answers as the document says, and a client's own cell is "Personal".
 MOBILE = "Personal"
 USERS = (  # (first, last, subscription_type)
-    ("Avery", "Stone", "Attorney"),
-    ("Jordan", "Blake", "Attorney"),
-    ("Morgan", "Reyes", "Attorney"),
-    ("Casey", "Lin", "NonAttorney"),
+    ("Priya", "Shah", "Attorney"),
+    ("Daniel", "Okafor", "Attorney"),
+    ("Hannah", "Whitfield", "Attorney"),
+    ("Tom", "Becker", "NonAttorney"),
 )
 PRACTICE_AREAS = (  # (name, category, code, stages in order)
     ("Personal Injury", "personal_injury", "PI", ("Intake", "Investigation", "Negotiation", "Litigation", "Settled")),
@@ -114,6 +117,7 @@ def _user(index: int, first: str, last: str, kind: str, now: datetime) -> dict[s
         account_owner=index == 0,
         roles=["Admin"] if index == 0 else [],
         initials=first[0] + last[0],
+        account=dict(FIRM),
     )
 
 
