@@ -87,7 +87,9 @@ def disconnect():
 def nightly():
     caller(MANAGE)
     f = Fields(body())
-    enabled = f.boolean("enabled", required=True)
+    enabled = f.boolean("enabled")
+    if enabled is None and not f.errors:
+        f.error("enabled", "required: true or false")
     f.raise_if_errors()
     return jsonify(_clio().connection.set_nightly(bool(enabled)))
 

@@ -507,6 +507,15 @@ class ClioBackend:
             document["etag"] = seed.etag_of(document)
             return document
 
+    def trash_document(self, document_id: int) -> None:
+        """DELETE moves a document to the trash (`deleted_at` set; lists hide it unless `include_deleted`)."""
+        with self.lock:
+            document = self.find("documents", document_id)
+            if document["deleted_at"] is None:
+                now = seed.stamp(self.clock.now())
+                document.update(deleted_at=now, updated_at=now)
+                document["etag"] = seed.etag_of(document)
+
     def download(self, document_id: int) -> tuple[bytes, str, str]:
         document = self.find("documents", document_id)
         version = document["latest_document_version"]

@@ -192,6 +192,7 @@ class ClioResponses:
             lambda r: (
                 (matter is None or (r["matter"] or {}).get("id") == matter)
                 and (uncompleted or r["latest_document_version"]["fully_uploaded"])
+                and (request.args.get("include_deleted") == "true" or r["deleted_at"] is None)
                 and _has_property(r)
             ),
         )
@@ -205,6 +206,10 @@ class ClioResponses:
 
     def update_document(self, record_id: int):
         return self._one("documents", self.backend.complete_upload(record_id, _data()), conditional=False)
+
+    def delete_document(self, record_id: int):
+        self.backend.trash_document(record_id)
+        return Response(status=204)
 
     def download_document(self, record_id: int):
         self.backend.download(record_id)  # 404 unless there are bytes to give

@@ -34,6 +34,7 @@ URL_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (f"{API}/documents", ("POST",), "create_document"),
     (f"{API}/documents/<int:record_id>", ("GET",), "show_document"),
     (f"{API}/documents/<int:record_id>", ("PATCH",), "update_document"),
+    (f"{API}/documents/<int:record_id>", ("DELETE",), "delete_document"),
     (f"{API}/documents/<int:record_id>/download", ("GET",), "download_document"),
     ("/_fake/s3/<version_uuid>", ("PUT",), "fake_s3_put"),
     ("/_fake/s3/<version_uuid>", ("GET",), "fake_s3_get"),

@@ -38,12 +38,13 @@ class ClioIntegration:
     ) -> None:
         self.settings = settings
         self.fake: Any = None  # the fake Clio's backend when `fake = "clio"` (library-mode control)
+        self.observers: list[Any] = []  # (request, response) of every answer the in-process fake gives
         if settings.fake and transport is None:
             from pms_adapters.clio.app import create_app
             from pms_adapters.clio.models import ClioBackend
 
             self.fake = ClioBackend(clock, matters=settings.fake_matters)
-            self.fake_app = create_app(self.fake)
+            self.fake_app = create_app(self.fake, observer=self._observe)
             transport = httpx.WSGITransport(app=self.fake_app)
         self.connection = ClioConnection(store, clock, settings, transport)
         self.mappings = ClioMappings(
@@ -61,6 +62,10 @@ class ClioIntegration:
         self.pushes = ClioPushes(
             store=store, clock=clock, settings=settings, connection=self.connection, documents=documents
         )
+
+    def _observe(self, request: Any, response: Any) -> None:
+        for observer in self.observers:
+            observer(request, response)
 
     def schedule(self, scheduler: Any) -> None:
         scheduler.cron("clio-nightly-sync", NIGHTLY_CRON, self._nightly)

@@ -36,6 +36,7 @@ log = logging.getLogger("operate.integrations.clio")
 PROPERTY_MESSAGE = "operate_comment_id"
 PROPERTY_DOCUMENT = "operate_document_id"
 MAX_ATTEMPTS = 5  # a push that failed this often waits for a person (shown with its error)
+VERSION_FIELDS = "id,latest_document_version{uuid,put_url,put_headers,fully_uploaded}"
 BATCH = 200  # items per run, so one run stays short; the next run takes the rest
 
 
@@ -137,8 +138,37 @@ class ClioPushes:
         return self._each(rows, "document", self._document)
 
     def _document(self, client: ClioClient, row: Any) -> int:
-        version_fields = "id,latest_document_version{uuid,put_url,put_headers,fully_uploaded}"
-        document: dict[str, Any] | None = None
+        document = self._resume_document(client, row)
+        if document is not None:
+            version = document["latest_document_version"]
+            if version.get("fully_uploaded"):
+                return document["id"]
+            if self._complete(client, document):  # the bytes reached Clio before the answer was lost
+                return document["id"]
+            try:
+                return self._upload(client, row, document)
+            except ClioError as exc:
+                if exc.kind != "RequestExpired":
+                    raise
+                # put_url lives 10 minutes: trash the unfinished document (never shown) and start again.
+                client.delete(f"documents/{document['id']}.json")
+        self._step("document", row["id"], row["clio_id"], "creating", None)
+        document = client.post(
+            "documents.json",
+            {
+                "name": row["file_name"],
+                "content_type": row["content_type"],
+                "parent": {"id": row["clio_id"], "type": "Matter"},
+                "external_properties": [{"name": PROPERTY_DOCUMENT, "value": row["id"]}],
+            },
+            {"fields": VERSION_FIELDS},
+        )["data"]
+        return self._upload(client, row, document)
+
+    def _resume_document(self, client: ClioClient, row: Any) -> dict[str, Any] | None:
+        """Where an earlier attempt left it in Clio: found by its external property (or its id)."""
+        if row["step"] in ("uploading", "completing") and row["clio_document"]:
+            return client.get(f"documents/{row['clio_document']}.json", {"fields": VERSION_FIELDS})["data"]
         if row["step"] == "creating":
             found = client.get(
                 "documents.json",
@@ -147,42 +177,39 @@ class ClioPushes:
                     "external_property_name": PROPERTY_DOCUMENT,
                     "external_property_value": row["id"],
                     "show_uncompleted": "true",
-                    "fields": version_fields,
+                    "fields": VERSION_FIELDS,
                 },
             )["data"]
-            document = found[0] if found else None
-        elif row["step"] in ("uploading", "completing") and row["clio_document"]:
-            document = client.get(f"documents/{row['clio_document']}.json", {"fields": version_fields})["data"]
-        if document is None:
-            self._step("document", row["id"], row["clio_id"], "creating", None)
-            document = client.post(
-                "documents.json",
-                {
-                    "name": row["file_name"],
-                    "content_type": row["content_type"],
-                    "parent": {"id": row["clio_id"], "type": "Matter"},
-                    "external_properties": [{"name": PROPERTY_DOCUMENT, "value": row["id"]}],
-                },
-                {"fields": version_fields},
-            )["data"]
+            return found[-1] if found else None
+        return None
+
+    def _upload(self, client: ClioClient, row: Any, document: dict[str, Any]) -> int:
+        self._step("document", row["id"], row["clio_id"], "uploading", document["id"])
         version = document["latest_document_version"]
-        if version.get("fully_uploaded"):
-            return document["id"]
-        if row["step"] != "completing":
-            self._step("document", row["id"], row["clio_id"], "uploading", document["id"])
-            data = self.documents.file(self.documents.get(row["id"])).read_bytes()
-            headers = {h["name"]: h["value"] for h in version.get("put_headers") or []}
-            # The pre-signed URL carries its own authority: no Bearer header goes to it (reference §8.2).
-            response = self.connection.http.put(version["put_url"], content=data, headers=headers)
-            if response.status_code >= 400:
-                raise ClioError(response.status_code, f"the upload to put_url was refused: {response.text[:200]}")
+        data = self.documents.file(self.documents.get(row["id"])).read_bytes()
+        headers = {h["name"]: h["value"] for h in version.get("put_headers") or []}
+        # The pre-signed URL carries its own authority: no Bearer header goes to it (reference §8.2).
+        response = self.connection.http.put(version["put_url"], content=data, headers=headers)
+        if response.status_code >= 400:
+            kind = _error_type(response)
+            raise ClioError(response.status_code, f"the upload to put_url was refused ({kind})", kind)
         self._step("document", row["id"], row["clio_id"], "completing", document["id"])
-        try:
-            client.patch(f"documents/{document['id']}.json", {"uuid": version["uuid"], "fully_uploaded": True})
-        except ClioError as exc:
-            if "already" not in exc.message:  # marked before a crash: the step is done
-                raise
+        if not self._complete(client, document):
+            raise ClioError(422, "Clio did not find the uploaded bytes", "UploadNotFoundError")
         return document["id"]
+
+    def _complete(self, client: ClioClient, document: dict[str, Any]) -> bool:
+        """Step 3; False when Clio has no bytes for the version yet (UploadNotFoundError)."""
+        uuid = document["latest_document_version"]["uuid"]
+        try:
+            client.patch(f"documents/{document['id']}.json", {"uuid": uuid, "fully_uploaded": True})
+        except ClioError as exc:
+            if exc.kind == "UploadNotFoundError":
+                return False
+            if "already" in exc.message:  # marked before the answer was lost: the step is done
+                return True
+            raise
+        return True
 
     # -- the shared loop --------------------------------------------------------------------------
     def _each(self, rows: list[Any], kind: str, push: Any) -> dict[str, int]:
@@ -231,6 +258,14 @@ class ClioPushes:
              "error": r["error"], "clioId": r["clio_id"]}
             for r in rows
         ]  # fmt: skip
+
+
+def _error_type(response: httpx.Response) -> str | None:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error.get("type") if isinstance(error, dict) else None
 
 
 def _clio_stamp(instant: str) -> str:

@@ -98,9 +98,9 @@ class ClioSync:
                     self._page(run_id, client, page, state, progress)
             except ClioDisconnected as exc:
                 self.connection.mark_disconnected()
-                return self._finish(run_id, "failed", exc.message, principal)
+                return self._finish(run_id, "failed", str(exc), principal)
             except ClioError as exc:
-                return self._finish(run_id, "failed", exc.message, principal)
+                return self._finish(run_id, "failed", str(exc), principal)
             return self._finish(run_id, "done", None, principal)
 
     def sync_matter(self, ident: Any, principal: Principal | None) -> dict[str, Any]:
@@ -121,9 +121,9 @@ class ClioSync:
                     self._page(run_id, client, [matter], state, None)
             except ClioDisconnected as exc:
                 self.connection.mark_disconnected()
-                return self._finish(run_id, "failed", exc.message, principal)
+                return self._finish(run_id, "failed", str(exc), principal)
             except ClioError as exc:
-                self._record_failure(run_id, {"id": clio_id}, exc.message, state)
+                self._record_failure(run_id, {"id": clio_id}, str(exc), state)
             summary = self._finish(run_id, "done", None, principal)
             summary["result"] = self.results(run_id)[0] if summary["counts"] else None
             return summary
