@@ -83,6 +83,11 @@ SEMANTIC_400 = {
     "GET /connect/endsession": "post-logout URIs are the client's; an id_token_hint must be one this emulator signed",
     "POST /connect/endsession": "post-logout URIs are the client's; an id_token_hint must be one this emulator signed",
     "GET /_harness/callback": "the state must be the one this browser's sign-in started with",
+    "GET /integrations/clio/callback": "the state must be one a connect started here; the code Clio's",
+    "POST /api/_emulator/integrations/clio/sync": "needs Clio connected (the firm's grant) and no sync running",
+    "POST /api/_emulator/integrations/clio/push": "needs Clio connected (the firm's grant)",
+    "POST /api/_emulator/integrations/clio/disconnect": "tells Clio only when connected",
+    "PUT /api/_emulator/integrations/clio/mappings": "work types and phases are the solution's; OpenAPI 3.0 has no propertyNames",
 }
 # Attribute names the demo seed holds; with the seed's ids and the solution's type, phase and role
 # names they are mixed into generated requests, so the fuzz gets past "404 not found" / "unknown

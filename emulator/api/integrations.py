@@ -8,6 +8,7 @@ administrator: connect, disconnect, edit the mappings, turn the nightly sync on 
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -23,6 +24,7 @@ API = "/api/_emulator/integrations/clio"
 MANAGE = "core.integrations.manage"
 SYNC = "core.integrations.sync"
 CALLBACK = "/integrations/clio/callback"
+RETURN_TO = r"^/([^/\n\r][^\n\r]*)?$"  # a path here, never `//host` (the document says the same)
 
 
 def _clio() -> Any:
@@ -58,8 +60,8 @@ def connect():
     f = Fields(body(required=False) or {})
     return_to = f.string("returnTo", max_length=500)
     f.raise_if_errors()
-    if return_to is not None and not (return_to.startswith("/") and not return_to.startswith("//")):
-        raise ApiError(400, "returnTo: a path on this emulator (starting with one /)")
+    if return_to is not None and not re.search(RETURN_TO, return_to):
+        raise ApiError(400, "returnTo: a path on this emulator (one / first, on one line)")
     url = _clio().connection.begin(principal.user_name, callback_uri(), return_to)
     return jsonify({"authorizeUrl": url, "redirectUri": callback_uri()})
 
