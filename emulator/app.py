@@ -82,6 +82,10 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     app.register_blueprint(documents.bp)  # related documents, the DMS and the signed download links
 
+    from .api import outbox
+
+    app.register_blueprint(outbox.bp)  # /api/_emulator/outbox: what the emulator has e-mailed
+
     from widgets.pages import bp as widget_pages
 
     app.register_blueprint(widget_pages)  # the portal harness: /widgets, /portal/<id>, /_harness/

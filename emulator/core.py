@@ -21,6 +21,7 @@ from .kernel.scheduler import Scheduler
 from .kernel.store import SnapshotError, Store
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .ods import Ods
+from .outbox import MailConfigError, Outbox, parse_mail
 from .query import Queries
 from .settings import Settings
 from .solution.loading import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
@@ -82,6 +83,11 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.linked_services.mount_fakes(self.clock)
         self.proxy_log = ProxyLog(self.store, self.clock)
+        try:
+            mail = parse_mail(self.solution.config)
+        except MailConfigError as exc:
+            raise SolutionError(str(exc)) from None
+        self.outbox = Outbox(self.store, self.clock, mail)
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
