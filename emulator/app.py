@@ -85,6 +85,10 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     app.register_blueprint(integrations.bp)  # Clio: connect, mappings, syncs, pushes; Clio's callback
 
+    from .api import outbox
+
+    app.register_blueprint(outbox.bp)  # /api/_emulator/outbox: what the emulator has e-mailed
+
     from widgets.pages import bp as widget_pages
 
     app.register_blueprint(widget_pages)  # the portal harness: /widgets, /portal/<id>, /_harness/

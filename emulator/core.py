@@ -23,6 +23,7 @@ from .kernel.scheduler import Scheduler
 from .kernel.store import SnapshotError, Store
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .ods import Ods
+from .outbox import MailConfigError, Outbox, parse_mail
 from .query import Queries
 from .settings import Settings
 from .solution.loading import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
@@ -85,6 +86,11 @@ class Emulator:
         self.linked_services.mount_fakes(self.clock)
         self.proxy_log = ProxyLog(self.store, self.clock)
         try:
+            mail = parse_mail(self.solution.config)
+        except MailConfigError as exc:
+            raise SolutionError(str(exc)) from None
+        self.outbox = Outbox(self.store, self.clock, mail)
+        try:
             clio_settings = parse_clio(self.solution.config)
         except ClioSettingsError as exc:
             raise SolutionError(str(exc)) from None
@@ -96,7 +102,7 @@ class Emulator:
                 clock=self.clock,
                 workitems=self.workitems,
                 documents=self.documents,
-                outbox=getattr(self, "outbox", None),
+                outbox=self.outbox,
             )
             self.clio.schedule(self.scheduler)
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).

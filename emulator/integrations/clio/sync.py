@@ -476,15 +476,19 @@ class ClioSync:
         if not self.settings.notify_client or not wanted["email"] or self.outbox is None:
             return False
         stage = wanted["stage"] or "no stage"
-        self.outbox.send(
-            tx,
-            kind="client-notification",
-            sender=None,
-            recipients=[wanted["email"]],
-            subject=f"Update on your matter {wanted['display_number']}",
-            body=f"Your matter {wanted['display_number']} ({wanted['title']}) has moved to: {stage}.",
-            work_item_id=item_id,
-        )
+        try:
+            self.outbox.send(
+                tx,
+                kind="client-notification",
+                sender=self.outbox.default_sender,
+                recipients=[wanted["email"]],
+                subject=f"Update on your matter {wanted['display_number']}",
+                body=f"Your matter {wanted['display_number']} ({wanted['title']}) has moved to: {stage}.",
+                work_item_id=item_id,
+            )
+        except ValueError as exc:  # an address Clio holds that is no e-mail address: the update still lands
+            log.warning("no status update for Clio matter %s: %s", wanted["display_number"], exc)
+            return False
         return True
 
     # -- the report -------------------------------------------------------------------------------
@@ -500,7 +504,7 @@ class ClioSync:
         self.outbox.send(
             tx,
             kind="email",
-            sender=None,
+            sender=self.outbox.default_sender,
             recipients=[email],
             subject=f"Clio sync results: {counts or 'no matters'}",
             body=body,
