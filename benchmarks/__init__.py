@@ -42,6 +42,11 @@ AREAS: dict[str, Area] = {
             "widget pages in chromium: request to data bound, with 50 ms PMS latency, cold load",
         ),
         Area(
+            "clio",
+            "benchmarks.clio",
+            "a first sync of 10,000 Clio matters: wall, requests against the minimum, peak memory 1k vs 10k",
+        ),
+        Area(
             "testing",
             "benchmarks.testing",
             "1,000 generated event-to-workflow tests and 1,000 scenario files through pytest",

@@ -6,6 +6,8 @@ Every answer the fake gives is checked against Clio's OpenAPI document."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +22,7 @@ from smartplans.testing import ApiClient
 
 from .conftest import START
 from .test_fake_clio import Conformance
+from .test_outbox import solution_with_mail, start_smtp
 
 CLIO = "/api/_emulator/integrations/clio"
 
@@ -358,7 +361,7 @@ def test_documents_upload_in_three_steps_every_twenty_minutes_never_twice_even_w
     uploaded = app.test_client().post(
         f"/api/v1/public/workItem/{item_id}/relatedDocuments",
         headers={"Authorization": f"Bearer {em.identity.issue('operate-portal', 'priya.shah')}"},
-        data={"file": (__import__("io").BytesIO(content), "engagement.pdf", "application/pdf")},
+        data={"file": (io.BytesIO(content), "engagement.pdf", "application/pdf")},
         content_type="multipart/form-data",
     )
     assert uploaded.status_code in (200, 201), uploaded.data
@@ -372,3 +375,63 @@ def test_documents_upload_in_three_steps_every_twenty_minutes_never_twice_even_w
     assert len(docs) == 1 and docs[0]["latest_document_version"]["fully_uploaded"]
     assert em.clio.fake.download(docs[0]["id"])[0] == content
     assert priya.get(CLIO).json["pendingPushes"] == []
+
+
+@pytest.fixture
+def smtp():
+    controller, server = start_smtp()  # a real SMTP server (aiosmtpd) on loopback
+    yield server
+    controller.stop()
+
+
+def test_all_cases_mails_whoever_triggered_it_a_csv_of_every_matter_attempted(tmp_path, smtp):
+    solution = solution_with_mail(tmp_path, f'smtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}')
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=solution, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        connect(app)
+        daniel = api_as(app, "daniel.okafor")  # any user who may sync; the CSV goes to whoever triggered it
+        run = daniel.post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
+        results = daniel.get(f"{CLIO}/runs/{run['id']}/results").json["rows"]
+        [mail] = smtp.received
+        assert mail["To"] == "daniel.okafor@harbourvale.example"
+        [attachment] = list(mail.iter_attachments())
+        assert attachment.get_content_type() == "text/csv"
+        rows = list(csv.DictReader(io.StringIO(attachment.get_content())))
+        assert len(rows) == len(results) == sum(run["counts"].values())
+        assert {r["result"] for r in rows} == {"imported", "skipped"}
+        skipped = next(r for r in rows if r["result"] == "skipped")
+        assert skipped["reason"] and skipped["display_number"]
+        assert {int(r["clio_id"]) for r in rows} == {r["clioId"] for r in results}
+        outbox = daniel.get("/api/_emulator/outbox").json["rows"]
+        assert outbox[0]["delivery"] == "sent" and outbox[0]["attachments"][0]["fileName"].endswith(".csv")
+        # Individual Case shows its result in the pop-up and mails nothing.
+        daniel.post(f"{CLIO}/sync", {"mode": "matter", "matter": results[0]["clioId"]})
+        assert len(smtp.received) == 1
+    finally:
+        em.close()
+
+
+def test_a_stage_change_records_a_status_update_to_the_client(env):
+    app, em = env
+    clio_id, item_id = imported_matter(app, em)
+    matter = em.clio.fake.matters[clio_id]
+    area = matter["practice_area"]["id"]
+    mapping = em.clio.mappings.get()["stages"]
+    current = em.clio.fake.matter_stages[matter["matter_stage"]["id"]]["name"] if matter["matter_stage"] else None
+    new_stage = next(
+        s["name"]
+        for s in em.clio.fake.matter_stages.values()
+        if s["practice_area_id"] == str(area) and s["name"] in mapping and s["name"] != current
+    )
+    em.clock.advance(timedelta(hours=1))
+    em.clio.fake.set_stage(clio_id, new_stage)
+    result = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "matter", "matter": clio_id}).json["result"]
+    assert result["result"] == "updated" and new_stage in result["reason"] and "client notified" in result["reason"]
+    [note] = (
+        api_as(app, "priya.shah")
+        .get(f"/api/_emulator/outbox?kind=client-notification&workItemId={item_id}")
+        .json["rows"]
+    )
+    client = em.clio.fake.contacts[matter["client"]["id"]]
+    assert note["to"] == [client["primary_email_address"]] and new_stage in note["body"]

@@ -78,6 +78,7 @@ class ClioSync:
         self.store, self.clock, self.settings = store, clock, settings
         self.connection, self.mappings, self.workitems, self.outbox = connection, mappings, workitems, outbox
         self._running = threading.Lock()
+        self.last_requests = 0  # HTTP requests the last run made (retries and refreshes included)
         self._live: dict[str, Progress] = {}  # the running run's progress (a page or the CLI polls it)
 
     # -- runs -------------------------------------------------------------------------------------
@@ -101,6 +102,8 @@ class ClioSync:
                 return self._finish(run_id, "failed", str(exc), principal)
             except ClioError as exc:
                 return self._finish(run_id, "failed", str(exc), principal)
+            finally:
+                self.last_requests = client.requests
             return self._finish(run_id, "done", None, principal)
 
     def sync_matter(self, ident: Any, principal: Principal | None) -> dict[str, Any]:
