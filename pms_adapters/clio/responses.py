@@ -133,18 +133,25 @@ class ClioResponses:
         return self._one("matters", record, conditional=False)
 
     def list_activities(self):
-        matter, kind = _int_param("matter_id"), request.args.get("type")
+        matter, user, kind = _int_param("matter_id"), _int_param("user_id"), request.args.get("type")
         status = _list_param("status", ("billed", "unbilled"))
+        query = (request.args.get("query") or "").lower()  # §9: a wildcard search of `note` [inferred: a substring]
 
         def keep(r: dict[str, Any]) -> bool:
             billed = "billed" if r["billed"] else "unbilled"
             return (
-                (matter is None or r["matter"]["id"] == matter)
+                (matter is None or (r["matter"] or {}).get("id") == matter)
+                and (user is None or (r["user"] or {}).get("id") == user)
                 and (kind is None or r["type"] == kind)
                 and (status is None or billed in status)
+                and (not query or query in (r["note"] or "").lower())
             )
 
         return self._list("activities", keep)
+
+    def create_activity(self):
+        record = self.backend.create_activity(_data(), g.token.user_id)
+        return self._one("activities", record, conditional=False, status=201)
 
     def list_billable_matters(self):
         matter, client = _int_param("matter_id"), _int_param("client_id")
