@@ -34,6 +34,7 @@ PUT_URL_LIFETIME = timedelta(minutes=10)  # §8.1
 MAX_EXTERNAL_PROPERTIES = 5  # §7, §8.1
 MAX_LIMIT = 200  # §3.3
 MAX_OFFSET_RECORDS = 10_000  # §3.3: offset paging stops here (422)
+BILL_STATES = ("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted")  # §9
 ACTIVITY_TYPES = ("TimeEntry", "ExpenseEntry")  # §9 has HardCostEntry and SoftCostEntry too; the fake records these
 OTHER_RATE = 150.0  # [inferred] the hourly rate of a user the seed gives no rate (the non-attorney)
 INVALID_TOKEN = {
@@ -580,6 +581,53 @@ class ClioBackend:
         if not version["fully_uploaded"] or upload.get("bytes") is None:
             raise ClioError(404, "RecordNotFound", f"Document {document_id} has no uploaded version")
         return upload["bytes"], version["content_type"], version["filename"]
+
+    def bill_matter(
+        self, matter_id: int, *, issued_at: date, due_at: date | None = None, state: str = "awaiting_payment",
+        paid: float = 0.0,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Library mode: a bill for the matter's unbilled billable work, as a firm makes one in Clio (§9);
+        due 30 days after issue unless given. Its activities are billed from then on."""
+        if state not in BILL_STATES:
+            raise ValueError(f"state must be one of {', '.join(BILL_STATES)}")
+        with self.lock:
+            matter = self.find("matters", matter_id)
+            work = [
+                a
+                for a in self.activities.values()
+                if (a["matter"] or {}).get("id") == matter_id and not a["billed"] and not a["non_billable"]
+            ]
+            if not work:
+                raise ValueError(f"matter {matter_id} has no unbilled work to bill")
+            bill_id = max(self.bills, default=seed.FIRST_ID["bills"] - 1) + 1
+            now = seed.stamp(self.clock.now())
+            for activity in work:
+                activity.update(billed=True, on_bill=True, bill={"id": bill_id}, updated_at=now)
+                activity["etag"] = seed.etag_of(activity)
+            total = round(sum(a["total"] for a in work), 2)
+            record = {
+                "id": bill_id,
+                "number": str(1000 + bill_id - seed.FIRST_ID["bills"]),
+                "issued_at": issued_at.isoformat(),
+                "due_at": (due_at or issued_at + timedelta(days=30)).isoformat(),
+                "total": total,
+                "sub_total": total,
+                "services_sub_total": round(sum(a["total"] for a in work if a["type"] == "TimeEntry"), 2),
+                "total_tax": 0.0,
+                "paid": round(paid, 2),
+                "paid_at": now if state == "paid" else None,
+                "balance": round(total - paid, 2),
+                "state": state,
+                "type": "MatterBill",
+                "subject": f"Services - {matter['display_number']}",
+                "client": {"id": matter["client"]["id"]},
+                "matters": [{"id": matter_id}],
+                "created_at": now,
+                "updated_at": now,
+            }
+            record["etag"] = seed.etag_of(record)
+            self.bills[bill_id] = record
+            return record
 
     def set_stage(self, matter_id: int, stage_name: str) -> dict[str, Any]:
         """Library mode: move a matter to its practice area's stage called `stage_name` (as a firm would in Clio)."""

@@ -16,13 +16,12 @@ from flask import Response, g, jsonify, redirect, render_template, request
 from emulator.kernel.clock import parse_instant
 
 from . import fields
-from .models import MAX_LIMIT, MAX_OFFSET_RECORDS, ClioBackend, ClioError, OAuthError
+from .models import BILL_STATES, MAX_LIMIT, MAX_OFFSET_RECORDS, ClioBackend, ClioError, OAuthError
 
 # Clio's paging guide answers 422 past the offset cap and for a spent page_token; its OpenAPI document lists
 # only 400 for these lists, and the fake conforms to the document (README.md, "Where the fake differs").
 ORDERS = ("id(asc)", "id(desc)")  # [inferred] the fake pages in id order only; Clio has more orders (§4.2)
 MATTER_STATUSES = ("open", "pending", "closed")
-BILL_STATES = ("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted")
 MAX_BILLABLE_LIMIT = 1000  # §3.3: /billable_matters.json allows up to 1000 a page
 
 
