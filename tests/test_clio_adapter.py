@@ -40,22 +40,20 @@ def clock():
 
 @pytest.fixture
 def backend(clock):
-    conformance = Conformance()
-    backend = ClioBackend(clock, matters=300, rate_limit=10**6)
-    backend.app = create_app(backend, observer=conformance)  # type: ignore[attr-defined]
-    yield backend
-    assert conformance.problems == [], "answers that do not conform to Clio's OpenAPI document"
+    return ClioBackend(clock, matters=300, rate_limit=10**6)
 
 
 @pytest.fixture
 def http(backend):
+    conformance = Conformance()
     token = backend.issue_token(min(backend.users))["access_token"]
     with httpx.Client(
         base_url="http://127.0.0.1:8767",
-        transport=httpx.WSGITransport(app=backend.app),
+        transport=httpx.WSGITransport(app=create_app(backend, observer=conformance)),
         headers={"Authorization": f"Bearer {token}"},
     ) as client:
         yield client
+    assert conformance.problems == [], "answers that do not conform to Clio's OpenAPI document"
 
 
 @pytest.fixture
