@@ -584,10 +584,10 @@ class ClioBackend:
 
     def bill_matter(
         self, matter_id: int, *, issued_at: date, due_at: date | None = None, state: str = "awaiting_payment",
-        paid: float = 0.0,
+        paid: float = 0.0, activities: list[int] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        """Library mode: a bill for the matter's unbilled billable work, as a firm makes one in Clio (§9);
-        due 30 days after issue unless given. Its activities are billed from then on."""
+        """Library mode: a bill for the matter's unbilled billable work (or only the `activities` named), as a
+        firm makes one in Clio (§9); due 30 days after issue unless given. Its activities are billed from then on."""
         if state not in BILL_STATES:
             raise ValueError(f"state must be one of {', '.join(BILL_STATES)}")
         with self.lock:
@@ -595,7 +595,10 @@ class ClioBackend:
             work = [
                 a
                 for a in self.activities.values()
-                if (a["matter"] or {}).get("id") == matter_id and not a["billed"] and not a["non_billable"]
+                if (a["matter"] or {}).get("id") == matter_id
+                and not a["billed"]
+                and not a["non_billable"]
+                and (activities is None or a["id"] in activities)
             ]
             if not work:
                 raise ValueError(f"matter {matter_id} has no unbilled work to bill")
