@@ -303,9 +303,10 @@ def test_clio_s_failures_come_out_as_pms_errors(backend, adapter):
 def test_a_rate_limited_call_says_when_to_try_again(clock):
     backend = ClioBackend(clock, matters=5, rate_limit=2)
     token = backend.issue_token(min(backend.users))["access_token"]
+    conformance = Conformance()
     http = httpx.Client(
         base_url="http://127.0.0.1:8767",
-        transport=httpx.WSGITransport(app=create_app(backend, observer=Conformance())),
+        transport=httpx.WSGITransport(app=create_app(backend, observer=conformance)),
         headers={"Authorization": f"Bearer {token}"},
     )
     adapter = ClioPmsAdapter(http, now=clock.now)
@@ -315,3 +316,4 @@ def test_a_rate_limited_call_says_when_to_try_again(clock):
     with pytest.raises(PmsError, match=r"rate limit was reached; try again in 60 s") as caught:
         adapter.get_matter(matter_id)
     assert caught.value.status == 429
+    assert conformance.seen == 3 and conformance.problems == []
