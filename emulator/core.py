@@ -80,7 +80,7 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.finance = Finance(self.store, self.clock, self.stream, self.workitems, thresholds)
         try:
-            self.linked_services = LinkedServices(parse_services(self.solution.config))
+            self.linked_services = LinkedServices(parse_services(self.solution.config), clock=self.clock)
         except LinkedServiceError as exc:
             raise SolutionError(str(exc)) from None
         self.linked_services.mount_fakes(self.clock)

@@ -228,7 +228,7 @@ def _work(
     if matter["status"] == "Closed" and rng.random() < 0.7:
         return
     bill_id = FIRST_ID["bills"] + len(bills) if rng.random() < 0.5 else None
-    billed_total = 0.0
+    billed_total = billed_time = 0.0
     for _ in range(rng.randint(0, 4)):
         who = rng.randrange(3)
         seconds = rng.choice((6, 12, 18, 30, 48, 60, 90, 120)) * 60
@@ -258,6 +258,7 @@ def _work(
             )
         )
         billed_total += total if billed else 0.0
+        billed_time += total if billed and not expense else 0.0
     if bill_id is None or not billed_total:
         return
     issued = now - timedelta(days=rng.choice((5, 20, 40, 50, 75, 100, 140)))
@@ -272,6 +273,9 @@ def _work(
             issued_at=issued.date().isoformat(),
             due_at=(issued + timedelta(days=30)).date().isoformat(),
             total=round(billed_total, 2),
+            sub_total=round(billed_total, 2),  # before tax; the fake's firm charges none
+            services_sub_total=round(billed_time, 2),  # the time (fees) part of the sub total
+            total_tax=0.0,
             paid=round(paid, 2),
             paid_at=stamp(issued + timedelta(days=20)) if state == "paid" else None,
             balance=round(billed_total - paid, 2),

@@ -24,6 +24,7 @@ URL_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (f"{API}/contacts", ("GET",), "list_contacts"),
     (f"{API}/contacts/<int:record_id>", ("GET",), "show_contact"),
     (f"{API}/activities", ("GET",), "list_activities"),
+    (f"{API}/activities", ("POST",), "create_activity"),
     (f"{API}/billable_matters", ("GET",), "list_billable_matters"),
     (f"{API}/bills", ("GET",), "list_bills"),
     (f"{API}/bills/<int:record_id>", ("GET",), "show_bill"),
