@@ -96,6 +96,7 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.clio: ClioIntegration | None = None
         if clio_settings is not None:
+            shared = self.linked_services.fakes.get(clio_settings.linked_service or "")
             self.clio = ClioIntegration(
                 clio_settings,
                 store=self.store,
@@ -103,7 +104,9 @@ class Emulator:
                 workitems=self.workitems,
                 documents=self.documents,
                 outbox=self.outbox,
+                fake_backend=shared if clio_settings.fake else None,
             )
+            self.clio.link(self.linked_services)
             self.clio.schedule(self.scheduler)
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]

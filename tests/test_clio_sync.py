@@ -435,3 +435,19 @@ def test_a_stage_change_records_a_status_update_to_the_client(env):
     )
     client = em.clio.fake.contacts[matter["client"]["id"]]
     assert note["to"] == [client["primary_email_address"]] and new_stage in note["body"]
+
+
+def test_the_finance_widgets_linked_service_reaches_the_synced_firm_on_the_connection(env):
+    app, em = env
+    priya = api_as(app, "priya.shah")
+    before = priya.get("/api/proxy/clio/_/api/v4/users/who_am_i.json")
+    assert before.status_code == 502 and "connect Clio" in before.json["title"]  # no grant yet: nothing sent
+    clio_id, item_id = imported_matter(app, em)
+    proxied = priya.get(f"/api/proxy/clio/_/api/v4/matters/{clio_id}.json?fields=id,display_number")
+    assert proxied.status_code == 200 and proxied.json["data"]["id"] == clio_id
+    # The adapter the finance widgets' figures come from, on the same firm and grant.
+    wip = em.linked_services.adapter("clio").wip(str(clio_id))
+    unbilled = [a for a in em.clio.fake.activities.values() if a["matter"]["id"] == clio_id and not a["billed"]]
+    assert (wip.total > 0) == bool(unbilled)
+    em.clio.fake.expire_tokens()  # the proxy refreshes once on the connection and stores the new grant
+    assert priya.get(f"/api/proxy/clio/_/api/v4/matters/{clio_id}.json").status_code == 200

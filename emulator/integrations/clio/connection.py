@@ -201,9 +201,28 @@ class ClioConnection:
         with self.store.transaction() as tx:
             tx.execute("UPDATE integrations SET state='disconnected', message=? WHERE provider=?", (message, PROVIDER))
 
-    def guard(self, exc: ClioDisconnected) -> None:
-        """Called when Clio refused the grant mid-way: say so where a person will see it."""
-        self.mark_disconnected()
+    # -- the linked service's TokenProvider (emulator/linked_services.py): widgets reach Clio on this grant
+    def headers(self) -> dict[str, str]:
+        tokens = self._tokens() if self.connected else None
+        if tokens is None:
+            from ...linked_services import LinkedServiceError
+
+            raise LinkedServiceError("Clio is not connected: connect Clio in Settings > Integrations")
+        return {"Authorization": f"Bearer {tokens.access_token}"}
+
+    def refreshed(self) -> bool:
+        """After a 401 through the proxy: refresh once (stored); a refused refresh disconnects."""
+        tokens = self._tokens()
+        if tokens is None:
+            return False
+        try:
+            self._client(tokens)._refresh()
+        except ClioDisconnected:
+            self.mark_disconnected()
+            return False
+        except ClioError:
+            return False
+        return True
 
     def _client(self, tokens: Tokens) -> ClioClient:
         def store_refreshed(new: Tokens) -> None:

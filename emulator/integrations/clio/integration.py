@@ -35,6 +35,7 @@ class ClioIntegration:
         documents: Any,
         outbox: Any,
         transport: httpx.BaseTransport | None = None,
+        fake_backend: Any = None,
     ) -> None:
         self.settings = settings
         self.fake: Any = None  # the fake Clio's backend when `fake = "clio"` (library-mode control)
@@ -43,9 +44,11 @@ class ClioIntegration:
             from pms_adapters.clio.app import create_app
             from pms_adapters.clio.models import ClioBackend
 
-            self.fake = ClioBackend(clock, matters=settings.fake_matters)
+            # One firm: the linked service's fake, when it has one, so the widgets see the matters synced.
+            self.fake = fake_backend or ClioBackend(clock, matters=settings.fake_matters)
             self.fake_app = create_app(self.fake, observer=self._observe)
             transport = httpx.WSGITransport(app=self.fake_app)
+        self.transport = transport
         self.connection = ClioConnection(store, clock, settings, transport)
         self.mappings = ClioMappings(
             store, workitems.types, {"practiceAreas": settings.practice_areas, "stages": settings.stages}
@@ -66,6 +69,18 @@ class ClioIntegration:
     def _observe(self, request: Any, response: Any) -> None:
         for observer in self.observers:
             observer(request, response)
+
+    def link(self, linked_services: Any) -> None:
+        """The linked service the finance widgets reach Clio through rides on this connection's grant;
+        `linked_service = "<name>"` adds it when operate.toml does not configure it itself."""
+        from ...linked_services import LinkedService
+
+        name = self.settings.linked_service
+        if name and name not in linked_services.services:
+            service = LinkedService(name=name, base_url=self.settings.base_url, auth="clio", adapter="clio",
+                                    allow_remote=True)  # fmt: skip
+            linked_services.add(service, self.transport)
+        linked_services.token_providers.setdefault("clio", self.connection)
 
     def schedule(self, scheduler: Any) -> None:
         scheduler.cron("clio-nightly-sync", NIGHTLY_CRON, self._nightly)
