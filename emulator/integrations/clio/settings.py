@@ -141,7 +141,8 @@ def parse_clio(config: dict[str, Any]) -> ClioSettings | None:
 
 def _typed(value: Any, kind: type, where: str, name: str) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ClioSettingsError(f"{where}: {name} must be a {kind.__name__}, not {value!r}")
+        wanted = "true or false" if kind is bool else "a whole number"
+        raise ClioSettingsError(f"{where}: {name} must be {wanted}, not {value!r}")
     return value
 
 
