@@ -40,12 +40,12 @@ def _solution(tmp: Path, matters: int) -> Path:
     shutil.copytree(demo_solution_path(), root)
     toml = root / "operate.toml"
     text = toml.read_text("utf-8").replace('include = ["pkg:smartplans/examples"]', "include = []")
-    toml.write_text(text.replace('[integrations.clio]\n', f"[integrations.clio]\nfake_matters = {matters}\n", 1))
+    toml.write_text(text.replace("[integrations.clio]\n", f"[integrations.clio]\nfake_matters = {matters}\n", 1))
     return root
 
 
 def _connected(tmp: Path, matters: int, run: int) -> Any:
-    """An emulator on a fresh data dir whose firm has connected the fake Clio (the grant stored as a connect stores it)."""
+    """An emulator on a fresh data dir whose firm has connected the fake Clio (the grant stored as connect does)."""
     from emulator.core import Emulator
     from emulator.settings import Settings
     from pms_adapters.clio.client import Tokens

@@ -87,7 +87,7 @@ SEMANTIC_400 = {
     "POST /api/_emulator/integrations/clio/sync": "needs Clio connected (the firm's grant) and no sync running",
     "POST /api/_emulator/integrations/clio/push": "needs Clio connected (the firm's grant)",
     "POST /api/_emulator/integrations/clio/disconnect": "tells Clio only when connected",
-    "PUT /api/_emulator/integrations/clio/mappings": "work types and phases are the solution's; OpenAPI 3.0 has no propertyNames",
+    "PUT /api/_emulator/integrations/clio/mappings": "work types and phases are the solution's; no propertyNames",
 }
 # Attribute names the demo seed holds; with the seed's ids and the solution's type, phase and role
 # names they are mixed into generated requests, so the fuzz gets past "404 not found" / "unknown
