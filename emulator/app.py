@@ -81,6 +81,13 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     from .api import documents
 
     app.register_blueprint(documents.bp)  # related documents, the DMS and the signed download links
+    from .api import integrations
+
+    app.register_blueprint(integrations.bp)  # Clio: connect, mappings, syncs, pushes; Clio's callback
+
+    from .api import outbox
+
+    app.register_blueprint(outbox.bp)  # /api/_emulator/outbox: what the emulator has e-mailed
 
     from widgets.pages import bp as widget_pages
 

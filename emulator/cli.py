@@ -199,6 +199,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_state_args(load)
     load.add_argument("snapshot", type=Path, help="a file written by `operate export`")
+
+    sync = sub.add_parser(
+        "sync",
+        help="sync with an integrated system (clio): all matters, or one",
+        description="Sync with Clio Manage as 'Sync with Clio' does in Settings > Integrations. Through the "
+        "running server's API when `operate serve` holds --data-dir (or --url names a server); otherwise in "
+        "this process on --data-dir (with --demo or --solution). --all shows a progress line and a summary; "
+        "the CSV of results is e-mailed to --as (when the outbox is configured) and served at the run's "
+        "results.csv. Exit status 1 when the run fails or the matter is skipped.",
+    )
+    sync.add_argument("system", choices=["clio"], help="which integration")
+    _add_state_args(sync)
+    what = sync.add_mutually_exclusive_group(required=True)
+    what.add_argument("--all", action="store_true", help="All Cases: every matter in the window (10 years first)")
+    what.add_argument("--matter", metavar="ID|URL", help="Individual Case: the integration ID or the Clio matter URL")
+    sync.add_argument("--url", help="the running emulator's URL (default: the one holding --data-dir, if any)")
+    sync.add_argument("--as", dest="user", help="the Operate user who triggers it (gets the CSV; default: the client)")
+    sync.add_argument("--client-id", default="demo-client", help="OAuth client for --url (default: demo-client)")
+    sync.add_argument("--client-secret", default="demo-secret", help="its secret (default: demo-secret)")
+    sync.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow a run (default: 3600)")
     return parser
 
 
@@ -219,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             "fake": cmd_fake,
             "test": cmd_test,
             "init": cmd_init,
+            "sync": cmd_sync,
         }[args.command](args)
     except KeyboardInterrupt:
         return 130
@@ -294,6 +315,7 @@ def cmd_serve(args) -> int:
     pms_server = None
     if args.demo and not args.no_pms and "demo-pms" in em.linked_services.services:
         pms_server = _start_demo_pms(em)
+    clio_server = _start_fake_clio(em)
     em.smartplans.on_ended.append(_print_ended)
     em.start_background()
     url = f"http://{args.host}:{server.server_port}"
@@ -311,6 +333,11 @@ def cmd_serve(args) -> int:
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
     print(f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS; sign in as any user above)")
     print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
+    if clio_server is not None:
+        print(
+            f"  fake Clio: http://127.0.0.1:{clio_server.server_port} (connect: POST {url}/api/_emulator/integrations"
+            "/clio/connect as an administrator, or Settings > Integrations; then `operate sync clio --all`)"
+        )
     from .kernel.http_server import is_loopback_host
 
     if not is_loopback_host(args.host):
@@ -334,9 +361,10 @@ def cmd_serve(args) -> int:
         pass
     finally:
         server.server_close()
-        if pms_server is not None:
-            pms_server.shutdown()
-            pms_server.server_close()
+        for extra in (pms_server, clio_server):
+            if extra is not None:
+                extra.shutdown()
+                extra.server_close()
         em.close()
     return 0
 
@@ -348,6 +376,24 @@ def _print_ended(ended: dict) -> None:
     if ended["error"]:
         line += f": {ended['error'].splitlines()[0]}"
     print(f"{line}  (GET /api/executionengine/plans/executing/{ended['id']})", flush=True)
+
+
+def _start_fake_clio(em):
+    """`fake = "clio"`: the browser must reach the fake's sign-in page, so serve it on loopback too
+    (its configured port if free, else any); the emulator's own calls stay in process."""
+    if em.clio is None or em.clio.fake is None:
+        return None
+    from urllib.parse import urlsplit
+
+    from .kernel.http_server import WsgiServer
+
+    try:
+        server = WsgiServer(em.clio.fake_app, "127.0.0.1", urlsplit(em.clio.settings.base_url).port or 0)
+    except OSError:
+        server = WsgiServer(em.clio.fake_app, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, name="fake-clio", daemon=True).start()
+    em.clio.settings.base_url = f"http://127.0.0.1:{server.server_port}"
+    return server
 
 
 def _start_demo_pms(em):
@@ -364,6 +410,66 @@ def _start_demo_pms(em):
     threading.Thread(target=pms_server.serve_forever, name="demo-pms", daemon=True).start()
     em.linked_services.add(dataclasses.replace(service, base_url=f"http://127.0.0.1:{pms_server.server_port}"))
     return pms_server
+
+
+def cmd_sync(args) -> int:
+    import httpx
+
+    from .integrations.clio import terminal
+    from .kernel.datadir import holder
+    from .kernel.errors import ApiError
+
+    mode, matter = ("matter", args.matter) if args.matter else ("all", None)
+    note = holder(args.data_dir) if args.url is None else None
+    url = args.url or (note or {}).get("url")
+    if url and args.url is None and not _answers(url):
+        url = None  # a note left by a process that has gone
+    if url:
+        form = {"grant_type": "client_credentials", "scope": "sharedo"}
+        if args.user:
+            form = {"grant_type": "Impersonate.Specified", "scope": "sharedo", "impersonate_user": args.user}
+        try:
+            answer = httpx.post(
+                f"{url.rstrip('/')}/connect/token", data=form, auth=(args.client_id, args.client_secret), timeout=30
+            )
+        except httpx.TransportError as exc:
+            print(f"operate sync: no emulator answers at {url} ({exc})", file=sys.stderr)
+            return 2
+        if answer.status_code != 200:
+            print(f"operate sync: {url} refused the token request: {answer.text[:200]}", file=sys.stderr)
+            return 2
+        return terminal.over_http(
+            url.rstrip("/"), answer.json()["access_token"], mode, matter, args.timeout, sys.stdout
+        )
+    em = _open(args)
+    try:
+        if em.clio is None:
+            print(
+                "operate sync: the solution configures no Clio ([integrations.clio] in operate.toml)", file=sys.stderr
+            )
+            return 2
+        client = "demo-client" if "demo-client" in em.identity.clients else next(iter(em.identity.clients))
+        try:
+            principal = em.identity.principal(client, args.user)
+        except ApiError as exc:
+            print(f"operate sync: --as {args.user}: {exc.title}", file=sys.stderr)
+            return 2
+        try:
+            return terminal.in_process(em.clio, principal, mode, matter, sys.stdout)
+        except ApiError as exc:
+            print(f"operate sync: {exc.title}", file=sys.stderr)
+            return 2
+    finally:
+        em.close()
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url.rstrip('/')}/api/_emulator/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def cmd_fake(args) -> int:

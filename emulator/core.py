@@ -13,6 +13,8 @@ from widgets.manifests import ide_roots
 from .documents import Documents
 from .finance import Finance, check_thresholds
 from .identity import Identity
+from .integrations.clio.integration import ClioIntegration
+from .integrations.clio.settings import ClioSettingsError, parse_clio
 from .kernel.clock import LATEST, Clock, iso, parse_instant
 from .kernel.datadir import DataDirLock
 from .kernel.errors import ApiError
@@ -21,6 +23,7 @@ from .kernel.scheduler import Scheduler
 from .kernel.store import SnapshotError, Store
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .ods import Ods
+from .outbox import MailConfigError, Outbox, parse_mail
 from .query import Queries
 from .settings import Settings
 from .solution.loading import Solution, SolutionError, demo_solution_path, empty_solution, load_solution
@@ -77,11 +80,34 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.finance = Finance(self.store, self.clock, self.stream, self.workitems, thresholds)
         try:
-            self.linked_services = LinkedServices(parse_services(self.solution.config))
+            self.linked_services = LinkedServices(parse_services(self.solution.config), clock=self.clock)
         except LinkedServiceError as exc:
             raise SolutionError(str(exc)) from None
         self.linked_services.mount_fakes(self.clock)
         self.proxy_log = ProxyLog(self.store, self.clock)
+        try:
+            mail = parse_mail(self.solution.config)
+        except MailConfigError as exc:
+            raise SolutionError(str(exc)) from None
+        self.outbox = Outbox(self.store, self.clock, mail)
+        try:
+            clio_settings = parse_clio(self.solution.config)
+        except ClioSettingsError as exc:
+            raise SolutionError(str(exc)) from None
+        self.clio: ClioIntegration | None = None
+        if clio_settings is not None:
+            shared = self.linked_services.fakes.get(clio_settings.linked_service or "")
+            self.clio = ClioIntegration(
+                clio_settings,
+                store=self.store,
+                clock=self.clock,
+                workitems=self.workitems,
+                documents=self.documents,
+                outbox=self.outbox,
+                fake_backend=shared if clio_settings.fake else None,
+            )
+            self.clio.link(self.linked_services)
+            self.clio.schedule(self.scheduler)
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
@@ -209,6 +235,8 @@ class Emulator:
         self.dispatcher.stop()
         self.smartplans.close()
         self.linked_services.close()
+        if self.clio is not None:
+            self.clio.close()
         if getattr(self, "host", None) is not None:
             self.host.close()
         self.store.close()

@@ -3,26 +3,46 @@
 
 Fail closed: a service must be configured on purpose, and a base URL off this machine needs
 `allow_remote = true` as well.
+
+Credentials come from operate.toml (`api-key`, `oauth2-client-credentials`) or, for `auth = "clio"`, from a
+connection made at run time: a `TokenProvider` registered in `LinkedServices.token_providers` (the Clio
+sync registers one holding the firm's OAuth tokens). Until one is, the service answers "not connected".
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
 from .kernel.http_server import is_loopback_host
 
-AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials")
+AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials", "clio")
+CONNECTED = {"clio": "Clio"}  # auth kinds whose token comes from a connection (a TokenProvider): what to connect
+FAKES = ("demo", "clio")  # in-process fakes: the demo PMS, a fake Clio Manage
 PROXY_PERMISSION = "core.linkedServices.proxy"  # [inferred] see emulator/catalogue/security.json
 
 
 class LinkedServiceError(ValueError):
     pass
+
+
+class TokenProvider(Protocol):
+    """Where a connected service's credentials come from (auth kinds in CONNECTED).
+
+    `headers()` gives what each call carries (`{"Authorization": "Bearer ..."}`) and raises
+    LinkedServiceError saying how to connect when there is no connection. `refreshed()` is called once
+    when the service answers 401: True when it obtained new tokens (the call is then made again, once)."""
+
+    def headers(self) -> dict[str, str]: ...
+
+    def refreshed(self) -> bool: ...
 
 
 @dataclass
@@ -88,8 +108,11 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
             # "" opens the service to every caller, on purpose; unset means the default permission.
             require_permission=str(cfg.get("require_permission", PROXY_PERMISSION)),
         )
-        if service.fake not in (None, "demo"):
-            raise LinkedServiceError(f'{where}: fake must be "demo" (the in-process demo PMS), not {service.fake!r}')
+        if service.fake is not None and service.fake not in FAKES:
+            raise LinkedServiceError(
+                f'{where}: fake must be "demo" (the in-process demo PMS) or "clio" (a fake Clio Manage), '
+                f"not {service.fake!r}"
+            )
         if service.adapter is not None:
             from pms_adapters.registry import ADAPTERS
 
@@ -108,10 +131,15 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
 
 
 class LinkedServices:
-    """Configured services, each with an httpx client; tests mount in-process fakes by transport."""
+    """Configured services, each with an httpx client; tests mount in-process fakes by transport.
 
-    def __init__(self, services: dict[str, LinkedService]) -> None:
+    `token_providers` holds the connections of connected services, by service name, or by auth kind for
+    every service of that kind (`token_providers["clio"]`)."""
+
+    def __init__(self, services: dict[str, LinkedService], clock: Any = None) -> None:
         self.services = services
+        self.clock = clock  # what an adapter that ages debt itself reads "now" from
+        self.token_providers: dict[str, TokenProvider] = {}
         self._transports: dict[str, httpx.BaseTransport] = {}
         self._clients: dict[str, httpx.Client] = {}  # what the proxy forwards with (no hooks)
         self._adapter_clients: dict[str, httpx.Client] = {}  # adapters' own, credentials injected by hook
@@ -145,10 +173,23 @@ class LinkedServices:
         self.fakes[name] = backend
         return backend
 
+    def mount_clio(self, name: str, clock: Any, observer: Any = None) -> Any:
+        """Serve `name` from an in-process fake Clio Manage on `clock` (a seeded firm); `observer(request,
+        response)` sees each of its answers. Its token still comes from a connection (token_providers)."""
+        from pms_adapters.clio.app import create_app as create_clio
+        from pms_adapters.clio.models import ClioBackend
+
+        backend = ClioBackend(clock=clock)
+        self.add(self.services[name], httpx.WSGITransport(app=create_clio(backend, observer=observer)))
+        self.fakes[name] = backend
+        return backend
+
     def mount_fakes(self, clock: Any) -> None:
         for name, service in self.services.items():
             if service.fake == "demo":
                 self.mount_demo(name, clock)
+            elif service.fake == "clio":
+                self.mount_clio(name, clock)
 
     def client(self, name: str) -> httpx.Client:
         with self._lock:
@@ -171,9 +212,11 @@ class LinkedServices:
             raise LinkedServiceError(f'linked service {name!r} names no adapter (add adapter = "demo" or another)')
         with self._lock:
             if name not in self._adapter_clients:
+                connected = service.auth in CONNECTED
 
                 def inject(request: httpx.Request) -> None:
-                    request.headers.update(self.credentials(service))
+                    if not connected:  # a connected service's token is set (and renewed) by its auth flow
+                        request.headers.update(self.credentials(service))
 
                 def renew_once(response: httpx.Response) -> None:  # a cached token the service has dropped
                     if response.status_code == 401 and service.auth == "oauth2-client-credentials":
@@ -187,11 +230,32 @@ class LinkedServices:
                     timeout=service.timeout_seconds,
                     trust_env=False,
                     event_hooks={"request": [inject], "response": [renew_once]},
+                    auth=_ConnectionAuth(self, service) if connected else None,
                 )
             client = self._adapter_clients[name]
-        return adapter_class(service.adapter)(client)
+        cls = adapter_class(service.adapter)
+        if self.clock is not None and "now" in inspect.signature(cls).parameters:
+            return cls(client, now=self.clock.now)
+        return cls(client)
+
+    def provider(self, service: LinkedService) -> TokenProvider:
+        """The connection a connected service's calls are made with; LinkedServiceError when there is none."""
+        found = self.token_providers.get(service.name) or self.token_providers.get(service.auth)
+        if found is None:
+            system = CONNECTED.get(service.auth, service.auth)
+            raise LinkedServiceError(
+                f"linked service {service.name!r} is not connected to {system}: "
+                f"connect {system} in Settings > Integrations"
+            )
+        return found
+
+    def refreshed(self, service: LinkedService) -> bool:
+        """After a 401: whether the connection renewed its tokens (then the call is worth making again)."""
+        return service.auth in CONNECTED and bool(self.provider(service).refreshed())
 
     def credentials(self, service: LinkedService) -> dict[str, str]:
+        if service.auth in CONNECTED:
+            return dict(self.provider(service).headers())
         if service.auth == "api-key":
             return {service.api_key_header: service.api_key or ""}
         if service.auth == "oauth2-client-credentials":
@@ -223,6 +287,31 @@ class LinkedServices:
                 client.close()
             self._clients.clear()
             self._adapter_clients.clear()
+
+
+class _ConnectionAuth(httpx.Auth):
+    """An adapter's calls to a connected service: the connection's token on each, and after a 401 one
+    more try when the connection could renew it. A missing connection is a PmsError, as every adapter
+    failure is."""
+
+    def __init__(self, services: LinkedServices, service: LinkedService) -> None:
+        self.services, self.service = services, service
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self._guarded(lambda: self.services.credentials(self.service)))
+        response = yield request
+        if response.status_code == 401 and self._guarded(lambda: self.services.refreshed(self.service)):
+            request.headers.update(self._guarded(lambda: self.services.credentials(self.service)))
+            yield request
+
+    @staticmethod
+    def _guarded(step: Callable[[], Any]) -> Any:
+        from pms_adapters.base import PmsError
+
+        try:
+            return step()
+        except LinkedServiceError as exc:
+            raise PmsError(502, str(exc)) from None
 
 
 class ProxyLog:

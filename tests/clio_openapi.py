@@ -156,3 +156,19 @@ def _matches(body: Any, shape: dict[str, Any]) -> bool:
         and set(body) == set(shape)
         and all((isinstance(body[k], v) if isinstance(v, type) else body[k] == v) for k, v in shape.items())
     )
+
+
+class Conformance:
+    """An observer for `create_app(observer=...)`: every JSON answer the fake gives is checked against the
+    document; a test asserts `problems == []` at its end (and that `seen` counted the calls it made)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.problems: list[str] = []
+
+    def __call__(self, request: Any, response: Any) -> None:
+        if response.is_json or response.status_code == 304:
+            self.seen += 1
+            self.problems += problems(
+                request.method, request.path, response.status_code, response.get_json(silent=True)
+            )

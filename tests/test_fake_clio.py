@@ -18,22 +18,10 @@ from pms_adapters.clio.app import create_app
 from pms_adapters.clio.models import App, ClioBackend
 
 from . import clio_openapi
+from .clio_openapi import Conformance
 from .conftest import START
 
 REDIRECT = "http://127.0.0.1:5000/integrations/clio/callback"
-
-
-class Conformance:
-    def __init__(self) -> None:
-        self.seen = 0
-        self.problems: list[str] = []
-
-    def __call__(self, request, response) -> None:
-        if response.is_json or response.status_code == 304:
-            self.seen += 1
-            self.problems += clio_openapi.problems(
-                request.method, request.path, response.status_code, response.get_json(silent=True)
-            )
 
 
 @pytest.fixture
@@ -89,7 +77,7 @@ def test_connect_then_who_am_i(fake):
     token = connect(fake, user_index=1)
     me = api(fake, token, "users/who_am_i.json", query_string={"fields": "id,name,email"})
     assert me.status_code == 200
-    assert me.json["data"]["name"] == "Jordan Blake" and me.json["data"]["email"].endswith("@harbour-law.example")
+    assert me.json["data"]["name"] == "Daniel Okafor" and me.json["data"]["email"].endswith("@harbourvale.example")
 
 
 def test_deny_returns_access_denied_only_when_asked_to_redirect(fake):
@@ -480,3 +468,106 @@ def test_a_document_is_uploaded_in_three_steps_and_downloaded(fake, clock):
     late_version = late.json["data"]["latest_document_version"]
     late_headers = {h["name"]: h["value"] for h in late_version["put_headers"]}
     assert client.put(urlsplit(late_version["put_url"]).path, data=b"x", headers=late_headers).status_code == 403
+
+
+def test_time_and_expense_entries_are_posted_and_count_as_unbilled_work(fake, clock):
+    token = connect(fake, user_index=1)
+    backend = fake.extensions["fake_clio"]
+    matter = next(m for m in backend.matters.values() if m["status"] == "Open")
+    user_id = sorted(backend.users)[1]
+    before = {r["id"]: r for r in backend.billable_matters()}.get(matter["id"], {"unbilled_amount": 0.0})
+    fields = "id,type,date,quantity,quantity_in_hours,price,total,note,billed,matter{id},user{id,name}"
+    time = api(
+        fake,
+        token,
+        f"activities.json?fields={fields}",
+        method="POST",
+        json={
+            "data": {
+                "type": "TimeEntry",
+                "date": "2026-01-05",
+                "quantity": 5400,
+                "note": "Call [Operate t-1]",
+                "matter": {"id": matter["id"]},
+            }
+        },  # fmt: skip
+    )
+    assert time.status_code == 201, time.json
+    made = time.json["data"]
+    rate = backend.rates[user_id]  # no price: the signed-in user's rate
+    assert made["type"] == "TimeEntry" and made["quantity_in_hours"] == 1.5 and made["price"] == rate
+    assert made["total"] == round(1.5 * rate, 2) and made["billed"] is False
+    assert made["user"]["id"] == user_id and made["matter"] == {"id": matter["id"]}
+    expense = api(
+        fake,
+        token,
+        f"activities.json?fields={fields}",
+        method="POST",
+        json={
+            "data": {
+                "type": "ExpenseEntry",
+                "date": "2026-01-04",
+                "price": 84.5,
+                "note": "Court fee",
+                "matter": {"id": matter["id"]},
+                "user": {"id": sorted(backend.users)[0]},
+            }
+        },  # fmt: skip
+    )
+    assert expense.status_code == 201 and expense.json["data"]["total"] == 84.5
+    assert expense.json["data"]["user"]["id"] == sorted(backend.users)[0]
+    after = {r["id"]: r for r in backend.billable_matters()}[matter["id"]]
+    assert after["unbilled_amount"] == round(before["unbilled_amount"] + made["total"] + 84.5, 2)
+    found = api(fake, token, f"activities.json?matter_id={matter['id']}&query=operate%20T-1&fields=id,note")
+    assert [a["id"] for a in found.json["data"]] == [made["id"]]  # the note is searched, in any case
+    mine = api(fake, token, f"activities.json?user_id={user_id}&matter_id={matter['id']}&fields=id")
+    assert made["id"] in {a["id"] for a in mine.json["data"]} and expense.json["data"]["id"] not in {
+        a["id"] for a in mine.json["data"]
+    }
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"date": "2026-01-05", "quantity": 60}, "data.type must be one of TimeEntry, ExpenseEntry"),
+        ({"type": "HardCostEntry", "date": "2026-01-05"}, "data.type must be one of"),
+        ({"type": "TimeEntry", "quantity": 60}, "data.date is required"),
+        ({"type": "TimeEntry", "date": "5 Jan", "quantity": 60}, "data.date is required"),
+        ({"type": "TimeEntry", "date": "2026-01-05"}, "data.quantity is required"),
+        ({"type": "TimeEntry", "date": "2026-01-05", "quantity": 0}, "data.quantity must be more than 0"),
+        ({"type": "TimeEntry", "date": "2026-01-05", "quantity": True}, "data.quantity is required"),
+        ({"type": "ExpenseEntry", "date": "2026-01-05"}, "data.price is required"),
+        ({"type": "ExpenseEntry", "date": "2026-01-05", "price": -1}, "data.price must be at least 0"),
+        ({"type": "ExpenseEntry", "date": "2026-01-05", "price": 1, "user": {"id": 5}}, "data.user 5 is not a user"),
+        ({"type": "ExpenseEntry", "date": "2026-01-05", "price": 1, "note": 7}, "data.note must be text"),
+    ],
+)
+def test_a_bad_activity_is_refused_and_nothing_is_recorded(fake, data, message):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    count = len(backend.activities)
+    refused = api(fake, token, "activities.json", method="POST", json={"data": data})
+    assert refused.status_code == 422 and message in refused.json["error"]["message"]
+    missing = api(fake, token, "activities.json", method="POST", json={"data": {**data, "matter": {"id": 1}}})
+    assert missing.status_code in (404, 422)
+    assert len(backend.activities) == count
+
+
+def test_an_activity_on_an_unknown_matter_is_not_found(fake):
+    token = connect(fake)
+    body = {"data": {"type": "ExpenseEntry", "date": "2026-01-05", "price": 10, "matter": {"id": 42}}}
+    missing = api(fake, token, "activities.json", method="POST", json=body)
+    assert missing.status_code == 404 and "data.matter 42 was not found" in missing.json["error"]["message"]
+
+
+def test_bills_carry_their_fees_apart_from_expenses(fake):
+    backend = fake.extensions["fake_clio"]
+    token = connect(fake)
+    bills = api(fake, token, "bills.json?fields=id,total,sub_total,services_sub_total,total_tax").json["data"]
+    assert bills
+    for bill in bills:
+        on_it = [a for a in backend.activities.values() if (a["bill"] or {}).get("id") == bill["id"]]
+        fees = sum(a["total"] for a in on_it if a["type"] == "TimeEntry")
+        assert bill["services_sub_total"] == round(fees, 2) and bill["sub_total"] == bill["total"]
+        assert bill["total_tax"] == 0.0
+    assert any(b["services_sub_total"] < b["sub_total"] for b in bills)  # some bills carry expenses too

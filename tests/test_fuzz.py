@@ -83,6 +83,11 @@ SEMANTIC_400 = {
     "GET /connect/endsession": "post-logout URIs are the client's; an id_token_hint must be one this emulator signed",
     "POST /connect/endsession": "post-logout URIs are the client's; an id_token_hint must be one this emulator signed",
     "GET /_harness/callback": "the state must be the one this browser's sign-in started with",
+    "GET /integrations/clio/callback": "the state must be one a connect started here; the code Clio's",
+    "POST /api/_emulator/integrations/clio/sync": "needs Clio connected (the firm's grant) and no sync running",
+    "POST /api/_emulator/integrations/clio/push": "needs Clio connected (the firm's grant)",
+    "POST /api/_emulator/integrations/clio/disconnect": "tells Clio only when connected",
+    "PUT /api/_emulator/integrations/clio/mappings": "work types and phases are the solution's; no propertyNames",
 }
 # Attribute names the demo seed holds; with the seed's ids and the solution's type, phase and role
 # names they are mixed into generated requests, so the fuzz gets past "404 not found" / "unknown
@@ -94,7 +99,18 @@ ATTRIBUTE_NAMES = ["pmsReference", "priority", "amount", "currency"]
 def app(tmp_path_factory):
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("fuzz"), demo=True, clock="virtual", clock_start=START)
     app = create_app(settings_)
-    mount_demo_pms(app.extensions["operate"])  # the demo's plans and proxy reach the PMS in process, not a port
+    em = app.extensions["operate"]
+    mount_demo_pms(em)  # the demo's plans and proxy reach the PMS in process, not a port
+    with em.store.transaction() as tx:  # one message in the outbox, so its rows and download are checked too
+        em.outbox.send(
+            tx,
+            kind="email",
+            sender=em.outbox.default_sender,
+            recipients=["priya.shah@example.com"],
+            subject="Clio sync results",
+            body="Attached.",
+            attachments=[("sync-results.csv", "text/csv", "matter,result\r\n00042,created\r\n")],
+        )
     yield app
     app.extensions["operate"].close()
 
@@ -173,6 +189,9 @@ def api_schema(app):
     solution = app.extensions["operate"].solution
     item_ids = [entry["id"] for entry in solution.seed]
     ods_ids = [p["id"] for p in solution.people] + [o["id"] for o in solution.organisations]
+    outbox = app.extensions["operate"].outbox.list(limit=10).rows
+    message_ids = [m.id for m in outbox]
+    attachment_ids = [a.id for m in outbox for a in m.attachments]
 
     types = solution.worktypes
     names = {
@@ -199,7 +218,14 @@ def api_schema(app):
         if not path_parameters:
             return st.just(path_parameters)
         choices = {}
-        for key, pool in (("item_id", item_ids), ("ods_id", ods_ids), ("name", ATTRIBUTE_NAMES)):
+        pools = (
+            ("item_id", item_ids),
+            ("ods_id", ods_ids),
+            ("name", ATTRIBUTE_NAMES),
+            ("message_id", message_ids),
+            ("attachment_id", attachment_ids),
+        )
+        for key, pool in pools:
             value = path_parameters.get(key)
             if value is not None and (key == "name" or _is_guid(value)):
                 choices[key] = st.one_of(st.just(value), st.sampled_from(pool))

@@ -412,5 +412,5 @@ def test_a_linked_service_names_its_adapter_and_gets_one_with_credentials(tmp_pa
     bad = solution_from_demo(
         tmp_path / "bad", toml='[linked_services.other]\nbase_url = "http://127.0.0.1:1"\nadapter = "sage"\n'
     )
-    with pytest.raises(SolutionError, match="adapter 'sage' is unknown; known: \\['demo'\\]"):
+    with pytest.raises(SolutionError, match="adapter 'sage' is unknown; known: \\['clio', 'demo'\\]"):
         Emulator(Settings(data_dir=tmp_path / "e", solution=bad))

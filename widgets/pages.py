@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request
 
 from emulator.identity import OAuthError
+from emulator.kernel.clock import iso
 from emulator.kernel.errors import ApiError, error_body
 from emulator.oidc import s256
 
@@ -240,6 +241,8 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),
         "workTypeSystemName": work_item.type if work_item else None,
+        # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
+        "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
     }
     try:
         boot_json = json.dumps(boot, allow_nan=False).replace("<", "\\u003c")  # no "</script>" or "<!--" ends it

@@ -120,6 +120,13 @@ def _fake(em: Any, service: Any, scenario: str) -> Any:
             f"scenario {scenario!r} drives a PMS fake, but {where} has one "
             f'(set fake = "demo" on a [linked_services.<name>] in operate.toml)'
         )
+    from pms_adapters.demo.models import DemoPmsBackend
+
+    if not isinstance(backend, DemoPmsBackend):  # a fake Clio has switches of its own, not the demo's faults
+        raise ScenarioError(
+            f"scenario {scenario!r} drives the demo PMS fake, but linked service {name!r} is served by another "
+            f"fake ({type(backend).__name__}); drive it in library mode (a fake Clio: its switches)"
+        )
     return backend
 
 

@@ -1,6 +1,7 @@
 """`ANY /api/proxy/{linkedService}/_/{path}`: Operate's linked-service proxy.
 
-The caller's own token stops here; the service's credentials are injected; every call is logged.
+The caller's own token stops here; the service's credentials are injected (for a connected service,
+its connection's token, renewed once when the service answers 401); every call is logged.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def proxy(service_name: str, upstream: str):
             em.linked_services.forget_token(service_name)
             upstream_request.headers.update(em.linked_services.credentials(service))
             response = client.send(upstream_request)
+        elif response.status_code == 401 and em.linked_services.refreshed(service):  # a connection renewed its token
+            upstream_request.headers.update(em.linked_services.credentials(service))
+            response = client.send(upstream_request)
     except httpx.InvalidURL as exc:
         raise ApiError(
             400,
@@ -95,7 +99,10 @@ def proxy(service_name: str, upstream: str):
             f"linked service {service_name!r} did not answer within {service.timeout_seconds:g} s "
             f"({request.method} {service.base_url}/{upstream})",
         ) from None
-    except (httpx.TransportError, LinkedServiceError, UnicodeError) as exc:
+    except LinkedServiceError as exc:  # no connection, or its credentials could not be had: says which and why
+        em.proxy_log.record(service_name, request.method, upstream, 502, started, principal.client_id)
+        raise ApiError(502, str(exc)) from None
+    except (httpx.TransportError, UnicodeError) as exc:
         em.proxy_log.record(service_name, request.method, upstream, 502, started, principal.client_id)
         raise ApiError(
             502, f"linked service {service_name!r} at {service.base_url} is unreachable: {type(exc).__name__}: {exc}"

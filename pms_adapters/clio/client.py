@@ -18,8 +18,9 @@ import httpx
 API = "/api/v4"
 API_VERSION = "4.0.13"  # pinned, so field meanings do not drift (reference §3.6)
 PAGE_SIZE = 200
-CONTACT_BATCH = 50  # ids[] per contacts look-up: one request for many matters' clients
+CONTACT_BATCH = PAGE_SIZE  # ids[] per contacts look-up: one request for a whole page of matters' clients
 MAX_RETRIES = 4  # 5xx and transport errors, per call
+IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE")  # what may be sent again when its answer was lost
 MAX_RATE_WAITS = 10  # 429s waited out, per call
 MAX_WAIT_SECONDS = 120
 MAX_PAGES = 10_000  # a bound on any list walk (2,000,000 records at 200 a page)
@@ -34,9 +35,9 @@ CONTACT_FIELDS = "id,name,first_name,last_name,primary_email_address,phone_numbe
 class ClioError(Exception):
     """A call Clio did not answer usefully: its status (0 for no answer) and what it said."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, kind: str | None = None) -> None:
         super().__init__(f"Clio answered {status}: {message}" if status else message)
-        self.status, self.message = status, message
+        self.status, self.message, self.kind = status, message, kind  # kind: Clio's error.type
 
 
 class ClioDisconnected(ClioError):
@@ -76,14 +77,24 @@ class ClioClient:
     def patch(self, path: str, data: dict[str, Any], params: Any = None) -> dict[str, Any]:
         return self._call("PATCH", path, params=params, json={"data": data}).json()
 
-    def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a list, in id order, following `meta.paging.next` (absolute URLs)."""
+    def delete(self, path: str) -> None:
+        self._call("DELETE", path)
+
+    def pages(
+        self, path: str, params: dict[str, Any], on_total: Callable[[int], None] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list, in id order, following `meta.paging.next` (absolute URLs).
+
+        `on_total` hears `meta.records` (how many the whole list holds) from the first page."""
         url: str | None = path
         query: Any = {"order": "id(asc)", "limit": PAGE_SIZE, **params}
-        for _ in range(MAX_PAGES):
+        for number in range(MAX_PAGES):
             if url is None:
                 return
             body = self._call("GET", url, params=query).json()
+            records = (body.get("meta") or {}).get("records")
+            if number == 0 and on_total is not None and isinstance(records, int):
+                on_total(records)
             yield body.get("data") or []
             url, query = (body.get("meta") or {}).get("paging", {}).get("next"), None
         raise ClioError(0, f"{path}: more than {MAX_PAGES} pages; stopped")
@@ -91,8 +102,8 @@ class ClioClient:
     def who_am_i(self) -> dict[str, Any]:
         return self.get("users/who_am_i.json", {"fields": "id,name,email"})["data"]
 
-    def matters(self, **filters: Any) -> Iterator[list[dict[str, Any]]]:
-        return self.pages("matters.json", {"fields": MATTER_FIELDS, **filters})
+    def matters(self, on_total: Callable[[int], None] | None = None, **filters: Any) -> Iterator[list[dict[str, Any]]]:
+        return self.pages("matters.json", {"fields": MATTER_FIELDS, **filters}, on_total)
 
     def matter(self, matter_id: int) -> dict[str, Any]:
         return self.get(f"matters/{matter_id}.json", {"fields": MATTER_FIELDS})["data"]
@@ -119,7 +130,8 @@ class ClioClient:
             try:
                 response = self.http.request(method, target, headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                if retries >= MAX_RETRIES:
+                # A lost answer to a POST or PATCH may have been acted on: only the caller can tell (it looks first).
+                if retries >= MAX_RETRIES or method not in IDEMPOTENT:
                     raise ClioError(
                         0, f"{method} {url}: no answer from Clio after {retries + 1} tries ({exc})"
                     ) from None
@@ -142,7 +154,7 @@ class ClioClient:
                 retries += 1
                 continue
             if status >= 400:
-                raise ClioError(status, f"{method} {url}: {_message(response)}")
+                raise ClioError(status, f"{method} {url}: {_message(response)}", _kind(response))
             return response
 
     @staticmethod
@@ -179,6 +191,14 @@ def _retry_after(response: httpx.Response) -> float:
         return max(float(response.headers.get("Retry-After", "1")), 0.0)
     except ValueError:
         return 1.0
+
+
+def _kind(response: httpx.Response) -> str | None:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return str(error.get("type")) if isinstance(error, dict) and error.get("type") else None
 
 
 def _message(response: httpx.Response) -> str:

@@ -27,7 +27,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "users": (
         "id", "etag", "name", "first_name", "last_name", "email", "enabled", "subscription_type", "time_zone",
-        "account_owner", "roles", "initials", "created_at", "updated_at",
+        "account_owner", "roles", "initials", "created_at", "updated_at", "account",
     ),
     "practice_areas": ("id", "etag", "name", "category", "code", "created_at", "updated_at"),
     "matter_stages": ("id", "etag", "practice_area_id", "name", "order", "created_at", "updated_at"),
@@ -36,8 +36,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "non_billable", "non_billable_total", "created_at", "updated_at", "matter", "user", "bill",
     ),
     "bills": (
-        "id", "etag", "number", "issued_at", "due_at", "total", "paid", "paid_at", "balance", "state", "type",
-        "subject", "created_at", "updated_at", "client", "matters",
+        "id", "etag", "number", "issued_at", "due_at", "total", "sub_total", "services_sub_total", "total_tax", "paid",
+        "paid_at", "balance", "state", "type", "subject", "created_at", "updated_at", "client", "matters",
     ),
     "billable_matters": (
         "id", "unbilled_hours", "unbilled_amount", "amount_in_trust", "display_number", "client",
@@ -73,6 +73,7 @@ LISTS = {
     "external_properties",
     "latest_document_version",
     "parent",
+    "account",  # the firm: `users/who_am_i?fields=account{name}` (the Users tag's "Firm name")
 }
 
 Wanted = list[tuple[str, list[str] | None]]

@@ -17,7 +17,7 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from emulator.kernel.clock import Clock, parse_instant
@@ -34,6 +34,9 @@ PUT_URL_LIFETIME = timedelta(minutes=10)  # §8.1
 MAX_EXTERNAL_PROPERTIES = 5  # §7, §8.1
 MAX_LIMIT = 200  # §3.3
 MAX_OFFSET_RECORDS = 10_000  # §3.3: offset paging stops here (422)
+BILL_STATES = ("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted")  # §9
+ACTIVITY_TYPES = ("TimeEntry", "ExpenseEntry")  # §9 has HardCostEntry and SoftCostEntry too; the fake records these
+OTHER_RATE = 150.0  # [inferred] the hourly rate of a user the seed gives no rate (the non-attorney)
 INVALID_TOKEN = {
     "error": "invalid_token",
     "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons.",
@@ -120,7 +123,11 @@ class ClioBackend:
         self.documents: dict[int, dict[str, Any]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}  # version uuid → {document_id, bytes, content_type, put_by}
         self.next_id = {"communications": 4_400_000_001, "documents": 5_500_000_001, "versions": 6_600_000_001,
-                        "external_properties": 7_700_000_001}  # fmt: skip
+                        "external_properties": 7_700_000_001,
+                        "activities": max(self.activities, default=seed.FIRST_ID["activities"] - 1) + 1}  # fmt: skip
+        # Each user's default hourly rate, which a time entry without a price is charged at (§9 [inferred]).
+        rates = dict(enumerate(seed.RATES))
+        self.rates = {user_id: rates.get(i, OTHER_RATE) for i, user_id in enumerate(sorted(self.users))}
         self.account_owner = min(self.users)
 
     # -- OAuth (§2) ------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ class ClioBackend:
         """§9: per matter with unbilled work, its unbilled hours and amount (time and expenses not on a bill)."""
         totals: dict[int, dict[str, float]] = {}
         for activity in self.activities.values():
-            if activity["billed"] or activity["non_billable"]:
+            if activity["billed"] or activity["non_billable"] or activity["matter"] is None:
                 continue
             row = totals.setdefault(activity["matter"]["id"], {"hours": 0.0, "amount": 0.0})
             if activity["type"] == "TimeEntry":
@@ -353,6 +360,66 @@ class ClioBackend:
         if not isinstance(matter_id, int) or isinstance(matter_id, bool) or matter_id not in self.matters:
             raise ClioError(404, "RecordNotFound", f"{where}.matter {matter_id!r} was not found")
         return {"id": matter_id}
+
+    def create_activity(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
+        """§9: a TimeEntry (`quantity` in seconds, `price` the hourly rate, by default the user's) or an
+        ExpenseEntry (`price` the amount, `quantity` 1 unless given); `type` and `date` are required."""
+        kind = data.get("type")
+        if kind not in ACTIVITY_TYPES:
+            kinds = ", ".join(ACTIVITY_TYPES)
+            raise ClioError(422, "ValidationError", f"data.type must be one of {kinds} on this fake")
+        day = data.get("date")
+        try:
+            day = date.fromisoformat(day) if isinstance(day, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ClioError(422, "ValidationError", "data.date is required, as an ISO 8601 date (YYYY-MM-DD)")
+        note = data.get("note")
+        if note is not None and not isinstance(note, str):
+            raise ClioError(422, "ValidationError", "data.note must be text")
+        non_billable = data.get("non_billable")
+        if non_billable is not None and not isinstance(non_billable, bool):
+            raise ClioError(422, "ValidationError", "data.non_billable must be true or false")
+        with self.lock:
+            matter = self._matter_ref(data.get("matter"), "data")
+            user = data.get("user")
+            if user is not None:
+                user_id = user.get("id") if isinstance(user, dict) else None
+                if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id not in self.users:
+                    raise ClioError(422, "ValidationError", f"data.user {user_id!r} is not a user of this firm")
+            if kind == "TimeEntry":
+                seconds = _amount(data.get("quantity"), "data.quantity", positive=True)
+                rate = _amount(data.get("price"), "data.price", default=self.rates[user_id])
+                quantity, price, value = seconds, rate, round(seconds / 3600 * rate, 2)
+                hours = round(seconds / 3600, 2)
+            else:
+                price = _amount(data.get("price"), "data.price")
+                quantity = _amount(data.get("quantity"), "data.quantity", default=1.0, positive=True)
+                value, hours = round(price * quantity, 2), 0.0
+            now = seed.stamp(self.clock.now())
+            record = {
+                "id": self._new_id("activities"),
+                "type": kind,
+                "date": day.isoformat(),
+                "quantity": float(quantity),
+                "quantity_in_hours": hours,
+                "price": float(price),
+                "total": 0.0 if non_billable else value,
+                "note": note,
+                "billed": False,
+                "on_bill": False,
+                "non_billable": bool(non_billable),
+                "non_billable_total": value if non_billable else 0.0,
+                "matter": matter,
+                "user": {"id": user_id},
+                "bill": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            record["etag"] = seed.etag_of(record)
+            self.activities[record["id"]] = record
+            return record
 
     def create_communication(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         """§7: subject, body, type and received_at are required; senders and receivers are `{id, type}`."""
@@ -507,6 +574,15 @@ class ClioBackend:
             document["etag"] = seed.etag_of(document)
             return document
 
+    def trash_document(self, document_id: int) -> None:
+        """DELETE moves a document to the trash (`deleted_at` set; lists hide it unless `include_deleted`)."""
+        with self.lock:
+            document = self.find("documents", document_id)
+            if document["deleted_at"] is None:
+                now = seed.stamp(self.clock.now())
+                document.update(deleted_at=now, updated_at=now)
+                document["etag"] = seed.etag_of(document)
+
     def download(self, document_id: int) -> tuple[bytes, str, str]:
         document = self.find("documents", document_id)
         version = document["latest_document_version"]
@@ -514,6 +590,56 @@ class ClioBackend:
         if not version["fully_uploaded"] or upload.get("bytes") is None:
             raise ClioError(404, "RecordNotFound", f"Document {document_id} has no uploaded version")
         return upload["bytes"], version["content_type"], version["filename"]
+
+    def bill_matter(
+        self, matter_id: int, *, issued_at: date, due_at: date | None = None, state: str = "awaiting_payment",
+        paid: float = 0.0, activities: list[int] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Library mode: a bill for the matter's unbilled billable work (or only the `activities` named), as a
+        firm makes one in Clio (§9); due 30 days after issue unless given. Its activities are billed from then on."""
+        if state not in BILL_STATES:
+            raise ValueError(f"state must be one of {', '.join(BILL_STATES)}")
+        with self.lock:
+            matter = self.find("matters", matter_id)
+            work = [
+                a
+                for a in self.activities.values()
+                if (a["matter"] or {}).get("id") == matter_id
+                and not a["billed"]
+                and not a["non_billable"]
+                and (activities is None or a["id"] in activities)
+            ]
+            if not work:
+                raise ValueError(f"matter {matter_id} has no unbilled work to bill")
+            bill_id = max(self.bills, default=seed.FIRST_ID["bills"] - 1) + 1
+            now = seed.stamp(self.clock.now())
+            for activity in work:
+                activity.update(billed=True, on_bill=True, bill={"id": bill_id}, updated_at=now)
+                activity["etag"] = seed.etag_of(activity)
+            total = round(sum(a["total"] for a in work), 2)
+            record = {
+                "id": bill_id,
+                "number": str(1000 + bill_id - seed.FIRST_ID["bills"]),
+                "issued_at": issued_at.isoformat(),
+                "due_at": (due_at or issued_at + timedelta(days=30)).isoformat(),
+                "total": total,
+                "sub_total": total,
+                "services_sub_total": round(sum(a["total"] for a in work if a["type"] == "TimeEntry"), 2),
+                "total_tax": 0.0,
+                "paid": round(paid, 2),
+                "paid_at": now if state == "paid" else None,
+                "balance": round(total - paid, 2),
+                "state": state,
+                "type": "MatterBill",
+                "subject": f"Services - {matter['display_number']}",
+                "client": {"id": matter["client"]["id"]},
+                "matters": [{"id": matter_id}],
+                "created_at": now,
+                "updated_at": now,
+            }
+            record["etag"] = seed.etag_of(record)
+            self.bills[bill_id] = record
+            return record
 
     def set_stage(self, matter_id: int, stage_name: str) -> dict[str, Any]:
         """Library mode: move a matter to its practice area's stage called `stage_name` (as a firm would in Clio)."""
@@ -530,3 +656,16 @@ class ClioBackend:
         if stage is None:
             raise KeyError(f"practice area {area} has no stage {stage_name!r}")
         return self.update_matter(matter_id, {"matter_stage": {"id": stage["id"]}}, None)
+
+
+def _amount(raw: Any, where: str, *, default: float | None = None, positive: bool = False) -> float:
+    """A number in a request body: required unless it has a default; never negative (zero only if allowed)."""
+    if raw is None and default is not None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw or raw in (float("inf"), float("-inf")):
+        raise ClioError(422, "ValidationError", f"{where} is required, as a number")
+    if raw < 0 or (positive and raw == 0):
+        raise ClioError(422, "ValidationError", f"{where} must be {'more than' if positive else 'at least'} 0")
+    if raw > 1e9:
+        raise ClioError(422, "ValidationError", f"{where} must be at most 1000000000")
+    return float(raw)

@@ -16,13 +16,12 @@ from flask import Response, g, jsonify, redirect, render_template, request
 from emulator.kernel.clock import parse_instant
 
 from . import fields
-from .models import MAX_LIMIT, MAX_OFFSET_RECORDS, ClioBackend, ClioError, OAuthError
+from .models import BILL_STATES, MAX_LIMIT, MAX_OFFSET_RECORDS, ClioBackend, ClioError, OAuthError
 
 # Clio's paging guide answers 422 past the offset cap and for a spent page_token; its OpenAPI document lists
 # only 400 for these lists, and the fake conforms to the document (README.md, "Where the fake differs").
 ORDERS = ("id(asc)", "id(desc)")  # [inferred] the fake pages in id order only; Clio has more orders (§4.2)
 MATTER_STATUSES = ("open", "pending", "closed")
-BILL_STATES = ("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted")
 MAX_BILLABLE_LIMIT = 1000  # §3.3: /billable_matters.json allows up to 1000 a page
 
 
@@ -133,18 +132,25 @@ class ClioResponses:
         return self._one("matters", record, conditional=False)
 
     def list_activities(self):
-        matter, kind = _int_param("matter_id"), request.args.get("type")
+        matter, user, kind = _int_param("matter_id"), _int_param("user_id"), request.args.get("type")
         status = _list_param("status", ("billed", "unbilled"))
+        query = (request.args.get("query") or "").lower()  # §9: a wildcard search of `note` [inferred: a substring]
 
         def keep(r: dict[str, Any]) -> bool:
             billed = "billed" if r["billed"] else "unbilled"
             return (
-                (matter is None or r["matter"]["id"] == matter)
+                (matter is None or (r["matter"] or {}).get("id") == matter)
+                and (user is None or (r["user"] or {}).get("id") == user)
                 and (kind is None or r["type"] == kind)
                 and (status is None or billed in status)
+                and (not query or query in (r["note"] or "").lower())
             )
 
         return self._list("activities", keep)
+
+    def create_activity(self):
+        record = self.backend.create_activity(_data(), g.token.user_id)
+        return self._one("activities", record, conditional=False, status=201)
 
     def list_billable_matters(self):
         matter, client = _int_param("matter_id"), _int_param("client_id")
@@ -192,6 +198,7 @@ class ClioResponses:
             lambda r: (
                 (matter is None or (r["matter"] or {}).get("id") == matter)
                 and (uncompleted or r["latest_document_version"]["fully_uploaded"])
+                and (request.args.get("include_deleted") == "true" or r["deleted_at"] is None)
                 and _has_property(r)
             ),
         )
@@ -205,6 +212,10 @@ class ClioResponses:
 
     def update_document(self, record_id: int):
         return self._one("documents", self.backend.complete_upload(record_id, _data()), conditional=False)
+
+    def delete_document(self, record_id: int):
+        self.backend.trash_document(record_id)
+        return Response(status=204)
 
     def download_document(self, record_id: int):
         self.backend.download(record_id)  # 404 unless there are bytes to give

@@ -23,15 +23,18 @@ FIRST_ID = {
     "activities": 7_800_000_001,
     "bills": 96_000_001,
 }  # int64 ids, some past 2^31 as in production
-FIRM_DOMAIN = "harbour-law.example"
+# The same firm as the demo solution (emulator/demo_solution/ods/people.json): its attorneys are Operate users
+# by e-mail, so a sync of the demo imports matters out of the box.
+FIRM_DOMAIN = "harbourvale.example"
+FIRM = {"id": 18_000_001, "name": "Harbourvale LLP"}
 # Clio's UI and its create request call a cell phone "Mobile", but its document's answers know only Work,
 # Personal and Other: the fake answers as the document says, and a client's own cell is "Personal".
 MOBILE = "Personal"
 USERS = (  # (first, last, subscription_type)
-    ("Avery", "Stone", "Attorney"),
-    ("Jordan", "Blake", "Attorney"),
-    ("Morgan", "Reyes", "Attorney"),
-    ("Casey", "Lin", "NonAttorney"),
+    ("Priya", "Shah", "Attorney"),
+    ("Daniel", "Okafor", "Attorney"),
+    ("Hannah", "Whitfield", "Attorney"),
+    ("Tom", "Becker", "NonAttorney"),
 )
 PRACTICE_AREAS = (  # (name, category, code, stages in order)
     ("Personal Injury", "personal_injury", "PI", ("Intake", "Investigation", "Negotiation", "Litigation", "Settled")),
@@ -114,6 +117,7 @@ def _user(index: int, first: str, last: str, kind: str, now: datetime) -> dict[s
         account_owner=index == 0,
         roles=["Admin"] if index == 0 else [],
         initials=first[0] + last[0],
+        account=dict(FIRM),
     )
 
 
@@ -224,7 +228,7 @@ def _work(
     if matter["status"] == "Closed" and rng.random() < 0.7:
         return
     bill_id = FIRST_ID["bills"] + len(bills) if rng.random() < 0.5 else None
-    billed_total = 0.0
+    billed_total = billed_time = 0.0
     for _ in range(rng.randint(0, 4)):
         who = rng.randrange(3)
         seconds = rng.choice((6, 12, 18, 30, 48, 60, 90, 120)) * 60
@@ -254,6 +258,7 @@ def _work(
             )
         )
         billed_total += total if billed else 0.0
+        billed_time += total if billed and not expense else 0.0
     if bill_id is None or not billed_total:
         return
     issued = now - timedelta(days=rng.choice((5, 20, 40, 50, 75, 100, 140)))
@@ -268,6 +273,9 @@ def _work(
             issued_at=issued.date().isoformat(),
             due_at=(issued + timedelta(days=30)).date().isoformat(),
             total=round(billed_total, 2),
+            sub_total=round(billed_total, 2),  # before tax; the fake's firm charges none
+            services_sub_total=round(billed_time, 2),  # the time (fees) part of the sub total
+            total_tax=0.0,
             paid=round(paid, 2),
             paid_at=stamp(issued + timedelta(days=20)) if state == "paid" else None,
             balance=round(billed_total - paid, 2),

@@ -10,7 +10,8 @@
  * manifest (/_ideFiles/...), `new Ctor(element, configuration, baseModel)`, ko.applyBindings, then
  * loadAndBind(). When every $ajax call they started has settled, the page is marked bound
  * (document.documentElement.dataset.operateBound, window.__operate.boundAt) for tests and benchmarks.
- * Errors and failed calls are shown in the console panel, not only in devtools.
+ * Errors and failed calls are shown in the console panel, not only in devtools. On a virtual clock the
+ * page's `Date` reads the emulator's time (boot.virtualNow).
  * Choices where the real portal is unknown are in widgets/portal-globals.json.
  */
 (function (window, document, $, ko) {
@@ -18,6 +19,23 @@
 
     var boot = JSON.parse(document.getElementById("operate-boot").textContent);
     var session = boot.session;
+
+    // The emulator's one clock reaches the page: on a virtual clock, `Date` (and moment, which reads it)
+    // starts from the emulator's now and runs on from there, so what a widget works out from "today" (the
+    // Clio agent's ageing) agrees with what the emulator and its fakes see. On a tenant it is the real time.
+    if (boot.virtualNow) followClock(Date.parse(boot.virtualNow) - Date.now());
+
+    function followClock(offset) {
+        var RealDate = window.Date;
+        var now = function () { return RealDate.now() + offset; };
+        window.Date = new Proxy(RealDate, {
+            construct: function (target, args, newTarget) {
+                return Reflect.construct(target, args.length ? args : [now()], newTarget);
+            },
+            apply: function () { return new RealDate(now()).toString(); },
+            get: function (target, key) { return key === "now" ? now : Reflect.get(target, key); }
+        });
+    }
     var state = {
         pending: 0, started: 0, bound: false, errors: 0, widgets: {}, marks: { host: window.performance.now() },
         log: [],  // the last 500 lines of every level

@@ -1,0 +1,195 @@
+"""`/api/_emulator/integrations/clio/...`: connect, disconnect, the nightly setting, the mappings, syncs
+and their results; and `/integrations/clio/callback`, where Clio sends the browser back after "Allow Access".
+
+Who may do what [inferred names, emulator/catalogue/security.json]: `core.integrations.manage` (an
+administrator: connect, disconnect, edit the mappings, turn the nightly sync on or off) and
+`core.integrations.sync` (start a sync, read the results).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request
+
+from ..integrations.clio.connection import ConnectError
+from ..kernel.binding import Fields
+from ..kernel.errors import ApiError
+from .common import body, caller, emulator, int_arg
+
+bp = Blueprint("integrations", __name__)
+API = "/api/_emulator/integrations/clio"
+MANAGE = "core.integrations.manage"
+SYNC = "core.integrations.sync"
+CALLBACK = "/integrations/clio/callback"
+RETURN_TO = r"^/([^/\n\r][^\n\r]*)?$"  # a path here, never `//host` (the document says the same)
+
+
+def _clio() -> Any:
+    clio = emulator().clio
+    if clio is None:
+        raise ApiError(404, "Clio is not configured: add [integrations.clio] to the solution's operate.toml")
+    return clio
+
+
+def _status() -> dict[str, Any]:
+    clio = _clio()
+    return {
+        **clio.connection.status(),
+        "syncRunning": clio.sync.running,
+        "mappings": clio.mappings.get(),
+        "pendingPushes": clio.pushes.pending(),
+    }
+
+
+def callback_uri() -> str:
+    return request.host_url.rstrip("/") + CALLBACK
+
+
+@bp.get(API)
+def status():
+    caller(SYNC)
+    return jsonify(_status())
+
+
+@bp.post(f"{API}/connect")
+def connect():
+    principal = caller(MANAGE)
+    f = Fields(body(required=False) or {})
+    return_to = f.string("returnTo", max_length=500)
+    f.raise_if_errors()
+    if return_to is not None and not re.search(RETURN_TO, return_to):
+        raise ApiError(400, "returnTo: a path on this emulator (one / first, on one line)")
+    url = _clio().connection.begin(principal.user_name, callback_uri(), return_to)
+    return jsonify({"authorizeUrl": url, "redirectUri": callback_uri()})
+
+
+@bp.get(CALLBACK)
+def connect_callback():
+    """Clio's redirect: the `state` proves which connect this is, so no session is needed here."""
+    clio = _clio()
+    try:
+        status, return_to = clio.connection.complete(request.args.to_dict(), callback_uri())
+    except ConnectError as exc:
+        return render_template("integrations/callback.html", ok=False, message=exc.title), exc.status
+    if return_to:
+        return redirect(return_to)
+    return render_template("integrations/callback.html", ok=True, status=status)
+
+
+@bp.post(f"{API}/disconnect")
+def disconnect():
+    caller(MANAGE)
+    return jsonify(_clio().connection.disconnect())
+
+
+@bp.put(f"{API}/nightly")
+def nightly():
+    caller(MANAGE)
+    f = Fields(body())
+    enabled = f.boolean("enabled")
+    if enabled is None and not f.errors:
+        f.error("enabled", "required: true or false")
+    f.raise_if_errors()
+    return jsonify(_clio().connection.set_nightly(bool(enabled)))
+
+
+@bp.get(f"{API}/mappings")
+def get_mappings():
+    caller(SYNC)
+    return jsonify(_clio().mappings.get())
+
+
+@bp.put(f"{API}/mappings")
+def put_mappings():
+    caller(MANAGE)
+    return jsonify(_clio().mappings.put(body()))
+
+
+@bp.post(f"{API}/sync")
+def sync():
+    """`{"mode": "all"}` starts All Cases (202, follow `runs/{id}`; `"wait": true` answers when done);
+    `{"mode": "matter", "matter": "<integration ID or Clio URL>"}` answers with that matter's result."""
+    principal = caller(SYNC)
+    f = Fields(body())
+    mode = f.string("mode", required=True, allow_empty=False, max_length=20)
+    matter = f.raw("matter")
+    wait = f.boolean("wait")
+    if mode not in (None, "all", "matter"):
+        f.error("mode", f'"all" or "matter", not {mode!r}')
+    if mode == "matter" and matter is None:
+        f.error("matter", "the integration ID (the number after matters/ in the Clio URL) or the URL")
+    if mode == "matter" and matter is not None and not isinstance(matter, (str, int)):
+        f.error("matter", "a number or a URL")
+    f.raise_if_errors()
+    clio = _clio()
+    if mode == "matter":
+        return jsonify(clio.sync.sync_matter(matter, principal))
+    if wait:
+        return jsonify(clio.sync.sync_all(principal, "all"))
+    clio.connection.client()  # not connected: say so now, not in a thread nobody reads
+    if clio.sync.running:
+        raise ApiError(409, "a Clio sync is already running; wait for it to finish")
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            clio.sync.sync_all(principal, "all", progress=lambda p: started.set())
+        except ApiError as exc:
+            holder["error"] = exc
+        finally:
+            started.set()
+
+    threading.Thread(target=work, name="operate-clio-sync", daemon=True).start()
+    started.wait(timeout=30)
+    if "error" in holder:
+        raise holder["error"]
+    latest = clio.sync.runs(limit=1)["rows"]
+    return jsonify(latest[0] if latest else {}), 202
+
+
+@bp.get(f"{API}/runs")
+def runs():
+    caller(SYNC)
+    size = int_arg("rowsPerPage", 50, maximum=500)
+    return jsonify(_clio().sync.runs(size, (int_arg("startPage", 1) - 1) * size))
+
+
+@bp.get(f"{API}/runs/<run_id>")
+def run(run_id: str):
+    caller(SYNC)
+    clio = _clio()
+    return jsonify({**clio.sync.run(run_id), "progress": clio.sync.progress_of(run_id)})
+
+
+@bp.get(f"{API}/runs/<run_id>/results")
+def results(run_id: str):
+    caller(SYNC)
+    return jsonify({"rows": _clio().sync.results(run_id)})
+
+
+@bp.get(f"{API}/runs/<run_id>/results.csv")
+def results_csv(run_id: str):
+    caller(SYNC)
+    text = _clio().sync.csv(run_id)
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="clio-sync-{run_id[:8]}.csv"'},
+    )
+
+
+@bp.post(f"{API}/push")
+def push():
+    """Run the 2-minute (messages) or 20-minute (documents) push now."""
+    caller(SYNC)
+    f = Fields(body())
+    what = f.string("what", required=True, allow_empty=False, max_length=20)
+    if what not in (None, "messages", "documents"):
+        f.error("what", f'"messages" or "documents", not {what!r}')
+    f.raise_if_errors()
+    pushes = _clio().pushes
+    return jsonify(pushes.push_messages() if what == "messages" else pushes.push_documents())

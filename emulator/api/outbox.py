@@ -1,0 +1,81 @@
+"""`/api/_emulator/outbox`: what the emulator has e-mailed, as a person or a test checks it (the message, who it
+went to, whether the SMTP server took it, the attachments as files). Reading needs a token, as the events do."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, send_file
+
+from ..kernel.errors import invalid
+from ..outbox import KINDS, Message
+from .common import caller, emulator, int_arg
+
+bp = Blueprint("outbox", __name__, url_prefix="/api/_emulator/outbox")
+
+
+@bp.get("")
+def listing():
+    caller()
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise invalid("kind", f"must be one of {list(KINDS)}, not {kind[:40]!r}")
+    page = emulator().outbox.list(
+        limit=int_arg("limit", 50, maximum=1000),
+        offset=int_arg("offset", 0, minimum=0),
+        kind=kind,
+        work_item_id=request.args.get("workItemId") or None,
+    )
+    return jsonify({"totalRows": page.total_rows, "rows": [message_json(m) for m in page.rows]})
+
+
+@bp.get("/<message_id>")
+def one(message_id: str):
+    caller()
+    return jsonify(message_json(emulator().outbox.get(message_id)))
+
+
+@bp.get("/<message_id>/attachments/<attachment_id>")
+def attachment(message_id: str, attachment_id: str):
+    caller()
+    found = emulator().outbox.attachment(message_id, attachment_id)
+    response: Response = send_file(
+        BytesIO(found.content.encode("utf-8")),
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.file_name,
+        conditional=False,
+        etag=False,
+        last_modified=None,
+    )
+    # The stored text is UTF-8 on the way out; a text type says so (Flask adds the charset to text/* only).
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    base = f"{bp.url_prefix}/{message.id}/attachments"
+    return {
+        "id": message.id,
+        "created": message.created,
+        "kind": message.kind,
+        "from": message.sender,
+        "to": list(message.recipients),
+        "subject": message.subject,
+        "body": message.body,
+        "workItemId": message.work_item_id,
+        "delivery": message.delivery,
+        "deliveryError": message.delivery_error,
+        "delivered": message.delivered,
+        "attachments": [
+            {
+                "id": a.id,
+                "fileName": a.file_name,
+                "contentType": a.content_type,
+                "size": a.size,
+                "url": f"{base}/{a.id}",
+            }
+            for a in message.attachments
+        ],
+    }

@@ -1,0 +1,273 @@
+"""What goes from Operate to the Clio matter: client messages (every 2 minutes) and documents (every 20).
+
+Never twice, also across a crash. Each item's progress is a row of `clio_pushes`, written BEFORE each step
+that changes Clio and after it succeeds, so a restart knows where it stopped:
+
+- a message: `sending` → POST `/communications` (with the Operate comment id as an external property) →
+  `done`. Found at `sending` after a crash, the push first looks the communication up by that property
+  (`external_property_name/value`) and only sends when Clio does not have it.
+- a document: `creating` → POST `/documents` (external property = the Operate document id) → `uploading`
+  (Clio's id known) → PUT the bytes to `put_url` with every `put_headers` → `completing` → PATCH
+  `fully_uploaded` → `done`. Resumed at `creating`, it looks the document up (`show_uncompleted=true`) first;
+  at `uploading` or `completing` it re-reads the version and carries on from there.
+
+Messages are the comments on an imported matter [inferred: the emulator's client messages]: From is the
+comment's author (the Clio user with the same e-mail, else the connected user), To is the matter's client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError
+
+from ...kernel.clock import Clock, iso
+from ...kernel.store import Store
+from .connection import ClioConnection
+from .settings import ClioSettings
+from .sync import CONTACT_REFERENCE
+
+log = logging.getLogger("operate.integrations.clio")
+
+PROPERTY_MESSAGE = "operate_comment_id"
+PROPERTY_DOCUMENT = "operate_document_id"
+MAX_ATTEMPTS = 5  # a push that failed this often waits for a person (shown with its error)
+VERSION_FIELDS = "id,latest_document_version{uuid,put_url,put_headers,fully_uploaded}"
+BATCH = 200  # items per run, so one run stays short; the next run takes the rest
+
+
+class ClioPushes:
+    def __init__(
+        self, *, store: Store, clock: Clock, settings: ClioSettings, connection: ClioConnection, documents: Any
+    ) -> None:
+        self.store, self.clock, self.settings = store, clock, settings
+        self.connection, self.documents = connection, documents
+
+    # -- messages ---------------------------------------------------------------------------------
+    def push_messages(self) -> dict[str, int]:
+        if not self.connection.connected:
+            return {"pushed": 0, "failed": 0}
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT c.id, c.comment, c.author, c.created, m.clio_id, m.work_item_id, p.step, p.attempts"
+                " FROM comments c JOIN clio_matters m ON m.work_item_id = c.work_item_id"
+                " LEFT JOIN clio_pushes p ON p.kind='communication' AND p.source_id = c.id"
+                " WHERE p.step IS NULL OR (p.step != 'done' AND p.attempts < ?) ORDER BY c.created, c.id LIMIT ?",
+                (MAX_ATTEMPTS, BATCH),
+            ).fetchall()
+        return self._each(rows, "communication", self._message)
+
+    def _message(self, client: ClioClient, row: Any) -> int:
+        if row["step"] == "sending":
+            found = client.get(
+                "communications.json",
+                {
+                    "matter_id": row["clio_id"],
+                    "external_property_name": PROPERTY_MESSAGE,
+                    "external_property_value": row["id"],
+                    "fields": "id",
+                },
+            )["data"]
+            if found:
+                return found[0]["id"]
+        self._step("communication", row["id"], row["clio_id"], "sending", None)
+        sender = self._clio_user(client, row["author"])
+        receivers = self._client_contact(row["work_item_id"])
+        data: dict[str, Any] = {
+            "subject": self.settings.message_subject,
+            "body": row["comment"],
+            "type": "EmailCommunication",
+            "received_at": _clio_stamp(row["created"]),
+            "matter": {"id": row["clio_id"]},
+            "external_properties": [{"name": PROPERTY_MESSAGE, "value": row["id"]}],
+        }
+        if sender is not None:
+            data["senders"] = [{"id": sender, "type": "User"}]
+        if receivers is not None:
+            data["receivers"] = [{"id": receivers, "type": "Contact"}]
+        return client.post("communications.json", data, {"fields": "id"})["data"]["id"]
+
+    def _clio_user(self, client: ClioClient, author: str | None) -> int | None:
+        email = None
+        with self.store.read() as conn:
+            for row in conn.execute("SELECT body FROM ods WHERE kind='person'"):
+                doc = json.loads(row["body"])
+                if author and str(doc.get("userName", "")).lower() == author.lower():
+                    email = next(
+                        (
+                            d.get("contactValue")
+                            for d in (doc.get("aspectData") or {}).get("ContactDetails") or []
+                            if d.get("contactTypeSystemName") == "email"
+                        ),
+                        None,
+                    )
+                    break
+        users = client.get("users.json", {"fields": "id,email", "limit": 200})["data"]
+        match = next((u["id"] for u in users if email and str(u.get("email", "")).lower() == email.lower()), None)
+        return match if match is not None else client.who_am_i().get("id")
+
+    def _client_contact(self, item_id: str) -> int | None:
+        prefix = CONTACT_REFERENCE.format("")
+        with self.store.read() as conn:
+            for row in conn.execute(
+                "SELECT json_extract(o.body, '$.externalReference') AS ref FROM participants p"
+                " JOIN ods o ON o.id = p.ods_id WHERE p.work_item_id=? AND p.role=?",
+                (item_id, self.settings.client_role),
+            ):
+                ref = row["ref"] or ""
+                if ref.startswith(prefix) and ref[len(prefix) :].isdigit():
+                    return int(ref[len(prefix) :])
+        return None
+
+    # -- documents --------------------------------------------------------------------------------
+    def push_documents(self) -> dict[str, int]:
+        if not self.connection.connected:
+            return {"pushed": 0, "failed": 0}
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT d.id, d.file_name, d.content_type, m.clio_id, m.work_item_id, p.step, p.attempts,"
+                " p.clio_id AS clio_document FROM documents d JOIN clio_matters m ON m.work_item_id = d.work_item_id"
+                " LEFT JOIN clio_pushes p ON p.kind='document' AND p.source_id = d.id"
+                " WHERE p.step IS NULL OR (p.step != 'done' AND p.attempts < ?) ORDER BY d.created, d.id LIMIT ?",
+                (MAX_ATTEMPTS, BATCH),
+            ).fetchall()
+        return self._each(rows, "document", self._document)
+
+    def _document(self, client: ClioClient, row: Any) -> int:
+        document = self._resume_document(client, row)
+        if document is not None:
+            version = document["latest_document_version"]
+            if version.get("fully_uploaded"):
+                return document["id"]
+            if self._complete(client, document):  # the bytes reached Clio before the answer was lost
+                return document["id"]
+            try:
+                return self._upload(client, row, document)
+            except ClioError as exc:
+                if exc.kind != "RequestExpired":
+                    raise
+                # put_url lives 10 minutes: trash the unfinished document (never shown) and start again.
+                client.delete(f"documents/{document['id']}.json")
+        self._step("document", row["id"], row["clio_id"], "creating", None)
+        document = client.post(
+            "documents.json",
+            {
+                "name": row["file_name"],
+                "content_type": row["content_type"],
+                "parent": {"id": row["clio_id"], "type": "Matter"},
+                "external_properties": [{"name": PROPERTY_DOCUMENT, "value": row["id"]}],
+            },
+            {"fields": VERSION_FIELDS},
+        )["data"]
+        return self._upload(client, row, document)
+
+    def _resume_document(self, client: ClioClient, row: Any) -> dict[str, Any] | None:
+        """Where an earlier attempt left it in Clio: found by its external property (or its id)."""
+        if row["step"] in ("uploading", "completing") and row["clio_document"]:
+            return client.get(f"documents/{row['clio_document']}.json", {"fields": VERSION_FIELDS})["data"]
+        if row["step"] == "creating":
+            found = client.get(
+                "documents.json",
+                {
+                    "matter_id": row["clio_id"],
+                    "external_property_name": PROPERTY_DOCUMENT,
+                    "external_property_value": row["id"],
+                    "show_uncompleted": "true",
+                    "fields": VERSION_FIELDS,
+                },
+            )["data"]
+            return found[-1] if found else None
+        return None
+
+    def _upload(self, client: ClioClient, row: Any, document: dict[str, Any]) -> int:
+        self._step("document", row["id"], row["clio_id"], "uploading", document["id"])
+        version = document["latest_document_version"]
+        data = self.documents.file(self.documents.get(row["id"])).read_bytes()
+        headers = {h["name"]: h["value"] for h in version.get("put_headers") or []}
+        # The pre-signed URL carries its own authority: no Bearer header goes to it (reference §8.2).
+        response = self.connection.http.put(version["put_url"], content=data, headers=headers)
+        if response.status_code >= 400:
+            kind = _error_type(response)
+            raise ClioError(response.status_code, f"the upload to put_url was refused ({kind})", kind)
+        self._step("document", row["id"], row["clio_id"], "completing", document["id"])
+        if not self._complete(client, document):
+            raise ClioError(422, "Clio did not find the uploaded bytes", "UploadNotFoundError")
+        return document["id"]
+
+    def _complete(self, client: ClioClient, document: dict[str, Any]) -> bool:
+        """Step 3; False when Clio has no bytes for the version yet (UploadNotFoundError)."""
+        uuid = document["latest_document_version"]["uuid"]
+        try:
+            client.patch(f"documents/{document['id']}.json", {"uuid": uuid, "fully_uploaded": True})
+        except ClioError as exc:
+            if exc.kind == "UploadNotFoundError":
+                return False
+            if "already" in exc.message:  # marked before the answer was lost: the step is done
+                return True
+            raise
+        return True
+
+    # -- the shared loop --------------------------------------------------------------------------
+    def _each(self, rows: list[Any], kind: str, push: Any) -> dict[str, int]:
+        pushed = failed = 0
+        if not rows:
+            return {"pushed": 0, "failed": 0}
+        client = self.connection.client()
+        for row in rows:
+            try:
+                clio_id = push(client, row)
+            except ClioDisconnected:
+                self.connection.mark_disconnected()
+                break
+            except (ClioError, httpx.HTTPError, OSError, KeyError, TypeError) as exc:
+                failed += 1
+                self._failed(kind, row["id"], row["clio_id"], str(getattr(exc, "message", exc)))
+                continue
+            self._step(kind, row["id"], row["clio_id"], "done", clio_id)
+            pushed += 1
+        return {"pushed": pushed, "failed": failed}
+
+    def _step(self, kind: str, source_id: str, matter: int, step: str, clio_id: int | None) -> None:
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO clio_pushes(kind, source_id, clio_matter_id, clio_id, step, updated) VALUES (?,?,?,?,?,?)"
+                " ON CONFLICT(kind, source_id) DO UPDATE SET step=excluded.step,"
+                " clio_id=COALESCE(excluded.clio_id, clio_pushes.clio_id), error=NULL, updated=excluded.updated",
+                (kind, source_id, matter, clio_id, step, iso(self.clock.now())),
+            )
+
+    def _failed(self, kind: str, source_id: str, matter: int, error: str) -> None:
+        log.warning("Clio %s push of %s failed: %s", kind, source_id, error)
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO clio_pushes(kind, source_id, clio_matter_id, step, attempts, error, updated)"
+                " VALUES (?,?,?,'creating',1,?,?) ON CONFLICT(kind, source_id) DO UPDATE SET"
+                " attempts=clio_pushes.attempts + 1, error=excluded.error, updated=excluded.updated",
+                (kind, source_id, matter, error[:500], iso(self.clock.now())),
+            )
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT * FROM clio_pushes WHERE step != 'done' ORDER BY updated").fetchall()
+        return [
+            {"kind": r["kind"], "sourceId": r["source_id"], "step": r["step"], "attempts": r["attempts"],
+             "error": r["error"], "clioId": r["clio_id"]}
+            for r in rows
+        ]  # fmt: skip
+
+
+def _error_type(response: httpx.Response) -> str | None:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error.get("type") if isinstance(error, dict) else None
+
+
+def _clio_stamp(instant: str) -> str:
+    """Operate's `...Z` instants as Clio's (ISO 8601 with an offset)."""
+    return instant.replace("Z", "+00:00")

@@ -1,0 +1,637 @@
+"""Importing Clio matters and keeping them in sync (seed 000, "Importing/Syncing Matters").
+
+A run walks the matters Clio lists for its window, page by page in id order, looks up the clients of a
+page in one batched call, and handles each matter in ONE transaction: the Operate matter, its client and
+attorney, its attributes, its phase, the run's result row and the run's cursor commit together. So a run
+killed half-way (kill -9) leaves every matter either done or untouched, and the next run, which sees the
+interrupted run and starts again, finds the done ones unchanged (upsert by Clio id, compared by `etag`):
+nothing duplicated, nothing lost.
+
+Which Clio field defines the windows [inferred: the seed does not say]: `updated_at`, through Clio's
+`updated_since` filter. A first sync (no run has yet completed for the firm) takes every matter updated in
+the last 10 years; every later one those updated in the last 30 days, both measured on the one clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pms_adapters.clio.client import ClioDisconnected, ClioError
+
+from ...identity import Principal
+from ...kernel.clock import Clock, iso, parse_instant
+from ...kernel.errors import ApiError
+from ...kernel.store import Store, dumps
+from ...ods import contact_details, display_name
+from .connection import ClioConnection
+from .mapping import ClioMappings
+from .settings import ClioSettings
+
+log = logging.getLogger("operate.integrations.clio")
+
+RESULTS = ("imported", "updated", "unchanged", "skipped", "failed")
+KINDS = ("all", "nightly", "matter")
+INTEGRATION_ID = "clioIntegrationId"  # the attribute the Operate matter carries (shown as "Integration ID")
+CONTACT_REFERENCE = "clio-contact:{}"  # an imported client's ODS externalReference
+MATTER_URL = re.compile(r"matters/(\d+)")
+CSV_COLUMNS = ("clio_id", "display_number", "result", "reason", "operate_work_item_id")
+
+
+@dataclass
+class Progress:
+    """What a progress bar shows; `total` is Clio's `meta.records` for the window once the first page is in."""
+
+    seen: int = 0
+    total: int | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESULTS, 0))
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Skip(Exception):
+    """This matter cannot be imported as it stands in Clio; the message is the reason a person reads."""
+
+
+class ClioSync:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        settings: ClioSettings,
+        connection: ClioConnection,
+        mappings: ClioMappings,
+        workitems: Any,
+        outbox: Any,
+    ) -> None:
+        self.store, self.clock, self.settings = store, clock, settings
+        self.connection, self.mappings, self.workitems, self.outbox = connection, mappings, workitems, outbox
+        self._running = threading.Lock()
+        self.last_requests = 0  # HTTP requests the last run made (retries and refreshes included)
+        self._live: dict[str, Progress] = {}  # the running run's progress (a page or the CLI polls it)
+        self._people: dict[str, dict[str, Any]] = {}  # this run's Operate users by e-mail
+        self._clients: dict[str, str] = {}  # this run's imported clients: externalReference → ODS id
+
+    # -- runs -------------------------------------------------------------------------------------
+    def sync_all(
+        self, principal: Principal | None, kind: str = "all", progress: ProgressCallback | None = None
+    ) -> dict[str, Any]:
+        """All Cases (manual, e-mails the CSV to whoever triggered it) or the nightly run."""
+        with self._exclusive():
+            client = self.connection.client()
+            first = self.connection.status()["firstSyncAt"] is None
+            now = self.clock.now()
+            window = now - timedelta(days=self.settings.first_window_days if first else self.settings.later_window_days)
+            run_id = self._start(kind, principal, window, first)
+            state = self._live.setdefault(run_id, Progress())
+            try:
+                pages = client.matters(on_total=lambda n: setattr(state, "total", n), updated_since=_stamp(window))
+                for page in pages:
+                    self._page(run_id, client, page, state, progress)
+            except ClioDisconnected as exc:
+                self.connection.mark_disconnected()
+                return self._finish(run_id, "failed", str(exc), principal)
+            except ClioError as exc:
+                return self._finish(run_id, "failed", str(exc), principal)
+            finally:
+                self.last_requests = client.requests
+            return self._finish(run_id, "done", None, principal)
+
+    def sync_matter(self, ident: Any, principal: Principal | None) -> dict[str, Any]:
+        """Individual Case: an integration ID (the number after `matters/`) or a pasted Clio matter URL."""
+        clio_id = parse_integration_id(ident)
+        with self._exclusive():
+            client = self.connection.client()
+            run_id = self._start("matter", principal, None, False)
+            state = Progress(total=1)
+            try:
+                try:
+                    matter = client.matter(clio_id)
+                except ClioError as exc:
+                    if exc.status != 404:
+                        raise
+                    self._record_failure(run_id, {"id": clio_id}, f"Clio has no matter {clio_id}", state)
+                else:
+                    self._page(run_id, client, [matter], state, None)
+            except ClioDisconnected as exc:
+                self.connection.mark_disconnected()
+                return self._finish(run_id, "failed", str(exc), principal)
+            except ClioError as exc:
+                self._record_failure(run_id, {"id": clio_id}, str(exc), state)
+            summary = self._finish(run_id, "done", None, principal)
+            summary["result"] = self.results(run_id)[0] if summary["counts"] else None
+            return summary
+
+    def _exclusive(self) -> Any:
+        sync = self
+
+        class Held:
+            def __enter__(self) -> None:
+                if not sync._running.acquire(blocking=False):
+                    raise ApiError(409, "a Clio sync is already running; wait for it to finish")
+                sync._people, sync._clients = sync._users_by_email(), sync._client_index()
+                # Holding the data dir and this lock, any run still marked running died with its process.
+                with sync.store.transaction() as tx:
+                    tx.execute(
+                        "UPDATE clio_sync_runs SET state='interrupted', finished=?, error=? WHERE state='running'",
+                        (iso(sync.clock.now()), "the process stopped mid-way; the next run took over"),
+                    )
+
+            def __exit__(self, *exc: Any) -> None:
+                sync._running.release()
+
+        return Held()
+
+    @property
+    def running(self) -> bool:
+        return self._running.locked()
+
+    def _start(self, kind: str, principal: Principal | None, window: datetime | None, first: bool) -> str:
+        run_id = str(uuid.uuid4())
+        with self.store.transaction() as tx:
+            tx.execute(
+                "INSERT INTO clio_sync_runs(id, kind, state, triggered_by, started, window_from, first)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (run_id, kind, "running", _who(principal), iso(self.clock.now()), window and iso(window), int(first)),
+            )
+        return run_id
+
+    def progress_of(self, run_id: str) -> dict[str, Any] | None:
+        state = self._live.get(run_id)
+        return None if state is None else {"seen": state.seen, "total": state.total, "counts": dict(state.counts)}
+
+    def _finish(self, run_id: str, state: str, error: str | None, principal: Principal | None) -> dict[str, Any]:
+        self._live.pop(run_id, None)
+        now = iso(self.clock.now())
+        run = self.run(run_id)
+        with self.store.transaction() as tx:
+            tx.execute("UPDATE clio_sync_runs SET state=?, finished=?, error=? WHERE id=?", (state, now, error, run_id))
+            if state == "done" and run["kind"] in ("all", "nightly"):
+                tx.execute(
+                    "UPDATE integrations SET first_sync_at=COALESCE(first_sync_at, ?), last_sync_at=?"
+                    " WHERE provider='clio'",
+                    (now, now),
+                )
+            if run["kind"] == "all":
+                self._mail_report(tx, run_id, principal, error)
+        if error:
+            log.warning("Clio sync %s (%s) failed: %s", run_id, run["kind"], error)
+        return self.run(run_id)
+
+    # -- one page, one matter ---------------------------------------------------------------------
+    def _page(
+        self,
+        run_id: str,
+        client: Any,
+        page: list[dict[str, Any]],
+        state: Progress,
+        progress: ProgressCallback | None,
+    ) -> None:
+        with self.store.read() as conn:
+            known = {
+                r["clio_id"]: r["etag"]
+                for r in conn.execute(
+                    f"SELECT clio_id, etag FROM clio_matters WHERE clio_id IN ({','.join('?' * len(page))})",
+                    [m.get("id") if isinstance(m.get("id"), int) else -1 for m in page],
+                )
+            }
+        changed = [m for m in page if known.get(m.get("id")) != m.get("etag")]
+        client_ids = [
+            m["client"]["id"]
+            for m in changed
+            if isinstance(m.get("client"), dict) and isinstance(m["client"].get("id"), int)
+        ]
+        contacts = client.contacts(client_ids) if client_ids and self.settings.client_contact != "none" else {}
+        people = self._people
+        mapping = self.mappings.get()
+        for matter in page:
+            state.seen += 1
+            try:
+                result = self._matter(run_id, matter, known, contacts, people, mapping)
+            except Skip as exc:
+                result = self._record(run_id, matter, "skipped", str(exc), None)
+            except ClioError:
+                raise
+            except ApiError as exc:
+                result = self._record(run_id, matter, "failed", exc.title, None)
+            except Exception as exc:  # one matter's bad data never stops the sync
+                log.exception("Clio matter %s failed", matter.get("id"))
+                result = self._record(run_id, matter, "failed", f"{type(exc).__name__}: {exc}", None)
+            state.counts[result] += 1
+            if progress is not None:
+                progress(state)
+
+    def _record_failure(self, run_id: str, matter: dict[str, Any], reason: str, state: Progress) -> None:
+        state.seen += 1
+        state.counts[self._record(run_id, matter, "failed", reason, None)] += 1
+
+    def _record(self, run_id: str, matter: dict[str, Any], result: str, reason: str | None, item_id: str | None) -> str:
+        clio_id = matter.get("id") if isinstance(matter.get("id"), int) else -1
+        number = matter.get("display_number") if isinstance(matter.get("display_number"), str) else None
+        with self.store.transaction() as t:
+            t.execute(
+                "INSERT INTO clio_sync_results VALUES (?,?,?,?,?,?,?) ON CONFLICT(run_id, clio_id) DO UPDATE SET"
+                " result=excluded.result, reason=excluded.reason, work_item_id=excluded.work_item_id",
+                (run_id, clio_id, number, result, reason, item_id, iso(self.clock.now())),
+            )
+            t.execute("UPDATE clio_sync_runs SET last_clio_id=? WHERE id=?", (clio_id, run_id))
+        return result
+
+    def _matter(
+        self,
+        run_id: str,
+        matter: dict[str, Any],
+        known: dict[int, str],
+        contacts: dict[int, dict[str, Any]],
+        people: dict[str, dict[str, Any]],
+        mapping: dict[str, dict[str, str]],
+    ) -> str:
+        clio_id = matter.get("id")
+        if not isinstance(clio_id, int) or isinstance(clio_id, bool):
+            raise Skip(f"Clio sent a matter without a numeric id ({clio_id!r})")
+        if clio_id in known and known[clio_id] == matter.get("etag"):
+            return self._record(run_id, matter, "unchanged", None, self._work_item_of(clio_id))
+        wanted = self._wanted(matter, contacts, people, mapping)
+        with self.store.transaction() as tx:
+            row = tx.execute("SELECT * FROM clio_matters WHERE clio_id=?", (clio_id,)).fetchone()
+            if row is None:
+                item_id = self._import(tx, matter, wanted)
+                result, reason = "imported", None
+            else:
+                item_id = row["work_item_id"]
+                reason = self._update(tx, item_id, row, matter, wanted)
+                result = "updated"
+            tx.execute(
+                "INSERT INTO clio_matters VALUES (?,?,?,?,?,?) ON CONFLICT(clio_id) DO UPDATE SET"
+                " display_number=excluded.display_number, etag=excluded.etag, stage=excluded.stage,"
+                " synced=excluded.synced",
+                (
+                    clio_id,
+                    item_id,
+                    wanted["display_number"],
+                    matter.get("etag"),
+                    wanted["stage"],
+                    iso(self.clock.now()),
+                ),
+            )
+            return self._record(run_id, matter, result, reason, item_id)
+
+    def _work_item_of(self, clio_id: int) -> str | None:
+        with self.store.read() as conn:
+            row = conn.execute("SELECT work_item_id FROM clio_matters WHERE clio_id=?", (clio_id,)).fetchone()
+        return row["work_item_id"] if row else None
+
+    # -- the rules: what a matter needs, said as the reason it was skipped --------------------------
+    def _wanted(
+        self,
+        matter: dict[str, Any],
+        contacts: dict[int, dict[str, Any]],
+        people: dict[str, dict[str, Any]],
+        mapping: dict[str, dict[str, str]],
+    ) -> dict[str, Any]:
+        number = matter.get("display_number")
+        if not isinstance(number, str) or not number.strip():
+            raise Skip("the matter has no display number")
+        for name in ("updated_at", "matter_stage_updated_at", "created_at"):
+            value = matter.get(name)
+            if value is not None and not _is_instant(value):
+                raise Skip(f"{name} {str(value)[:40]!r} is not a date and time Clio would send")
+        description = matter.get("description") if isinstance(matter.get("description"), str) else None
+        area = (
+            (matter.get("practice_area") or {}).get("name") if isinstance(matter.get("practice_area"), dict) else None
+        )
+        work_type = mapping["practiceAreas"].get(area) if area else None
+        if work_type is None and self.settings.require_practice_area:
+            if not area:
+                raise Skip("the matter has no practice area")
+            raise Skip(f"practice area {area!r} is not mapped to an Operate work type (Settings > Integrations)")
+        if work_type is None:
+            work_type = next(iter(mapping["practiceAreas"].values()), None)
+            if work_type is None:
+                raise Skip("no practice area is mapped to an Operate work type (Settings > Integrations)")
+        stage_node = matter.get("matter_stage")
+        stage = stage_node.get("name") if isinstance(stage_node, dict) else None
+        phase = None
+        if stage:
+            phase = mapping["stages"].get(stage)
+            if phase is None:
+                raise Skip(f"matter stage {stage!r} is not mapped to an Operate phase (Settings > Integrations)")
+            if self.workitems.types.phase(work_type, phase) is None:
+                raise Skip(f"stage {stage!r} maps to phase {phase!r}, which work type {work_type!r} does not have")
+        attorney = None
+        lawyer = matter.get("responsible_attorney")
+        if isinstance(lawyer, dict) and isinstance(lawyer.get("email"), str):
+            attorney = people.get(lawyer["email"].strip().lower())
+        if attorney is None and self.settings.require_attorney:
+            if not isinstance(lawyer, dict):
+                raise Skip("the matter has no responsible attorney")
+            raise Skip(
+                f"responsible attorney {lawyer.get('name') or lawyer.get('id')} <{lawyer.get('email')}> "
+                "is not an Operate user (matched by e-mail)"
+            )
+        client_ref = matter.get("client")
+        if not isinstance(client_ref, dict) or not isinstance(client_ref.get("id"), int):
+            raise Skip("the matter has no client")
+        contact = contacts.get(client_ref["id"]) or client_ref
+        mobile = next(
+            (
+                p.get("number")
+                for p in contact.get("phone_numbers") or []
+                if isinstance(p, dict) and p.get("name") in self.settings.mobile_phone_names and p.get("number")
+            ),
+            None,
+        )
+        email = contact.get("primary_email_address") if isinstance(contact.get("primary_email_address"), str) else None
+        if self.settings.client_contact == "mobile" and not mobile:
+            raise Skip(f"client {contact.get('name') or client_ref['id']} has no mobile phone in Clio")
+        if self.settings.client_contact == "email" and not email:
+            raise Skip(f"client {contact.get('name') or client_ref['id']} has no e-mail address in Clio")
+        return {
+            "display_number": number.strip(),
+            "title": (description or number).strip()[:400],
+            "description": description,
+            "work_type": work_type,
+            "stage": stage,
+            "phase": phase,
+            "attorney": attorney,
+            "contact": {**contact, "id": client_ref["id"]},
+            "mobile": mobile,
+            "email": email,
+            "status": matter.get("status") if isinstance(matter.get("status"), str) else None,
+        }
+
+    def _client_index(self) -> dict[str, str]:
+        """Clients imported before, by their externalReference: read once a run, not once a matter."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT id, json_extract(body, '$.externalReference') AS ref FROM ods WHERE kind='person'"
+                " AND json_extract(body, '$.externalReference') LIKE ?",
+                (CONTACT_REFERENCE.format("%"),),
+            ).fetchall()
+        return {r["ref"]: r["id"] for r in rows}
+
+    def _users_by_email(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        with self.store.read() as conn:
+            for row in conn.execute("SELECT body FROM ods WHERE kind='person'"):
+                doc = json.loads(row["body"])
+                if not doc.get("isUser"):
+                    continue
+                for detail in contact_details(doc):
+                    value = detail.get("contactValue")
+                    if detail.get("contactTypeSystemName") == "email" and isinstance(value, str):
+                        out.setdefault(value.strip().lower(), doc)
+        return out
+
+    # -- writing the Operate side (inside the matter's transaction) --------------------------------
+    def _import(self, tx: Any, matter: dict[str, Any], wanted: dict[str, Any]) -> str:
+        client_id = self._client_person(tx, wanted)
+        participants = [{"roleSystemName": self.settings.client_role, "odsId": client_id}]
+        if wanted["attorney"] is not None:
+            participants.append({"roleSystemName": self.settings.attorney_role, "odsId": wanted["attorney"]["id"]})
+        item = self.workitems.create(
+            {
+                "workItem": {
+                    "sharedoTypeSystemName": wanted["work_type"],
+                    "title": wanted["title"],
+                    "reference": wanted["display_number"],
+                    "description": wanted["description"],
+                },
+                "participants": participants,
+            },
+            None,
+        )
+        self.workitems.set_attributes(item.id, self._attributes(matter, wanted), None)
+        if wanted["phase"]:
+            self.workitems.jump_to_phase(tx, item.id, wanted["phase"], f"Clio matter stage {wanted['stage']!r}")
+        return item.id
+
+    def _update(self, tx: Any, item_id: str, row: Any, matter: dict[str, Any], wanted: dict[str, Any]) -> str | None:
+        self.workitems.update(
+            item_id, {"workItem": {"title": wanted["title"], "description": wanted["description"]}}, None
+        )
+        self._client_person(tx, wanted)
+        self.workitems.set_attributes(item_id, self._attributes(matter, wanted), None)
+        if wanted["stage"] == row["stage"]:
+            return None
+        moved = bool(wanted["phase"]) and self.workitems.jump_to_phase(
+            tx, item_id, wanted["phase"], f"Clio matter stage {wanted['stage']!r}"
+        )
+        notified = self._notify_client(tx, item_id, wanted)
+        what = f"stage {row['stage'] or '(none)'} → {wanted['stage'] or '(none)'}"
+        return f"{what}{'; phase ' + wanted['phase'] if moved else ''}{'; client notified' if notified else ''}"
+
+    def _attributes(self, matter: dict[str, Any], wanted: dict[str, Any]) -> dict[str, str | None]:
+        return {
+            INTEGRATION_ID: str(matter["id"]),
+            "clioDisplayNumber": wanted["display_number"],
+            "clioStage": wanted["stage"],
+            "clioStatus": wanted["status"],
+        }
+
+    def _client_person(self, tx: Any, wanted: dict[str, Any]) -> str:
+        """The Clio client as an ODS person, found again by its externalReference (never duplicated)."""
+        contact = wanted["contact"]
+        reference = CONTACT_REFERENCE.format(contact["id"])
+        known = self._clients.get(reference)  # a row this run made may have been rolled back: read it again
+        row = tx.execute("SELECT id, body FROM ods WHERE id=?", (known,)).fetchone() if known else None
+        details = []
+        if wanted["email"]:
+            details.append({"contactTypeSystemName": "email", "contactValue": wanted["email"], "isPrimary": True,
+                            "isActive": True})  # fmt: skip
+        if wanted["mobile"]:
+            details.append({"contactTypeSystemName": "mobile", "contactValue": wanted["mobile"], "isPrimary": True,
+                            "isActive": True})  # fmt: skip
+        first = contact.get("first_name") if isinstance(contact.get("first_name"), str) else None
+        last = contact.get("last_name") if isinstance(contact.get("last_name"), str) else None
+        name = contact.get("name") if isinstance(contact.get("name"), str) else None
+        doc: dict[str, Any] = {
+            "firstName": first or (name.split(" ")[0] if name else None),
+            "middleNameOrInitial": None,
+            "surname": last or (" ".join(name.split(" ")[1:]) if name else None) or f"Clio contact {contact['id']}",
+            "shortName": name or " ".join(x for x in (first, last) if x) or None,
+            "reference": None,
+            "externalReference": reference,
+            "isUser": False,
+            "isActive": True,
+            "organisationId": None,
+            "tags": ["client"],
+            "locations": [],
+            "aspectData": {"ContactDetails": details},
+        }
+        if row is not None:
+            current = json.loads(row["body"])
+            merged = {**current, **{k: v for k, v in doc.items() if k != "tags"}}
+            if merged != current:
+                tx.execute("UPDATE ods SET body=? WHERE id=?", (dumps(merged), row["id"]))
+                self._ods_event(tx, "ods-entity-updated", row["id"])
+            return row["id"]
+        doc["id"] = str(uuid.uuid4())
+        tx.execute("INSERT INTO ods VALUES (?, 'person', ?)", (doc["id"], dumps(doc)))
+        self._clients[reference] = doc["id"]
+        self._ods_event(tx, "ods-entity-created", doc["id"])
+        return doc["id"]
+
+    def _ods_event(self, tx: Any, name: str, ods_id: str) -> None:
+        self.workitems.stream.append(tx, name, {"odsId": ods_id, "odsEntityType": "person", "tags": ["client"]})
+
+    def _notify_client(self, tx: Any, item_id: str, wanted: dict[str, Any]) -> bool:
+        """The status update the client is sent when the stage changes (recorded in the outbox)."""
+        if not self.settings.notify_client or not wanted["email"] or self.outbox is None:
+            return False
+        stage = wanted["stage"] or "no stage"
+        try:
+            self.outbox.send(
+                tx,
+                kind="client-notification",
+                sender=self.outbox.default_sender,
+                recipients=[wanted["email"]],
+                subject=f"Update on your matter {wanted['display_number']}",
+                body=f"Your matter {wanted['display_number']} ({wanted['title']}) has moved to: {stage}.",
+                work_item_id=item_id,
+            )
+        except ValueError as exc:  # an address Clio holds that is no e-mail address: the update still lands
+            log.warning("no status update for Clio matter %s: %s", wanted["display_number"], exc)
+            return False
+        return True
+
+    # -- the report -------------------------------------------------------------------------------
+    def _mail_report(self, tx: Any, run_id: str, principal: Principal | None, error: str | None) -> None:
+        """All Cases e-mails whoever triggered it a CSV of every matter attempted (seed 000)."""
+        email = _email_of(principal)
+        if email is None or self.outbox is None:
+            return
+        run = self.run(run_id, tx)
+        counts = ", ".join(f"{n} {k}" for k, n in run["counts"].items() if n)
+        body = f"The Clio sync you started at {run['started']} {'failed: ' + error if error else 'finished'}.\n"
+        body += f"{counts or 'No matters were attempted'}. The attached CSV has one row per matter attempted.\n"
+        self.outbox.send(
+            tx,
+            kind="email",
+            sender=self.outbox.default_sender,
+            recipients=[email],
+            subject=f"Clio sync results: {counts or 'no matters'}",
+            body=body,
+            attachments=[(f"clio-sync-{run['started'][:10]}-{run_id[:8]}.csv", "text/csv", self.csv(run_id, tx))],
+        )
+
+    def csv(self, run_id: str, conn: Any = None) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for r in self.results(run_id, conn):
+            writer.writerow(
+                [r["clioId"], r["displayNumber"] or "", r["result"], r["reason"] or "", r["workItemId"] or ""]
+            )
+        return out.getvalue()
+
+    # -- reading runs -----------------------------------------------------------------------------
+    def run(self, run_id: str, conn: Any = None) -> dict[str, Any]:
+        if conn is None:
+            with self.store.read() as c:
+                return self.run(run_id, c)
+        row = conn.execute("SELECT * FROM clio_sync_runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise ApiError(404, f"no Clio sync run {run_id!r}")
+        counts = dict.fromkeys(RESULTS, 0)
+        for r in conn.execute(
+            "SELECT result, COUNT(*) FROM clio_sync_results WHERE run_id=? GROUP BY result", (run_id,)
+        ):
+            counts[r[0]] = r[1]
+        return {
+            "id": row["id"],
+            "kind": row["kind"],
+            "state": row["state"],
+            "triggeredBy": row["triggered_by"],
+            "started": row["started"],
+            "finished": row["finished"],
+            "windowFrom": row["window_from"],
+            "first": bool(row["first"]),
+            "error": row["error"],
+            "counts": counts,
+        }
+
+    def runs(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        with self.store.read() as conn:
+            total = conn.execute("SELECT COUNT(*) FROM clio_sync_runs").fetchone()[0]
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM clio_sync_runs ORDER BY started DESC, rowid DESC LIMIT ? OFFSET ?", (limit, offset)
+            )]  # fmt: skip
+            return {"totalRows": total, "rows": [self.run(i, conn) for i in ids]}
+
+    def results(self, run_id: str, conn: Any = None) -> list[dict[str, Any]]:
+        if conn is None:
+            with self.store.read() as c:
+                return self.results(run_id, c)
+        self.run(run_id, conn)
+        rows = conn.execute("SELECT * FROM clio_sync_results WHERE run_id=? ORDER BY at, clio_id", (run_id,)).fetchall()
+        return [
+            {
+                "clioId": r["clio_id"],
+                "displayNumber": r["display_number"],
+                "result": r["result"],
+                "reason": r["reason"],
+                "workItemId": r["work_item_id"],
+            }
+            for r in rows
+        ]
+
+    def work_item_for(self, clio_id: int) -> str | None:
+        return self._work_item_of(clio_id)
+
+
+def parse_integration_id(ident: Any) -> int:
+    """`1180000001`, or a Clio matter URL (`https://app.clio.com/nc/#/matters/1180000001`)."""
+    text = str(ident if ident is not None else "").strip()
+    found = MATTER_URL.search(text)
+    digits = found.group(1) if found else text
+    if not digits.isdigit() or not 0 < int(digits) < 2**63:
+        raise ApiError(
+            400,
+            f"integration ID: give the number after matters/ in the Clio URL, or paste the URL (got {text[:80]!r})",
+            [{"field": "matter", "message": "a Clio matter id or URL"}],
+        )
+    return int(digits)
+
+
+def _email_of(principal: Principal | None) -> str | None:
+    user = principal.user if principal else None
+    if not user:
+        return None
+    for detail in contact_details(user):
+        if detail.get("contactTypeSystemName") == "email" and detail.get("contactValue"):
+            return str(detail["contactValue"])
+    return None
+
+
+def _who(principal: Principal | None) -> str | None:
+    if principal is None:
+        return None
+    if principal.user:
+        return principal.user_name or display_name("person", principal.user)
+    return principal.client_id
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _is_instant(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_instant(value)
+    except ValueError:
+        return False
+    return True
