@@ -42,15 +42,14 @@ AREAS: dict[str, Area] = {
             "widget pages in chromium: request to data bound, with 50 ms PMS latency, cold load",
         ),
         Area(
-<<<<<<< HEAD
             "ui",
             "benchmarks.ui",
             "the web pages' server time: executions list with 10,000 runs, events page with 100,000 events",
-=======
+        ),
+        Area(
             "clio",
             "benchmarks.clio",
             "a first sync of 10,000 Clio matters: wall, requests against the minimum, peak memory 1k vs 10k",
->>>>>>> main
         ),
         Area(
             "testing",
