@@ -379,21 +379,10 @@ def _print_ended(ended: dict) -> None:
 
 
 def _start_fake_clio(em):
-    """`fake = "clio"`: the browser must reach the fake's sign-in page, so serve it on loopback too
-    (its configured port if free, else any); the emulator's own calls stay in process."""
+    """`fake = "clio"`: the browser must reach the fake's sign-in page, so serve it on loopback too."""
     if em.clio is None or em.clio.fake is None:
         return None
-    from urllib.parse import urlsplit
-
-    from .kernel.http_server import WsgiServer
-
-    try:
-        server = WsgiServer(em.clio.fake_app, "127.0.0.1", urlsplit(em.clio.settings.base_url).port or 0)
-    except OSError:
-        server = WsgiServer(em.clio.fake_app, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, name="fake-clio", daemon=True).start()
-    em.clio.settings.base_url = f"http://127.0.0.1:{server.server_port}"
-    return server
+    return em.clio.serve_fake()
 
 
 def _start_demo_pms(em):

@@ -76,6 +76,25 @@ def web_shots(app, page, base: str, out: Path) -> None:
         print(f"wrote {out / name}")
 
 
+def clio_shot(app, page, base: str, out: Path) -> None:
+    """Settings > Integrations once the demo firm has connected the fake Clio and run All Cases."""
+    from urllib.parse import parse_qs, urlsplit
+
+    em = app.extensions["operate"]
+    clio = em.clio
+    url = urlsplit(clio.connection.begin("priya.shah", f"{base}/integrations/clio/callback"))
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    fake = clio.fake_app.test_client()
+    answer = fake.post("/oauth/authorize", data={**query, "user_id": str(min(clio.fake.users)), "decision": "allow"})
+    back = urlsplit(answer.headers["Location"])
+    page.goto(f"{base}{back.path}?{back.query}")  # the callback, on the host the connect was started for
+    clio.sync.sync_all(em.identity.principal("demo-client", "priya.shah"), "all")
+    page.goto(base + "/settings/integrations")
+    page.locator("#clio-sync summary").click()
+    page.screenshot(path=str(out / "web-integrations.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 760})
+    print(f"wrote {out / 'web-integrations.png'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images", help="folder for the PNGs")
@@ -106,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                     widget_shots(page, base, args.out)
                 if args.only != "widgets":
                     web_shots(app, page, base, args.out)
+                    clio_shot(app, page, base, args.out)
                 browser.close()
         finally:
             server.shutdown()

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from flask import Flask, send_from_directory
 
-from . import clock, events, executions, home, plans, pms, workitems
+from . import clock, events, executions, home, integrations, outbox, plans, pms, workitems
 from .frame import NavEntry, register
 from .session import keep_csrf_cookie
 
-GROUPS = (home, workitems, events, executions, plans, clock, pms)
+GROUPS = (home, workitems, events, executions, plans, clock, pms, outbox, integrations)
 # Pages served by others that the navigation lists too.
 OTHER_PAGES = [NavEntry("Widgets", "/widgets", 80)]
 

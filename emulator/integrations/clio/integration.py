@@ -66,6 +66,25 @@ class ClioIntegration:
             store=store, clock=clock, settings=settings, connection=self.connection, documents=documents
         )
 
+    def serve_fake(self, port: int | None = None) -> Any:
+        """Put the in-process fake on a loopback port (its configured one if free, else any), so a browser
+        can reach its sign-in page; the emulator's own calls stay in process. The caller stops the server."""
+        import threading
+        from urllib.parse import urlsplit
+
+        from ...kernel.http_server import WsgiServer
+
+        if self.fake is None:
+            raise RuntimeError('Clio is not served by the in-process fake here (fake = "clio")')
+        wanted = urlsplit(self.settings.base_url).port if port is None else port
+        try:
+            server = WsgiServer(self.fake_app, "127.0.0.1", wanted or 0)
+        except OSError:
+            server = WsgiServer(self.fake_app, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, name="fake-clio", daemon=True).start()
+        self.settings.base_url = f"http://127.0.0.1:{server.server_port}"
+        return server
+
     def _observe(self, request: Any, response: Any) -> None:
         for observer in self.observers:
             observer(request, response)

@@ -1,0 +1,135 @@
+"""Settings > Integrations: the linked services, and the Clio connection with "Integrate with Clio",
+disconnect, the nightly setting, the mapping tables and "Sync with Clio" (All Cases / Individual Case).
+
+Every button is a form that becomes a call to the real API (`/api/_emulator/integrations/clio/...`) as
+the signed-in user, so only an administrator (`core.integrations.manage`) connects, maps or turns the
+nightly sync on; who may sync (`core.integrations.sync`) syncs. The Individual Case result comes back in
+the pop-up; All Cases starts and the CSV is e-mailed to whoever started it (and listed in the Outbox).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, redirect, request
+
+from .acting import action, call_api, done
+from .frame import PageGroup, emulator, note, refuse, render_page
+
+bp = PageGroup("integrations")
+API = "/api/_emulator/integrations/clio"
+PAGE = "/settings/integrations"
+RUNS_LISTED = 10
+
+
+@bp.page(PAGE, nav="Settings › Integrations", order=90)
+def integrations():
+    return _page()
+
+
+def _page(result: dict[str, Any] | None = None, problem: str | None = None, status: int = 200) -> Response:
+    em = emulator()
+    clio = em.clio
+    context: dict[str, Any] = {"services": sorted(em.linked_services.services.values(), key=lambda s: s.name)}
+    if clio is not None:
+        context.update(
+            clio=clio.connection.status(),
+            mappings=clio.mappings.get(),
+            running=clio.sync.running,
+            runs=clio.sync.runs(RUNS_LISTED)["rows"],
+            pushes=clio.pushes.pending(),
+            fake=clio.fake is not None,
+        )
+    return render_page("integrations.html", "Settings › Integrations", status, result=result, problem=problem,
+                       **context)  # fmt: skip
+
+
+@bp.post(f"{PAGE}/clio/connect")
+@action
+def connect():
+    answer = call_api("POST", f"{API}/connect", {"returnTo": PAGE})
+    if not answer.ok:
+        return done(answer, "", PAGE)
+    return redirect(answer.body["authorizeUrl"], code=303)  # to Clio's sign-in and "Allow Access"
+
+
+@bp.post(f"{PAGE}/clio/disconnect")
+@action
+def disconnect():
+    return done(call_api("POST", f"{API}/disconnect"), "Clio is disconnected", PAGE)
+
+
+@bp.post(f"{PAGE}/clio/nightly")
+@action
+def nightly():
+    on = request.form.get("enabled") == "true"
+    answer = call_api("PUT", f"{API}/nightly", {"enabled": on})
+    return done(answer, f"the nightly sync (21:15 UTC) is {'on' if on else 'off'}", PAGE)
+
+
+@bp.post(f"{PAGE}/clio/mappings")
+@action
+def mappings():
+    tables: dict[str, dict[str, str]] = {}
+    for key in ("practiceAreas", "stages"):
+        if key not in request.form:
+            continue
+        table, problem = _lines(request.form[key], key)
+        if problem:
+            return note(redirect(PAGE, 303), f"400: {problem}", "error")
+        tables[key] = table
+    if not tables:
+        return refuse(400, "send practiceAreas and/or stages, one 'Clio name = Operate name' a line")
+    return done(call_api("PUT", f"{API}/mappings", tables), "the mappings are saved", PAGE)
+
+
+def _lines(text: str, key: str) -> tuple[dict[str, str], str | None]:
+    table: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, target = line.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            return {}, f"{key} line {number}: write 'Clio name = Operate name', not {line[:80]!r}"
+        table[name.strip()] = target.strip()
+    return table, None
+
+
+@bp.post(f"{PAGE}/clio/sync")
+@action
+def sync():
+    mode = request.form.get("mode")
+    if mode == "matter":
+        answer = call_api("POST", f"{API}/sync", {"mode": "matter", "matter": request.form.get("matter", "")})
+        if not answer.ok:
+            return _page(problem=answer.problem(), status=answer.status)
+        return _page(result=answer.body)  # the pop-up shows what happened to that matter
+    if mode == "all":
+        answer = call_api("POST", f"{API}/sync", {"mode": "all"})
+        return done(answer, "the sync of all cases has started; the CSV of results will be e-mailed to you", PAGE)
+    return refuse(400, 'mode is "all" (All Cases) or "matter" (Individual Case)')
+
+
+@bp.page(f"{PAGE}/clio/runs/<run_id>")
+def run(run_id: str):
+    clio = emulator().clio
+    if clio is None:
+        return refuse(404, "Clio is not configured ([integrations.clio] in operate.toml)")
+    try:
+        found = clio.sync.run(run_id)
+    except Exception:  # noqa: BLE001 - an unknown id is the one expected failure
+        return refuse(404, f"no Clio sync run {run_id[:80]!r}")
+    return render_page("integration_run.html", "Clio sync run", run=found, results=clio.sync.results(run_id))
+
+
+@bp.page(f"{PAGE}/clio/runs/<run_id>.csv")
+def run_csv(run_id: str):
+    clio = emulator().clio
+    if clio is None:
+        return refuse(404, "Clio is not configured")
+    try:
+        text = clio.sync.csv(run_id)
+    except Exception:  # noqa: BLE001
+        return refuse(404, f"no Clio sync run {run_id[:80]!r}")
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="clio-sync-{run_id[:8]}.csv"'})  # fmt: skip

@@ -1,0 +1,31 @@
+"""The outbox: every e-mail and client notification the emulator sent (or would send), with attachments
+(the Clio sync's CSV) to download."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from .frame import PageGroup, emulator, page_number, refuse, render_page
+
+bp = PageGroup("outbox")
+PAGE_SIZE = 50
+
+
+@bp.page("/outbox", nav="Outbox", order=70)
+def outbox():
+    page = page_number()
+    if page is None:
+        return refuse(400, "page must be a whole number from 1")
+    listed = emulator().outbox.list(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_page("outbox.html", "Outbox", listed=listed, page=page, size=PAGE_SIZE)
+
+
+@bp.page("/outbox/<message_id>/attachments/<attachment_id>")
+def attachment(message_id: str, attachment_id: str):
+    try:
+        found = emulator().outbox.attachment(message_id, attachment_id)
+    except Exception:  # noqa: BLE001 - not found is the one expected failure
+        return refuse(404, "no such message or attachment in the outbox")
+    # The outbox refuses file names with quotes or slashes, so the name goes into the header as it is.
+    return Response(found.content, mimetype=found.content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{found.file_name}"'})  # fmt: skip
