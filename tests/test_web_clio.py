@@ -6,6 +6,7 @@ a user who is no administrator cannot turn the nightly sync on. The demo solutio
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -82,7 +83,7 @@ def test_an_administrator_connects_clio_and_syncs_one_case_then_all_cases(operat
     assert "Clio sync results" in page.inner_text("#outbox")
     with page.expect_download() as download:
         page.click("#outbox .web-attachment")
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("clio_id,display_number,result,reason,operate_work_item_id")
     assert f"{matter['id']},{matter['display_number']},unchanged" in text  # synced once already, not twice
 
