@@ -27,6 +27,7 @@ def home():
         "home.html",
         "Home",
         solution=em.solution,
+        where=_where(em),
         worktypes=sorted(em.solution.worktypes, key=lambda t: em.solution.worktypes.path(t.system_name)),
         type_path=em.solution.worktypes.path,
         plans=sorted(em.smartplans.plans.values(), key=lambda p: p.system_name),
@@ -38,3 +39,18 @@ def home():
         counts=counts,
         nav=[e for e in site_nav() if e["path"] != "/"],
     )
+
+
+def _where(em) -> str:
+    """The solution folder as a person reads it: the shipped demo by name, else relative to here when inside."""
+    from pathlib import Path
+
+    from ..solution.loading import demo_solution_path
+
+    root = Path(em.solution.root)
+    if em.settings.demo or root.resolve() == Path(demo_solution_path()).resolve():
+        return "the demo solution shipped with operate-toolkit"
+    try:
+        return str(root.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(root)
