@@ -14,8 +14,8 @@ from pms_adapters.clio.app import create_app
 from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError, Tokens
 from pms_adapters.clio.models import App, ClioBackend
 
+from .clio_openapi import Conformance
 from .conftest import START
-from .test_fake_clio import Conformance
 
 
 @pytest.fixture

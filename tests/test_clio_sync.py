@@ -20,8 +20,8 @@ from emulator.kernel.clock import parse_instant
 from emulator.settings import Settings
 from smartplans.testing import ApiClient
 
+from .clio_openapi import Conformance
 from .conftest import START
-from .test_fake_clio import Conformance
 from .test_outbox import solution_with_mail, start_smtp
 
 CLIO = "/api/_emulator/integrations/clio"
@@ -451,3 +451,27 @@ def test_the_finance_widgets_linked_service_reaches_the_synced_firm_on_the_conne
     assert (wip.total > 0) == bool(unbilled)
     em.clio.fake.expire_tokens()  # the proxy refreshes once on the connection and stores the new grant
     assert priya.get(f"/api/proxy/clio/_/api/v4/matters/{clio_id}.json").status_code == 200
+
+
+def test_disconnect_revokes_the_grant_at_clio_and_forgets_it_here(env):
+    app, em = env
+    connect(app)
+    [token] = [t for t in em.clio.fake.tokens.values()]
+    status = api_as(app, "priya.shah").post(f"{CLIO}/disconnect", {}).json
+    assert status["state"] == "not-connected" and status["user"] is None
+    assert token.revoked  # /oauth/deauthorize was called with it
+    with em.store.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM integration_secrets").fetchone()[0] == 0
+    assert api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "all", "wait": True}).status_code == 409
+
+
+def test_the_required_fields_are_configurable_an_email_instead_of_a_mobile(env):
+    app, em = env
+    connect(app)
+    no_mobile = next(m for m in em.clio.fake.matters.values() if expected_outcome(em, m) == "skipped: no mobile phone")
+    priya = api_as(app, "priya.shah")
+    skipped = priya.post(f"{CLIO}/sync", {"mode": "matter", "matter": no_mobile["id"]}).json["result"]
+    assert skipped["result"] == "skipped" and "no mobile phone" in skipped["reason"]
+    em.clio.settings.client_contact = "email"  # operate.toml: client_contact = "email"
+    imported = priya.post(f"{CLIO}/sync", {"mode": "matter", "matter": no_mobile["id"]}).json["result"]
+    assert imported["result"] == "imported"

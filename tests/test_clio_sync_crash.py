@@ -1,7 +1,7 @@
 """A sync killed half-way (kill -9) resumes on the next run with nothing duplicated or lost.
 
-The fake Clio runs in a process of its own (`operate fake clio`, a real server on loopback), so it outlives
-the emulator process that is killed mid-sync; the firm's grant stays in the data dir.
+The fake Clio is a real server on loopback in the test's own process, so it outlives the emulator process
+that is killed mid-sync; the firm's grant stays in the data dir.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,27 +24,30 @@ import httpx
 import pytest
 
 from emulator.app import create_app
+from emulator.kernel.http_server import WsgiServer
 from emulator.settings import Settings
 from emulator.solution.loading import demo_solution_path
+from pms_adapters.clio.app import create_app as create_clio
+from pms_adapters.clio.models import App, ClioBackend
+
+from .clio_openapi import Conformance
 
 MATTERS = 600
 POLL_LIMIT = 600  # × 0.05 s: a bounded wait for the child's first results
 
 
 @pytest.fixture
-def fake_clio(tmp_path):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator.cli", "fake", "clio", "--port", "0", "--matters", str(MATTERS)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    line = process.stdout.readline()
-    found = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-    assert found, line
-    yield f"http://127.0.0.1:{found.group(1)}"
-    process.terminate()
-    process.wait(timeout=30)
+def fake_clio():
+    """The fake Clio on a loopback port in this test process: it outlives every emulator process the test
+    starts and kills, and each of its answers is checked against Clio's OpenAPI document."""
+    conformance = Conformance()
+    server = WsgiServer(create_clio(ClioBackend(matters=MATTERS, app=App()), observer=conformance), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, name="fake-clio", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    assert conformance.problems == [], "answers that do not conform to Clio's OpenAPI document"
 
 
 def solution_on(tmp_path: Path, base_url: str) -> Path:
