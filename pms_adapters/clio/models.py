@@ -2,7 +2,8 @@
 
 One `ClioBackend` holds a firm's records (users, practice areas and their matter stages, contacts,
 matters), the OAuth side (the developer app, codes, tokens), the per-token rate limiter and the
-fake's switches (5xx, latency, expiry, revocation). The HTTP layer (`responses.py`) and tests in
+fake's switches (5xx, latency, expiry, revocation), and its webhooks (`webhooks.py`: every record it writes goes
+through `_save`, which tells them). The HTTP layer (`responses.py`) and tests in
 library mode share it. Every time comes from the backend's `Clock`, so tokens expire, rate windows
 roll and `updated_since` moves on virtual time.
 
