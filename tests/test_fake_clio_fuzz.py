@@ -36,7 +36,12 @@ def fake():
     backend = ClioBackend(Clock("virtual", START), matters=40, rate_limit=10**9)
     app = create_app(backend)
     app.token = backend.issue_token(min(backend.users))["access_token"]  # type: ignore[attr-defined]
-    return app
+    # A webhook for the webhooks GETs to list (its handshake is refused: the URL is not on loopback).
+    backend.create_webhook(
+        {"url": "https://hooks.firm.example/clio", "model": "matter", "fields": "id"}, min(backend.users)
+    )
+    yield app
+    backend.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .models import ClioError
+from .errors import ClioError
 
 DEFAULT = ("id", "etag")
 # What each collection's records hold, and which fields are another collection's record.
@@ -50,6 +50,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "id", "etag", "type", "name", "filename", "size", "content_type", "locked", "received_at", "created_at",
         "updated_at", "deleted_at", "parent", "matter", "creator", "external_properties", "latest_document_version",
     ),
+    "webhooks": (
+        "id", "etag", "url", "fields", "shared_secret", "model", "status", "events", "expires_at", "created_at",
+        "updated_at", "user",
+    ),
 }  # fmt: skip
 RELATIONS: dict[str, dict[str, str]] = {
     "matters": {
@@ -63,6 +67,7 @@ RELATIONS: dict[str, dict[str, str]] = {
     "billable_matters": {"client": "contacts"},
     "communications": {"matter": "matters", "user": "users"},
     "documents": {"matter": "matters", "creator": "users"},
+    "webhooks": {"user": "users"},
 }
 # Sub-records (a list of them or one): braces pick their keys.
 LISTS = {

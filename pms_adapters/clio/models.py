@@ -2,7 +2,8 @@
 
 One `ClioBackend` holds a firm's records (users, practice areas and their matter stages, contacts,
 matters), the OAuth side (the developer app, codes, tokens), the per-token rate limiter and the
-fake's switches (5xx, latency, expiry, revocation). The HTTP layer (`responses.py`) and tests in
+fake's switches (5xx, latency, expiry, revocation), and its webhooks (`webhooks.py`: every record it writes goes
+through `_save`, which tells them). The HTTP layer (`responses.py`) and tests in
 library mode share it. Every time comes from the backend's `Clock`, so tokens expire, rate windows
 roll and `updated_since` moves on virtual time.
 
@@ -12,6 +13,7 @@ the choice is marked [inferred].
 
 from __future__ import annotations
 
+import copy
 import mimetypes
 import secrets
 import threading
@@ -23,6 +25,9 @@ from typing import Any
 from emulator.kernel.clock import Clock, parse_instant
 
 from . import seed
+from .delivery import IDLE_WAIT, RETRY_DELAYS, Delivery, Dispatcher
+from .errors import ClioError
+from .webhooks import WebhookHub
 
 API_VERSIONS = ("4.0.4", "4.0.5", "4.0.6", "4.0.7", "4.0.8", "4.0.9", "4.0.10", "4.0.11", "4.0.12", "4.0.13")
 DEFAULT_API_VERSION = "4.0.13"  # §3.6: the 2026 document's default
@@ -41,18 +46,6 @@ INVALID_TOKEN = {
     "error": "invalid_token",
     "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons.",
 }  # §2.5, verbatim
-
-
-class ClioError(Exception):
-    """An answer other than success: status and the Clio error envelope `{"error": {type, message}}` (§3.8)."""
-
-    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message = status, kind, message
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"type": self.kind, "message": self.message}}
 
 
 class OAuthError(Exception):
@@ -100,7 +93,12 @@ class ClioBackend:
         token_lifetime: timedelta = TOKEN_LIFETIME,
         app: App | None = None,
         seed_value: int = 1,
+        allow_insecure_webhooks: bool = False,
+        allow_remote_webhooks: bool = False,
+        webhook_retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
+        """`allow_insecure_webhooks`: take http webhook URLs (a local receiver), not only https as Clio does;
+        `allow_remote_webhooks`: let webhook requests leave this machine (off by default: loopback only)."""
         self.clock = clock or Clock()
         self.lock = threading.RLock()
         self.app = app or App()
@@ -129,6 +127,23 @@ class ClioBackend:
         rates = dict(enumerate(seed.RATES))
         self.rates = {user_id: rates.get(i, OTHER_RATE) for i, user_id in enumerate(sorted(self.users))}
         self.account_owner = min(self.users)
+        dispatcher = Dispatcher(self.clock, allow_remote=allow_remote_webhooks, retry_delays=webhook_retry_delays)
+        self.webhooks = WebhookHub(
+            self.clock, self.lock, self._lookup, dispatcher, allow_insecure=allow_insecure_webhooks
+        )
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Library mode: every webhook request the fake made or refused, in order (handshakes included)."""
+        return self.webhooks.dispatcher.deliveries
+
+    def wait_for_webhooks(self, timeout: float = IDLE_WAIT) -> bool:
+        """Library mode: block until every queued webhook request has settled (False if `timeout` s passed)."""
+        return self.webhooks.dispatcher.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop the webhook worker (if one was started)."""
+        self.webhooks.dispatcher.close()
 
     # -- OAuth (§2) ------------------------------------------------------------------------------
     def check_client(self, client_id: str | None, redirect_uri: str | None) -> None:
@@ -251,7 +266,18 @@ class ClioBackend:
             "bills": self.bills,
             "communications": self.communications,
             "documents": self.documents,
+            "webhooks": self.webhooks.records,
         }[name]
+
+    def _lookup(self, name: str, record_id: int) -> dict[str, Any] | None:
+        return self.collection(name).get(record_id)
+
+    def _save(self, collection: str, record: dict[str, Any], before: dict[str, Any] | None, event: str = "") -> None:
+        """THE place every record the fake changes is written: its etag moves, it is stored, and the webhooks
+        hear of it (`created` when there was no `before`, else `updated`, or the `event` given)."""
+        record["etag"] = seed.etag_of(record)
+        self.collection(collection)[record["id"]] = record
+        self.webhooks.changed(collection, event or ("updated" if before is not None else "created"), before, record)
 
     def find(self, name: str, record_id: int) -> dict[str, Any]:
         record = self.collection(name).get(record_id)
@@ -296,8 +322,7 @@ class ClioBackend:
                     raise ClioError(422, "ValidationError", "description can't be blank")
                 changed["description"] = data["description"]
             changed["updated_at"] = seed.stamp(now)
-            changed["etag"] = seed.etag_of(changed)
-            self.matters[matter_id] = changed
+            self._save("matters", changed, matter)
             return changed
 
     def billable_matters(self) -> list[dict[str, Any]]:
@@ -417,8 +442,7 @@ class ClioBackend:
                 "created_at": now,
                 "updated_at": now,
             }
-            record["etag"] = seed.etag_of(record)
-            self.activities[record["id"]] = record
+            self._save("activities", record, None)
             return record
 
     def create_communication(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
@@ -451,8 +475,7 @@ class ClioBackend:
                 "created_at": seed.stamp(now),
                 "updated_at": seed.stamp(now),
             }
-            record["etag"] = seed.etag_of(record)
-            self.communications[record["id"]] = record
+            self._save("communications", record, None)
             return record
 
     def _participants(self, raw: Any, where: str) -> list[dict[str, Any]]:
@@ -530,13 +553,12 @@ class ClioBackend:
                 "updated_at": seed.stamp(now),
                 "deleted_at": None,
             }
-            record["etag"] = seed.etag_of(record)
-            self.documents[document_id] = record
             self.uploads[version_uuid] = {
                 "document_id": document_id,
                 "bytes": None,
                 "expires_at": now + PUT_URL_LIFETIME,
             }
+            self._save("documents", record, None)
             return record
 
     def put_upload(self, version_uuid: str, body: bytes, headers: dict[str, str]) -> None:
@@ -569,9 +591,10 @@ class ClioBackend:
                 raise ClioError(422, "UploadNotFoundError", "the file was not found at the put_url: PUT it first")
             now = seed.stamp(self.clock.now())
             size = len(upload["bytes"])
+            before = copy.deepcopy(document)
             version.update(fully_uploaded=True, size=size, updated_at=now)
             document.update(size=size, updated_at=now)
-            document["etag"] = seed.etag_of(document)
+            self._save("documents", document, before)
             return document
 
     def trash_document(self, document_id: int) -> None:
@@ -580,8 +603,9 @@ class ClioBackend:
             document = self.find("documents", document_id)
             if document["deleted_at"] is None:
                 now = seed.stamp(self.clock.now())
+                before = copy.deepcopy(document)
                 document.update(deleted_at=now, updated_at=now)
-                document["etag"] = seed.etag_of(document)
+                self._save("documents", document, before, "deleted")
 
     def download(self, document_id: int) -> tuple[bytes, str, str]:
         document = self.find("documents", document_id)
@@ -613,9 +637,6 @@ class ClioBackend:
                 raise ValueError(f"matter {matter_id} has no unbilled work to bill")
             bill_id = max(self.bills, default=seed.FIRST_ID["bills"] - 1) + 1
             now = seed.stamp(self.clock.now())
-            for activity in work:
-                activity.update(billed=True, on_bill=True, bill={"id": bill_id}, updated_at=now)
-                activity["etag"] = seed.etag_of(activity)
             total = round(sum(a["total"] for a in work), 2)
             record = {
                 "id": bill_id,
@@ -637,9 +658,43 @@ class ClioBackend:
                 "created_at": now,
                 "updated_at": now,
             }
-            record["etag"] = seed.etag_of(record)
-            self.bills[bill_id] = record
+            self._save("bills", record, None)
+            for activity in work:
+                billed = dict(activity, billed=True, on_bill=True, bill={"id": bill_id}, updated_at=now)
+                self._save("activities", billed, activity)
             return record
+
+    def update_bill(self, bill_id: int, *, state: str | None = None, paid: float | None = None) -> dict[str, Any]:
+        """Library mode: a bill moves on as a firm works it in Clio (approved, sent, paid in part or in full);
+        `balance` follows `paid`, and `paid_at` is set when it becomes paid."""
+        if state is not None and state not in BILL_STATES:
+            raise ValueError(f"state must be one of {', '.join(BILL_STATES)}")
+        with self.lock:
+            bill = self.find("bills", bill_id)
+            changed = dict(bill, updated_at=seed.stamp(self.clock.now()))
+            if paid is not None:
+                if not 0 <= paid <= bill["total"]:
+                    raise ValueError(f"paid must be from 0 to the bill's total {bill['total']}")
+                changed.update(paid=round(paid, 2), balance=round(bill["total"] - paid, 2))
+            if state is not None:
+                changed["state"] = state
+                if state == "paid" and not bill.get("paid_at"):
+                    changed["paid_at"] = changed["updated_at"]
+            self._save("bills", changed, bill)
+            return changed
+
+    # -- webhooks (§11; the rules and deliveries are in webhooks.py and delivery.py) ---------------------------
+    def create_webhook(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
+        return self.webhooks.create(data, user_id)
+
+    def update_webhook(self, webhook_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
+        return self.webhooks.update(webhook_id, data, if_match)
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        self.webhooks.delete(webhook_id)
+
+    def activate_webhook(self, webhook_id: int, secret: str | None) -> dict[str, Any]:
+        return self.webhooks.activate(webhook_id, secret)
 
     def set_stage(self, matter_id: int, stage_name: str) -> dict[str, Any]:
         """Library mode: move a matter to its practice area's stage called `stage_name` (as a firm would in Clio)."""

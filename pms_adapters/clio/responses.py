@@ -236,6 +236,29 @@ class ClioResponses:
             data, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )
 
+    def list_webhooks(self):
+        return self._list("webhooks", lambda r: True)
+
+    def show_webhook(self, record_id: int):
+        return self._one("webhooks", self.backend.find("webhooks", record_id))
+
+    def create_webhook(self):
+        record = self.backend.create_webhook(_data(), g.token.user_id)
+        return self._one("webhooks", record, conditional=False, status=201)
+
+    def update_webhook(self, record_id: int):
+        record = self.backend.update_webhook(record_id, _data(), request.headers.get("If-Match"))
+        return self._one("webhooks", record, conditional=False)
+
+    def delete_webhook(self, record_id: int):
+        self.backend.delete_webhook(record_id)
+        return Response(status=204)
+
+    def activate_webhook(self, record_id: int):
+        """[inferred] The answer: the webhook, as a show gives it (the document does not describe this route)."""
+        record = self.backend.activate_webhook(record_id, request.headers.get("X-Hook-Secret"))
+        return self._one("webhooks", record, conditional=False)
+
     # -- the fake's controls ----------------------------------------------------------------------
     def fake_switches(self):
         switches = self.backend.switches

@@ -16,15 +16,19 @@ DEFAULT_PORT = 8767
 MAX_SEED_MATTERS = 100_000
 
 
-def build_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, matters: int = DEFAULT_MATTERS) -> WsgiServer:
-    return WsgiServer(create_app(ClioBackend(matters=matters, app=App())), host, port)
+def build_server(
+    host: str = "127.0.0.1", port: int = DEFAULT_PORT, matters: int = DEFAULT_MATTERS, insecure_webhooks: bool = False
+) -> WsgiServer:
+    backend = ClioBackend(matters=matters, app=App(), allow_insecure_webhooks=insecure_webhooks)
+    return WsgiServer(create_app(backend), host, port)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="operate fake clio",
         description="Serve a fake Clio Manage (OAuth and API v4: matters, stages, practice areas, contacts, "
-        "users) with a seeded firm, for the Clio adapter or a person to connect to.",
+        "users, activities, bills, communications, documents, webhooks) with a seeded firm, for the Clio adapter "
+        "or a person to connect to.",
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
@@ -35,6 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=DEFAULT_MATTERS,
         help=f"matters to seed (default {DEFAULT_MATTERS}; up to {MAX_SEED_MATTERS})",
+    )
+    parser.add_argument(
+        "--allow-insecure-webhooks",
+        action="store_true",
+        help="take http webhook URLs too (a receiver on this machine); Clio takes https only. "
+        "Webhook requests go to loopback addresses only, either way",
     )
     args = parser.parse_args(argv)
     if not (0 <= args.port <= 65535):
@@ -48,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"fake Clio: warning: {args.host} is not a loopback address; other machines can reach it", file=sys.stderr
         )
     try:
-        server = build_server(args.host, args.port, args.matters)
+        server = build_server(args.host, args.port, args.matters, args.allow_insecure_webhooks)
     except OSError as exc:
         reason = exc.strerror or "the address is in use or not available"
         print(

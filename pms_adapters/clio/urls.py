@@ -37,6 +37,13 @@ URL_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (f"{API}/documents/<int:record_id>", ("PATCH",), "update_document"),
     (f"{API}/documents/<int:record_id>", ("DELETE",), "delete_document"),
     (f"{API}/documents/<int:record_id>/download", ("GET",), "download_document"),
+    (f"{API}/webhooks", ("GET",), "list_webhooks"),
+    (f"{API}/webhooks", ("POST",), "create_webhook"),
+    (f"{API}/webhooks/<int:record_id>", ("GET",), "show_webhook"),
+    (f"{API}/webhooks/<int:record_id>", ("PATCH",), "update_webhook"),
+    (f"{API}/webhooks/<int:record_id>", ("DELETE",), "delete_webhook"),
+    # The delayed handshake: in the Webhooks tag's text (§11), not a path of Clio's document.
+    (f"{API}/webhooks/<int:record_id>/activate", ("PUT",), "activate_webhook"),
     ("/_fake/s3/<version_uuid>", ("PUT",), "fake_s3_put"),
     ("/_fake/s3/<version_uuid>", ("GET",), "fake_s3_get"),
     ("/_fake/switches", ("GET", "POST"), "fake_switches"),
