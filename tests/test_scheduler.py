@@ -104,3 +104,16 @@ def test_run_due_on_a_system_clock_runs_what_is_past(tmp_path):
     assert em.scheduler.run_due() == 1
     em.close()
     assert fired == [{"x": 1}]
+
+
+def test_a_coalescing_job_runs_once_at_its_latest_due_moment_when_the_clock_jumps(em):
+    runs, fired = [], []
+    em.scheduler.cron("catch-up", "*/2 * * * *", lambda due: runs.append(iso(due)), coalesce=True)
+    em.scheduler.on_timer("mark", lambda payload, due: fired.append(iso(due)))
+    with em.store.transaction() as tx:
+        em.scheduler.schedule(tx, "mark", START + timedelta(minutes=31), {})
+    em.clock.advance(timedelta(days=3650))  # ten years: one run before the timer, one after, not 2.6 million
+    assert runs == ["2026-01-05T09:30:00.000Z", iso(em.clock.now().replace(second=0, microsecond=0))]
+    assert fired == ["2026-01-05T09:31:00.000Z"]
+    em.clock.advance(timedelta(minutes=4))
+    assert len(runs) == 3  # once more for the two due moments of this move, at the latest

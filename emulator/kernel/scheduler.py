@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import croniter
@@ -35,6 +35,10 @@ class CronJob:
     expression: str
     handler: CronHandler
     next_due: datetime
+    # Coalesce: when the clock jumps past several due moments, run once, at the latest of them (before the
+    # next timer), as a job that catches up on everything pending does (the Clio pushes and sync). Without
+    # it, every due moment runs, in order.
+    coalesce: bool = False
 
 
 class Scheduler:
@@ -54,11 +58,11 @@ class Scheduler:
     def on_timer(self, kind: str, handler: TimerHandler) -> None:
         self._timer_handlers[kind] = handler
 
-    def cron(self, name: str, expression: str, handler: CronHandler) -> CronJob:
-        """Run `handler` at every match of a 5-field cron expression, in UTC."""
+    def cron(self, name: str, expression: str, handler: CronHandler, *, coalesce: bool = False) -> CronJob:
+        """Run `handler` at every match of a 5-field cron expression, in UTC (`coalesce`: see CronJob)."""
         if not croniter.is_valid(expression):
             raise ValueError(f"cron job {name!r}: not a valid cron expression: {expression!r}")
-        job = CronJob(name, expression, handler, self._next_cron(expression, self.clock.now()))
+        job = CronJob(name, expression, handler, self._next_cron(expression, self.clock.now()), coalesce)
         self._cron[name] = job
         return job
 
@@ -127,19 +131,15 @@ class Scheduler:
                     "SELECT * FROM jobs WHERE due_at <= ? ORDER BY due_at, id LIMIT 1", (iso(until),)
                 ).fetchone()
             timer_due = parse_instant(row["due_at"]) if row else None
-            cron_job = min(
-                (j for j in self._cron.values() if j.next_due <= until),
-                key=lambda j: (j.next_due, j.name),
-                default=None,
-            )
+            runnable = [(self._due_at(j, until, timer_due), j) for j in self._cron.values() if j.next_due <= until]
+            due, cron_job = min(runnable, key=lambda p: (p[0], p[1].name), default=(None, None))
             if timer_due is None and cron_job is None:
                 return False
-            if timer_due is not None and (cron_job is None or timer_due <= cron_job.next_due):
+            if timer_due is not None and (due is None or timer_due <= due):
                 self._step_clock(timer_due)
                 self._fire_timer(row)
             else:
-                assert cron_job is not None
-                due = cron_job.next_due
+                assert cron_job is not None and due is not None
                 self._step_clock(due)
                 cron_job.next_due = self._next_cron(cron_job.expression, due)
                 try:
@@ -150,6 +150,18 @@ class Scheduler:
                 else:
                     self._remember("cron", cron_job.name, due, True)
             return True
+
+    @staticmethod
+    def _due_at(job: CronJob, until: datetime, timer_due: datetime | None) -> datetime:
+        """When the job runs next in this move: its next match, or, coalescing, the latest match up to
+        `until` that is still before the next timer (so timers and jobs keep their order)."""
+        if not job.coalesce:
+            return job.next_due
+        bound = until + timedelta(seconds=1)  # get_prev is strictly before its start: include `until`
+        if timer_due is not None and job.next_due < timer_due <= until:
+            bound = timer_due
+        latest = croniter(job.expression, bound.astimezone(UTC)).get_prev(datetime).astimezone(UTC)
+        return max(latest, job.next_due)
 
     def run_due(self) -> int:
         """Run everything due by now (system clock: the ticker calls this; tests may too)."""

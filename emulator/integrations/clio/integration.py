@@ -102,9 +102,10 @@ class ClioIntegration:
         linked_services.token_providers.setdefault("clio", self.connection)
 
     def schedule(self, scheduler: Any) -> None:
-        scheduler.cron("clio-nightly-sync", NIGHTLY_CRON, self._nightly)
-        scheduler.cron("clio-messages", MESSAGES_CRON, self._messages)
-        scheduler.cron("clio-documents", DOCUMENTS_CRON, self._documents)
+        # Each catches up on everything pending, so a clock that jumps a week runs each once, not 5,040 times.
+        scheduler.cron("clio-nightly-sync", NIGHTLY_CRON, self._nightly, coalesce=True)
+        scheduler.cron("clio-messages", MESSAGES_CRON, self._messages, coalesce=True)
+        scheduler.cron("clio-documents", DOCUMENTS_CRON, self._documents, coalesce=True)
 
     def _nightly(self, due: datetime) -> None:
         if not self.connection.nightly() or not self.connection.connected:
