@@ -57,7 +57,10 @@ def status():
 @bp.post(f"{API}/connect")
 def connect():
     principal = caller(MANAGE)
-    f = Fields(body(required=False) or {})
+    given = body(required=False)
+    if given is None and request.get_data(cache=True).strip():
+        raise ApiError(400, '(body): an object such as {} or {"returnTo": "/settings/integrations"}, not null')
+    f = Fields(given)  # not an object: a 400 naming the body
     return_to = f.string("returnTo", max_length=500)
     f.raise_if_errors()
     if return_to is not None and not re.search(RETURN_TO, return_to):

@@ -154,7 +154,7 @@ class ClioClient:
                 retries += 1
                 continue
             if status >= 400:
-                raise ClioError(status, f"{method} {url}: {_message(response)}", _kind(response))
+                raise ClioError(status, f"{method} {url}: {_message(response)}", error_type(response))
             return response
 
     @staticmethod
@@ -193,7 +193,8 @@ def _retry_after(response: httpx.Response) -> float:
         return 1.0
 
 
-def _kind(response: httpx.Response) -> str | None:
+def error_type(response: httpx.Response) -> str | None:
+    """Clio's `error.type` (`UploadNotFoundError`, `RequestExpired`, ...), when the answer has one."""
     try:
         error = response.json().get("error")
     except (ValueError, AttributeError):

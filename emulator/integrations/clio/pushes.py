@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError
+from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError, error_type
 
 from ...kernel.clock import Clock, iso
 from ...kernel.store import Store
@@ -191,7 +191,7 @@ class ClioPushes:
         # The pre-signed URL carries its own authority: no Bearer header goes to it (reference §8.2).
         response = self.connection.http.put(version["put_url"], content=data, headers=headers)
         if response.status_code >= 400:
-            kind = _error_type(response)
+            kind = error_type(response)
             raise ClioError(response.status_code, f"the upload to put_url was refused ({kind})", kind)
         self._step("document", row["id"], row["clio_id"], "completing", document["id"])
         if not self._complete(client, document):
@@ -258,14 +258,6 @@ class ClioPushes:
              "error": r["error"], "clioId": r["clio_id"]}
             for r in rows
         ]  # fmt: skip
-
-
-def _error_type(response: httpx.Response) -> str | None:
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return None
-    return error.get("type") if isinstance(error, dict) else None
 
 
 def _clio_stamp(instant: str) -> str:
