@@ -312,6 +312,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (kind, source_id)
     );
     """,
+    # 8: an ODS record found by its externalReference (a PMS's own id for it: the Clio client) without a scan.
+    """
+    CREATE INDEX ods_external_reference ON ods(json_extract(body, '$.externalReference'));
+    """,
 ]
 
 # Tokens are sessions, not tenant state: they survive a reset and never go into an export. The same for

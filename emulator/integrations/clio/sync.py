@@ -81,7 +81,6 @@ class ClioSync:
         self.last_requests = 0  # HTTP requests the last run made (retries and refreshes included)
         self._live: dict[str, Progress] = {}  # the running run's progress (a page or the CLI polls it)
         self._people: dict[str, dict[str, Any]] = {}  # this run's Operate users by e-mail
-        self._clients: dict[str, str] = {}  # this run's imported clients: externalReference → ODS id
 
     # -- runs -------------------------------------------------------------------------------------
     def sync_all(
@@ -140,7 +139,7 @@ class ClioSync:
             def __enter__(self) -> None:
                 if not sync._running.acquire(blocking=False):
                     raise ApiError(409, "a Clio sync is already running; wait for it to finish")
-                sync._people, sync._clients = sync._users_by_email(), sync._client_index()
+                sync._people = sync._users_by_email()
                 # Holding the data dir and this lock, any run still marked running died with its process.
                 with sync.store.transaction() as tx:
                     tx.execute(
@@ -371,16 +370,6 @@ class ClioSync:
             "status": matter.get("status") if isinstance(matter.get("status"), str) else None,
         }
 
-    def _client_index(self) -> dict[str, str]:
-        """Clients imported before, by their externalReference: read once a run, not once a matter."""
-        with self.store.read() as conn:
-            rows = conn.execute(
-                "SELECT id, json_extract(body, '$.externalReference') AS ref FROM ods WHERE kind='person'"
-                " AND json_extract(body, '$.externalReference') LIKE ?",
-                (CONTACT_REFERENCE.format("%"),),
-            ).fetchall()
-        return {r["ref"]: r["id"] for r in rows}
-
     def _users_by_email(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         with self.store.read() as conn:
@@ -444,8 +433,10 @@ class ClioSync:
         """The Clio client as an ODS person, found again by its externalReference (never duplicated)."""
         contact = wanted["contact"]
         reference = CONTACT_REFERENCE.format(contact["id"])
-        known = self._clients.get(reference)  # a row this run made may have been rolled back: read it again
-        row = tx.execute("SELECT id, body FROM ods WHERE id=?", (known,)).fetchone() if known else None
+        row = tx.execute(  # by the index on externalReference (schema 8): no scan, nothing held in memory
+            "SELECT id, body FROM ods WHERE json_extract(body, '$.externalReference')=? AND kind='person'",
+            (reference,),
+        ).fetchone()
         details = []
         if wanted["email"]:
             details.append({"contactTypeSystemName": "email", "contactValue": wanted["email"], "isPrimary": True,
@@ -479,7 +470,6 @@ class ClioSync:
             return row["id"]
         doc["id"] = str(uuid.uuid4())
         tx.execute("INSERT INTO ods VALUES (?, 'person', ?)", (doc["id"], dumps(doc)))
-        self._clients[reference] = doc["id"]
         self._ods_event(tx, "ods-entity-created", doc["id"])
         return doc["id"]
 
