@@ -475,3 +475,17 @@ def test_the_required_fields_are_configurable_an_email_instead_of_a_mobile(env):
     em.clio.settings.client_contact = "email"  # operate.toml: client_contact = "email"
     imported = priya.post(f"{CLIO}/sync", {"mode": "matter", "matter": no_mobile["id"]}).json["result"]
     assert imported["result"] == "imported"
+
+
+def test_hostile_text_from_clio_is_text_on_the_pages(env):
+    app, em = env
+    connect(app)
+    hostile = "<img src=x onerror=alert(1)>"
+    matter = next(m for m in em.clio.fake.matters.values() if expected_outcome(em, m) == "imported")
+    em.clio.fake.matters[matter["id"]]["description"] = hostile
+    result = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "matter", "matter": matter["id"]}).json
+    run, item = result["id"], result["result"]["workItemId"]
+    for path in (f"/settings/integrations/clio/runs/{run}", f"/workitems/{item}", "/settings/integrations", "/outbox"):
+        page = app.test_client().get(path)
+        assert page.status_code == 200 and "<img src=x" not in page.get_data(as_text=True), path
+    assert "&lt;img src=x onerror=alert(1)&gt;" in app.test_client().get(f"/workitems/{item}").get_data(as_text=True)

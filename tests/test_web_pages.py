@@ -182,3 +182,17 @@ def test_an_unknown_id_is_a_404_page(harness_page):
     assert response.status == 404
     assert "404" in page.inner_text("main") and "every run is listed at /executions" in page.inner_text("main")
     assert page.locator("nav.op-nav").get_by_role("link", name="Executions").count() == 1  # the frame is there
+
+
+def test_the_portal_page_opens_inside_the_work_item_page_only_when_asked(operate, harness_page):
+    page = harness_page.page
+    item = "3c000000-0000-4000-8000-000000000002"  # the demo's open matter
+    calls = []
+    page.on("request", lambda r: calls.append(r.url) if "/api/proxy/" in r.url else None)
+    page.goto(f"{harness_page.base_url}/workitems/{item}")
+    page.wait_for_timeout(500)
+    assert calls == []  # looking at the work item calls no PMS
+    page.click("#portal summary")
+    frame = page.frame_locator("#portal iframe")
+    frame.locator("html[data-operate-bound]").wait_for(state="attached", timeout=WAIT_MS)
+    assert any("/api/proxy/demo-pms/" in url for url in calls)
