@@ -69,13 +69,13 @@ class ClioClient:
 
     # -- calls ------------------------------------------------------------------------------------
     def get(self, path: str, params: Any = None) -> dict[str, Any]:
-        return self._call("GET", path, params=params).json()
+        return _body(self._call("GET", path, params=params))
 
     def post(self, path: str, data: dict[str, Any], params: Any = None) -> dict[str, Any]:
-        return self._call("POST", path, params=params, json={"data": data}).json()
+        return _body(self._call("POST", path, params=params, json={"data": data}))
 
     def patch(self, path: str, data: dict[str, Any], params: Any = None) -> dict[str, Any]:
-        return self._call("PATCH", path, params=params, json={"data": data}).json()
+        return _body(self._call("PATCH", path, params=params, json={"data": data}))
 
     def delete(self, path: str) -> None:
         self._call("DELETE", path)
@@ -91,7 +91,7 @@ class ClioClient:
         for number in range(MAX_PAGES):
             if url is None:
                 return
-            body = self._call("GET", url, params=query).json()
+            body = _body(self._call("GET", url, params=query))
             records = (body.get("meta") or {}).get("records")
             if number == 0 and on_total is not None and isinstance(records, int):
                 on_total(records)
@@ -191,6 +191,14 @@ def _retry_after(response: httpx.Response) -> float:
         return max(float(response.headers.get("Retry-After", "1")), 0.0)
     except ValueError:
         return 1.0
+
+
+def _body(response: httpx.Response) -> Any:
+    """The JSON of an answer, which is then closed: nothing of a page outlives reading it."""
+    try:
+        return response.json()
+    finally:
+        response.close()
 
 
 def error_type(response: httpx.Response) -> str | None:
