@@ -437,6 +437,14 @@ def cmd_sync(args) -> int:
                 "operate sync: the solution configures no Clio ([integrations.clio] in operate.toml)", file=sys.stderr
             )
             return 2
+        if em.clio.fake is not None:  # its firm (and the grant it gave) lives only as long as its process
+            print(
+                'operate sync: this solution\'s Clio is the in-process fake (fake = "clio"), which lives inside '
+                "`operate serve`: start the server on this --data-dir and run this command again (it goes "
+                "through the server), or point [integrations.clio] base_url at `operate fake clio`",
+                file=sys.stderr,
+            )
+            return 2
         client = "demo-client" if "demo-client" in em.identity.clients else next(iter(em.identity.clients))
         try:
             principal = em.identity.principal(client, args.user)

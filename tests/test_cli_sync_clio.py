@@ -41,6 +41,11 @@ def test_sync_all_and_one_matter_in_process(tmp_path, fake_clio, capsys):  # noq
     assert "--as nobody" in capsys.readouterr().err
 
 
+def test_the_in_process_fake_is_reached_only_through_its_server(tmp_path, capsys):
+    assert main(["sync", "clio", "--all", "--demo", "--data-dir", str(tmp_path / "data")]) == 2
+    assert "start the server on this --data-dir" in capsys.readouterr().err
+
+
 def test_sync_goes_through_the_server_that_holds_the_data_dir(tmp_path, fake_clio, capsys):  # noqa: F811
     solution, data = solution_on(tmp_path, fake_clio), tmp_path / "data"
     app = create_app(Settings(data_dir=data, solution=solution))
