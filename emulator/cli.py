@@ -331,12 +331,15 @@ def cmd_serve(args) -> int:
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
-    print(f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS; sign in as any user above)")
+    print(
+        f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS, outbox, settings; "
+        "sign in as any user above)"
+    )
     print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
     if clio_server is not None:
         print(
-            f"  fake Clio: http://127.0.0.1:{clio_server.server_port} (connect: POST {url}/api/_emulator/integrations"
-            "/clio/connect as an administrator, or Settings > Integrations; then `operate sync clio --all`)"
+            f"  fake Clio: http://127.0.0.1:{clio_server.server_port} (connect it at {url}/settings/integrations "
+            "signed in as priya.shah, an administrator; then Sync with Clio, or `operate sync clio --all`)"
         )
     from .kernel.http_server import is_loopback_host
 
