@@ -489,3 +489,14 @@ def test_hostile_text_from_clio_is_text_on_the_pages(env):
         page = app.test_client().get(path)
         assert page.status_code == 200 and "<img src=x" not in page.get_data(as_text=True), path
     assert "&lt;img src=x onerror=alert(1)&gt;" in app.test_client().get(f"/workitems/{item}").get_data(as_text=True)
+
+
+def test_the_csv_does_not_let_clio_data_become_a_spreadsheet_formula(env):
+    app, em = env
+    connect(app)
+    matter = next(m for m in em.clio.fake.matters.values() if expected_outcome(em, m) == "imported")
+    em.clio.fake.matters[matter["id"]]["display_number"] = '=HYPERLINK("http://evil.example","x")'
+    result = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "matter", "matter": matter["id"]}).json
+    text = api_as(app, "priya.shah").get(f"{CLIO}/runs/{result['id']}/results.csv").get_data(as_text=True)
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["display_number"] == '\'=HYPERLINK("http://evil.example","x")'

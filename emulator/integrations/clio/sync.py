@@ -521,9 +521,8 @@ class ClioSync:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for r in self.results(run_id, conn):
-            writer.writerow(
-                [r["clioId"], r["displayNumber"] or "", r["result"], r["reason"] or "", r["workItemId"] or ""]
-            )
+            cells = [r["displayNumber"] or "", r["result"], r["reason"] or "", r["workItemId"] or ""]
+            writer.writerow([r["clioId"], *(_cell(c) for c in cells)])
         return out.getvalue()
 
     # -- reading runs -----------------------------------------------------------------------------
@@ -615,6 +614,11 @@ def _who(principal: Principal | None) -> str | None:
 
 def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def _cell(text: str) -> str:
+    """Text from Clio, safe to open in a spreadsheet: a leading = + - @ would be read as a formula (OWASP)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _is_instant(value: Any) -> bool:
