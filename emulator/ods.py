@@ -242,7 +242,7 @@ def contact_details(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """A record's contact details; the ODS keeps them as `aspectData.ContactDetails` (S8 `_search` capture)."""
     aspects = doc.get("aspectData") or {}
     found = aspects.get("ContactDetails", aspects.get("contactDetails")) if isinstance(aspects, dict) else None
-    return [c for c in found or [] if isinstance(c, dict)]
+    return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def test_first_sync_imports_the_last_ten_years_by_the_rules_and_a_second_sync_du
     priya = api_as(app, "priya.shah")
     run = priya.post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
     assert run["state"] == "done" and run["first"] is True
-    window = em.clock.now() - timedelta(days=3650)
+    window = em.clock.now().replace(year=em.clock.now().year - 10)  # ten calendar years
     assert parse_instant(run["windowFrom"]) == window.replace(microsecond=window.microsecond // 1000 * 1000)
     rows = {r["clioId"]: r for r in priya.get(f"{CLIO}/runs/{run['id']}/results").json["rows"]}
     in_window = {m["id"]: m for m in em.clio.fake.matters.values() if parse_instant(m["updated_at"]) > window}
@@ -500,3 +500,126 @@ def test_the_csv_does_not_let_clio_data_become_a_spreadsheet_formula(env):
     text = api_as(app, "priya.shah").get(f"{CLIO}/runs/{result['id']}/results.csv").get_data(as_text=True)
     [row] = list(csv.DictReader(io.StringIO(text)))
     assert row["display_number"] == '\'=HYPERLINK("http://evil.example","x")'
+
+
+# -- found by a hostile review -------------------------------------------------------------------------------
+
+
+def test_the_proxy_reads_clios_api_on_the_firms_grant_and_nothing_else(env):
+    app, em = env
+    connect(app)
+    daniel = api_as(app, "daniel.okafor")  # may use the proxy, is no administrator
+    assert daniel.post("/api/proxy/clio/_/oauth/deauthorize", {}).status_code == 403
+    assert daniel.post("/api/proxy/clio/_/api/v4/communications.json", {"data": {}}).status_code == 403
+    assert not any(t.revoked for t in em.clio.fake.tokens.values())
+    assert daniel.get("/api/proxy/clio/_/api/v4/users/who_am_i.json").status_code == 200
+
+
+def test_two_pushes_at_once_send_a_message_once(env):
+    import threading
+
+    app, em = env
+    clio_id, item_id = imported_matter(app, em)
+    api_as(app, "daniel.okafor").post(f"/api/v1/public/workItem/{item_id}/comments", {"comment": "Hello"})
+    em.clio.fake.switches.latency_seconds = 0.05
+    threads = [threading.Thread(target=em.clio.pushes.push_messages) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len([c for c in em.clio.fake.communications.values() if c["matter"]["id"] == clio_id]) == 1
+
+
+def test_a_first_sync_that_imports_nothing_stays_the_first_and_a_long_gap_loses_nothing(env):
+    app, em = env
+    connect(app)
+    priya = api_as(app, "priya.shah")
+    saved = em.clio.mappings.get()
+    priya.put(f"{CLIO}/mappings", {"practiceAreas": {"Nothing": "matter-commercial"}})
+    empty = priya.post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
+    assert empty["counts"]["imported"] == 0
+    priya.put(f"{CLIO}/mappings", {"practiceAreas": saved["practiceAreas"]})
+    first = priya.post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
+    assert first["first"] is True and first["counts"]["imported"] > 0
+    em.clock.advance(timedelta(days=45))  # no sync for 45 days: the next one reaches back to the last one
+    later = priya.post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
+    assert parse_instant(later["windowFrom"]) < parse_instant(first["started"])
+
+
+def test_a_run_on_an_old_grant_does_not_mark_a_new_connection_disconnected(env):
+    app, em = env
+    connect(app)
+    old = em.clio.connection._tokens()
+    connect(app)  # connecting again hands the old grant back to Clio
+    assert any(t.revoked for t in em.clio.fake.tokens.values() if t.access_token == old.access_token)
+    em.clio.connection.mark_disconnected(old)
+    assert api_as(app, "priya.shah").get(CLIO).json["state"] == "connected"
+
+
+class Rewrite(httpx.BaseTransport):
+    """Clio answering something unusable (not JSON, or pointing the client at another host)."""
+
+    def __init__(self, inner: httpx.BaseTransport, edit) -> None:
+        self.inner, self.edit = inner, edit
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.edit(request, self.inner.handle_request(request))
+
+
+def test_an_unusable_or_misdirecting_answer_fails_the_run_with_the_reason_and_sends_nothing_away(env):
+    app, em = env
+    connect(app)
+    inner = em.clio.connection.http._transport
+    seen: list[str] = []
+
+    def html(request, response):
+        seen.append(request.url.host)
+        if "/matters" in request.url.path:
+            return httpx.Response(200, text="<html>maintenance</html>", headers={"Content-Type": "text/html"})
+        return response
+
+    em.clio.connection.http._transport = Rewrite(inner, html)
+    run = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
+    assert run["state"] == "failed" and "not JSON" in run["error"]
+
+    def elsewhere(request, response):
+        seen.append(request.url.host)
+        if "/matters" in request.url.path:
+            body = json.loads(response.read())
+            body["meta"]["paging"]["next"] = "https://evil.example/api/v4/matters.json?page_token=x"
+            return httpx.Response(200, json=body)
+        return response
+
+    em.clio.connection.http._transport = Rewrite(inner, elsewhere)
+    run = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
+    assert run["state"] == "failed" and "points away from Clio" in run["error"]
+    assert "evil.example" not in seen
+    assert api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "all", "wait": True}).status_code == 200
+
+
+def test_a_mapping_edit_reaches_an_imported_matter_when_it_is_synced_again(env):
+    app, em = env
+    clio_id, item_id = imported_matter(app, em)
+    priya = api_as(app, "priya.shah")
+    stage = em.clio.fake.matter_stages[em.clio.fake.matters[clio_id]["matter_stage"]["id"]]["name"]
+    phase = priya.get(f"/api/v1/public/workItem/{item_id}").json["workItem"]["phaseSystemName"]
+    other = next(p for p in ("matter-open", "matter-enquiry") if p != phase)
+    priya.put(f"{CLIO}/mappings", {"stages": {**em.clio.mappings.get()["stages"], stage: other}})
+    result = priya.post(f"{CLIO}/sync", {"mode": "matter", "matter": clio_id}).json["result"]
+    assert result["result"] == "updated"
+    assert priya.get(f"/api/v1/public/workItem/{item_id}").json["workItem"]["phaseSystemName"] == other
+
+
+@pytest.mark.parametrize("bad", ["²", "١٢٣", "matters/²", "9" * 5000])
+def test_an_integration_id_is_ascii_digits(env, bad):
+    app, _ = env
+    connect(app)
+    answer = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "matter", "matter": bad})
+    assert answer.status_code == 400 and "integration ID" in answer.json["title"]
+
+
+@pytest.mark.parametrize("where", ["/\t/evil.example/", "//evil.example", "/\\evil.example", "/x\n"])
+def test_return_to_is_a_path_here(env, where):
+    app, _ = env
+    answer = api_as(app, "priya.shah").post(f"{CLIO}/connect", {"returnTo": where})
+    assert answer.status_code == 400 and "returnTo" in answer.json["title"]

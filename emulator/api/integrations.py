@@ -24,7 +24,7 @@ API = "/api/_emulator/integrations/clio"
 MANAGE = "core.integrations.manage"
 SYNC = "core.integrations.sync"
 CALLBACK = "/integrations/clio/callback"
-RETURN_TO = r"^/([^/\n\r][^\n\r]*)?$"  # a path here, never `//host` (the document says the same)
+RETURN_TO = r"^/(?:[!-.0-\[\]-~][!-~]*)?$"  # a path here: printable ASCII, never `//host` or `/\\host`
 
 
 def _clio() -> Any:
@@ -63,7 +63,7 @@ def connect():
     f = Fields(given)  # not an object: a 400 naming the body
     return_to = f.string("returnTo", max_length=500)
     f.raise_if_errors()
-    if return_to is not None and not re.search(RETURN_TO, return_to):
+    if return_to is not None and not re.fullmatch(RETURN_TO, return_to):
         raise ApiError(400, "returnTo: a path on this emulator (one / first, on one line)")
     url = _clio().connection.begin(principal.user_name, callback_uri(), return_to)
     return jsonify({"authorizeUrl": url, "redirectUri": callback_uri()})

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, request
 
 from ..identity import require
 from ..kernel.errors import ApiError
-from ..linked_services import LinkedServiceError
+from ..linked_services import CONNECTED, LinkedServiceError
 from .common import caller, emulator
 
 bp = Blueprint("proxy", __name__)
@@ -63,6 +63,14 @@ def proxy(service_name: str, upstream: str):
             400,
             f"the upstream path {upstream[:100]!r} may not step outside the service's base path",
             [{"field": "path", "message": "no '.' or '..' segments"}],
+        )
+    if service.auth in CONNECTED and (request.method not in ("GET", "HEAD") or not upstream.startswith("api/")):
+        # The firm's grant carries an administrator's rights: through the proxy it only reads the API
+        # (what the finance widgets need); it never reaches /oauth/ (a deauthorize would revoke it).
+        raise ApiError(
+            403,
+            f"linked service {service_name!r} rides on the firm's {CONNECTED[service.auth]} connection: "
+            "through the proxy it only answers GET of its API (api/...)",
         )
     headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST}
     started = time.perf_counter()

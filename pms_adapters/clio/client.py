@@ -96,7 +96,7 @@ class ClioClient:
             if number == 0 and on_total is not None and isinstance(records, int):
                 on_total(records)
             yield body.get("data") or []
-            url, query = (body.get("meta") or {}).get("paging", {}).get("next"), None
+            url, query = _same_host(self.http, (body.get("meta") or {}).get("paging", {}).get("next")), None
         raise ClioError(0, f"{path}: more than {MAX_PAGES} pages; stopped")
 
     def who_am_i(self) -> dict[str, Any]:
@@ -194,11 +194,28 @@ def _retry_after(response: httpx.Response) -> float:
 
 
 def _body(response: httpx.Response) -> Any:
-    """The JSON of an answer, which is then closed: nothing of a page outlives reading it."""
+    """The JSON object of an answer (else a ClioError), which is then closed: nothing of it outlives reading it."""
     try:
-        return response.json()
+        body = response.json()
+    except ValueError:
+        raise ClioError(response.status_code, f"{response.request.url.path}: the answer is not JSON") from None
     finally:
         response.close()
+    if not isinstance(body, dict):
+        raise ClioError(response.status_code, f"{response.request.url.path}: the answer is not a JSON object")
+    return body
+
+
+def _same_host(http: httpx.Client, url: Any) -> str | None:
+    """`meta.paging.next` is followed only on Clio's own host: the bearer token goes nowhere else."""
+    if url is None:
+        return None
+    if not isinstance(url, str):
+        raise ClioError(0, f"meta.paging.next is not a URL: {str(url)[:80]!r}")
+    target, base = httpx.URL(url), http.base_url
+    if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+        raise ClioError(0, f"meta.paging.next points away from Clio ({target.scheme}://{target.host}); not followed")
+    return url
 
 
 def error_type(response: httpx.Response) -> str | None:

@@ -134,8 +134,12 @@ class ClioConnection:
         client = self._client(tokens)
         try:
             me = client.get("users/who_am_i.json", {"fields": "id,name,email,account{name}"})["data"]
-        except ClioError as exc:
-            raise ConnectError(f"connected, but Clio would not say who the user is: {exc.message}", 502) from None
+        except (ClioError, KeyError, TypeError) as exc:
+            self._deauthorize(tokens)  # a grant nobody will use is handed back
+            raise ConnectError(f"connected, but Clio would not say who the user is: {exc}", 502) from None
+        replaced = self._tokens()
+        if replaced is not None and replaced.access_token != client.tokens.access_token:
+            self._deauthorize(replaced)  # connecting again: the old grant does not stay alive at Clio
         now = iso(self.clock.now())
         with self.store.transaction() as tx:
             self._save_tokens(tx, client.tokens, expires)
@@ -156,18 +160,7 @@ class ClioConnection:
     def disconnect(self) -> dict[str, Any]:
         """Revoke the grant at Clio (`/oauth/deauthorize`) and forget it here, whatever Clio answers."""
         tokens = self._tokens()
-        message = None
-        if tokens is not None:
-            try:
-                response = self.http.post(
-                    "/oauth/deauthorize",
-                    headers={"Authorization": f"Bearer {tokens.access_token}"},
-                    data={"token": tokens.access_token},
-                )
-                if response.status_code >= 400:
-                    message = f"Clio answered {response.status_code} to the deauthorize; the grant is forgotten here"
-            except httpx.TransportError:
-                message = "Clio did not answer the deauthorize; the grant is forgotten here, revoke it in Clio too"
+        message = self._deauthorize(tokens) if tokens is not None else None
         with self.store.transaction() as tx:
             tx.execute("DELETE FROM integration_secrets WHERE provider=?", (PROVIDER,))
             tx.execute(
@@ -176,6 +169,20 @@ class ClioConnection:
                 (message, PROVIDER),
             )
         return self.status()
+
+    def _deauthorize(self, tokens: Tokens) -> str | None:
+        """`/oauth/deauthorize`; what went wrong, if anything, in words for the page."""
+        try:
+            response = self.http.post(
+                "/oauth/deauthorize",
+                headers={"Authorization": f"Bearer {tokens.access_token}"},
+                data={"token": tokens.access_token},
+            )
+        except httpx.TransportError:
+            return "Clio did not answer the deauthorize; the grant is forgotten here, revoke it in Clio too"
+        if response.status_code >= 400:
+            return f"Clio answered {response.status_code} to the deauthorize; the grant is forgotten here"
+        return None
 
     def set_nightly(self, on: bool) -> dict[str, Any]:
         with self.store.transaction() as tx:
@@ -197,9 +204,19 @@ class ClioConnection:
             raise ApiError(409, "Clio is not connected: an administrator connects it in Settings > Integrations")
         return self._client(tokens)
 
-    def mark_disconnected(self, message: str = RECONNECT) -> None:
+    def mark_disconnected(self, refused: Tokens | None = None, message: str = RECONNECT) -> None:
+        """Clio refused a grant: say so, but only if it is still the stored one (a run on an old grant
+        must not mark a fresh connection disconnected, nor a disconnected one "refused")."""
         with self.store.transaction() as tx:
-            tx.execute("UPDATE integrations SET state='disconnected', message=? WHERE provider=?", (message, PROVIDER))
+            stored = tx.execute(
+                "SELECT refresh_token FROM integration_secrets WHERE provider=?", (PROVIDER,)
+            ).fetchone()
+            if stored is None or (refused is not None and stored["refresh_token"] != refused.refresh_token):
+                return
+            tx.execute(
+                "UPDATE integrations SET state='disconnected', message=? WHERE provider=? AND state='connected'",
+                (message, PROVIDER),
+            )
 
     # -- the linked service's TokenProvider (emulator/linked_services.py): widgets reach Clio on this grant
     def headers(self) -> dict[str, str]:
@@ -218,7 +235,7 @@ class ClioConnection:
         try:
             self._client(tokens)._refresh()
         except ClioDisconnected:
-            self.mark_disconnected()
+            self.mark_disconnected(tokens)
             return False
         except ClioError:
             return False

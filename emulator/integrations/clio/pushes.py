@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -46,9 +48,16 @@ class ClioPushes:
     ) -> None:
         self.store, self.clock, self.settings = store, clock, settings
         self.connection, self.documents = connection, documents
+        # One push of a kind at a time (the cron job, the API and the page may all start one): the second
+        # waits, then reads what is left, so nothing is sent twice.
+        self._locks = {"communication": threading.Lock(), "document": threading.Lock()}
 
     # -- messages ---------------------------------------------------------------------------------
     def push_messages(self) -> dict[str, int]:
+        with self._locks["communication"]:
+            return self._push_messages()
+
+    def _push_messages(self) -> dict[str, int]:
         if not self.connection.connected:
             return {"pushed": 0, "failed": 0}
         with self.store.read() as conn:
@@ -125,6 +134,10 @@ class ClioPushes:
 
     # -- documents --------------------------------------------------------------------------------
     def push_documents(self) -> dict[str, int]:
+        with self._locks["document"]:
+            return self._push_documents()
+
+    def _push_documents(self) -> dict[str, int]:
         if not self.connection.connected:
             return {"pushed": 0, "failed": 0}
         with self.store.read() as conn:
@@ -188,8 +201,9 @@ class ClioPushes:
         version = document["latest_document_version"]
         data = self.documents.file(self.documents.get(row["id"])).read_bytes()
         headers = {h["name"]: h["value"] for h in version.get("put_headers") or []}
+        put_url = self._checked_put_url(version.get("put_url"))
         # The pre-signed URL carries its own authority: no Bearer header goes to it (reference §8.2).
-        response = self.connection.http.put(version["put_url"], content=data, headers=headers)
+        response = self.connection.http.put(put_url, content=data, headers=headers)
         if response.status_code >= 400:
             kind = error_type(response)
             raise ClioError(response.status_code, f"the upload to put_url was refused ({kind})", kind)
@@ -197,6 +211,19 @@ class ClioPushes:
         if not self._complete(client, document):
             raise ClioError(422, "Clio did not find the uploaded bytes", "UploadNotFoundError")
         return document["id"]
+
+    def _checked_put_url(self, url: Any) -> str:
+        """Where the bytes may go: Clio's own host, or (a real Clio's storage) https when remote calls are
+        allowed at all; never somewhere the settings did not let data go (fail closed)."""
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ClioError(0, f"Clio gave no usable put_url ({str(url)[:80]!r})")
+        base = urlsplit(self.settings.base_url)
+        if (parts.scheme, parts.hostname, parts.port) == (base.scheme, base.hostname, base.port):
+            return url
+        if self.settings.allow_remote and parts.scheme == "https":
+            return url
+        raise ClioError(0, f"put_url {parts.scheme}://{parts.hostname} is not Clio's host; the bytes stay here")
 
     def _complete(self, client: ClioClient, document: dict[str, Any]) -> bool:
         """Step 3; False when Clio has no bytes for the version yet (UploadNotFoundError)."""
@@ -221,9 +248,9 @@ class ClioPushes:
             try:
                 clio_id = push(client, row)
             except ClioDisconnected:
-                self.connection.mark_disconnected()
+                self.connection.mark_disconnected(client.tokens)
                 break
-            except (ClioError, httpx.HTTPError, OSError, KeyError, TypeError) as exc:
+            except (ClioError, httpx.HTTPError, OSError, KeyError, TypeError, ValueError) as exc:
                 failed += 1
                 self._failed(kind, row["id"], row["clio_id"], str(getattr(exc, "message", exc)))
                 continue

@@ -37,6 +37,7 @@ class ClioSettings:
     client_id: str
     client_secret: str = field(repr=False)
     fake: bool = False  # serve Clio from the in-process fake (`pms_adapters/clio`): nothing leaves the process
+    allow_remote: bool = False  # data may go off this machine (Clio's region host, its document storage)
     fake_matters: int = 60
     linked_service: str | None = None  # the linked service whose bearer token is this connection's (finance widgets)
     # What a matter needs to be imported (seed 000 and reference §12, "required fields"):
@@ -65,7 +66,7 @@ def parse_clio(config: dict[str, Any]) -> ClioSettings | None:
     where = "operate.toml [integrations.clio]"
     if not isinstance(raw, dict):
         raise ClioSettingsError(f"{where}: expected a table")
-    known = set(ClioSettings.__dataclass_fields__) | {"client_secret_env", "allow_remote"}
+    known = set(ClioSettings.__dataclass_fields__) | {"client_secret_env"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ClioSettingsError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(known)}")
@@ -135,6 +136,7 @@ def parse_clio(config: dict[str, Any]) -> ClioSettings | None:
         client_id=client_id,
         client_secret=secret,
         fake=bool(fake),
+        allow_remote=bool(raw.get("allow_remote", False)),
         **values,
     )
 

@@ -43,7 +43,7 @@ RESULTS = ("imported", "updated", "unchanged", "skipped", "failed")
 KINDS = ("all", "nightly", "matter")
 INTEGRATION_ID = "clioIntegrationId"  # the attribute the Operate matter carries (shown as "Integration ID")
 CONTACT_REFERENCE = "clio-contact:{}"  # an imported client's ODS externalReference
-MATTER_URL = re.compile(r"matters/(\d+)")
+MATTER_URL = re.compile(r"matters/([0-9]+)")
 CSV_COLUMNS = ("clio_id", "display_number", "result", "reason", "operate_work_item_id")
 
 
@@ -90,8 +90,7 @@ class ClioSync:
         with self._exclusive():
             client = self.connection.client()
             first = self.connection.status()["firstSyncAt"] is None
-            now = self.clock.now()
-            window = now - timedelta(days=self.settings.first_window_days if first else self.settings.later_window_days)
+            window = self._window(first)
             run_id = self._start(kind, principal, window, first)
             state = self._live.setdefault(run_id, Progress())
             try:
@@ -99,13 +98,36 @@ class ClioSync:
                 for page in pages:
                     self._page(run_id, client, page, state, progress)
             except ClioDisconnected as exc:
-                self.connection.mark_disconnected()
+                self.connection.mark_disconnected(client.tokens)
                 return self._finish(run_id, "failed", str(exc), principal)
             except ClioError as exc:
                 return self._finish(run_id, "failed", str(exc), principal)
+            except Exception as exc:  # an answer the client could not use: the run ends, said so, never stuck
+                log.exception("Clio sync %s stopped", run_id)
+                return self._finish(run_id, "failed", f"{type(exc).__name__}: {exc}", principal)
             finally:
                 self.last_requests = client.requests
             return self._finish(run_id, "done", None, principal)
+
+    def _window(self, first: bool) -> datetime:
+        """A first sync: the last 10 calendar years. Later: the last 30 days, or back to the start of the
+        last completed All/nightly run if that is longer ago (a month without a sync loses nothing)."""
+        now = self.clock.now()
+        if first:
+            return (
+                _years_before(now, self.settings.first_window_days // 365)
+                if self.settings.first_window_days % 365 == 0
+                else now - timedelta(days=self.settings.first_window_days)
+            )
+        window = now - timedelta(days=self.settings.later_window_days)
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT started FROM clio_sync_runs WHERE state='done' AND kind IN ('all', 'nightly')"
+                " ORDER BY started DESC LIMIT 1"
+            ).fetchone()
+        if row is not None:
+            window = min(window, parse_instant(row["started"]) - timedelta(minutes=1))
+        return window
 
     def sync_matter(self, ident: Any, principal: Principal | None) -> dict[str, Any]:
         """Individual Case: an integration ID (the number after `matters/`) or a pasted Clio matter URL."""
@@ -122,12 +144,15 @@ class ClioSync:
                         raise
                     self._record_failure(run_id, {"id": clio_id}, f"Clio has no matter {clio_id}", state)
                 else:
-                    self._page(run_id, client, [matter], state, None)
+                    self._page(run_id, client, [matter], state, None, again=True)
             except ClioDisconnected as exc:
-                self.connection.mark_disconnected()
+                self.connection.mark_disconnected(client.tokens)
                 return self._finish(run_id, "failed", str(exc), principal)
             except ClioError as exc:
                 self._record_failure(run_id, {"id": clio_id}, str(exc), state)
+            except Exception as exc:  # an answer the client could not use
+                log.exception("Clio sync of matter %s stopped", clio_id)
+                self._record_failure(run_id, {"id": clio_id}, f"{type(exc).__name__}: {exc}", state)
             summary = self._finish(run_id, "done", None, principal)
             summary["result"] = self.results(run_id)[0] if summary["counts"] else None
             return summary
@@ -139,13 +164,17 @@ class ClioSync:
             def __enter__(self) -> None:
                 if not sync._running.acquire(blocking=False):
                     raise ApiError(409, "a Clio sync is already running; wait for it to finish")
-                sync._people = sync._users_by_email()
-                # Holding the data dir and this lock, any run still marked running died with its process.
-                with sync.store.transaction() as tx:
-                    tx.execute(
-                        "UPDATE clio_sync_runs SET state='interrupted', finished=?, error=? WHERE state='running'",
-                        (iso(sync.clock.now()), "the process stopped mid-way; the next run took over"),
-                    )
+                try:
+                    sync._people = sync._users_by_email()
+                    # Holding the data dir and this lock, any run still marked running died with its process.
+                    with sync.store.transaction() as tx:
+                        tx.execute(
+                            "UPDATE clio_sync_runs SET state='interrupted', finished=?, error=? WHERE state='running'",
+                            (iso(sync.clock.now()), "the process stopped mid-way; the next run took over"),
+                        )
+                except BaseException:
+                    sync._running.release()  # never left held: the next sync would wait for ever
+                    raise
 
             def __exit__(self, *exc: Any) -> None:
                 sync._running.release()
@@ -176,7 +205,8 @@ class ClioSync:
         run = self.run(run_id)
         with self.store.transaction() as tx:
             tx.execute("UPDATE clio_sync_runs SET state=?, finished=?, error=? WHERE id=?", (state, now, error, run_id))
-            if state == "done" and run["kind"] in ("all", "nightly"):
+            took = run["counts"]["imported"] + run["counts"]["updated"] + run["counts"]["unchanged"]
+            if state == "done" and run["kind"] in ("all", "nightly") and took:  # nothing imported: still a first
                 tx.execute(
                     "UPDATE integrations SET first_sync_at=COALESCE(first_sync_at, ?), last_sync_at=?"
                     " WHERE provider='clio'",
@@ -196,7 +226,10 @@ class ClioSync:
         page: list[dict[str, Any]],
         state: Progress,
         progress: ProgressCallback | None,
+        again: bool = False,
     ) -> None:
+        """`again`: look at every matter afresh, even one whose etag is unchanged (Individual Case: a person
+        asks for this matter now, e.g. after editing the mappings)."""
         with self.store.read() as conn:
             known = {
                 r["clio_id"]: r["etag"]
@@ -205,7 +238,7 @@ class ClioSync:
                     [m.get("id") if isinstance(m.get("id"), int) else -1 for m in page],
                 )
             }
-        changed = [m for m in page if known.get(m.get("id")) != m.get("etag")]
+        changed = page if again else [m for m in page if known.get(m.get("id")) != m.get("etag")]
         client_ids = [
             m["client"]["id"]
             for m in changed
@@ -217,7 +250,7 @@ class ClioSync:
         for matter in page:
             state.seen += 1
             try:
-                result = self._matter(run_id, matter, known, contacts, people, mapping)
+                result = self._matter(run_id, matter, known, contacts, people, mapping, again)
             except Skip as exc:
                 result = self._record(run_id, matter, "skipped", str(exc), None)
             except ClioError:
@@ -255,13 +288,20 @@ class ClioSync:
         contacts: dict[int, dict[str, Any]],
         people: dict[str, dict[str, Any]],
         mapping: dict[str, dict[str, str]],
+        again: bool = False,
     ) -> str:
         clio_id = matter.get("id")
         if not isinstance(clio_id, int) or isinstance(clio_id, bool):
             raise Skip(f"Clio sent a matter without a numeric id ({clio_id!r})")
-        if clio_id in known and known[clio_id] == matter.get("etag"):
+        same = clio_id in known and known[clio_id] == matter.get("etag")
+        if same and not again:
             return self._record(run_id, matter, "unchanged", None, self._work_item_of(clio_id))
         wanted = self._wanted(matter, contacts, people, mapping)
+        if same:  # looked at again: unchanged unless the mappings now put it in another phase
+            item_id = self._work_item_of(clio_id)
+            item = self.workitems.find(item_id) if item_id else None
+            if item is not None and (not wanted["phase"] or item.phase == wanted["phase"]):
+                return self._record(run_id, matter, "unchanged", None, item_id)
         with self.store.transaction() as tx:
             row = tx.execute("SELECT * FROM clio_matters WHERE clio_id=?", (clio_id,)).fetchone()
             if row is None:
@@ -412,11 +452,12 @@ class ClioSync:
         )
         self._client_person(tx, wanted)
         self.workitems.set_attributes(item_id, self._attributes(matter, wanted), None)
-        if wanted["stage"] == row["stage"]:
-            return None
+        # The mapped phase, also when only the mapping changed since; the client hears of a stage change.
         moved = bool(wanted["phase"]) and self.workitems.jump_to_phase(
             tx, item_id, wanted["phase"], f"Clio matter stage {wanted['stage']!r}"
         )
+        if wanted["stage"] == row["stage"]:
+            return f"phase {wanted['phase']} (the stage mapping changed)" if moved else None
         notified = self._notify_client(tx, item_id, wanted)
         what = f"stage {row['stage'] or '(none)'} → {wanted['stage'] or '(none)'}"
         return f"{what}{'; phase ' + wanted['phase'] if moved else ''}{'; client notified' if notified else ''}"
@@ -585,7 +626,7 @@ def parse_integration_id(ident: Any) -> int:
     text = str(ident if ident is not None else "").strip()
     found = MATTER_URL.search(text)
     digits = found.group(1) if found else text
-    if not digits.isdigit() or not 0 < int(digits) < 2**63:
+    if not re.fullmatch(r"[0-9]{1,19}", digits) or not 0 < int(digits) < 2**63:
         raise ApiError(
             400,
             f"integration ID: give the number after matters/ in the Clio URL, or paste the URL (got {text[:80]!r})",
@@ -614,6 +655,13 @@ def _who(principal: Principal | None) -> str | None:
 
 def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def _years_before(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return moment.replace(year=moment.year - years, day=28)
 
 
 def _cell(text: str) -> str:
