@@ -375,3 +375,78 @@ def test_a_hostile_title_is_text_on_every_page(operate, browser):
         assert page.status_code == 200, path
         assert "<img src=x" not in page.text, path
     assert "&lt;img src=x onerror=alert(1)&gt;" in browser.get(f"/workitems/{item}").text
+
+
+# -- found by a hostile review -------------------------------------------------------------------------------
+def test_secrets_are_withheld_in_every_shape_they_travel_in():
+    from emulator.web.redact import REDACTED, display_url, redact
+
+    nested: object = {"password": "DEEP"}
+    for _ in range(70):  # deeper than the redaction walks: withheld, not shown as it is
+        nested = [nested]
+    shown = redact(
+        {
+            "url": "/api/proxy/demo-pms/_/api/matters?api_key=QUERYSECRET&access_token=QTOKEN&page=2",
+            "body": '{"password": "STRINGBODYSECRET", "title": "kept"}',
+            "headers": [["Authorization", "Bearer PAIRSECRET"], {"name": "X-Api-Key", "value": "NAMEDSECRET"}],
+            "credentials": {"user": "u"},
+            "pwd": "P",
+            "privateKey": "K",
+            "deep": nested,
+        }
+    )
+    text = str(shown)
+    for secret in ("QUERYSECRET", "QTOKEN", "STRINGBODYSECRET", "PAIRSECRET", "NAMEDSECRET", "DEEP"):
+        assert secret not in text, secret
+    assert "page=2" in shown["url"] and "kept" in shown["body"] and shown["pwd"] == REDACTED
+    assert display_url("http://svc:Pa55w0rd@127.0.0.1:9999/api") == f"http://{REDACTED}@127.0.0.1:9999/api"
+
+
+def test_the_outbox_and_clio_results_need_a_signed_in_user(operate, browser):
+    with operate.emulator.store.transaction() as tx:
+        message = operate.emulator.outbox.send(
+            tx, kind="email", sender="a@b.example", recipients=["c@d.example"], subject="s", body="b",
+            attachments=[("Zürich 報告.csv", "text/csv", "a,b\r\n")],
+        )  # fmt: skip
+    attachment = operate.emulator.outbox.get(message).attachments[0].id
+    assert browser.get("/outbox").status_code == 401
+    assert browser.get(f"/outbox/{message}/attachments/{attachment}").status_code == 401
+    assert browser.get("/settings/integrations/clio/runs/x.csv").status_code == 401
+    sign_in(browser, "tom.becker", "/outbox")  # signed in, but without core.integrations.sync
+    assert browser.get("/outbox").status_code == 200
+    assert browser.get("/settings/integrations/clio/runs/x").status_code == 403
+    got = browser.get(f"/outbox/{message}/attachments/{attachment}")
+    assert got.status_code == 200 and got.get_data(as_text=True) == "a,b\r\n"
+    assert "filename*=UTF-8''Z%C3%BCrich" in got.headers["Content-Disposition"]
+    assert got.headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("page", ["%C2%B2", "%E2%91%A0", "9" * 5000, "-1"])
+def test_a_page_number_that_is_no_number_is_a_400_page(browser, page):
+    for path in ("/workitems", "/events", "/executions", "/pms/demo-pms"):
+        assert browser.get(f"{path}?page={page}").status_code == 400, path
+    assert browser.get(f"/events/feed?after={page}").status_code == 400
+
+
+def test_a_form_from_a_page_with_no_origin_is_refused(operate, browser):
+    page = sign_in(browser, "hannah.whitfield", "/clock")
+    before = operate.now
+    token = hidden(page.text, "csrf")
+    refused = browser.post("/clock", data={"csrf": token, "advance": "P1D"}, headers={"Origin": "null"})
+    assert refused.status_code == 403 and operate.now == before
+    refused = browser.post("/clock", data={"csrf": token, "advance": "P1D"}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403 and operate.now == before
+
+
+def test_a_step_that_logged_without_end_shows_its_first_lines_and_says_how_many_more(operate, browser):
+    _, execution = opened_matter(operate)
+    step = execution["steps"][0]["id"]
+    with operate.emulator.store.transaction() as tx:
+        start = tx.execute("SELECT COALESCE(MAX(seq), 0) FROM step_logs WHERE step_id=?", (step,)).fetchone()[0]
+        tx.executemany(
+            "INSERT INTO step_logs VALUES (?,?,?,?,?)",
+            [(step, start + i + 1, "2026-01-05T09:00:00.000Z", "Information", f"line {i}") for i in range(3000)],
+        )
+    page = browser.get(f"/executions/{execution['id']}").get_data(as_text=True)
+    assert page.count('<li class="web-log-') == 500
+    assert f"{3000 + start - 500} more log lines are not shown here" in text_of(page)

@@ -31,10 +31,14 @@ from .session import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, current_user
 def csrf_problem() -> str | None:
     """Why this state-changing request must be refused, or None when it may go on."""
     origin = request.headers.get("Origin")
-    if origin and origin != "null":
+    if origin == "null":  # a sandboxed frame, a data: page or a redirect chain: never one of these pages
+        return "the request came from a page with no origin; actions are taken only from these pages"
+    if origin:
         parts = urlsplit(origin)
         if f"{parts.scheme}://{parts.netloc}" != request.host_url.rstrip("/"):
             return f"the request came from another site ({origin[:80]}); actions are taken only from these pages"
+    if request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return "the request came from another site; actions are taken only from these pages"
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not cookie or not sent or not secrets.compare_digest(cookie.encode(), sent.encode()):

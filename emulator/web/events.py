@@ -4,6 +4,7 @@ by a poll of `/events/feed` (the page reads the same without JavaScript, with a 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Response, render_template, request
@@ -87,7 +88,7 @@ def feed():
     """Rows newer than `after` (as the page's table rows, escaped by the same template), newest first."""
     em = emulator()
     raw = request.args.get("after", "0")
-    if not raw.isdigit() or len(raw) > 18:
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
         return Response("after must be a whole number (the newest event the page shows)", 400, mimetype="text/plain")
     filters = _filters(em)
     if isinstance(filters, str):

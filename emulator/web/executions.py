@@ -18,6 +18,8 @@ from .frame import PageGroup, emulator, page_number, paged, refuse, render_page
 from .redact import redact
 
 bp = PageGroup("executions")
+LOGS_SHOWN = 500  # a step's log lines on the page (the rest: the step log API); a page stays readable
+CALLS_SHOWN = 100  # and its host calls
 MAX_ID = 100
 STATES = (RUNNING, WAITING, STOPPED, ERRORED)
 
@@ -83,10 +85,17 @@ def execution(execution_id: str):
         marks = ",".join("?" * len(ids))
         logs: dict[str, list[Any]] = {i: [] for i in ids}
         calls: dict[str, list[Any]] = {i: [] for i in ids}
+        more: dict[str, dict[str, int]] = {i: {"logs": 0, "calls": 0} for i in ids}  # not shown: past the caps
         if ids:
             for r in conn.execute(f"SELECT * FROM step_logs WHERE step_id IN ({marks}) ORDER BY step_id, seq", ids):
+                if len(logs[r["step_id"]]) >= LOGS_SHOWN:
+                    more[r["step_id"]]["logs"] += 1
+                    continue
                 logs[r["step_id"]].append(r)
             for r in conn.execute(f"SELECT * FROM step_calls WHERE step_id IN ({marks}) ORDER BY step_id, idx", ids):
+                if len(calls[r["step_id"]]) >= CALLS_SHOWN:
+                    more[r["step_id"]]["calls"] += 1
+                    continue
                 request_doc, response_doc = json.loads(r["request"]), json.loads(r["response"])
                 calls[r["step_id"]].append(
                     {
@@ -109,7 +118,16 @@ def execution(execution_id: str):
     for s in steps:
         error = json.loads(s["error"]) if s["error"] else None
         line = _source_line(em, ex["plan"], (error or {}).get("stack")) if error else None
-        timeline.append({"row": s, "error": error, "line": line, "logs": logs[s["id"]], "calls": calls[s["id"]]})
+        timeline.append(
+            {
+                "row": s,
+                "error": error,
+                "line": line,
+                "logs": logs[s["id"]],
+                "calls": calls[s["id"]],
+                "more": more[s["id"]],
+            }
+        )
     timer_steps = {json.loads(t["payload"]).get("stepId"): t["due_at"] for t in timers}
     error_line = _source_line(em, ex["plan"], ex["last_error"]) or next(
         (t["line"] for t in timeline if t["line"]), None

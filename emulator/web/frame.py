@@ -15,6 +15,7 @@ with `emulator/templates/web/outbox.html` extending `web/layout.html`. Importing
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,9 @@ def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry]) -> 
     app.context_processor(lambda: {"site_nav": site_nav})
     app.add_template_filter(pretty, "pretty")
     app.add_template_filter(duration, "duration")
+    from .redact import display_url
+
+    app.add_template_filter(display_url, "display_url")  # a user and password in a URL are never shown
     app.after_request(_clear_flash)
 
 
@@ -81,6 +85,31 @@ def render_page(template: str, title: str, status: int = 200, **context: Any) ->
         **context,
     )
     return Response(html, status=status, mimetype="text/html")
+
+
+def needs_sign_in(permission: str | None = None) -> Response | None:
+    """A refusal page unless someone is signed in (holding `permission`): pages with people's mail and
+    a firm's data read as the API does, which wants a token."""
+    from .session import current_principal
+
+    principal = current_principal()
+    if principal is None:
+        return refuse(401, "sign in to see this page (it shows what the API shows only to a signed-in caller)")
+    if permission and not principal.has(permission):
+        return refuse(403, f"{principal.user_name or principal.client_id} lacks the permission {permission!r}")
+    return None
+
+
+def download(text: str, file_name: str, content_type: str) -> Response:
+    """A file to save, its name as RFC 6266 says (any characters), never kept in a cache."""
+    import io
+
+    from flask import send_file
+
+    response = send_file(io.BytesIO(text.encode("utf-8")), mimetype=content_type, as_attachment=True,
+                         download_name=file_name)  # fmt: skip
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def refuse(status: int, message: str) -> Response:
@@ -139,7 +168,7 @@ class Paged:
 def page_number() -> int | None:
     """`?page=` as a number from 1; None when it is not one (the caller answers 400)."""
     raw = request.args.get("page", "1") or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= MAX_PAGE:  # ASCII digits: "²" is no page
         return None
     return int(raw)
 

@@ -14,11 +14,12 @@ from typing import Any
 from flask import Response, redirect, request
 
 from .acting import action, call_api, done
-from .frame import PageGroup, emulator, note, refuse, render_page
+from .frame import PageGroup, download, emulator, needs_sign_in, note, refuse, render_page
 
 bp = PageGroup("integrations")
 API = "/api/_emulator/integrations/clio"
 PAGE = "/settings/integrations"
+SYNC = "core.integrations.sync"  # what reading a run's results needs, as in the API
 RUNS_LISTED = 10
 
 
@@ -112,6 +113,9 @@ def sync():
 
 @bp.page(f"{PAGE}/clio/runs/<run_id>")
 def run(run_id: str):
+    refused = needs_sign_in(SYNC)
+    if refused is not None:
+        return refused
     clio = emulator().clio
     if clio is None:
         return refuse(404, "Clio is not configured ([integrations.clio] in operate.toml)")
@@ -124,6 +128,9 @@ def run(run_id: str):
 
 @bp.page(f"{PAGE}/clio/runs/<run_id>.csv")
 def run_csv(run_id: str):
+    refused = needs_sign_in(SYNC)
+    if refused is not None:
+        return refused
     clio = emulator().clio
     if clio is None:
         return refuse(404, "Clio is not configured")
@@ -131,5 +138,4 @@ def run_csv(run_id: str):
         text = clio.sync.csv(run_id)
     except Exception:  # noqa: BLE001
         return refuse(404, f"no Clio sync run {run_id[:80]!r}")
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="clio-sync-{run_id[:8]}.csv"'})  # fmt: skip
+    return download(text, f"clio-sync-{run_id[:8]}.csv", "text/csv")

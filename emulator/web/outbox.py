@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Response
-
-from .frame import PageGroup, emulator, page_number, refuse, render_page
+from .frame import PageGroup, download, emulator, needs_sign_in, page_number, refuse, render_page
 
 bp = PageGroup("outbox")
 PAGE_SIZE = 50
@@ -13,6 +11,9 @@ PAGE_SIZE = 50
 
 @bp.page("/outbox", nav="Outbox", order=70)
 def outbox():
+    refused = needs_sign_in()
+    if refused is not None:
+        return refused
     page = page_number()
     if page is None:
         return refuse(400, "page must be a whole number from 1")
@@ -22,10 +23,11 @@ def outbox():
 
 @bp.page("/outbox/<message_id>/attachments/<attachment_id>")
 def attachment(message_id: str, attachment_id: str):
+    refused = needs_sign_in()
+    if refused is not None:
+        return refused
     try:
         found = emulator().outbox.attachment(message_id, attachment_id)
     except Exception:  # noqa: BLE001 - not found is the one expected failure
         return refuse(404, "no such message or attachment in the outbox")
-    # The outbox refuses file names with quotes or slashes, so the name goes into the header as it is.
-    return Response(found.content, mimetype=found.content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{found.file_name}"'})  # fmt: skip
+    return download(found.content, found.file_name, found.content_type)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, request
 from werkzeug.wrappers import Response
@@ -25,6 +25,17 @@ def emulator() -> Emulator:
 def current_user() -> str | None:
     """The user signed in at /_harness/signin (one sign-in for the harness and these pages), or None."""
     return (signed_in(emulator()) or {}).get("user")
+
+
+def current_principal() -> Any:
+    """Who is signed in, with their permissions (the identity's own Principal), or None."""
+    session = signed_in(emulator())
+    if not session:
+        return None
+    try:
+        return emulator().identity.authenticate(f"Bearer {session['at']}")
+    except Exception:  # noqa: BLE001 - an expired or revoked session token is simply nobody signed in
+        return None
 
 
 def csrf_token() -> str:
