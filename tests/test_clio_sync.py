@@ -23,6 +23,7 @@ from smartplans.testing import ApiClient
 from .clio_openapi import Conformance
 from .conftest import START
 from .test_outbox import solution_with_mail, start_smtp
+from .web_support import sign_in
 
 CLIO = "/api/_emulator/integrations/clio"
 
@@ -485,8 +486,10 @@ def test_hostile_text_from_clio_is_text_on_the_pages(env):
     em.clio.fake.matters[matter["id"]]["description"] = hostile
     result = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "matter", "matter": matter["id"]}).json
     run, item = result["id"], result["result"]["workItemId"]
+    browser = app.test_client()
+    sign_in(browser, "priya.shah")  # the run's results and the outbox are for a signed-in user
     for path in (f"/settings/integrations/clio/runs/{run}", f"/workitems/{item}", "/settings/integrations", "/outbox"):
-        page = app.test_client().get(path)
+        page = browser.get(path)
         assert page.status_code == 200 and "<img src=x" not in page.get_data(as_text=True), path
     assert "&lt;img src=x onerror=alert(1)&gt;" in app.test_client().get(f"/workitems/{item}").get_data(as_text=True)
 

@@ -450,3 +450,9 @@ def test_a_step_that_logged_without_end_shows_its_first_lines_and_says_how_many_
     page = browser.get(f"/executions/{execution['id']}").get_data(as_text=True)
     assert page.count('<li class="web-log-') == 500
     assert f"{3000 + start - 500} more log lines are not shown here" in text_of(page)
+
+
+def test_a_cookie_nobody_here_wrote_is_no_sign_in_and_no_500(browser):
+    browser.set_cookie("operate.harness", "[" * 3000)
+    browser.set_cookie("operate.web.flash", "[" * 3000)
+    assert browser.get("/").status_code == 200

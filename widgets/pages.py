@@ -91,7 +91,7 @@ def _signed_in(em: Any) -> dict[str, str] | None:
     found = None
     try:
         raw = json.loads(request.cookies.get(SIGNIN_COOKIE) or "null")
-    except ValueError:
+    except (ValueError, RecursionError):  # a cookie nobody here wrote (3,000 nested brackets): no one signed in
         raw = None
     if isinstance(raw, dict) and all(isinstance(raw.get(k), str) for k in ("at", "rt")):
         try:

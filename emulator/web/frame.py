@@ -139,7 +139,7 @@ def _flash() -> dict[str, str] | None:
     g.web_flash_shown = True
     try:
         found = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(found, dict) or not isinstance(found.get("text"), str):
         return None
