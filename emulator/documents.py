@@ -404,7 +404,7 @@ class Documents:
 
     def redeem(self, doc_id: str, expires: str | None, signature: str | None) -> Document:
         """The document a signed link names; 403 when the signature is wrong or the link has expired."""
-        if not expires or not expires.isdigit() or len(expires) > 12:
+        if not expires or not re.fullmatch(r"[0-9]{1,12}", expires):  # ASCII digits: "²" is no expiry
             raise invalid("expires", "required: the link's expiry (seconds since 1970), as `document/{id}/url` gave it")
         if not signature:
             raise invalid("signature", "required: the link's signature, as `document/{id}/url` gave it")

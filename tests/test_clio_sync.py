@@ -626,3 +626,19 @@ def test_return_to_is_a_path_here(env, where):
     app, _ = env
     answer = api_as(app, "priya.shah").post(f"{CLIO}/connect", {"returnTo": where})
     assert answer.status_code == 400 and "returnTo" in answer.json["title"]
+
+
+def test_all_cases_started_in_the_background_answers_with_its_own_run(env):
+    import time
+
+    app, em = env
+    connect(app)
+    priya = api_as(app, "priya.shah")
+    started = priya.post(f"{CLIO}/sync", {"mode": "all"})
+    assert started.status_code == 202 and started.json["kind"] == "all"
+    for _ in range(200):  # bounded: the run ends in well under a second here
+        run = priya.get(f"{CLIO}/runs/{started.json['id']}").json
+        if run["state"] != "running":
+            break
+        time.sleep(0.05)
+    assert run["state"] == "done" and run["counts"]["imported"] > 0

@@ -5,6 +5,7 @@ escaping. The same pages in a real browser: tests/test_web_pages.py."""
 from __future__ import annotations
 
 import html
+import io
 import re
 
 import pytest
@@ -456,3 +457,20 @@ def test_a_cookie_nobody_here_wrote_is_no_sign_in_and_no_500(browser):
     browser.set_cookie("operate.harness", "[" * 3000)
     browser.set_cookie("operate.web.flash", "[" * 3000)
     assert browser.get("/").status_code == 200
+
+
+def test_a_work_items_documents_download_from_its_page(operate, browser):
+    item = new_matter(operate)
+    token = operate.emulator.identity.issue("operate-portal", "priya.shah")
+    uploaded = operate.app.test_client().post(
+        f"/api/v1/public/workItem/{item}/relatedDocuments",
+        headers={"Authorization": f"Bearer {token}"},
+        data={"file": (io.BytesIO(b"the engagement letter"), "letter.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code in (200, 201)
+    page = browser.get(f"/workitems/{item}").get_data(as_text=True)
+    link = html.unescape(re.search(r'class="web-document" href="([^"]+)"', page).group(1))
+    got = browser.get(link.replace("http://localhost", ""))
+    assert got.status_code == 200 and got.data == b"the engagement letter"
+    assert browser.get("/_documents/x?expires=%C2%B2&signature=a").status_code == 400

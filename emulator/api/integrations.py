@@ -138,9 +138,13 @@ def sync():
     started = threading.Event()
     holder: dict[str, Any] = {}
 
+    def begun(run_id: str) -> None:
+        holder["run"] = run_id
+        started.set()
+
     def work() -> None:
         try:
-            clio.sync.sync_all(principal, "all", progress=lambda p: started.set())
+            clio.sync.sync_all(principal, "all", on_started=begun)
         except ApiError as exc:
             holder["error"] = exc
         finally:
@@ -150,8 +154,9 @@ def sync():
     started.wait(timeout=30)
     if "error" in holder:
         raise holder["error"]
-    latest = clio.sync.runs(limit=1)["rows"]
-    return jsonify(latest[0] if latest else {}), 202
+    if "run" not in holder:
+        raise ApiError(504, "the sync did not start within 30 s; see Settings > Integrations for its state")
+    return jsonify({**clio.sync.run(holder["run"]), "progress": clio.sync.progress_of(holder["run"])}), 202
 
 
 @bp.get(f"{API}/runs")

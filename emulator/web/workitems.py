@@ -127,6 +127,7 @@ def work_item(item_id: str):
             (item.id,),
         ).fetchall()
     wt = types.get(item.type)
+    documents = em.documents.related(item.id)
     return render_page(
         "workitem.html",
         f"{item.reference or ''} {item.title}".strip(),
@@ -137,7 +138,9 @@ def work_item(item_id: str):
         attributes=em.workitems.attributes(item.id),
         participants=em.workitems.participants(item.id),
         key_dates=item.body.get("keyDates", {}),
-        documents=em.documents.related(item.id),
+        documents=documents,
+        # A signed link each, as `document/{id}/url` gives them: a click downloads without a token.
+        document_links={d["id"]: em.documents.link(d["id"], request.host_url)["url"] for d in documents},
         comments=em.workitems.comments(item.id, 1, 100),
         chronology=em.workitems.chronology(item.id, 1, CHRONOLOGY_ROWS, False),
         executions=executions,

@@ -84,15 +84,22 @@ class ClioSync:
 
     # -- runs -------------------------------------------------------------------------------------
     def sync_all(
-        self, principal: Principal | None, kind: str = "all", progress: ProgressCallback | None = None
+        self,
+        principal: Principal | None,
+        kind: str = "all",
+        progress: ProgressCallback | None = None,
+        on_started: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
-        """All Cases (manual, e-mails the CSV to whoever triggered it) or the nightly run."""
+        """All Cases (manual, e-mails the CSV to whoever triggered it) or the nightly run. `on_started`
+        hears the run's id as soon as it exists (the API answers 202 with it)."""
         with self._exclusive():
             client = self.connection.client()
             first = self.connection.status()["firstSyncAt"] is None
             window = self._window(first)
             run_id = self._start(kind, principal, window, first)
             state = self._live.setdefault(run_id, Progress())
+            if on_started is not None:
+                on_started(run_id)
             try:
                 pages = client.matters(on_total=lambda n: setattr(state, "total", n), updated_since=_stamp(window))
                 for page in pages:
