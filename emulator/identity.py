@@ -284,6 +284,15 @@ class Identity:
             body["refresh_token"] = self._store_token("refresh", client_id, user_name, scopes, self.refresh_ttl)
         return body
 
+    def renew_signin(self, client_id: str, user_name: str) -> dict[str, Any]:
+        """Fresh access and refresh tokens for a user who signed in before the virtual clock jumped past
+        both (a time travel is no sign-out; on a system clock tokens expire as they would on a tenant)."""
+        if not self.clock.is_virtual:
+            raise OAuthError("invalid_grant", "the sign-in has expired; sign in again")
+        if user_name.lower() not in self.users:
+            raise OAuthError("invalid_grant", f"no user {user_name!r}")
+        return self._issue_response(client_id, self.users[user_name.lower()]["userName"], [SCOPE], refresh=True)
+
     def issue(self, client_id: str, user_name: str | None = None, scopes: list[str] | None = None) -> str:
         """An access token; also how the emulator itself acts as `ee-app` for SmartPlans."""
         if client_id not in self.clients:

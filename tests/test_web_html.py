@@ -474,3 +474,12 @@ def test_a_work_items_documents_download_from_its_page(operate, browser):
     got = browser.get(link.replace("http://localhost", ""))
     assert got.status_code == 200 and got.data == b"the engagement letter"
     assert browser.get("/_documents/x?expires=%C2%B2&signature=a").status_code == 400
+
+
+def test_moving_a_virtual_clock_days_ahead_does_not_sign_the_user_out(operate, browser):
+    page = sign_in(browser, "hannah.whitfield", "/clock")
+    for _ in range(3):  # +1 day three times: both tokens long expired on the emulator's clock
+        post(browser, "/clock", page.text, advance="P1D")
+        page = browser.get("/clock")
+        assert "Signed in to the emulator as hannah.whitfield" in text_of(page.text)
+    assert operate.now.isoformat().startswith("2026-01-08")
