@@ -68,6 +68,18 @@ def _is_loopback(url: str) -> bool:
     return is_loopback_host(urlsplit(url).hostname or "")
 
 
+def from_env(table: dict[str, Any], key: str, where: str) -> Any:
+    """`key`, or the environment variable `key_env` names (a secret kept out of operate.toml);
+    KeyError saying which variable is unset."""
+    name = table.get(f"{key}_env")
+    if not name:
+        return table.get(key)
+    value = os.environ.get(name)
+    if value is None:
+        raise KeyError(f"{where}: environment variable {name} is not set")
+    return value
+
+
 def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
     services = {}
     for name, cfg in (config.get("linked_services") or {}).items():
@@ -80,16 +92,10 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
         auth = cfg.get("auth", "none")
         if auth not in AUTH_KINDS:
             raise LinkedServiceError(f"{where}: auth must be one of {list(AUTH_KINDS)}, not {auth!r}")
-        api_key = cfg.get("api_key")
-        if cfg.get("api_key_env"):
-            api_key = os.environ.get(cfg["api_key_env"])
-            if api_key is None:
-                raise LinkedServiceError(f"{where}: environment variable {cfg['api_key_env']} is not set")
-        secret = cfg.get("client_secret")
-        if cfg.get("client_secret_env"):
-            secret = os.environ.get(cfg["client_secret_env"])
-            if secret is None:
-                raise LinkedServiceError(f"{where}: environment variable {cfg['client_secret_env']} is not set")
+        try:
+            api_key, secret = from_env(cfg, "api_key", where), from_env(cfg, "client_secret", where)
+        except KeyError as exc:
+            raise LinkedServiceError(exc.args[0]) from None
         service = LinkedService(
             name=name,
             base_url=base_url.rstrip("/"),

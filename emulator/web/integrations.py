@@ -111,8 +111,8 @@ def sync():
     return refuse(400, 'mode is "all" (All Cases) or "matter" (Individual Case)')
 
 
-@bp.page(f"{PAGE}/clio/runs/<run_id>")
-def run(run_id: str):
+def _run_or_refusal(run_id: str) -> Any:
+    """The run (with the Clio integration) a signed-in user who may sync asks for, or the refusal page."""
     refused = needs_sign_in(SYNC)
     if refused is not None:
         return refused
@@ -120,22 +120,24 @@ def run(run_id: str):
     if clio is None:
         return refuse(404, "Clio is not configured ([integrations.clio] in operate.toml)")
     try:
-        found = clio.sync.run(run_id)
+        return clio, clio.sync.run(run_id)
     except Exception:  # noqa: BLE001 - an unknown id is the one expected failure
         return refuse(404, f"no Clio sync run {run_id[:80]!r}")
-    return render_page("integration_run.html", "Clio sync run", run=found, results=clio.sync.results(run_id))
+
+
+@bp.page(f"{PAGE}/clio/runs/<run_id>")
+def run(run_id: str):
+    found = _run_or_refusal(run_id)
+    if isinstance(found, Response):
+        return found
+    clio, summary = found
+    return render_page("integration_run.html", "Clio sync run", run=summary, results=clio.sync.results(run_id))
 
 
 @bp.page(f"{PAGE}/clio/runs/<run_id>.csv")
 def run_csv(run_id: str):
-    refused = needs_sign_in(SYNC)
-    if refused is not None:
-        return refused
-    clio = emulator().clio
-    if clio is None:
-        return refuse(404, "Clio is not configured")
-    try:
-        text = clio.sync.csv(run_id)
-    except Exception:  # noqa: BLE001
-        return refuse(404, f"no Clio sync run {run_id[:80]!r}")
-    return download(text, f"clio-sync-{run_id[:8]}.csv", "text/csv")
+    found = _run_or_refusal(run_id)
+    if isinstance(found, Response):
+        return found
+    clio, _ = found
+    return download(clio.sync.csv(run_id), f"clio-sync-{run_id[:8]}.csv", "text/csv")

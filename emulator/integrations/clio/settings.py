@@ -6,12 +6,12 @@ with `allow_remote = true`. Every default below is what the seed describes, mark
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from ...kernel.http_server import is_loopback_host
+from ...linked_services import from_env
 
 # Clio's four data regions, each its own host for OAuth and API (reference §1).
 REGIONS: dict[str, str] = {
@@ -87,11 +87,10 @@ def parse_clio(config: dict[str, Any]) -> ClioSettings | None:
         raise ClioSettingsError(
             f"{where}: {base_url} is not on this machine; set allow_remote = true to connect to Clio on purpose"
         )
-    secret = raw.get("client_secret")
-    if raw.get("client_secret_env"):
-        secret = os.environ.get(raw["client_secret_env"])
-        if secret is None:
-            raise ClioSettingsError(f"{where}: environment variable {raw['client_secret_env']} is not set")
+    try:
+        secret = from_env(raw, "client_secret", where)
+    except KeyError as exc:
+        raise ClioSettingsError(exc.args[0]) from None
     client_id = raw.get("client_id")
     if fake:
         from pms_adapters.clio.models import App
