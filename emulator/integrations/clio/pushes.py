@@ -17,7 +17,6 @@ comment's author (the Clio user with the same e-mail, else the connected user), 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import Any
@@ -29,6 +28,7 @@ from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError, er
 
 from ...kernel.clock import Clock, iso
 from ...kernel.store import Store
+from ...ods import Ods, contact_details
 from .connection import ClioConnection
 from .settings import ClioSettings
 from .sync import CONTACT_REFERENCE
@@ -51,6 +51,8 @@ class ClioPushes:
         # One push of a kind at a time (the cron job, the API and the page may all start one): the second
         # waits, then reads what is left, so nothing is sent twice.
         self._locks = {"communication": threading.Lock(), "document": threading.Lock()}
+        self._ods = Ods(store)
+        self._users: dict[str, Any] | None = None  # Clio's users by e-mail, during one messages run
 
     # -- messages ---------------------------------------------------------------------------------
     def push_messages(self) -> dict[str, int]:
@@ -58,6 +60,7 @@ class ClioPushes:
             return self._push_messages()
 
     def _push_messages(self) -> dict[str, int]:
+        self._users = None  # Clio's users by e-mail, fetched once for this run
         if not self.connection.connected:
             return {"pushed": 0, "failed": 0}
         with self.store.read() as conn:
@@ -101,23 +104,19 @@ class ClioPushes:
         return client.post("communications.json", data, {"fields": "id"})["data"]["id"]
 
     def _clio_user(self, client: ClioClient, author: str | None) -> int | None:
-        email = None
+        """The Clio user with the author's e-mail, else the connected user; Clio's users read once a run."""
         with self.store.read() as conn:
-            for row in conn.execute("SELECT body FROM ods WHERE kind='person'"):
-                doc = json.loads(row["body"])
-                if author and str(doc.get("userName", "")).lower() == author.lower():
-                    email = next(
-                        (
-                            d.get("contactValue")
-                            for d in (doc.get("aspectData") or {}).get("ContactDetails") or []
-                            if d.get("contactTypeSystemName") == "email"
-                        ),
-                        None,
-                    )
-                    break
-        users = client.get("users.json", {"fields": "id,email", "limit": 200})["data"]
-        match = next((u["id"] for u in users if email and str(u.get("email", "")).lower() == email.lower()), None)
-        return match if match is not None else client.who_am_i().get("id")
+            person = self._ods.user_by_name(author, conn)
+        email = next(
+            (str(d["contactValue"]).lower() for d in contact_details(person or {})
+             if d.get("contactTypeSystemName") == "email" and d.get("contactValue")),
+            None,
+        )  # fmt: skip
+        if self._users is None:
+            listed = client.get("users.json", {"fields": "id,email", "limit": 200})["data"]
+            self._users = {str(u.get("email", "")).lower(): u["id"] for u in listed if u.get("email")}
+            self._users[""] = client.who_am_i().get("id")
+        return self._users.get(email or "", self._users[""])
 
     def _client_contact(self, item_id: str) -> int | None:
         prefix = CONTACT_REFERENCE.format("")

@@ -624,9 +624,6 @@ class ClioSync:
             for r in rows
         ]
 
-    def work_item_for(self, clio_id: int) -> str | None:
-        return self._work_item_of(clio_id)
-
 
 def parse_integration_id(ident: Any) -> int:
     """`1180000001`, or a Clio matter URL (`https://app.clio.com/nc/#/matters/1180000001`)."""
