@@ -25,6 +25,7 @@ EXPECTED = {
     "lodash": "4.17.21",
     "moment": "2.30.1",
     "font-awesome": "4.7.0",
+    "bootstrap": "3.4.1",
 }
 
 
@@ -93,7 +94,14 @@ def test_lock_names_no_registry_host():
 
 def test_host_page_asset_lists_are_pinned_and_ordered():
     assert SCRIPTS[0].startswith("jquery/")
-    assert [s.split("/", 1)[0] for s in SCRIPTS] == ["jquery", "knockout", "knockout-mapping", "lodash", "moment"]
+    assert [s.split("/", 1)[0] for s in SCRIPTS] == [
+        "jquery",
+        "bootstrap",
+        "knockout",
+        "knockout-mapping",
+        "lodash",
+        "moment",
+    ]
     for url in (*SCRIPTS, *STYLES):
         package, path = url.split("/", 1)
         assert vendor_file(package, path) == (VENDOR_ROOT / url).resolve(), url
@@ -123,6 +131,15 @@ def test_font_awesome_css_references_only_shipped_fonts():
         assert vendor_file("font-awesome", ref.removeprefix("../")) is not None, ref
 
 
+def test_bootstrap_css_references_only_shipped_fonts():
+    css = (VENDOR_ROOT / "bootstrap/dist/css/bootstrap.min.css").read_text(encoding="utf-8")
+    refs = {m.split("?")[0].split("#")[0] for m in re.findall(r"url\(([^)'\"]+)\)", css)}
+    assert refs, "no glyphicon font URLs found"
+    for ref in refs:
+        assert ref.startswith("../fonts/"), ref
+        assert vendor_file("bootstrap", "dist/" + ref.removeprefix("../")) is not None, ref
+
+
 @pytest.mark.parametrize(
     ("url", "banner"),
     [
@@ -132,6 +149,8 @@ def test_font_awesome_css_references_only_shipped_fonts():
         ("lodash/lodash.min.js", r'var [A-Za-z_$]+,[A-Za-z_$]+="4\.17\.21"'),
         ("moment/min/moment.min.js", r'\.version="2\.30\.1"'),
         ("font-awesome/css/font-awesome.min.css", r"^/\*!\n \*  Font Awesome 4\.7\.0 by @davegandy"),
+        ("bootstrap/dist/css/bootstrap.min.css", r"^/\*!\n \* Bootstrap v3\.4\.1 "),
+        ("bootstrap/dist/js/bootstrap.min.js", r"^/\*!\n \* Bootstrap v3\.4\.1 "),
     ],
 )
 def test_shipped_file_carries_its_version_banner(url, banner):

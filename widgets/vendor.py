@@ -1,7 +1,8 @@
 """Pinned browser libraries for the widget host page, shipped inside the package.
 
-Operate's widgets expect jQuery, Knockout 3.5 with knockout-mapping, lodash, moment and Font Awesome 4.7 (v4 class
-names such as ``fa fa-gbp``) on the page. They are shipped here, from pinned npm releases, so that the host page
+Operate's widgets expect jQuery, Bootstrap 3 (its CSS and its jQuery plugins: dropdowns, alerts, modals, ``.hidden``),
+Knockout 3.5 with knockout-mapping, lodash, moment and Font Awesome 4.7 (v4 class names such as ``fa fa-gbp``) on the
+page. They are shipped here, from pinned npm releases, so that the host page
 works offline and never depends on a CDN.
 
 Layout: ``widgets/static/vendor/<package>/<path>``, where ``<path>`` is the file's path inside the npm tarball (so
@@ -29,6 +30,7 @@ URL_PREFIX = "/_harness/vendor/"
 
 SCRIPTS: tuple[str, ...] = (
     "jquery/dist/jquery.min.js",  # first: knockout and the widgets pick up window.jQuery
+    "bootstrap/dist/js/bootstrap.min.js",  # needs window.jQuery; adds $.fn.dropdown/modal/alert and their data-api
     "knockout/build/output/knockout-latest.js",
     "knockout-mapping/dist/knockout.mapping.min.js",  # needs window.ko
     "lodash/lodash.min.js",
@@ -36,7 +38,10 @@ SCRIPTS: tuple[str, ...] = (
 )
 """Script URL paths relative to the vendor root, in the order a host page must load them."""
 
-STYLES: tuple[str, ...] = ("font-awesome/css/font-awesome.min.css",)
+STYLES: tuple[str, ...] = (
+    "bootstrap/dist/css/bootstrap.min.css",  # first: the harness's own harness.css and the widgets' styles win over it
+    "font-awesome/css/font-awesome.min.css",
+)
 """Stylesheet URL paths relative to the vendor root."""
 
 
