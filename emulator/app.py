@@ -88,6 +88,9 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     from .api import outbox
 
     app.register_blueprint(outbox.bp)  # /api/_emulator/outbox: what the emulator has e-mailed
+    from .api import pluginfiles
+
+    app.register_blueprint(pluginfiles.bp)  # /_pluginFiles/<Plugin>/...: the solution's _plugins/<Plugin>/
 
     from widgets.pages import bp as widget_pages
 

@@ -62,6 +62,12 @@ class Manifest:
         value = get_ci(self.designer, "configurationWidget")
         return str(value) if value else None
 
+    @property
+    def configures_plugin(self) -> str | None:
+        """`"configuresPlugin": "<Plugin>"`: a plugin configuration widget (the marker is inferred; docs/widgets.md)."""
+        value = get_ci(self.raw, "configuresPlugin")
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
     def default_configuration(self) -> dict[str, Any]:
         """`designer.defaultConfigurationJson`: an object, or a JSON string of one, as exports have it."""
         value = get_ci(self.designer, "defaultConfigurationJson")
@@ -92,6 +98,7 @@ class Manifest:
             "menuTemplates": self.menu_templates,
             "components": self.components,
             "configurationWidget": self.configuration_widget,
+            "configuresPlugin": self.configures_plugin,
             "defaultConfiguration": self.default_configuration(),
             "width": get_ci(self.raw, "width") if isinstance(get_ci(self.raw, "width"), (int, float)) else None,
             "builtin": self.builtin,
@@ -133,6 +140,9 @@ def parse_manifest(path: Path, root: Path, builtin: bool) -> Manifest:
         menu_templates=_url_list(doc, "menuTemplates", path),
         components=_url_list(doc, "components", path),
     )
+    marker = get_ci(doc, "configuresPlugin")
+    if marker is not None and not (isinstance(marker, str) and marker.strip()):
+        raise ManifestError(f"{path}: configuresPlugin must name the plugin (its folder under _plugins/)")
     if get_ci(doc, "designer") is not None and not isinstance(get_ci(doc, "designer"), dict):
         raise ManifestError(f"{path}: designer must be an object")
     manifest.default_configuration()  # a designer.defaultConfigurationJson that is not JSON fails here, named
@@ -162,10 +172,12 @@ def ide_roots(solution_ide_root: Path | None) -> list[tuple[Path, bool]]:
     return [*roots, (BUILTIN_IDE_ROOT, True)]
 
 
-def scan(solution_ide_root: Path | None) -> Catalogue:
+def scan(solution_ide_root: Path | None, plugins_root: Path | None = None) -> Catalogue:
+    """Every manifest under the IDE roots and, when given, the solution's `_plugins/` folder (plugin widgets)."""
     manifests: dict[str, Manifest] = {}
     errors: list[str] = []
-    for root, builtin in ide_roots(solution_ide_root):
+    roots = ide_roots(solution_ide_root) + ([(plugins_root, False)] if plugins_root else [])
+    for root, builtin in roots:
         found: list[Path] = []
         for path in root.rglob("*.json"):  # bounded per root, so the built-ins are always listed
             name = path.name.lower()

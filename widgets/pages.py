@@ -27,7 +27,9 @@ from emulator.identity import OAuthError
 from emulator.kernel.clock import iso
 from emulator.kernel.errors import ApiError, error_body
 from emulator.oidc import s256
+from emulator.solution.pluginfiles import plugins_root
 
+from . import apicookie, plugins
 from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
@@ -35,12 +37,18 @@ from .scenarios import ScenarioError, apply, describe, for_widget
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 
 STATIC = Path(__file__).parent / "static" / "host"
-HOST_FILES = {"operate-host.js": "application/javascript", "harness.css": "text/css"}
+HOST_FILES = {
+    "operate-host.js": "application/javascript",
+    "operate-bindings.js": "application/javascript",  # nativeDropZone, plugin configuration widgets
+    "harness.css": "text/css",
+}
 MAX_LISTED_WORK_ITEMS = 200
 MAX_CONFIG_CHARS = 100_000
 MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.md says so)
 
 bp = Blueprint("widgets", __name__, template_folder="templates")
+bp.after_request(apicookie.attach)
+bp.register_blueprint(plugins.bp)  # /_harness/plugins/<Plugin>/configuration
 
 
 def _em() -> Any:
@@ -48,7 +56,7 @@ def _em() -> Any:
 
 
 def _catalogue() -> Catalogue:
-    return scan(_em().solution.ide_root)
+    return scan(_em().solution.ide_root, plugins_root(_em().solution.root))
 
 
 def _work_items(em: Any) -> list[dict[str, Any]]:
@@ -66,6 +74,7 @@ def _session(em: Any, user: str | None) -> dict[str, Any]:
         token = signed["at"]  # the token the sign-in's code bought (or its refresh since)
     else:
         token = em.identity.issue(PORTAL_CLIENT, user) if user else None
+    apicookie.remember(token)  # the `_api` cookie carries it to widgets that call fetch themselves
     return {"token": token, "user": user, "expiresIn": int(em.identity.access_ttl.total_seconds())}
 
 
@@ -252,6 +261,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "scenario": applied.name,
         "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),
+        "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration
         "workTypeSystemName": work_item.type if work_item else None,
         # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
         "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
@@ -356,12 +366,19 @@ def preview(widget_id: str):
         row={},
     )
     slot = slot_for(catalogue, "p0", placement)
+    extra: dict[str, Any] = {}
+    if manifest.configures_plugin:
+        try:
+            extra["plugin"] = plugins.boot_entry(em, manifest.configures_plugin, manifest.id)
+        except ValueError as exc:
+            return _refuse(400, str(exc))
     return _render(
         manifest.title,
         [slot],
         applied,
         scenarios,
-        {"catalogue": catalogue, "manifest": manifest, "mode": mode, "page_errors": [problem] if problem else []},
+        {"catalogue": catalogue, "manifest": manifest, "mode": mode, "page_errors": [problem] if problem else []}
+        | extra,
     )
 
 

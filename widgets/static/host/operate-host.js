@@ -71,6 +71,7 @@
         lines.appendChild(li);
         while (lines.childNodes.length > 200) lines.removeChild(lines.firstChild);
     }
+    state.show = show;  // the other host scripts (operate-bindings.js) write to the same panel
     document.getElementById("op-console-clear").addEventListener("click", function () {
         lines.textContent = "";
         state.errors = 0;
@@ -734,6 +735,7 @@
                 hosted.always(function () {
                     mount(slot.manifest, element, configuration, { zone: slot.zone, key: slot.key }).done(function (instance) {
                         state.widgets[slot.key] = instance;
+                        $(document).trigger("operate:mounted", [instance, slot, element]);  // operate-bindings.js
                         mountedInstances.push({ instance: instance, configuration: configuration });
                         done.resolve(instance);
                     });
