@@ -185,3 +185,4 @@ def test_shipped_files_are_byte_for_byte_the_registry_release(tmp_path):
             assert ours == theirs, f"{entry['package']}/{shipped} differs from the release's {upstream}"
             compared += 1
     assert compared == sum(len(e["files"]) + bool(e["license_file"]["from_tarball"]) for e in load_pins())
+    assert {e["package"] for e in load_pins()} == set(EXPECTED)  # Bootstrap's CSS, JS, fonts and licence included

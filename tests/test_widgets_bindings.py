@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -264,6 +265,7 @@ def test_a_plugin_configuration_widget_is_loaded_validated_and_saved(operate, wi
 def test_the_gallery_offers_the_plugin_configuration_widget(operate):
     html = operate.app.test_client().get("/widgets").get_data(as_text=True)
     assert "LookalikePlugin.Settings" in html
+    assert "<code>/_pluginFiles/LookalikePlugin/ui</code> · configures plugin <code>LookalikePlugin</code>" in html
 
 
 @pytest.mark.parametrize(
@@ -282,3 +284,15 @@ def test_a_broken_plugin_configuration_file_is_named(operate):
     response = operate.app.test_client().get("/_harness/plugins/Broken/configuration")
     assert response.status_code == 400
     assert "configuration.json" in response.get_json()["title"] and "JSON object" in response.get_json()["title"]
+
+
+def test_editing_a_plugin_file_is_seen_by_live_reload(operate, solution):
+    client = operate.app.test_client()
+    before = client.get("/_harness/changes").get_json()["stamp"]
+    script = solution / "_plugins" / PLUGIN / "ui" / "Settings.js"
+    stat = script.stat()
+    try:
+        os.utime(script, (stat.st_atime, before + 60))
+        assert client.get("/_harness/changes").get_json()["stamp"] == before + 60
+    finally:
+        os.utime(script, (stat.st_atime, stat.st_mtime))

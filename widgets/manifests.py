@@ -39,6 +39,7 @@ class Manifest:
     templates: list[str] = field(default_factory=list)
     menu_templates: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
+    url_prefix: str = "/_ideFiles/"  # where its folder is served: `/_pluginFiles/` for one under `_plugins/`
 
     @property
     def designer(self) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def _url_list(doc: dict[str, Any], key: str, where: Path) -> list[str]:
     return [v.replace("\\", "/") for v in value]
 
 
-def parse_manifest(path: Path, root: Path, builtin: bool) -> Manifest:
+def parse_manifest(path: Path, root: Path, builtin: bool, url_prefix: str = "/_ideFiles/") -> Manifest:
     kind = "panel" if path.name.lower().endswith(PANEL_SUFFIX) else "widget"
     try:
         doc = load(path)
@@ -139,6 +140,7 @@ def parse_manifest(path: Path, root: Path, builtin: bool) -> Manifest:
         templates=_url_list(doc, "templates", path),
         menu_templates=_url_list(doc, "menuTemplates", path),
         components=_url_list(doc, "components", path),
+        url_prefix=url_prefix,
     )
     marker = get_ci(doc, "configuresPlugin")
     if marker is not None and not (isinstance(marker, str) and marker.strip()):
@@ -176,8 +178,10 @@ def scan(solution_ide_root: Path | None, plugins_root: Path | None = None) -> Ca
     """Every manifest under the IDE roots and, when given, the solution's `_plugins/` folder (plugin widgets)."""
     manifests: dict[str, Manifest] = {}
     errors: list[str] = []
-    roots = ide_roots(solution_ide_root) + ([(plugins_root, False)] if plugins_root else [])
-    for root, builtin in roots:
+    roots = [(root, builtin, "/_ideFiles/") for root, builtin in ide_roots(solution_ide_root)]
+    if plugins_root:
+        roots.append((plugins_root, False, "/_pluginFiles/"))
+    for root, builtin, url_prefix in roots:
         found: list[Path] = []
         for path in root.rglob("*.json"):  # bounded per root, so the built-ins are always listed
             name = path.name.lower()
@@ -188,7 +192,7 @@ def scan(solution_ide_root: Path | None, plugins_root: Path | None = None) -> Ca
                     break
         for path in sorted(found):
             try:
-                manifest = parse_manifest(path, root, builtin)
+                manifest = parse_manifest(path, root, builtin, url_prefix)
             except ManifestError as exc:
                 errors.append(str(exc))
                 continue

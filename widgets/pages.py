@@ -494,7 +494,8 @@ def session():
 def _newest_change(em: Any) -> float:
     """The newest modification time under the IDE folders (a bounded walk), for live reload."""
     newest = 0.0
-    for root in em.ide_roots:
+    plugins = plugins_root(em.solution.root)
+    for root in [*em.ide_roots, *([plugins] if plugins else [])]:  # a plugin's widget files reload the page too
         for count, path in enumerate(root.rglob("*")):
             if count > MAX_WATCHED:
                 break
