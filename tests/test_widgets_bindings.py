@@ -296,3 +296,15 @@ def test_editing_a_plugin_file_is_seen_by_live_reload(operate, solution):
         assert client.get("/_harness/changes").get_json()["stamp"] == before + 60
     finally:
         os.utime(script, (stat.st_atime, stat.st_mtime))
+
+
+def test_the_configuration_of_a_plugin_the_solution_lacks_is_a_named_404(operate):
+    client = operate.app.test_client()
+    for response in (
+        client.get("/_harness/plugins/Nobody/configuration"),
+        client.put("/_harness/plugins/Nobody/configuration", data="{}", content_type="application/json"),
+    ):
+        assert response.status_code == 404
+        title = response.get_json()["title"]
+        assert "no plugin 'Nobody'" in title and "LookalikePlugin" in title
+    assert client.get("/_harness/plugins/lookalikeplugin/configuration").status_code == 200  # any letter case

@@ -16,8 +16,9 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from emulator.kernel.errors import error_body
-from emulator.solution.pluginfiles import plugin_configuration
+from emulator.solution.pluginfiles import plugin_configuration, plugins_root
 
+from .manifests import scan
 from .portals import strict_json
 
 MAX_PLUGIN_CONFIG_BYTES = 1_000_000
@@ -53,9 +54,29 @@ def _problem(status: int, message: str, field: str) -> Any:
     return jsonify(error_body(status, message, [{"field": field, "message": message}])), status
 
 
+def known_plugins(em: Any) -> dict[str, str]:
+    """Lower-cased name → name of every plugin the solution has: a folder under `_plugins/`, or one a widget
+    manifest says it configures."""
+    root = plugins_root(em.solution.root)
+    found = {p.name.lower(): p.name for p in root.iterdir() if p.is_dir()} if root else {}
+    for manifest in scan(em.solution.ide_root, root).widgets():
+        if manifest.configures_plugin:
+            found.setdefault(manifest.configures_plugin.lower(), manifest.configures_plugin)
+    return found
+
+
+def _unknown(em: Any, plugin: str) -> Any:
+    known = ", ".join(sorted(known_plugins(em).values())) or "none"
+    return _problem(
+        404, f"no plugin {plugin[:80]!r} in the solution (a _plugins/<Plugin>/ folder); plugins: {known}", "plugin"
+    )
+
+
 @bp.get("/_harness/plugins/<plugin>/configuration")
 def read(plugin: str):
     em = current_app.extensions["operate"]
+    if plugin.lower() not in known_plugins(em):
+        return _unknown(em, plugin)
     try:
         value, source = configuration(em, plugin)
     except ValueError as exc:
@@ -67,6 +88,8 @@ def read(plugin: str):
 def store(plugin: str):
     """What the widget's save() returned: a JSON object, stored as the plugin's configuration."""
     em = current_app.extensions["operate"]
+    if plugin.lower() not in known_plugins(em):
+        return _unknown(em, plugin)
     raw = request.get_data(cache=False)
     if len(raw) > MAX_PLUGIN_CONFIG_BYTES:
         return _problem(413, f"a plugin configuration is limited to {MAX_PLUGIN_CONFIG_BYTES} bytes", "body")
