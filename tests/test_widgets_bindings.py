@@ -1,6 +1,10 @@
 """The portal's bindings, files and styles that real widgets use, each with a look-alike run unmodified in Chromium:
 `nativeDropZone` (a real drop event with a DataTransfer holding Files), the `_api` cookie read by widgets that call
-`fetch`, Bootstrap 3 (dropdown, alert, `.hidden`, modal), `/_pluginFiles/` and plugin configuration widgets."""
+`fetch`, Bootstrap 3 (dropdown, alert, `.hidden`, modal), `/_pluginFiles/` and plugin configuration widgets.
+
+The look-alikes (tests/fixtures/lookalikes/: widget-upload-dropzone, widget-fetch-api-cookie, widget-bootstrap-menu
+copied to `_IDE/Lookalikes/<Name>/`, plugin-config-widget copied to `_plugins/LookalikePlugin/`) are written for this
+project after patterns in public third-party Operate code; each script's header names the pattern."""
 
 from __future__ import annotations
 
