@@ -23,6 +23,8 @@ from typing import Any
 from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
 from emulator.solution.idefiles import strip_ide_prefix
 from emulator.solution.references import ReferenceGeneratorError, not_emulated_reason, parse_reference_generator
+from emulator.solution.starter import Starter, report_markdown, summary_lines, toml_block, write_files
+from emulator.solution.starter import build as build_starter
 
 # ---------------------------------------------------------------------------------------------
 # Shapes of the export package, in one place.
@@ -156,6 +158,8 @@ class ImportReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (entry, what was guessed)
     dropped: dict[str, list[str]] = field(default_factory=dict)  # written path -> sections the emulator ignores
     missing: list[MissingDependency] = field(default_factory=list)
+    starter: Starter = field(default_factory=Starter)  # what the importer added so the import is usable at once
+    added: list[str] = field(default_factory=list)  # files the importer wrote that are not in the package
 
     def dropped_groups(self) -> list[tuple[list[str], list[str]]]:
         """(files, sections) with the files that drop the same sections together, in import order."""
@@ -184,6 +188,7 @@ class ImportReport:
         if self.warnings:
             lines.append(f"Warnings ({len(self.warnings)}):")
             lines.extend(f"  {entry}: {text}" for entry, text in self.warnings)
+        lines.extend(summary_lines(self.starter))
         lines.append(f"Details: {self.target / REPORT_FILE}")
         return "\n".join(lines)
 
@@ -226,8 +231,8 @@ class ImportReport:
         if self.warnings:
             out += ["", "## Warnings", ""]
             out.extend(f"- `{entry}`: {text}" for entry, text in self.warnings)
+        out += ["", *report_markdown(self.starter, self.added)]
         return "\n".join(out).rstrip() + "\n"
-
 
 # --------------------------------------------------------------------------------------------- zip
 
@@ -599,6 +604,8 @@ class _Importer:
             self._skip(entry, self._why_unused(entry))
         for entry in self.pkg.duplicates:
             self._skip(entry, "a second entry with the same name (ignoring letter case); the first was used")
+        self.report.starter = build_starter(self.work)
+        self.report.added = write_files(self.work, self.report.starter)
         self._write_toml(manifest)
         order = [k.folder for k in KINDS if k.folder] + ["ide"]
         self.report.imported = {k: self.report.imported[k] for k in order if k in self.report.imported}
@@ -870,7 +877,9 @@ class _Importer:
             if value not in (None, ""):
                 lines.append(f"# {key}: {' '.join(str(value).split())}")
         lines += ["", "[solution]", f"name = {_toml_string(self.report.name)}", ""]
-        (self.work / "operate.toml").write_text("\n".join(lines), encoding="utf-8")
+        text = "\n".join(lines) + toml_block(self.report.starter.services, _toml_string)
+        (self.work / "operate.toml").write_text(text, encoding="utf-8")
+
 
 
 def _toml_string(value: str) -> str:
