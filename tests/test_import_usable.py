@@ -215,3 +215,20 @@ def test_a_widget_page_on_a_solution_without_users_says_why_its_calls_fail(tmp_p
             assert "No user to sign in as" in html and "ods/people.json" in html, path
     finally:
         app.extensions["operate"].close()
+
+
+def test_a_reimport_keeps_the_people_and_work_items_put_in_the_folder(tmp_path: Path):
+    """An export never carries people: re-importing a newer one over the folder keeps the real people someone
+    added to ods/people.json (and the seed), instead of putting the emulator's two users back."""
+    package = zip_of(tmp_path / "export.zip", real_entries())
+    import_package(package, tmp_path / "s")
+    people = jsonfile.load(tmp_path / "s/ods/people.json")
+    ada = {"id": "0b5e0000-0000-4000-8000-000000000001", "firstName": "Ada", "surname": "Lovelace", "isUser": True}
+    people.append({**ada, "isActive": True, "userName": "ada.lovelace"})
+    (tmp_path / "s/ods/people.json").write_text(json.dumps(people), encoding="utf-8")
+    report = import_package(package, tmp_path / "s", overwrite=True)
+    assert report.kept == ["ods/people.json", "seed/workitems.json"] and report.added == []
+    assert [p["userName"] for p in jsonfile.load(tmp_path / "s/ods/people.json")][-1] == "ada.lovelace"
+    md = (tmp_path / "s" / REPORT_FILE).read_text(encoding="utf-8")
+    assert "Kept from the folder this import replaced" in md and "`ods/people.json` was kept" in md
+    assert "kept from the folder it replaced: ods/people.json" in report.summary()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,12 +212,12 @@ def write_files(work: Path, starter: Starter) -> list[str]:
     return written
 
 
-def summary_lines(starter: Starter) -> list[str]:
+def summary_lines(starter: Starter, added: Sequence[str], kept: Sequence[str] = ()) -> list[str]:
     """What `operate import` prints about the starter data."""
-    lines = []
-    if starter.people:
+    lines = [f"  kept from the folder it replaced: {rel}" for rel in kept]
+    if "ods/people.json" in added:
         lines.append(f"  users to sign in as: {ADMIN_USER} (every permission), {ORDINARY_USER} (ods/people.json)")
-    if starter.seed:
+    if "seed/workitems.json" in added:
         lines.append(f"  {len(starter.seed)} preview work item(s), one per work type (seed/workitems.json)")
     lines += [f"  linked service {n!r}: the demo PMS fake stands in (operate.toml)" for n in starter.services]
     return ["Added so it runs at once (not in the package):", *lines] if lines else []
@@ -252,18 +253,23 @@ that serves it from the emulator's demo PMS fake, in process (the Demo 01 PMS co
 `/api/matter/{ref}/financials`). Point `base_url` at your real system and remove `fake` to use it instead."""
 
 
-def report_markdown(starter: Starter, added: list[str]) -> list[str]:
+def report_markdown(starter: Starter, added: Sequence[str], kept: Sequence[str] = ()) -> list[str]:
     """IMPORT-REPORT.md's "Added for the emulator": what was added and how to replace it with the real."""
     out = ["## Added for the emulator", ""]
     out.append("A solution export carries no people, no work items and no linked services, so `operate import`")
     out.append("added these, named as the emulator's own, so `operate serve --solution` is usable at once.")
+    if kept:
+        out += ["", f"Kept from the folder this import replaced (an export never carries them): {', '.join(kept)}."]
     out += ["", "### Users", ""]
-    out.append(PEOPLE_HELP if "ods/people.json" in added else "Nothing added: `ods/people.json` was already there.")
+    out.append(PEOPLE_HELP if "ods/people.json" in added else "Nothing added: `ods/people.json` was kept.")
     out += ["", "### Work items", ""]
-    out.append(SEED_HELP if starter.seed else "None: no work type of the package can be created.")
-    if starter.seed:
+    if "seed/workitems.json" in kept:
+        out.append("Nothing added: `seed/workitems.json` was kept.")
+    else:
+        out.append(SEED_HELP if starter.seed else "None: no work type of the package can be created.")
+    if starter.seed and "seed/workitems.json" not in kept:
         out.append("")
-    for e in starter.seed:
+    for e in starter.seed if "seed/workitems.json" not in kept else []:
         out.append(f"- `{e['id']}` `{e['workItem']['reference']}`: {e['workItem']['sharedoTypeSystemName']}")
     if starter.not_seeded:
         out.append("")
