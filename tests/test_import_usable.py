@@ -128,6 +128,13 @@ def test_a_fresh_import_serves_the_pms_widget_with_its_data_in_chromium(
             timeout=10,
         ).json()
         assert attrs.get("demo01PmsReference") == reference
+
+        page.goto(f"{served.url}/portal/{MATTER_PREVIEW}")  # the export's own portal places the widget
+        page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
+        placed = page.locator('section.op-widget[data-widget="Demo01.PMSWidget"]')
+        assert "Demo 01 - PMS Information" in placed.inner_text() and reference in placed.inner_text()
+        assert "£10.00" in placed.inner_text()
+        assert failed == []
     finally:
         context.close()
         served.stop()
