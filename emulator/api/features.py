@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..avatars import avatar_for, find_user
+from ..identity import Principal
 from ..kernel.errors import ApiError, invalid
 from .common import body, caller, emulator
 
@@ -31,7 +32,7 @@ def feature_off(feature: str) -> ApiError:
     )
 
 
-def require_feature(feature: str):
+def require_feature(feature: str) -> Principal:
     principal = caller()
     if not emulator().features.enabled(feature):
         raise feature_off(feature)
