@@ -10,7 +10,9 @@ from typing import Any
 from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
+from .bookmarks import Bookmarks
 from .documents import Documents
+from .features import FeatureError, FeatureSwitches
 from .finance import Finance, check_thresholds
 from .identity import Identity
 from .integrations.clio.integration import ClioIntegration
@@ -22,6 +24,7 @@ from .kernel.events import Dispatcher, EventStream, load_catalogue
 from .kernel.scheduler import Scheduler
 from .kernel.store import SnapshotError, Store
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
+from .notifications import Notifications
 from .ods import Ods
 from .outbox import MailConfigError, Outbox, parse_mail
 from .query import Queries
@@ -75,6 +78,18 @@ class Emulator:
         self.time = TimeEntries(self.store, self.clock, self.stream, self.workitems, self.ods)
         self.documents = Documents(self.store, self.clock, self.stream, self.workitems, settings.data_dir / "documents")
         try:
+            self.features = FeatureSwitches(self.solution.config.get("features"))
+        except FeatureError as exc:
+            raise SolutionError(str(exc)) from None
+        self.bookmarks = Bookmarks(self.store, self.clock, self.workitems)
+        self.notifications = Notifications(
+            self.store,
+            self.clock,
+            self.workitems,
+            users=lambda: self.identity.users,
+            enabled=lambda: self.features.enabled("Notifications"),
+        )
+        try:
             thresholds = check_thresholds(self.solution.config.get("finance", {}).get("fee_alert_thresholds"))
         except ValueError as exc:
             raise SolutionError(str(exc)) from None
@@ -121,6 +136,7 @@ class Emulator:
             workitems=self.workitems,
         )
         self.dispatcher.subscribe("smartplans", self.smartplans.on_event)
+        self.dispatcher.subscribe("notifications", self.notifications.on_event)
         self.scheduler.on_timer(TIMER_KIND, self.smartplans.on_timer)
         if self.clock.is_virtual:
             self.clock.on_change = self._persist_clock

@@ -145,7 +145,14 @@ def test_operate_toml_names_the_solution(demo_zip: Path, tmp_path: Path) -> None
     target = tmp_path / "solution"
     import_package(demo_zip, target)
     toml = tomllib.loads((target / "operate.toml").read_text(encoding="utf-8"))
-    assert toml == {"solution": {"name": "Demo 01"}}
+    stand_in = {  # the export's code calls /api/proxy/demo01/...: the demo PMS fake stands in (starter.py)
+        "base_url": "http://127.0.0.1:8766",
+        "auth": "api-key",
+        "api_key_header": "X-API-Key",
+        "api_key": "demo-pms-key",
+        "fake": "demo",
+    }
+    assert toml == {"solution": {"name": "Demo 01"}, "linked_services": {"demo01": stand_in}}
     assert "# SharedoVersion: 7.6.1.0" in (target / "operate.toml").read_text(encoding="utf-8")
 
 

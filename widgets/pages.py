@@ -285,9 +285,20 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         scenarios=describe(scenarios),
-        errors=catalogue.errors + extra.pop("page_errors", []),
+        errors=catalogue.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
         **extra,
     )
+
+
+def _no_user_problem(em: Any, user: str | None) -> list[str]:
+    """Why the widgets' calls will be refused when the page has no user: named, never a bare 401."""
+    if user:
+        return []
+    return [
+        "No user to sign in as: this solution has no users, so the widgets' API calls carry no token and are refused "
+        '(401). Add a person with "isUser": true and a "userName" to the solution\'s ods/people.json '
+        "(docs/solution-format.md; `operate import` adds emulator.admin and emulator.user) and restart."
+    ]
 
 
 @bp.get("/widgets")
@@ -302,7 +313,7 @@ def gallery():
     return render_template(
         "gallery.html",
         entries=entries,
-        errors=catalogue.errors + portal_errors,
+        errors=catalogue.errors + portal_errors + ([] if em.identity.users else _no_user_problem(em, None)),
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         solution=em.solution.name,

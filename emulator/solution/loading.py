@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..features import FeatureError, FeatureSwitches
 from ..kernel.jsonfile import JsonFileError, get_ci, load
 from .worktypes import WorkTypeError, WorkTypes, parse_worktype
 
@@ -226,6 +227,10 @@ def load_solution(root: str | Path) -> Solution:
     )
     _check_roles(solution)
     _check_clients(toml_path, config.get("clients", {}))
+    try:
+        FeatureSwitches(config.get("features"), f"{toml_path}: [features]")
+    except FeatureError as exc:
+        raise SolutionError(str(exc)) from None
     return solution
 
 
