@@ -28,14 +28,18 @@ from emulator.kernel.clock import iso
 from emulator.kernel.errors import ApiError, error_body
 from emulator.oidc import s256
 
-from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
+from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
 from .scenarios import ScenarioError, apply, describe, for_widget
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 
 STATIC = Path(__file__).parent / "static" / "host"
-HOST_FILES = {"operate-host.js": "application/javascript", "harness.css": "text/css"}
+HOST_FILES = {
+    "operate-host.js": "application/javascript",
+    "harness.css": "text/css",
+    "sharedo-globals.js": "application/javascript",
+}
 MAX_LISTED_WORK_ITEMS = 200
 MAX_CONFIG_CHARS = 100_000
 MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.md says so)
@@ -249,6 +253,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "slots": [s.to_json() for s in slots if s.hidden is None],
         "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
         "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
+        "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
         "scenario": applied.name,
         "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),
