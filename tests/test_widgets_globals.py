@@ -16,6 +16,7 @@ import pytest
 
 from smartplans.testing import solution_from_demo
 from tests.loopback import serving
+from widgets.host import sharedo_globals
 
 LOOKALIKES = Path(__file__).parent / "fixtures" / "lookalikes"
 MATTER = "3c000000-0000-4000-8000-000000000001"
@@ -72,6 +73,37 @@ def test_sharedo_probe_widget_draws_stand_ins_and_loads_the_action_plan(operate,
     page.assert_no_console_errors()
 
 
+STAND_INS = [  # every component of widgets/sharedo-globals.json, by name
+    "Sharedo.UI.Framework.Components.Map",
+    "Sharedo.UI.Framework.Components.Map.Container",
+    "Sharedo.Core.Case.Widgets.ActionPlan",
+    "Sharedo.Core.Case.Widgets.AddressPicker",
+    "Sharedo.Core.Case.Widgets.TaskList",
+    "Sharedo.Core.Case.FormBuilder.Widgets.Standard",
+    "Sharedo.Core.Case.FormBuilder.Widgets.Aspect",
+]
+
+
+def test_every_stand_in_renders_a_labelled_placeholder_and_says_which(widget_page):
+    assert sorted(STAND_INS) == sorted(sharedo_globals()["components"])
+    page = widget_page("Lookalike.SharedoProbe", work_item=MATTER)
+    for name in STAND_INS:
+        made = page.page.evaluate(
+            """(name) => {
+                const box = document.createElement("div");
+                box.className = "stand-in-test";
+                document.querySelector(".op-portal").appendChild(box);
+                const Component = name.split(".").reduce((node, part) => node[part], window);
+                const made = new Component(box, {}, { id: "x" });
+                return [box.querySelector("[data-standin]").dataset.standin, made instanceof Component];
+            }""",
+            name,
+        )
+        assert made == [name, True]
+        assert any(e["text"].startswith(f"stand-in: {name} (") for e in page.harness_log("warning"))
+    page.assert_no_console_errors()
+
+
 def test_a_wrapped_form_builder_save_runs_and_its_promise_resolves(operate, widget_page):
     page = widget_page("Lookalike.SharedoProbe", work_item=MATTER)
     page.page.locator(".probe-save").click()
@@ -101,6 +133,7 @@ def test_load_widget_by_id_lists_it_and_destroy_widget_calls_on_destroy(operate,
     card = page.page.locator(f"#{base_id}_children .lookalike-child-card")
     assert card.locator(".child-label").inner_text() == "first child"
     assert card.locator(".child-parent-id").inner_text() == base_id  # configuration reached the child
+    assert card.locator(".child-system-name").inner_text() == "Lookalike.ChildCard"  # baseModel.systemName
     child_id = card.locator(".child-base-id").inner_text()
     assert child_id and child_id != base_id
     assert page.page.locator(f"#{child_id} .lookalike-child-card").count() == 1  # its element is #base.id
@@ -177,6 +210,16 @@ def test_a_widgets_only_call_failing_with_401_is_an_error_when_the_page_is_bound
 def test_a_network_error_of_xhr_is_an_error_line(widget_page):
     page = widget_page("Lookalike.PlainAjax", work_item=MATTER, config={**NO_TOKEN, "url": "http://127.0.0.1:9/x"})
     wanted = "$.ajax GET http://127.0.0.1:9/x failed: network error"
+    assert any(e.startswith(wanted) for e in errors(page)), errors(page)
+    page.page.evaluate(
+        """() => new Promise((done) => {
+            const xhr = new XMLHttpRequest();
+            xhr.open("POST", "/api/v1/public/workItem/findByQuery");
+            xhr.onloadend = done;
+            xhr.send("{}");
+        })"""
+    )
+    wanted = "XMLHttpRequest POST /api/v1/public/workItem/findByQuery failed: 401"
     assert any(e.startswith(wanted) for e in errors(page)), errors(page)
 
 
