@@ -264,6 +264,7 @@ def test_calling_what_the_emulator_lacks_names_it_once_with_a_link(widget_page):
             $ajax.getOnce("/api/countries");
             new Sharedo.UI.Framework.Components.Gantt(document.querySelector('.probe-form-host'));
             $ui.pageContext.frameworkId();
+            $ui.pageContext.user.displayName();
         }"""
     )
     lines = errors(page)
@@ -272,6 +273,7 @@ def test_calling_what_the_emulator_lacks_names_it_once_with_a_link(widget_page):
         "$ajax.getOnce",
         "Sharedo.UI.Framework.Components.Gantt",
         "$ui.pageContext.frameworkId",
+        "$ui.pageContext.user.displayName",
     ]:
         assert lines.count(f"not emulated: {name} \u2014 see {FIDELITY}") == 1, (name, lines)
     assert page.page.evaluate("window.__operate.notEmulated['$ui.foo.bar']") == 2

@@ -87,11 +87,12 @@
         return probePrefixes.some(function (p) { return key.indexOf(p) === 0; });
     }
 
+    // `args`: a constructor's arguments; the element among them gets a placeholder naming what is missing.
     function notEmulated(name, args) {
         var first = !op.notEmulated[name];
         op.notEmulated[name] = (op.notEmulated[name] || 0) + 1;
         if (first) say("error", "not emulated: " + name + " \u2014 see " + FIDELITY, "fidelity");
-        var element = elementIn(args || []);
+        var element = args ? elementIn(args) : null;
         if (element) placeholder(element, name, false);
     }
 
@@ -105,7 +106,7 @@
                 if (key in t) return Reflect.get(t, key);
                 return isProbe(key) ? undefined : absent(path + "." + key);
             },
-            apply: function (t, self, args) { notEmulated(path, args); return undefined; },
+            apply: function () { notEmulated(path); return undefined; },
             construct: function (t, args) { notEmulated(path, args); return {}; }
         });
         absentSet.add(proxy);
