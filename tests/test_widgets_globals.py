@@ -161,6 +161,32 @@ def test_destroying_a_widget_destroys_what_it_loaded_and_dispose_ends_its_subscr
     page.assert_no_console_errors()
 
 
+def test_a_widget_loaded_into_a_taken_container_replaces_it_and_a_handle_can_be_destroyed_while_loading(
+    operate, widget_page
+):
+    page = widget_page("Lookalike.WidgetHost", work_item=MATTER)
+    base_id = page.page.locator(".host-base-id span").inner_text()
+    page.page.evaluate(
+        f"""() => new Promise((done) => $ui.widgets.loadWidget("Lookalike.ChildCard", "#{base_id}_children_0",
+                {{ withChrome: false }}, {{ label: "second child" }}, done))"""
+    )
+    cards = page.page.locator(".lookalike-child-card .child-label")
+    assert cards.all_inner_texts() == ["second child"]
+    assert "Destroyed: first child" in page.page.locator(".host-destroyed").inner_text()  # onDestroy of the old one
+
+    page.page.evaluate(
+        f"""() => {{
+            const box = "#{base_id}_children_0";
+            const handle = $ui.widgets.loadWidget("Lookalike.ChildCard", box, {{}}, {{ label: "gone" }});
+            $ui.widgets.destroyWidget(handle);
+            return handle.ready;
+        }}"""
+    )
+    page.page.wait_for_function("() => document.querySelectorAll('.lookalike-child-card').length === 0", timeout=5000)
+    assert page.page.evaluate("$ui.widgets.instances().length") == 1
+    page.assert_no_console_errors()
+
+
 def test_widget_lock_and_stack_lock_show_a_busy_state(operate, widget_page):
     page = widget_page("Lookalike.WidgetHost", work_item=MATTER, config={"stayBusy": True})
     locked = page.page.locator(".op-widget-body[data-locked]")
