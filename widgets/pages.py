@@ -30,7 +30,7 @@ from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
 
 from . import apicookie, plugins
-from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
+from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
 from .scenarios import ScenarioError, apply, describe, for_widget
@@ -39,6 +39,7 @@ from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 STATIC = Path(__file__).parent / "static" / "host"
 HOST_FILES = {
     "operate-host.js": "application/javascript",
+    "sharedo-globals.js": "application/javascript",  # the Sharedo namespace, $ui.widgets, calls watched
     "operate-bindings.js": "application/javascript",  # nativeDropZone, plugin configuration widgets
     "harness.css": "text/css",
 }
@@ -258,6 +259,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "slots": [s.to_json() for s in slots if s.hidden is None],
         "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
         "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
+        "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
         "scenario": applied.name,
         "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),

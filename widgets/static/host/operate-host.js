@@ -43,6 +43,8 @@
         inflight: {}  // $ajax calls not settled yet: id -> "GET /url", named when a page never settles
     };
     window.__operate = state;
+    // What other host scripts (sharedo-globals.js) build on: the console panel, the bound count, mounting.
+    state.host = { boot: boot, show: show, toast: toast, settle: settle, mount: mount, loadAll: loadAll, destroy: destroy, hooks: {} };
 
     // -- console panel ------------------------------------------------------------------------
     var lines = document.getElementById("op-console-lines");
@@ -148,7 +150,7 @@
     // Resolves with the parsed body (null when empty, as some Operate routes answer 200 with nothing) or
     // rejects with the jqXHR; done/fail run synchronously, so the widget's own callbacks come no later.
     function send(method, url, body, raw, retried) {
-        var settings = { url: url, method: method, dataType: "text", headers: {} };
+        var settings = { url: url, method: method, dataType: "text", headers: {}, operateHost: true };
         if (session.token && sameOrigin(url)) settings.headers.Authorization = "Bearer " + session.token;
         if (raw) {
             settings.data = body;
@@ -441,7 +443,7 @@
         return templateCache[href];
     }
     function fetchTemplate(href) {
-        return $.ajax({ url: href, dataType: "text" }).then(
+        return $.ajax({ url: href, dataType: "text", operateHost: true }).then(
             function (text) { return text; },
             function (xhr) {
                 show("warning", "template " + href + " could not be loaded (" + xhr.status + ")", "manifest");
@@ -488,8 +490,12 @@
         if (typeof Ctor !== "function") {
             throw new Error("no constructor " + manifest.id + " after loading its scripts (the manifest id must name it)");
         }
-        var baseModel = $.extend({ pageContext: window.$ui.pageContext, placement: extra || {} }, {});
-        return new Ctor(element, configuration, baseModel);
+        var hooks = state.host.hooks;
+        var baseModel = $.extend({ pageContext: window.$ui.pageContext, placement: extra || {} },
+            hooks.baseModel ? hooks.baseModel(manifest, element) : {});
+        var instance = new Ctor(element, configuration, baseModel);
+        if (hooks.constructed) hooks.constructed(instance, manifest, element, baseModel);
+        return instance;
     }
 
     function fail(element, text) {
