@@ -28,14 +28,18 @@ from emulator.kernel.clock import iso
 from emulator.kernel.errors import ApiError, error_body
 from emulator.oidc import s256
 
-from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
+from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
 from .scenarios import ScenarioError, apply, describe, for_widget
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 
 STATIC = Path(__file__).parent / "static" / "host"
-HOST_FILES = {"operate-host.js": "application/javascript", "harness.css": "text/css"}
+HOST_FILES = {
+    "operate-host.js": "application/javascript",
+    "aspect-host.js": "application/javascript",
+    "harness.css": "text/css",
+}
 MAX_LISTED_WORK_ITEMS = 200
 MAX_CONFIG_CHARS = 100_000
 MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.md says so)
@@ -253,6 +257,8 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),
         "workTypeSystemName": work_item.type if work_item else None,
+        # How an aspect's `_host.model` maps the work item [inferred]: widgets/portal-globals.json.
+        "aspectModel": portal_globals()["aspectModel"] if extra.get("mode") == "aspect" else None,
         # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
         "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
     }
