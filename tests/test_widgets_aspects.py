@@ -121,6 +121,10 @@ def test_reload_fetches_the_work_item_again_and_calls_on_reload(operate, widget_
     assert page.widget().locator(".lifecycle-title").input_value() == "Changed elsewhere"  # same observable, refreshed
     assert page.widget().locator(".lifecycle-note").input_value() == "x1"  # onReload read the new aspectData
     assert lifecycle(page) == ["onReload: Changed elsewhere"]
+    api.put(f"/api/v1/public/workItem/{MATTER}", {"workItem": {"title": "Changed again"}})
+    page.page.evaluate("() => __operate.widgets.p0._host.blade.reload()")  # the form's own reload, as code calls it
+    page.page.wait_for_function("() => document.querySelectorAll('.lifecycle-log li').length === 2", timeout=5000)
+    assert lifecycle(page)[-1] == "onReload: Changed again"
 
 
 def test_a_refused_put_is_shown_and_on_after_save_does_not_run(operate, widget_page):
