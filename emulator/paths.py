@@ -47,6 +47,13 @@ WORK_ITEM_FIELDS = (
 _FIELD_BY_LOWER = {name.lower(): name for name in WORK_ITEM_FIELDS}
 # Fields whose value is one or more work items: the next name in the path is a work item's field again.
 WORK_ITEM_VALUED = frozenset({"parent", "ancestors", "children", "descendants"})
+# Fields with a fixed set of members (what `Resolver._item_field` builds): another member is a 400 too.
+FIXED_MEMBERS: dict[str, tuple[str, ...]] = {
+    "phase": ("systemName", "name", "isOpen", "isRemoved", "iconClass"),
+    "type": ("systemName", "name", "iconClass", "path"),
+    "description": ("html", "text", "value"),
+    "urls": ("view",),
+}
 
 # The keys a `!q?key=value&...` filter takes; any other key is a 400 naming it. [inferred meanings]
 #   type    the item's work type is this type or derives from it
@@ -157,7 +164,17 @@ def field_name(name: str) -> str | None:
 def check_path(path: Any, field: str = "path", on_work_item: bool = True) -> bool:
     """Parse `path` and refuse (400 naming the part) a name a work item does not have, wherever the path
     steps on a work item. Returns whether the path ends on work items (so `includeFields` read their fields)."""
+    fixed: tuple[str, ...] = ()  # the members the previous name's value has, when it has a fixed set
     for name, _ in parse_path(path, field):
+        if fixed:
+            if name.lower() not in {m.lower() for m in fixed}:
+                raise invalid(
+                    field,
+                    f"path {path!r}: {name!r} is not a member the emulator knows there (a typo, or not emulated:"
+                    f" see /_emulator/fidelity); it knows {', '.join(fixed)}",
+                )
+            fixed = ()
+            continue
         if not on_work_item:  # past a value that is no work item: the rest names data (aspectData keys, ...)
             continue
         canonical = field_name(name)
@@ -168,6 +185,7 @@ def check_path(path: Any, field: str = "path", on_work_item: bool = True) -> boo
                 f" see /_emulator/fidelity); it knows {', '.join(WORK_ITEM_FIELDS)} and form-<form>",
             )
         on_work_item = canonical in WORK_ITEM_VALUED
+        fixed = FIXED_MEMBERS.get(canonical, ())
     return on_work_item
 
 

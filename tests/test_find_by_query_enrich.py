@@ -95,6 +95,8 @@ def test_include_fields_on_a_single_value_and_on_participants(api):
         ({"path": "descendants!q?path="}, "enrich[0].path", "'path'"),
         ({"path": "descendants!q?closed=maybe"}, "enrich[0].path", "'maybe'"),
         ({"path": "parent.nmae"}, "enrich[0].path", "'nmae'"),
+        ({"path": "phase.sytemName"}, "enrich[0].path", "'sytemName'"),
+        ({"path": "parent.type.colour"}, "enrich[0].path", "'colour'"),
         (
             {"path": DESCENDANTS, "includeFields": [{"path": "phase.name"}, {"path": "titel"}]},
             "enrich[0].includeFields[1].path",
@@ -125,3 +127,13 @@ def test_graph_query_refuses_an_unknown_name_too(api):
     ok = api.post(GRAPH, body)
     assert ok.status_code == 200, ok.json
     assert ok.json["data"]["workitem.descendants!q?path=task"] == [{"reference": "TSK-00002"}]
+
+
+def test_every_fixed_member_the_emulator_lists_reads_a_value(api):
+    """FIXED_MEMBERS (emulator/paths.py) says which members `phase`, `type`, ... have: each one resolves."""
+    from emulator.paths import FIXED_MEMBERS
+
+    paths = [f"{field}.{member}" for field, members in FIXED_MEMBERS.items() for member in members]
+    data = enrich(api, OPEN_MATTER, [{"path": p} for p in paths] + [{"path": "PHASE.SystemName"}])
+    assert [p for p in paths if data[p] is None] == []
+    assert data["PHASE.SystemName"] == data["phase.systemName"] == "matter-open"
