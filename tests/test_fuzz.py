@@ -88,6 +88,8 @@ SEMANTIC_400 = {
     "POST /api/_emulator/integrations/clio/push": "needs Clio connected (the firm's grant)",
     "POST /api/_emulator/integrations/clio/disconnect": "tells Clio only when connected",
     "PUT /api/_emulator/integrations/clio/mappings": "work types and phases are the solution's; no propertyNames",
+    "POST /api/v1/public/workItem/findByQuery": "a path's names are the object model's, step by step",
+    "POST /api/executionengine/graph/sharedo/query": "a path's names are the object model's, step by step",
 }
 # Attribute names the demo seed holds; with the seed's ids and the solution's type, phase and role
 # names they are mixed into generated requests, so the fuzz gets past "404 not found" / "unknown

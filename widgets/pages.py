@@ -30,7 +30,7 @@ from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
 
 from . import apicookie, plugins
-from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, sharedo_globals, slot_for
+from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
 from .scenarios import ScenarioError, apply, describe, for_widget
@@ -41,6 +41,7 @@ HOST_FILES = {
     "operate-host.js": "application/javascript",
     "sharedo-globals.js": "application/javascript",  # the Sharedo namespace, $ui.widgets, calls watched
     "operate-bindings.js": "application/javascript",  # nativeDropZone, plugin configuration widgets
+    "aspect-host.js": "application/javascript",
     "harness.css": "text/css",
 }
 MAX_LISTED_WORK_ITEMS = 200
@@ -265,6 +266,8 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "mode": extra.get("mode", "widget"),
         "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration
         "workTypeSystemName": work_item.type if work_item else None,
+        # How an aspect's `_host.model` maps the work item [inferred]: widgets/portal-globals.json.
+        "aspectModel": portal_globals()["aspectModel"] if extra.get("mode") == "aspect" else None,
         # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
         "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
     }

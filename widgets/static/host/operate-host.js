@@ -674,42 +674,13 @@
         });
     }
 
+    // Aspect widgets: widgets/static/host/aspect-host.js gives them `_host` and drives Save and Reload.
     function aspectHost(configuration) {
-        var holder = { model: null, blade: null, enabled: ko.observable(true) };
-        var loaded = boot.pageContext.sharedoId
-            ? window.$ajax.get("/api/v1/public/workItem/" + boot.pageContext.sharedoId).then(function (item) {
-                holder.model = item;  // a plain object: aspects read and write model.aspectData... directly
-                return holder;
-            })
-            : $.Deferred().resolve(holder).promise();
-        configuration._host = holder;
-        return loaded;
+        return window.OperateAspects.host(configuration, { boot: boot, show: show, toast: toast });
     }
 
     function bindAspectSave(instances) {
-        var button = document.getElementById("op-aspect-save");
-        if (!button) return;
-        button.addEventListener("click", function () {
-            instances.forEach(function (pair) {
-                var instance = pair.instance;
-                if (!instance) return;
-                var errors = instance.validationErrorCount ? ko.unwrap(instance.validationErrorCount) : 0;
-                if (errors > 0) {
-                    toast("error", "Save is blocked: " + errors + " validation error(s)");
-                    show("warning", "save blocked by " + errors + " validation error(s)", "aspect");
-                    return;
-                }
-                var model = pair.configuration._host.model;
-                if (!model) {
-                    toast("error", "Nothing to save: the work item could not be loaded");
-                    show("error", "save: the work item could not be loaded, so the aspect has no model", "aspect");
-                    return;
-                }
-                if (typeof instance.onSave === "function") instance.onSave(model);
-                window.$ajax.put("/api/v1/public/workItem/" + boot.pageContext.sharedoId, { aspectData: ko.toJS(model.aspectData || {}) })
-                    .then(function () { toast("info", "Saved"); });
-            });
-        });
+        if (boot.mode === "aspect") window.OperateAspects.bind(instances);
     }
 
     // -- live reload ------------------------------------------------------------------------------
@@ -742,7 +713,7 @@
                     mount(slot.manifest, element, configuration, { zone: slot.zone, key: slot.key }).done(function (instance) {
                         state.widgets[slot.key] = instance;
                         $(document).trigger("operate:mounted", [instance, slot, element]);  // operate-bindings.js
-                        mountedInstances.push({ instance: instance, configuration: configuration });
+                        mountedInstances.push({ instance: instance, configuration: configuration, id: slot.widget });
                         done.resolve(instance);
                     });
                 });
