@@ -22,7 +22,7 @@ from flask import Flask, jsonify, request
 from emulator.app import create_app
 from emulator.kernel.jsonfile import load as load_json
 from emulator.settings import Settings
-from emulator.solution.loading import SolutionError, load_solution
+from emulator.solution.loading import load_solution
 from smartplans.action_templates import Template, TemplateError, expand
 from smartplans.plans import PlanError, visual_plan
 from smartplans.workflow_actions import ActionTypes, action_types, ide_actions
