@@ -25,8 +25,8 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from smartplans.plans import script_plan
-from smartplans.workflow_actions import ide_actions, platform_helpers
+from smartplans.plans import script_plan, visual_plan
+from smartplans.workflow_actions import action_types, ide_actions, platform_helpers
 
 from .conftest import OPEN_MATTER, START
 
@@ -107,6 +107,47 @@ def test_helper_names_are_the_platform_s_libraries_then_ide_files(tmp_path):
     (problem,) = found.problems.values()
     assert "_IDE/Tools/Act/Act.wf-action.json: helper script 'DateHelpers' is not one of the platform's" in problem
     assert "PhaseHelpers, StringHelpers" in problem and "nor a file in the IDE folder" in problem
+
+
+HELPER_CALLS = """
+let id = ctx.workItemId;
+log.Information([StringHelpers.isNullOrEmpty(""), StringHelpers.isNullOrWhiteSpace("  "), StringHelpers.padLeft(7, 3),
+  StringHelpers.join("-", ["a", null, "", "b"]), StringHelpers.format("{{x.y}}!", {x: {y: "deep"}}),
+  StringHelpers.format("ctx {{workItemId}} {{missing}}.")].join(" | "));
+log.Information("on: " + PhaseHelpers.isFeatureEnabled("FollowUps", id) + " in " + PhaseHelpers.getCurrentPhase(id));
+PhaseHelpers.jumpToPhase(id, "fu-open", "because");
+log.Information("on: " + PhaseHelpers.isFeatureEnabled("FollowUps", id) + " in " + PhaseHelpers.getCurrentPhase(id));
+try { PhaseHelpers.jumpToPhase(id, "nowhere"); } catch (e) { log.Information(e.message); }
+"""
+
+
+@pytest.mark.operate_solution(HELPERS)
+def test_every_function_of_the_helper_libraries(operate, tmp_path):
+    ide = make_ide(tmp_path, ["StringHelpers", "PhaseHelpers"])
+    (ide / "Tools" / "Act" / "Act-template.js").write_text(HELPER_CALLS)
+    doc = {"steps": [{"systemName": "main", "isStart": True, "actions": [{"actionSystemName": "Act"}]}]}
+    operate.emulator.smartplans.add_plan(visual_plan("helper-calls", doc, types=action_types(ide)))
+    started = operate.emulator.smartplans.start(
+        "helper-calls", ev={"Data": {"sharedoId": MATTER}}, inputs={"workItemId": MATTER}
+    )
+    execution = operate.emulator.smartplans.execution(started)
+    assert execution["state"] == "STOPPED", execution["lastErrored"]
+    assert operate.logs(execution) == [
+        f"main Information: true | true | 007 | a-b | deep! | ctx {MATTER} .",
+        "main Information: on: false in fu-intake",
+        "main Information: on: true in fu-open",
+        f"main Information: PhaseHelpers: POST /api/sharedo/{MATTER}/phase/jumpTo answered BadRequest: "
+        + json.dumps(
+            {
+                "status": 400,
+                "title": "toPhaseSystemName: work type 'followup-matter' has no phase 'nowhere'",
+                "errors": [
+                    {"field": "toPhaseSystemName", "message": "work type 'followup-matter' has no phase 'nowhere'"}
+                ],
+            },
+            separators=(",", ":"),
+        ),
+    ]
 
 
 # -- one broken workflow marks only itself --------------------------------------------------------------
