@@ -19,7 +19,7 @@ from emulator.solution.loading import Solution
 
 from .action_templates import LINE_BREAK, Template, TemplateError, expand
 from .action_templates import Block as ExpandedBlock
-from .workflow_actions import ActionError, ActionTypes, action_types
+from .workflow_actions import ActionError, ActionTypes, action_types, platform_helper, platform_helpers
 
 
 class PlanError(ValueError):
@@ -180,6 +180,8 @@ def visual_plan(
                 script, template_name = block.code, action_type.template.name
                 helpers.update((h.name, h) for h in action_type.helper_scripts)
                 used.extend(t.path for t in (action_type.template, *action_type.helper_scripts) if t.path)
+            else:
+                helpers.update((h.name, h) for h in _generated_script_helpers(script, action.type, types))
             lines.append(f"  // {label}")
             first = len(lines) + 1
             lines.extend("  " + line for line in LINE_BREAK.split(script.rstrip("\r\n")))
@@ -218,6 +220,20 @@ def visual_plan(
         limits=limits or {},
         blocks=blocks,
     )
+
+
+def _generated_script_helpers(script: str, kind: str, types: ActionTypes) -> list[Template]:
+    """The helper libraries an exported GeneratedScript runs with [inferred: whether the platform inlines them
+    into the generated code is not public]: its action type's, when the solution has that type, else the
+    platform's libraries the code names (`StringHelpers.format(...)`)."""
+    try:
+        action_type = types.find(kind)
+    except ActionError:
+        action_type = None
+    if action_type is not None:
+        return list(action_type.helper_scripts)
+    named = [name for name in platform_helpers() if re.search(rf"\b{re.escape(name)}\s*\.", script)]
+    return [t for t in (platform_helper(name) for name in named) if t is not None]
 
 
 @dataclass

@@ -150,6 +150,20 @@ def test_every_function_of_the_helper_libraries(operate, tmp_path):
     ]
 
 
+def test_an_exported_generated_script_gets_the_helper_libraries_it_names(operate):
+    script = "{ log.Information(StringHelpers.format('note for {{workItemId}}')); };"
+    doc = {
+        "VisualPlan": {"SystemName": "exported-notes"},
+        "Steps": [{"SystemName": "main", "IsStart": True}],
+        "Actions": [{"Id": "a1", "VisualPlanStepSystemName": "main", "Order": 0, "ActionSystemName": "SaveNote"}],
+        "Scripts": [{"VisualPlanStepActionId": "a1", "GeneratedScript": script}],
+    }
+    operate.emulator.smartplans.add_plan(visual_plan("exported-notes", doc))
+    started = operate.emulator.smartplans.start("exported-notes", inputs={"workItemId": OPEN_MATTER})
+    execution = operate.emulator.smartplans.execution(started)
+    assert operate.logs(execution) == [f"main Information: note for {OPEN_MATTER}"], execution["lastErrored"]
+
+
 # -- one broken workflow marks only itself --------------------------------------------------------------
 @pytest.mark.operate_solution(BROKEN)
 def test_a_broken_template_marks_only_its_workflow_and_says_where(operate):
