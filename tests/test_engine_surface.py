@@ -414,6 +414,15 @@ def test_operate_run_in_a_solution_with_a_broken_workflow(tmp_path):
     assert result.returncode == 2 and BROKEN_TEMPLATE_LINE in result.stderr
 
 
+def test_operate_run_names_what_a_plan_reached_for_that_is_not_emulated(tmp_path):
+    plan = tmp_path / "mailer.js"
+    plan.write_text("function main(ev, ctx, log) { actions.sharedo.BuildEmail().Send(); }\nreturn { main: main };\n")
+    result = operate_cli("run", str(plan), "--demo", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert f"[main] Error: not emulated: actions.sharedo.BuildEmail — {FIDELITY}" in result.stdout
+    assert "state: ERRORED" in result.stdout
+
+
 READY = re.compile(r"ready on (http://127\.0\.0\.1:\d+)")
 
 
