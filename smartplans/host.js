@@ -399,10 +399,11 @@
     return notEmulated("actions.sharedo.BuildTask().OnReminderDue(..)", {
       At: function (amount) {
         if (typeof amount !== "number" || !isFinite(amount) || amount < 0) throw new Error("BuildTask().OnReminderDue(" + JSON.stringify(step) + ").At(n): n must be a number of at least 0");
-        var units = {};
+        var units = {}, recorded = false;  // once per At(n), as trigger.SubProcess(..).In(n) schedules once
         Object.keys(UNITS).forEach(function (unit) {
           Object.defineProperty(units, unit, { enumerable: false, get: function () {
-            builder._task.reminders.push({ step: step, offset: amount, unit: unit });
+            if (!recorded) builder._task.reminders.push({ step: step, offset: amount, unit: unit });
+            recorded = true;
             return builder;
           } });
         });
