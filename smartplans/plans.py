@@ -224,13 +224,13 @@ def visual_plan(
 
 def _generated_script_helpers(script: str, kind: str, types: ActionTypes) -> list[Template]:
     """The helper libraries an exported GeneratedScript runs with [inferred: whether the platform inlines them
-    into the generated code is not public]: its action type's, when the solution has that type, else the
-    platform's libraries the code names (`StringHelpers.format(...)`)."""
+    into the generated code is not public]: its action type's, when the solution has that type and it names
+    some, else the platform's libraries the code names (`StringHelpers.format(...)`)."""
     try:
         action_type = types.find(kind)
     except ActionError:
         action_type = None
-    if action_type is not None:
+    if action_type is not None and action_type.helper_scripts:
         return list(action_type.helper_scripts)
     named = [name for name in platform_helpers() if re.search(rf"\b{re.escape(name)}\s*\.", script)]
     return [t for t in (platform_helper(name) for name in named) if t is not None]
