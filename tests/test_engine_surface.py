@@ -338,7 +338,9 @@ def test_the_fidelity_page_needs_no_sign_in(operate):
     client = operate.app.test_client()
     page = client.get("/_emulator/fidelity")
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert "## Execution engine" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "<h2>Execution engine (plans and workflow actions)</h2>" in html
+    assert "<td><code>POST /api/sharedo/{id}/phase/jumpTo</code></td><td>emulated</td>" in html
     raw = client.get("/_emulator/fidelity", headers={"Accept": "text/markdown"})
     assert raw.mimetype == "text/markdown" and raw.get_data(as_text=True).startswith("# Fidelity")
 
