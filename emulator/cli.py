@@ -349,6 +349,11 @@ def cmd_serve(args) -> int:
             "to anyone who can reach this port",
             file=sys.stderr,
         )
+    problems = em.smartplans.problems
+    if problems:  # one broken workflow marks only itself: the rest runs; say what does not
+        print(f"  load problems ({len(problems)}; also on {url}/ and {url}/plans):")
+        for problem in problems:
+            print(f"    {problem}")
     print(f"  clock: {em.clock.mode}; health: {url}/api/_emulator/health; stop with Ctrl+C", flush=True)
 
     stop = threading.Event()

@@ -69,6 +69,7 @@ SEMANTIC_400 = {
     "PUT /api/v1/public/workItem/{item_id}": "key dates and aspects are the work type's",
     "POST /api/v1/public/workItem": "types, roles, key dates and a parent must exist in the solution",
     "PUT /api/v1/public/workItem/{item_id}/phase": "phases and legal transitions are the work type's",
+    "POST /api/sharedo/{item_id}/phase/jumpTo": "the phases are the work type's",
     "POST /api/v1/public/workItem/{item_id}/attributes": "OpenAPI 3.0 has no propertyNames for attribute names",
     "PUT /api/v1/public/workItem/{item_id}/attributes": "OpenAPI 3.0 has no propertyNames for attribute names",
     "POST /api/v2/public/time/entry": "the segments a category requires are the time catalogue's",
