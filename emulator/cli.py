@@ -127,10 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser(
         "import",
         help="turn a real solution-export package into a solution folder",
-        description="Read a solution export (.zip, or the GUID-named file a tenant "
-        "saves) and write a solution folder you can serve.",
+        description="Read a solution export (.zip, the GUID-named file a tenant "
+        "saves, or the folder it unzips to) and write a solution folder you can serve.",
     )
-    imp.add_argument("package", type=Path, help="the export package")
+    imp.add_argument("package", type=Path, help="the export package (a zip, or an unzipped export folder)")
     imp.add_argument("target", type=Path, nargs="?", help="folder to write (default: the package's name)")
     imp.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
 

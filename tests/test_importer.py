@@ -443,6 +443,30 @@ def test_error_missing_package(tmp_path: Path) -> None:
         import_package(tmp_path / "nope.zip", tmp_path / "s")
 
 
+def test_an_unzipped_export_folder_imports_as_its_zip_does(demo_zip: Path, tmp_path: Path) -> None:
+    """The vendor's samples ship their export unzipped; a folder holding manifest.json reads like the package."""
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(demo_zip) as zf:
+        zf.extractall(folder)
+    from_zip, from_folder = tmp_path / "a", tmp_path / "b"
+    import_package(demo_zip, from_zip)
+    import_package(folder, from_folder)
+    written = sorted(p.relative_to(from_zip).as_posix() for p in from_zip.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(from_folder).as_posix() for p in from_folder.rglob("*") if p.is_file())
+    assert "workflows" in {name.split("/")[0] for name in written}
+    for name in written:
+        if name != "IMPORT-REPORT.md":
+            assert (from_zip / name).read_bytes() == (from_folder / name).read_bytes(), name
+
+
+def test_error_a_folder_without_manifest(tmp_path: Path) -> None:
+    (tmp_path / "somewhere").mkdir()
+    (tmp_path / "somewhere" / "notes.txt").write_text("not an export")
+    with pytest.raises(PackageError, match=r"folder with no manifest\.json"):
+        import_package(tmp_path / "somewhere", tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+
+
 def test_error_no_manifest(tmp_path: Path) -> None:
     entries = {k: v for k, v in demo_entries().items() if k != "manifest.json"}
     with pytest.raises(PackageError, match=r"no manifest\.json") as err:

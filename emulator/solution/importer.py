@@ -10,6 +10,7 @@ the manifest names that the package does not hold.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
 from emulator.solution.idefiles import strip_ide_prefix
@@ -247,10 +248,10 @@ MAX_TOTAL_BYTES = 512 * 1024 * 1024  # everything read from one zip
 class _Package:
     """A zip's entries under normalised names, looked up case-insensitively, after zip-slip checks."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, source: IO[bytes] | None = None) -> None:
         self.path = path
         try:
-            self.zip = zipfile.ZipFile(path)
+            self.zip = zipfile.ZipFile(source if source is not None else path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise PackageError(f"{path} is not a zip file (a solution export is a zip): {exc}") from None
         self.entries: dict[str, zipfile.ZipInfo] = {}  # normalised name -> info
@@ -528,16 +529,15 @@ def import_package(package: str | Path, target: str | Path, *, overwrite: bool =
     """Import a solution-export zip into the solution folder `target`; see the module docstring."""
     package = Path(package)
     target = Path(target).absolute()
-    if package.is_dir():
-        raise PackageError(f"{package} is a folder; pass the export package (the zip) itself")
-    if not package.is_file():
+    source = _zipped_folder(package) if package.is_dir() else None
+    if source is None and not package.is_file():
         raise PackageError(f"{package} does not exist")
     if target.exists() and not target.is_dir():
         raise PackageError(f"target {target} exists and is not a folder")
     if target.is_dir() and any(target.iterdir()) and not overwrite:
         raise PackageError(f"target {target} is not empty; refusing to replace it without overwrite")
 
-    pkg = _Package(package)
+    pkg = _Package(package, source)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{target.name}.import-", dir=target.parent))
@@ -551,6 +551,25 @@ def import_package(package: str | Path, target: str | Path, *, overwrite: bool =
     finally:
         pkg.zip.close()
     return report
+
+
+def _zipped_folder(folder: Path) -> IO[bytes]:
+    """An unzipped export (a folder holding manifest.json, as the vendor's samples ship one), zipped in memory
+    so it is read exactly as the package it came from: the same checks, the same limits."""
+    if not any(p.name.lower() == "manifest.json" and p.is_file() for p in folder.iterdir()):
+        raise PackageError(f"{folder} is a folder with no manifest.json: pass the export package (the zip) itself")
+    buffer = io.BytesIO()
+    total = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_symlink() or not path.is_file():
+                continue
+            total += path.stat().st_size
+            if total > MAX_TOTAL_BYTES:
+                raise PackageError(f"{folder} holds more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB in all")
+            out.write(path, path.relative_to(folder).as_posix())
+    buffer.seek(0)
+    return buffer
 
 
 def _swap_into_place(work: Path, target: Path) -> None:
