@@ -13,7 +13,6 @@ The look-alikes in tests/fixtures/lookalikes/ run unmodified: in process (the `o
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from smartplans.plans import script_plan, visual_plan
 from smartplans.workflow_actions import action_types, ide_actions, platform_helpers
 
 from .conftest import OPEN_MATTER, START
+from .test_serve import Served
 
 LOOKALIKES = Path(__file__).parent / "fixtures" / "lookalikes"
 HELPERS = LOOKALIKES / "action-helpers"
@@ -425,49 +425,11 @@ def test_operate_run_names_what_a_plan_reached_for_that_is_not_emulated(tmp_path
     assert "state: ERRORED" in result.stdout
 
 
-READY = re.compile(r"ready on (http://127\.0\.0\.1:\d+)")
-
-
-class Serving:
-    """`operate serve --solution DIR --virtual-clock` on a free port; the banner up to its clock line."""
-
-    def __init__(self, solution: Path, data_dir: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator.cli", "serve", "--solution", str(solution), "--port", "0",
-             "--data-dir", str(data_dir), "--virtual-clock", "--clock-start", "2026-01-05T09:00:00Z"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.banner: list[str] = []
-        self.url = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.banner.append(line)
-            if match := READY.search(line):
-                self.url = match.group(1)
-            if line.strip().startswith("clock:"):
-                return
-        self.stop()
-        raise AssertionError(f"serve did not start: {self.banner} {self.process.stderr.read()}")
-
-    def client(self) -> httpx.Client:
-        token = httpx.post(
-            f"{self.url}/connect/token",
-            data={"grant_type": "client_credentials", "scope": "sharedo"},
-            auth=("demo-client", "demo-secret"),
-            timeout=10,
-        ).json()["access_token"]
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        finally:
-            self.process.stdout.close()
-            self.process.stderr.close()
+def serving(solution: Path, data_dir: Path) -> Served:
+    """`operate serve --solution DIR` on the virtual clock, in its own process."""
+    return Served(
+        data_dir, "--solution", str(solution), "--virtual-clock", "--clock-start", "2026-01-05T09:00:00Z", demo=False
+    )
 
 
 def settled(client: httpx.Client, plan: str, state: str) -> dict:
@@ -481,7 +443,7 @@ def settled(client: httpx.Client, plan: str, state: str) -> dict:
 
 
 def test_operate_serve_runs_the_lookalike_action_unmodified(tmp_path):
-    served = Serving(HELPERS, tmp_path / "d")
+    served = serving(HELPERS, tmp_path / "d")
     try:
         assert "load problems" not in "".join(served.banner)
         with served.client() as client:
@@ -510,7 +472,7 @@ def test_operate_serve_runs_the_lookalike_action_unmodified(tmp_path):
 
 
 def test_operate_serve_names_the_broken_workflow_and_runs_the_rest(tmp_path):
-    served = Serving(BROKEN, tmp_path / "d")
+    served = serving(BROKEN, tmp_path / "d")
     try:
         banner = "".join(served.banner)
         assert "load problems (1;" in banner and "workflow 'save-note' is broken" in banner

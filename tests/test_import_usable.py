@@ -11,7 +11,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -23,13 +22,13 @@ from emulator.settings import Settings
 from emulator.solution.importer import REPORT_FILE, import_package
 from tests.conftest import user_token
 from tests.test_importer_report import real_entries, zip_of
+from tests.test_serve import Served
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-READY = re.compile(r"ready on (http://127\.0\.0\.1:\d+)")
 MATTER_PREVIEW = "5eed0000-0000-4000-8000-000000000001"
 
 
@@ -48,46 +47,12 @@ def imported(tmp_path: Path) -> Path:
     return tmp_path / "demo01"
 
 
-class Serve:
-    """`operate serve --solution DIR` on a free loopback port, in its own process."""
-
-    def __init__(self, solution: Path, data_dir: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator.cli", "serve", "--solution", str(solution), "--port", "0"]
-            + ["--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.banner: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                break
-            self.banner.append(line)
-            if match := READY.search(line):
-                self.url = match.group(1)
-                self.banner += [self.process.stdout.readline() for _ in range(2)]  # type: ignore[union-attr]
-                return
-        self.process.kill()
-        raise AssertionError(f"serve did not start: {self.banner} {self.process.stderr.read()}")  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        finally:
-            self.process.stdout.close()  # type: ignore[union-attr]
-            self.process.stderr.close()  # type: ignore[union-attr]
-
-
 def test_a_fresh_import_serves_the_pms_widget_with_its_data_in_chromium(
     imported: Path, tmp_path: Path, operate_browser
 ) -> None:
     """The gallery offers the emulator's users and a work item per type; the PMS widget, opened from the gallery
     with nothing chosen, is signed in as the default user (no 401), and reaches the PMS stand-in through the proxy."""
-    served = Serve(imported, tmp_path / "state")
+    served = Served(tmp_path / "state", "--solution", str(imported), demo=False)
     context = operate_browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     try:
         assert "users to impersonate: emulator.admin, emulator.user" in "".join(served.banner)
