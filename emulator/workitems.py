@@ -382,6 +382,16 @@ class WorkItems:
                     f"({where}); legal transitions: {names or 'none (no way out of this phase)'}",
                     [{"field": "toPhaseSystemName", "message": f"legal values: {names}"}],
                 )
+            if not transition.is_user_driven and principal is not None and principal.user is not None:
+                # The phase plan's own rule: the solution keeps this move for integrations and workflows
+                # (a client without a user, such as the PMS's or the workflow engine's).
+                raise ApiError(
+                    403,
+                    f"{principal.user_name} cannot move {item.reference or item.id} to {to!r}: the transition "
+                    f"{transition.name or transition.system_name!r} ({transition.system_name}) is not user-driven "
+                    "(IsUserDriven: false); the solution reserves it for its integrations and workflows",
+                    [{"field": "toPhaseSystemName", "message": f"{to} is not user-driven"}],
+                )
             if transition.reason_is_mandatory and not (reason or "").strip():
                 raise invalid("reasonText", f"the transition to {to!r} needs a reason")
             self._move(tx, item, to, reason or description)
