@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from pms_adapters.demo.app import create_app as create_pms
@@ -199,3 +200,244 @@ def test_a_matter_opened_in_the_pms_is_opened_in_operate_with_its_link(operate, 
     assert [m["pmsReference"] for m in pms.call("GET", "/api/matters", None)["matters"]].count(ref) == 1
     operate.advance("PT1H")
     assert len(operate.events("sharedo-created")) == 1
+
+
+# -- 3. invoice receipts recorded in the PMS move the Operate invoice on ---------------------------------
+
+FRAMEWORK_INVOICE = "6f000000-0000-4000-8000-000000000001"  # INV-00001 = PMS-INV-40031, issued, gross 3,600
+
+
+def test_receipts_in_the_pms_move_the_operate_invoice_to_part_paid_then_paid(operate, pms):
+    assert _phase(operate, FRAMEWORK_INVOICE) == "invoice-issued"
+    pms.call("POST", "/api/invoices/PMS-INV-40031/payments", {"amount": 1000, "reference": "BACS KESTREL 1"}, 201)
+    operate.advance("PT1M")
+    assert _phase(operate, FRAMEWORK_INVOICE) == "invoice-part-paid"
+    assert operate.attribute(FRAMEWORK_INVOICE, "amountPaid") == "1000.00"
+
+    book = pms.call(
+        "POST", "/api/invoices/PMS-INV-40031/payments", {"amount": 2600, "reference": "BACS KESTREL 2"}, 201
+    )
+    assert book["status"] == "paid" and book["outstanding"] == 0
+    operate.advance("PT1M")
+
+    paid = operate.assert_event("sharedo-phase-changed", sharedoId=FRAMEWORK_INVOICE, toPhase="invoice-paid")
+    assert paid["Data"]["fromPhase"] == "invoice-part-paid" and "3600.00 received in the PMS" in paid["Data"]["reason"]
+    assert _phase(operate, FRAMEWORK_INVOICE) == "invoice-paid"
+    assert operate.attribute(FRAMEWORK_INVOICE, "amountPaid") == "3600.00"
+    # Operate's invoice plan ran on each move and told the PMS what it already knew: nothing changed there.
+    runs = operate.executions(plan="invoice-status", sharedo_id=FRAMEWORK_INVOICE)
+    assert [e["state"] for e in runs] == ["STOPPED", "STOPPED"], operate.describe()
+    invoice = pms.call("GET", "/api/invoices/PMS-INV-40031")
+    assert invoice["status"] == "paid" and [r["amount"] for r in invoice["receipts"]] == [1000, 2600]
+    assert [d["state"] for d in pms.deliveries(kind="invoice")] == ["delivered", "delivered"]
+    operate.advance("PT1H")
+    assert len([e for e in operate.events("sharedo-phase-changed") if e["Data"]["sharedoId"] == FRAMEWORK_INVOICE]) == 2
+
+
+# -- 7. suppliers created or changed in the PMS reach the ODS through the public API ---------------------
+
+
+def _organisations(operate, external_reference: str) -> list[dict[str, Any]]:
+    import json
+
+    with operate.emulator.store.read() as conn:
+        rows = conn.execute("SELECT body FROM ods WHERE kind='organisation'").fetchall()
+    return [o for o in (json.loads(r[0]) for r in rows) if o.get("externalReference") == external_reference]
+
+
+def test_a_supplier_created_then_changed_in_the_pms_is_created_then_updated_in_operate(operate, pms):
+    new = pms.call("POST", "/api/suppliers", {"name": "Swift Process Servers", "category": "other",
+                                             "vatNumber": "GB300400500", "paymentTermsDays": 14}, 201)  # fmt: skip
+    supplier = new["supplierId"]
+    assert supplier == "SUP-0006" and new["operateOdsId"] is None
+    operate.advance("PT1M")
+    (org,) = _organisations(operate, supplier)
+    assert org["name"] == "Swift Process Servers" and org["tags"] == ["supplier"] and org["vatNumber"] == "GB300400500"
+    operate.assert_event("ods-entity-created", odsId=org["id"])
+    assert pms.call("GET", f"/api/suppliers/{supplier}")["operateOdsId"] == org["id"]
+
+    pms.call("PUT", f"/api/suppliers/{supplier}", {"name": "Swift Process Servers Ltd", "paymentTermsDays": 30})
+    operate.advance("PT1M")
+    (changed,) = _organisations(operate, supplier)
+    assert changed["id"] == org["id"] and changed["name"] == "Swift Process Servers Ltd"
+    assert changed["paymentTermsDays"] == 30 and changed["tags"] == ["supplier"]
+    operate.assert_event("ods-entity-updated", odsId=org["id"])
+    assert [d["state"] for d in pms.deliveries(kind="supplier")] == ["delivered", "delivered"]
+    # A seeded supplier Operate already holds is updated in place, by the ODS id the PMS knows.
+    pms.call("PUT", "/api/suppliers/SUP-0003", {"paymentTermsDays": 21})
+    operate.advance("PT1M")
+    (clearview,) = _organisations(operate, "SUP-0003")
+    assert clearview["id"] == "2b000000-0000-4000-8000-000000000006" and clearview["paymentTermsDays"] == 21
+    # The PMS refuses what it cannot file, naming the field; nothing is queued.
+    refused = pms.client.post("/api/suppliers", json={"category": "other"}, headers=PMS_KEY)
+    assert refused.status_code == 400 and refused.json["field"] == "name"
+    refused = pms.client.put("/api/suppliers/SUP-0006", json={"category": "wizard"}, headers=PMS_KEY)
+    assert refused.status_code == 400 and refused.json["field"] == "category"
+    assert pms.client.put("/api/suppliers/SUP-9999", json={}, headers=PMS_KEY).status_code == 404
+    assert len(pms.deliveries(kind="supplier")) == 3
+
+
+# -- deliveries that fail: Operate down, refusing, or an answer lost -- retried with a bound, never twice ---
+
+
+class Network(httpx.BaseTransport):
+    """The wire between the PMS and Operate (the real app behind it): `down` refuses every connection;
+    `lose(method, path, n)` lets Operate do the next n matching calls but loses their answers, as a
+    connection reset after the server committed does; `refuse(method, path, status, n)` answers for
+    Operate's load balancer with `status`, without reaching it. A path ending in `*` matches any path
+    containing what comes before the `*`; any other path matches itself only."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = httpx.WSGITransport(app=app)
+        self.down = False
+        self.rules: list[list[Any]] = []
+        self.seen: list[tuple[str, str, int | None]] = []
+
+    def lose(self, method: str, path_part: str, times: int = 1) -> None:
+        self.rules.append([method, path_part, "lose", times])
+
+    def refuse(self, method: str, path_part: str, status: int, times: int = 1) -> None:
+        self.rules.append([method, path_part, status, times])
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            self.seen.append((request.method, request.url.path, None))
+            raise httpx.ConnectError("connection refused", request=request)
+        for rule in self.rules:
+            method, part, what, times = rule
+            path = request.url.path
+            matches = part[:-1] in path if part.endswith("*") else part == path
+            if times > 0 and request.method == method and matches:
+                rule[3] -= 1
+                if what == "lose":
+                    response = self.app.handle_request(request)
+                    response.read()
+                    self.seen.append((request.method, request.url.path, response.status_code))
+                    raise httpx.ReadError("connection reset before the answer arrived", request=request)
+                self.seen.append((request.method, request.url.path, what))
+                return httpx.Response(what, json={"title": f"Operate is unavailable ({what})"}, request=request)
+        response = self.app.handle_request(request)
+        self.seen.append((request.method, request.url.path, response.status_code))
+        return response
+
+
+@pytest.fixture
+def network(operate):
+    """The PMS's worker talks to Operate over `Network`; put back on the direct line afterwards."""
+    from emulator.integrations.demo_pms import IN_PROCESS_URL
+    from pms_adapters.demo.delivery import OperateApi
+
+    wire = Network(operate.app)
+    deliveries = operate.emulator.pms_deliveries
+    worker = deliveries.workers["demo-pms"]
+    worker.connect(OperateApi(IN_PROCESS_URL, "demo-pms", "demo-pms-secret", transport=wire))
+    try:
+        yield wire
+    finally:
+        deliveries.connect(operate.app)
+
+
+def _incept(pms: Pms, title: str = "Kestrel - data room review") -> str:
+    body = {"title": title, "clientId": "CLI-0006", "feeEarner": "PS"}
+    return pms.call("POST", "/api/matters/incept", body, status=201)["pmsReference"]
+
+
+def _matters_for(operate, ref: str) -> list[str]:
+    found = operate.api().post(f"{V1}/findByQuery", {"search": {"externalReference": ref}}).json["results"]
+    return [r["id"] for r in found]
+
+
+def test_a_delivery_while_operate_is_down_is_retried_on_the_clock_then_given_up(operate, pms, network):
+    from pms_adapters.demo.outbox import MAX_ATTEMPTS, RETRY_MINUTES
+
+    ref = _incept(pms)
+    network.down = True
+    operate.advance("PT1M")
+    (item,) = pms.deliveries(kind="matter")
+    assert item["state"] == "pending" and item["attempts"] == 1 and "cannot reach Operate" in item["lastError"]
+    # Each wait is on the clock: one more attempt per wait, none in between.
+    for attempt, wait in enumerate(RETRY_MINUTES[:-1], start=2):
+        operate.advance(f"PT{wait - 1}M") if wait > 1 else None
+        assert pms.deliveries(kind="matter")[0]["attempts"] == attempt - 1
+        operate.advance("PT1M")
+        assert pms.deliveries(kind="matter")[0]["attempts"] == attempt
+    operate.advance(f"PT{RETRY_MINUTES[-1]}M")
+    (item,) = pms.deliveries(kind="matter")
+    assert item["state"] == "failed" and item["attempts"] == MAX_ATTEMPTS and item["nextAttemptAt"] is None
+    tried = len(network.seen)
+    operate.advance("P1D")
+    assert len(network.seen) == tried  # given up: no more calls
+    assert _matters_for(operate, ref) == [] and not operate.events("sharedo-created")
+
+    # Operate is back; someone retries the delivery from the PMS's controls: one matter, open and linked.
+    network.down = False
+    assert pms.client.post(f"/_fake/deliveries/{item['id']}/retry").status_code == 200
+    operate.advance("PT1M")
+    (work_item,) = _matters_for(operate, ref)
+    assert delivered(pms, "matter", ref)["operateId"] == work_item
+    assert operate.attribute(work_item, "pmsReference") == ref and _phase(operate, work_item) == "matter-open"
+    operate.assert_pms_received("POST", "/api/matters", count=0)
+
+
+def test_a_lost_answer_or_a_refusal_mid_delivery_never_makes_a_second_matter(operate, pms, network):
+    ref = _incept(pms)
+    network.lose("POST", "/api/v1/public/workItem", times=1)  # Operate creates it; the PMS never hears
+    operate.advance("PT1M")
+    (item,) = pms.deliveries(kind="matter")
+    assert item["state"] == "pending" and "connection reset" in item["lastError"]
+    assert len(_matters_for(operate, ref)) == 1  # made, but unlinked so far
+    network.refuse("PUT", "/phase*", 503, times=1)  # the next attempt fails later, at the open
+    operate.advance("PT1M")
+    (item,) = pms.deliveries(kind="matter")
+    assert item["state"] == "pending" and "503" in item["lastError"] and item["attempts"] == 2
+    operate.advance("PT2M")
+    (work_item,) = _matters_for(operate, ref)  # still one: each attempt found the one made before
+    assert delivered(pms, "matter", ref)["attempts"] == 3
+    assert [m for m, p, _ in network.seen if m == "POST" and p == V1] == ["POST"]
+    assert len(operate.events("sharedo-created")) == 1
+    assert (
+        _phase(operate, work_item) == "matter-open" and pms.call("GET", f"/api/matters/{ref}")["operateId"] == work_item
+    )
+    operate.assert_execution("matter-inception", sharedo_id=work_item)
+    operate.assert_pms_received("POST", "/api/matters", count=0)
+
+
+def test_a_lost_answer_never_makes_a_second_supplier_nor_a_second_payment(operate, pms, network):
+    supplier = pms.call("POST", "/api/suppliers", {"name": "Swift Process Servers"}, 201)["supplierId"]
+    network.lose("POST", "/api/v2/public/organisation", times=1)
+    operate.advance("PT1M")
+    assert len(_organisations(operate, supplier)) == 1 and pms.deliveries(kind="supplier")[0]["state"] == "pending"
+    operate.advance("PT1M")
+    (org,) = _organisations(operate, supplier)
+    assert delivered(pms, "supplier", supplier)["operateId"] == org["id"]
+    assert len([e for e in operate.events("ods-entity-created") if e["Data"]["odsId"] == org["id"]]) == 1
+
+    operate.move(SEARCH_FEE, "payment-request-approved")
+    disbursement = operate.attribute(SEARCH_FEE, "pmsDisbursementId")
+    pms.call("PUT", f"/api/disbursements/{disbursement}", {"paymentReference": "BACS-1"})
+    network.lose("PUT", "/finance/paymentRequest/*", times=1)
+    operate.advance("PT1M")
+    operate.advance("PT1M")
+    assert delivered(pms, "payment", disbursement)["attempts"] == 2
+    assert len(operate.events("payment-details-updated")) == 1  # the retry saw the payment there already
+    operate.assert_execution("payment-paid", sharedo_id=SEARCH_FEE)
+
+
+def test_operate_refusing_the_pms_client_is_a_failed_delivery_that_says_so(operate, pms):
+    from emulator.integrations.demo_pms import IN_PROCESS_URL
+    from pms_adapters.demo.delivery import OperateApi
+
+    worker = operate.emulator.pms_deliveries.workers["demo-pms"]
+    worker.connect(
+        OperateApi(IN_PROCESS_URL, "demo-pms", "not-the-secret", transport=httpx.WSGITransport(app=operate.app))
+    )
+    try:
+        ref = _incept(pms)
+        operate.advance("PT1M")
+        (item,) = pms.deliveries(kind="matter")
+        assert "Operate refused the PMS's client 'demo-pms'" in item["lastError"] and item["state"] == "pending"
+        assert _matters_for(operate, ref) == []
+    finally:
+        operate.emulator.pms_deliveries.connect(operate.app)
+    operate.advance("PT1M")
+    assert len(_matters_for(operate, ref)) == 1

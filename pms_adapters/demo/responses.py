@@ -429,9 +429,10 @@ class DemoPmsResponses:
 
     def fake_deliveries(self) -> Response:
         items = [d.to_json() for d in self.backend.outbox.all()]
-        state = request.args.get("state")
-        if state:
-            items = [d for d in items if d["state"] == state]
+        for name in ("state", "kind", "subject"):
+            wanted = request.args.get(name)
+            if wanted:
+                items = [d for d in items if d[name] == wanted]
         return answer({"deliveries": items, "count": len(items)})
 
     def fake_retry_delivery(self, delivery_id: str) -> Response:
