@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--pms-url", help=f"the demo PMS (default: the one `operate serve --demo` started, else :{DEMO_PMS_PORT})"
         )
         push.add_argument("--pms-key", default=DEMO_PMS_KEY, help="the demo PMS's X-API-Key")
+    from pms_adapters.demo.terminal import add_commands as add_demo_pms_commands
+
+    add_demo_pms_commands(pms_sub)  # act in the demo PMS itself: open-matter, pay-disbursement, ...
 
     imp = sub.add_parser(
         "import",
@@ -483,6 +486,13 @@ def cmd_pms(args) -> int:
         from pms_adapters.demo.server import main as serve_demo_pms
 
         return serve_demo_pms(["--port", str(args.port), "--host", args.host, "--api-key", args.api_key])
+    from pms_adapters.demo import terminal as demo_pms_terminal
+
+    if args.pms_command in demo_pms_terminal.COMMANDS:
+        from .kernel.datadir import holder
+
+        running = holder(args.data_dir) or {}
+        return demo_pms_terminal.run(args, args.pms_url or running.get("pms") or f"http://127.0.0.1:{DEMO_PMS_PORT}")
     if args.pms_command in ("push-suppliers", "push-actual-fees"):
         import httpx
 
@@ -521,7 +531,8 @@ def cmd_pms(args) -> int:
         )
         return 1 if report.failed else 0
     print(
-        "operate pms: choose a command: demo, push-suppliers, push-actual-fees (see operate pms --help)",
+        "operate pms: choose a command: demo, push-suppliers, push-actual-fees, "
+        f"{', '.join(demo_pms_terminal.COMMANDS)} (see operate pms --help)",
         file=sys.stderr,
     )
     return 2

@@ -441,3 +441,70 @@ def test_operate_refusing_the_pms_client_is_a_failed_delivery_that_says_so(opera
         operate.emulator.pms_deliveries.connect(operate.app)
     operate.advance("PT1M")
     assert len(_matters_for(operate, ref)) == 1
+
+
+# -- the PMS's own command line: `operate pms open-matter`, `add-supplier`, `deliveries` -------------------
+
+
+@pytest.fixture
+def pms_url(operate):
+    """The demo PMS the emulator mounts, on a loopback port (as `operate serve --demo` serves it)."""
+    import threading
+
+    from emulator.kernel.http_server import WsgiServer
+
+    server = WsgiServer(create_pms(operate.pms), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        stopper = threading.Thread(target=server.shutdown, daemon=True)
+        stopper.start()
+        stopper.join(timeout=10)
+        thread.join(timeout=10)
+        server.server_close()
+
+
+def cli(*args: str) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "emulator.cli", "pms", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_pms_command_line_opens_a_matter_and_adds_a_supplier_that_reach_operate(operate, pms_url):
+    import json
+
+    matter = ["--title", "Tulloch - probate", "--client-id", "CLI-0003", "--fee-earner", "daniel.okafor"]
+    opened = cli(
+        "open-matter", "--pms-url", pms_url, *matter, "--practice-area", "private-client", "--estimate", "2500"
+    )
+    assert opened.returncode == 0, opened.stderr
+    ref = json.loads(opened.stdout)["pmsReference"]
+    assert "sends this to Operate within a minute" in opened.stderr
+    added = cli("add-supplier", "--pms-url", pms_url, "--name", "Swift Process Servers", "--category", "other")
+    assert added.returncode == 0, added.stderr
+    supplier = json.loads(added.stdout)["supplierId"]
+    pending = cli("deliveries", "--pms-url", pms_url, "--state", "pending")
+    assert [(d["kind"], d["subject"]) for d in json.loads(pending.stdout)["deliveries"]] == [
+        ("matter", ref),
+        ("supplier", supplier),
+    ]
+    operate.advance("PT1M")
+
+    (work_item,) = _matters_for(operate, ref)
+    item = operate.work_item(work_item)["workItem"]
+    assert item["sharedoTypeSystemName"] == "matter-private-client" and item["phaseSystemName"] == "matter-open"
+    assert operate.attribute(work_item, "pmsReference") == ref
+    operate.assert_execution("matter-inception", sharedo_id=work_item)
+    operate.assert_pms_received("POST", "/api/matters", count=0)
+    (org,) = _organisations(operate, supplier)
+    assert org["tags"] == ["supplier"]
+    done = json.loads(cli("deliveries", "--pms-url", pms_url, "--state", "delivered").stdout)["deliveries"]
+    assert {d["operateId"] for d in done} == {work_item, org["id"]}
+
+    refused = cli("open-matter", "--pms-url", pms_url, "--title", "x", "--client-id", "CLI-0003", "--fee-earner", "ZZ")
+    assert refused.returncode == 1 and "feeEarner: no fee earner 'ZZ'" in refused.stderr
