@@ -508,3 +508,33 @@ def test_the_pms_command_line_opens_a_matter_and_adds_a_supplier_that_reach_oper
 
     refused = cli("open-matter", "--pms-url", pms_url, "--title", "x", "--client-id", "CLI-0003", "--fee-earner", "ZZ")
     assert refused.returncode == 1 and "feeEarner: no fee earner 'ZZ'" in refused.stderr
+
+
+# -- the PMS's page in the emulator: open a matter there, watch the delivery -------------------------------
+
+
+def test_a_matter_opened_on_the_pms_page_reaches_operate_and_the_page_shows_the_delivery(operate):
+    from tests.web_support import hidden, sign_in
+
+    browser = operate.app.test_client()
+    page = sign_in(browser, "priya.shah", "/pms/demo-pms")
+    assert 'id="open-matter"' in page.text and "Nothing yet: the PMS owes Operate nothing." in page.text
+    form = {"csrf": hidden(page.text, "csrf"), "title": "Ellison - <b>lease</b> review", "clientId": "CLI-0001",
+            "feeEarner": "TB", "practiceArea": "private-client"}  # fmt: skip
+    posted = browser.post("/pms/demo-pms/matters", data=form)
+    assert posted.status_code == 303
+    after = browser.get(posted.location).text
+    (ref,) = [m.reference for m in operate.pms.matters.values() if m.title == "Ellison - <b>lease</b> review"]
+    assert f"opened {ref} in the PMS" in after and 'data-state="pending"' in after
+    assert "<b>lease</b>" not in after  # the title is text on the page
+    operate.advance("PT1M")
+    (work_item,) = _matters_for(operate, ref)
+    assert _phase(operate, work_item) == "matter-open" and operate.attribute(work_item, "pmsReference") == ref
+    page = browser.get("/pms/demo-pms").text
+    assert 'data-state="delivered"' in page and f'href="/workitems/{work_item}"' in page
+    bad = browser.post("/pms/demo-pms/matters", data={**form, "feeEarner": "ZZ"})
+    assert "400: feeEarner: no fee earner" in browser.get(bad.location).text
+    anonymous = operate.app.test_client()
+    refused = anonymous.post("/pms/demo-pms/matters", data=form)
+    assert refused.status_code == 403  # no CSRF cookie, no sign-in: nothing opened
+    assert len([m for m in operate.pms.matters.values() if m.title == form["title"]]) == 1
