@@ -538,3 +538,20 @@ def test_a_matter_opened_on_the_pms_page_reaches_operate_and_the_page_shows_the_
     refused = anonymous.post("/pms/demo-pms/matters", data=form)
     assert refused.status_code == 403  # no CSRF cookie, no sign-in: nothing opened
     assert len([m for m in operate.pms.matters.values() if m.title == form["title"]]) == 1
+
+
+def test_the_readme_table_of_the_ten_patterns_names_tests_that_exist():
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text("utf-8")
+    section = readme.split("### The ten finance patterns", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| pattern")]
+    assert len(rows) == 11  # the ten, with the invoice status coming back as a row of its own
+    for row in rows:
+        (test,) = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", row)
+        tree = ast.parse((root / test[0]).read_text("utf-8"))
+        names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        assert test[1] in names, f"README names {test[0]}::{test[1]}, which does not exist"
