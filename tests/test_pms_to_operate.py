@@ -555,3 +555,28 @@ def test_the_readme_table_of_the_ten_patterns_names_tests_that_exist():
         tree = ast.parse((root / test[0]).read_text("utf-8"))
         names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
         assert test[1] in names, f"README names {test[0]}::{test[1]}, which does not exist"
+
+
+# -- Fees - Actual Fees: billing in the PMS sends the matter's balance; Operate alerts at 80 % and 100 % -----
+
+LEASE_MATTER = "3c000000-0000-4000-8000-000000000003"  # MAT-00003 = PMS-260103, estimate 8,000, actual 2,400
+
+
+def test_fees_billed_in_the_pms_reach_operate_and_alert_at_80_then_100_percent(operate, pms):
+    fees = f"{V1}/{LEASE_MATTER}/finance/fees"
+    before = operate.api().get(fees).json
+    assert (float(before["estimatedFees"]), float(before["actualFees"])) == (8000, 2400)
+    assert pms.call("GET", "/api/matters/PMS-260103/actual-fees")["actualFees"] == 2400
+    # The finance team bills the matter in the PMS: 6,400 billed, 80 % of the estimate.
+    pms.call("POST", "/api/matters/PMS-260103/invoices", {"operateInvoiceId": "pms-bill-1", "netAmount": 4000}, 201)
+    operate.advance("PT1M")
+    assert operate.api().get(fees).json["actualFees"] == "6400.00"
+    alert = operate.assert_event("actual-fees-threshold-crossed", sharedoId=LEASE_MATTER, threshold=80)
+    assert alert["Data"]["actualFees"] == "6400.00"
+    pms.call("POST", "/api/matters/PMS-260103/invoices", {"operateInvoiceId": "pms-bill-2", "netAmount": 1600}, 201)
+    operate.advance("PT1M")
+    operate.assert_event("actual-fees-threshold-crossed", sharedoId=LEASE_MATTER, threshold=100)
+    assert operate.api().get(fees).json["lastAlert"] == "100%"
+    assert [d["state"] for d in pms.deliveries(kind="fees")] == ["delivered", "delivered"]
+    operate.advance("PT1H")
+    assert len(operate.events("actual-fees-threshold-crossed")) == 2  # once each, nothing sent again

@@ -6,6 +6,8 @@ real PMS integration does (seed 002's API rows, PMS -> Clio Operate):
 - a disbursement paid in the PMS  -> `PUT /api/v1/public/finance/paymentRequest/{id} {paymentDetails}`
 - an invoice paid (or part paid)  -> `PUT .../attributes {amountPaid}`, `PUT .../phase invoice-paid`
 - a supplier created or changed   -> `POST /api/v2/public/organisation` / `PUT .../organisation/{id}`
+- a matter's billed fees changed  -> `PUT /api/v1/public/workItem/{id}/finance/fees {actualFees}` (an
+  invoice issued or cancelled in the PMS; Operate alerts at 80 % and 100 % of the estimate)
 
 It signs in with the PMS's own OAuth client (client credentials; operate.toml `[clients.demo-pms]`), runs
 on the emulator's one clock (a cron job: every minute), retries a failed delivery with a bound
@@ -20,6 +22,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -101,6 +104,14 @@ class OperateApi:
         raise AssertionError("unreachable")
 
 
+def _same_amount(held: Any, sent: str) -> bool:
+    """Operate holds amounts as text (`2400`, `2400.00`): the same amount either way."""
+    try:
+        return held is not None and Decimal(str(held)) == Decimal(sent)
+    except InvalidOperation:
+        return False
+
+
 def _why(response: httpx.Response) -> str:
     try:
         data = response.json()
@@ -122,6 +133,7 @@ class DemoPmsDelivery:
             "payment": self._payment,
             "invoice": self._invoice,
             "supplier": self._supplier,
+            "fees": self._fees,
         }
 
     def connect(self, operate: OperateApi) -> None:
@@ -187,7 +199,7 @@ class DemoPmsDelivery:
         if matter.estimated_fees is not None:
             fees = api.call("GET", f"{V1}/{work_item_id}/finance/fees")
             estimate = f"{pounds(matter.estimated_fees):.2f}"
-            if fees.get("estimatedFees") != estimate:
+            if not _same_amount(fees.get("estimatedFees"), estimate):
                 api.call("PUT", f"{V1}/{work_item_id}/finance/fees", {"estimatedFees": estimate})
         phase = api.call("GET", f"{V1}/{work_item_id}/phase")["systemName"]
         if phase == ENQUIRY_PHASE:
@@ -312,6 +324,19 @@ class DemoPmsDelivery:
         api.call("PUT", f"/api/v2/public/organisation/{org_id}", {**body, "tags": tags})
         self.backend.link_supplier(supplier.supplier_id, org_id)
         return org_id, f"updated organisation {org_id}"
+
+    # -- actual fees recorded in the PMS ----------------------------------------------------------------------
+    def _fees(self, item: Delivery) -> tuple[str | None, str]:
+        matter = self.backend.get_matter(item.subject)
+        if not matter.operate_id:
+            return None, f"{matter.reference} is not linked to Operate; nothing to tell"
+        actual = f"{self.backend.actual_fees(matter.reference)['actualFees']:.2f}"
+        path = f"{V1}/{matter.operate_id}/finance/fees"
+        api = self._api()
+        if _same_amount(api.call("GET", path).get("actualFees"), actual):
+            return matter.operate_id, f"Operate already holds actual fees {actual}"
+        after = api.call("PUT", path, {"actualFees": actual})
+        return matter.operate_id, f"actual fees {actual} ({after.get('percentOfEstimate')}% of the estimate)"
 
     def _api(self) -> OperateApi:
         assert self.operate is not None

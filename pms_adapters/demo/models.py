@@ -1127,6 +1127,12 @@ class DemoPmsBackend:
             by_matter.pop(invoice.invoice_id, None)
             by_client.pop(invoice.invoice_id, None)
 
+    def _fees_changed(self, reference: str) -> None:
+        """The matter's billed fees moved: Operate's actual fees follow (delivery.py), if Operate has the matter."""
+        matter = self.matters.get(reference)
+        if matter is not None and matter.operate_id and not self._seeding:
+            self.outbox.queue("fees", reference)
+
     def _apply_receipt(self, invoice: Invoice, amount: int, received: date, reference: str | None) -> None:
         invoice.receipts.append(Receipt(amount, received, reference))
         invoice.paid += amount
@@ -1191,6 +1197,8 @@ class DemoPmsBackend:
                 for disb in self._matter_disb[reference]:
                     if disb.invoice_id is None:
                         disb.invoice_id = invoice.invoice_id
+            if status == "issued":
+                self._fees_changed(reference)
             return invoice, True
 
     def matter_time_entries(self, reference: str) -> list[TimeEntry]:
@@ -1241,11 +1249,14 @@ class DemoPmsBackend:
                     raise refuse()
                 invoice.status = "issued"
                 self._reindex(invoice)
+                self._fees_changed(invoice.reference)
             elif status == "cancelled":
                 if current not in ("draft", "issued") or invoice.paid:
                     raise refuse()
                 invoice.status = "cancelled"
                 self._reindex(invoice)
+                if current == "issued":
+                    self._fees_changed(invoice.reference)
             elif status == "part-paid":
                 if current not in ("issued", "part-paid"):
                     raise refuse()

@@ -1,5 +1,6 @@
 """What the demo PMS owes Operate: one delivery per PMS record that changed (a matter opened in the PMS, a
-disbursement paid, an invoice settled, a supplier created or changed), kept until Operate has it.
+disbursement paid, an invoice settled, a supplier created or changed, a matter's billed fees), kept until
+Operate has it.
 
 The books' own changes queue a delivery in the same lock as the change; the worker (`delivery.py`) sends
 them. A record changed again before its delivery went out is still ONE pending delivery: the worker reads
@@ -16,7 +17,7 @@ from typing import Any
 
 from emulator.kernel.clock import Clock, iso
 
-KINDS = ("matter", "payment", "invoice", "supplier")
+KINDS = ("matter", "payment", "invoice", "supplier", "fees")
 RETRY_MINUTES = (1, 2, 5, 10, 30)  # [inferred] the wait after the 1st ... 5th failure; the 6th gives up
 MAX_ATTEMPTS = len(RETRY_MINUTES) + 1
 MAX_DELIVERIES = 10_000  # the most recent are kept; a delivered one is the first to go
