@@ -334,6 +334,11 @@ def cmd_serve(args) -> int:
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
+        if em.pms_deliveries.workers:
+            print(
+                f"  act in it: operate pms open-matter --data-dir {args.data_dir} ... (or pay-disbursement, "
+                "record-receipt, add-supplier); its worker tells Operate every minute (operate pms deliveries)"
+            )
     print(
         f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS, outbox, settings; "
         "sign in as any user above)"
