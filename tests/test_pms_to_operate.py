@@ -580,3 +580,26 @@ def test_fees_billed_in_the_pms_reach_operate_and_alert_at_80_then_100_percent(o
     assert [d["state"] for d in pms.deliveries(kind="fees")] == ["delivered", "delivered"]
     operate.advance("PT1H")
     assert len(operate.events("actual-fees-threshold-crossed")) == 2  # once each, nothing sent again
+
+
+def test_a_failed_delivery_is_shown_on_the_pms_page_and_sent_again_from_there(operate, pms, network):
+    from tests.web_support import hidden, sign_in
+
+    ref = _incept(pms)
+    network.down = True
+    for _ in range(6):  # each wait is at most 30 minutes: one attempt per move
+        operate.advance("PT30M")
+    (item,) = pms.deliveries(kind="matter")
+    assert item["state"] == "failed" and item["attempts"] == 6
+    browser = operate.app.test_client()
+    page = sign_in(browser, "priya.shah", "/pms/demo-pms")
+    assert f'data-delivery="{item["id"]}" data-state="failed"' in page.text and "Send again" in page.text
+    assert "cannot reach Operate" in page.text
+    network.down = False
+    sent = browser.post(f"/pms/demo-pms/deliveries/{item['id']}/retry", data={"csrf": hidden(page.text, "csrf")})
+    assert "is pending" in browser.get(sent.location).text
+    operate.advance("PT1M")
+    (work_item,) = _matters_for(operate, ref)
+    assert delivered(pms, "matter", ref)["operateId"] == work_item
+    missing = browser.post("/pms/demo-pms/deliveries/DLV-404/retry", data={"csrf": hidden(page.text, "csrf")})
+    assert "404: no delivery" in browser.get(missing.location).text
