@@ -603,3 +603,18 @@ def test_a_failed_delivery_is_shown_on_the_pms_page_and_sent_again_from_there(op
     assert delivered(pms, "matter", ref)["operateId"] == work_item
     missing = browser.post("/pms/demo-pms/deliveries/DLV-404/retry", data={"csrf": hidden(page.text, "csrf")})
     assert "404: no delivery" in browser.get(missing.location).text
+
+
+def test_a_pms_client_the_solution_does_not_register_is_named_at_load(tmp_path):
+    import shutil
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+    from emulator.solution.loading import SolutionError, demo_solution_path
+
+    root = tmp_path / "sol"
+    shutil.copytree(demo_solution_path(), root)
+    toml = root / "operate.toml"
+    toml.write_text(toml.read_text().replace('operate_client_id = "demo-pms"', 'operate_client_id = "nobody"'))
+    with pytest.raises(SolutionError, match=r"operate_client_id 'nobody' is no client in \[clients\]"):
+        create_app(Settings(data_dir=tmp_path / "d", solution=root))
