@@ -618,3 +618,14 @@ def test_a_pms_client_the_solution_does_not_register_is_named_at_load(tmp_path):
     toml.write_text(toml.read_text().replace('operate_client_id = "demo-pms"', 'operate_client_id = "nobody"'))
     with pytest.raises(SolutionError, match=r"operate_client_id 'nobody' is no client in \[clients\]"):
         create_app(Settings(data_dir=tmp_path / "d", solution=root))
+
+
+def test_an_answer_of_an_unexpected_shape_is_a_counted_failed_attempt_not_a_loop(operate, pms, network):
+    ref = _incept(pms)
+    network.refuse("POST", V1, 201, times=1)  # "201" with a body that is no work item
+    operate.advance("PT1M")
+    (item,) = pms.deliveries(kind="matter")
+    assert item["state"] == "pending" and item["attempts"] == 1 and "unexpected KeyError" in item["lastError"]
+    operate.advance("PT1M")
+    (work_item,) = _matters_for(operate, ref)
+    assert delivered(pms, "matter", ref)["operateId"] == work_item

@@ -167,6 +167,11 @@ class DemoPmsDelivery:
             self.backend.outbox.failed(item, message)
             log.warning("demo PMS delivery %s (%s %s) failed: %s", item.delivery_id, item.kind, item.subject, message)
             return False
+        except Exception as exc:  # an answer of a shape the PMS did not expect: counted, so still bounded
+            message = f"unexpected {type(exc).__name__}: {exc}"
+            self.backend.outbox.failed(item, message)
+            log.exception("demo PMS delivery %s (%s %s) failed", item.delivery_id, item.kind, item.subject)
+            return False
         self.backend.outbox.succeeded(item, operate_id, note)
         return True
 
