@@ -629,3 +629,28 @@ def test_an_answer_of_an_unexpected_shape_is_a_counted_failed_attempt_not_a_loop
     operate.advance("PT1M")
     (work_item,) = _matters_for(operate, ref)
     assert delivered(pms, "matter", ref)["operateId"] == work_item
+
+
+COUNSEL_FEE = "5e000000-0000-4000-8000-000000000002"  # PR-00002, approved, under MAT-00004 (PMS-260104)
+
+
+def test_paying_the_approved_counsel_fee_in_the_pms_alone_marks_it_paid_in_operate(operate, pms):
+    """Everything from the PMS side: the disbursement Operate's plan would have posted (or the seed holds)
+    is the PMS's own record, paid by its finance team; Operate hears of it only from the PMS's worker."""
+    body = {"operatePaymentRequestId": COUNSEL_FEE, "amount": 1750, "vatAmount": 350, "supplierId": "SUP-0002",
+            "description": "Counsel's fee - advice on quantum", "supplierInvoiceReference": "AC/2026/0142"}  # fmt: skip
+    response = pms.client.post("/api/matters/PMS-260104/disbursements", json=body, headers=PMS_KEY)
+    assert response.status_code in (200, 201), response.json  # 200: the seed already holds it
+    disbursement = response.json["disbursementId"]
+    pms.call("PUT", f"/api/disbursements/{disbursement}", {"paymentReference": "CHAPS-5521", "paymentMethod": "CHAPS"})
+    operate.advance("PT1M")
+
+    operate.assert_event("payment-details-updated", sharedoId=COUNSEL_FEE, paymentReference="CHAPS-5521")
+    operate.assert_event("sharedo-phase-changed", sharedoId=COUNSEL_FEE, toPhase="payment-request-paid")
+    operate.assert_execution("payment-paid", sharedo_id=COUNSEL_FEE)
+    record = operate.api().get(f"/api/v1/public/finance/paymentRequest/{COUNSEL_FEE}").json
+    assert record["phaseSystemName"] == "payment-request-paid"
+    assert record["paymentDetails"] == {"amount": "2100.00", "paidDate": record["paymentDetails"]["paidDate"],
+                                        "reference": "CHAPS-5521", "method": "CHAPS"}  # fmt: skip
+    assert pms.call("GET", f"/api/disbursements/{disbursement}")["status"] == "paid"
+    assert delivered(pms, "payment", disbursement)["operateId"] == COUNSEL_FEE
