@@ -17,6 +17,7 @@ from .finance import Finance, check_thresholds
 from .identity import Identity
 from .integrations.clio.integration import ClioIntegration
 from .integrations.clio.settings import ClioSettingsError, parse_clio
+from .integrations.demo_pms import DeliveryConfigError, DemoPmsDeliveries
 from .kernel.clock import LATEST, Clock, iso, parse_instant
 from .kernel.datadir import DataDirLock
 from .kernel.errors import ApiError
@@ -123,6 +124,12 @@ class Emulator:
             )
             self.clio.link(self.linked_services)
             self.clio.schedule(self.scheduler)
+        try:  # the demo PMS's worker that tells Operate what happened in the PMS (PMS -> Operate rows)
+            self.pms_deliveries = DemoPmsDeliveries(
+                self.solution.config, self.linked_services, self.scheduler, self.identity.clients
+            )
+        except DeliveryConfigError as exc:
+            raise SolutionError(str(exc)) from None
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
@@ -235,6 +242,7 @@ class Emulator:
 
         self.host = InProcessHost(app, self.identity)
         self.smartplans.host_call = self.host
+        self.pms_deliveries.connect(app)
         if resume and self.dispatcher.inline:
             self.dispatcher.drain()
             self.smartplans.resume()
@@ -251,6 +259,7 @@ class Emulator:
         self.dispatcher.stop()
         self.smartplans.close()
         self.linked_services.close()
+        self.pms_deliveries.close()
         if self.clio is not None:
             self.clio.close()
         if getattr(self, "host", None) is not None:

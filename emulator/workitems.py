@@ -117,6 +117,7 @@ class WorkItems:
                 "phaseIsOpen": phase.is_open if phase else True,
                 "createdDate": item.created,
                 "updatedDate": item.updated,
+                **({"externalReference": item.body["externalReference"]} if item.body.get("externalReference") else {}),
             },
             "aspectData": item.body.get("aspectData", {}),
             "keyDates": item.body.get("keyDates", {}),
@@ -130,12 +131,15 @@ class WorkItems:
         f = Fields(body)
         wi = f.obj("workItem", required=True)
         parent_id = f.guid("parentSharedoId")
-        type_sn = title = reference = description = None
+        type_sn = title = reference = description = external = None
         if wi is not None:
             type_sn = wi.string("sharedoTypeSystemName", required=True, allow_empty=False, max_length=200)
             title = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
             reference = wi.string("reference", max_length=REFERENCE_MAX)
             description = wi.string("description", max_length=100_000)
+            # The id another system knows it by (a matter opened in the PMS): findByQuery's
+            # search.externalReference finds it again, so a retried delivery never makes a second one.
+            external = wi.string("externalReference", max_length=400)
             wi.boolean("titleIsUserProvided")
             wi.boolean("referenceIsUserProvided")
             if wi.has("parentSharedoId") and parent_id is None:
@@ -185,6 +189,8 @@ class WorkItems:
                 "titleIsUserProvided": True,
                 "referenceIsUserProvided": user_ref,
             }
+            if external:
+                doc["externalReference"] = external
             tx.execute(
                 "INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (item_id, type_sn, title, reference, description, phase, parent_id, now, now, dumps(doc)),
@@ -381,6 +387,16 @@ class WorkItems:
                     f"cannot move {item.reference or item.id} from {item.phase!r} to {to!r} "
                     f"({where}); legal transitions: {names or 'none (no way out of this phase)'}",
                     [{"field": "toPhaseSystemName", "message": f"legal values: {names}"}],
+                )
+            if not transition.is_user_driven and principal is not None and principal.user is not None:
+                # The phase plan's own rule: the solution keeps this move for integrations and workflows
+                # (a client without a user, such as the PMS's or the workflow engine's).
+                raise ApiError(
+                    403,
+                    f"{principal.user_name} cannot move {item.reference or item.id} to {to!r}: the transition "
+                    f"{transition.name or transition.system_name!r} ({transition.system_name}) is not user-driven "
+                    "(IsUserDriven: false); the solution reserves it for its integrations and workflows",
+                    [{"field": "toPhaseSystemName", "message": f"{to} is not user-driven"}],
                 )
             if transition.reason_is_mandatory and not (reason or "").strip():
                 raise invalid("reasonText", f"the transition to {to!r} needs a reason")
