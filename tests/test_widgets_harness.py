@@ -99,7 +99,7 @@ def test_live_reload_reloads_the_page_when_a_file_changes(solution, harness_page
     page = harness_page.open(f"/widgets/Acme.Hello?workItem={MATTER}&live=1")
     js = solution / "_IDE/Acme/Hello/Hello.js"
     js.write_text(js.read_text().replace("ko.observable(options.greeting)", 'ko.observable("Reloaded")'), "utf-8")
-    page.page.wait_for_function("() => document.querySelector('.hello').innerText === 'Reloaded v1'", timeout=8000)
+    page.page.wait_for_function("() => document.querySelector('.hello')?.innerText === 'Reloaded v1'", timeout=8000)
 
 
 def test_errors_and_failed_calls_show_in_the_page_console(solution, widget_page):
