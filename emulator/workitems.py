@@ -13,6 +13,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from .envelopes import (
+    CREATE_MEMBERS,
+    CREATE_WORKITEM_MEMBERS,
+    READ_ONLY_WORKITEM_MEMBERS,
+    SEED_MEMBERS,
+    UPDATE_MEMBERS,
+    UPDATE_WORKITEM_MEMBERS,
+    refuse_changed_read_only,
+    refuse_unknown,
+)
 from .identity import Principal, require
 from .kernel.binding import Fields
 from .kernel.clock import Clock, iso, parse_instant
@@ -129,6 +139,9 @@ class WorkItems:
         require(principal, "core.sharedo.create")
         f = Fields(body)
         wi = f.obj("workItem", required=True)
+        refuse_unknown(f, CREATE_MEMBERS + (SEED_MEMBERS if seed is not None else ()), "POST /api/v1/public/workItem")
+        if wi is not None:
+            refuse_unknown(wi, CREATE_WORKITEM_MEMBERS, "workItem on POST /api/v1/public/workItem")
         parent_id = f.guid("parentSharedoId")
         type_sn = title = reference = description = None
         if wi is not None:
@@ -138,6 +151,7 @@ class WorkItems:
             description = wi.string("description", max_length=100_000)
             wi.boolean("titleIsUserProvided")
             wi.boolean("referenceIsUserProvided")
+            wi.boolean("referenecIsUserProvided")  # an official sample's typo: checked, then ignored
             if wi.has("parentSharedoId") and parent_id is None:
                 parent_id = wi.guid("parentSharedoId")
         if type_sn and type_sn not in self.types:
@@ -290,6 +304,11 @@ class WorkItems:
         require(principal, "core.sharedo.update")
         f = Fields(body)
         wi = f.obj("workItem")
+        refuse_unknown(f, UPDATE_MEMBERS, "PUT /api/v1/public/workItem/{id}")
+        if wi is not None:
+            refuse_unknown(
+                wi, UPDATE_WORKITEM_MEMBERS + READ_ONLY_WORKITEM_MEMBERS, "workItem on PUT /api/v1/public/workItem/{id}"
+            )
         changes: dict[str, Any] = {}
         given_type: str | None = None
         if wi is not None:
@@ -309,6 +328,8 @@ class WorkItems:
             if wi is not None and given_type is not None and given_type != item.type:
                 raise invalid("workItem.sharedoTypeSystemName", f"is {item.type!r}; a work item's type cannot change")
             key_dates = self._key_dates(f, item.type)
+            if wi is not None:
+                refuse_changed_read_only(wi, self.to_json(item)["workItem"], "PUT /api/v1/public/workItem/{id}")
             f.raise_if_errors()
             changed = [k for k, v in changes.items() if getattr(item, k) != v]
             doc = item.body
