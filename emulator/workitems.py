@@ -10,6 +10,7 @@ import json
 import re
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,9 @@ class WorkItems:
         self.solution = solution
         self.types = solution.worktypes
         self.ods = ods
+        # Called in the writing transaction after attributes change, by any route: (tx, item, {name: (old,
+        # new)}). A watcher may refuse the change (raise ApiError: all of it rolls back) or act on it.
+        self.attribute_watchers: list[Callable[[sqlite3.Connection, WorkItem, dict[str, tuple[Any, Any]]], None]] = []
 
     # -- reading --------------------------------------------------------------------------------
     def find(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem | None:
@@ -464,6 +468,7 @@ class WorkItems:
                 raise invalid("value", f"longer than {ATTRIBUTE_MAX} characters")
         with self.store.transaction() as tx:
             item = self.get(item_id, tx)
+            changed: dict[str, tuple[Any, Any]] = {}
             for name, value in values.items():
                 row = tx.execute(
                     "SELECT value FROM attributes WHERE work_item_id=? AND name=?", (item.id, name)
@@ -492,7 +497,11 @@ class WorkItems:
                         "newValue": value,
                     },
                 )
+                changed[name] = (old, value)
             tx.execute("UPDATE work_items SET updated=? WHERE id=?", (iso(self.clock.now()), item.id))
+            if changed:
+                for watch in self.attribute_watchers:
+                    watch(tx, item, changed)
         return self.attributes(item_id)
 
     # -- participants ---------------------------------------------------------------------------
