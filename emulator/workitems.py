@@ -12,6 +12,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from .envelopes import (
@@ -796,10 +797,38 @@ class WorkItems:
 
     # -- seeding --------------------------------------------------------------------------------
     def seed(self, entries: list[dict[str, Any]]) -> None:
-        """Create the solution's seed work items, raising no events (they are the starting state)."""
+        """Create the solution's seed work items, raising no events (they are the starting state). A date
+        written `today-70T12:00:00Z` (`createdDate`, `keyDates`) is days from the clock's today, so records
+        a seeded PMS also holds (dated the same way) agree with it whatever the clock says."""
+        today = self.clock.now().date()
         for i, entry in enumerate(entries):
+            entry = _relative_dates(entry, today)
             extra = {k: get_ci(entry, k) for k in ("id", "phase", "attributes", "createdDate") if get_ci(entry, k)}
             try:
                 self.create(entry, None, seed=extra)
             except ApiError as exc:
                 raise ApiError(exc.status, f"seed/workitems.json[{i}]: {exc.title}", exc.errors) from None
+
+
+_RELATIVE_DAY = re.compile(r"today(?:([+-])(\d{1,5}))?(T[0-9:.]+Z)?", re.IGNORECASE)
+
+
+def _relative_day(value: Any, today: date) -> Any:
+    m = _RELATIVE_DAY.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return value
+    days = int(m[2] or 0) * (-1 if m[1] == "-" else 1)
+    return f"{(today + timedelta(days=days)).isoformat()}{m[3] or 'T00:00:00Z'}"
+
+
+def _relative_dates(entry: Any, today: date) -> Any:
+    """A seed entry with its `today±N` dates (createdDate, keyDates values) made calendar dates."""
+    if not isinstance(entry, dict):
+        return entry
+    out = dict(entry)
+    for key, value in entry.items():
+        if key.lower() == "createddate":
+            out[key] = _relative_day(value, today)
+        elif key.lower() == "keydates" and isinstance(value, dict):
+            out[key] = {name: _relative_day(v, today) for name, v in value.items()}
+    return out

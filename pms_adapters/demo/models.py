@@ -418,6 +418,22 @@ class DemoPmsBackend:
             if paid:
                 disb.status, disb.paid_date, disb.payment_reference = "paid", ago(paid[0]), paid[1]
                 disb.payment_method = "card" if paid[1].startswith("CARD") else "BACS"
+        for (
+            ref,
+            operate_id,
+            supplier_id,
+            description,
+            net,
+            vat,
+            earner,
+            days,
+            invoice_ref,
+        ) in seed.OPERATE_DISBURSEMENTS:
+            supplier = self.supplier_index[supplier_id]
+            disb = self._new_disbursement(
+                ref, operate_id, net, vat, description, supplier, invoice_ref, earner, ago(days)
+            )
+            disb.created_at = now - timedelta(days=days)
         # The official demo's balances: keyed by whatever reference the caller sends, as in its PMSApi.
         self._balances: dict[str, int] = {}
         self._ledgers: dict[str, deque[LedgerEntry]] = {}
