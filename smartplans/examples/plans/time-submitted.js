@@ -1,6 +1,6 @@
 // Finance integration (seed 002): "Send Time Entries to the PMS".
-// Event driven, Clio Operate -> PMS. Trigger: triggers/time-submitted.json — the Time Submitted
-// event (`time-entry-state-changed` to `submitted`) on a matter.
+// Event driven, Clio Operate -> PMS. Triggers: triggers/time-submitted.json and time-submitted-task.json —
+// the Time Submitted event (`time-entry-state-changed` to `submitted`) on a matter or on a task.
 //
 // The submitted entry is posted to its matter's pmsReference (POST /api/matters/{ref}/time, keyed on
 // operateTimeEntryId): minutes from durationSeconds, the fee earner is the entry's timekeeper (odsId,
