@@ -88,9 +88,10 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     from .api import outbox
 
     app.register_blueprint(outbox.bp)  # /api/_emulator/outbox: what the emulator has e-mailed
-    from .api import pluginfiles
+    from .api import fidelity, pluginfiles
 
     app.register_blueprint(pluginfiles.bp)  # /_pluginFiles/<Plugin>/...: the solution's _plugins/<Plugin>/
+    app.register_blueprint(fidelity.bp)  # /_emulator/fidelity: docs/fidelity.md, what is and is not emulated
 
     from widgets.pages import bp as widget_pages
 
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
         title = exc.description or exc.name
         if exc.code == 404:
             title = f"no route {request.method} {request.path}"
+            if request.path.startswith("/api/"):
+                title += ": not emulated — see /_emulator/fidelity"
         elif exc.code == 405:
             title = f"{request.method} is not allowed on {request.path}"
         elif exc.code == 413:

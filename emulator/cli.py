@@ -123,14 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
             "--pms-url", help=f"the demo PMS (default: the one `operate serve --demo` started, else :{DEMO_PMS_PORT})"
         )
         push.add_argument("--pms-key", default=DEMO_PMS_KEY, help="the demo PMS's X-API-Key")
+    from pms_adapters.demo.terminal import add_commands as add_demo_pms_commands
+
+    add_demo_pms_commands(pms_sub)  # act in the demo PMS itself: open-matter, pay-disbursement, ...
 
     imp = sub.add_parser(
         "import",
         help="turn a real solution-export package into a solution folder",
-        description="Read a solution export (.zip, or the GUID-named file a tenant "
-        "saves) and write a solution folder you can serve.",
+        description="Read a solution export (.zip, the GUID-named file a tenant "
+        "saves, or the folder it unzips to) and write a solution folder you can serve.",
     )
-    imp.add_argument("package", type=Path, help="the export package")
+    imp.add_argument("package", type=Path, help="the export package (a zip, or an unzipped export folder)")
     imp.add_argument("target", type=Path, nargs="?", help="folder to write (default: the package's name)")
     imp.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
 
@@ -331,6 +334,11 @@ def cmd_serve(args) -> int:
             "reached by plans as /api/proxy/demo-pms/_/..."
         )
         print(f"  push from it: operate pms push-actual-fees --data-dir {args.data_dir}  (or push-suppliers)")
+        if em.pms_deliveries.workers:
+            print(
+                f"  act in it: operate pms open-matter --data-dir {args.data_dir} ... (or pay-disbursement, "
+                "record-receipt, add-supplier); its worker tells Operate every minute (operate pms deliveries)"
+            )
     print(
         f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS, outbox, settings; "
         "sign in as any user above)"
@@ -349,6 +357,11 @@ def cmd_serve(args) -> int:
             "to anyone who can reach this port",
             file=sys.stderr,
         )
+    problems = em.smartplans.problems
+    if problems:  # one broken workflow marks only itself: the rest runs; say what does not
+        print(f"  load problems ({len(problems)}; also on {url}/ and {url}/plans):")
+        for problem in problems:
+            print(f"    {problem}")
     print(f"  clock: {em.clock.mode}; health: {url}/api/_emulator/health; stop with Ctrl+C", flush=True)
 
     stop = threading.Event()
@@ -483,6 +496,13 @@ def cmd_pms(args) -> int:
         from pms_adapters.demo.server import main as serve_demo_pms
 
         return serve_demo_pms(["--port", str(args.port), "--host", args.host, "--api-key", args.api_key])
+    from pms_adapters.demo import terminal as demo_pms_terminal
+
+    if args.pms_command in demo_pms_terminal.COMMANDS:
+        from .kernel.datadir import holder
+
+        running = holder(args.data_dir) or {}
+        return demo_pms_terminal.run(args, args.pms_url or running.get("pms") or f"http://127.0.0.1:{DEMO_PMS_PORT}")
     if args.pms_command in ("push-suppliers", "push-actual-fees"):
         import httpx
 
@@ -521,7 +541,8 @@ def cmd_pms(args) -> int:
         )
         return 1 if report.failed else 0
     print(
-        "operate pms: choose a command: demo, push-suppliers, push-actual-fees (see operate pms --help)",
+        "operate pms: choose a command: demo, push-suppliers, push-actual-fees, "
+        f"{', '.join(demo_pms_terminal.COMMANDS)} (see operate pms --help)",
         file=sys.stderr,
     )
     return 2

@@ -10,11 +10,14 @@ from typing import Any
 from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
+from .bookmarks import Bookmarks
 from .documents import Documents
+from .features import FeatureError, FeatureSwitches
 from .finance import Finance, check_thresholds
 from .identity import Identity
 from .integrations.clio.integration import ClioIntegration
 from .integrations.clio.settings import ClioSettingsError, parse_clio
+from .integrations.demo_pms import DeliveryConfigError, DemoPmsDeliveries
 from .kernel.clock import LATEST, Clock, iso, parse_instant
 from .kernel.datadir import DataDirLock
 from .kernel.errors import ApiError
@@ -22,6 +25,7 @@ from .kernel.events import Dispatcher, EventStream, load_catalogue
 from .kernel.scheduler import Scheduler
 from .kernel.store import SnapshotError, Store
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
+from .notifications import Notifications
 from .ods import Ods
 from .outbox import MailConfigError, Outbox, parse_mail
 from .query import Queries
@@ -85,6 +89,18 @@ class Emulator:
         self.time = TimeEntries(self.store, self.clock, self.stream, self.workitems, self.ods)
         self.documents = Documents(self.store, self.clock, self.stream, self.workitems, settings.data_dir / "documents")
         try:
+            self.features = FeatureSwitches(self.solution.config.get("features"))
+        except FeatureError as exc:
+            raise SolutionError(str(exc)) from None
+        self.bookmarks = Bookmarks(self.store, self.clock, self.workitems)
+        self.notifications = Notifications(
+            self.store,
+            self.clock,
+            self.workitems,
+            users=lambda: self.identity.users,
+            enabled=lambda: self.features.enabled("Notifications"),
+        )
+        try:
             thresholds = check_thresholds(self.solution.config.get("finance", {}).get("fee_alert_thresholds"))
         except ValueError as exc:
             raise SolutionError(str(exc)) from None
@@ -118,6 +134,12 @@ class Emulator:
             )
             self.clio.link(self.linked_services)
             self.clio.schedule(self.scheduler)
+        try:  # the demo PMS's worker that tells Operate what happened in the PMS (PMS -> Operate rows)
+            self.pms_deliveries = DemoPmsDeliveries(
+                self.solution.config, self.linked_services, self.scheduler, self.identity.clients
+            )
+        except DeliveryConfigError as exc:
+            raise SolutionError(str(exc)) from None
         # `/_ideFiles/`: the solution's `_IDE/` laid over the built-in widgets (the solution wins).
         self.ide_roots: list[Path] = [root for root, _ in ide_roots(self.solution.ide_root)]
         self._load()
@@ -131,6 +153,7 @@ class Emulator:
             workitems=self.workitems,
         )
         self.dispatcher.subscribe("smartplans", self.smartplans.on_event)
+        self.dispatcher.subscribe("notifications", self.notifications.on_event)
         self.scheduler.on_timer(TIMER_KIND, self.smartplans.on_timer)
         if self.clock.is_virtual:
             self.clock.on_change = self._persist_clock
@@ -233,6 +256,7 @@ class Emulator:
 
         self.host = InProcessHost(app, self.identity)
         self.smartplans.host_call = self.host
+        self.pms_deliveries.connect(app)
         if resume and self.dispatcher.inline:
             self.dispatcher.drain()
             self.smartplans.resume()
@@ -249,6 +273,7 @@ class Emulator:
         self.dispatcher.stop()
         self.smartplans.close()
         self.linked_services.close()
+        self.pms_deliveries.close()
         if self.clio is not None:
             self.clio.close()
         if getattr(self, "host", None) is not None:

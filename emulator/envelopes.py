@@ -23,8 +23,9 @@ SEED_MEMBERS = ("id", "phase", "attributes", "createdDate")
 # `parentSharedoId` are create-only: participants have their own route, a parent does not change.
 UPDATE_MEMBERS = ("workItem", "aspectData", "keyDates")
 
-# `workItem{...}` members create takes [confirmed: S3, S5, S8]. `referenecIsUserProvided` is an official
-# sample's typo (S5 `agent.js`), which runs against tenants: taken and ignored, as they do.
+# `workItem{...}` members create takes [confirmed: S3, S5, S8; `externalReference` inferred, the id another
+# system knows it by]. `referenecIsUserProvided` is an official sample's typo (S5 `agent.js`), which runs
+# against tenants: taken and ignored, as they do.
 CREATE_WORKITEM_MEMBERS = (
     "sharedoTypeSystemName",
     "title",
@@ -32,6 +33,7 @@ CREATE_WORKITEM_MEMBERS = (
     "reference",
     "referenceIsUserProvided",
     "description",
+    "externalReference",
     "parentSharedoId",
     "referenecIsUserProvided",
 )
@@ -47,6 +49,7 @@ READ_ONLY_WORKITEM_MEMBERS = (
     "phaseIsOpen",
     "createdDate",
     "updatedDate",
+    "externalReference",
 )
 
 # Where a refused member's value goes instead (the message names the route to use).

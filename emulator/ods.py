@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,18 @@ def display_name(kind: str, body: dict[str, Any]) -> str:
 # [inferred] ODS records carrying one of these tags are mastered in the PMS: only the public API
 # (an integration) may create or change them; the UI's own route refuses them.
 PMS_MASTERED_TAGS = frozenset({"supplier"})
+
+
+def mastered_tags(tags: list[str] | None) -> set[str]:
+    """The PMS-mastered tags among `tags`, matched as a person reads them: `Supplier`, ` SUPPLIER ` and
+    `supplier` are one tag (any letter case, compatibility forms such as full-width letters, invisible
+    format characters, surrounding and repeated spaces ignored)."""
+    return PMS_MASTERED_TAGS & {_tag_key(t) for t in tags or [] if isinstance(t, str)}
+
+
+def _tag_key(tag: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFKC", tag) if unicodedata.category(c) != "Cf")
+    return " ".join(plain.split()).casefold()
 
 
 class Ods:
@@ -180,7 +193,8 @@ class Ods:
                 if found is None or found[0] != "organisation":
                     raise not_found("organisation", org_id)
                 current = found[1]
-            mastered = PMS_MASTERED_TAGS & set(tags or current.get("tags") or [])
+            # A new tag list or the one the record has: a PMS-mastered record stays mastered either way.
+            mastered = mastered_tags(tags) | mastered_tags(current.get("tags"))
             if mastered and not public_api:
                 raise ApiError(
                     403,

@@ -8,7 +8,7 @@ import re
 import sqlite3
 import uuid
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 from .documents import related_documents
 from .kernel.clock import UTC, iso, parse_instant
@@ -17,6 +17,56 @@ from .ods import display_name
 from .workitems import WorkItem, WorkItems
 
 _SEGMENT = re.compile(r"([^.!]+)((?:![^.!]*)*)")
+
+# The names a work item takes in a path, matched without case (third-party widgets write `Title`). A name
+# that is none of these is a 400 naming it: a typo or a field the emulator does not model must never read
+# as a silent null. `form-<form>` is any form. [confirmed names: the samples' and third-party enrich paths]
+WORK_ITEM_FIELDS = (
+    "id",
+    "title",
+    "reference",
+    "createdDate",
+    "updatedDate",
+    "externalReference",
+    "description",
+    "phase",
+    "type",
+    "parent",
+    "ancestors",
+    "children",
+    "descendants",
+    "roles",
+    "participants",
+    "attributes",
+    "aspectData",
+    "keyDates",
+    "taskDueDate",
+    "urls",
+    "documents",
+)
+_FIELD_BY_LOWER = {name.lower(): name for name in WORK_ITEM_FIELDS}
+# Fields whose value is one or more work items: the next name in the path is a work item's field again.
+WORK_ITEM_VALUED = frozenset({"parent", "ancestors", "children", "descendants"})
+# Fields with a fixed set of members (what `Resolver._item_field` builds): another member is a 400 too.
+FIXED_MEMBERS: dict[str, tuple[str, ...]] = {
+    "phase": ("systemName", "name", "isOpen", "isRemoved", "iconClass"),
+    "type": ("systemName", "name", "iconClass", "path"),
+    "description": ("html", "text", "value"),
+    "urls": ("view",),
+}
+
+# The keys a `!q?key=value&...` filter takes; any other key is a 400 naming it. [inferred meanings]
+#   type    the item's work type is this type or derives from it
+#   path    the item's type path (`/matter/matter-commercial/`) contains this type as one of its parts
+#   phase   the item is in this phase (system name)
+#   role    a participant holds this role (on `participants` and `roles`)
+#   closed  `true` keeps items in closed phases, `false` drops them
+FILTER_KEYS = ("type", "path", "phase", "role", "closed")
+# Filters a collection applies when the path does not say. [inferred] `descendants` gives the open work
+# below an item unless asked `closed=true` (third-party widgets ask exactly that to count finished tasks
+# too); items in removed phases never count as descendants.
+DEFAULT_FILTERS: dict[str, dict[str, str]] = {"descendants": {"closed": "false"}}
+MAX_DESCENDANTS = 10_000  # a guard against a runaway tree; deeper or wider trees are cut there
 
 # Simple fields of a work item, by path, with where each comes from. [confirmed names; values inferred]
 _TOP = {
@@ -73,6 +123,9 @@ def parse_path(path: Any, field: str = "path") -> list[tuple[str, list[str]]]:
             # ASCII digits only: "²".isdigit() is true, but int("²") fails.
             if not ((mod.isascii() and mod.isdigit()) or mod.startswith("q?")):
                 raise invalid(field, f"path {path!r}: '!{mod}' is neither an index (!1) nor a filter (!q?type=...)")
+        for mod in modifiers:
+            if mod.startswith("q?"):
+                _check_filter(path, mod, field)
         segments.append((m.group(1), modifiers))
         pos = m.end()
         if pos < len(text):
@@ -82,6 +135,58 @@ def parse_path(path: Any, field: str = "path") -> list[tuple[str, list[str]]]:
             if pos == len(text):
                 raise invalid(field, f"path {path!r} ends with '.'")
     return segments
+
+
+def _check_filter(path: str, mod: str, field: str) -> None:
+    """Every key of a `!q?...` filter is one of FILTER_KEYS and has a value; `closed` is true or false."""
+    pairs = parse_qsl(mod[2:], keep_blank_values=True)
+    if not pairs:
+        raise invalid(field, f"path {path!r}: '!{mod}' has no filter; use !q?key=value with {', '.join(FILTER_KEYS)}")
+    for key, value in pairs:
+        if key not in FILTER_KEYS:
+            raise invalid(
+                field,
+                f"path {path!r}: filter key {key!r} in '!{mod}' is not understood; it takes {', '.join(FILTER_KEYS)}",
+            )
+        if not value:
+            raise invalid(field, f"path {path!r}: filter key {key!r} in '!{mod}' has no value")
+        if key == "closed" and value.lower() not in ("true", "false"):
+            raise invalid(field, f"path {path!r}: closed={value[:20]!r} in '!{mod}' must be true or false")
+
+
+def field_name(name: str) -> str | None:
+    """The work item field a path segment names (any case), or None when it names none."""
+    if name.lower().startswith("form-"):
+        return "form-" + name[5:]
+    return _FIELD_BY_LOWER.get(name.lower())
+
+
+def check_path(path: Any, field: str = "path", on_work_item: bool = True) -> bool:
+    """Parse `path` and refuse (400 naming the part) a name a work item does not have, wherever the path
+    steps on a work item. Returns whether the path ends on work items (so `includeFields` read their fields)."""
+    fixed: tuple[str, ...] = ()  # the members the previous name's value has, when it has a fixed set
+    for name, _ in parse_path(path, field):
+        if fixed:
+            if name.lower() not in {m.lower() for m in fixed}:
+                raise invalid(
+                    field,
+                    f"path {path!r}: {name!r} is not a member the emulator knows there (a typo, or not emulated:"
+                    f" see /_emulator/fidelity); it knows {', '.join(fixed)}",
+                )
+            fixed = ()
+            continue
+        if not on_work_item:  # past a value that is no work item: the rest names data (aspectData keys, ...)
+            continue
+        canonical = field_name(name)
+        if canonical is None:
+            raise invalid(
+                field,
+                f"path {path!r}: {name!r} is not a work item field the emulator knows (a typo, or not emulated:"
+                f" see /_emulator/fidelity); it knows {', '.join(WORK_ITEM_FIELDS)} and form-<form>",
+            )
+        on_work_item = canonical in WORK_ITEM_VALUED
+        fixed = FIXED_MEMBERS.get(canonical, ())
+    return on_work_item
 
 
 class Resolver:
@@ -107,7 +212,15 @@ class Resolver:
     def _walk(self, start: Any, path: str, field: str) -> Any:
         value: Any = start
         for name, modifiers in parse_path(path, field):
+            on_item = isinstance(value, WorkItem) or (
+                isinstance(value, list) and all(isinstance(x, WorkItem) for x in value)
+            )
             value = self._step(value, name)
+            default = DEFAULT_FILTERS.get(field_name(name) or "", {}) if on_item else {}
+            given = {k for mod in modifiers if mod.startswith("q?") for k, _ in parse_qsl(mod[2:])}
+            implied = {k: v for k, v in default.items() if k not in given}
+            if implied and isinstance(value, list):
+                value = self._filter(value, implied)
             for mod in modifiers:
                 value = self._modify(value, mod)
             if value is None:
@@ -130,6 +243,7 @@ class Resolver:
         return None
 
     def _item_field(self, item: WorkItem, name: str) -> Any:
+        name = field_name(name) or name
         if name in _TOP:
             return _TOP[name](item)
         if name == "description":
@@ -165,8 +279,9 @@ class Resolver:
                 current = parent
             return out
         if name == "children":
-            rows = self.conn.execute("SELECT * FROM work_items WHERE parent_id=? ORDER BY created, id", (item.id,))
-            return [WorkItem.from_row(r) for r in rows]
+            return self._children(item)
+        if name == "descendants":
+            return self._descendants(item)
         if name == "roles":
             return self._roles(item)
         if name == "participants":
@@ -201,6 +316,31 @@ class Resolver:
             return related_documents(self.conn, item.id)
         return None
 
+    def _children(self, item: WorkItem) -> list[WorkItem]:
+        rows = self.conn.execute("SELECT * FROM work_items WHERE parent_id=? ORDER BY created, id", (item.id,))
+        return [WorkItem.from_row(r) for r in rows]
+
+    def _descendants(self, item: WorkItem) -> list[WorkItem]:
+        """Every work item below this one, level by level (children first, then theirs), each level in the
+        order children are. [inferred order] Removed items and what is below them are left out."""
+        out: list[WorkItem] = []
+        seen = {item.id}
+        level = [item]
+        while level and len(out) < MAX_DESCENDANTS:
+            below = []
+            for parent in level:
+                for child in self._children(parent):
+                    if child.id in seen:
+                        continue
+                    seen.add(child.id)
+                    phase = self.types.phase(child.type, child.phase)
+                    if phase is not None and phase.is_removed:
+                        continue
+                    below.append(child)
+            out += below
+            level = below
+        return out[:MAX_DESCENDANTS]
+
     def _attributes(self, item: WorkItem) -> dict[str, Any]:
         rows = self.conn.execute("SELECT name, value FROM attributes WHERE work_item_id=?", (item.id,))
         return {r["name"]: r["value"] for r in rows}
@@ -234,7 +374,10 @@ class Resolver:
         if mod.isdigit():
             index = int(mod)
             return items[index - 1] if 1 <= index <= len(items) else None
-        query = {k: v[0] for k, v in parse_qs(mod[2:]).items()}
+        return self._filter(items, {k: v[0] for k, v in parse_qs(mod[2:]).items()})
+
+    def _filter(self, items: list[Any], query: dict[str, str]) -> list[Any]:
+        """Keep what passes every key of a `!q?` filter (FILTER_KEYS says what each means)."""
         out = items
         if "type" in query:
             out = [x for x in out if isinstance(x, WorkItem) and self.types.is_derived_from(x.type, query["type"])]
@@ -245,7 +388,13 @@ class Resolver:
             out = [x for x in out if isinstance(x, WorkItem) and x.phase == query["phase"]]
         if "role" in query:
             out = [x for x in out if isinstance(x, dict) and x.get("participantRoleType") == query["role"]]
+        if query.get("closed", "").lower() == "false":
+            out = [x for x in out if isinstance(x, WorkItem) and self._is_open(x)]
         return out
+
+    def _is_open(self, item: WorkItem) -> bool:
+        phase = self.types.phase(item.type, item.phase)
+        return phase is None or (phase.is_open and not phase.is_removed)
 
     def _plain(self, value: Any) -> Any:
         """A work item at the end of a path reads as its id, a Node as its plain value; lists and objects read

@@ -10,9 +10,9 @@ from typing import Any
 
 from .kernel.binding import Fields
 from .kernel.clock import UTC, parse_instant
-from .kernel.errors import not_found
+from .kernel.errors import ApiError, not_found
 from .kernel.jsonfile import get_ci
-from .paths import Resolver, parse_path
+from .paths import Resolver, check_path
 from .workitems import WorkItem, WorkItems
 
 SORTABLE = {
@@ -29,7 +29,8 @@ SORTABLE = {
 # S3 mobile app, S11]
 MEMBERS: dict[str, tuple[str, ...]] = {
     "": ("search", "enrich"),
-    "enrich[]": ("path",),
+    "enrich[]": ("path", "includeFields"),
+    "enrich[].includeFields[]": ("path",),
     "search": (
         "page",
         "sort",
@@ -138,12 +139,13 @@ class Queries:
         """`user_id` is the caller's ODS id: what `ownership.myScope` means without `ownerIds`."""
         f = _members(Fields(body), "")
         search = _members(f.obj("search") or Fields({}, "search", f.errors), "search")
-        enrich = []
+        enrich: list[tuple[str, list[str]]] = []  # (path, includeFields: the sub-paths read on each element)
         for where, e in f.items("enrich", max_items=200):
             ef = _members(Fields(e, where, f.errors), "enrich[]")
             path = ef.string("path", required=True, allow_empty=False, max_length=500)
+            subpaths = self._include_fields(ef, path)
             if path:
-                enrich.append(path)
+                enrich.append((path, subpaths))
         page = self._obj(search, "page")
         page_no = (page.integer("page", default=1, minimum=1, maximum=1_000_000) if page else 1) or 1
         rows = (page.integer("rowsPerPage", default=20, minimum=1, maximum=1000) if page else 20) or 20
@@ -155,11 +157,6 @@ class Queries:
         if direction.lower() not in ("ascending", "descending", "asc", "desc"):
             (sort or search).error("direction", "use 'ascending' or 'descending'")
         filters = self._filters(search, user_id)
-        for i, p in enumerate(enrich):
-            try:
-                parse_path(p, f"enrich[{i}].path")
-            except Exception as exc:  # ApiError from the parser: keep collecting
-                f.errors.extend(getattr(exc, "errors", []))
         f.raise_if_errors()
 
         with self.items.store.read() as conn:
@@ -175,8 +172,43 @@ class Queries:
             matched = [i for i in candidates if all(test(i, conn, resolver, parts) for test in filters)]
             matched.sort(key=lambda i: self._sort_key(i, order_by), reverse=direction.lower().startswith("desc"))
             window = matched[(page_no - 1) * rows : page_no * rows]
-            results = [{"id": i.id, "data": {p: resolver.resolve(i, p) for p in enrich}} for i in window]
+            results = [
+                {"id": i.id, "data": {p: self._enrich(resolver, i, p, subs) for p, subs in enrich}} for i in window
+            ]
         return {"totalCount": len(matched), "results": results}
+
+    @staticmethod
+    def _include_fields(ef: Fields, path: str | None) -> list[str]:
+        """`enrich[].includeFields[{path}]`: what to read on each element the path ends on, as third-party
+        widgets send it for `descendants!q?...` (the answer is then a list of `{<sub-path>: value}`, like the
+        graph query's). [inferred] A path that ends on one value gives a list of one; sub-paths are read on the
+        path's elements, so they name a work item's fields where the path ends on work items."""
+        on_items = True
+        if path:
+            try:
+                on_items = check_path(path, f"{ef.path}.path")
+            except ApiError as exc:  # keep collecting, as every other member does
+                ef.errors.extend(exc.errors)
+                return []
+        subpaths = []
+        for where, sub in ef.items("includeFields", max_items=100):
+            sf = _members(Fields(sub, where, ef.errors), "enrich[].includeFields[]")
+            sub_path = sf.string("path", required=True, allow_empty=False, max_length=500)
+            if not sub_path:
+                continue
+            try:
+                check_path(sub_path, f"{where}.path", on_work_item=on_items)
+            except ApiError as exc:
+                ef.errors.extend(exc.errors)
+                continue
+            subpaths.append(sub_path)
+        return subpaths
+
+    @staticmethod
+    def _enrich(resolver: Resolver, item: WorkItem, path: str, subpaths: list[str]) -> Any:
+        if subpaths:
+            return resolver.resolve_each(item, path, subpaths)
+        return resolver.resolve(item, path)
 
     @staticmethod
     def _obj(f: Fields, key: str) -> Fields | None:
@@ -407,9 +439,11 @@ class Queries:
         if response_type != "flat":
             f.error("responseType", "only 'flat' responses are emulated")
         fields: list[tuple[str, str, list[str]]] = []
+        bare: set[str] = set()
         for where, value in f.items("fields", max_items=500):
             if isinstance(value, str):  # generated blocks also send bare path strings
                 fields.append((where, value, []))
+                bare.add(where)
                 continue
             pf = Fields(value, where, f.errors)
             path = pf.string("path", required=True, allow_empty=False, max_length=500)
@@ -421,6 +455,14 @@ class Queries:
                     subpaths.append(sub_path)
             if path:
                 fields.append((where, path, subpaths))
+        for where, path, subpaths in fields:  # a name the object model lacks is a 400 naming it, never a null
+            try:
+                inner = path.split(".", 1)[1] if path.lower().startswith("workitem.") else path
+                on_items = check_path(inner, where if where in bare else f"{where}.path")
+                for i, sub in enumerate(subpaths):
+                    check_path(sub, f"{where}.includeFields[{i}].path", on_work_item=on_items)
+            except ApiError as exc:
+                f.errors.extend(exc.errors)
         f.raise_if_errors()
         with self.items.store.read() as conn:
             item = self.items.find(entity_id, conn)  # type: ignore[arg-type]

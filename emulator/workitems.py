@@ -132,6 +132,7 @@ class WorkItems:
                 "phaseIsOpen": phase.is_open if phase else True,
                 "createdDate": item.created,
                 "updatedDate": item.updated,
+                **({"externalReference": item.body["externalReference"]} if item.body.get("externalReference") else {}),
             },
             "aspectData": item.body.get("aspectData", {}),
             "keyDates": item.body.get("keyDates", {}),
@@ -148,12 +149,15 @@ class WorkItems:
         if wi is not None:
             refuse_unknown(wi, CREATE_WORKITEM_MEMBERS, "workItem on POST /api/v1/public/workItem")
         parent_id = f.guid("parentSharedoId")
-        type_sn = title = reference = description = None
+        type_sn = title = reference = description = external = None
         if wi is not None:
             type_sn = wi.string("sharedoTypeSystemName", required=True, allow_empty=False, max_length=200)
             title = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
             reference = wi.string("reference", max_length=REFERENCE_MAX)
             description = wi.string("description", max_length=100_000)
+            # The id another system knows it by (a matter opened in the PMS): findByQuery's
+            # search.externalReference finds it again, so a retried delivery never makes a second one.
+            external = wi.string("externalReference", max_length=400)
             wi.boolean("titleIsUserProvided")
             wi.boolean("referenceIsUserProvided")
             wi.boolean("referenecIsUserProvided")  # an official sample's typo: checked, then ignored
@@ -204,6 +208,8 @@ class WorkItems:
                 "titleIsUserProvided": True,
                 "referenceIsUserProvided": user_ref,
             }
+            if external:
+                doc["externalReference"] = external
             tx.execute(
                 "INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (item_id, type_sn, title, reference, description, phase, parent_id, now, now, dumps(doc)),
@@ -408,11 +414,45 @@ class WorkItems:
                     f"({where}); legal transitions: {names or 'none (no way out of this phase)'}",
                     [{"field": "toPhaseSystemName", "message": f"legal values: {names}"}],
                 )
+            if not transition.is_user_driven and principal is not None and principal.user is not None:
+                # The phase plan's own rule: the solution keeps this move for integrations and workflows
+                # (a client without a user, such as the PMS's or the workflow engine's).
+                raise ApiError(
+                    403,
+                    f"{principal.user_name} cannot move {item.reference or item.id} to {to!r}: the transition "
+                    f"{transition.name or transition.system_name!r} ({transition.system_name}) is not user-driven "
+                    "(IsUserDriven: false); the solution reserves it for its integrations and workflows",
+                    [{"field": "toPhaseSystemName", "message": f"{to} is not user-driven"}],
+                )
             if transition.reason_is_mandatory and not (reason or "").strip():
                 raise invalid("reasonText", f"the transition to {to!r} needs a reason")
             self._move(tx, item, to, reason or description)
             phase = self.types.phase(item.type, to)
             return {"systemName": to, "name": phase.name if phase else to}
+
+    # The names a jump's body may give the phase and the reason in [inferred: the route is seen called by
+    # public workflow actions, its body is not; toPhaseSystemName as PUT .../phase has it comes first].
+    JUMP_PHASE_KEYS = ("toPhaseSystemName", "phaseSystemName", "toPhase", "phase")
+    JUMP_REASON_KEYS = ("reason", "reasonText", "description")
+
+    def jump_to(self, item_id: str, body: Any, principal: Principal | None) -> dict[str, Any]:
+        """`POST /api/sharedo/{id}/phase/jumpTo`: an administrator's jump, past the transition rules; needs
+        core.admin.jumptophase (which ee-app lacks, as on a tenant). Raises `sharedo-phase-changed`."""
+        require(principal, "core.admin.jumptophase")
+        f = Fields(body)
+        phases = [f.string(k, allow_empty=False, max_length=200) for k in self.JUMP_PHASE_KEYS]
+        reasons = [f.string(k, max_length=4000) for k in self.JUMP_REASON_KEYS]
+        to = next((name for name in phases if name), None)
+        if to is None and not f.errors:
+            keys = list(self.JUMP_PHASE_KEYS)
+            f.error("toPhaseSystemName", f"the phase to jump to is required (any of {keys})")
+        f.raise_if_errors()
+        assert to is not None
+        with self.store.transaction() as tx:
+            moved = self.jump_to_phase(tx, item_id, to, next((r for r in reasons if r), None))
+            item = self.get(item_id, tx)
+            phase = self.types.phase(item.type, to)
+            return {"systemName": to, "name": phase.name if phase else to, "moved": moved}
 
     def jump_to_phase(self, tx: sqlite3.Connection, item_id: str, to: str, reason: str | None) -> bool:
         """Move past the transition rules (an integration mastering the status elsewhere, as

@@ -26,7 +26,7 @@ from emulator.kernel.store import dumps_ascii as dumps
 from emulator.solution.loading import SolutionError
 
 from .mocks import Mocks
-from .plans import Plan, PlanError, changed, reload_visual, script_plan, solution_plans
+from .plans import BrokenPlan, Plan, PlanError, changed, reload_visual, script_plan, solution_plans
 from .run_queue import RunQueue
 from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime, StepResult
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
@@ -117,14 +117,31 @@ class SmartPlans:
         self.max_steps = limits.get("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
             raise SolutionError("operate.toml [limits] steps_per_execution must be a whole number of at least 1")
-        try:
-            self.plans: dict[str, Plan] = solution_plans(solution)
-            self.triggers: list[Trigger] = [parse_trigger(doc, str(path)) for path, doc in solution.triggers]
-            for plan in self.plans.values():
-                if plan.plan_type == "visualWorkflow":
+        # One broken workflow, action, template or trigger marks only itself (DESIGN decision 12): the
+        # rest loads and runs; what is broken is listed with its reason (home page, plans page, serve's banner)
+        # and an execution of a broken plan fails with that reason.
+        self.broken: dict[str, BrokenPlan] = {}
+        self.trigger_problems: list[str] = []
+        self.plans: dict[str, Plan] = solution_plans(solution, self.broken)
+        self.triggers: list[Trigger] = []
+        for path, doc in solution.triggers:
+            try:
+                self.triggers.append(parse_trigger(doc, str(path)))
+            except TriggerError as exc:
+                self.trigger_problems.append(str(exc))
+        for name, plan in list(self.plans.items()):
+            if plan.plan_type == "visualWorkflow":
+                try:
                     self._compile(plan)
-        except (PlanError, TriggerError) as exc:
-            raise SolutionError(str(exc)) from None
+                except PlanError as exc:
+                    del self.plans[name]
+                    self.broken[name] = BrokenPlan(name, str(exc), dict(plan.files))
+
+    @property
+    def problems(self) -> list[str]:
+        """What did not load, each with its reason: broken plans, then unusable triggers."""
+        out = [f"workflow {b.system_name!r} is broken and does not run: {b.reason}" for b in self.broken.values()]
+        return out + [f"trigger not loaded: {problem}" for problem in self.trigger_problems]
 
     def _compile(self, plan: Plan) -> None:
         """Compile a visual workflow when the solution loads, as the platform does on publish, so a template
@@ -152,6 +169,8 @@ class SmartPlans:
 
     def _plan(self, name: str) -> Plan:
         plan = self.plans.get(name)
+        if plan is None and name in self.broken:
+            plan = self._retry_broken(name)
         if plan is None:
             raise PlanError(f"no plan {name!r}; the solution has {sorted(self.plans)}")
         if changed(plan):  # edited on disk: reload, keep timers
@@ -164,6 +183,36 @@ class SmartPlans:
         if not self.runtime.is_loaded(plan.key):
             self.runtime.load(plan.key, plan.source, plan.url)
         return plan
+
+    def _retry_broken(self, name: str) -> Plan:
+        """A broken plan whose files were edited since is loaded again; one still broken says why."""
+        broken = self.broken[name]
+        if broken.changed():
+            path = next(iter(broken.files), None)
+            try:
+                if path is None:
+                    raise PlanError(broken.reason)
+                if path.suffix.lower() == ".js":
+                    plan = script_plan(name, path, self.solution.config.get("plans", {}).get(name))
+                else:
+                    stub = Plan(
+                        name,
+                        name,
+                        "visualWorkflow",
+                        "",
+                        "",
+                        path=path,
+                        limits=self.solution.config.get("plans", {}).get(name) or {},
+                    )
+                    plan = reload_visual(stub, self.solution.ide_root)
+                    self._compile(plan)
+            except PlanError as exc:
+                self.broken[name] = broken.still(str(exc))
+            else:
+                del self.broken[name]
+                self.plans[name] = plan
+                return plan
+        raise PlanError(f"workflow {name!r} is broken and did not load: {self.broken[name].reason}")
 
     def limits_for(self, plan: Plan) -> Limits:
         return Limits(

@@ -15,6 +15,31 @@
   var stringify = JSON.stringify, parse = JSON.parse, ownNames = Object.getOwnPropertyNames;
 
   var RealDate = Date;
+  var RealTypeError = TypeError, RealProxy = Proxy, reflectGet = Reflect.get;
+
+  // -- what the emulator does not provide, named ----------------------------------------------------
+  // The host namespaces (sharedo, sharedo.http, trigger, log, actions.sharedo, the builders, ...) are
+  // proxies: reading a member the emulator does not have answers undefined, as on any object (so a
+  // `typeof x.y === "undefined"` probe, `in` and JSON still work), and is noted. A step that then fails
+  // with a TypeError fails with "not emulated: <member> — see /_emulator/fidelity"; one that completes
+  // gets one Warning line per such member in its log.
+  var FIDELITY = "/_emulator/fidelity";
+  var PROBED = { then: 1, toJSON: 1, inspect: 1, nodeType: 1, $$typeof: 1, asymmetricMatch: 1, "@@__IMMUTABLE_ITERABLE__@@": 1 };
+  function notEmulated(path, target) {
+    return new RealProxy(target, {
+      get: function (t, key, receiver) {
+        if (typeof key === "symbol" || key in t || PROBED[key] === 1) return reflectGet(t, key, receiver);
+        if (run && run.missing.indexOf(path + "." + key) < 0) run.missing.push(path + "." + key);
+        return undefined;
+      }
+    });
+  }
+  function notEmulatedError(error) {
+    var member = run && run.missing.length ? run.missing[run.missing.length - 1] : null;
+    if (!member || !(error instanceof RealTypeError)) return null;
+    var line = "not emulated: " + member + " — see " + FIDELITY;
+    return { message: line + " (" + error.message + ")", stack: line + "\n" + String(error.stack || error.message) };
+  }
 
   function HostCallNeeded(request) {
     this.request = request;
@@ -129,7 +154,7 @@
   Object.defineProperty(DateTime, "Now", { get: function () { return new DateTime(nowMs()); } });
   Object.defineProperty(DateTime, "UtcNow", { get: function () { return new DateTime(nowMs()); } });
   Object.defineProperty(DateTime, "Today", { get: function () { return new DateTime(nowMs()).Date; } });
-  global.DateTime = DateTime;
+  global.DateTime = notEmulated("DateTime", DateTime);
 
   function GuidValue(text) { this._text = text.toLowerCase(); }
   GuidValue.prototype = {
@@ -139,7 +164,7 @@
     Equals: function (other) { return String(other).toLowerCase() === this._text; }
   };
   var GUID = /^\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/;
-  global.Guid = {
+  global.Guid = notEmulated("Guid", {
     NewGuid: function () {
       var h = "";
       for (var i = 0; i < 32; i++) h += Math.floor(run.random() * 16).toString(16);
@@ -153,7 +178,7 @@
     },
     TryParse: function (s) { try { return global.Guid.Parse(s); } catch (e) { return null; } },
     Empty: new GuidValue("00000000-0000-0000-0000-000000000000")
-  };
+  });
 
   // -- log ----------------------------------------------------------------------------------------
   function text(value) {
@@ -173,7 +198,7 @@
     Debug: logger("Debug"), Verbose: logger("Verbose"), Information: logger("Information"),
     Warning: logger("Warning"), Error: logger("Error"), Fatal: logger("Fatal")
   };
-  global.log = log;
+  global.log = notEmulated("log", log);
 
   // -- host calls ---------------------------------------------------------------------------------
   // Ask Python for call number i. `replace` says the record from i on is to be dropped (a retried
@@ -220,8 +245,8 @@
     return value;
   }
 
-  global.sharedo = {
-    http: { get: http("GET"), post: http("POST"), put: http("PUT"), "delete": http("DELETE"), patch: http("PATCH") },
+  global.sharedo = notEmulated("sharedo", {
+    http: notEmulated("sharedo.http", { get: http("GET"), post: http("POST"), put: http("PUT"), "delete": http("DELETE"), patch: http("PATCH") }),
     setPhase: function (workItemId, phaseSystemName, ignored, reasonText) {
       var response = hostCall({ method: "PUT", url: "/api/v1/public/workItem/" + String(workItemId) + "/phase",
         body: { toPhaseSystemName: phaseSystemName, reasonText: reasonText === undefined ? null : reasonText } });
@@ -234,10 +259,10 @@
         return value === undefined || value === null ? "" : text(value);
       });
     },
-    context: {
+    context: notEmulated("sharedo.context", {
       currentUser: function () { return { clientId: "ee-app", userId: null }; }
-    }
-  };
+    })
+  });
 
   // -- trigger ------------------------------------------------------------------------------------
   var UNITS = { Seconds: 1000, Minutes: 60000, Hours: 3600000, Days: 86400000, Weeks: 604800000 };
@@ -260,17 +285,17 @@
         return true;
       } });
     });
-    return units;
+    return notEmulated("trigger.SubProcess(..).In(n)", units);
   }
 
-  global.trigger = {
+  global.trigger = notEmulated("trigger", {
     SubProcess: function (step) {
       step = stepName(step, "trigger.SubProcess");
-      return {
+      return notEmulated("trigger.SubProcess(..)", {
         Now: function () { run.triggers.push({ kind: "subprocess", step: step, at: null }); return true; },
         On: function (when) { run.triggers.push({ kind: "subprocess", step: step, at: toMs(when, "trigger.SubProcess(..).On") }); return true; },
         In: function (amount) { return later(step, amount); }
-      };
+      });
     },
     CreateForSharedo: function (sharedoId) {
       if (!sharedoId) throw new Error("trigger.CreateForSharedo: a work item id is required");
@@ -287,7 +312,7 @@
         }
       };
     }
-  };
+  });
 
   // -- actions.sharedo fluent builders ------------------------------------------------------------
   function isWorkingDay(ms) { var d = new RealDate(ms).getUTCDay(); return d !== 0 && d !== 6; }
@@ -306,7 +331,10 @@
     return new DateTime(ms);
   }
 
-  function CallToActionBuilder() { this._cta = { CallToActionContextType: "Work Item", ContextId: null, Command: null, CommandConfiguration: null, Icon: null, Css: null, Display: null }; }
+  function CallToActionBuilder() {
+    this._cta = { CallToActionContextType: "Work Item", ContextId: null, Command: null, CommandConfiguration: null, Icon: null, Css: null, Display: null };
+    return notEmulated("actions.sharedo.BuildCallToAction()", this);
+  }
   CallToActionBuilder.prototype = {
     WithDisplay: function (title) { this._cta.Display = title; return this; },
     WithStyles: function (css) { this._cta.Css = css; return this; },
@@ -316,7 +344,10 @@
     Build: function () { return JSON.parse(JSON.stringify(this._cta)); }
   };
 
-  function ActionPlanItemBuilder() { this._item = { description: null, type: "Checkbox", required: false, order: 0, callToAction: null }; }
+  function ActionPlanItemBuilder() {
+    this._item = { description: null, type: "Checkbox", required: false, order: 0, callToAction: null };
+    return notEmulated("actions.sharedo.BuildActionPlanItem()", this);
+  }
   ActionPlanItemBuilder.prototype = {
     WithDescription: function (s) { this._item.description = s; return this; },
     AddCheckbox: function () { this._item.type = "Checkbox"; return this; },
@@ -328,7 +359,11 @@
     Build: function () { return JSON.parse(JSON.stringify(this._item)); }
   };
 
-  function ActionPlanBuilder(owner) { this._owner = owner; this._plan = { sharedoId: null, title: null, items: [] }; }
+  function ActionPlanBuilder(owner) {
+    this._owner = owner;
+    this._plan = { sharedoId: null, title: null, items: [] };
+    return notEmulated(owner ? "actions.sharedo.BuildTask()...WithActionPlan()" : "actions.sharedo.BuildActionPlan()", this);
+  }
   ActionPlanBuilder.prototype = {
     ForSharedo: function (id) { this._plan.sharedoId = String(id); return this; },
     WithTitle: function (s) { this._plan.title = s; return this; },
@@ -346,12 +381,35 @@
           return plan.sharedoId;
         }
       };
-    }
+    },
+    // Real actions call Save() on the builder itself: a task's action plan saves its task.
+    Save: function () { return this.Build().Save(); }
   };
 
   function TaskBuilder() {
     this._task = { id: null, type: "task", title: null, description: null, priorityId: null, tags: [], dueOn: null,
-      parentId: null, assignments: [], onComplete: null, onOverdue: null, onPhase: [], actionPlan: null };
+      parentId: null, assignments: [], onComplete: null, onOverdue: null, onPhase: [], actionPlan: null, reminders: [] };
+    return notEmulated("actions.sharedo.BuildTask()", this);
+  }
+  // `.OnReminderDue(step).At(n).Minutes` (or Seconds, Hours, Days, Weeks): a reminder n units before the
+  // task's due date [inferred: before, as a reminder is]; reading the unit records it and gives the
+  // builder back, so the chain goes on. On Save it is kept on the task and the step is timed for it.
+  function reminder(builder, step) {
+    step = stepName(step, "BuildTask().OnReminderDue");
+    return notEmulated("actions.sharedo.BuildTask().OnReminderDue(..)", {
+      At: function (amount) {
+        if (typeof amount !== "number" || !isFinite(amount) || amount < 0) throw new Error("BuildTask().OnReminderDue(" + JSON.stringify(step) + ").At(n): n must be a number of at least 0");
+        var units = {}, recorded = false;  // once per At(n), as trigger.SubProcess(..).In(n) schedules once
+        Object.keys(UNITS).forEach(function (unit) {
+          Object.defineProperty(units, unit, { enumerable: false, get: function () {
+            if (!recorded) builder._task.reminders.push({ step: step, offset: amount, unit: unit });
+            recorded = true;
+            return builder;
+          } });
+        });
+        return notEmulated("actions.sharedo.BuildTask().OnReminderDue(..).At(n)", units);
+      }
+    });
   }
   TaskBuilder.prototype = {
     WithId: function (id) { this._task.id = String(id); return this; },
@@ -369,11 +427,18 @@
     },
     OnComplete: function (step) { this._task.onComplete = step; return this; },
     OnOverdue: function (step) { this._task.onOverdue = step; return this; },
+    OnReminderDue: function (step) { return reminder(this, step); },
     OnPhase: function (phase, step) { this._task.onPhase.push({ phase: phase, step: step }); return this; },
     WithActionPlan: function () { return new ActionPlanBuilder(this); },
+    // Real actions call Save() on the builder itself, as well as on what Build() gives.
+    Save: function () { return this.Build().Save(); },
     Build: function () {
       var task = JSON.parse(JSON.stringify(this._task));
       if (!task.title) throw new Error("BuildTask(): WithTitle(..) is required");
+      if (task.reminders.length && !task.dueOn) throw new Error("BuildTask(): OnReminderDue(..) needs DueOn(..): a reminder is timed from the due date");
+      task.reminders.forEach(function (r) {
+        r.reminderDateTime = new DateTime(toMs(task.dueOn) - r.offset * UNITS[r.unit]).ToString("o");
+      });
       return {
         task: task,
         Save: function () {
@@ -382,6 +447,9 @@
           if (task.actionPlan) aspectData.actionPlan = { title: task.actionPlan.title, items: task.actionPlan.items };
           if (task.priorityId !== null) aspectData.task = Object.assign(aspectData.task || {}, { priorityId: task.priorityId });
           if (task.tags.length) aspectData.task = Object.assign(aspectData.task || {}, { tags: task.tags });
+          if (task.reminders.length) aspectData.task = Object.assign(aspectData.task || {}, { reminders: task.reminders.map(function (r) {
+            return { reminderDateTime: r.reminderDateTime, offset: r.offset, offsetMetric: r.unit };
+          }) });
           var response = hostCall({ method: "POST", url: "/api/v1/public/workItem", body: {
             parentSharedoId: task.parentId,
             workItem: { sharedoTypeSystemName: task.type, title: task.title, description: task.description },
@@ -391,22 +459,23 @@
           if (task.onComplete) run.triggers.push({ kind: "on-phase", sharedoId: id, step: task.onComplete, phase: "task-done" });
           task.onPhase.forEach(function (p) { run.triggers.push({ kind: "on-phase", sharedoId: id, step: p.step, phase: p.phase }); });
           if (task.onOverdue && task.dueOn) run.triggers.push({ kind: "subprocess", step: task.onOverdue, at: toMs(task.dueOn) });
+          task.reminders.forEach(function (r) { run.triggers.push({ kind: "subprocess", step: r.step, at: toMs(r.reminderDateTime) }); });
           return id;
         }
       };
     }
   };
 
-  global.actions = {
-    sharedo: {
+  global.actions = notEmulated("actions", {
+    sharedo: notEmulated("actions.sharedo", {
       BuildTask: function () { return new TaskBuilder(); },
       BuildActionPlan: function () { return new ActionPlanBuilder(null); },
       BuildActionPlanItem: function () { return new ActionPlanItemBuilder(); },
       BuildCallToAction: function () { return new CallToActionBuilder(); },
       AddWorkingDays: addWorkingDays,
       AddWorkingHours: addWorkingHours
-    }
-  };
+    })
+  });
 
   // -- what Python calls ---------------------------------------------------------------------------
   function errorOf(e) {
@@ -474,7 +543,7 @@
       var recorded = remember(input);
       if (recorded === null) return { status: "need-recorded" };
       run = { now: input.now, random: mulberry32(input.seed), recorded: recorded, calls: 0, pending: null,
-        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying,
+        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying, missing: [],
         buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576 };
       var ev = input.ev;
       global.ctx = run.ctx;
@@ -483,12 +552,15 @@
         fn(ev, run.ctx, log);
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
+        for (var m = 0; m < run.missing.length; m++) {
+          run.logs.push({ logLevel: "Warning", logMessage: "not emulated: " + run.missing[m] + " (read as undefined) — see " + FIDELITY });
+        }
         return { status: "completed", ctx: parse(stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
       } catch (e) {
         // A step may catch what we throw; what it was waiting for still wins.
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
-        return { status: "error", error: errorOf(e), logs: run.logs };
+        return { status: "error", error: notEmulatedError(e) || errorOf(e), logs: run.logs };
       } finally {
         run = null;
         global.ctx = undefined;

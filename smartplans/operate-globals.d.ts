@@ -155,11 +155,17 @@ interface OperateActionPlanBuilder<Owner = { Save(): string }> {
   WithTitle(title: string): OperateActionPlanBuilder<Owner>;
   AddItem(item: any): OperateActionPlanBuilder<Owner>;
   Build(): Owner;
+  /** Saves as Build().Save() does (for a task's action plan: the task). */
+  Save(): string;
 }
 
 interface OperateBuiltTask {
   /** Creates the task; returns its id. */
   Save(): string;
+}
+
+interface OperateReminder {
+  At(amount: number): Record<"Seconds" | "Minutes" | "Hours" | "Days" | "Weeks", OperateTaskBuilder>;
 }
 
 interface OperateTaskBuilder {
@@ -176,7 +182,11 @@ interface OperateTaskBuilder {
   OnComplete(stepSystemName: string): OperateTaskBuilder;
   OnOverdue(stepSystemName: string): OperateTaskBuilder;
   OnPhase(phaseSystemName: string, stepSystemName: string): OperateTaskBuilder;
+  /** A reminder `.At(n).Minutes` (Seconds, Hours, Days, Weeks) before the due date: the step runs then [inferred]. */
+  OnReminderDue(stepSystemName: string): OperateReminder;
   WithActionPlan(): OperateActionPlanBuilder<OperateTaskBuilder>;
+  /** Creates the task as Build().Save() does; returns its id. */
+  Save(): string;
   Build(): OperateBuiltTask;
 }
 

@@ -19,7 +19,7 @@ from emulator.solution.loading import Solution
 
 from .action_templates import LINE_BREAK, Template, TemplateError, expand
 from .action_templates import Block as ExpandedBlock
-from .workflow_actions import ActionError, ActionTypes, action_types
+from .workflow_actions import ActionError, ActionTypes, action_types, platform_helper, platform_helpers
 
 
 class PlanError(ValueError):
@@ -180,6 +180,8 @@ def visual_plan(
                 script, template_name = block.code, action_type.template.name
                 helpers.update((h.name, h) for h in action_type.helper_scripts)
                 used.extend(t.path for t in (action_type.template, *action_type.helper_scripts) if t.path)
+            else:
+                helpers.update((h.name, h) for h in _generated_script_helpers(script, action.type, types))
             lines.append(f"  // {label}")
             first = len(lines) + 1
             lines.extend("  " + line for line in LINE_BREAK.split(script.rstrip("\r\n")))
@@ -218,6 +220,20 @@ def visual_plan(
         limits=limits or {},
         blocks=blocks,
     )
+
+
+def _generated_script_helpers(script: str, kind: str, types: ActionTypes) -> list[Template]:
+    """The helper libraries an exported GeneratedScript runs with [inferred: whether the platform inlines them
+    into the generated code is not public]: its action type's, when the solution has that type and it names
+    some, else the platform's libraries the code names (`StringHelpers.format(...)`)."""
+    try:
+        action_type = types.find(kind)
+    except ActionError:
+        action_type = None
+    if action_type is not None and action_type.helper_scripts:
+        return list(action_type.helper_scripts)
+    named = [name for name in platform_helpers() if re.search(rf"\b{re.escape(name)}\s*\.", script)]
+    return [t for t in (platform_helper(name) for name in named) if t is not None]
 
 
 @dataclass
@@ -335,17 +351,52 @@ def _check_exported_actions(doc: dict[str, Any], step_names: list[str], where: s
             raise PlanError(f"{where}: {label}: Order must be a number, not {order!r}")
 
 
-def solution_plans(solution: Solution) -> dict[str, Plan]:
+@dataclass
+class BrokenPlan:
+    """A plan the solution names that could not be loaded: the reason (naming the file and line), and the
+    files to watch so that an edit that fixes it is picked up on the next run."""
+
+    system_name: str
+    reason: str
+    files: dict[Path, float | None] = field(default_factory=dict)
+
+    def changed(self) -> bool:
+        return any(_mtime(p) not in (when, None) for p, when in self.files.items())
+
+    def still(self, reason: str) -> BrokenPlan:
+        """Still broken after an edit: the new reason, and the files as they are now."""
+        return BrokenPlan(self.system_name, reason, {p: _mtime(p) for p in self.files})
+
+
+def solution_plans(solution: Solution, broken: dict[str, BrokenPlan] | None = None) -> dict[str, Plan]:
+    """The solution's plans. With `broken`, a plan that cannot be loaded is recorded there (one broken
+    workflow marks only itself, DESIGN decision 12); without, the first such error is raised."""
     per_plan = solution.config.get("plans", {})
     plans: dict[str, Plan] = {}
     types: ActionTypes | None = None
+
+    def keep(name: str, exc: PlanError, path: Path | None) -> None:
+        if broken is None:
+            raise exc
+        broken[name] = BrokenPlan(name, str(exc), {path: _mtime(path)} if path else {})
+
     for name, path in solution.plans.items():
-        plans[name] = script_plan(name, path, per_plan.get(name))
+        try:
+            plans[name] = script_plan(name, path, per_plan.get(name))
+        except PlanError as exc:
+            keep(name, exc, path)
+    for name, problem in solution.workflow_problems.items():
+        keep(name, PlanError(problem), solution.workflow_files.get(name))
     for name, doc in solution.workflows.items():
-        if name in plans:
-            raise PlanError(f"plan {name!r} is both plans/{name}.js and a visual workflow")
-        types = types or action_types(solution.ide_root)
-        plans[name] = visual_plan(name, doc, per_plan.get(name), types, path=solution.workflow_files.get(name))
+        path = solution.workflow_files.get(name)
+        try:
+            if name in plans or name in (broken or {}):
+                raise PlanError(f"plan {name!r} is both plans/{name}.js and a visual workflow")
+            types = types or action_types(solution.ide_root)
+            plans[name] = visual_plan(name, doc, per_plan.get(name), types, path=path)
+        except PlanError as exc:
+            plans.pop(name, None)
+            keep(name, exc, path)
     return plans
 
 

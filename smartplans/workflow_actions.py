@@ -1,6 +1,7 @@
 """The action types a visual workflow's steps can use, and the template each generates its code from:
 the solution's own IDE actions (`_IDE/**/<Name>.wf-action.json`) and the platform's built-ins
-(`smartplans/actions/<name>-template.js`, provenance in `actions.json`)."""
+(`smartplans/actions/<name>-template.js`, provenance in `actions.json`). A manifest's `helperScripts`
+names the platform's helper libraries (`smartplans/helpers/`, catalogue in `helpers.json`) or IDE files."""
 
 from __future__ import annotations
 
@@ -27,6 +28,22 @@ class ActionType:
     template: Template
     origin: str  # "built-in" or the manifest, relative to the IDE folder
     helper_scripts: tuple[Template, ...] = ()
+
+
+def platform_helpers() -> dict[str, dict]:
+    """The platform's helper libraries by name, as `helpers.json` describes them [inferred]."""
+    folder = resources.files("smartplans").joinpath("helpers")
+    catalogue = load(Path(str(folder.joinpath("helpers.json"))))
+    return {name: entry for name, entry in catalogue.items() if not name.startswith("/") and isinstance(entry, dict)}
+
+
+def platform_helper(name: str) -> Template | None:
+    """A helper library the platform provides, by the name a manifest gives (any letter case); None if none."""
+    found = next((entry for key, entry in platform_helpers().items() if key.lower() == name.strip().lower()), None)
+    if found is None:
+        return None
+    path = Path(str(resources.files("smartplans").joinpath("helpers", found["file"])))
+    return Template(f"platform helper {path.stem} (smartplans/helpers/{path.name})", path.read_text("utf-8"), path)
 
 
 def builtin_actions() -> dict[str, ActionType]:
@@ -130,12 +147,35 @@ def _action(ide_root: Path, manifest: Path, where: str, name: str, doc: dict) ->
         raise ActionError(f'{where}: action {name!r} has no "templateScript"')
     helpers = get_ci(doc, "helperScripts") or []
     if not isinstance(helpers, list) or not all(isinstance(h, str) for h in helpers):
-        raise ActionError(f'{where}: "helperScripts" must be a list of IDE paths')
+        raise ActionError(f'{where}: "helperScripts" must be a list of helper library names or IDE paths')
     return ActionType(
         name,
         _read(ide_root, manifest, where, template_path),
         where,
-        tuple(_read(ide_root, manifest, where, h) for h in helpers),
+        tuple(_helper(ide_root, manifest, where, h) for h in helpers),
+    )
+
+
+def _helper(ide_root: Path, manifest: Path, where: str, name: str) -> Template:
+    """A `helperScripts` entry: first a library the platform provides (`StringHelpers`), then an IDE path
+    (`/_ideFiles/...`), then a file of that name (with or without `.js`) beside the manifest or in _IDE/."""
+    found = platform_helper(name)
+    if found is not None:
+        return found
+    if resolve_ide_path(ide_root, name) is not None:
+        return _read(ide_root, manifest, where, name)
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    for candidate in (base, f"{base}.js"):
+        beside = find_case_insensitive(manifest.parent, candidate)
+        if beside is not None:
+            return _read(ide_root, manifest, where, beside.relative_to(ide_root).as_posix())
+    wanted = {base.lower(), f"{base.lower()}.js"}
+    anywhere = sorted(p for p in ide_root.rglob("*") if p.name.lower() in wanted and p.is_file())
+    if anywhere:
+        return _read(ide_root, manifest, where, anywhere[0].relative_to(ide_root).as_posix())
+    raise ActionError(
+        f"{where}: helper script {name!r} is not one of the platform's helper libraries "
+        f"({', '.join(sorted(platform_helpers()))}; smartplans/helpers/helpers.json) nor a file in the IDE folder"
     )
 
 

@@ -78,3 +78,13 @@ def test_last_name_reads_members_and_routes():
     assert last_name("`$ui.widgets.loadWidget(...)`") == "loadWidget"
     assert last_name("`POST /api/sharedo/{id}/phase/jumpTo`") == "jumpTo"
     assert last_name("`Sharedo?.Core?.Case`") == "Case"
+
+
+def test_every_area_lists_what_it_emulates_and_what_not():
+    sections = {}
+    for section, _, status, _ in rows():
+        sections.setdefault(section, set()).add(status)
+    headings = [line[3:].strip() for line in DOC.read_text("utf-8").splitlines() if line.startswith("## ")]
+    for heading in headings:
+        assert "emulated" in sections.get(heading, set()), f"docs/fidelity.md, {heading}: lists nothing emulated"
+    assert any("not emulated" in statuses for statuses in sections.values()), "the page names nothing not emulated"

@@ -69,6 +69,7 @@ SEMANTIC_400 = {
     "PUT /api/v1/public/workItem/{item_id}": "key dates and aspects are the work type's",
     "POST /api/v1/public/workItem": "types, roles, key dates and a parent must exist in the solution",
     "PUT /api/v1/public/workItem/{item_id}/phase": "phases and legal transitions are the work type's",
+    "POST /api/sharedo/{item_id}/phase/jumpTo": "the phases are the work type's",
     "POST /api/v1/public/workItem/{item_id}/attributes": "OpenAPI 3.0 has no propertyNames for attribute names",
     "PUT /api/v1/public/workItem/{item_id}/attributes": "OpenAPI 3.0 has no propertyNames for attribute names",
     "POST /api/v2/public/time/entry": "the segments a category requires are the time catalogue's",
@@ -88,6 +89,8 @@ SEMANTIC_400 = {
     "POST /api/_emulator/integrations/clio/push": "needs Clio connected (the firm's grant)",
     "POST /api/_emulator/integrations/clio/disconnect": "tells Clio only when connected",
     "PUT /api/_emulator/integrations/clio/mappings": "work types and phases are the solution's; no propertyNames",
+    "POST /api/v1/public/workItem/findByQuery": "a path's names are the object model's, step by step",
+    "POST /api/executionengine/graph/sharedo/query": "a path's names are the object model's, step by step",
 }
 # Attribute names the demo seed holds; with the seed's ids and the solution's type, phase and role
 # names they are mixed into generated requests, so the fuzz gets past "404 not found" / "unknown

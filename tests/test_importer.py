@@ -145,7 +145,14 @@ def test_operate_toml_names_the_solution(demo_zip: Path, tmp_path: Path) -> None
     target = tmp_path / "solution"
     import_package(demo_zip, target)
     toml = tomllib.loads((target / "operate.toml").read_text(encoding="utf-8"))
-    assert toml == {"solution": {"name": "Demo 01"}}
+    stand_in = {  # the export's code calls /api/proxy/demo01/...: the demo PMS fake stands in (starter.py)
+        "base_url": "http://127.0.0.1:8766",
+        "auth": "api-key",
+        "api_key_header": "X-API-Key",
+        "api_key": "demo-pms-key",
+        "fake": "demo",
+    }
+    assert toml == {"solution": {"name": "Demo 01"}, "linked_services": {"demo01": stand_in}}
     assert "# SharedoVersion: 7.6.1.0" in (target / "operate.toml").read_text(encoding="utf-8")
 
 
@@ -434,6 +441,30 @@ def test_error_not_a_zip(tmp_path: Path) -> None:
 def test_error_missing_package(tmp_path: Path) -> None:
     with pytest.raises(PackageError, match="does not exist"):
         import_package(tmp_path / "nope.zip", tmp_path / "s")
+
+
+def test_an_unzipped_export_folder_imports_as_its_zip_does(demo_zip: Path, tmp_path: Path) -> None:
+    """The vendor's samples ship their export unzipped; a folder holding manifest.json reads like the package."""
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(demo_zip) as zf:
+        zf.extractall(folder)
+    from_zip, from_folder = tmp_path / "a", tmp_path / "b"
+    import_package(demo_zip, from_zip)
+    import_package(folder, from_folder)
+    written = sorted(p.relative_to(from_zip).as_posix() for p in from_zip.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(from_folder).as_posix() for p in from_folder.rglob("*") if p.is_file())
+    assert "workflows" in {name.split("/")[0] for name in written}
+    for name in written:
+        if name != "IMPORT-REPORT.md":
+            assert (from_zip / name).read_bytes() == (from_folder / name).read_bytes(), name
+
+
+def test_error_a_folder_without_manifest(tmp_path: Path) -> None:
+    (tmp_path / "somewhere").mkdir()
+    (tmp_path / "somewhere" / "notes.txt").write_text("not an export")
+    with pytest.raises(PackageError, match=r"folder with no manifest\.json"):
+        import_package(tmp_path / "somewhere", tmp_path / "s")
+    assert not (tmp_path / "s").exists()
 
 
 def test_error_no_manifest(tmp_path: Path) -> None:

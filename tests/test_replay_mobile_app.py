@@ -12,6 +12,7 @@ here or listed in OUT_OF_SCOPE with its reason, so a call nobody covered fails `
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -22,7 +23,10 @@ from urllib.parse import urlsplit
 import pytest
 from py_mini_racer import MiniRacer
 
-from .conftest import CLIENT_PERSON, OPEN_MATTER, SUPPLIER_ORG, user_token
+from emulator.app import create_app
+from emulator.settings import Settings
+
+from .conftest import CLIENT_PERSON, OPEN_MATTER, START, SUPPLIER_ORG, user_token
 
 OFFICIAL = Path(__file__).parent / "fixtures" / "official"
 APP = OFFICIAL / "sharedo-sample-mobile-app"
@@ -30,6 +34,7 @@ CORE = OFFICIAL / "sharedo-mobile-core"
 TENANT = "https://tenant.example"
 USER = "priya.shah"
 PRIYA = "1a000000-0000-4000-8000-000000000001"
+P256DH = base64.b64encode(bytes([4]) + bytes(range(1, 65))).decode()  # a browser's key: 65 bytes, as btoa sends it
 
 # URL templates the vendored JS writes (see `api_urls`) that this file does not replay, and why.
 OUT_OF_SCOPE = {  # each replayed, by the same agent code, in the file named
@@ -501,6 +506,74 @@ def replay_time_entries_as_the_form_and_list_do(mobile: MobileApp) -> None:
     assert mobile.last["method"] == "DELETE" and mobile.last["status"] == 200
 
 
+def replay_bookmarks_as_on_a_tenant_with_the_feature(mobile: MobileApp) -> None:
+    """`WorkItemDetail.vue` asks `{enabled}`, then `{bookmarked}`; its action sheet bookmarks and removes (the
+    answer read as text); `BookmarkList.vue` lists `id`, `title`, `typeIcon` and opens the item by `id`."""
+    assert mobile.call("agents.bookmarks.enabled()") == {"enabled": True}
+    item = json.dumps(OPEN_MATTER)
+    assert mobile.call(f"agents.bookmarks.isBookmarked({item})") == {"bookmarked": False}
+    assert mobile.call("agents.bookmarks.get()") == []
+    assert mobile.call(f"agents.bookmarks.bookmark({item})") == ""
+    assert mobile.last["method"] == "POST" and mobile.last["status"] == 200
+    assert mobile.call(f"agents.bookmarks.isBookmarked({item})") == {"bookmarked": True}
+    (row,) = mobile.call("agents.bookmarks.get()")
+    assert mobile.last["path"] == "/api/v2/public/my/workitems/bookmarked/2147483647"
+    assert row["id"] == OPEN_MATTER and row["title"] == "Pritchard - purchase of 14 Mill Lane, Harrogate"
+    assert row["typeIcon"] == "fa-user" and row["reference"] == "MAT-00002"
+    assert mobile.call(f"agents.bookmarks.removeBookmark({item})") == ""
+    assert mobile.last["method"] == "DELETE" and mobile.last["status"] == 200
+    assert mobile.call(f"agents.bookmarks.isBookmarked({item})") == {"bookmarked": False}
+    assert mobile.call("agents.bookmarks.get()") == []
+
+
+def replay_notifications_and_avatars_on(mobile: MobileApp) -> None:
+    """A task the app creates and takes (`NewTask.vue`) notifies its new owner; `NotificationList.vue` reads
+    `numberOfNewItems` and `notifications[]`, dismisses one and all; `NotificationSettings.vue` maps the settings
+    and saves the push channel, reads `vapidPublicKey`, and `pushNotificationsService.js` registers the browser's
+    subscription; `Profile.vue` shows `data:${mimeType};base64,${content}`."""
+    user = json.dumps(PRIYA)
+    assert mobile.call(f"agents.notifications.getFor({user})") == {"numberOfNewItems": 0, "notifications": []}
+    task_id = new_task(mobile)
+    listed = mobile.call(f"agents.notifications.getFor({user})")
+    assert listed["numberOfNewItems"] == 1
+    (note,) = listed["notifications"]
+    assert note["title"] == "Task assigned to you" and note["sharedoTitle"] == "Call the client back"
+    assert note["sharedoId"] == task_id and note["message"].endswith("Call the client back as Owner.")
+    assert note["hasBeenDismissed"] is False and note["priorityName"] == "40" and note["createDateTime"]
+    mobile.call(f"agents.notifications.dismiss({json.dumps(note['id'])}, {user})")
+    assert mobile.last["method"] == "DELETE" and mobile.last["status"] == 200
+    again = mobile.call(f"agents.notifications.getFor({user})")
+    assert again["numberOfNewItems"] == 0 and again["notifications"][0]["hasBeenDismissed"] is True
+    new_task(mobile, "Second call")
+    assert mobile.call(f"agents.notifications.getFor({user})")["numberOfNewItems"] == 1
+    mobile.call(f"agents.notifications.dismissAllFor({user})")
+    assert mobile.call(f"agents.notifications.getFor({user})")["numberOfNewItems"] == 0
+
+    categories = mobile.call("agents.notifications.getSettings()")
+    assert categories[0]["name"] == "Work allocation"
+    assert {"name": "A task is assigned to me", "active": True, "systemName": "task-assigned"} in categories[0][
+        "settings"
+    ]
+    for setting in categories[0]["settings"]:
+        setting["active"] = setting["systemName"] != "task-assigned"
+    mobile.call(f"agents.notifications.saveSettings({json.dumps(categories)})")
+    assert mobile.last["method"] == "PUT" and mobile.last["path"].endswith("/settings/push")
+    saved = {s["systemName"]: s["active"] for s in mobile.call("agents.notifications.getSettings()")[0]["settings"]}
+    assert saved == {"task-assigned": False, "participant-added": True}
+
+    key = mobile.call("agents.notifications.getWebPushConfig()")["vapidPublicKey"]
+    assert len(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))) == 65  # an uncompressed P-256 point
+    subscription = {"endpoint": "https://push.example/send/abc", "p256dh": P256DH, "auth": "AAECAwQFBgcICQoLDA0ODw=="}
+    mobile.call(f"agents.notifications.registerForWebPush({json.dumps(subscription)})")
+    assert mobile.last["status"] == 200
+    stored = mobile.client.application.extensions["operate"].notifications.subscriptions(PRIYA)
+    assert [(s["endpoint"], s["p256dh"], s["auth"]) for s in stored] == [tuple(subscription.values())]
+
+    avatar = mobile.call("agents.profile.getAvatar()")
+    assert mobile.last["path"] == f"/api/v2/public/users/{PRIYA}/avatar"
+    assert avatar["mimeType"] == "image/svg+xml" and b">PS</text>" in base64.b64decode(avatar["content"])
+
+
 def replay_bookmarks_off_as_on_a_tenant_without_the_feature(mobile: MobileApp) -> None:
     """`WorkItemDetail.vue` asks `{enabled}` first and shows no bookmarking when it is false; the
     bookmark routes themselves answer 400, as a tenant with Bookmarks off does (Filing README)."""
@@ -557,14 +630,41 @@ SCENARIOS = [
     replay_participants_contacts_and_locations,
     replay_types_tree_through_mobile_core,
     replay_time_entries_as_the_form_and_list_do,
-    replay_bookmarks_off_as_on_a_tenant_without_the_feature,
-    replay_notifications_and_avatars_off,
+    replay_bookmarks_as_on_a_tenant_with_the_feature,
+    replay_notifications_and_avatars_on,
 ]
+# The same routes on a tenant with the features off (operate.toml [features] false): 400, as today's tenants.
+FEATURES_OFF = [replay_bookmarks_off_as_on_a_tenant_without_the_feature, replay_notifications_and_avatars_off]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__.removeprefix("replay_"))
 def test_replay(scenario, mobile):
     scenario(mobile)
+
+
+@pytest.fixture
+def mobile_features_off(tmp_path) -> Iterator[MobileApp]:
+    """The demo tenant with Bookmarks, Notifications and UserAvatars switched off in operate.toml."""
+    from smartplans.testing import solution_from_demo
+
+    root = solution_from_demo(tmp_path / "solution")
+    toml = root / "operate.toml"
+    text = toml.read_text("utf-8")
+    for name in ("Bookmarks", "Notifications", "UserAvatars"):
+        assert f"{name} = true" in text
+        text = text.replace(f"{name} = true", f"{name} = false")
+    toml.write_text(text, "utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "state", solution=root, clock="virtual", clock_start=START))
+    m = MobileApp(app, user_token(app, USER))
+    m.call("core.SharedoProfile.loadProfile()")
+    yield m
+    m.mr.close()
+    app.extensions["operate"].close()
+
+
+@pytest.mark.parametrize("scenario", FEATURES_OFF, ids=lambda f: f.__name__.removeprefix("replay_"))
+def test_replay_with_the_features_switched_off(scenario, mobile_features_off):
+    scenario(mobile_features_off)
 
 
 def test_every_call_is_covered(app):

@@ -18,36 +18,28 @@ READY = re.compile(r"ready on (http://127\.0\.0\.1:\d+)")
 
 
 class Served:
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    """`operate serve` in its own process on a free loopback port (the demo unless `demo=False`, for
+    `--solution DIR` among `extra`); `banner` holds what it printed up to its last line, the clock's."""
+
+    def __init__(self, data_dir: Path, *extra: str, demo: bool = True) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "emulator.cli",
-                "serve",
-                "--demo",
-                "--port",
-                "0",
-                "--data-dir",
-                str(data_dir),
-                *extra,
-            ],
+            [sys.executable, "-m", "emulator.cli", "serve", *(["--demo"] if demo else []), "--port", "0"]
+            + ["--data-dir", str(data_dir), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         self.banner: list[str] = []
-        deadline = time.monotonic() + 20
+        self.url = ""
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line:
                 break
             self.banner.append(line)
-            match = READY.search(line)
-            if match:
+            if match := READY.search(line):
                 self.url = match.group(1)
-                for _ in range(4):
-                    self.banner.append(self.process.stdout.readline())
+            if self.url and line.strip().startswith("clock:"):
                 return
         self.process.kill()
         raise AssertionError(f"serve did not start: {self.banner} {self.process.stderr.read()}")

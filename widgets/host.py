@@ -26,12 +26,22 @@ from .portals import (
 )
 
 GLOBALS_FILE = Path(__file__).parent / "portal-globals.json"
+SHAREDO_FILE = Path(__file__).parent / "sharedo-globals.json"  # the Sharedo namespace and stand-ins [inferred]
 PORTAL_CLIENT = "operate-portal"  # the emulator's own client for portal pages (emulator/catalogue/security.json)
 
 
 @lru_cache(maxsize=1)
 def portal_globals() -> dict[str, Any]:
     return json.loads(GLOBALS_FILE.read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def sharedo_globals() -> dict[str, Any]:
+    """The `Sharedo` namespace, its stand-in components and the proxied `$ui`/`$ajax` members, for the page.
+
+    One data file, so an inferred name or shape is corrected in one place (sharedo-globals.js reads it).
+    """
+    return json.loads(SHAREDO_FILE.read_text("utf-8"))
 
 
 def page_context(em: Any, user_name: str | None, work_item: Any | None, *, page: str = "widget-preview") -> dict:

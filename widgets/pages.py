@@ -30,7 +30,7 @@ from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
 
 from . import apicookie, plugins
-from .host import PORTAL_CLIENT, Slot, page_context, portal_slots, portals, slot_for
+from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
 from .scenarios import ScenarioError, apply, describe, for_widget
@@ -39,7 +39,9 @@ from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 STATIC = Path(__file__).parent / "static" / "host"
 HOST_FILES = {
     "operate-host.js": "application/javascript",
+    "sharedo-globals.js": "application/javascript",  # the Sharedo namespace, $ui.widgets, calls watched
     "operate-bindings.js": "application/javascript",  # nativeDropZone, plugin configuration widgets
+    "aspect-host.js": "application/javascript",
     "harness.css": "text/css",
 }
 MAX_LISTED_WORK_ITEMS = 200
@@ -258,11 +260,14 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "slots": [s.to_json() for s in slots if s.hidden is None],
         "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
         "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
+        "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
         "scenario": applied.name,
         "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),
         "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration
         "workTypeSystemName": work_item.type if work_item else None,
+        # How an aspect's `_host.model` maps the work item [inferred]: widgets/portal-globals.json.
+        "aspectModel": portal_globals()["aspectModel"] if extra.get("mode") == "aspect" else None,
         # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
         "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
     }
@@ -285,9 +290,20 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         scenarios=describe(scenarios),
-        errors=catalogue.errors + extra.pop("page_errors", []),
+        errors=catalogue.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
         **extra,
     )
+
+
+def _no_user_problem(em: Any, user: str | None) -> list[str]:
+    """Why the widgets' calls will be refused when the page has no user: named, never a bare 401."""
+    if user:
+        return []
+    return [
+        "No user to sign in as: this solution has no users, so the widgets' API calls carry no token and are refused "
+        '(401). Add a person with "isUser": true and a "userName" to the solution\'s ods/people.json '
+        "(docs/solution-format.md; `operate import` adds emulator.admin and emulator.user) and restart."
+    ]
 
 
 @bp.get("/widgets")
@@ -302,7 +318,7 @@ def gallery():
     return render_template(
         "gallery.html",
         entries=entries,
-        errors=catalogue.errors + portal_errors,
+        errors=catalogue.errors + portal_errors + ([] if em.identity.users else _no_user_problem(em, None)),
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         solution=em.solution.name,

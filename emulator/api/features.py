@@ -1,57 +1,55 @@
-"""Routes of global features the emulated tenant does not have: they answer as a tenant with the feature off.
+"""Routes of the tenant's global features: bookmarks, notifications (with web push registration), user avatars, and
+whether each is on. The switches are operate.toml `[features]` (emulator/features.py, the one place they live).
 
-A real tenant answers a call to a feature that is switched off with 400 Bad Request, not 404: the
-Filing sample's README says so of Bookmarks and Page View Analytics [confirmed: sharedo_api_samples
-`documents/filing/readme.md`]. The same is assumed of notifications and user avatars [inferred]. The
-official mobile app asks `GET /api/v2/public/features/Bookmarks/enabled` → `{enabled}` first and hides
-bookmarking when it is false [confirmed: sharedo-sample-mobile-app `bookmarksAgent.js`, `WorkItemDetail.vue`].
+A feature that is off answers 400 Bad Request, not 404, as a tenant with it off does: the Filing sample's README
+says so of Bookmarks and Page View Analytics [confirmed: sharedo_api_samples `documents/filing/readme.md`]; the
+same is assumed of notifications and user avatars [inferred]. The official mobile app asks
+`GET /api/v2/public/features/Bookmarks/enabled` → `{enabled}` first and hides bookmarking when it is false
+[confirmed: sharedo-sample-mobile-app `bookmarksAgent.js`, `WorkItemDetail.vue`]. Page View Analytics is not
+emulated: it is always off.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
-from ..kernel.errors import ApiError
-from .common import caller
+from ..avatars import avatar_for, find_user
+from ..identity import Principal
+from ..kernel.errors import ApiError, invalid
+from .common import body, caller, emulator
 
 bp = Blueprint("features", __name__)
 
-# Global features by system name → switched on? "Bookmarks" is the app's spelling; the others' system
-# names are [inferred]. All are off on the emulated tenant.
-FEATURES: dict[str, bool] = {
-    "Bookmarks": False,
-    "PageViewAnalytics": False,
-    "Notifications": False,
-    "UserAvatars": False,
-}
-FEATURE_TITLES = {
-    "Bookmarks": "Bookmarks",
-    "PageViewAnalytics": "Page View Analytics",
-    "Notifications": "Notifications",
-    "UserAvatars": "User avatars",
-}
+MAX_COUNT = 2_147_483_647  # the mobile app asks for int.MaxValue
 
 
 def feature_off(feature: str) -> ApiError:
+    title = emulator().features.title(feature)
     return ApiError(
         400,
-        f"the {FEATURE_TITLES[feature]} global feature is switched off on this tenant",
+        f"the {title} global feature is switched off on this tenant",
         [{"field": "(feature)", "message": f"{feature} is disabled"}],
     )
 
 
-def require_feature(feature: str) -> None:
-    caller()
-    if not FEATURES[feature]:
+def require_feature(feature: str) -> Principal:
+    principal = caller()
+    if not emulator().features.enabled(feature):
         raise feature_off(feature)
+    return principal
+
+
+def _count(raw: str) -> int:
+    if not raw.isdigit() or int(raw) > MAX_COUNT:
+        raise invalid("count", f"a whole number from 0 to {MAX_COUNT}, not {raw[:40]!r}")
+    return int(raw)
 
 
 @bp.get("/api/v2/public/features/<name>/enabled")
 def enabled(name: str):
     """Any name answers; a feature the tenant does not know is off [inferred]."""
     caller()
-    on = next((v for k, v in FEATURES.items() if k.lower() == name.lower()), False)
-    return jsonify({"enabled": on})
+    return jsonify({"enabled": emulator().features.enabled(name)})
 
 
 # -- "my" work items: Page View Analytics (most recent, most viewed) and Bookmarks ------------------
@@ -59,26 +57,31 @@ def enabled(name: str):
 @bp.get("/api/v1/public/my/workitems/most-viewed/<count>")
 def most_recent_or_viewed(count: str):
     require_feature("PageViewAnalytics")
-    return jsonify([])  # pragma: no cover - the feature is off
+    return jsonify([])  # pragma: no cover - not emulated: the feature cannot be switched on
 
 
 @bp.get("/api/v1/public/my/workitems/bookmarked/<count>")
 @bp.get("/api/v2/public/my/workitems/bookmarked/<count>")
 def bookmarked(count: str):
-    require_feature("Bookmarks")
-    return jsonify([])  # pragma: no cover
+    principal = require_feature("Bookmarks")
+    return jsonify(emulator().bookmarks.list(_count(count), principal))
 
 
 @bp.get("/api/v2/public/my/workitems/<item_id>/bookmarked")
 def is_bookmarked(item_id: str):
-    require_feature("Bookmarks")
-    return jsonify({"bookmarked": False})  # pragma: no cover
+    principal = require_feature("Bookmarks")
+    return jsonify({"bookmarked": emulator().bookmarks.is_bookmarked(item_id, principal)})
 
 
 @bp.route("/api/v2/public/my/workitems/<item_id>/bookmark", methods=["POST", "DELETE"])
 def bookmark(item_id: str):
-    require_feature("Bookmarks")
-    return "", 200  # pragma: no cover
+    """The app reads the answer as text (`responseType: "text"`): an empty 200."""
+    principal = require_feature("Bookmarks")
+    if request.method == "POST":
+        emulator().bookmarks.add(item_id, principal)
+    else:
+        emulator().bookmarks.remove(item_id, principal)
+    return "", 200
 
 
 # -- notifications (the mobile app's `notificationsAgent.js`) --------------------------------------
@@ -87,18 +90,48 @@ N1 = "/api/v1/public/notifications"
 
 # User and notification ids are GUIDs, so `webPushConfig` and `settings` are never taken for one.
 @bp.get(f"{N1}/webPushConfig")
+def web_push_config():
+    principal = require_feature("Notifications")
+    return jsonify(emulator().notifications.web_push_config(principal))
+
+
 @bp.post(f"{N1}/registerForWebPush")
+def register_for_web_push():
+    principal = require_feature("Notifications")
+    return jsonify(emulator().notifications.register_web_push(body(), principal))
+
+
 @bp.get(f"{N1}/<uuid:user_id>")
+def notifications_for(user_id):
+    principal = require_feature("Notifications")
+    return jsonify(emulator().notifications.list_for(str(user_id), principal))
+
+
 @bp.delete(f"{N1}/<uuid:user_id>")
-@bp.get(f"{N1}/<uuid:user_id>/settings")
-@bp.put(f"{N1}/<uuid:user_id>/settings/<channel>")
+def dismiss_all(user_id):
+    principal = require_feature("Notifications")
+    return jsonify(emulator().notifications.dismiss(str(user_id), None, principal))
+
+
 @bp.delete(f"{N1}/<uuid:user_id>/<uuid:notification_id>")
-def notifications(**_ids: object):
-    require_feature("Notifications")
-    return jsonify([])  # pragma: no cover
+def dismiss(user_id, notification_id):
+    principal = require_feature("Notifications")
+    return jsonify(emulator().notifications.dismiss(str(user_id), str(notification_id), principal))
+
+
+@bp.get(f"{N1}/<uuid:user_id>/settings")
+def notification_settings(user_id):
+    principal = require_feature("Notifications")
+    return jsonify(emulator().notifications.settings(str(user_id), principal))
+
+
+@bp.put(f"{N1}/<uuid:user_id>/settings/<channel>")
+def save_notification_settings(user_id, channel: str):
+    principal = require_feature("Notifications")
+    return jsonify(emulator().notifications.save_settings(str(user_id), channel, body(), principal))
 
 
 @bp.get("/api/v2/public/users/<user_id>/avatar")
 def avatar(user_id: str):
     require_feature("UserAvatars")
-    return jsonify(None)  # pragma: no cover
+    return jsonify(avatar_for(find_user(emulator().identity.users, user_id)))

@@ -5,6 +5,7 @@ The tree is the solution's `_IDE` folder laid over the built-in widgets (`Emulat
 from __future__ import annotations
 
 import mimetypes
+from pathlib import Path
 
 from flask import Blueprint, Response, request
 
@@ -22,10 +23,15 @@ def ide_file(relative: str):
     )
     if found is None:
         raise not_found("IDE file", relative, field="path")
+    return file_response(found)
+
+
+def file_response(found: Path) -> Response:
+    """A file a tenant serves as static content (IDE and plugin files): no-cache with a validator, so the browser
+    asks every time (an edit shows on reload) and gets a 304 when unchanged."""
     mime = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
     if found.suffix.lower() == ".js":
         mime = "application/javascript"
-    # no-cache with a validator: the browser asks every time (an edit shows on reload) and gets a 304 when unchanged.
     response = Response(found.read_bytes(), mimetype=mime, headers={"Cache-Control": "no-cache"})
     response.add_etag()
     return response.make_conditional(request)

@@ -4,13 +4,12 @@ They come from the solution's `_plugins/<Plugin>/` folder (emulator/solution/plu
 
 from __future__ import annotations
 
-import mimetypes
-
-from flask import Blueprint, Response, request
+from flask import Blueprint
 
 from ..kernel.errors import not_found
 from ..solution.pluginfiles import plugin_file
 from .common import emulator
+from .ide import file_response
 
 bp = Blueprint("pluginfiles", __name__)
 
@@ -20,10 +19,4 @@ def plugin_content(relative: str):
     found = plugin_file(emulator().solution.root, relative)
     if found is None:
         raise not_found("plugin file", relative, field="path")
-    mime = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
-    if found.suffix.lower() == ".js":
-        mime = "application/javascript"
-    # no-cache with a validator, as /_ideFiles: an edit shows on reload, an unchanged file is a 304.
-    response = Response(found.read_bytes(), mimetype=mime, headers={"Cache-Control": "no-cache"})
-    response.add_etag()
-    return response.make_conditional(request)
+    return file_response(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ..kernel.binding import Fields
-from ..kernel.errors import invalid
+from ..kernel.errors import invalid, not_found
 from .common import body, bool_arg, caller, emulator, int_arg
 
 bp = Blueprint("workitems", __name__)
@@ -153,6 +153,23 @@ def my_permissions(item_id: str):
     em = emulator()
     em.workitems.get(item_id)
     return jsonify(em.identity.user_info(principal)["globalPermissions"])
+
+
+@bp.post("/api/sharedo/<item_id>/phase/jumpTo")
+def jump_to_phase(item_id: str):
+    """An administrator's jump past the transition rules, as workflow actions call it (body [inferred])."""
+    return jsonify(emulator().workitems.jump_to(item_id, body(), caller()))
+
+
+@bp.get("/api/featureframework/flags/<feature>/<type_name>/enabledPhases")
+def enabled_phases(feature: str, type_name: str):
+    """The phases of a work type where a feature is on: `[phase system name]` from the type's `Features`
+    (docs/solution-format.md) [inferred shape]."""
+    caller("core.sharedo.read")
+    types = emulator().solution.worktypes
+    if type_name not in types:
+        raise not_found("work type", type_name, field="type")
+    return jsonify(types.enabled_phases(type_name, feature))
 
 
 @bp.post("/api/aspects/sharedos/<item_id>")

@@ -316,6 +316,45 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX ods_external_reference ON ods(json_extract(body, '$.externalReference'));
     """,
+    # 9: the global features the mobile app uses, per user: bookmarks, notifications (their settings and the
+    # web push subscriptions the app registers). Users are ODS people (user_id is the person's id).
+    """
+    CREATE TABLE bookmarks (
+        user_id TEXT NOT NULL,
+        work_item_id TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (user_id, work_item_id)
+    );
+    CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        sharedo_id TEXT,
+        priority TEXT NOT NULL,
+        created TEXT NOT NULL,
+        dismissed INTEGER NOT NULL DEFAULT 0,
+        event_number INTEGER,
+        UNIQUE (user_id, event_number)
+    );
+    CREATE INDEX notifications_by_user ON notifications(user_id, created);
+    CREATE TABLE notification_settings (
+        user_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        frequency INTEGER NOT NULL,
+        PRIMARY KEY (user_id, type, channel)
+    );
+    CREATE TABLE web_push_subscriptions (
+        user_id TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (user_id, endpoint)
+    );
+    """,
 ]
 
 # Tokens are sessions, not tenant state: they survive a reset and never go into an export. The same for

@@ -10,6 +10,7 @@ the manifest names that the package does not hold.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -18,11 +19,13 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
 from emulator.solution.idefiles import strip_ide_prefix
 from emulator.solution.references import ReferenceGeneratorError, not_emulated_reason, parse_reference_generator
+from emulator.solution.starter import Starter, report_markdown, summary_lines, toml_block, write_files
+from emulator.solution.starter import build as build_starter
 
 # ---------------------------------------------------------------------------------------------
 # Shapes of the export package, in one place.
@@ -121,6 +124,7 @@ IDE_PATH_KEYS = ("Path", "FullPath", "FolderPath", "VirtualPath", "RelativePath"
 IDE_FILE_REF_KEYS = ("FileId", "StorageId", "ContentId", "ManifestFileId", "StorageFilename")
 
 REPORT_FILE = "IMPORT-REPORT.md"
+KEPT_ON_REIMPORT = ("ods/people.json", "ods/organisations.json", "seed/workitems.json")
 _GUID_HEAD = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-", re.I)
 _GUID_TAIL = re.compile(r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _BAD_NAME_CHARS = re.compile(r'[<>:"|?*\x00-\x1f]')
@@ -156,6 +160,9 @@ class ImportReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (entry, what was guessed)
     dropped: dict[str, list[str]] = field(default_factory=dict)  # written path -> sections the emulator ignores
     missing: list[MissingDependency] = field(default_factory=list)
+    starter: Starter = field(default_factory=Starter)  # what the importer added so the import is usable at once
+    added: list[str] = field(default_factory=list)  # files the importer wrote that are not in the package
+    kept: list[str] = field(default_factory=list)  # people and seed kept from the folder a re-import replaced
 
     def dropped_groups(self) -> list[tuple[list[str], list[str]]]:
         """(files, sections) with the files that drop the same sections together, in import order."""
@@ -184,6 +191,7 @@ class ImportReport:
         if self.warnings:
             lines.append(f"Warnings ({len(self.warnings)}):")
             lines.extend(f"  {entry}: {text}" for entry, text in self.warnings)
+        lines.extend(summary_lines(self.starter, self.added, self.kept))
         lines.append(f"Details: {self.target / REPORT_FILE}")
         return "\n".join(lines)
 
@@ -226,6 +234,7 @@ class ImportReport:
         if self.warnings:
             out += ["", "## Warnings", ""]
             out.extend(f"- `{entry}`: {text}" for entry, text in self.warnings)
+        out += ["", *report_markdown(self.starter, self.added, self.kept)]
         return "\n".join(out).rstrip() + "\n"
 
 
@@ -239,10 +248,10 @@ MAX_TOTAL_BYTES = 512 * 1024 * 1024  # everything read from one zip
 class _Package:
     """A zip's entries under normalised names, looked up case-insensitively, after zip-slip checks."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, source: IO[bytes] | None = None) -> None:
         self.path = path
         try:
-            self.zip = zipfile.ZipFile(path)
+            self.zip = zipfile.ZipFile(source if source is not None else path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise PackageError(f"{path} is not a zip file (a solution export is a zip): {exc}") from None
         self.entries: dict[str, zipfile.ZipInfo] = {}  # normalised name -> info
@@ -520,16 +529,15 @@ def import_package(package: str | Path, target: str | Path, *, overwrite: bool =
     """Import a solution-export zip into the solution folder `target`; see the module docstring."""
     package = Path(package)
     target = Path(target).absolute()
-    if package.is_dir():
-        raise PackageError(f"{package} is a folder; pass the export package (the zip) itself")
-    if not package.is_file():
+    source = _zipped_folder(package) if package.is_dir() else None
+    if source is None and not package.is_file():
         raise PackageError(f"{package} does not exist")
     if target.exists() and not target.is_dir():
         raise PackageError(f"target {target} exists and is not a folder")
     if target.is_dir() and any(target.iterdir()) and not overwrite:
         raise PackageError(f"target {target} is not empty; refusing to replace it without overwrite")
 
-    pkg = _Package(package)
+    pkg = _Package(package, source)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{target.name}.import-", dir=target.parent))
@@ -543,6 +551,25 @@ def import_package(package: str | Path, target: str | Path, *, overwrite: bool =
     finally:
         pkg.zip.close()
     return report
+
+
+def _zipped_folder(folder: Path) -> IO[bytes]:
+    """An unzipped export (a folder holding manifest.json, as the vendor's samples ship one), zipped in memory
+    so it is read exactly as the package it came from: the same checks, the same limits."""
+    if not any(p.name.lower() == "manifest.json" and p.is_file() for p in folder.iterdir()):
+        raise PackageError(f"{folder} is a folder with no manifest.json: pass the export package (the zip) itself")
+    buffer = io.BytesIO()
+    total = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_symlink() or not path.is_file():
+                continue
+            total += path.stat().st_size
+            if total > MAX_TOTAL_BYTES:
+                raise PackageError(f"{folder} holds more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB in all")
+            out.write(path, path.relative_to(folder).as_posix())
+    buffer.seek(0)
+    return buffer
 
 
 def _swap_into_place(work: Path, target: Path) -> None:
@@ -567,6 +594,7 @@ class _Importer:
     def __init__(self, pkg: _Package, work: Path, target: Path) -> None:
         self.pkg = pkg
         self.work = work
+        self.target = target
         self.used: set[str] = set()  # entries accounted for (imported, skipped or consumed)
         self.written: dict[str, str] = {}  # lower-cased relative output path -> entry that wrote it
         self.report = ImportReport(name="", target=target)
@@ -599,6 +627,9 @@ class _Importer:
             self._skip(entry, self._why_unused(entry))
         for entry in self.pkg.duplicates:
             self._skip(entry, "a second entry with the same name (ignoring letter case); the first was used")
+        self.report.starter = build_starter(self.work)
+        self.report.kept = self._keep_people_and_seed()
+        self.report.added = write_files(self.work, self.report.starter)
         self._write_toml(manifest)
         order = [k.folder for k in KINDS if k.folder] + ["ide"]
         self.report.imported = {k: self.report.imported[k] for k in order if k in self.report.imported}
@@ -860,6 +891,17 @@ class _Importer:
     def _skip(self, entry: str, reason: str) -> None:
         self.report.skipped.append((entry, reason))
 
+    def _keep_people_and_seed(self) -> list[str]:
+        """A re-import over a folder (overwrite) keeps the people and work items someone put there: an export never
+        carries them, so replacing them would only lose the tenant's real people added by hand."""
+        kept = []
+        for rel in KEPT_ON_REIMPORT:
+            old = self.target.joinpath(*rel.split("/"))
+            if old.is_file() and not old.is_symlink():
+                self._write(rel, old.read_bytes(), f"{self.target.name}/{rel}")
+                kept.append(rel)
+        return kept
+
     def _write_toml(self, manifest: dict) -> None:
         """operate.toml with the solution name; the export's provenance goes in comments."""
         lines = ["# Generated by `operate import` from a solution-export package."]
@@ -870,7 +912,8 @@ class _Importer:
             if value not in (None, ""):
                 lines.append(f"# {key}: {' '.join(str(value).split())}")
         lines += ["", "[solution]", f"name = {_toml_string(self.report.name)}", ""]
-        (self.work / "operate.toml").write_text("\n".join(lines), encoding="utf-8")
+        text = "\n".join(lines) + toml_block(self.report.starter.services, _toml_string)
+        (self.work / "operate.toml").write_text(text, encoding="utf-8")
 
 
 def _toml_string(value: str) -> str:

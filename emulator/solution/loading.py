@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..features import FeatureError, FeatureSwitches
 from ..kernel.jsonfile import JsonFileError, get_ci, load
 from .worktypes import WorkTypeError, WorkTypes, parse_worktype
 
@@ -34,6 +35,8 @@ class Solution:
     plans: dict[str, Path] = field(default_factory=dict)
     workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
     workflow_files: dict[str, Path] = field(default_factory=dict)  # where each was read from (reload on edit)
+    # A workflow file that could not be read, by its file's name: marked broken, the rest of the solution loads.
+    workflow_problems: dict[str, str] = field(default_factory=dict)
     people: list[dict[str, Any]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
     seed: list[dict[str, Any]] = field(default_factory=list)
@@ -186,6 +189,7 @@ def load_solution(root: str | Path) -> Solution:
     triggers: list[tuple[Path, Any]] = []
     workflows: dict[str, dict[str, Any]] = {}
     workflow_files: dict[str, Path] = {}
+    workflow_problems: dict[str, str] = {}
     plans: dict[str, Path] = {}
     # `[solution] include = ["../shared-plans"]`: folders whose plans, triggers and workflows join this
     # solution's (the demo includes the finance examples this way).
@@ -197,7 +201,12 @@ def load_solution(root: str | Path) -> Solution:
             raise SolutionError(f"{toml_path}: included folder {folder} does not exist")
         triggers += [(p, _load_json(p)) for p in _json_files(folder / "triggers")]
         for path in _json_files(folder / "workflows"):
-            doc = _load_json(path)
+            try:
+                doc = _load_json(path)
+            except SolutionError as exc:  # one unreadable workflow is marked broken, not the solution
+                workflow_problems[path.stem] = str(exc)
+                workflow_files[path.stem] = path
+                continue
             sn = workflow_name(doc, path)
             if sn in workflows:
                 raise SolutionError(f"{path}: workflow {sn!r} is defined twice")
@@ -220,12 +229,17 @@ def load_solution(root: str | Path) -> Solution:
         plans=plans,
         workflows=workflows,
         workflow_files=workflow_files,
+        workflow_problems=workflow_problems,
         people=_json_list(root / "ods" / "people.json"),
         organisations=_json_list(root / "ods" / "organisations.json"),
         seed=_json_list(root / "seed" / "workitems.json"),
     )
     _check_roles(solution)
     _check_clients(toml_path, config.get("clients", {}))
+    try:
+        FeatureSwitches(config.get("features"), f"{toml_path}: [features]")
+    except FeatureError as exc:
+        raise SolutionError(str(exc)) from None
     return solution
 
 

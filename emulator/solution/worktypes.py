@@ -65,10 +65,33 @@ class WorkType:
     key_dates: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
     reference_generator: Any = None  # the export's ReferenceGenerator, or None; see references.py
+    # Features switched on for the type: feature system name → the phases where it is on (None: every phase).
+    features: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 def _b(value: Any, default: bool = False) -> bool:
     return default if value is None else bool(value)
+
+
+def _features(doc: dict[str, Any], source: str) -> dict[str, tuple[str, ...] | None]:
+    """`"Features": [{"SystemName": "<feature>", "EnabledPhases": ["<phase>", ...]}]` on a work type [inferred:
+    the shape is the emulator's own; a tenant keeps per-type features in its modeller]. No EnabledPhases (or null)
+    means every phase of the type. What `GET /api/featureframework/flags/{feature}/{type}/enabledPhases` answers."""
+    raw = get_ci(doc, "Features")
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise WorkTypeError(f'{source}: "Features" must be a list of {{"SystemName", "EnabledPhases"}} objects')
+    out: dict[str, tuple[str, ...] | None] = {}
+    for i, entry in enumerate(raw):
+        name = get_ci(entry, "SystemName") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name:
+            raise WorkTypeError(f"{source}: Features[{i}].SystemName is required")
+        phases = get_ci(entry, "EnabledPhases")
+        if phases is not None and (not isinstance(phases, list) or not all(isinstance(x, str) for x in phases)):
+            raise WorkTypeError(f"{source}: Features[{i}].EnabledPhases must be a list of phase system names")
+        out[name] = None if phases is None else tuple(phases)
+    return out
 
 
 def parse_worktype(doc: dict[str, Any], source: str) -> WorkType:
@@ -125,6 +148,7 @@ def parse_worktype(doc: dict[str, Any], source: str) -> WorkType:
         key_dates=list(get_ci(doc, "KeyDateAssociations") or []),
         raw=doc,
         reference_generator=get_ci(doc, "ReferenceGenerator"),
+        features=_features(doc, source),
     )
 
 
@@ -223,6 +247,17 @@ class WorkTypes:
     def transitions_from(self, sn: str, phase_sn: str) -> list[Transition]:
         owner = self._plan_owner.get(sn)
         return [t for t in owner.own_transitions if t.from_phase == phase_sn] if owner else []
+
+    def enabled_phases(self, sn: str, feature: str) -> list[str]:
+        """The phases of a type where a feature is on: the nearest type (itself, then its ancestors) that lists
+        the feature decides; a feature none lists is on in no phase. Feature names match in any letter case."""
+        for owner in self.ancestors(sn):
+            found = {k.lower(): v for k, v in self._types[owner].features.items()}.get(feature.lower(), False)
+            if found is False:
+                continue
+            names = [p.system_name for p in self.phases(sn)]
+            return names if found is None else [p for p in names if p in found]
+        return []
 
     def reference_format(self, sn: str) -> ReferenceFormat | None:
         """How new items of the type get their reference, if a ReferenceGenerator says (references.py)."""

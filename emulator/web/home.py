@@ -35,7 +35,7 @@ def home():
         services=sorted(em.linked_services.services.values(), key=lambda s: s.name),
         fakes=em.linked_services.fakes,
         widgets=sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())),
-        problems=[*catalogue.errors, *portal_errors],
+        problems=[*em.smartplans.problems, *catalogue.errors, *portal_errors],
         counts=counts,
         nav=[e for e in site_nav() if e["path"] != "/"],
     )

@@ -29,7 +29,14 @@ def plans():
         "Plans and triggers",
         plans=sorted(em.smartplans.plans.values(), key=lambda p: p.system_name),
         by_plan=by_plan,
-        orphans=[t for name, ts in by_plan.items() if name not in em.smartplans.plans for t in ts],
+        orphans=[
+            t
+            for name, ts in by_plan.items()
+            if name not in em.smartplans.plans and name not in em.smartplans.broken
+            for t in ts
+        ],
+        broken=sorted(em.smartplans.broken.values(), key=lambda b: b.system_name),
+        trigger_problems=em.smartplans.trigger_problems,
     )
 
 
@@ -37,6 +44,8 @@ def plans():
 def plan(name: str):
     em = emulator()
     found = em.smartplans.plans.get(name)
+    if found is None and name in em.smartplans.broken:
+        return refuse(409, f"workflow {name!r} is broken and does not run: {em.smartplans.broken[name].reason}")
     if found is None:
         known = ", ".join(sorted(em.smartplans.plans)) or "none"
         return refuse(404, f"no plan {name[:80]!r}; the solution has: {known}")

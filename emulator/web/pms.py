@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, redirect, request
 
-from pms_adapters.demo.models import DemoPmsError
+from pms_adapters.demo.models import PRACTICE_AREAS, SUPPLIER_CATEGORIES, DemoPmsError
 
 from .acting import action, back, current_user
 from .frame import PageGroup, emulator, note, page_number, paged, refuse, render_page
@@ -69,6 +69,9 @@ def service(name: str):
         backend=backend,
         books=books,
         faults=[f.to_json() for f in backend.faults()] if backend is not None else [],
+        deliveries=list(reversed([d.to_json() for d in backend.outbox.all()]))[:BOOK_ROWS] if backend else [],
+        practice_areas=PRACTICE_AREAS,
+        supplier_categories=SUPPLIER_CATEGORIES,
     )
 
 
@@ -136,3 +139,66 @@ def clear_faults(name: str):
         return note(redirect(where, 303), f"403: {refused}", "error")
     backend.clear_faults()
     return note(redirect(where, 303), "every fault is off")
+
+
+# -- acting in the demo PMS as one of its own users: its delivery worker then tells Operate ---------------
+
+
+@bp.post("/pms/<name>/matters")
+@action
+def open_matter(name: str):
+    """Open a matter in the PMS itself (no Operate id): the PMS's worker sends it to Operate on the clock."""
+    backend = _backend_or_refusal(name)
+    if isinstance(backend, Response):
+        return backend
+    where = back(f"/pms/{name}")
+    form = request.form
+    try:
+        matter = backend.incept_matter(
+            title=form.get("title", "").strip(),
+            fee_earner=form.get("feeEarner", "").strip(),
+            client_id=form.get("clientId", "").strip() or None,
+            client_name=form.get("clientName", "").strip() or None,
+            practice_area=form.get("practiceArea") or None,
+            billing_arrangements=form.get("billingArrangements", "").strip() or None,
+        )
+    except DemoPmsError as exc:
+        return note(redirect(where, 303), f"{exc.status}: {exc.message}", "error")
+    return note(
+        redirect(where, 303),
+        f"opened {matter.reference} in the PMS; its worker sends it to Operate within a minute on the clock",
+    )
+
+
+@bp.post("/pms/<name>/suppliers")
+@action
+def add_supplier(name: str):
+    backend = _backend_or_refusal(name)
+    if isinstance(backend, Response):
+        return backend
+    where = back(f"/pms/{name}")
+    form = request.form
+    try:
+        supplier, _ = backend.save_supplier(
+            None,
+            name=form.get("name", "").strip() or None,
+            category=form.get("category") or None,
+            vat_number=form.get("vatNumber", "").strip() or None,
+        )
+    except DemoPmsError as exc:
+        return note(redirect(where, 303), f"{exc.status}: {exc.message}", "error")
+    return note(redirect(where, 303), f"added {supplier.supplier_id} in the PMS; its worker sends it to Operate")
+
+
+@bp.post("/pms/<name>/deliveries/<delivery_id>/retry")
+@action
+def retry_delivery(name: str, delivery_id: str):
+    backend = _backend_or_refusal(name)
+    if isinstance(backend, Response):
+        return backend
+    where = back(f"/pms/{name}")
+    try:
+        item = backend.outbox.retry(delivery_id)
+    except KeyError:
+        return note(redirect(where, 303), f"404: no delivery {delivery_id[:80]!r}", "error")
+    return note(redirect(where, 303), f"{item.delivery_id} is {item.state}: the worker sends it on its next run")

@@ -23,8 +23,11 @@ from emulator.kernel.clock import Clock, iso
 
 from ..base import AGEING_BUCKETS, ageing_bucket
 from . import seed
+from .outbox import DeliveryOutbox
 
 INVOICE_STATUSES = ("draft", "issued", "part-paid", "paid", "cancelled")
+PRACTICE_AREAS = ("commercial", "private-client")  # what a matter opened in the PMS is filed under
+SUPPLIER_CATEGORIES = ("courier", "counsel", "search-provider", "registry", "court", "expert", "other")
 PAYMENT_METHODS = ("BACS", "CHAPS", "cheque", "card")
 CURRENCY = "GBP"
 MAX_FAULT_DELAY = 30.0  # seconds; a slow fault never holds a server thread longer than this
@@ -130,6 +133,7 @@ class Matter:
     priority: int | None = None
     confidential: bool = False
     estimated_fees: int | None = None
+    practice_area: str | None = None  # set on matters opened in the PMS itself
 
 
 @dataclass
@@ -327,6 +331,8 @@ class DemoPmsBackend:
         self._request_seq = 0
         self._faults: list[Fault] = []
         self._fault_seq = 0
+        # What Operate has still to hear about (delivery.py sends it): matters opened here, payments, receipts.
+        self.outbox = DeliveryOutbox(self.clock)
         self.reset()
 
     # --- seeding and controls ----------------------------------------------------------------
@@ -334,9 +340,12 @@ class DemoPmsBackend:
     def reset(self) -> None:
         """Back to the seeded books (dated from the clock's today), with no recorded requests and no faults."""
         with self._lock:
+            self._seeding = True
             self._seed()
+            self._seeding = False
             self._requests.clear()
             self._faults.clear()
+            self.outbox.clear()
 
     def _seed(self) -> None:
         now = self.clock.now()
@@ -657,6 +666,66 @@ class DemoPmsBackend:
         with self._lock:
             return sorted(self.supplier_index.values(), key=lambda s: s.supplier_id)
 
+    def get_supplier(self, supplier_id: str) -> Supplier:
+        with self._lock:
+            found = self.supplier_index.get(supplier_id)
+        if found is None:
+            raise DemoPmsError(404, f"no supplier {supplier_id!r} (GET /api/suppliers lists them)")
+        return found
+
+    def save_supplier(
+        self,
+        supplier_id: str | None,
+        *,
+        name: str | None = None,
+        category: str | None = None,
+        vat_number: str | None = None,
+        payment_terms_days: int | None = None,
+    ) -> tuple[Supplier, bool]:
+        """Create (no id) or change a supplier; suppliers are mastered here, so each change is queued for
+        Operate (delivery.py). Returns (supplier, created); a change that changes nothing queues nothing."""
+        if category is not None and category not in SUPPLIER_CATEGORIES:
+            raise DemoPmsError(
+                400, f"category must be one of {', '.join(SUPPLIER_CATEGORIES)}, not {category!r}", "category"
+            )
+        with self._lock:
+            if supplier_id is None:
+                if not name:
+                    raise DemoPmsError(400, "name is required", "name")
+                wanted = name.strip().lower()
+                if any(s.name.lower() == wanted for s in self.supplier_index.values()):
+                    raise DemoPmsError(409, f"a supplier named {name!r} exists already", "name")
+                if len(self.supplier_index) >= MAX_BOOK_ROWS:
+                    raise DemoPmsError(507, "the demo PMS holds no more suppliers; POST /_fake/reset to start again")
+                number = len(self.supplier_index) + 1
+                while f"SUP-{number:04d}" in self.supplier_index:
+                    number += 1
+                supplier = Supplier(
+                    f"SUP-{number:04d}", name, category or "other", vat_number, None, payment_terms_days
+                )
+                self.supplier_index[supplier.supplier_id] = supplier
+                self.outbox.queue("supplier", supplier.supplier_id)
+                return supplier, True
+            supplier = self.get_supplier(supplier_id)
+            before = supplier.to_json()
+            if name is not None:
+                supplier.name = name
+            if category is not None:
+                supplier.category = category
+            if vat_number is not None:
+                supplier.vat_number = vat_number
+            if payment_terms_days is not None:
+                supplier.payment_terms_days = payment_terms_days
+            if supplier.to_json() != before:
+                self.outbox.queue("supplier", supplier.supplier_id)
+            return supplier, False
+
+    def link_supplier(self, supplier_id: str, ods_id: str) -> Supplier:
+        with self._lock:
+            supplier = self.get_supplier(supplier_id)
+            supplier.operate_ods_id = ods_id
+            return supplier
+
     # --- matters -----------------------------------------------------------------------------
 
     def _add_matter(self, matter: Matter) -> None:
@@ -743,6 +812,77 @@ class DemoPmsBackend:
             self._add_matter(matter)
             return matter
 
+    def incept_matter(
+        self,
+        *,
+        title: str,
+        fee_earner: str,
+        client_id: str | None = None,
+        client_name: str | None = None,
+        practice_area: str | None = None,
+        billing_arrangements: str | None = None,
+        estimated_fees: Decimal | None = None,
+    ) -> Matter:
+        """A matter opened in the PMS itself (no Operate id yet): it is queued for Operate (delivery.py),
+        which sends it through Operate's public API and links the two when Operate has it."""
+        area = practice_area or PRACTICE_AREAS[0]
+        if area not in PRACTICE_AREAS:
+            raise DemoPmsError(
+                400, f"practiceArea must be one of {', '.join(PRACTICE_AREAS)}, not {area!r}", "practiceArea"
+            )
+        with self._lock:
+            earner = self.fee_earner(fee_earner)
+            if client_id:
+                client = self._client(client_id, "clientId")
+            elif client_name:
+                client = self._client_named(client_name)
+            else:
+                raise DemoPmsError(400, "clientId (a client the PMS knows) or clientName is required", "clientId")
+            self._room_for("matters", self.matters)
+            matter = Matter(
+                reference=self._new_reference(),
+                title=title,
+                client_id=client.client_id,
+                fee_earner=earner.code,
+                opened_at=self.clock.now(),
+                billing_arrangements=billing_arrangements,
+                estimated_fees=pence(estimated_fees) if estimated_fees is not None else None,
+                practice_area=area,
+            )
+            self._add_matter(matter)
+            self.outbox.queue("matter", matter.reference)
+            return matter
+
+    def _client_named(self, client_name: str) -> Client:
+        """The client of that name (any letter case), or a new one."""
+        wanted = client_name.strip().lower()
+        client = next((c for c in self.clients.values() if c.name.lower() == wanted), None)
+        if client is None:
+            self._room_for("clients", self.clients)
+            number = len(self.clients) + 1
+            while f"CLI-{number:04d}" in self.clients:
+                number += 1
+            client = Client(f"CLI-{number:04d}", client_name.strip(), "unknown")
+            self.clients[client.client_id] = client
+        return client
+
+    def link_matter(self, reference: str, operate_id: str) -> Matter:
+        """Operate holds the PMS's matter as work item `operate_id` (what a delivery learnt)."""
+        with self._lock:
+            matter = self.get_matter(reference)
+            owner = self._matters_by_operate.get(operate_id)
+            if owner not in (None, reference):
+                raise DemoPmsError(409, f"Operate work item {operate_id} is already linked to {owner}", "operateId")
+            matter.operate_id = operate_id
+            self._matters_by_operate[operate_id] = reference
+            return matter
+
+    def link_client(self, client_id: str, ods_id: str) -> Client:
+        with self._lock:
+            client = self._client(client_id, "clientId", status=404)
+            client.operate_ods_id = ods_id
+            return client
+
     def matter_json(self, matter: Matter) -> dict[str, Any]:
         with self._lock:
             client = self.clients.get(matter.client_id) if matter.client_id else None
@@ -760,6 +900,7 @@ class DemoPmsBackend:
             "confidential": matter.confidential,
             "estimatedFees": pounds(matter.estimated_fees) if matter.estimated_fees is not None else None,
             "status": matter.status,
+            "practiceArea": matter.practice_area,
             "openedAt": iso(matter.opened_at),
             "currency": CURRENCY,
         }
@@ -1024,6 +1165,8 @@ class DemoPmsBackend:
             disb.payment_reference = payment_reference
             disb.paid_date = paid_date or self.clock.now().date()
             disb.payment_method = payment_method or "BACS"
+            if disb.operate_id:  # Operate's payment request learns it was paid (delivery.py)
+                self.outbox.queue("payment", disb.disbursement_id)
             return disb
 
     # --- invoices ----------------------------------------------------------------------------
@@ -1050,11 +1193,19 @@ class DemoPmsBackend:
             by_matter.pop(invoice.invoice_id, None)
             by_client.pop(invoice.invoice_id, None)
 
+    def _fees_changed(self, reference: str) -> None:
+        """The matter's billed fees moved: Operate's actual fees follow (delivery.py), if Operate has the matter."""
+        matter = self.matters.get(reference)
+        if matter is not None and matter.operate_id and not self._seeding:
+            self.outbox.queue("fees", reference)
+
     def _apply_receipt(self, invoice: Invoice, amount: int, received: date, reference: str | None) -> None:
         invoice.receipts.append(Receipt(amount, received, reference))
         invoice.paid += amount
         invoice.status = "paid" if invoice.paid >= invoice.gross else "part-paid"
         self._reindex(invoice)
+        if invoice.operate_id and not self._seeding:  # Operate's invoice follows its status (delivery.py)
+            self.outbox.queue("invoice", invoice.invoice_id)
 
     def add_invoice(
         self,
@@ -1112,6 +1263,8 @@ class DemoPmsBackend:
                 for disb in self._matter_disb[reference]:
                     if disb.invoice_id is None:
                         disb.invoice_id = invoice.invoice_id
+            if status == "issued":
+                self._fees_changed(reference)
             return invoice, True
 
     def matter_time_entries(self, reference: str) -> list[TimeEntry]:
@@ -1162,11 +1315,14 @@ class DemoPmsBackend:
                     raise refuse()
                 invoice.status = "issued"
                 self._reindex(invoice)
+                self._fees_changed(invoice.reference)
             elif status == "cancelled":
                 if current not in ("draft", "issued") or invoice.paid:
                     raise refuse()
                 invoice.status = "cancelled"
                 self._reindex(invoice)
+                if current == "issued":
+                    self._fees_changed(invoice.reference)
             elif status == "part-paid":
                 if current not in ("issued", "part-paid"):
                     raise refuse()

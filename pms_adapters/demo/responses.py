@@ -213,6 +213,21 @@ class DemoPmsResponses:
         )
         return answer(self.backend.json_of(matter), 201 if created else 200)
 
+    def incept_matter(self) -> Response:
+        """A matter opened in the PMS (no Operate id): the delivery worker sends it to Operate."""
+        body = Body.from_request()
+        client_id = body.text("clientId", max_len=100)
+        matter = self.backend.incept_matter(
+            title=body.text("title", required=True) or "",
+            fee_earner=body.text("feeEarner", required=True, max_len=100) or "",
+            client_id=client_id,
+            client_name=body.text("clientName", required=client_id is None),
+            practice_area=body.text("practiceArea", max_len=50),
+            billing_arrangements=body.text("billingArrangements", max_len=100),
+            estimated_fees=body.money("estimatedFees"),
+        )
+        return answer(self.backend.json_of(matter), 201)
+
     def list_matters(self) -> Response:
         matters = self.backend.matters_json(
             operate_id=request.args.get("operateId") or None, client_id=request.args.get("clientId") or None
@@ -347,6 +362,27 @@ class DemoPmsResponses:
     def suppliers(self) -> Response:
         return answer({"suppliers": self.backend.suppliers_json()})
 
+    def get_supplier(self, supplier_id: str) -> Response:
+        return answer(self.backend.json_of(self.backend.get_supplier(supplier_id)))
+
+    def _supplier_fields(self, body: Body, creating: bool) -> dict[str, Any]:
+        return {
+            "name": body.text("name", required=creating, max_len=200),
+            "category": body.text("category", max_len=50),
+            "vat_number": body.text("vatNumber", max_len=30),
+            "payment_terms_days": body.integer("paymentTermsDays", minimum=0, maximum=365),
+        }
+
+    def create_supplier(self) -> Response:
+        """Suppliers are mastered in the PMS: a new one is queued for Operate (the delivery worker)."""
+        supplier, _ = self.backend.save_supplier(None, **self._supplier_fields(Body.from_request(), True))
+        return answer(self.backend.json_of(supplier), 201)
+
+    def update_supplier(self, supplier_id: str) -> Response:
+        self.backend.get_supplier(supplier_id)
+        supplier, _ = self.backend.save_supplier(supplier_id, **self._supplier_fields(Body.from_request(), False))
+        return answer(self.backend.json_of(supplier))
+
     def clients(self) -> Response:
         return answer({"clients": self.backend.clients_json()})
 
@@ -390,6 +426,21 @@ class DemoPmsResponses:
     def fake_reset(self) -> Response:
         self.backend.reset()
         return answer({"reset": True, "at": iso(self.backend.clock.now())})
+
+    def fake_deliveries(self) -> Response:
+        items = [d.to_json() for d in self.backend.outbox.all()]
+        for name in ("state", "kind", "subject"):
+            wanted = request.args.get(name)
+            if wanted:
+                items = [d for d in items if d[name] == wanted]
+        return answer({"deliveries": items, "count": len(items)})
+
+    def fake_retry_delivery(self, delivery_id: str) -> Response:
+        try:
+            item = self.backend.outbox.retry(delivery_id)
+        except KeyError:
+            raise DemoPmsError(404, f"no delivery {delivery_id!r} (GET /_fake/deliveries lists them)") from None
+        return answer(item.to_json())
 
     def fake_faults(self) -> Response:
         return answer({"faults": [self.backend.json_of(f) for f in self.backend.faults()]})

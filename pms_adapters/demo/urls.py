@@ -10,6 +10,7 @@ URL_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # Our finance API (seed 002's integration table)
     ("/api/matters", ("POST",), "create_matter"),
     ("/api/matters", ("GET",), "list_matters"),
+    ("/api/matters/incept", ("POST",), "incept_matter"),  # opened in the PMS: delivered to Operate
     ("/api/matters/<ref>", ("GET",), "get_matter"),
     ("/api/matters/<ref>/disbursements", ("POST",), "create_disbursement"),
     ("/api/matters/<ref>/disbursements", ("GET",), "list_disbursements"),
@@ -27,6 +28,9 @@ URL_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("/api/clients/<client_id>/aged-debt", ("GET",), "client_aged_debt"),
     ("/api/matters/<ref>/actual-fees", ("GET",), "actual_fees"),
     ("/api/suppliers", ("GET",), "suppliers"),
+    ("/api/suppliers", ("POST",), "create_supplier"),  # mastered here: delivered to Operate
+    ("/api/suppliers/<supplier_id>", ("GET",), "get_supplier"),
+    ("/api/suppliers/<supplier_id>", ("PUT",), "update_supplier"),
     ("/api/clients", ("GET",), "clients"),
     ("/api/fee-earners", ("GET",), "fee_earners"),
     # The official demo's contract (sharedo-tech/forum2024-02-S3, PMSApi), exactly
@@ -38,6 +42,8 @@ URL_RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("/_fake/requests", ("GET",), "fake_requests"),
     ("/_fake/requests", ("DELETE",), "fake_clear_requests"),
     ("/_fake/reset", ("POST",), "fake_reset"),
+    ("/_fake/deliveries", ("GET",), "fake_deliveries"),  # what the PMS owes Operate (delivery.py)
+    ("/_fake/deliveries/<delivery_id>/retry", ("POST",), "fake_retry_delivery"),
     ("/_fake/faults", ("GET",), "fake_faults"),
     ("/_fake/faults", ("POST",), "fake_add_fault"),
     ("/_fake/faults", ("DELETE",), "fake_clear_faults"),

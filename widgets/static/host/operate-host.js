@@ -43,6 +43,8 @@
         inflight: {}  // $ajax calls not settled yet: id -> "GET /url", named when a page never settles
     };
     window.__operate = state;
+    // What other host scripts (sharedo-globals.js) build on: the console panel, the bound count, mounting.
+    state.host = { boot: boot, show: show, toast: toast, settle: settle, mount: mount, loadAll: loadAll, destroy: destroy, hooks: {} };
 
     // -- console panel ------------------------------------------------------------------------
     var lines = document.getElementById("op-console-lines");
@@ -148,7 +150,7 @@
     // Resolves with the parsed body (null when empty, as some Operate routes answer 200 with nothing) or
     // rejects with the jqXHR; done/fail run synchronously, so the widget's own callbacks come no later.
     function send(method, url, body, raw, retried) {
-        var settings = { url: url, method: method, dataType: "text", headers: {} };
+        var settings = { url: url, method: method, dataType: "text", headers: {}, operateHost: true };
         if (session.token && sameOrigin(url)) settings.headers.Authorization = "Bearer " + session.token;
         if (raw) {
             settings.data = body;
@@ -441,7 +443,7 @@
         return templateCache[href];
     }
     function fetchTemplate(href) {
-        return $.ajax({ url: href, dataType: "text" }).then(
+        return $.ajax({ url: href, dataType: "text", operateHost: true }).then(
             function (text) { return text; },
             function (xhr) {
                 show("warning", "template " + href + " could not be loaded (" + xhr.status + ")", "manifest");
@@ -488,8 +490,12 @@
         if (typeof Ctor !== "function") {
             throw new Error("no constructor " + manifest.id + " after loading its scripts (the manifest id must name it)");
         }
-        var baseModel = $.extend({ pageContext: window.$ui.pageContext, placement: extra || {} }, {});
-        return new Ctor(element, configuration, baseModel);
+        var hooks = state.host.hooks;
+        var baseModel = $.extend({ pageContext: window.$ui.pageContext, placement: extra || {} },
+            hooks.baseModel ? hooks.baseModel(manifest, element) : {});
+        var instance = new Ctor(element, configuration, baseModel);
+        if (hooks.constructed) hooks.constructed(instance, manifest, element, baseModel);
+        return instance;
     }
 
     function fail(element, text) {
@@ -668,42 +674,13 @@
         });
     }
 
+    // Aspect widgets: widgets/static/host/aspect-host.js gives them `_host` and drives Save and Reload.
     function aspectHost(configuration) {
-        var holder = { model: null, blade: null, enabled: ko.observable(true) };
-        var loaded = boot.pageContext.sharedoId
-            ? window.$ajax.get("/api/v1/public/workItem/" + boot.pageContext.sharedoId).then(function (item) {
-                holder.model = item;  // a plain object: aspects read and write model.aspectData... directly
-                return holder;
-            })
-            : $.Deferred().resolve(holder).promise();
-        configuration._host = holder;
-        return loaded;
+        return window.OperateAspects.host(configuration, { boot: boot, show: show, toast: toast });
     }
 
     function bindAspectSave(instances) {
-        var button = document.getElementById("op-aspect-save");
-        if (!button) return;
-        button.addEventListener("click", function () {
-            instances.forEach(function (pair) {
-                var instance = pair.instance;
-                if (!instance) return;
-                var errors = instance.validationErrorCount ? ko.unwrap(instance.validationErrorCount) : 0;
-                if (errors > 0) {
-                    toast("error", "Save is blocked: " + errors + " validation error(s)");
-                    show("warning", "save blocked by " + errors + " validation error(s)", "aspect");
-                    return;
-                }
-                var model = pair.configuration._host.model;
-                if (!model) {
-                    toast("error", "Nothing to save: the work item could not be loaded");
-                    show("error", "save: the work item could not be loaded, so the aspect has no model", "aspect");
-                    return;
-                }
-                if (typeof instance.onSave === "function") instance.onSave(model);
-                window.$ajax.put("/api/v1/public/workItem/" + boot.pageContext.sharedoId, { aspectData: ko.toJS(model.aspectData || {}) })
-                    .then(function () { toast("info", "Saved"); });
-            });
-        });
+        if (boot.mode === "aspect") window.OperateAspects.bind(instances);
     }
 
     // -- live reload ------------------------------------------------------------------------------
@@ -736,7 +713,7 @@
                     mount(slot.manifest, element, configuration, { zone: slot.zone, key: slot.key }).done(function (instance) {
                         state.widgets[slot.key] = instance;
                         $(document).trigger("operate:mounted", [instance, slot, element]);  // operate-bindings.js
-                        mountedInstances.push({ instance: instance, configuration: configuration });
+                        mountedInstances.push({ instance: instance, configuration: configuration, id: slot.widget });
                         done.resolve(instance);
                     });
                 });
