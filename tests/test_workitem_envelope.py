@@ -96,3 +96,15 @@ def test_members_bind_in_any_letter_case(operate):
     )
     assert created.status_code == 201, created.json
     assert created.json["workItem"]["parentSharedoId"] == MATTER
+
+
+def test_an_external_reference_is_taken_on_create_and_read_only_after(operate):
+    api = operate.api()
+    created = api.post(V1, {"workItem": {"sharedoTypeSystemName": "task", "title": "t", "externalReference": "X-1"}})
+    assert created.status_code == 201, created.json
+    read = operate.work_item(created.json["workItem"]["id"])
+    assert read["workItem"]["externalReference"] == "X-1"
+    assert api.put(f"{V1}/{read['workItem']['id']}", read).status_code == 200  # sent back unchanged: fine
+    read["workItem"]["externalReference"] = "X-2"
+    changed = api.put(f"{V1}/{read['workItem']['id']}", read)
+    assert changed.status_code == 400 and "workItem.externalReference" in fields(changed)
