@@ -45,6 +45,16 @@ def _solution_for(settings: Settings) -> Solution:
     return empty_solution()
 
 
+class _SeedStream(EventStream):
+    """The seed is the starting state: what the rules do while it loads (a fee alert's note and `feeAlert`)
+    is state, and the event stream starts empty, as seeded work items raise no `sharedo-created`."""
+
+    def append(self, tx: Any, event_type: str, data: dict[str, Any]) -> int:
+        if event_type not in self.catalogue:
+            raise ValueError(f"unknown business event {event_type!r}")
+        return 0
+
+
 class Emulator:
     """Store, clock, events, scheduler, identity and the work-item model for one solution."""
 
@@ -153,9 +163,8 @@ class Emulator:
         """Seed once into a scratch store to get the baseline; a new data dir starts from it."""
         scratch = Store(":memory:")
         try:
-            scratch_items = WorkItems(
-                scratch, self.clock, EventStream(scratch, self.clock, self.catalogue), self.solution, Ods(scratch)
-            )
+            scratch_stream = _SeedStream(scratch, self.clock, self.catalogue)
+            scratch_items = WorkItems(scratch, self.clock, scratch_stream, self.solution, Ods(scratch))
             with scratch.transaction() as tx:
                 scratch_items.ods.seed(tx, self.solution.people, self.solution.organisations)
                 scratch.set_meta(tx, "loaded", self.solution.name)
@@ -165,6 +174,8 @@ class Emulator:
                 scratch_items.seed(self.solution.seed)
             except ApiError as exc:
                 raise SolutionError(f"{self.solution.root / 'seed' / 'workitems.json'}: {exc.title}") from None
+            # seeded fee figures past a threshold carry their alert (note, feeAlert) in the starting state
+            Finance(scratch, self.clock, scratch_stream, scratch_items, self.finance.thresholds).sweep()
             scratch.capture_baseline()
             baseline = scratch._baseline
         finally:
@@ -172,10 +183,12 @@ class Emulator:
         self.store._baseline = baseline
         if self.store.is_empty():
             self.store.reset()
-        elif self.clock.is_virtual:
-            saved = self.store.get_meta(CLOCK_KEY)
-            if saved and self.settings.clock_start is None:
-                self.clock.restore(parse_instant(saved))
+        else:
+            if self.clock.is_virtual:
+                saved = self.store.get_meta(CLOCK_KEY)
+                if saved and self.settings.clock_start is None:
+                    self.clock.restore(parse_instant(saved))
+            self.finance.sweep()  # a restart raises no alert twice (feeAlert is stored with the figures)
         self.scheduler.restart_cron()
 
     def _persist_clock(self, now: datetime) -> None:
@@ -213,6 +226,7 @@ class Emulator:
                 self.store.import_snapshot(snapshot)
             finally:
                 self.documents.sweep()  # imported: the old files go; refused: the new ones do
+            self.finance.sweep()  # a snapshot's figures past a threshold it has not alerted for alert now
             if self.clock.is_virtual:
                 saved = self.store.get_meta(CLOCK_KEY)
                 if saved:

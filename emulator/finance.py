@@ -5,18 +5,21 @@ fees with their alerts. Route and field names here are [inferred]: the public fi
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .identity import Principal, require
 from .kernel.binding import Fields
 from .kernel.clock import Clock, iso
-from .kernel.errors import ApiError
+from .kernel.errors import ApiError, invalid
 from .kernel.events import EventStream
 from .kernel.store import Store
-from .workitems import WorkItems
+from .workitems import WorkItem, WorkItems
 
 DEFAULT_THRESHOLDS = (0.8, 1.0)
+FEE_FIGURES = ("estimatedFees", "actualFees")
+FEE_ALERT = "feeAlert"  # the highest threshold alerted and still reached ("80%"), shown as `lastAlert`
 
 
 def _stored(value: str | None) -> Decimal | None:
@@ -54,6 +57,7 @@ class Finance:
     ) -> None:
         self.store, self.clock, self.stream, self.items = store, clock, stream, items
         self.thresholds = sorted(thresholds or DEFAULT_THRESHOLDS)
+        items.attribute_watchers.append(self._on_attributes)
 
     # -- payment requests ---------------------------------------------------------------------------
     def payment_request(self, item_id: str) -> dict[str, Any]:
@@ -128,7 +132,7 @@ class Finance:
         }
 
     def set_fees(self, item_id: str, body: Any, principal: Principal | None) -> dict[str, Any]:
-        """`{estimatedFees}` and/or `{actualFees}`; crossing a share of the estimate raises an alert once."""
+        """`{estimatedFees}` and/or `{actualFees}`; the alert rule (`_on_attributes`) runs on what changed."""
         require(principal, "core.sharedo.update")
         f = Fields(body)
         estimate = _money(f, "estimatedFees", required=False)
@@ -136,47 +140,109 @@ class Finance:
         if estimate is None and actual is None and not f.errors:
             f.error("(body)", "give estimatedFees, actualFees or both")
         f.raise_if_errors()
-        with self.store.transaction() as tx:
-            item = self.items.get(item_id, tx)
-            before = self.items.attributes(item.id)
-            old_actual = _stored(before.get("actualFees")) or Decimal(0)
-            new_est = estimate if estimate is not None else _stored(before.get("estimatedFees"))
-            new_actual = actual if actual is not None else old_actual
-            changes = {}
-            if estimate is not None:
-                changes["estimatedFees"] = str(estimate)
-            if actual is not None:
-                changes["actualFees"] = str(actual)
-            if new_est and new_est > 0:
-                for t in self.thresholds:
-                    line = new_est * Decimal(str(t))
-                    # Once per crossing: from below the line to at or above it.
-                    if old_actual < line <= new_actual:
-                        changes["feeAlert"] = f"{int(t * 100)}%"
-                        self.stream.append(
-                            tx,
-                            "actual-fees-threshold-crossed",
-                            {
-                                "sharedoId": item.id,
-                                "sharedoTypeSystemName": item.type,
-                                "threshold": int(t * 100),
-                                "actualFees": f"{new_actual:.2f}",
-                                "estimatedFees": f"{new_est:.2f}",
-                            },
-                        )
-                        self.items.add_comment(
-                            item.id,
-                            {
-                                "comment": (
-                                    f"Actual fees {new_actual:.2f} have reached {int(t * 100)}% "
-                                    f"of the estimate {new_est:.2f} "
-                                    f"({iso(self.clock.now())})"
-                                )
-                            },
-                            None,
-                        )
-            self.items.set_attributes(item.id, changes, None)
+        changes = {}
+        if estimate is not None:
+            changes["estimatedFees"] = str(estimate)
+        if actual is not None:
+            changes["actualFees"] = str(actual)
+        self.items.set_attributes(item_id, changes, None)
         return self.fees(item_id)
+
+    # -- the actual vs estimated fees alert ---------------------------------------------------------
+    def _on_attributes(self, tx: sqlite3.Connection, item: WorkItem, changed: dict[str, tuple[Any, Any]]) -> None:
+        """Either fee figure changed, by any route (the fees route, the attributes routes, a sync): a value
+        that is not an amount is refused, and the alert rule runs in the same transaction."""
+        touched = [name for name in FEE_FIGURES if name in changed]
+        if not touched:
+            return
+        for name in touched:
+            value = changed[name][1]
+            if value is not None and _amount(value) is None:
+                raise invalid(
+                    name,
+                    f"{name} is a fee figure: an amount between 0 and 1,000,000,000,000 as a decimal string "
+                    f'such as "5000.00", not {str(value)[:40]!r}',
+                )
+        self._alert(tx, item)
+
+    def _alert(self, tx: sqlite3.Connection, item: WorkItem) -> int:
+        """Alert once for each threshold the actual fees now reach and had not: from below the line to at or
+        above it, whichever figure moved. `feeAlert` holds the highest threshold alerted and still reached
+        (stored with the figures, so a restart or a snapshot load raises nothing twice); falling back below
+        a line lowers it, so crossing that line again alerts again. Returns how many alerts were raised."""
+        attrs = {
+            r["name"]: r["value"]
+            for r in tx.execute(
+                "SELECT name, value FROM attributes WHERE work_item_id=? AND name IN (?,?,?)",
+                (item.id, *FEE_FIGURES, FEE_ALERT),
+            )
+        }
+        estimate, actual = _stored(attrs.get("estimatedFees")), _stored(attrs.get("actualFees"))
+        reached = []
+        if estimate and estimate > 0 and actual is not None:
+            reached = [t for t in self.thresholds if actual >= estimate * Decimal(str(t))]
+        alerted = _alerted_level(attrs.get(FEE_ALERT), self.thresholds)
+        raised = 0
+        for t in reached:
+            if t <= alerted:
+                continue
+            assert estimate is not None and actual is not None
+            self.stream.append(
+                tx,
+                "actual-fees-threshold-crossed",
+                {
+                    "sharedoId": item.id,
+                    "sharedoTypeSystemName": item.type,
+                    "threshold": _percent(t),
+                    "actualFees": f"{actual:.2f}",
+                    "estimatedFees": f"{estimate:.2f}",
+                },
+            )
+            note = (
+                f"Actual fees {actual:.2f} have reached {_percent(t)}% of the estimate {estimate:.2f} "
+                f"({iso(self.clock.now())})"
+            )
+            self.items.add_comment(item.id, {"comment": note}, None)
+            raised += 1
+        level = f"{_percent(reached[-1])}%" if reached else None
+        if level != attrs.get(FEE_ALERT):
+            self.items.set_attributes(item.id, {FEE_ALERT: level}, None)
+        return raised
+
+    def sweep(self) -> int:
+        """The rule over every work item holding a fee figure: at load, for seeded data and snapshots."""
+        with self.store.transaction() as tx:
+            ids = [
+                r[0]
+                for r in tx.execute(
+                    "SELECT DISTINCT work_item_id FROM attributes WHERE name IN (?,?,?) ORDER BY work_item_id",
+                    (*FEE_FIGURES, FEE_ALERT),
+                )
+            ]
+            return sum(self._alert(tx, self.items.get(i, tx)) for i in ids)
+
+
+def _amount(value: Any) -> Decimal | None:
+    """A fee figure as written to an attribute: a decimal string within the fees route's bounds, else None."""
+    amount = _stored(str(value).strip()) if isinstance(value, str) else None
+    if amount is None or amount < 0 or amount > Decimal("1e12"):
+        return None
+    return amount
+
+
+def _percent(share: float) -> int:
+    return int(round(share * 100, 6))
+
+
+def _alerted_level(stored: str | None, thresholds: list[float]) -> float:
+    """`feeAlert` ("80%") as the highest configured threshold it covers; 0 when none (or unreadable)."""
+    try:
+        percent = Decimal((stored or "").strip().rstrip("%"))
+    except InvalidOperation:
+        return 0.0
+    if not percent.is_finite():
+        return 0.0
+    return max((t for t in thresholds if _percent(t) <= percent), default=0.0)
 
 
 def check_thresholds(values: Any) -> list[float]:

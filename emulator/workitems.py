@@ -10,9 +10,21 @@ import json
 import re
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
+from .envelopes import (
+    CREATE_MEMBERS,
+    CREATE_WORKITEM_MEMBERS,
+    READ_ONLY_WORKITEM_MEMBERS,
+    SEED_MEMBERS,
+    UPDATE_MEMBERS,
+    UPDATE_WORKITEM_MEMBERS,
+    refuse_changed_read_only,
+    refuse_unknown,
+)
 from .identity import Principal, require
 from .kernel.binding import Fields
 from .kernel.clock import Clock, iso, parse_instant
@@ -81,6 +93,9 @@ class WorkItems:
         self.solution = solution
         self.types = solution.worktypes
         self.ods = ods
+        # Called in the writing transaction after attributes change, by any route: (tx, item, {name: (old,
+        # new)}). A watcher may refuse the change (raise ApiError: all of it rolls back) or act on it.
+        self.attribute_watchers: list[Callable[[sqlite3.Connection, WorkItem, dict[str, tuple[Any, Any]]], None]] = []
 
     # -- reading --------------------------------------------------------------------------------
     def find(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem | None:
@@ -130,6 +145,9 @@ class WorkItems:
         require(principal, "core.sharedo.create")
         f = Fields(body)
         wi = f.obj("workItem", required=True)
+        refuse_unknown(f, CREATE_MEMBERS + (SEED_MEMBERS if seed is not None else ()), "POST /api/v1/public/workItem")
+        if wi is not None:
+            refuse_unknown(wi, CREATE_WORKITEM_MEMBERS, "workItem on POST /api/v1/public/workItem")
         parent_id = f.guid("parentSharedoId")
         type_sn = title = reference = description = external = None
         if wi is not None:
@@ -142,6 +160,7 @@ class WorkItems:
             external = wi.string("externalReference", max_length=400)
             wi.boolean("titleIsUserProvided")
             wi.boolean("referenceIsUserProvided")
+            wi.boolean("referenecIsUserProvided")  # an official sample's typo: checked, then ignored
             if wi.has("parentSharedoId") and parent_id is None:
                 parent_id = wi.guid("parentSharedoId")
         if type_sn and type_sn not in self.types:
@@ -296,6 +315,11 @@ class WorkItems:
         require(principal, "core.sharedo.update")
         f = Fields(body)
         wi = f.obj("workItem")
+        refuse_unknown(f, UPDATE_MEMBERS, "PUT /api/v1/public/workItem/{id}")
+        if wi is not None:
+            refuse_unknown(
+                wi, UPDATE_WORKITEM_MEMBERS + READ_ONLY_WORKITEM_MEMBERS, "workItem on PUT /api/v1/public/workItem/{id}"
+            )
         changes: dict[str, Any] = {}
         given_type: str | None = None
         if wi is not None:
@@ -315,6 +339,8 @@ class WorkItems:
             if wi is not None and given_type is not None and given_type != item.type:
                 raise invalid("workItem.sharedoTypeSystemName", f"is {item.type!r}; a work item's type cannot change")
             key_dates = self._key_dates(f, item.type)
+            if wi is not None:
+                refuse_changed_read_only(wi, self.to_json(item)["workItem"], "PUT /api/v1/public/workItem/{id}")
             f.raise_if_errors()
             changed = [k for k, v in changes.items() if getattr(item, k) != v]
             doc = item.body
@@ -483,6 +509,7 @@ class WorkItems:
                 raise invalid("value", f"longer than {ATTRIBUTE_MAX} characters")
         with self.store.transaction() as tx:
             item = self.get(item_id, tx)
+            changed: dict[str, tuple[Any, Any]] = {}
             for name, value in values.items():
                 row = tx.execute(
                     "SELECT value FROM attributes WHERE work_item_id=? AND name=?", (item.id, name)
@@ -511,7 +538,11 @@ class WorkItems:
                         "newValue": value,
                     },
                 )
+                changed[name] = (old, value)
             tx.execute("UPDATE work_items SET updated=? WHERE id=?", (iso(self.clock.now()), item.id))
+            if changed:
+                for watch in self.attribute_watchers:
+                    watch(tx, item, changed)
         return self.attributes(item_id)
 
     # -- participants ---------------------------------------------------------------------------
@@ -806,10 +837,38 @@ class WorkItems:
 
     # -- seeding --------------------------------------------------------------------------------
     def seed(self, entries: list[dict[str, Any]]) -> None:
-        """Create the solution's seed work items, raising no events (they are the starting state)."""
+        """Create the solution's seed work items, raising no events (they are the starting state). A date
+        written `today-70T12:00:00Z` (`createdDate`, `keyDates`) is days from the clock's today, so records
+        a seeded PMS also holds (dated the same way) agree with it whatever the clock says."""
+        today = self.clock.now().date()
         for i, entry in enumerate(entries):
+            entry = _relative_dates(entry, today)
             extra = {k: get_ci(entry, k) for k in ("id", "phase", "attributes", "createdDate") if get_ci(entry, k)}
             try:
                 self.create(entry, None, seed=extra)
             except ApiError as exc:
                 raise ApiError(exc.status, f"seed/workitems.json[{i}]: {exc.title}", exc.errors) from None
+
+
+_RELATIVE_DAY = re.compile(r"today(?:([+-])(\d{1,5}))?(T[0-9:.]+Z)?", re.IGNORECASE)
+
+
+def _relative_day(value: Any, today: date) -> Any:
+    m = _RELATIVE_DAY.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return value
+    days = int(m[2] or 0) * (-1 if m[1] == "-" else 1)
+    return f"{(today + timedelta(days=days)).isoformat()}{m[3] or 'T00:00:00Z'}"
+
+
+def _relative_dates(entry: Any, today: date) -> Any:
+    """A seed entry with its `today±N` dates (createdDate, keyDates values) made calendar dates."""
+    if not isinstance(entry, dict):
+        return entry
+    out = dict(entry)
+    for key, value in entry.items():
+        if key.lower() == "createddate":
+            out[key] = _relative_day(value, today)
+        elif key.lower() == "keydates" and isinstance(value, dict):
+            out[key] = {name: _relative_day(v, today) for name, v in value.items()}
+    return out

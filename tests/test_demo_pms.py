@@ -298,7 +298,7 @@ def test_unknown_references_are_404(pms, method, path):
 
 def test_an_approved_payment_request_becomes_one_disbursement(live):
     body = {
-        "operatePaymentRequestId": "5e000000-0000-4000-8000-000000000002",
+        "operatePaymentRequestId": "5e000000-0000-4000-8000-000000000003",  # a new one (PR-00002 is seeded here)
         "amount": 1750.00,
         "vatAmount": "350.00",
         "description": "Counsel's fee - advice on quantum",

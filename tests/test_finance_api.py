@@ -122,7 +122,13 @@ def test_suppliers_are_created_only_through_the_public_api(api, app):
     assert api.post("/api/v2/public/organisation", {"tags": "supplier"}).status_code == 400
 
 
-def test_fees_written_by_hand_as_text_read_as_unknown_not_a_crash(api):
-    api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/estimatedFees", {"value": "about ten grand"})
+def test_fees_written_by_hand_as_text_read_as_unknown_not_a_crash(api, em):
+    refused = api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/estimatedFees", {"value": "about ten grand"})
+    assert refused.status_code == 400 and refused.json["errors"][0]["field"] == "estimatedFees"  # never taken now
+    with em.store.transaction() as tx:  # text stored before fee figures were checked (an old snapshot)
+        tx.execute(
+            "UPDATE attributes SET value='about ten grand' WHERE work_item_id=? AND name='estimatedFees'",
+            (OPEN_MATTER,),
+        )
     assert api.get(FEES).json["percentOfEstimate"] is None
     assert api.put(FEES, {"actualFees": 100}).status_code == 200

@@ -96,7 +96,7 @@ def test_a_seeded_matter(adapter):
 
 def test_disbursements_are_sent_once_and_read_back_when_paid(adapter, backend):
     request = PaymentRequest(
-        operate_payment_request_id="5e000000-0000-4000-8000-000000000002",
+        operate_payment_request_id="5e000000-0000-4000-8000-000000000003",  # new: PR-00002 is in the seed
         amount=Decimal("1750.00"),
         vat_amount=Decimal("350.00"),
         description="Counsel's fee - advice on quantum",
@@ -113,7 +113,7 @@ def test_disbursements_are_sent_once_and_read_back_when_paid(adapter, backend):
     paid = adapter.get_disbursement(sent.disbursement_id)
     assert paid.status == "paid" and paid.payment_reference == "BACS ASHWORTH 5602" and paid.paid_date == TODAY
     wip = adapter.wip("PMS-260104")
-    assert wip.unbilled_disbursements == Decimal("2243.50")  # 38.50 + 455.00 seeded, + 1,750.00 net
+    assert wip.unbilled_disbursements == Decimal("3993.50")  # 38.50 + 455.00 + 1,750.00 (PR-00002) seeded, + 1,750.00
 
 
 def test_time_entries(adapter):

@@ -150,6 +150,9 @@ class TimeEntry:
     operate_id: str | None = None
     activity_code: str | None = None
     invoice_id: str | None = None
+    # What the entry held before each revision from Operate: [{minutes, value, date, narrative, activityCode,
+    # revisedAt}], oldest first; the entry itself is the latest.
+    revisions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,6 +169,8 @@ class TimeEntry:
             "billed": self.invoice_id is not None,
             "invoiceId": self.invoice_id,
             "createdAt": iso(self.created_at),
+            "revision": len(self.revisions),
+            "revisions": list(self.revisions),
         }
 
 
@@ -422,6 +427,22 @@ class DemoPmsBackend:
             if paid:
                 disb.status, disb.paid_date, disb.payment_reference = "paid", ago(paid[0]), paid[1]
                 disb.payment_method = "card" if paid[1].startswith("CARD") else "BACS"
+        for (
+            ref,
+            operate_id,
+            supplier_id,
+            description,
+            net,
+            vat,
+            earner,
+            days,
+            invoice_ref,
+        ) in seed.OPERATE_DISBURSEMENTS:
+            supplier = self.supplier_index[supplier_id]
+            disb = self._new_disbursement(
+                ref, operate_id, net, vat, description, supplier, invoice_ref, earner, ago(days)
+            )
+            disb.created_at = now - timedelta(days=days)
         # The official demo's balances: keyed by whatever reference the caller sends, as in its PMSApi.
         self._balances: dict[str, int] = {}
         self._ledgers: dict[str, deque[LedgerEntry]] = {}
@@ -958,13 +979,20 @@ class DemoPmsBackend:
         activity_code: str | None = None,
         rate: Decimal | None = None,
     ) -> tuple[TimeEntry, bool]:
-        """Post submitted time; the same Operate time entry id returns the entry already posted."""
+        """Post submitted time, keyed on the Operate time entry id: the same entry again returns the one
+        already posted; the same id with other minutes, date, narrative or activity (time revised and
+        submitted again in Operate) revises the posted entry in place while it is unbilled, keeping what it
+        held in `revisions`, so one Operate entry stays one PMS entry and WIP moves by the difference.
+        Billed time cannot change: 409 (the invoice would have to be credited first)."""
         with self._lock:
             matter = self.get_matter(reference)
             existing = self._time_by_operate.get(operate_id)
             if existing:
                 entry = self.time_entries[existing]
                 self._same_matter(entry.reference, reference, "operateTimeEntryId", operate_id)
+                self._revise_time_entry(
+                    entry, fee_earner, minutes, work_date, narrative, activity_code, pence(rate) if rate else None
+                )
                 return entry, False
             self._require_open(matter)
             self._room_for("time entries", self.time_entries)
@@ -979,6 +1007,44 @@ class DemoPmsBackend:
                 pence(rate) if rate is not None else None,
             )
             return entry, True
+
+    def _revise_time_entry(
+        self,
+        entry: TimeEntry,
+        fee_earner: str,
+        minutes: int,
+        work_date: date | None,
+        narrative: str,
+        activity_code: str | None,
+        rate: int | None,
+    ) -> None:
+        earner = self.fee_earner(fee_earner)
+        hourly = entry.rate if rate is None and earner.code == entry.fee_earner else (rate or earner.hourly_rate)
+        wanted = (earner.code, minutes, work_date or entry.work_date, narrative, activity_code, hourly)
+        held = (entry.fee_earner, entry.minutes, entry.work_date, entry.narrative, entry.activity_code, entry.rate)
+        if wanted == held:
+            return
+        if entry.invoice_id is not None:
+            raise DemoPmsError(
+                409,
+                f"time entry {entry.entry_id} (Operate {entry.operate_id}) is billed on invoice {entry.invoice_id}; "
+                f"billed time cannot be revised ({entry.minutes} min held, {minutes} min sent)",
+                "operateTimeEntryId",
+            )
+        entry.revisions.append(
+            {
+                "minutes": entry.minutes,
+                "value": pounds(entry.value),
+                "feeEarner": entry.fee_earner,
+                "date": entry.work_date.isoformat(),
+                "narrative": entry.narrative,
+                "activityCode": entry.activity_code,
+                "revisedAt": iso(self.clock.now()),
+            }
+        )
+        entry.fee_earner, entry.minutes, entry.work_date, entry.narrative = wanted[:4]
+        entry.activity_code, entry.rate = activity_code, hourly
+        entry.value = int((Decimal(minutes) * hourly / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
     def _same_matter(self, posted_to: str, asked: str, field_name: str, operate_id: str) -> None:
         if posted_to != asked:

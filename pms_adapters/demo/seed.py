@@ -29,6 +29,10 @@ def invoice(n: int) -> str:
     return f"6f000000-0000-4000-8000-{n:012d}"
 
 
+def payment_request(n: int) -> str:
+    return f"5e000000-0000-4000-8000-{n:012d}"
+
+
 # fmt: off
 # code, name, grade, hourly rate, Operate ODS id, Operate user name
 FEE_EARNERS = (
@@ -147,6 +151,15 @@ DISBURSEMENTS = (
     ("PMS-260104", "SUP-0001", "Courier: documents to counsel", 3850, 770, "PS", 12, None, None),
     ("PMS-260104", "SUP-0005", "County Court claim issue fee", 45500, 0, "PS", 9, (9, "CARD HMCTS 77188"), None),
     ("PMS-260106", "SUP-0001", "Courier: Form E bundle to the other side", 2400, 480, "PS", 3, None, None),
+)
+
+# Approved payment requests in the Operate seed, posted here as Operate's payment-approved plan would have:
+# matter, Operate payment request, supplier, description (its title), net, VAT, fee earner, incurred (days ago;
+# the Operate seed's createdDate is the same day), supplier invoice reference. Ids follow DISBURSEMENTS'
+# (PMS-DSB-30007 is PR-00002's `pmsDisbursementId` in the Operate seed).
+OPERATE_DISBURSEMENTS = (
+    ("PMS-260104", payment_request(2), "SUP-0002", "Counsel's fee - advice on quantum", 175000, 35000, "PS", 10,
+     "AC/2026/0142"),
 )
 
 # The official demo's ledger (POST /api/matter/{ref}/financials): reference, [(delta, days ago)]

@@ -1,11 +1,15 @@
 // Finance integration (seed 002): "Send Time Entries to the PMS".
-// Event driven, Clio Operate -> PMS. Trigger: triggers/time-submitted.json — the Time Submitted
-// event (`time-entry-state-changed` to `submitted`) on a matter.
+// Event driven, Clio Operate -> PMS. Triggers: triggers/time-submitted.json and time-submitted-task.json —
+// the Time Submitted event (`time-entry-state-changed` to `submitted`) on a matter or on a task.
 //
-// The submitted entry is posted to its matter's pmsReference (POST /api/matters/{ref}/time,
-// idempotent on operateTimeEntryId): minutes from durationSeconds, the fee earner is the entry's
-// timekeeper (odsId, which the PMS knows), narrative and activity code from the entry's segments.
-// The write-back is a comment on the work item naming the PMS time entry id.
+// The submitted entry is posted to its matter's pmsReference (POST /api/matters/{ref}/time, keyed on
+// operateTimeEntryId): minutes from durationSeconds, the fee earner is the entry's timekeeper (odsId,
+// which the PMS knows), narrative and activity code from the entry's segments. Time recorded on a task
+// goes to the task's matter (triggers/time-submitted-task.json runs this plan for tasks).
+// A revised entry submitted again is posted again with the same id: the PMS revises its entry (while
+// unbilled) and answers it with `revision` and what it held before. The plan checks that the PMS's
+// answer holds what it sent, and fails naming the difference if not: a stale PMS is never reported
+// as posted. The write-back is a comment on the work item naming the PMS time entry id.
 
 var PMS = "/api/proxy/demo-pms/_";
 var MATTER = "ancestors!q?type=matter!1.";
@@ -34,6 +38,24 @@ function segment(entry, id) {
   return found || {};
 }
 
+// What the PMS's answer must hold of what was sent (a PMS that ignores a revision answers the old entry).
+function differences(sent, held) {
+  var out = [];
+  ["minutes", "date", "narrative", "activityCode"].forEach(function (key) {
+    if (sent[key] === undefined) return;
+    if (String(held[key]) !== String(sent[key])) {
+      out.push(key + " " + JSON.stringify(held[key]) + " (sent " + JSON.stringify(sent[key]) + ")");
+    }
+  });
+  return out;
+}
+
+function notSent(workItemId, why) {
+  // Where the user sees it: on the work item the time was recorded on, and as the execution's error.
+  sharedo.http.post("/api/v1/public/workItem/" + workItemId + "/comments", { comment: why });
+  throw new Error(why);
+}
+
 function main(ev, ctx, log) {
   var entryId = ctx.timeEntryId;
   var got = sharedo.http.get("/api/v2/public/time/entry/" + entryId);
@@ -52,8 +74,9 @@ function main(ev, ctx, log) {
   var matterRef = onMatter ? w["form-demo-finance.pmsReference"] : w[MATTER + "form-demo-finance.pmsReference"];
   var matter = onMatter ? w["reference"] : w[MATTER + "reference"];
   if (!matterRef) {
-    throw new Error("Time entry " + entryId + " on " + (w["reference"] || entry.sharedoId) + ": matter " +
-      (matter || "(none)") + " has no pmsReference, so the time has nowhere to go in the PMS");
+    notSent(entry.sharedoId, "Time entry " + entryId + " on " + (w["reference"] || entry.sharedoId) +
+      " was not sent to the PMS: " + (matter ? "matter " + matter + " has no pmsReference"
+        : "it is not on a matter or under one") + ", so the time has nowhere to go in the PMS");
   }
 
   var seconds = Number(entry.durationSeconds || ev.Data.durationSeconds);
@@ -74,9 +97,16 @@ function main(ev, ctx, log) {
   if (!res.success) throw new Error(failure("Posting time entry " + entryId + " to " + matterRef, res));
   var pmsId = res.body.timeEntryId;
   if (!pmsId) throw new Error("The PMS answered " + res.status + " with no timeEntryId for time entry " + entryId);
+  var wrong = differences(time, res.body);
+  if (wrong.length) {
+    throw new Error("The PMS answered " + res.statusCode + " " + res.status + " for time entry " + entryId +
+      " but its entry " + pmsId + " on " + matterRef + " does not hold what was sent: " + wrong.join("; "));
+  }
 
   var note = "Time entry " + entryId + " (" + time.minutes + " min, " + (entry.timekeeperName || entry.odsId) +
     ") posted to the PMS as " + pmsId + " on " + matterRef + ", value " + res.body.value;
+  var before = (res.body.revisions || [])[(res.body.revisions || []).length - 1];
+  if (before) note += " (revision " + res.body.revision + ", was " + before.minutes + " min, value " + before.value + ")";
   var saved = sharedo.http.post("/api/v1/public/workItem/" + entry.sharedoId + "/comments", { comment: note });
   if (!saved.success) throw new Error(failure("Adding the PMS time entry comment to " + w["reference"], saved));
 
