@@ -27,7 +27,7 @@ from emulator.solution.loading import SolutionError
 
 from .mocks import Mocks
 from .plans import BrokenPlan, Plan, PlanError, changed, reload_visual, script_plan, solution_plans
-from .run_queue import RunQueue
+from .run_queue import DEFAULT_HOST_CALLS_IN_FLIGHT, RunQueue
 from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime, StepResult
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
 
@@ -108,9 +108,12 @@ class SmartPlans:
         self.runtime = Runtime()
         self.host_call: HostCall | None = None  # set by create_app: sharedo.http into the app as ee-app
         self.mocks = Mocks()  # what tests put in front of host calls and steps
-        self.queue = RunQueue(self._step_once)
         self.on_ended: list[Callable[[dict[str, Any]], None]] = []  # told of each execution that stops or errors
         limits = solution.limits()
+        in_flight = limits.get("host_calls_in_flight", DEFAULT_HOST_CALLS_IN_FLIGHT)
+        if isinstance(in_flight, bool) or not isinstance(in_flight, int) or not 1 <= in_flight <= 1024:
+            raise SolutionError("operate.toml [limits] host_calls_in_flight must be a whole number from 1 to 1024")
+        self.queue = RunQueue(self._step_once, key_of=self._work_item_of, workers=in_flight)
         self.default_limits = Limits(
             float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
         )
@@ -322,6 +325,15 @@ class SmartPlans:
     def drive(self, execution_id: str, first: _Attempt | None = None, *, wait: bool = True) -> None:
         """Run the queued steps of an execution in order, taking turns with the others, then settle it."""
         self.queue.add(execution_id, first, wait=wait)
+
+    def _work_item_of(self, execution_id: str, attempt: _Attempt | None) -> str | None:
+        """The work item whose steps must not overlap this execution's (its events stay in order)."""
+        if attempt is not None:
+            found = (attempt.ev.get("Data") or {}).get("sharedoId")
+            return str(found).lower() if found else None
+        with self.store.read() as conn:
+            row = conn.execute("SELECT sharedo_id FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+        return str(row[0]).lower() if row and row[0] else None
 
     def _step_once(self, execution_id: str, attempt: _Attempt | None) -> bool:
         """One turn: one step of the execution; True while it has more queued."""
@@ -539,7 +551,8 @@ class SmartPlans:
                 "sharedo.http has nothing to call: this Emulator has no app; build one with "
                 "emulator.app.create_app(emulator=em) (or create_app(settings)) before plans make host calls"
             )
-        return self.host_call(request)
+        with self.queue.released():  # other executions take turns while this one waits on the answer
+            return self.host_call(request)
 
     def _complete(
         self,
