@@ -52,6 +52,11 @@ AREAS: dict[str, Area] = {
             "a first sync of 10,000 Clio matters: wall, requests against the minimum, peak memory 1k vs 10k",
         ),
         Area(
+            "load",
+            "benchmarks.load",
+            "100 matters whose plans wait on a slow PMS (500 ms a call), health beside 100 half-open connections",
+        ),
+        Area(
             "testing",
             "benchmarks.testing",
             "1,000 generated event-to-workflow tests and 1,000 scenario files through pytest",
