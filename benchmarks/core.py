@@ -6,7 +6,10 @@
   connection, beside the raw cost of a health round trip on that same connection (the floor:
   Flask + werkzeug + loopback) and the ratio of the two, measured in the same run;
 - per-test reset (goal < 10 ms), in-process as the pytest fixtures do it and over HTTP as an
-  external test runner does, each after some work items were created and moved.
+  external test runner does, each after some work items were created and moved;
+- one findByQuery for a 20-row page at 1,000, 10,000 and 100,000 work items (goal: under twice the 1k
+  figure): a default search and a filtered, sorted one. The work items are written straight into the
+  store (copies of a demo matter, one transaction per size), the time that takes is printed too.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ def figures(runs: int) -> Iterator[Figure]:
     yield from http[:-1]
     yield _in_process_reset(runs)
     yield http[-1]
+    yield from _find_by_query_at_scale(runs)
 
 
 # -- 1. start-up -----------------------------------------------------------------------------------
@@ -220,3 +224,78 @@ def _in_process_reset(runs: int) -> Figure:
         Goal(RESET_GOAL_MS),
         f"after {ITEMS_BETWEEN_RESETS} items created+moved",
     )
+
+
+# -- 4. findByQuery as the store grows ---------------------------------------------------------------
+SCALES = (1_000, 10_000, 100_000)
+QUERIES_PER_RUN = 20
+PAGE_SEARCHES = {
+    "default": {"page": {"rowsPerPage": 20}},
+    "matters, open, by updated": {
+        "types": {"includeTypesDerivedFrom": ["matter"]},
+        "phase": {"includeOpen": True, "includeClosed": False},
+        "sort": {"orderBy": "updatedDate", "direction": "descending"},
+        "page": {"page": 3, "rowsPerPage": 20},
+    },
+}
+
+
+def _find_by_query_at_scale(runs: int) -> Iterator[Figure]:
+    """A 20-row page at each size; the store grows in place from one size to the next."""
+    from emulator.core import Emulator
+    from emulator.settings import Settings
+
+    enrich = [{"path": "title"}, {"path": "reference"}, {"path": "phase.systemName"}]
+    with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:
+        em = Emulator(Settings(data_dir=Path(tmp), demo=True, clock="virtual", clock_start=CLOCK_START))
+        try:
+            baseline: dict[str, float] = {}
+            for size in SCALES:
+                built = _grow_to(em, size)
+                for name, search in PAGE_SEARCHES.items():
+                    body = {"search": search, "enrich": enrich}
+                    for _ in range(QUERIES_PER_RUN):  # warm: statement cache, pages in memory
+                        em.queries.find_by_query(body)
+                    samples = [
+                        mean_ms(lambda b=body: em.queries.find_by_query(b), QUERIES_PER_RUN) for _ in range(runs)
+                    ]
+                    median = sorted(samples)[len(samples) // 2]
+                    baseline.setdefault(name, median)
+                    goal = None if size == SCALES[0] else Goal(2 * baseline[name])
+                    note = f"{size:,} work items written in {built:.1f} s" if name == "default" else ""
+                    yield Figure(f"findByQuery, 20-row page, {name}, {size // 1000}k items", "ms", samples, goal, note)
+        finally:
+            em.close()
+
+
+def _grow_to(em: object, size: int) -> float:
+    """Copies of a demo matter (new id, reference, title, times; a fifth of them closed) up to `size`."""
+    import json
+    import uuid
+
+    started = time.perf_counter()
+    with em.store.transaction() as tx:  # type: ignore[attr-defined]
+        have = tx.execute("SELECT COUNT(*) FROM work_items").fetchone()[0]
+        model = tx.execute("SELECT * FROM work_items WHERE type=? LIMIT 1", (WORK_TYPE,)).fetchone()
+        body = json.loads(model["body"])
+        rows = []
+        for n in range(have, size):
+            item_id = str(uuid.UUID(int=(7 << 100) + n, version=4))
+            stamp = f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00.000Z"
+            phase = "matter-closed" if n % 5 == 0 else model["phase"]
+            rows.append(
+                (
+                    item_id,
+                    model["type"],
+                    f"Bulk matter {n}",
+                    f"BULK-{n:06d}",
+                    None,
+                    phase,
+                    None,
+                    stamp,
+                    stamp,
+                    json.dumps({**body, "id": item_id}),
+                )
+            )
+        tx.executemany("INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    return time.perf_counter() - started
