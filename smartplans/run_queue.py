@@ -56,6 +56,7 @@ class RunQueue:
         self._idle = 0  # workers waiting for a turn, or for the queue to take one
         self._epoch = 0  # moved on by `paused`: a turn that let go of the queue sees the store was replaced
         self._stopping = False
+        self._abandoned = False  # stop gave up waiting: a call that returns now must not touch V8 or the store
         self.in_flight_peak = 0  # most turns let go at once (waiting on host calls), for tests and benchmarks
         self._in_flight = 0
 
@@ -137,7 +138,7 @@ class RunQueue:
             self._lock.acquire()
             with self._changed:
                 self._in_flight -= 1
-            if epoch != self._epoch:
+            if epoch != self._epoch or self._abandoned:
                 raise Superseded()
 
     def _more_hands(self) -> None:
@@ -228,7 +229,7 @@ class RunQueue:
 
     # -- background -----------------------------------------------------------------------------
     def start(self) -> None:
-        self._stopping = False
+        self._stopping = self._abandoned = False
         self._worker = threading.Thread(target=self._work, name="operate-plans", daemon=True)
         self._worker.start()
 
@@ -241,6 +242,9 @@ class RunQueue:
         for thread in [worker, *helpers]:
             if thread is not None:
                 thread.join(timeout=max(deadline - time.monotonic(), 0.01))
+        # A turn still waiting on its host call is dropped when the call returns (its step stays RUNNING in
+        # the store and runs again on the next start); one that returned in time finished its step.
+        self._abandoned = True
         self._worker = None
 
     def _work(self) -> None:
