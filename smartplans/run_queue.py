@@ -28,7 +28,7 @@ log = logging.getLogger("operate.smartplans")
 StepOnce = Callable[[str, Any], bool]
 # The work item an execution belongs to (None: it belongs to none, and is its own).
 KeyOf = Callable[[str, Any], "str | None"]
-DEFAULT_HOST_CALLS_IN_FLIGHT = 64  # [limits] host_calls_in_flight: workers waiting on host calls at once
+DEFAULT_HOST_CALLS_IN_FLIGHT = 128  # [limits] host_calls_in_flight: workers waiting on host calls at once
 
 
 class Superseded(BaseException):
