@@ -64,10 +64,16 @@ def _check_triggers(triggers: list[dict[str, Any]]) -> str | None:
     return None
 
 
+# The answer recorded for a host call while it is in flight: a row with it after a crash is a call that was sent
+# (or was about to be) and whose answer was lost. Never handed to a plan: the call is made again.
+SENT = dumps({"inFlight": True})
+
+
 def _recorded(conn: sqlite3.Connection, step_id: str) -> list[dict[str, Any]]:
-    """A step's recorded host calls in order; `refetch` marks those a retry makes again."""
+    """A step's recorded host calls in order (answered ones); `refetch` marks those a retry makes again."""
     rows = conn.execute(
-        "SELECT request, response, refetch FROM step_calls WHERE step_id=? ORDER BY idx", (step_id,)
+        "SELECT request, response, refetch FROM step_calls WHERE step_id=? AND response<>? ORDER BY idx",
+        (step_id, SENT),
     ).fetchall()
     calls = [{"request": json.loads(r[0]), "response": json.loads(r[1])} for r in rows]
     for call, row in zip(calls, rows, strict=True):
@@ -413,6 +419,7 @@ class SmartPlans:
             )
             tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (RUNNING, execution_id))
             recorded = _recorded(tx, row["id"])
+            self._note_lost_answers(tx, row["id"])
         return _Attempt(
             execution_id,
             ex["plan"],
@@ -424,6 +431,18 @@ class SmartPlans:
             started,
             retrying=row["attempts"] > 0,
         )
+
+    def _note_lost_answers(self, tx: sqlite3.Connection, step_id: str) -> None:
+        """A call recorded as sent but never answered (the process ended while it was in flight): exactly
+        once cannot be promised for it, so the step's log says so before the call is made again."""
+        for r in tx.execute("SELECT request FROM step_calls WHERE step_id=? AND response=?", (step_id, SENT)):
+            request = json.loads(r[0])
+            call = f"{str(request.get('method', 'GET')).upper()} {request.get('url', '')}"
+            line = (
+                f"the first attempt's outcome is unknown: {call} was sent before the emulator stopped and its "
+                "answer was lost; it is sent again now, so the other side may see it twice"
+            )
+            self._write_logs(tx, step_id, [{"logLevel": "Warning", "logMessage": line}], self.clock.now())
 
     def _run(self, a: _Attempt) -> bool:
         """One step to completion or failure; True when more steps are queued."""
@@ -482,13 +501,17 @@ class SmartPlans:
             index = request.pop("index", len(a.recorded))
             replace = request.pop("replace", False)
             held = min(held, index)  # what changes from `index` on is sent again
-            response = self._perform(request)
-            with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
+            with self.store.transaction() as tx:  # recorded as sent before it is: a crash now is seen on resume
                 if replace:  # a retried step took another path from here
                     tx.execute("DELETE FROM step_calls WHERE step_id=? AND idx>=?", (a.step_id, index))
                 tx.execute(
-                    "INSERT OR REPLACE INTO step_calls VALUES (?,?,?,?,0)",
-                    (a.step_id, index, dumps(request), dumps(response)),
+                    "INSERT OR REPLACE INTO step_calls VALUES (?,?,?,?,0)", (a.step_id, index, dumps(request), SENT)
+                )
+            response = self._perform(request)
+            with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
+                tx.execute(
+                    "UPDATE step_calls SET response=?, refetch=0 WHERE step_id=? AND idx=?",
+                    (dumps(response), a.step_id, index),
                 )
             if replace:
                 del a.recorded[index:]
