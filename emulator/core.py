@@ -257,12 +257,16 @@ class Emulator:
         """Give plans their `sharedo.http` (the app itself, in process) and finish interrupted work."""
         from smartplans.host_http import InProcessHost
 
-        self.host = InProcessHost(app, self.identity)
+        self.host = InProcessHost(app, self.identity, self._idempotency_header)
         self.smartplans.host_call = self.host
         self.pms_deliveries.connect(app)
         if resume and self.dispatcher.inline:
             self.dispatcher.drain()
             self.smartplans.resume()
+
+    def _idempotency_header(self, service: str) -> str | None:
+        found = self.linked_services.services.get(service)
+        return found.idempotency_header if found is not None else None
 
     def start_background(self) -> None:
         """Serve mode: a worker drains events, a ticker runs due jobs on a system clock."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import httpx
 
 from .kernel.http_server import is_loopback_host
 
+HEADER_NAME = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"  # an HTTP header name (RFC 9110 token)
 AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials", "clio")
 CONNECTED = {"clio": "Clio"}  # auth kinds whose token comes from a connection (a TokenProvider): what to connect
 FAKES = ("demo", "clio")  # in-process fakes: the demo PMS, a fake Clio Manage
@@ -62,6 +64,9 @@ class LinkedService:
     adapter: str | None = None  # the PmsAdapter that speaks this service's API (pms_adapters/registry.py)
     fake: str | None = None  # "demo": serve it from the in-process demo PMS until pointed at a real port
     require_permission: str = PROXY_PERMISSION  # what a caller of /api/proxy/<name>/_/ must hold ("" = nothing)
+    # The header a plan's write through the proxy carries its idempotency key in (one key per host call of a
+    # step, the same when the call is sent again after a restart), for a service that honours one. None: none.
+    idempotency_header: str | None = None
 
 
 def _is_loopback(url: str) -> bool:
@@ -113,7 +118,11 @@ def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
             fake=cfg.get("fake"),
             # "" opens the service to every caller, on purpose; unset means the default permission.
             require_permission=str(cfg.get("require_permission", PROXY_PERMISSION)),
+            idempotency_header=cfg.get("idempotency_header"),
         )
+        header = service.idempotency_header
+        if header is not None and not (isinstance(header, str) and re.fullmatch(HEADER_NAME, header)):
+            raise LinkedServiceError(f'{where}: idempotency_header must be a header name such as "Idempotency-Key"')
         if service.fake is not None and service.fake not in FAKES:
             raise LinkedServiceError(
                 f'{where}: fake must be "demo" (the in-process demo PMS) or "clio" (a fake Clio Manage), '

@@ -507,7 +507,9 @@ class SmartPlans:
                 tx.execute(
                     "INSERT OR REPLACE INTO step_calls VALUES (?,?,?,?,0)", (a.step_id, index, dumps(request), SENT)
                 )
-            response = self._perform(request)
+            # The same key when the call is sent again after a restart: a service that honours it acts once.
+            key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"operate-step-call:{a.step_id}:{index}"))
+            response = self._perform(request, key)
             with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
                 tx.execute(
                     "UPDATE step_calls SET response=?, refetch=0 WHERE step_id=? AND idx=?",
@@ -553,7 +555,7 @@ class SmartPlans:
             "stack": None,
         }
 
-    def _perform(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _perform(self, request: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         try:
             json.dumps(request, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:  # never send what could not be recorded: it would be sent again
@@ -575,7 +577,9 @@ class SmartPlans:
                 "emulator.app.create_app(emulator=em) (or create_app(settings)) before plans make host calls"
             )
         with self.queue.released():  # other executions take turns while this one waits on the answer
-            return self.host_call(request)
+            return self.host_call(
+                request if idempotency_key is None else {**request, "idempotencyKey": idempotency_key}
+            )
 
     def _complete(
         self,

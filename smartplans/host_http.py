@@ -73,8 +73,11 @@ def renewing_once(
 class InProcessHost:
     CLIENT_ID = "ee-app"
 
-    def __init__(self, app: Any, identity: Any) -> None:
+    def __init__(self, app: Any, identity: Any, idempotency_header: Callable[[str], str | None] | None = None) -> None:
         self.identity = identity
+        # The header a linked service takes idempotency keys in (by service name), for a write a plan sends
+        # through the proxy with one.
+        self.idempotency_header = idempotency_header
         self.client = httpx.Client(
             transport=httpx.WSGITransport(app=app), base_url="http://operate.local", timeout=None
         )
@@ -112,11 +115,20 @@ class InProcessHost:
 
     def _send(self, request: dict[str, Any], token: str | None) -> httpx.Response:
         body = request.get("body")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        key = request.get("idempotencyKey")
+        method = str(request.get("method", "GET")).upper()
+        if key and method not in ("GET", "HEAD", "OPTIONS") and self.idempotency_header is not None:
+            parts = str(request["url"]).split("/")  # /api/proxy/<service>/_/<path>
+            if len(parts) > 4 and parts[1:3] == ["api", "proxy"] and parts[4] == "_":
+                header = self.idempotency_header(parts[3])
+                if header:
+                    headers[header] = str(key)
         return self.client.request(
             request.get("method", "GET"),
             request["url"],
             content=None if body is None else json.dumps(body),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers=headers,
         )
 
     @staticmethod

@@ -41,6 +41,7 @@ class SlowPms:
 
     def __init__(self) -> None:
         self.posts: list[dict] = []
+        self.keys: list[str | None] = []
         self.first_arrived = threading.Event()
         self.release = threading.Event()
 
@@ -49,6 +50,7 @@ class SlowPms:
         body = json.loads(environ["wsgi.input"].read(size) or b"{}")
         if environ["REQUEST_METHOD"] == "POST":
             self.posts.append(body)
+            self.keys.append(environ.get("HTTP_IDEMPOTENCY_KEY"))
             if len(self.posts) == 1:
                 self.first_arrived.set()
                 self.release.wait(30)
@@ -118,9 +120,34 @@ def test_a_post_in_flight_at_kill_9_is_marked_outcome_unknown_when_the_step_runs
         assert any(
             "the first attempt's outcome is unknown: POST /api/proxy/demo-pms/_/api/matters" in line for line in log
         ), log
-        assert len(backend.posts) == 2  # sent again: without an idempotency key the PMS cannot tell
+        assert len(backend.posts) == 2  # sent again; a PMS that honours the key acts once (the demo PMS does)
+        # operate.toml: idempotency_header = "Idempotency-Key"; the key is the same both times
+        assert backend.keys[0] and backend.keys == [backend.keys[0]] * 2
         page = app.test_client().get(f"/executions/{execution['id']}")  # the execution page shows the step's log
         assert page.status_code == 200
         assert "the first attempt&#39;s outcome is unknown" in page.get_data(as_text=True)
     finally:
         em.close()
+
+
+def test_the_demo_pms_acts_once_on_a_write_sent_twice_with_one_idempotency_key():
+    from pms_adapters.demo.app import create_app as create_pms
+    from pms_adapters.demo.models import DemoPmsBackend
+
+    backend = DemoPmsBackend()
+    client = create_pms(backend).test_client()
+    headers = {"X-API-Key": "demo-pms-key", "Idempotency-Key": "step-1:0"}
+    body = {"operateId": "3c000000-0000-4000-8000-0000000000ab", "title": "Once only", "clientName": "Kestrel"}
+    body["feeEarner"] = "PS"
+    first = client.post("/api/matters", json=body, headers=headers)
+    again = client.post("/api/matters", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.get_data(as_text=True)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    listed = client.get("/api/matters", headers={"X-API-Key": "demo-pms-key"}).get_data(as_text=True)
+    assert listed.count("Once only") == 1
+    other = client.post(
+        "/api/matters",
+        json={**body, "operateId": "3c000000-0000-4000-8000-0000000000ac"},
+        headers={**headers, "Idempotency-Key": "step-1:1"},
+    )
+    assert other.status_code == 201 and other.json != first.json  # another key is another write

@@ -90,6 +90,27 @@ def create_app(
             )
         return None
 
+    @app.before_request
+    def _replay() -> Response | None:
+        """A write sent again with the same Idempotency-Key gets the first answer and changes nothing."""
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if not key or request.method in ("GET", "HEAD", "OPTIONS") or not request.path.startswith("/api/"):
+            return None
+        g.idempotency = (request.method, request.path, key)
+        found = backend.idempotent_answer(g.idempotency)
+        if found is None:
+            return None
+        g.idempotency = None
+        status, body, content_type = found
+        return Response(body, status=status, content_type=content_type, headers={"Idempotent-Replayed": "true"})
+
+    @app.after_request
+    def _remember(response: Response) -> Response:
+        key = g.get("idempotency")
+        if key is not None and 200 <= response.status_code < 300:
+            backend.remember_answer(key, (response.status_code, response.get_data(), response.content_type or ""))
+        return response
+
     @app.after_request
     def _finish(response: Response) -> Response:
         record = g.get("record")
@@ -124,6 +145,9 @@ def create_app(
         return error_response(500, f"the demo PMS failed: {type(exc).__name__}")
 
     return app
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # honoured on writes, as Stripe and the IETF draft spell it
 
 
 def _describe_request() -> dict[str, Any]:

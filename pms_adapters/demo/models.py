@@ -331,6 +331,9 @@ class DemoPmsBackend:
         self._request_seq = 0
         self._faults: list[Fault] = []
         self._fault_seq = 0
+        # Answers to writes sent with an Idempotency-Key, by (method, path, key): the same write again gets
+        # the first answer and changes nothing (at most MAX_RECORDED kept; the oldest go first).
+        self._idempotent: dict[tuple[str, str, str], tuple[int, bytes, str]] = {}
         # What Operate has still to hear about (delivery.py sends it): matters opened here, payments, receipts.
         self.outbox = DeliveryOutbox(self.clock)
         self.reset()
@@ -345,7 +348,19 @@ class DemoPmsBackend:
             self._seeding = False
             self._requests.clear()
             self._faults.clear()
+            self._idempotent.clear()
             self.outbox.clear()
+
+    def idempotent_answer(self, key: tuple[str, str, str]) -> tuple[int, bytes, str] | None:
+        """The answer a write with this Idempotency-Key got the first time, if it had one."""
+        with self._lock:
+            return self._idempotent.get(key)
+
+    def remember_answer(self, key: tuple[str, str, str], answer: tuple[int, bytes, str]) -> None:
+        with self._lock:
+            self._idempotent.setdefault(key, answer)
+            while len(self._idempotent) > MAX_RECORDED:
+                del self._idempotent[next(iter(self._idempotent))]
 
     def _seed(self) -> None:
         now = self.clock.now()
