@@ -501,19 +501,26 @@ class SmartPlans:
             index = request.pop("index", len(a.recorded))
             replace = request.pop("replace", False)
             held = min(held, index)  # what changes from `index` on is sent again
-            with self.store.transaction() as tx:  # recorded as sent before it is: a crash now is seen on resume
-                if replace:  # a retried step took another path from here
-                    tx.execute("DELETE FROM step_calls WHERE step_id=? AND idx>=?", (a.step_id, index))
-                tx.execute(
-                    "INSERT OR REPLACE INTO step_calls VALUES (?,?,?,?,0)", (a.step_id, index, dumps(request), SENT)
-                )
+            # A write is recorded as sent before it goes, so a crash while it is in flight is seen on resume;
+            # a read (safe to send again) is recorded only with its answer, at no extra commit.
+            write = str(request.get("method", "GET")).upper() not in ("GET", "HEAD", "OPTIONS")
+            if write:
+                with self.store.transaction() as tx:
+                    if replace:  # a retried step took another path from here
+                        tx.execute("DELETE FROM step_calls WHERE step_id=? AND idx>=?", (a.step_id, index))
+                    tx.execute(
+                        "INSERT OR REPLACE INTO step_calls VALUES (?,?,?,?,0)",
+                        (a.step_id, index, dumps(request), SENT),
+                    )
             # The same key when the call is sent again after a restart: a service that honours it acts once.
             key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"operate-step-call:{a.step_id}:{index}"))
             response = self._perform(request, key)
             with self.store.transaction() as tx:  # committed before the step runs again: never sent twice
+                if replace and not write:
+                    tx.execute("DELETE FROM step_calls WHERE step_id=? AND idx>=?", (a.step_id, index))
                 tx.execute(
-                    "UPDATE step_calls SET response=?, refetch=0 WHERE step_id=? AND idx=?",
-                    (dumps(response), a.step_id, index),
+                    "INSERT OR REPLACE INTO step_calls VALUES (?,?,?,?,0)",
+                    (a.step_id, index, dumps(request), dumps(response)),
                 )
             if replace:
                 del a.recorded[index:]
