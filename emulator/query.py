@@ -196,10 +196,14 @@ class Queries:
             matched = [i for i in candidates if all(test(i, conn, resolver, parts) for test in filters)]
             matched.sort(key=lambda i: self._sort_key(i, order_by), reverse=direction.lower().startswith("desc"))
             window = matched[(page_no - 1) * rows : page_no * rows]
-            results = [
-                {"id": i.id, "data": {p: self._enrich(resolver, i, p, subs) for p, subs in enrich}} for i in window
-            ]
+            results = self._results(resolver, window, enrich)
         return {"totalCount": len(matched), "results": results}
+
+    def _results(
+        self, resolver: Resolver, window: list[WorkItem], enrich: list[tuple[str, list[str]]]
+    ) -> list[dict[str, Any]]:
+        """The page's rows with their enriched paths: the general path and the SQL path both end here."""
+        return [{"id": i.id, "data": {p: self._enrich(resolver, i, p, subs) for p, subs in enrich}} for i in window]
 
     def _find_in_sql(
         self,
@@ -251,8 +255,7 @@ class Queries:
         ).fetchall()
         resolver = Resolver(self.items, conn)
         items = [WorkItem.from_row(r) for r in window]
-        results = [{"id": i.id, "data": {p: self._enrich(resolver, i, p, subs) for p, subs in enrich}} for i in items]
-        return {"totalCount": total, "results": results}
+        return {"totalCount": total, "results": self._results(resolver, items, enrich)}
 
     @staticmethod
     def _include_fields(ef: Fields, path: str | None) -> list[str]:
