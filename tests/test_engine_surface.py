@@ -489,3 +489,24 @@ def test_operate_serve_names_the_broken_workflow_and_runs_the_rest(tmp_path):
         assert "Load problems (1)" in home and BROKEN_TEMPLATE_LINE in home
     finally:
         served.stop()
+
+
+def test_a_plan_probing_thousands_of_missing_members_gets_a_bounded_log(operate, tmp_path):
+    body = "for (var i = 0; i < 5000; i++) { var x = sharedo['probe' + i]; } ctx.done = true;"
+    execution = run_script(operate, tmp_path, "many-probes", body)
+    assert execution["state"] == "STOPPED", execution["lastErrored"]
+    logs = operate.logs(execution)
+    assert len(logs) <= 25, len(logs)
+    assert logs[0] == f"main Warning: not emulated: sharedo.probe0 (read as undefined) — {FIDELITY}"
+    assert "4980 more members" in logs[-1]
+
+
+def test_a_plan_s_own_type_error_after_a_probe_is_not_blamed_on_the_probe(operate, tmp_path):
+    body = "if (typeof sharedo.http.options === 'undefined') { ctx.probed = true; } var o = null; o.x = 1;"
+    execution = run_script(operate, tmp_path, "own-bug", body)
+    assert execution["state"] == "ERRORED"
+    assert "not emulated" not in execution["lastErrored"], execution["lastErrored"]
+    assert "Cannot set properties of null" in execution["lastErrored"]
+    assert f"main Warning: not emulated: sharedo.http.options (read as undefined) — {FIDELITY}" in operate.logs(
+        execution
+    )

@@ -415,3 +415,47 @@ def test_a_spinning_callback_between_replays_never_hangs_the_runtime(run_plan):
     em, runs = run_plan(plan, before=every_run_is_long)
     assert runs["hostile"]["state"] == "ERRORED"
     assert runs["ordinary"]["state"] == "STOPPED", runs["ordinary"]["lastErrored"]
+
+
+TAMPER = {
+    "a builder's prototype": (
+        "Object.getPrototypeOf(actions.sharedo.BuildTask()).WithTitle = function () {"
+        ' this._task.title = "FAKE"; return this; };'
+        " Object.getPrototypeOf(actions.sharedo.BuildActionPlan()).stash = [];"
+    ),
+    "Guid's values": 'Object.getPrototypeOf(Guid.Empty).ToString = function () { return "FAKE"; };',
+    "Date.prototype": 'Date.prototype.toISOString = function () { return "FAKE"; };',
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPER))
+def test_a_plan_cannot_change_the_host_objects_a_later_plan_builds(tmp_path, what):
+    """The host's builders, Guid values and Date are shared by every plan in the context: what one step
+    changes on their prototypes must not reach the next plan (it could fake or collect that plan's data)."""
+    checker = (
+        "function main(ev, ctx, log) {"
+        ' ctx.title = actions.sharedo.BuildTask().WithTitle("mine").Build().task.title;'
+        ' ctx.stash = "stash" in actions.sharedo.BuildActionPlan();'
+        " ctx.guid = Guid.Empty.ToString(); ctx.date = new Date(0).toISOString(); }\nreturn { main: main };"
+    )
+    hostile = f"function main(ev, ctx, log) {{ {TAMPER[what]} }}\nreturn {{ main: main }};"
+    plans = {"hostile": hostile, "ordinary": checker}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        for value in ("1", "2"):  # the second round runs after whatever the first hostile run left behind
+            api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": value})
+        ordinary = em.smartplans.executions(None, None, "ordinary")
+        assert len(ordinary) == 2
+        for run in ordinary:
+            assert run["state"] == "STOPPED", run["lastErrored"]
+            assert {k: run["ctx"][k] for k in ("title", "stash", "guid", "date")} == {
+                "title": "mine",
+                "stash": False,
+                "guid": "00000000-0000-0000-0000-000000000000",
+                "date": "1970-01-01T00:00:00.000Z",
+            }
+    finally:
+        em.close()
