@@ -16,6 +16,9 @@ from .action_templates import Template
 
 MANIFEST_SUFFIX = ".wf-action.json"
 MAX_MANIFESTS = 1000  # a bound on the walk of _IDE/
+# A template or helper script larger than this is not code an action carries (a data dump, a build artefact): it is
+# refused by name rather than read into memory and compiled into every step of the workflows that use it.
+MAX_SCRIPT_BYTES = 8 * 1024 * 1024
 
 
 class ActionError(ValueError):
@@ -191,6 +194,12 @@ def _read(ide_root: Path, manifest: Path, where: str, ide_path: str) -> Template
         )
         raise ActionError(f"{where}: {ide_path} is not a file in the IDE folder{hint}")
     try:
+        size = found.stat().st_size
+        if size > MAX_SCRIPT_BYTES:
+            raise ActionError(
+                f"_IDE/{found.relative_to(ide_root).as_posix()}: {size // (1024 * 1024)} MB is larger than the "
+                f"{MAX_SCRIPT_BYTES // (1024 * 1024)} MB a template or helper script may be"
+            )
         text = found.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"

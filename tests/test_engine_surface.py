@@ -510,3 +510,13 @@ def test_a_plan_s_own_type_error_after_a_probe_is_not_blamed_on_the_probe(operat
     assert f"main Warning: not emulated: sharedo.http.options (read as undefined) — {FIDELITY}" in operate.logs(
         execution
     )
+
+
+def test_a_helper_or_template_too_large_to_be_code_marks_its_action_broken(tmp_path):
+    """A 300 MB file named as a helper (a data dump, a build artefact) is refused by size, naming it, rather
+    than read into memory and compiled when the solution loads."""
+    ide = make_ide(tmp_path, ["MyHelpers", "Huge"])
+    with open(ide / "Lib" / "Huge.js", "wb") as f:
+        f.truncate(300 * 1024 * 1024)
+    (problem,) = ide_actions(ide).problems.values()
+    assert "_IDE/Lib/Huge.js" in problem and "larger than" in problem and "MB" in problem
