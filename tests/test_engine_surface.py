@@ -520,3 +520,24 @@ def test_a_helper_or_template_too_large_to_be_code_marks_its_action_broken(tmp_p
         f.truncate(300 * 1024 * 1024)
     (problem,) = ide_actions(ide).problems.values()
     assert "_IDE/Lib/Huge.js" in problem and "larger than" in problem and "MB" in problem
+
+
+def test_a_half_written_trigger_or_a_workflow_defined_twice_marks_only_itself(tmp_path):
+    """A trigger file that is not JSON (saved mid-edit) and a second workflow file with a system name already
+    taken (a copy kept beside the original) are each marked, with the file named; the rest loads and runs."""
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    (root / "triggers" / "half.json").write_text('{"TriggerSubType": ', encoding="utf-8")
+    copy = json.loads((root / "workflows" / "log-done.json").read_text(encoding="utf-8"))
+    (root / "workflows" / "log-done-copy.json").write_text(json.dumps(copy), encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        engine = app.extensions["operate"].smartplans
+        problems = engine.problems
+        assert any(p.startswith("trigger not loaded: ") and "half.json" in p for p in problems), problems
+        assert any("'log-done'" in p and "log-done-copy.json" in p and "defined twice" in p for p in problems)
+        assert "log-done" not in engine.plans  # which of the two is meant is the user's to say
+        page = app.test_client().get("/plans")
+        assert page.status_code == 200 and "half.json" in page.get_data(as_text=True)
+    finally:
+        app.extensions["operate"].close()
