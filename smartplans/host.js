@@ -510,7 +510,10 @@
   global.__operate = {
     load: function (key, source, sourceUrl) {
       var factory = (0, eval)("(function(){" + source + "\n})\n//# sourceURL=" + sourceUrl);
-      var steps = factory();
+      var steps;
+      // A plan's top-level code runs here, outside any step: what it changes on the shared built-ins and host
+      // objects, or leaves on the global object, is undone before any step of any plan runs.
+      try { steps = factory(); } finally { forgetGlobals(); }
       if (!steps || typeof steps !== "object") throw new Error(sourceUrl + ": a plan must end with `return { main: main, ... }` (a map of step functions)");
       var names = Object.keys(steps).filter(function (k) { return typeof steps[k] === "function"; });
       if (!names.length) throw new Error(sourceUrl + ": the returned map has no step functions");

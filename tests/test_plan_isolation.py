@@ -459,3 +459,36 @@ def test_a_plan_cannot_change_the_host_objects_a_later_plan_builds(tmp_path, wha
             }
     finally:
         em.close()
+
+
+def test_what_a_plan_s_top_level_code_changes_is_undone_before_any_step_runs(tmp_path):
+    """A plan's top-level code runs when it is loaded, outside any step: what it changes on the shared built-ins
+    and host objects, or leaves on the global object, must be gone before another plan's step runs."""
+    hostile = (
+        "Object.getPrototypeOf(actions.sharedo.BuildTask()).WithTitle = function () {"
+        ' this._task.title = "FAKE"; return this; };'
+        ' String.prototype.trim = function () { return "FAKE"; }; globalThis.planted = 1;'
+        "\nfunction main(ev, ctx, log) { }\nreturn { main: main };"
+    )
+    checker = (
+        "function main(ev, ctx, log) {"
+        ' ctx.title = actions.sharedo.BuildTask().WithTitle("mine").Build().task.title;'
+        ' ctx.trim = " x ".trim(); ctx.planted = typeof planted; }\nreturn { main: main };'
+    )
+    plans = {"hostile": hostile, "ordinary": checker}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger("ordinary", "attribute-changed")])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        em.smartplans.runtime.load("hostile-again", hostile, "plans/hostile.js")  # as a reload after an edit does
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        (run,) = em.smartplans.executions(None, None, "ordinary")
+        assert run["state"] == "STOPPED", run["lastErrored"]
+        assert {k: run["ctx"][k] for k in ("title", "trim", "planted")} == {
+            "title": "mine",
+            "trim": "x",
+            "planted": "undefined",
+        }
+    finally:
+        em.close()
