@@ -69,7 +69,7 @@ DEFAULT_FILTERS: dict[str, dict[str, str]] = {"descendants": {"closed": "false"}
 MAX_DESCENDANTS = 10_000  # a guard against a runaway tree; deeper or wider trees are cut there
 # The work items one request's paths may read in all (`descendants.descendants...` reads each subtree again per
 # level, so a short path on a deep tree could read millions): past it the request is a 400 naming the path.
-MAX_ITEMS_READ = 200_000
+MAX_ITEMS_READ = 1_000_000
 
 # Simple fields of a work item, by path, with where each comes from. [confirmed names; values inferred]
 _TOP = {
@@ -212,6 +212,7 @@ class Resolver:
         if value is None:
             return None
         elements = value if isinstance(value, list) else [value]
+        self._charge(len(elements) * len(subpaths), field)  # each element's sub-paths are read one by one
         return [{sub: self._plain(self._walk(element, sub, field)) for sub in subpaths} for element in elements]
 
     def _walk(self, start: Any, path: str, field: str) -> Any:
@@ -325,14 +326,19 @@ class Resolver:
     def _children(self, item: WorkItem) -> list[WorkItem]:
         rows = self.conn.execute("SELECT * FROM work_items WHERE parent_id=? ORDER BY created, id", (item.id,))
         children = [WorkItem.from_row(r) for r in rows]
-        self.items_read += len(children) + 1
+        self._charge(len(children) + 1, self._field)
+        return children
+
+    def _charge(self, reads: int, field: str) -> None:
+        """Count reads against MAX_ITEMS_READ; past it the request is a 400 naming the member being read."""
+        self.items_read += reads
         if self.items_read > MAX_ITEMS_READ:
             raise invalid(
-                self._field,
-                f"the request's paths read more than {MAX_ITEMS_READ} work items (each level of `descendants` or "
-                "`children` after a collection reads every subtree again); ask for fewer levels or items",
+                field,
+                f"the request's paths read more than {MAX_ITEMS_READ} work items or fields (each level of "
+                "`descendants` or `children` after a collection reads every subtree again, and `includeFields` "
+                "reads each field of each element); ask for fewer levels, items or fields",
             )
-        return children
 
     def _descendants(self, item: WorkItem) -> list[WorkItem]:
         """Every work item below this one, level by level (children first, then theirs), each level in the

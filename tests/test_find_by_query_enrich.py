@@ -166,3 +166,19 @@ def test_descendants_after_a_collection_are_each_element_s_not_an_empty_list(api
     flat = [title for titles in data["children.descendants.title"] for title in titles]
     assert flat == ["Below the open task"]
     assert [t for titles in data["children.children!q?type=task.title"] for t in titles] == ["Below the open task"]
+
+
+def test_wide_include_fields_on_every_row_are_cut_short_with_a_400_in_seconds(api):
+    """200 enrich entries of 100 includeFields each, on the descendants of every item of a 1000-row page: the
+    fields read count against the same bound, so the answer is a quick 400, not half a minute of work."""
+    import time
+
+    parent = OPEN_TASK
+    for i in range(60):
+        parent = sub_task(api, parent, f"level {i}")
+    entry = {"path": "descendants!q?closed=true", "includeFields": [{"path": "title"}] * 100}
+    started = time.monotonic()
+    response = api.post(FIND, {"search": {"page": {"rowsPerPage": 1000}}, "enrich": [entry] * 200})
+    assert response.status_code == 400, str(response.json)[:300]
+    assert "work items or fields" in response.json["title"]
+    assert time.monotonic() - started < 10
