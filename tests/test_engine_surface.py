@@ -541,3 +541,18 @@ def test_a_half_written_trigger_or_a_workflow_defined_twice_marks_only_itself(tm
         assert page.status_code == 200 and "half.json" in page.get_data(as_text=True)
     finally:
         app.extensions["operate"].close()
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_a_workflow_file_nested_too_deeply_marks_only_itself(tmp_path, depth):
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    (root / "workflows" / "deep.json").write_text('{"steps": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        engine = app.extensions["operate"].smartplans
+        assert "deep" in engine.broken and "log-done" in engine.plans
+        assert "deep.json" in engine.broken["deep"].reason
+        assert app.test_client().get("/plans").status_code == 200
+    finally:
+        app.extensions["operate"].close()
