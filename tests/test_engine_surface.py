@@ -226,6 +226,41 @@ def test_a_broken_workflow_fixed_on_disk_runs_on_its_next_start(tmp_path):
         app.extensions["operate"].close()
 
 
+def test_a_workflow_broken_by_a_missing_helper_runs_once_the_helper_is_added(tmp_path):
+    """The user adds the helper file the action names (the workflow file is untouched): the next start must see
+    it, as an edit of a loaded workflow's template is seen, without a restart."""
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    folder = root / "_IDE" / "Notes" / "SaveNote"
+    template = folder / "SaveNote-template.js"
+    template.write_text(
+        'log.Information("Note: " + NoteHelpers.note(ctx.workItemId));\n', encoding="utf-8"
+    )  # a sound template, with a helper of the solution's own
+    manifest = folder / "SaveNote.wf-action.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('["StringHelpers"]', '["NoteHelpers"]'))
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        em = app.extensions["operate"]
+        assert "helper script 'NoteHelpers'" in em.smartplans.broken["save-note"].reason
+        (folder / "NoteHelpers.js").write_text(
+            "var NoteHelpers = { note: function (id) { return 'for ' + id; } };\n", encoding="utf-8"
+        )
+        started = em.smartplans.start("save-note", ev={"Data": {"sharedoId": TASK}}, inputs={"workItemId": TASK})
+        execution = em.smartplans.execution(started)
+        assert execution["state"] == "STOPPED", execution["lastErrored"]
+        assert operate_logs(em, execution) == [f"main Information: Note: for {TASK}"]
+    finally:
+        app.extensions["operate"].close()
+
+
+def operate_logs(em, execution: dict) -> list[str]:
+    return [
+        f"{s['systemName']} {line['logLevel']}: {line['logMessage']}"
+        for s in execution["steps"]
+        for line in em.smartplans.step_log(execution["id"], s["id"])
+    ]
+
+
 # -- builders as real actions call them -------------------------------------------------------------
 def run_script(operate, tmp_path: Path, name: str, body: str, extra_steps: str = "") -> dict:
     """A script plan of `body` as its main step, run once against the demo's open matter."""
