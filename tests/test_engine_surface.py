@@ -591,3 +591,31 @@ def test_a_workflow_file_nested_too_deeply_marks_only_itself(tmp_path, depth):
         assert app.test_client().get("/plans").status_code == 200
     finally:
         app.extensions["operate"].close()
+
+
+def test_hundreds_of_actions_naming_a_shared_helper_load_in_seconds(tmp_path):
+    """300 actions each naming the solution's own `CommonHelpers` by bare name, in an IDE folder of 5,000 widget
+    files: _IDE/ is walked once for them all, not once per name per manifest (that took over half a minute)."""
+    ide = tmp_path / "_IDE"
+    (ide / "Lib").mkdir(parents=True)
+    (ide / "Lib" / "CommonHelpers.js").write_text("var Common = {};\n")
+    for i in range(5000):
+        folder = ide / "Widgets" / f"W{i // 50}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"part{i}.js").write_text("x")
+    for i in range(300):
+        folder = ide / "Actions" / f"A{i}"
+        folder.mkdir(parents=True)
+        (folder / f"A{i}-template.js").write_text("log.Information(1);\n")
+        manifest = {
+            "systemName": f"A{i}",
+            "templateScript": f"/_ideFiles/Actions/A{i}/A{i}-template.js",
+            "helperScripts": ["CommonHelpers", "StringHelpers"],
+        }
+        (folder / f"A{i}.wf-action.json").write_text(json.dumps(manifest))
+    started = time.monotonic()
+    found = ide_actions(ide)
+    took = time.monotonic() - started
+    assert not found.problems and len(found.types) == 300
+    assert [h.name for h in found.types["A7"].helper_scripts][0] == "_IDE/Lib/CommonHelpers.js"
+    assert took < 8, f"{took:.1f} s"
