@@ -619,3 +619,25 @@ def test_hundreds_of_actions_naming_a_shared_helper_load_in_seconds(tmp_path):
     assert not found.problems and len(found.types) == 300
     assert [h.name for h in found.types["A7"].helper_scripts][0] == "_IDE/Lib/CommonHelpers.js"
     assert took < 8, f"{took:.1f} s"
+
+
+def test_ide_manifests_nested_too_deeply_are_listed_not_a_500(tmp_path):
+    """A widget manifest or an action manifest of arrays nested thousands deep is a named load problem on the home
+    page and the gallery; every page still answers."""
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    deep = "[" * 5000 + "]" * 5000
+    (root / "_IDE" / "Deep").mkdir()
+    (root / "_IDE" / "Deep" / "Deep.widget.json").write_text(deep, encoding="utf-8")
+    (root / "_IDE" / "Deep" / "Deep.wf-action.json").write_text(deep, encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        client = app.test_client()
+        for page in ("/", "/widgets", "/plans"):
+            response = client.get(page)
+            assert response.status_code == 200, page
+        assert "Deep.widget.json" in client.get("/widgets").get_data(as_text=True)
+        assert "nested too deeply" in client.get("/").get_data(as_text=True)
+        assert "log-done" in app.extensions["operate"].smartplans.plans
+    finally:
+        app.extensions["operate"].close()
