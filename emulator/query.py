@@ -173,7 +173,8 @@ class Queries:
             matched.sort(key=lambda i: self._sort_key(i, order_by), reverse=direction.lower().startswith("desc"))
             window = matched[(page_no - 1) * rows : page_no * rows]
             results = [
-                {"id": i.id, "data": {p: self._enrich(resolver, i, p, subs) for p, subs in enrich}} for i in window
+                {"id": i.id, "data": {p: self._enrich(resolver, i, p, subs, n) for n, (p, subs) in enumerate(enrich)}}
+                for i in window
             ]
         return {"totalCount": len(matched), "results": results}
 
@@ -205,10 +206,10 @@ class Queries:
         return subpaths
 
     @staticmethod
-    def _enrich(resolver: Resolver, item: WorkItem, path: str, subpaths: list[str]) -> Any:
+    def _enrich(resolver: Resolver, item: WorkItem, path: str, subpaths: list[str], index: int) -> Any:
         if subpaths:
-            return resolver.resolve_each(item, path, subpaths)
-        return resolver.resolve(item, path)
+            return resolver.resolve_each(item, path, subpaths, f"enrich[{index}].path")
+        return resolver.resolve(item, path, f"enrich[{index}].path")
 
     @staticmethod
     def _obj(f: Fields, key: str) -> Fields | None:

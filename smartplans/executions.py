@@ -121,7 +121,7 @@ class SmartPlans:
         # rest loads and runs; what is broken is listed with its reason (home page, plans page, serve's banner)
         # and an execution of a broken plan fails with that reason.
         self.broken: dict[str, BrokenPlan] = {}
-        self.trigger_problems: list[str] = []
+        self.trigger_problems: list[str] = list(solution.trigger_problems)
         self.plans: dict[str, Plan] = solution_plans(solution, self.broken)
         self.triggers: list[Trigger] = []
         for path, doc in solution.triggers:

@@ -29,15 +29,39 @@
     return new RealProxy(target, {
       get: function (t, key, receiver) {
         if (typeof key === "symbol" || key in t || PROBED[key] === 1) return reflectGet(t, key, receiver);
-        if (run && run.missing.indexOf(path + "." + key) < 0) run.missing.push(path + "." + key);
+        if (run) noteMissing(path + "." + String(key), String(key));
         return undefined;
       }
     });
   }
+  // A plan may probe thousands of members: the first MISSING_NAMED are named, the rest only counted.
+  var MISSING_NAMED = 20;
+  function noteMissing(member, key) {
+    if (member.length > 200) member = member.substring(0, 200) + "…";
+    run.lastMissing = { member: member, key: key };
+    if (run.missingSeen[member] === 1) return;
+    run.missingSeen[member] = 1;
+    if (run.missing.length < MISSING_NAMED) run.missing[run.missing.length] = member;
+    else run.missingMore++;
+  }
+  // (no Array.prototype methods: the step may have replaced them, and they are put back only after it)
+  function logMissing() {
+    var logs = run.logs;
+    for (var i = 0; i < run.missing.length; i++) {
+      logs[logs.length] = { logLevel: "Warning", logMessage: "not emulated: " + run.missing[i] + " (read as undefined) — see " + FIDELITY };
+    }
+    if (run.missingMore) {
+      logs[logs.length] = { logLevel: "Warning", logMessage: "not emulated: " + run.missingMore + " more members of the host's globals (read as undefined; not named) — see " + FIDELITY };
+    }
+  }
+  // A TypeError is put down to the last member read that is not emulated only when the error is about it
+  // (its name, or an undefined value), not to an earlier harmless probe: `null.x` after `typeof a.b` is the plan's.
   function notEmulatedError(error) {
-    var member = run && run.missing.length ? run.missing[run.missing.length - 1] : null;
-    if (!member || !(error instanceof RealTypeError)) return null;
-    var line = "not emulated: " + member + " — see " + FIDELITY;
+    var last = run && run.lastMissing;
+    if (!last || !(error instanceof RealTypeError)) return null;
+    var message = String(error.message);
+    if (message.indexOf(last.key) < 0 && message.indexOf("undefined") < 0) return null;
+    var line = "not emulated: " + last.member + " — see " + FIDELITY;
     return { message: line + " (" + error.message + ")", stack: line + "\n" + String(error.stack || error.message) };
   }
 
@@ -486,7 +510,10 @@
   global.__operate = {
     load: function (key, source, sourceUrl) {
       var factory = (0, eval)("(function(){" + source + "\n})\n//# sourceURL=" + sourceUrl);
-      var steps = factory();
+      var steps;
+      // A plan's top-level code runs here, outside any step: what it changes on the shared built-ins and host
+      // objects, or leaves on the global object, is undone before any step of any plan runs.
+      try { steps = factory(); } finally { forgetGlobals(); }
       if (!steps || typeof steps !== "object") throw new Error(sourceUrl + ": a plan must end with `return { main: main, ... }` (a map of step functions)");
       var names = Object.keys(steps).filter(function (k) { return typeof steps[k] === "function"; });
       if (!names.length) throw new Error(sourceUrl + ": the returned map has no step functions");
@@ -543,7 +570,7 @@
       var recorded = remember(input);
       if (recorded === null) return { status: "need-recorded" };
       run = { now: input.now, random: mulberry32(input.seed), recorded: recorded, calls: 0, pending: null,
-        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying, missing: [],
+        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying, missing: [], missingSeen: Object.create(null), missingMore: 0, lastMissing: null,
         buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576 };
       var ev = input.ev;
       global.ctx = run.ctx;
@@ -552,15 +579,15 @@
         fn(ev, run.ctx, log);
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
-        for (var m = 0; m < run.missing.length; m++) {
-          run.logs.push({ logLevel: "Warning", logMessage: "not emulated: " + run.missing[m] + " (read as undefined) — see " + FIDELITY });
-        }
+        logMissing();
         return { status: "completed", ctx: parse(stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
       } catch (e) {
         // A step may catch what we throw; what it was waiting for still wins.
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
-        return { status: "error", error: notEmulatedError(e) || errorOf(e), logs: run.logs };
+        var named = notEmulatedError(e);
+        if (!named) logMissing();
+        return { status: "error", error: named || errorOf(e), logs: run.logs };
       } finally {
         run = null;
         global.ctx = undefined;
@@ -643,7 +670,10 @@
   var GUARDED = [Object, Object.prototype, Array, Array.prototype, Function.prototype, String, String.prototype,
     Number, Number.prototype, Boolean.prototype, Symbol, Symbol.prototype, RegExp.prototype, Error.prototype,
     Promise, Promise.prototype, Map.prototype, Set.prototype, RealDate.prototype, OperateDate,
-    Object.getPrototypeOf(function* () {}), Object.getPrototypeOf([][Symbol.iterator]())];
+    Object.getPrototypeOf(function* () {}), Object.getPrototypeOf([][Symbol.iterator]()),
+    // the host's own prototypes every plan's builders, Guid values, dates and paused calls are made from
+    OperateDate.prototype, DateTime.prototype, GuidValue.prototype, HostCallNeeded.prototype, TaskBuilder.prototype,
+    ActionPlanBuilder.prototype, ActionPlanItemBuilder.prototype, CallToActionBuilder.prototype];
   var saved = GUARDED.map(function (target) {
     var descriptors = new Map();
     ownKeys(target).forEach(function (key) { descriptors.set(key, describe(target, key)); });

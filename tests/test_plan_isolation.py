@@ -415,3 +415,111 @@ def test_a_spinning_callback_between_replays_never_hangs_the_runtime(run_plan):
     em, runs = run_plan(plan, before=every_run_is_long)
     assert runs["hostile"]["state"] == "ERRORED"
     assert runs["ordinary"]["state"] == "STOPPED", runs["ordinary"]["lastErrored"]
+
+
+TAMPER = {
+    "a builder's prototype": (
+        "Object.getPrototypeOf(actions.sharedo.BuildTask()).WithTitle = function () {"
+        ' this._task.title = "FAKE"; return this; };'
+        " Object.getPrototypeOf(actions.sharedo.BuildActionPlan()).stash = [];"
+    ),
+    "Guid's values": 'Object.getPrototypeOf(Guid.Empty).ToString = function () { return "FAKE"; };',
+    "Date.prototype": 'Date.prototype.toISOString = function () { return "FAKE"; };',
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPER))
+def test_a_plan_cannot_change_the_host_objects_a_later_plan_builds(tmp_path, what):
+    """The host's builders, Guid values and Date are shared by every plan in the context: what one step
+    changes on their prototypes must not reach the next plan (it could fake or collect that plan's data)."""
+    checker = (
+        "function main(ev, ctx, log) {"
+        ' ctx.title = actions.sharedo.BuildTask().WithTitle("mine").Build().task.title;'
+        ' ctx.stash = "stash" in actions.sharedo.BuildActionPlan();'
+        " ctx.guid = Guid.Empty.ToString(); ctx.date = new Date(0).toISOString(); }\nreturn { main: main };"
+    )
+    hostile = f"function main(ev, ctx, log) {{ {TAMPER[what]} }}\nreturn {{ main: main }};"
+    plans = {"hostile": hostile, "ordinary": checker}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        for value in ("1", "2"):  # the second round runs after whatever the first hostile run left behind
+            api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": value})
+        ordinary = em.smartplans.executions(None, None, "ordinary")
+        assert len(ordinary) == 2
+        for run in ordinary:
+            assert run["state"] == "STOPPED", run["lastErrored"]
+            assert {k: run["ctx"][k] for k in ("title", "stash", "guid", "date")} == {
+                "title": "mine",
+                "stash": False,
+                "guid": "00000000-0000-0000-0000-000000000000",
+                "date": "1970-01-01T00:00:00.000Z",
+            }
+    finally:
+        em.close()
+
+
+def test_what_a_plan_s_top_level_code_changes_is_undone_before_any_step_runs(tmp_path):
+    """A plan's top-level code runs when it is loaded, outside any step: what it changes on the shared built-ins
+    and host objects, or leaves on the global object, must be gone before another plan's step runs."""
+    hostile = (
+        "Object.getPrototypeOf(actions.sharedo.BuildTask()).WithTitle = function () {"
+        ' this._task.title = "FAKE"; return this; };'
+        ' String.prototype.trim = function () { return "FAKE"; }; globalThis.planted = 1;'
+        "\nfunction main(ev, ctx, log) { }\nreturn { main: main };"
+    )
+    checker = (
+        "function main(ev, ctx, log) {"
+        ' ctx.title = actions.sharedo.BuildTask().WithTitle("mine").Build().task.title;'
+        ' ctx.trim = " x ".trim(); ctx.planted = typeof planted; }\nreturn { main: main };'
+    )
+    plans = {"hostile": hostile, "ordinary": checker}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger("ordinary", "attribute-changed")])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        em.smartplans.runtime.load("hostile-again", hostile, "plans/hostile.js")  # as a reload after an edit does
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        (run,) = em.smartplans.executions(None, None, "ordinary")
+        assert run["state"] == "STOPPED", run["lastErrored"]
+        assert {k: run["ctx"][k] for k in ("title", "trim", "planted")} == {
+            "title": "mine",
+            "trim": "x",
+            "planted": "undefined",
+        }
+    finally:
+        em.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: a plan's top level runs once at load and its scope is kept (test_a_step_is_charged_for_its_own_"
+    "heap_not_other_plans_or_earlier_garbage relies on that), so top-level state is shared by executions and "
+    "replays; fixing it needs a decision on load-time state",
+)
+def test_a_plan_s_top_level_state_is_fresh_for_every_execution_and_replay(tmp_path):
+    """`var seen = []` at a plan's top level must not carry one execution's data into the next (nothing of a step
+    survives it), nor grow again each time a step is replayed after a host call."""
+    plan = (
+        "var seen = [];\n"
+        "function main(ev, ctx, log) { seen.push(ctx.value || 'x');"
+        ' sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId); ctx.seen = seen.slice(); }\n'
+        "return { main: main };"
+    )
+    root = solution_from_demo(tmp_path / "s", {"keeper": plan}, [trigger("keeper", "attribute-changed")])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        for value in ("1", "2", "3"):
+            api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": value})
+        runs = em.smartplans.executions(None, None, "keeper")
+        assert len(runs) == 3
+        for run in runs:
+            assert run["state"] == "STOPPED", run["lastErrored"]
+            assert run["ctx"]["seen"] == ["x"]
+    finally:
+        em.close()
