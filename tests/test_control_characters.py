@@ -4,7 +4,12 @@ a visible ␀ rather than dropped by the browser."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from .conftest import events_of
+from .test_clio_sync import CLIO, api_as, connect, expected_outcome
+from .test_clio_sync import env as clio_env  # noqa: F401  (a fixture: an emulator with a fake Clio firm)
 
 TITLE = "a\u0000b"
 VALUE = "x\u0000y\u0007z"
@@ -47,8 +52,20 @@ def test_the_pages_show_control_characters_as_pictures_never_raw(app, api):
 def test_markup_stays_markup_and_ordinary_whitespace_is_left_alone():
     from markupsafe import Markup
 
-    from emulator.web.visible import visible_controls
+    from emulator.kernel.visible import visible_controls
 
     assert visible_controls(Markup("<b>a\x00b</b>")) == Markup("<b>a\u2400b</b>")
     assert visible_controls("line\tone\r\nline two") == "line\tone\r\nline two"
     assert visible_controls(None) is None and visible_controls(3) == 3
+
+
+def test_the_clio_results_csv_shows_a_nul_from_clio_as_a_picture(clio_env):  # noqa: F811
+    app, em = clio_env
+    connect(app)
+    matter = next(m for m in em.clio.fake.matters.values() if expected_outcome(em, m) == "imported")
+    em.clio.fake.matters[matter["id"]]["display_number"] = "00042-a\x00b"
+    result = api_as(app, "priya.shah").post(f"{CLIO}/sync", {"mode": "matter", "matter": matter["id"]}).json
+    text = api_as(app, "priya.shah").get(f"{CLIO}/runs/{result['id']}/results.csv").get_data(as_text=True)
+    assert "\x00" not in text
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["display_number"] == "00042-a\u2400b"

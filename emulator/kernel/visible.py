@@ -1,11 +1,12 @@
-"""Text with control characters on the pages: shown, not lost.
+"""Text with control characters where people read it (the pages, the CSV they open): shown, not lost.
 
 Operate keeps a NUL (`"a\\u0000b"`) in a title or an attribute as it was sent (its .NET JSON reads the
-escape, SQL Server's nvarchar stores the character), and so does the emulator: the API, snapshots and
-CSV give the text back exactly. HTML cannot carry it: a browser drops a NUL from a page's text and
+escape, SQL Server's nvarchar stores the character), and so does the emulator: the API and snapshots
+give the text back exactly. HTML cannot carry it: a browser drops a NUL from a page's text and
 turns it into U+FFFD in an attribute, so the page would show `ab` where the API says `a\\u0000b`. Every
 `{{ value }}` on the emulator's pages therefore shows a C0 control character (but tab, line feed and
-carriage return) and DEL as its Unicode control picture: `a␀b`.
+carriage return) and DEL as its Unicode control picture: `a␀b`. A CSV a person opens in a spreadsheet
+does the same (a NUL ends a cell in some spreadsheets, and Python 3.10's csv reader refuses the line).
 """
 
 from __future__ import annotations
