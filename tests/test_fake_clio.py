@@ -674,6 +674,9 @@ def test_a_matter_is_created_validated_and_deleted(fake):
     ]:
         refused = api(fake, token, "matters.json", method="POST", json={"data": data})
         assert refused.status_code == status and message in refused.json["error"]["message"], refused.json
+    unlisted = api(fake, token, "matters.json", method="POST",
+                   json={"data": {"description": "x", "client": {"id": client_id}, "colour": "red"}})  # fmt: skip
+    assert unlisted.status_code == 201  # a name Clio's document does not list is ignored, as Clio ignores one
     assert api(fake, token, f"matters/{matter['id']}.json", method="DELETE").status_code == 204
     assert api(fake, token, f"matters/{matter['id']}.json").status_code == 404
     assert api(fake, token, f"matters/{matter['id']}.json", method="DELETE").status_code == 404

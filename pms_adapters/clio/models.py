@@ -58,7 +58,42 @@ MATTER_CREATE_FIELDS = (
     "description", "client", "status", "practice_area", "matter_stage", "responsible_attorney",
     "display_number", "client_reference", "billable", "open_date", "pending_date", "close_date",
 )  # fmt: skip
+BILL_FIELDS = ("state", "issued_at", "due_at", "subject", "memo", "number", "purchase_order")
 CONTACT_FIELDS = ("name", "type", "first_name", "last_name", "phone_numbers", "email_addresses")
+# The `data` fields Clio's document lists for each record's create and update bodies (clio-cli==1.0.5's copy).
+BODY_FIELDS: dict[str, frozenset[str]] = {
+    "matter": frozenset((
+        "billable", "client", "client_reference", "close_date", "custom_field_set_associations", "custom_field_values",
+        "custom_rate", "description", "display_number", "evergreen_retainer", "group", "location", "matter_budget",
+        "matter_stage", "open_date", "originating_attorney", "pending_date", "practice_area", "relationships",
+        "reset_matter_number", "responsible_attorney", "split_invoice_payers", "status", "statute_of_limitations",
+        "task_template_list_instances",
+    )),
+    "contact": frozenset((
+        "addresses", "avatar", "clio_connect_email", "co_counsel_rate", "company", "custom_field_set_associations",
+        "custom_field_values", "date_of_birth", "email_addresses", "first_name", "instant_messengers", "last_name",
+        "ledes_client_id", "middle_name", "name", "phone_numbers", "prefix", "sales_tax_number", "title", "type",
+        "web_sites",
+    )),
+    "activity": frozenset((
+        "activity_description", "calendar_entry", "client_portal", "communication", "contact_note", "date",
+        "expense_category", "matter", "matter_note", "no_charge", "non_billable", "note", "price", "quantity",
+        "reference", "start_timer", "task", "tax_setting", "text_message_conversation", "type", "user",
+        "utbms_expense", "vendor",
+    )),
+    "bill": frozenset((
+        "bill_theme", "currency_id", "discount", "due_at", "interest", "issued_at", "memo", "number",
+        "purchase_order", "secondary_tax_rate", "state", "subject", "tax_rate", "use_grace_period",
+    )),
+    "communication": frozenset((
+        "body", "date", "external_properties", "matter", "notification_event_subscribers", "received_at",
+        "receivers", "senders", "subject", "type",
+    )),
+    "document": frozenset((
+        "communication_id", "content_type", "copy_version", "document_category", "external_properties", "filename",
+        "fully_uploaded", "multiparts", "name", "parent", "received_at", "restore", "uuid",
+    )),
+}  # fmt: skip
 INVALID_TOKEN = {
     "error": "invalid_token",
     "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons.",
@@ -307,7 +342,7 @@ class ClioBackend:
     def update_matter(self, matter_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """§4.5: status in lowercase, stage of the matter's practice area [inferred: 422 otherwise],
         description; `If-Match` guards it (412). etag and updated_at move on every change."""
-        _only(data, ("status", "matter_stage", "description"), "a matter's update")
+        _only(data, ("status", "matter_stage", "description"), "matter", "a matter's update")
         with self.lock:
             matter = self.find("matters", matter_id)
             if if_match is not None and if_match != matter["etag"]:
@@ -414,7 +449,7 @@ class ClioBackend:
 
     def _activity(self, data: dict[str, Any], user_id: int, record_id: int | None = None) -> dict[str, Any]:
         """An activity as `data` describes it, checked (a create, or an update's merged fields)."""
-        _only(data, ACTIVITY_FIELDS, "an activity")
+        _only(data, ACTIVITY_FIELDS, "activity", "an activity")
         kind = data.get("type")
         if kind not in ACTIVITY_TYPES:
             kinds = ", ".join(ACTIVITY_TYPES)
@@ -479,7 +514,7 @@ class ClioBackend:
 
     def _communication(self, data: dict[str, Any], user_id: int, record_id: int | None = None) -> dict[str, Any]:
         """A communication as `data` describes it, checked (a create, or an update's merged fields)."""
-        _only(data, COMMUNICATION_FIELDS, "a communication")
+        _only(data, COMMUNICATION_FIELDS, "communication", "a communication")
         for name in ("subject", "body", "type", "received_at"):
             if not isinstance(data.get(name), str) or not data[name].strip():
                 raise ClioError(422, "ValidationError", f"data.{name} is required")
@@ -535,7 +570,7 @@ class ClioBackend:
 
     def create_document(self, data: dict[str, Any], user_id: int, base_url: str) -> dict[str, Any]:
         """§8.1 step 1: the document and its first version, with a pre-signed `put_url` valid 10 minutes."""
-        _only(data, ("name", "parent", "content_type", "external_properties"), "a document")
+        _only(data, ("name", "parent", "content_type", "external_properties"), "document", "a document")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ClioError(422, "ValidationError", "data.name is required")
@@ -612,7 +647,7 @@ class ClioBackend:
 
     def complete_upload(self, document_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """§8.1 step 3: `{uuid, fully_uploaded: true}`; the bytes must be there."""
-        _only(data, ("uuid", "fully_uploaded"), "a document's update")
+        _only(data, ("uuid", "fully_uploaded"), "document", "a document's update")
         with self.lock:
             document = self.find("documents", document_id)
             version = document["latest_document_version"]
@@ -742,7 +777,7 @@ class ClioBackend:
     def create_matter(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         """POST /matters: `client{id}` and `description` are required (the document's create body); `status`
         lowercase (default open) fills its date; practice area, stage (of that area), responsible attorney."""
-        _only(data, MATTER_CREATE_FIELDS, "a matter")
+        _only(data, MATTER_CREATE_FIELDS, "matter", "a matter")
         description = _text(data, "description", required=True)
         status = data.get("status") or "open"
         if status not in ("open", "pending", "closed"):
@@ -801,7 +836,7 @@ class ClioBackend:
 
     def create_contact(self, data: dict[str, Any]) -> dict[str, Any]:
         """POST /contacts: `name` and `type` (Person or Company) are required (the document's create body)."""
-        _only(data, CONTACT_FIELDS, "a contact")
+        _only(data, CONTACT_FIELDS, "contact", "a contact")
         kind = data.get("type")
         if kind not in ("Person", "Company"):
             raise ClioError(422, "ValidationError", "data.type must be Person or Company")
@@ -827,7 +862,7 @@ class ClioBackend:
             return record
 
     def update_contact(self, contact_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
-        _only(data, CONTACT_FIELDS, "a contact")
+        _only(data, CONTACT_FIELDS, "contact", "a contact")
         with self.lock:
             contact = self.find("contacts", contact_id)
             self._if_match(contact, if_match, "contact")
@@ -893,7 +928,7 @@ class ClioBackend:
 
     def update_activity(self, activity_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """PATCH /activities/{id}: the fields a create takes; a billed activity cannot change [inferred: 422]."""
-        _only(data, ACTIVITY_FIELDS, "an activity")
+        _only(data, ACTIVITY_FIELDS, "activity", "an activity")
         with self.lock:
             activity = self.find("activities", activity_id)
             self._if_match(activity, if_match, "activity")
@@ -921,7 +956,7 @@ class ClioBackend:
     def patch_bill(self, bill_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """PATCH /bills/{id}: `state` (the document's six), `issued_at`, `due_at`, `subject`, `memo`, `number`,
         `purchase_order`. [inferred] A void or deleted bill releases its activities (unbilled again)."""
-        _only(data, ("state", "issued_at", "due_at", "subject", "memo", "number", "purchase_order"), "a bill")
+        _only(data, BILL_FIELDS, "bill", "a bill")
         with self.lock:
             bill = self.find("bills", bill_id)
             self._if_match(bill, if_match, "bill")
@@ -964,7 +999,7 @@ class ClioBackend:
 
     def update_communication(self, communication_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """PATCH /communications/{id}: what a create takes, each optional."""
-        _only(data, COMMUNICATION_FIELDS, "a communication")
+        _only(data, COMMUNICATION_FIELDS, "communication", "a communication")
         with self.lock:
             communication = self.find("communications", communication_id)
             self._if_match(communication, if_match, "communication")
@@ -1027,9 +1062,11 @@ def _amount(raw: Any, where: str, *, default: float | None = None, positive: boo
     return float(raw)
 
 
-def _only(data: dict[str, Any], kept: tuple[str, ...], what: str) -> None:
-    """A write names what it would change: a field the fake does not keep is refused (422), not dropped unseen."""
-    extra = sorted(k for k, v in data.items() if k not in kept and v is not None)
+def _only(data: dict[str, Any], kept: tuple[str, ...], record: str, what: str) -> None:
+    """A field of Clio's body for this record that the fake does not keep is refused (422), not dropped unseen;
+    a name Clio's document does not list is ignored, as Clio ignores one."""
+    documented = BODY_FIELDS[record]
+    extra = sorted(k for k, v in data.items() if k in documented and k not in kept and v is not None)
     if extra:
         raise ClioError(
             422, "ValidationError", f"not emulated: data.{extra[0][:40]} of {what} (the fake keeps {', '.join(kept)})"
