@@ -25,6 +25,7 @@ from .kernel.store import Store
 SCOPE = "sharedo"
 GRANTS = ("client_credentials", "Impersonate.Specified", "Impersonate.Fixed", "refresh_token", "authorization_code")
 SIGNIN_CLIENT = "idsrv"  # the client_id a sign-in session's row carries: the identity server's own
+EXPIRED = "expired:"  # a token's kind once it expired before the virtual clock went back: never valid again
 PKCE_TEXT = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1: verifier and challenge alphabet and length
 
 
@@ -181,6 +182,19 @@ class Identity:
         self._codes: dict[str, _Code] = {}
         self._used_codes: dict[str, _Code] = {}
         self._codes_lock = threading.Lock()
+        clock.on_rewind.append(self._expire_before_rewind)
+
+    def _expire_before_rewind(self, leaving: datetime) -> None:
+        """The virtual clock is about to go back from `leaving`: every token (access, refresh, sign-in session)
+        and code that has expired by then is marked so, and stays expired whatever the clock reads next."""
+        with self.store.transaction() as tx:
+            tx.execute(
+                f"UPDATE tokens SET kind = '{EXPIRED}' || kind WHERE expires_at <= ? AND kind NOT LIKE '{EXPIRED}%'",
+                (iso(leaving),),
+            )
+        with self._codes_lock:
+            for key in [k for k, c in self._codes.items() if c.expires_at <= leaving]:
+                del self._codes[key]
 
     def _expand(self, permissions: list[str]) -> frozenset[str]:
         out = set(permissions)
@@ -568,10 +582,17 @@ class Identity:
         if row is None:
             with self.store.read() as conn:
                 stale = conn.execute(
-                    "SELECT expires_at FROM tokens WHERE token_hash=? AND kind='access'", (_hash(token),)
+                    "SELECT expires_at FROM tokens WHERE token_hash=? AND kind IN ('access', ?)",
+                    (_hash(token), EXPIRED + "access"),
                 ).fetchone()
             reason = "the bearer token is unknown (or was revoked); get one from POST /connect/token"
-            if stale is not None:  # after a clock move ({"advance": "P2D"}) a caller's token has run out
+            if stale is not None and parse_instant(stale["expires_at"]) > self.clock.now():
+                reason = (
+                    f"the bearer token expired at {stale['expires_at']}, before the emulator's clock was set back "
+                    f"to {iso(self.clock.now())}; a token once expired stays expired: get a new one from "
+                    "POST /connect/token"
+                )
+            elif stale is not None:  # after a clock move ({"advance": "P2D"}) a caller's token has run out
                 reason = (
                     f"the bearer token expired on the emulator's clock at {stale['expires_at']} (the clock is now "
                     f"{iso(self.clock.now())}); get a new one from POST /connect/token"
