@@ -298,11 +298,23 @@ class Identity:
             body["refresh_token"] = self._store_token("refresh", client_id, user_name, scopes, self.refresh_ttl)
         return body
 
-    def renew_signin(self, client_id: str, user_name: str) -> dict[str, Any]:
+    def renew_signin(self, client_id: str, refresh_token: str) -> dict[str, Any]:
         """Fresh access and refresh tokens for a user who signed in before the virtual clock jumped past
-        both (a time travel is no sign-out; on a system clock tokens expire as they would on a tenant)."""
+        both (a time travel is no sign-out; on a system clock tokens expire as they would on a tenant).
+
+        Who that is comes from the server's own row for the refresh token (expired, never revoked), not from
+        anything the browser says: a cookie naming a user proves nothing. The old refresh token is used up."""
         if not self.clock.is_virtual:
             raise OAuthError("invalid_grant", "the sign-in has expired; sign in again")
+        with self.store.transaction() as tx:
+            row = tx.execute(
+                "SELECT user_name FROM tokens WHERE token_hash=? AND client_id=? AND kind IN ('refresh', ?)",
+                (_hash(refresh_token), client_id, EXPIRED + "refresh"),
+            ).fetchone()
+            if row is None or not row["user_name"]:
+                raise OAuthError("invalid_grant", "the sign-in is unknown or was ended; sign in again")
+            tx.execute("DELETE FROM tokens WHERE token_hash=?", (_hash(refresh_token),))
+        user_name = row["user_name"]
         if user_name.lower() not in self.users:
             raise OAuthError("invalid_grant", f"no user {user_name!r}")
         return self._issue_response(client_id, self.users[user_name.lower()]["userName"], [SCOPE], refresh=True)

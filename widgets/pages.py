@@ -111,8 +111,8 @@ def _signed_in(em: Any) -> dict[str, str] | None:
                 found = {"user": principal.user_name, "at": raw["at"], "rt": raw["rt"]}
         except ApiError:  # expired or revoked: try the refresh token
             found = _refreshed(em, raw["rt"])
-        if found is None and isinstance(raw.get("user"), str):
-            found = _renewed(em, raw["user"])  # the virtual clock jumped past both tokens: still signed in
+        if found is None:
+            found = _renewed(em, raw["rt"])  # the virtual clock jumped past both tokens: still signed in
     g.harness_signin = found
     return found
 
@@ -134,11 +134,13 @@ def _refreshed(em: Any, refresh_token: str) -> dict[str, str] | None:
     return {"user": user, "at": body["access_token"], "rt": body["refresh_token"]}
 
 
-def _renewed(em: Any, user: str) -> dict[str, str] | None:
+def _renewed(em: Any, refresh_token: str) -> dict[str, str] | None:
+    """The user the server issued `refresh_token` to (the cookie's `user` is only a note, never trusted)."""
     try:
-        body = em.identity.renew_signin(PORTAL_CLIENT, user)
+        body = em.identity.renew_signin(PORTAL_CLIENT, refresh_token)
     except OAuthError:
         return None
+    user = em.identity.authenticate(f"Bearer {body['access_token']}").user_name
     g.harness_cookie = json.dumps({"at": body["access_token"], "rt": body["refresh_token"], "user": user})
     return {"user": user, "at": body["access_token"], "rt": body["refresh_token"]}
 
