@@ -29,7 +29,7 @@ from emulator.kernel.errors import ApiError, error_body
 from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
 
-from . import apicookie, plugins
+from . import apicookie, handout, plugins
 from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
@@ -51,6 +51,13 @@ MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.
 bp = Blueprint("widgets", __name__, template_folder="templates")
 bp.after_request(apicookie.attach)
 bp.register_blueprint(plugins.bp)  # /_harness/plugins/<Plugin>/configuration
+TOKEN_ROUTES = {"widgets.preview", "widgets.portal_page", "widgets.session"}  # pages and routes carrying a token
+
+
+@bp.before_request
+def _own_pages_only() -> Response | None:
+    """A token only for the emulator's own pages, never another origin's (widgets/handout.py)."""
+    return handout.refusal() if request.endpoint in TOKEN_ROUTES else None
 
 
 def _em() -> Any:
