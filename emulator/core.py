@@ -193,6 +193,8 @@ class Emulator:
                 saved = self.store.get_meta(CLOCK_KEY)
                 if saved and self.settings.clock_start is None:
                     self.clock.restore(parse_instant(saved))
+                elif saved:  # started earlier than the last run left off: what had expired there stays expired
+                    self.clock.left_behind(parse_instant(saved))
             self.finance.sweep()  # a restart raises no alert twice (feeAlert is stored with the figures)
         self.scheduler.restart_cron()
 

@@ -38,3 +38,25 @@ def test_an_expired_refresh_token_stays_expired_after_the_clock_goes_back(app, e
         auth=("demo-client", "demo-secret"),
     )
     assert again.status_code == 400 and again.json["error"] == "invalid_grant"
+
+
+def test_a_restart_with_an_earlier_clock_start_does_not_revive_a_token(tmp_path):
+    from datetime import timedelta
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+
+    from .conftest import START
+
+    settings = Settings(data_dir=tmp_path / "d", demo=True, clock="virtual", clock_start=START)
+    app = create_app(settings)
+    token = user_token(app, "tom.becker")
+    app.extensions["operate"].clock.advance(timedelta(days=1))  # saved with the state: the token ran out
+    app.extensions["operate"].close()
+    again = create_app(settings)  # the clock starts at START again, before the token's expiry
+    try:
+        assert again.extensions["operate"].clock.now() == START
+        response = Api(again, token).get(f"/api/v1/public/workItem/{OPEN_MATTER}")
+        assert response.status_code == 401 and "stays expired" in response.json["title"]
+    finally:
+        again.extensions["operate"].close()

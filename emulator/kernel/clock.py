@@ -102,6 +102,12 @@ class Clock:
         self._rewinding(moment.astimezone(UTC))
         self._virtual_now = moment.astimezone(UTC)
 
+    def left_behind(self, moment: datetime) -> None:
+        """The clock once read `moment` (a previous run's saved time) and now reads earlier: as a move back."""
+        if self.mode == "virtual" and moment > self._virtual_now:
+            for hook in self.on_rewind:
+                hook(moment)
+
     def _rewinding(self, target: datetime) -> None:
         if self.mode == "virtual" and target < self._virtual_now:
             for hook in self.on_rewind:
