@@ -48,7 +48,7 @@ def test_over_a_real_socket_the_host_header_decides(app):
     with serving(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
         assert client.get(SESSION).status_code == 200
         refused = client.get(SESSION, headers={"Host": "attacker.example"})
-        assert refused.status_code == 403 and "allowed_hosts" in refused.text and "token\"" not in refused.text
+        assert refused.status_code == 403 and "allowed_hosts" in refused.text and 'token"' not in refused.text
 
 
 def _solution(tmp_path, server: str):
@@ -139,5 +139,28 @@ def test_a_page_on_another_loopback_origin_obtains_no_token_in_chromium(oidc_app
             boot = json.loads(preview.locator("#operate-boot").text_content())
             assert boot["session"]["user"] == "hannah.whitfield" and boot["session"]["token"]
             assert re.search(r"\S", boot["session"]["token"])
+        finally:
+            context.close()
+
+
+def test_a_link_from_another_origin_opens_the_preview_only_when_the_person_says_so(oidc_app, spa_browser):  # noqa: F811
+    with serving(oidc_app) as emulator:
+        context = spa_browser.new_context()
+        try:
+            target = f"{emulator}/widgets/{WIP}?user=hannah.whitfield&scenario=ok"
+            framed = f'<a id="go" href="{target}">preview</a><iframe id="f" src="{target}"></iframe>'
+            context.route(f"{SPA_ORIGIN}/**", lambda route: route.fulfill(body=framed, content_type="text/html"))
+            page = context.new_page()
+            page.goto(f"{SPA_ORIGIN}/")
+            frame = page.frame_locator("#f")
+            assert "Open this page here?" in frame.locator("h1").text_content()  # framed by another site: no token
+            page.click("#go")
+            page.wait_for_url(target)
+            assert page.locator("h1").text_content() == "Open this page here?"
+            assert page.locator("#operate-boot").count() == 0
+            page.get_by_role("link", name=re.compile("on the emulator")).click()  # on purpose: same-origin
+            page.wait_for_selector("#operate-boot", state="attached")
+            boot = json.loads(page.locator("#operate-boot").text_content())
+            assert boot["session"]["user"] == "hannah.whitfield"
         finally:
             context.close()
