@@ -415,3 +415,91 @@ def test_a_spinning_callback_between_replays_never_hangs_the_runtime(run_plan):
     em, runs = run_plan(plan, before=every_run_is_long)
     assert runs["hostile"]["state"] == "ERRORED"
     assert runs["ordinary"]["state"] == "STOPPED", runs["ordinary"]["lastErrored"]
+
+
+BREAKS_BUILT_INS = {
+    "delete globalThis.Object": "delete globalThis.Object;",
+    "delete Array, Error and Promise": "delete globalThis.Array; delete globalThis.Error; delete globalThis.Promise;",
+    "a rebound global Object": "Object = function () {}; globalThis.JSON2 = 1;",
+    "Array.prototype.push replaced, then frozen": (
+        "Array.prototype.push = function () { return 42; }; Object.freeze(Array.prototype);"
+    ),
+    "a frozen Object.prototype": "Object.freeze(Object.prototype);",
+    "non-configurable properties on built-in prototypes": (
+        "Object.defineProperty(Array.prototype, 'evil', { value: 1 });"
+        " Reflect.defineProperty(Object.prototype, 'evil', { value: 2 });"
+        " Object.defineProperty(Date.prototype, 'evil', { get: function () { return 3; } });"
+    ),
+    "a prototype swapped": "Object.setPrototypeOf(Array.prototype, null); Error.prototype.__proto__ = null;",
+    "a descriptor made read-only": "Object.defineProperty(String.prototype, 'trim', { writable: false });",
+    "a global function declared by indirect eval": "(0, eval)('function Array() { return 1; }');",
+    "a promise callback that deletes Object": "Promise.resolve().then(function () { delete globalThis.Object; });",
+}
+INTRINSICS_AS_BEFORE = """
+function main(ev, ctx, log) {
+  var a = []; a.push(1, 2);
+  ctx.seen = {
+    push: a.length, object: typeof Object, array: Array.isArray(a), error: new Error("e").message,
+    promise: typeof Promise, frozen: [Object.isFrozen(Object.prototype), Object.isFrozen(Array.prototype)],
+    evil: [typeof [].evil, typeof ({}).evil, typeof new Date(0).evil],
+    protos: Object.getPrototypeOf(Array.prototype) === Object.prototype &&
+      Object.getPrototypeOf(Error.prototype) === Object.prototype,
+    trim: Object.getOwnPropertyDescriptor(String.prototype, "trim").writable
+  };
+  function Mine() {} Mine.prototype.toString = function () { return "mine"; };  // assignment still shadows
+  ctx.seen.mine = String(new Mine());
+}
+return { main: main };
+"""
+AS_BEFORE = {
+    "push": 2,
+    "object": "function",
+    "array": True,
+    "error": "e",
+    "promise": "function",
+    "frozen": [False, False],
+    "evil": ["undefined", "undefined", "undefined"],
+    "protos": True,
+    "trim": True,
+    "mine": "mine",
+}
+
+
+@pytest.mark.parametrize("what", list(BREAKS_BUILT_INS))
+def test_a_step_that_breaks_built_ins_leaves_them_as_before_for_every_later_plan(tmp_path, what):
+    """Deleting, freezing or redefining what every plan shares put every later execution of every plan in
+    ERRORED until a restart (a reset did not heal it): after each step the built-ins are as they were."""
+    hostile = f"function main(ev, ctx, log) {{ {BREAKS_BUILT_INS[what]} ctx.done = true; }}\nreturn {{ main: main }};"
+    plans = {"hostile": hostile, "checker": INTRINSICS_AS_BEFORE, "ordinary": ORDINARY}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        for value in ("1", "2"):  # the second round runs after whatever the first hostile run left behind
+            api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": value})
+        for name in ("checker", "ordinary", "hostile"):  # the hostile plan's own second run too
+            runs = em.smartplans.executions(None, None, name)
+            assert len(runs) == 2 and all(r["state"] == "STOPPED" for r in runs), [r["lastErrored"] for r in runs]
+        assert [r["ctx"]["seen"] for r in em.smartplans.executions(None, None, "checker")] == [AS_BEFORE] * 2
+    finally:
+        em.close()
+
+
+def test_a_plan_whose_top_level_code_breaks_built_ins_does_not_load_and_others_run(tmp_path):
+    breaks = "Object.freeze(Object.prototype);\nfunction main(ev, ctx, log) { ctx.done = true; }\nreturn {main: main};"
+    plans = {"breaks": breaks, "checker": INTRINSICS_AS_BEFORE}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        broken = em.smartplans.executions(None, None, "breaks")[0]
+        assert broken["state"] == "ERRORED"
+        assert "top-level code changed built-ins" in broken["lastErrored"]
+        assert "Object.prototype was made non-extensible" in broken["lastErrored"]
+        checker = em.smartplans.executions(None, None, "checker")[0]
+        assert checker["state"] == "STOPPED" and checker["ctx"]["seen"] == AS_BEFORE
+    finally:
+        em.close()
