@@ -15,7 +15,7 @@
   var stringify = JSON.stringify, parse = JSON.parse, ownNames = Object.getOwnPropertyNames;
 
   var RealDate = Date;
-  var RealTypeError = TypeError, RealProxy = Proxy, reflectGet = Reflect.get;
+  var RealTypeError = TypeError, RealProxy = Proxy, reflectGet = Reflect.get, sliceText = String.prototype.slice;
 
   // -- what the emulator does not provide, named ----------------------------------------------------
   // The host namespaces (sharedo, sharedo.http, trigger, log, actions.sharedo, the builders, ...) are
@@ -187,12 +187,26 @@
     try { return typeof value === "object" && value !== null && !(value instanceof DateTime) ? JSON.stringify(value) : String(value); }
     catch (e) { return String(value); }
   }
+  // A step keeps its first `logLines` lines, each cut to `textChars` characters; what was dropped or cut
+  // is said ([limits] log_lines_per_step and text_kb in operate.toml).
+  function cut(value) {
+    var limit = run ? run.textLimit : 65536;
+    if (typeof value !== "string" || value.length <= limit) return value;
+    return apply(sliceText, value, [0, limit]) + "… [cut: " + (value.length - limit) + " more characters; the limit is " +
+      limit + " ([limits] text_kb in operate.toml)]";
+  }
   function logger(level) {
     return function (message) {
+      if (run.logs.length >= run.logLimit) { run.dropped++; return; }
       var parts = [];
       for (var i = 0; i < arguments.length; i++) parts.push(text(arguments[i]));
-      run.logs.push({ logLevel: level, logMessage: parts.join(" ") });
+      run.logs.push({ logLevel: level, logMessage: cut(parts.join(" ")) });
     };
+  }
+  function noteDropped() {
+    if (!run.dropped) return;
+    run.logs.push({ logLevel: "Warning", logMessage: run.dropped + " more log lines were dropped: a step keeps its first " +
+      run.logLimit + " ([limits] log_lines_per_step in operate.toml)" });
   }
   var log = {
     Debug: logger("Debug"), Verbose: logger("Verbose"), Information: logger("Information"),
@@ -479,8 +493,8 @@
 
   // -- what Python calls ---------------------------------------------------------------------------
   function errorOf(e) {
-    if (e instanceof Error) return { message: e.message, stack: String(e.stack || e.message) };
-    return { message: text(e), stack: null };
+    if (e instanceof Error) return { message: cut(String(e.message)), stack: cut(String(e.stack || e.message)) };
+    return { message: cut(text(e)), stack: null };
   }
 
   global.__operate = {
@@ -545,7 +559,8 @@
       if (recorded === null) return { status: "need-recorded" };
       run = { now: input.now, random: mulberry32(input.seed), recorded: recorded, calls: 0, pending: null,
         logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying, missing: [],
-        buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576 };
+        buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576,
+        logLimit: input.logLines || 1000, textLimit: input.textChars || 65536, dropped: 0 };
       var ev = input.ev;
       global.ctx = run.ctx;
       global.ev = ev;
@@ -553,6 +568,7 @@
         fn(ev, run.ctx, log);
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
+        noteDropped();
         for (var m = 0; m < run.missing.length; m++) {
           run.logs.push({ logLevel: "Warning", logMessage: "not emulated: " + run.missing[m] + " (read as undefined) — see " + FIDELITY });
         }
@@ -561,7 +577,9 @@
         // A step may catch what we throw; what it was waiting for still wins.
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
-        return { status: "error", error: notEmulatedError(e) || errorOf(e), logs: run.logs };
+        noteDropped();
+        var failure = notEmulatedError(e) || errorOf(e);
+        return { status: "error", error: { message: cut(failure.message), stack: cut(failure.stack) }, logs: run.logs };
       } finally {
         run = null;
         global.ctx = undefined;

@@ -20,6 +20,9 @@ from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, M
 
 DEFAULT_CPU_SECONDS = 5.0
 DEFAULT_HEAP_MB = 64
+DEFAULT_LOG_LINES = 1_000  # [limits] log_lines_per_step: a step keeps its first lines and says how many it dropped
+DEFAULT_TEXT_KB = 64  # [limits] text_kb: one error message, stack or log line; the start is kept, the cut said
+DEFAULT_CTX_KB = 1_024  # [limits] ctx_kb: the ctx a step leaves; a larger one errors the step
 # A run this long may have allocated a lot; collecting after it costs little beside it (a trivial step
 # takes well under a millisecond and is never followed by a collection).
 HEAVY_RUN_SECONDS = 0.01
@@ -33,6 +36,9 @@ class PlanLoadError(ValueError):
 class Limits:
     cpu_seconds: float = DEFAULT_CPU_SECONDS
     heap_mb: int = DEFAULT_HEAP_MB
+    log_lines: int = DEFAULT_LOG_LINES
+    text_kb: int = DEFAULT_TEXT_KB
+    ctx_kb: int = DEFAULT_CTX_KB
 
 
 @dataclass
@@ -156,7 +162,12 @@ class Runtime:
                     "__operate.runJson",
                     key,
                     step,
-                    {**payload, "heapBytes": limits.heap_mb * 1024 * 1024},  # buffers are charged against it
+                    {
+                        **payload,
+                        "heapBytes": limits.heap_mb * 1024 * 1024,  # buffers are charged against it
+                        "logLines": limits.log_lines,
+                        "textChars": limits.text_kb * 1024,
+                    },
                     timeout_sec=limits.cpu_seconds,
                     max_memory=self._max_memory(limits),
                 )
@@ -232,6 +243,15 @@ class Runtime:
             if self._owner is not None:
                 self._owner.shutdown(wait=True)
                 self._owner = None
+
+
+def cut(text: str, limit_kb: int) -> str:
+    """The start of a text too long to store, and how much was cut (a plan may throw or log 50 MB)."""
+    limit = limit_kb * 1024
+    if len(text) <= limit:
+        return text
+    more = len(text) - limit
+    return f"{text[:limit]}… [cut: {more} more characters; the limit is {limit} ([limits] text_kb in operate.toml)]"
 
 
 def _outlived(step: str, limits: Limits) -> dict[str, Any]:
