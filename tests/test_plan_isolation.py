@@ -559,7 +559,8 @@ def test_a_step_that_logs_without_end_keeps_its_first_lines_and_says_how_many_it
         assert len(lines) == 501 and lines[499]["logMessage"] == "line 499"
         assert lines[-1]["logLevel"] == "Warning"
         assert lines[-1]["logMessage"] == (
-            "199500 more log lines were dropped: a step keeps its first 500 ([limits] log_lines_per_step in operate.toml)"
+            "199500 more log lines were dropped: a step keeps its first 500"
+            " ([limits] log_lines_per_step in operate.toml)"
         )
     finally:
         em.close()
