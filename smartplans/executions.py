@@ -28,7 +28,18 @@ from emulator.solution.loading import SolutionError
 from .mocks import Mocks
 from .plans import BrokenPlan, Plan, PlanError, changed, reload_visual, script_plan, solution_plans
 from .run_queue import RunQueue
-from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime, StepResult
+from .runtime import (
+    DEFAULT_CPU_SECONDS,
+    DEFAULT_CTX_KB,
+    DEFAULT_HEAP_MB,
+    DEFAULT_LOG_LINES,
+    DEFAULT_TEXT_KB,
+    Limits,
+    PlanLoadError,
+    Runtime,
+    StepResult,
+    cut,
+)
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
 
 log = logging.getLogger("operate.smartplans")
@@ -111,8 +122,22 @@ class SmartPlans:
         self.queue = RunQueue(self._step_once)
         self.on_ended: list[Callable[[dict[str, Any]], None]] = []  # told of each execution that stops or errors
         limits = solution.limits()
+        sizes = {}
+        for key, default in (
+            ("log_lines_per_step", DEFAULT_LOG_LINES),
+            ("text_kb", DEFAULT_TEXT_KB),
+            ("ctx_kb", DEFAULT_CTX_KB),
+        ):
+            value = limits.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SolutionError(f"operate.toml [limits] {key} must be a whole number of at least 1, not {value!r}")
+            sizes[key] = value
         self.default_limits = Limits(
-            float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
+            float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)),
+            int(limits.get("heap_mb", DEFAULT_HEAP_MB)),
+            sizes["log_lines_per_step"],
+            sizes["text_kb"],
+            sizes["ctx_kb"],
         )
         self.max_steps = limits.get("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
@@ -215,9 +240,10 @@ class SmartPlans:
         raise PlanError(f"workflow {name!r} is broken and did not load: {self.broken[name].reason}")
 
     def limits_for(self, plan: Plan) -> Limits:
-        return Limits(
-            float(plan.limits.get("cpu_seconds", self.default_limits.cpu_seconds)),
-            int(plan.limits.get("heap_mb", self.default_limits.heap_mb)),
+        return dataclasses.replace(
+            self.default_limits,
+            cpu_seconds=float(plan.limits.get("cpu_seconds", self.default_limits.cpu_seconds)),
+            heap_mb=int(plan.limits.get("heap_mb", self.default_limits.heap_mb)),
         )
 
     # -- starting -------------------------------------------------------------------------------
@@ -486,6 +512,13 @@ class SmartPlans:
             else:
                 a.recorded.append(entry)
         if result.status == "completed":
+            size = len(dumps(result.ctx))
+            if size > limits.ctx_kb * 1024:  # stored with the execution and sent with every later step
+                problem = (
+                    f"step {a.step!r} left a ctx of {size // 1024} KB, over its limit of {limits.ctx_kb} KB "
+                    "([limits] ctx_kb in operate.toml); keep large data in work items or documents"
+                )
+                return self._fail(a.execution_id, a.step_id, {"message": problem, "limit": "ctx", "stack": None}, [])
             problem = self._over_step_limit(a, plan, result.triggers)
             if problem is not None:
                 return self._fail(a.execution_id, a.step_id, {"message": problem, "limit": "steps", "stack": None}, [])
@@ -576,6 +609,10 @@ class SmartPlans:
 
     def _fail(self, execution_id: str, step_id: str, error: dict[str, Any], logs: list[dict[str, Any]]) -> bool:
         now = self.clock.now()
+        text_kb = self.default_limits.text_kb + 1  # the runtime cut them already (plus its note); any other source
+        error = {**error, "message": cut(str(error["message"]), text_kb)}
+        if error.get("stack"):
+            error["stack"] = cut(str(error["stack"]), text_kb)
         where = self._where(execution_id, step_id, error)
         message = error["message"] if where is None else f"{error['message']} ({where})"
         detail = error.get("stack") or error["message"]
@@ -616,7 +653,13 @@ class SmartPlans:
         tx.executemany(
             "INSERT INTO step_logs VALUES (?,?,?,?,?)",
             [
-                (step_id, start + i + 1, iso(now), line["logLevel"], _text(line["logMessage"]))
+                (
+                    step_id,
+                    start + i + 1,
+                    iso(now),
+                    line["logLevel"],
+                    _text(cut(str(line["logMessage"]), self.default_limits.text_kb + 1)),
+                )
                 for i, line in enumerate(logs)
             ],
         )
