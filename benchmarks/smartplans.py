@@ -6,7 +6,8 @@
 - a step making k = 0, 1, 5, 10, 100 host calls (`sharedo.http.get`) through the whole engine: crossings into
   V8 (goal: k + 1) and ms, and ms per call (flat: linear in k). Isolation costs one more crossing: after its
   last run a step's queued promise callbacks are run inside its CPU limit; its cost is printed, and the
-  dispatch ratio without it.
+  dispatch ratio without it. That crossing also checks the shared built-ins (its cost in V8 is printed), and
+  a step that changed them beyond repair costs a new context (printed too).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ STEPS_PER_RUN = 50
 K_VALUES = (0, 1, 5, 10, 100)  # host calls in one step: the curve should be linear in k
 MATTER = "3c000000-0000-4000-8000-000000000002"  # an open matter in the demo solution
 DISPATCH_GOAL_RATIO = 2.0
+INTRINSICS_CHECK_GOAL_MS = 0.25  # below one crossing into V8
 
 
 def _plan(k: int) -> str:
@@ -105,6 +107,31 @@ def figures(runs: int) -> Iterator[Figure]:
                 "ms",
                 drain,
                 note="runs what the step queued, in its limit",
+            )
+            checks = 200
+            intrinsics = [
+                mean_ms(
+                    lambda: plans.runtime._mr.eval(
+                        f"(function () {{ for (var i = 0; i < {checks}; i++) __operate.drain(); return 0; }})()"
+                    ),
+                    5,
+                )
+                / checks
+                for _ in range(runs)
+            ]
+            yield Figure(
+                "isolation: checking the shared built-ins after a step (in V8, nothing changed)",
+                "ms",
+                intrinsics,
+                Goal(INTRINSICS_CHECK_GOAL_MS),
+                "identity and count of every property of ~230 built-in objects; part of the crossing above",
+            )
+            replace = [mean_ms(plans.runtime._replace_context, 5) for _ in range(runs)]
+            yield Figure(
+                "isolation: replacing the context after a step that froze a built-in",
+                "ms",
+                replace,
+                note="paid only by such a step: a new context, the host and every loaded plan again",
             )
             yield Figure(
                 "ratio without that crossing",

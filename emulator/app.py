@@ -8,6 +8,7 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+from . import hosts
 from .core import Emulator
 from .kernel.binding import MAX_BODY_BYTES
 from .kernel.errors import ApiError, error_body
@@ -100,6 +101,15 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     from . import web
 
     web.init_app(app)  # the emulator's own pages: /, /workitems, /events, /executions, /plans, /clock, /pms
+
+    @app.before_request
+    def known_host():
+        """Only this machine's names and operate.toml's [server] allowed_hosts (emulator/hosts.py)."""
+        if hosts.request_allowed(request.environ, request.host, emulator.allowed_hosts):
+            return None
+        if request.path.startswith(("/api/", "/connect/")):
+            return jsonify(error_body(403, hosts.refusal_text(request.host))), 403
+        return hosts.refusal_text(request.host), 403, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.before_request
     def authenticate():

@@ -354,7 +354,8 @@ def cmd_serve(args) -> int:
     if not is_loopback_host(args.host):
         print(
             f"  warning: listening on {args.host}: the widget pages hand out tokens for any user without a password, "
-            "to anyone who can reach this port",
+            "to anyone who can reach this port; requests by a name or address other than localhost, 127.0.0.1 "
+            "or [::1] are refused unless operate.toml lists it in [server] allowed_hosts (docs/security.md)",
             file=sys.stderr,
         )
     problems = em.smartplans.problems

@@ -15,6 +15,7 @@ from .bookmarks import Bookmarks
 from .documents import Documents
 from .features import FeatureError, FeatureSwitches
 from .finance import Finance, check_thresholds
+from .hosts import AllowedHostsError, parse_allowed_hosts
 from .identity import Identity
 from .integrations.clio.integration import ClioIntegration
 from .integrations.clio.settings import ClioSettingsError, parse_clio
@@ -86,6 +87,10 @@ class Emulator:
         self.dispatcher = Dispatcher(self.stream, inline=settings.inline_dispatch)
         self.scheduler = Scheduler(self.store, self.clock)
         self.identity = Identity(self.store, self.clock, self.solution.config.get("clients", {}), self.solution.people)
+        try:  # the Host names the app answers to besides loopback (emulator/hosts.py)
+            self.allowed_hosts = parse_allowed_hosts(self.solution.config)
+        except AllowedHostsError as exc:
+            raise SolutionError(str(exc)) from None
         self.ods = Ods(self.store, self.stream)
         self.workitems = WorkItems(self.store, self.clock, self.stream, self.solution, self.ods)
         self.queries = Queries(self.workitems)
@@ -191,6 +196,8 @@ class Emulator:
                 saved = self.store.get_meta(CLOCK_KEY)
                 if saved and self.settings.clock_start is None:
                     self.clock.restore(parse_instant(saved))
+                elif saved:  # started earlier than the last run left off: what had expired there stays expired
+                    self.clock.left_behind(parse_instant(saved))
             self.finance.sweep()  # a restart raises no alert twice (feeAlert is stored with the figures)
         self.scheduler.restart_cron()
 

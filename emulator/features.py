@@ -49,8 +49,15 @@ class FeatureSwitches:
             return
         if not isinstance(config, dict):
             raise FeatureError(f"{where} must be a table of feature = true | false")
+        seen: dict[str, str] = {}
         for key, value in config.items():
             feature = BY_NAME.get(str(key).lower())
+            if feature is not None and feature.system_name in seen:  # names match in any case: neither wins
+                raise FeatureError(
+                    f"{where}: {seen[feature.system_name]!r} and {key!r} switch the same feature; keep one"
+                )
+            if feature is not None:
+                seen[feature.system_name] = str(key)
             if feature is None:
                 known = ", ".join(f.system_name for f in FEATURES)
                 raise FeatureError(f"{where}: unknown feature {key!r} (known: {known})")

@@ -25,6 +25,7 @@ from .kernel.store import Store
 SCOPE = "sharedo"
 GRANTS = ("client_credentials", "Impersonate.Specified", "Impersonate.Fixed", "refresh_token", "authorization_code")
 SIGNIN_CLIENT = "idsrv"  # the client_id a sign-in session's row carries: the identity server's own
+EXPIRED = "expired:"  # a token's kind once it expired before the virtual clock went back: never valid again
 PKCE_TEXT = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1: verifier and challenge alphabet and length
 
 
@@ -181,6 +182,19 @@ class Identity:
         self._codes: dict[str, _Code] = {}
         self._used_codes: dict[str, _Code] = {}
         self._codes_lock = threading.Lock()
+        clock.on_rewind.append(self._expire_before_rewind)
+
+    def _expire_before_rewind(self, leaving: datetime) -> None:
+        """The virtual clock is about to go back from `leaving`: every token (access, refresh, sign-in session)
+        and code that has expired by then is marked so, and stays expired whatever the clock reads next."""
+        with self.store.transaction() as tx:
+            tx.execute(
+                f"UPDATE tokens SET kind = '{EXPIRED}' || kind WHERE expires_at <= ? AND kind NOT LIKE '{EXPIRED}%'",
+                (iso(leaving),),
+            )
+        with self._codes_lock:
+            for key in [k for k, c in self._codes.items() if c.expires_at <= leaving]:
+                del self._codes[key]
 
     def _expand(self, permissions: list[str]) -> frozenset[str]:
         out = set(permissions)
@@ -284,11 +298,23 @@ class Identity:
             body["refresh_token"] = self._store_token("refresh", client_id, user_name, scopes, self.refresh_ttl)
         return body
 
-    def renew_signin(self, client_id: str, user_name: str) -> dict[str, Any]:
+    def renew_signin(self, client_id: str, refresh_token: str) -> dict[str, Any]:
         """Fresh access and refresh tokens for a user who signed in before the virtual clock jumped past
-        both (a time travel is no sign-out; on a system clock tokens expire as they would on a tenant)."""
+        both (a time travel is no sign-out; on a system clock tokens expire as they would on a tenant).
+
+        Who that is comes from the server's own row for the refresh token (expired, never revoked), not from
+        anything the browser says: a cookie naming a user proves nothing. The old refresh token is used up."""
         if not self.clock.is_virtual:
             raise OAuthError("invalid_grant", "the sign-in has expired; sign in again")
+        with self.store.transaction() as tx:
+            row = tx.execute(
+                "SELECT user_name FROM tokens WHERE token_hash=? AND client_id=? AND kind IN ('refresh', ?)",
+                (_hash(refresh_token), client_id, EXPIRED + "refresh"),
+            ).fetchone()
+            if row is None or not row["user_name"]:
+                raise OAuthError("invalid_grant", "the sign-in is unknown or was ended; sign in again")
+            tx.execute("DELETE FROM tokens WHERE token_hash=?", (_hash(refresh_token),))
+        user_name = row["user_name"]
         if user_name.lower() not in self.users:
             raise OAuthError("invalid_grant", f"no user {user_name!r}")
         return self._issue_response(client_id, self.users[user_name.lower()]["userName"], [SCOPE], refresh=True)
@@ -568,10 +594,17 @@ class Identity:
         if row is None:
             with self.store.read() as conn:
                 stale = conn.execute(
-                    "SELECT expires_at FROM tokens WHERE token_hash=? AND kind='access'", (_hash(token),)
+                    "SELECT expires_at FROM tokens WHERE token_hash=? AND kind IN ('access', ?)",
+                    (_hash(token), EXPIRED + "access"),
                 ).fetchone()
             reason = "the bearer token is unknown (or was revoked); get one from POST /connect/token"
-            if stale is not None:  # after a clock move ({"advance": "P2D"}) a caller's token has run out
+            if stale is not None and parse_instant(stale["expires_at"]) > self.clock.now():
+                reason = (
+                    f"the bearer token expired at {stale['expires_at']}, before the emulator's clock was set back "
+                    f"to {iso(self.clock.now())}; a token once expired stays expired: get a new one from "
+                    "POST /connect/token"
+                )
+            elif stale is not None:  # after a clock move ({"advance": "P2D"}) a caller's token has run out
                 reason = (
                     f"the bearer token expired on the emulator's clock at {stale['expires_at']} (the clock is now "
                     f"{iso(self.clock.now())}); get a new one from POST /connect/token"

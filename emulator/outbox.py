@@ -315,9 +315,17 @@ class Outbox:
 
     # -- reading ---------------------------------------------------------------------------------
     def list(
-        self, limit: int = 50, offset: int = 0, kind: str | None = None, work_item_id: str | None = None
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        kind: str | None = None,
+        work_item_id: str | None = None,
+        to_any_of: list[str] | None = None,
+        or_kinds: Sequence[str] = (),
     ) -> OutboxPage:
-        """Newest first; `total_rows` counts every message the filters match."""
+        """Newest first; `total_rows` counts every message the filters match. `to_any_of`: only messages to one
+        of these addresses (lower case), or of one of `or_kinds` (emulator/outbox_access.py says who reads what);
+        None: every message."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIST_MAX:
             raise ValueError(f"limit: must be a whole number from 1 to {LIST_MAX}")
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
@@ -331,6 +339,12 @@ class Outbox:
         if work_item_id is not None:
             where.append("work_item_id=?")
             args.append(work_item_id)
+        if to_any_of is not None:
+            marks, kinds = ",".join("?" * len(to_any_of)), ",".join("?" * len(or_kinds))
+            where.append(
+                f"(kind IN ({kinds}) OR EXISTS (SELECT 1 FROM json_each(recipients) WHERE lower(value) IN ({marks})))"
+            )
+            args.extend([*or_kinds, *to_any_of])
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         with self.store.read() as conn:
             total = conn.execute(f"SELECT COUNT(*) FROM outbox {clause}", args).fetchone()[0]

@@ -67,6 +67,9 @@ FILTER_KEYS = ("type", "path", "phase", "role", "closed")
 # too); items in removed phases never count as descendants.
 DEFAULT_FILTERS: dict[str, dict[str, str]] = {"descendants": {"closed": "false"}}
 MAX_DESCENDANTS = 10_000  # a guard against a runaway tree; deeper or wider trees are cut there
+# The work items one request's paths may read in all (`descendants.descendants...` reads each subtree again per
+# level, so a short path on a deep tree could read millions): past it the request is a 400 naming the path.
+MAX_ITEMS_READ = 1_000_000
 
 # Simple fields of a work item, by path, with where each comes from. [confirmed names; values inferred]
 _TOP = {
@@ -197,6 +200,8 @@ class Resolver:
         self.conn = conn
         self.types = items.types
         self.form_fields = items.solution.form_fields()
+        self.items_read = 0  # counted against MAX_ITEMS_READ
+        self._field = "path"  # the request member being resolved, named by a 400
 
     def resolve(self, item: WorkItem, path: str, field: str = "path") -> Any:
         return self._plain(self._walk(item, path, field))
@@ -207,9 +212,11 @@ class Resolver:
         if value is None:
             return None
         elements = value if isinstance(value, list) else [value]
+        self._charge(len(elements) * len(subpaths), field)  # each element's sub-paths are read one by one
         return [{sub: self._plain(self._walk(element, sub, field)) for sub in subpaths} for element in elements]
 
     def _walk(self, start: Any, path: str, field: str) -> Any:
+        self._field = field
         value: Any = start
         for name, modifiers in parse_path(path, field):
             on_item = isinstance(value, WorkItem) or (
@@ -318,7 +325,20 @@ class Resolver:
 
     def _children(self, item: WorkItem) -> list[WorkItem]:
         rows = self.conn.execute("SELECT * FROM work_items WHERE parent_id=? ORDER BY created, id", (item.id,))
-        return [WorkItem.from_row(r) for r in rows]
+        children = [WorkItem.from_row(r) for r in rows]
+        self._charge(len(children) + 1, self._field)
+        return children
+
+    def _charge(self, reads: int, field: str) -> None:
+        """Count reads against MAX_ITEMS_READ; past it the request is a 400 naming the member being read."""
+        self.items_read += reads
+        if self.items_read > MAX_ITEMS_READ:
+            raise invalid(
+                field,
+                f"the request's paths read more than {MAX_ITEMS_READ} work items or fields (each level of "
+                "`descendants` or `children` after a collection reads every subtree again, and `includeFields` "
+                "reads each field of each element); ask for fewer levels, items or fields",
+            )
 
     def _descendants(self, item: WorkItem) -> list[WorkItem]:
         """Every work item below this one, level by level (children first, then theirs), each level in the
@@ -377,19 +397,24 @@ class Resolver:
         return self._filter(items, {k: v[0] for k, v in parse_qs(mod[2:]).items()})
 
     def _filter(self, items: list[Any], query: dict[str, str]) -> list[Any]:
-        """Keep what passes every key of a `!q?` filter (FILTER_KEYS says what each means)."""
-        out = items
+        """Keep what passes every key of a `!q?` filter (FILTER_KEYS says what each means). A collection of
+        collections (`children.descendants`: each child's descendants) is filtered inside each one."""
+        out = [self._filter(x, query) if isinstance(x, list) else x for x in items]
+
+        def keep(kind: type, test: Any) -> list[Any]:
+            return [x for x in out if isinstance(x, list) or (isinstance(x, kind) and test(x))]
+
         if "type" in query:
-            out = [x for x in out if isinstance(x, WorkItem) and self.types.is_derived_from(x.type, query["type"])]
+            out = keep(WorkItem, lambda x: self.types.is_derived_from(x.type, query["type"]))
         if "path" in query:
             want = query["path"].strip("/")
-            out = [x for x in out if isinstance(x, WorkItem) and want in self.types.path(x.type).strip("/").split("/")]
+            out = keep(WorkItem, lambda x: want in self.types.path(x.type).strip("/").split("/"))
         if "phase" in query:
-            out = [x for x in out if isinstance(x, WorkItem) and x.phase == query["phase"]]
+            out = keep(WorkItem, lambda x: x.phase == query["phase"])
         if "role" in query:
-            out = [x for x in out if isinstance(x, dict) and x.get("participantRoleType") == query["role"]]
+            out = keep(dict, lambda x: x.get("participantRoleType") == query["role"])
         if query.get("closed", "").lower() == "false":
-            out = [x for x in out if isinstance(x, WorkItem) and self._is_open(x)]
+            out = keep(WorkItem, self._is_open)
         return out
 
     def _is_open(self, item: WorkItem) -> bool:

@@ -203,7 +203,10 @@ class Queries:
         self, resolver: Resolver, window: list[WorkItem], enrich: list[tuple[str, list[str]]]
     ) -> list[dict[str, Any]]:
         """The page's rows with their enriched paths: the general path and the SQL path both end here."""
-        return [{"id": i.id, "data": {p: self._enrich(resolver, i, p, subs) for p, subs in enrich}} for i in window]
+        return [
+            {"id": i.id, "data": {p: self._enrich(resolver, i, p, subs, n) for n, (p, subs) in enumerate(enrich)}}
+            for i in window
+        ]
 
     def _find_in_sql(
         self,
@@ -285,10 +288,10 @@ class Queries:
         return subpaths
 
     @staticmethod
-    def _enrich(resolver: Resolver, item: WorkItem, path: str, subpaths: list[str]) -> Any:
+    def _enrich(resolver: Resolver, item: WorkItem, path: str, subpaths: list[str], index: int) -> Any:
         if subpaths:
-            return resolver.resolve_each(item, path, subpaths)
-        return resolver.resolve(item, path)
+            return resolver.resolve_each(item, path, subpaths, f"enrich[{index}].path")
+        return resolver.resolve(item, path, f"enrich[{index}].path")
 
     @staticmethod
     def _obj(f: Fields, key: str) -> Fields | None:

@@ -28,7 +28,18 @@ from emulator.solution.loading import SolutionError
 from .mocks import Mocks
 from .plans import BrokenPlan, Plan, PlanError, changed, reload_visual, script_plan, solution_plans
 from .run_queue import DEFAULT_HOST_CALLS_IN_FLIGHT, RunQueue
-from .runtime import DEFAULT_CPU_SECONDS, DEFAULT_HEAP_MB, Limits, PlanLoadError, Runtime, StepResult
+from .runtime import (
+    DEFAULT_CPU_SECONDS,
+    DEFAULT_CTX_KB,
+    DEFAULT_HEAP_MB,
+    DEFAULT_LOG_LINES,
+    DEFAULT_TEXT_KB,
+    Limits,
+    PlanLoadError,
+    Runtime,
+    StepResult,
+    cut,
+)
 from .triggers import Trigger, TriggerError, evaluate_field, parse_trigger
 
 log = logging.getLogger("operate.smartplans")
@@ -120,8 +131,22 @@ class SmartPlans:
         if isinstance(in_flight, bool) or not isinstance(in_flight, int) or not 1 <= in_flight <= 1024:
             raise SolutionError("operate.toml [limits] host_calls_in_flight must be a whole number from 1 to 1024")
         self.queue = RunQueue(self._step_once, key_of=self._work_item_of, workers=in_flight)
+        sizes = {}
+        for key, default in (
+            ("log_lines_per_step", DEFAULT_LOG_LINES),
+            ("text_kb", DEFAULT_TEXT_KB),
+            ("ctx_kb", DEFAULT_CTX_KB),
+        ):
+            value = limits.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SolutionError(f"operate.toml [limits] {key} must be a whole number of at least 1, not {value!r}")
+            sizes[key] = value
         self.default_limits = Limits(
-            float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)), int(limits.get("heap_mb", DEFAULT_HEAP_MB))
+            float(limits.get("cpu_seconds", DEFAULT_CPU_SECONDS)),
+            int(limits.get("heap_mb", DEFAULT_HEAP_MB)),
+            sizes["log_lines_per_step"],
+            sizes["text_kb"],
+            sizes["ctx_kb"],
         )
         self.max_steps = limits.get("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
@@ -130,7 +155,7 @@ class SmartPlans:
         # rest loads and runs; what is broken is listed with its reason (home page, plans page, serve's banner)
         # and an execution of a broken plan fails with that reason.
         self.broken: dict[str, BrokenPlan] = {}
-        self.trigger_problems: list[str] = []
+        self.trigger_problems: list[str] = list(solution.trigger_problems)
         self.plans: dict[str, Plan] = solution_plans(solution, self.broken)
         self.triggers: list[Trigger] = []
         for path, doc in solution.triggers:
@@ -224,9 +249,10 @@ class SmartPlans:
         raise PlanError(f"workflow {name!r} is broken and did not load: {self.broken[name].reason}")
 
     def limits_for(self, plan: Plan) -> Limits:
-        return Limits(
-            float(plan.limits.get("cpu_seconds", self.default_limits.cpu_seconds)),
-            int(plan.limits.get("heap_mb", self.default_limits.heap_mb)),
+        return dataclasses.replace(
+            self.default_limits,
+            cpu_seconds=float(plan.limits.get("cpu_seconds", self.default_limits.cpu_seconds)),
+            heap_mb=int(plan.limits.get("heap_mb", self.default_limits.heap_mb)),
         )
 
     # -- starting -------------------------------------------------------------------------------
@@ -530,6 +556,13 @@ class SmartPlans:
             else:
                 a.recorded.append(entry)
         if result.status == "completed":
+            size = len(dumps(result.ctx))
+            if size > limits.ctx_kb * 1024:  # stored with the execution and sent with every later step
+                problem = (
+                    f"step {a.step!r} left a ctx of {size // 1024} KB, over its limit of {limits.ctx_kb} KB "
+                    "([limits] ctx_kb in operate.toml); keep large data in work items or documents"
+                )
+                return self._fail(a.execution_id, a.step_id, {"message": problem, "limit": "ctx", "stack": None}, [])
             problem = self._over_step_limit(a, plan, result.triggers)
             if problem is not None:
                 return self._fail(a.execution_id, a.step_id, {"message": problem, "limit": "steps", "stack": None}, [])
@@ -623,6 +656,10 @@ class SmartPlans:
 
     def _fail(self, execution_id: str, step_id: str, error: dict[str, Any], logs: list[dict[str, Any]]) -> bool:
         now = self.clock.now()
+        text_kb = self.default_limits.text_kb + 1  # the runtime cut them already (plus its note); any other source
+        error = {**error, "message": cut(str(error["message"]), text_kb)}
+        if error.get("stack"):
+            error["stack"] = cut(str(error["stack"]), text_kb)
         where = self._where(execution_id, step_id, error)
         message = error["message"] if where is None else f"{error['message']} ({where})"
         detail = error.get("stack") or error["message"]
@@ -663,7 +700,13 @@ class SmartPlans:
         tx.executemany(
             "INSERT INTO step_logs VALUES (?,?,?,?,?)",
             [
-                (step_id, start + i + 1, iso(now), line["logLevel"], _text(line["logMessage"]))
+                (
+                    step_id,
+                    start + i + 1,
+                    iso(now),
+                    line["logLevel"],
+                    _text(cut(str(line["logMessage"]), self.default_limits.text_kb + 1)),
+                )
                 for i, line in enumerate(logs)
             ],
         )

@@ -15,7 +15,7 @@
   var stringify = JSON.stringify, parse = JSON.parse, ownNames = Object.getOwnPropertyNames;
 
   var RealDate = Date;
-  var RealTypeError = TypeError, RealProxy = Proxy, reflectGet = Reflect.get;
+  var RealTypeError = TypeError, RealProxy = Proxy, reflectGet = Reflect.get, sliceText = String.prototype.slice;
 
   // -- what the emulator does not provide, named ----------------------------------------------------
   // The host namespaces (sharedo, sharedo.http, trigger, log, actions.sharedo, the builders, ...) are
@@ -29,15 +29,39 @@
     return new RealProxy(target, {
       get: function (t, key, receiver) {
         if (typeof key === "symbol" || key in t || PROBED[key] === 1) return reflectGet(t, key, receiver);
-        if (run && run.missing.indexOf(path + "." + key) < 0) run.missing.push(path + "." + key);
+        if (run) noteMissing(path + "." + String(key), String(key));
         return undefined;
       }
     });
   }
+  // A plan may probe thousands of members: the first MISSING_NAMED are named, the rest only counted.
+  var MISSING_NAMED = 20;
+  function noteMissing(member, key) {
+    if (member.length > 200) member = member.substring(0, 200) + "…";
+    run.lastMissing = { member: member, key: key };
+    if (run.missingSeen[member] === 1) return;
+    run.missingSeen[member] = 1;
+    if (run.missing.length < MISSING_NAMED) run.missing[run.missing.length] = member;
+    else run.missingMore++;
+  }
+  // (no Array.prototype methods: the step may have replaced them, and they are put back only after it)
+  function logMissing() {
+    var logs = run.logs;
+    for (var i = 0; i < run.missing.length; i++) {
+      logs[logs.length] = { logLevel: "Warning", logMessage: "not emulated: " + run.missing[i] + " (read as undefined) — see " + FIDELITY };
+    }
+    if (run.missingMore) {
+      logs[logs.length] = { logLevel: "Warning", logMessage: "not emulated: " + run.missingMore + " more members of the host's globals (read as undefined; not named) — see " + FIDELITY };
+    }
+  }
+  // A TypeError is put down to the last member read that is not emulated only when the error is about it
+  // (its name, or an undefined value), not to an earlier harmless probe: `null.x` after `typeof a.b` is the plan's.
   function notEmulatedError(error) {
-    var member = run && run.missing.length ? run.missing[run.missing.length - 1] : null;
-    if (!member || !(error instanceof RealTypeError)) return null;
-    var line = "not emulated: " + member + " — see " + FIDELITY;
+    var last = run && run.lastMissing;
+    if (!last || !(error instanceof RealTypeError)) return null;
+    var message = String(error.message);
+    if (message.indexOf(last.key) < 0 && message.indexOf("undefined") < 0) return null;
+    var line = "not emulated: " + last.member + " — see " + FIDELITY;
     return { message: line + " (" + error.message + ")", stack: line + "\n" + String(error.stack || error.message) };
   }
 
@@ -187,12 +211,26 @@
     try { return typeof value === "object" && value !== null && !(value instanceof DateTime) ? JSON.stringify(value) : String(value); }
     catch (e) { return String(value); }
   }
+  // A step keeps its first `logLines` lines, each cut to `textChars` characters; what was dropped or cut
+  // is said ([limits] log_lines_per_step and text_kb in operate.toml).
+  function cut(value) {
+    var limit = run ? run.textLimit : 65536;
+    if (typeof value !== "string" || value.length <= limit) return value;
+    return apply(sliceText, value, [0, limit]) + "… [cut: " + (value.length - limit) + " more characters; the limit is " +
+      limit + " ([limits] text_kb in operate.toml)]";
+  }
   function logger(level) {
     return function (message) {
+      if (run.logs.length >= run.logLimit) { run.dropped++; return; }
       var parts = [];
       for (var i = 0; i < arguments.length; i++) parts.push(text(arguments[i]));
-      run.logs.push({ logLevel: level, logMessage: parts.join(" ") });
+      run.logs.push({ logLevel: level, logMessage: cut(parts.join(" ")) });
     };
+  }
+  function noteDropped() {
+    if (!run.dropped) return;
+    run.logs.push({ logLevel: "Warning", logMessage: run.dropped + " more log lines were dropped: a step keeps its first " +
+      run.logLimit + " ([limits] log_lines_per_step in operate.toml)" });
   }
   var log = {
     Debug: logger("Debug"), Verbose: logger("Verbose"), Information: logger("Information"),
@@ -479,14 +517,17 @@
 
   // -- what Python calls ---------------------------------------------------------------------------
   function errorOf(e) {
-    if (e instanceof Error) return { message: e.message, stack: String(e.stack || e.message) };
-    return { message: text(e), stack: null };
+    if (e instanceof Error) return { message: cut(String(e.message)), stack: cut(String(e.stack || e.message)) };
+    return { message: cut(text(e)), stack: null };
   }
 
   global.__operate = {
     load: function (key, source, sourceUrl) {
       var factory = (0, eval)("(function(){" + source + "\n})\n//# sourceURL=" + sourceUrl);
-      var steps = factory();
+      var steps;
+      // A plan's top-level code runs here, outside any step: what it changes on the shared built-ins and host
+      // objects, or leaves on the global object, is undone before any step of any plan runs.
+      try { steps = factory(); } finally { forgetGlobals(); }
       if (!steps || typeof steps !== "object") throw new Error(sourceUrl + ": a plan must end with `return { main: main, ... }` (a map of step functions)");
       var names = Object.keys(steps).filter(function (k) { return typeof steps[k] === "function"; });
       if (!names.length) throw new Error(sourceUrl + ": the returned map has no step functions");
@@ -512,8 +553,9 @@
       };
     },
     runJson: function (key, step, input) { return stringify(runStep(key, step, input)); },
-    // Called after a step: the promise callbacks it queued run now, inside the step's CPU-time limit.
-    drain: function () { return 0; },
+    // Called after a step: the promise callbacks it queued run now, inside the step's CPU-time limit,
+    // and then the shared built-ins are checked: "" when they are as before, else why the context must go.
+    drain: function () { forgetGlobals(); return checkIntrinsics(); },
     run: function (key, step, input) { return runStep(key, step, input); }
   };
 
@@ -543,8 +585,9 @@
       var recorded = remember(input);
       if (recorded === null) return { status: "need-recorded" };
       run = { now: input.now, random: mulberry32(input.seed), recorded: recorded, calls: 0, pending: null,
-        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying, missing: [],
-        buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576 };
+        logs: [], triggers: [], ctx: input.ctx, retrying: !!input.retrying, missing: [], missingSeen: Object.create(null), missingMore: 0, lastMissing: null,
+        buffers: 0, bufferLimit: input.heapBytes || 64 * 1048576,
+        logLimit: input.logLines || 1000, textLimit: input.textChars || 65536, dropped: 0 };
       var ev = input.ev;
       global.ctx = run.ctx;
       global.ev = ev;
@@ -552,15 +595,18 @@
         fn(ev, run.ctx, log);
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
-        for (var m = 0; m < run.missing.length; m++) {
-          run.logs.push({ logLevel: "Warning", logMessage: "not emulated: " + run.missing[m] + " (read as undefined) — see " + FIDELITY });
-        }
+        noteDropped();
+        logMissing();
         return { status: "completed", ctx: parse(stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
       } catch (e) {
         // A step may catch what we throw; what it was waiting for still wins.
         if (run.pending) return { status: "host-call", request: run.pending };
         forgetRecorded();
-        return { status: "error", error: notEmulatedError(e) || errorOf(e), logs: run.logs };
+        noteDropped();
+        var named = notEmulatedError(e);
+        if (!named) logMissing();
+        var failure = named || errorOf(e);
+        return { status: "error", error: { message: cut(failure.message), stack: cut(failure.stack) }, logs: run.logs };
       } finally {
         run = null;
         global.ctx = undefined;
@@ -615,6 +661,154 @@
     TypedProto[method] = function () { var out = real.apply(this, arguments); charge(out.byteLength); return out; };
   });
 
+  // -- the built-ins every plan shares ----------------------------------------------------------------
+  // Every object reachable from the global object (constructors, prototypes, namespaces, the intrinsics
+  // only syntax reaches) is checked after each step: identity and descriptor of each property, its
+  // prototype and whether it is extensible. What a step added, replaced or deleted is put back; what
+  // cannot be put back (a frozen or sealed prototype, a non-configurable property) makes Python replace
+  // the context. Plain methods (functions no object inherits from) are frozen instead: nothing of theirs
+  // is worth changing and a frozen object needs no check. The check is cheap when nothing changed:
+  // identities are compared, and the functions that change a property's attributes or an object's
+  // prototype or extensibility (defineProperty, freeze, setPrototypeOf, ...) flag the step when given a
+  // shared built-in, so only such a step pays for the full comparison of descriptors.
+  var ownKeys = Reflect.ownKeys, describe = Object.getOwnPropertyDescriptor, define = Object.defineProperty;
+  var protoOf = Object.getPrototypeOf, setProto = Object.setPrototypeOf, isExtensible = Object.isExtensible;
+  var isFrozen = Object.isFrozen, freeze = Object.freeze, apply = Reflect.apply, RealSet = Set;
+  var setHas = Set.prototype.has, deleteProperty = Reflect.deleteProperty, hasOwnProperty = Object.prototype.hasOwnProperty;
+  function hasOwn(o, key) { return apply(hasOwnProperty, o, [key]); }
+  var intrinsics = null; // {list, shared, tampered}, set when the host is ready
+  function flagging(holder, name, targetOf) {
+    var real = holder[name];
+    if (typeof real !== "function") return;
+    var d = describe(holder, name);
+    d.value = new RealProxy(real, { apply: function (target, self, args) {
+      if (isShared(targetOf(self, args))) intrinsics.tampered = true;
+      return apply(target, self, args);
+    } });
+    define(holder, name, d);
+  }
+  var firstArg = function (self, args) { return args[0]; }, receiver = function (self) { return self; };
+  ["defineProperty", "defineProperties", "freeze", "seal", "preventExtensions", "setPrototypeOf"].forEach(function (name) {
+    flagging(Object, name, firstArg);
+  });
+  ["defineProperty", "setPrototypeOf", "preventExtensions"].forEach(function (name) { flagging(Reflect, name, firstArg); });
+  ["__defineGetter__", "__defineSetter__"].forEach(function (name) { flagging(Object.prototype, name, receiver); });
+  (function () {
+    var d = describe(Object.prototype, "__proto__");
+    if (!d || !d.set) return;
+    var realSet = d.set;
+    d.set = new RealProxy(realSet, { apply: function (target, self, args) {
+      if (isShared(self)) intrinsics.tampered = true;
+      return apply(target, self, args);
+    } });
+    define(Object.prototype, "__proto__", d);
+  })();
+
+  // Nothing below trusts what a plan can reach: plain loops, no Array/Map/Set methods (a step may have
+  // replaced Array.prototype.push), only the functions taken above.
+  function guardIntrinsics() {
+    var roots = [global, function* () {}, async function () {}, async function* () {}, [][Symbol.iterator](),
+      new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ""[Symbol.iterator](), /a/[Symbol.matchAll]("a"),
+      OperateDate.prototype];
+    var seen = new RealSet(), found = [], inherited = new RealSet();
+    function visit(o) {
+      if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
+      seen.add(o);
+      found.push(o);
+      var proto = protoOf(o);
+      if (proto !== null) inherited.add(proto);
+      visit(proto);
+      ownKeys(o).forEach(function (key) {
+        var d = describe(o, key);
+        if ("value" in d) visit(d.value); else { visit(d.get); visit(d.set); }
+      });
+    }
+    roots.forEach(visit);
+    var list = [], shared = new RealSet();
+    found.forEach(function (o) {
+      if (o !== global && isFrozen(o)) return;
+      var method = typeof o === "function" && !inherited.has(o) && !hasOwn(o, "prototype");
+      if (method) { freeze(o); return; }
+      shared.add(o);
+      var keys = ownKeys(o), values = [], accessors = [], descriptors = [];
+      keys.forEach(function (key) {
+        var d = describe(o, key);
+        descriptors.push(key, d);
+        if ("value" in d) values.push(key, d.value); else accessors.push(key, d.get, d.set);
+      });
+      list.push({ o: o, count: keys.length, values: values, accessors: accessors, descriptors: descriptors,
+        proto: protoOf(o), extensible: isExtensible(o) });
+    });
+    return { list: list, shared: shared, tampered: false };
+  }
+  function isShared(o) { return intrinsics !== null && apply(setHas, intrinsics.shared, [o]); }
+  function differ(a, b) { return a !== b && (a === a || b === b); }  // NaN is itself
+  // True when every shared built-in is as it was: a count of keys and an identity per property.
+  function untouched() {
+    var list = intrinsics.list;
+    for (var i = 0; i < list.length; i++) {
+      var g = list[i], o = g.o;
+      if (protoOf(o) !== g.proto || isExtensible(o) !== g.extensible || ownKeys(o).length !== g.count) return false;
+      var values = g.values;
+      for (var j = 0; j < values.length; j += 2) if (differ(o[values[j]], values[j + 1])) return false;
+      var accessors = g.accessors;
+      for (var k = 0; k < accessors.length; k += 3) {
+        var d = describe(o, accessors[k]);
+        if (!d || d.get !== accessors[k + 1] || d.set !== accessors[k + 2]) return false;
+      }
+    }
+    return true;
+  }
+  function sameDescriptor(a, b) {
+    return !differ(a.value, b.value) && a.get === b.get && a.set === b.set && a.writable === b.writable &&
+      a.enumerable === b.enumerable && a.configurable === b.configurable;
+  }
+  function nameOf(o) {
+    if (o === global) return "globalThis";
+    var ctor = describe(o, "constructor");
+    if (ctor && typeof ctor.value === "function" && ctor.value.prototype === o) return String(ctor.value.name) + ".prototype";
+    var own = describe(o, "name");
+    return own && typeof own.value === "string" ? own.value : "a built-in object";
+  }
+  // Put back what a step changed; the names of what could not be put back (then the context is replaced).
+  function restoreIntrinsics() {
+    var lost = [], list = intrinsics.list;
+    function note(what) { lost[lost.length] = what; }
+    for (var i = 0; i < list.length; i++) {
+      var g = list[i], o = g.o;
+      try {
+        if (isExtensible(o) !== g.extensible) note(nameOf(o) + " was made non-extensible (frozen, sealed or preventExtensions)");
+        if (protoOf(o) !== g.proto) { try { setProto(o, g.proto); } catch (e) { note(nameOf(o) + "'s prototype was changed"); } }
+        var keys = ownKeys(o), d = g.descriptors;
+        for (var k = 0; k < keys.length; k++) {
+          var known = false;
+          for (var m = 0; m < d.length; m += 2) if (d[m] === keys[k]) { known = true; break; }
+          if (!known && !deleteProperty(o, keys[k])) note(nameOf(o) + "." + String(keys[k]) + " was added non-configurable");
+        }
+        for (var n = 0; n < d.length; n += 2) {
+          var now = describe(o, d[n]);
+          if (now && sameDescriptor(now, d[n + 1])) continue;
+          try { define(o, d[n], d[n + 1]); } catch (e) { note(nameOf(o) + "." + String(d[n]) + " was changed and cannot be put back"); }
+        }
+      } catch (e) {
+        note(nameOf(o) + " could not be checked");
+      }
+    }
+    return lost;
+  }
+  // After each step and each load: "" when the shared built-ins are as before (or were put back), else
+  // what could not be put back: Python then replaces the context.
+  function checkIntrinsics() {
+    var flagged = intrinsics.tampered;
+    intrinsics.tampered = false;
+    var clean = false;
+    if (!flagged) { try { clean = untouched(); } catch (e) { clean = false; } }
+    if (clean) return "";
+    var lost = restoreIntrinsics(), out = "";
+    for (var i = 0; i < lost.length && i < 5; i++) out += (i ? "; " : "") + lost[i];
+    return lost.length > 5 ? out + " (and " + (lost.length - 5) + " more)" : out;
+  }
+
   function deepFreeze(value) {
     if ((typeof value !== "object" && typeof value !== "function") || value === null || Object.isFrozen(value)) return;
     Object.freeze(value);
@@ -630,44 +824,19 @@
     Object.defineProperty(global, name, { value: global[name], writable: false, configurable: false, enumerable: false });
   });
   Object.freeze(TypedProto);
+  // The host's own classes are host API, frozen like the rest of it (their instances' state is their own).
+  [DateTime.prototype, GuidValue.prototype, TaskBuilder.prototype, ActionPlanBuilder.prototype,
+    ActionPlanItemBuilder.prototype, CallToActionBuilder.prototype].forEach(deepFreeze);
   try { delete global.__timer_manager; } catch (e) { /* not configurable */ }
   if (typeof Atomics !== "undefined") { try { delete Atomics.waitAsync; } catch (e) { /* not configurable */ } }
   global.ctx = undefined;
   global.ev = undefined;
   var baseline = Object.create(null);
   ownNames(global).forEach(function (name) { baseline[name] = true; });
-  // The built-in prototypes and constructors every plan shares: what a step adds to them is removed and
-  // what it replaces or deletes is put back when it ends (`Object.prototype.toJSON = ...` would otherwise
-  // change every later step's result).
-  var ownKeys = Reflect.ownKeys, describe = Object.getOwnPropertyDescriptor, define = Object.defineProperty;
-  var GUARDED = [Object, Object.prototype, Array, Array.prototype, Function.prototype, String, String.prototype,
-    Number, Number.prototype, Boolean.prototype, Symbol, Symbol.prototype, RegExp.prototype, Error.prototype,
-    Promise, Promise.prototype, Map.prototype, Set.prototype, RealDate.prototype, OperateDate,
-    Object.getPrototypeOf(function* () {}), Object.getPrototypeOf([][Symbol.iterator]())];
-  var saved = GUARDED.map(function (target) {
-    var descriptors = new Map();
-    ownKeys(target).forEach(function (key) { descriptors.set(key, describe(target, key)); });
-    return descriptors;
-  });
-  function same(a, b) {
-    return a.value === b.value && a.get === b.get && a.set === b.set && a.writable === b.writable;
-  }
-  function restoreBuiltins() {
-    GUARDED.forEach(function (target, i) {
-      var descriptors = saved[i];
-      ownKeys(target).forEach(function (key) {
-        if (!descriptors.has(key)) { try { delete target[key]; } catch (e) { /* non-configurable */ } }
-      });
-      descriptors.forEach(function (original, key) {
-        var now = describe(target, key);
-        if (!now || !same(now, original)) { try { define(target, key, original); } catch (e) { /* non-configurable */ } }
-      });
-    });
-  }
+  intrinsics = guardIntrinsics();
   function forgetGlobals() {
     ownNames(global).forEach(function (name) {
       if (!baseline[name]) { try { delete global[name]; } catch (e) { /* a non-configurable leftover */ } }
     });
-    restoreBuiltins();
   }
 })(this);

@@ -359,13 +359,16 @@ class BrokenPlan:
     system_name: str
     reason: str
     files: dict[Path, float | None] = field(default_factory=dict)
+    # Broken by what it uses in _IDE/ (a missing helper or template, a manifest): the fix may be a file added
+    # anywhere there, which no watched mtime shows, so each start tries it again.
+    retry: bool = False
 
     def changed(self) -> bool:
-        return any(_mtime(p) not in (when, None) for p, when in self.files.items())
+        return self.retry or any(_mtime(p) not in (when, None) for p, when in self.files.items())
 
     def still(self, reason: str) -> BrokenPlan:
         """Still broken after an edit: the new reason, and the files as they are now."""
-        return BrokenPlan(self.system_name, reason, {p: _mtime(p) for p in self.files})
+        return BrokenPlan(self.system_name, reason, {p: _mtime(p) for p in self.files}, self.retry)
 
 
 def solution_plans(solution: Solution, broken: dict[str, BrokenPlan] | None = None) -> dict[str, Plan]:
@@ -375,10 +378,10 @@ def solution_plans(solution: Solution, broken: dict[str, BrokenPlan] | None = No
     plans: dict[str, Plan] = {}
     types: ActionTypes | None = None
 
-    def keep(name: str, exc: PlanError, path: Path | None) -> None:
+    def keep(name: str, exc: PlanError, path: Path | None, retry: bool = False) -> None:
         if broken is None:
             raise exc
-        broken[name] = BrokenPlan(name, str(exc), {path: _mtime(path)} if path else {})
+        broken[name] = BrokenPlan(name, str(exc), {path: _mtime(path)} if path else {}, retry)
 
     for name, path in solution.plans.items():
         try:
@@ -389,14 +392,15 @@ def solution_plans(solution: Solution, broken: dict[str, BrokenPlan] | None = No
         keep(name, PlanError(problem), solution.workflow_files.get(name))
     for name, doc in solution.workflows.items():
         path = solution.workflow_files.get(name)
+        conflict = name in plans or name in (broken or {})
         try:
-            if name in plans or name in (broken or {}):
+            if conflict:
                 raise PlanError(f"plan {name!r} is both plans/{name}.js and a visual workflow")
             types = types or action_types(solution.ide_root)
             plans[name] = visual_plan(name, doc, per_plan.get(name), types, path=path)
         except PlanError as exc:
             plans.pop(name, None)
-            keep(name, exc, path)
+            keep(name, exc, path, retry=not conflict)
     return plans
 
 

@@ -20,6 +20,9 @@ from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, M
 
 DEFAULT_CPU_SECONDS = 5.0
 DEFAULT_HEAP_MB = 64
+DEFAULT_LOG_LINES = 1_000  # [limits] log_lines_per_step: a step keeps its first lines and says how many it dropped
+DEFAULT_TEXT_KB = 64  # [limits] text_kb: one error message, stack or log line; the start is kept, the cut said
+DEFAULT_CTX_KB = 1_024  # [limits] ctx_kb: the ctx a step leaves; a larger one errors the step
 # A run this long may have allocated a lot; collecting after it costs little beside it (a trivial step
 # takes well under a millisecond and is never followed by a collection).
 HEAVY_RUN_SECONDS = 0.01
@@ -33,6 +36,9 @@ class PlanLoadError(ValueError):
 class Limits:
     cpu_seconds: float = DEFAULT_CPU_SECONDS
     heap_mb: int = DEFAULT_HEAP_MB
+    log_lines: int = DEFAULT_LOG_LINES
+    text_kb: int = DEFAULT_TEXT_KB
+    ctx_kb: int = DEFAULT_CTX_KB
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Runtime:
         self._sources: dict[str, tuple[str, str]] = {}  # key -> (source, url)
         self.crossings = 0  # calls into V8, for the benchmark's "k host calls cost k+1 crossings"
         self.recorded_sent = 0  # recorded host calls handed to V8: linear in k when each is sent once
+        self.replaced_for_intrinsics = 0  # contexts replaced because a step changed built-ins beyond repair
         self._baseline = 0  # bytes the runtime itself holds (host, loaded plans), not charged to a step
 
     def _on_owner(self, fn: Any) -> Any:
@@ -81,6 +88,7 @@ class Runtime:
             self._mr = self._on_owner(make)
             for key, (source, url) in self._sources.items():
                 self._call("__operate.load", key, source, url)
+            self._call_for_text("__operate.drain", timeout_sec=DEFAULT_CPU_SECONDS, max_memory=None)
             self._measure_baseline()
         return self._mr
 
@@ -104,6 +112,15 @@ class Runtime:
         source = f"{fn}({json.dumps(args, separators=(',', ':'))[1:-1]})"
         return self._mr.eval(source, timeout_sec=timeout_sec, max_memory=max_memory)  # type: ignore[union-attr]
 
+    def _check_intrinsics(self) -> str:
+        """After a plan's top-level code ran: put back the shared built-ins; what could not be, named (then
+        the context is replaced, so no other plan sees it)."""
+        lost = self._call_for_text("__operate.drain", timeout_sec=DEFAULT_CPU_SECONDS, max_memory=None)
+        if lost:
+            self.replaced_for_intrinsics += 1
+            self._replace_context()
+        return str(lost)
+
     def load(self, key: str, source: str, url: str) -> list[str]:
         """Compile a plan (its text is a function body ending in `return {main: main, ...}`)."""
         with self._lock:
@@ -123,7 +140,11 @@ class Runtime:
                 self._replace_context()
                 raise PlanLoadError(f"{url}: loading the plan passed the heap limit of {DEFAULT_HEAP_MB} MB") from None
             except JSEvalException as exc:
+                self._check_intrinsics()
                 raise PlanLoadError(_first_lines(str(exc), url)) from None
+            lost = self._check_intrinsics()
+            if lost:
+                raise PlanLoadError(f"{url}: the plan's top-level code changed built-ins other plans share: {lost}")
             self._sources[key] = (source, url)
             self._measure_baseline()
             return list(names)
@@ -141,17 +162,27 @@ class Runtime:
                     "__operate.runJson",
                     key,
                     step,
-                    {**payload, "heapBytes": limits.heap_mb * 1024 * 1024},  # buffers are charged against it
+                    {
+                        **payload,
+                        "heapBytes": limits.heap_mb * 1024 * 1024,  # buffers are charged against it
+                        "logLines": limits.log_lines,
+                        "textChars": limits.text_kb * 1024,
+                    },
                     timeout_sec=limits.cpu_seconds,
                     max_memory=self._max_memory(limits),
                 )
                 if '"status":"host-call"' not in raw[:40]:  # the step is over: what it queued runs now, or never
                     left = max(limits.cpu_seconds - (time.perf_counter() - started), 0.001)
                     try:
-                        self._call_for_text("__operate.drain", timeout_sec=left, max_memory=self._max_memory(limits))
+                        lost = self._call_for_text(
+                            "__operate.drain", timeout_sec=left, max_memory=self._max_memory(limits)
+                        )
                     except (JSTimeoutException, JSOOMException):
                         self._replace_context()  # nothing the step queued may run on into another step
                         return StepResult("error", error=_outlived(step, limits))
+                    if lost:  # built-ins the step changed beyond putting back: the next step gets a new context
+                        self.replaced_for_intrinsics += 1
+                        self._replace_context()
                     # Only once the step is over: between replays a callback the step queued may be running
                     # with no time limit, and the untimed heap calls would wait for it for ever.
                     if time.perf_counter() - started > self.heavy_run_seconds:
@@ -179,6 +210,7 @@ class Runtime:
                     },
                 )
             except JSEvalException as exc:
+                self._replace_context()  # the protocol itself failed: nothing of the step may be left
                 return StepResult("error", error={"message": str(exc).splitlines()[0], "stack": str(exc)})
         data = json.loads(raw)
         if data.get("error") and data["error"].get("stack"):
@@ -211,6 +243,15 @@ class Runtime:
             if self._owner is not None:
                 self._owner.shutdown(wait=True)
                 self._owner = None
+
+
+def cut(text: str, limit_kb: int) -> str:
+    """The start of a text too long to store, and how much was cut (a plan may throw or log 50 MB)."""
+    limit = limit_kb * 1024
+    if len(text) <= limit:
+        return text
+    more = len(text) - limit
+    return f"{text[:limit]}… [cut: {more} more characters; the limit is {limit} ([limits] text_kb in operate.toml)]"
 
 
 def _outlived(step: str, limits: Limits) -> dict[str, Any]:

@@ -5,6 +5,7 @@ names the platform's helper libraries (`smartplans/helpers/`, catalogue in `help
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,9 @@ from .action_templates import Template
 
 MANIFEST_SUFFIX = ".wf-action.json"
 MAX_MANIFESTS = 1000  # a bound on the walk of _IDE/
+# A template or helper script larger than this is not code an action carries (a data dump, a build artefact): it is
+# refused by name rather than read into memory and compiled into every step of the workflows that use it.
+MAX_SCRIPT_BYTES = 8 * 1024 * 1024
 
 
 class ActionError(ValueError):
@@ -30,10 +34,15 @@ class ActionType:
     helper_scripts: tuple[Template, ...] = ()
 
 
+@functools.lru_cache(maxsize=1)
+def _helper_catalogue() -> dict:
+    """helpers.json, read once: it ships with the package, and each helper name of each manifest asks for it."""
+    return load(Path(str(resources.files("smartplans").joinpath("helpers", "helpers.json"))))
+
+
 def platform_helpers() -> dict[str, dict]:
     """The platform's helper libraries by name, as `helpers.json` describes them [inferred]."""
-    folder = resources.files("smartplans").joinpath("helpers")
-    catalogue = load(Path(str(folder.joinpath("helpers.json"))))
+    catalogue = _helper_catalogue()
     return {name: entry for name, entry in catalogue.items() if not name.startswith("/") and isinstance(entry, dict)}
 
 
@@ -91,6 +100,7 @@ def ide_actions(ide_root: Path | None) -> ActionTypes:
     out = ActionTypes()
     if ide_root is None:
         return out
+    by_name = _FilesByName(ide_root)  # one walk of _IDE/ for every manifest's helper names
     for manifest in _manifests(ide_root, out):
         where = f"_IDE/{manifest.relative_to(ide_root).as_posix()}"
         name = None
@@ -104,7 +114,7 @@ def ide_actions(ide_root: Path | None) -> ActionTypes:
                 first = out.types[name].origin if name in out.types else "another manifest"
                 out.types.pop(name, None)
                 raise ActionError(f"{where}: action {name!r} is also defined by {first}")
-            out.types[name] = _action(ide_root, manifest, where, name, doc)
+            out.types[name] = _action(ide_root, manifest, where, name, doc, by_name)
         except ActionError as exc:
             out.problems[name or where] = str(exc)
     return out
@@ -141,7 +151,25 @@ def _load(manifest: Path, where: str) -> object:
         raise ActionError(f"{where}: cannot read: {exc.strerror}") from None
 
 
-def _action(ide_root: Path, manifest: Path, where: str, name: str, doc: dict) -> ActionType:
+class _FilesByName:
+    """The files under _IDE/ by lower-cased name, listed once when a helper is first looked up anywhere: a walk
+    per helper name per manifest made a solution of hundreds of actions take minutes to load."""
+
+    def __init__(self, ide_root: Path) -> None:
+        self.ide_root = ide_root
+        self._index: dict[str, list[Path]] | None = None
+
+    def find(self, names: set[str]) -> list[Path]:
+        if self._index is None:
+            self._index = {}
+            for path in self.ide_root.rglob("*"):
+                self._index.setdefault(path.name.lower(), []).append(path)
+        return sorted(p for name in names for p in self._index.get(name, []) if p.is_file())
+
+
+def _action(
+    ide_root: Path, manifest: Path, where: str, name: str, doc: dict, by_name: _FilesByName | None = None
+) -> ActionType:
     template_path = get_ci(doc, "templateScript")
     if not isinstance(template_path, str) or not template_path:
         raise ActionError(f'{where}: action {name!r} has no "templateScript"')
@@ -152,11 +180,11 @@ def _action(ide_root: Path, manifest: Path, where: str, name: str, doc: dict) ->
         name,
         _read(ide_root, manifest, where, template_path),
         where,
-        tuple(_helper(ide_root, manifest, where, h) for h in helpers),
+        tuple(_helper(ide_root, manifest, where, h, by_name or _FilesByName(ide_root)) for h in helpers),
     )
 
 
-def _helper(ide_root: Path, manifest: Path, where: str, name: str) -> Template:
+def _helper(ide_root: Path, manifest: Path, where: str, name: str, by_name: _FilesByName) -> Template:
     """A `helperScripts` entry: first a library the platform provides (`StringHelpers`), then an IDE path
     (`/_ideFiles/...`), then a file of that name (with or without `.js`) beside the manifest or in _IDE/."""
     found = platform_helper(name)
@@ -170,7 +198,7 @@ def _helper(ide_root: Path, manifest: Path, where: str, name: str) -> Template:
         if beside is not None:
             return _read(ide_root, manifest, where, beside.relative_to(ide_root).as_posix())
     wanted = {base.lower(), f"{base.lower()}.js"}
-    anywhere = sorted(p for p in ide_root.rglob("*") if p.name.lower() in wanted and p.is_file())
+    anywhere = by_name.find(wanted)
     if anywhere:
         return _read(ide_root, manifest, where, anywhere[0].relative_to(ide_root).as_posix())
     raise ActionError(
@@ -191,6 +219,12 @@ def _read(ide_root: Path, manifest: Path, where: str, ide_path: str) -> Template
         )
         raise ActionError(f"{where}: {ide_path} is not a file in the IDE folder{hint}")
     try:
+        size = found.stat().st_size
+        if size > MAX_SCRIPT_BYTES:
+            raise ActionError(
+                f"_IDE/{found.relative_to(ide_root).as_posix()}: {size // (1024 * 1024)} MB is larger than the "
+                f"{MAX_SCRIPT_BYTES // (1024 * 1024)} MB a template or helper script may be"
+            )
         text = found.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"

@@ -226,6 +226,41 @@ def test_a_broken_workflow_fixed_on_disk_runs_on_its_next_start(tmp_path):
         app.extensions["operate"].close()
 
 
+def test_a_workflow_broken_by_a_missing_helper_runs_once_the_helper_is_added(tmp_path):
+    """The user adds the helper file the action names (the workflow file is untouched): the next start must see
+    it, as an edit of a loaded workflow's template is seen, without a restart."""
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    folder = root / "_IDE" / "Notes" / "SaveNote"
+    template = folder / "SaveNote-template.js"
+    template.write_text(
+        'log.Information("Note: " + NoteHelpers.note(ctx.workItemId));\n', encoding="utf-8"
+    )  # a sound template, with a helper of the solution's own
+    manifest = folder / "SaveNote.wf-action.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('["StringHelpers"]', '["NoteHelpers"]'))
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        em = app.extensions["operate"]
+        assert "helper script 'NoteHelpers'" in em.smartplans.broken["save-note"].reason
+        (folder / "NoteHelpers.js").write_text(
+            "var NoteHelpers = { note: function (id) { return 'for ' + id; } };\n", encoding="utf-8"
+        )
+        started = em.smartplans.start("save-note", ev={"Data": {"sharedoId": TASK}}, inputs={"workItemId": TASK})
+        execution = em.smartplans.execution(started)
+        assert execution["state"] == "STOPPED", execution["lastErrored"]
+        assert operate_logs(em, execution) == [f"main Information: Note: for {TASK}"]
+    finally:
+        app.extensions["operate"].close()
+
+
+def operate_logs(em, execution: dict) -> list[str]:
+    return [
+        f"{s['systemName']} {line['logLevel']}: {line['logMessage']}"
+        for s in execution["steps"]
+        for line in em.smartplans.step_log(execution["id"], s["id"])
+    ]
+
+
 # -- builders as real actions call them -------------------------------------------------------------
 def run_script(operate, tmp_path: Path, name: str, body: str, extra_steps: str = "") -> dict:
     """A script plan of `body` as its main step, run once against the demo's open matter."""
@@ -489,3 +524,117 @@ def test_operate_serve_names_the_broken_workflow_and_runs_the_rest(tmp_path):
         assert "Load problems (1)" in home and BROKEN_TEMPLATE_LINE in home
     finally:
         served.stop()
+
+
+def test_a_plan_probing_thousands_of_missing_members_gets_a_bounded_log(operate, tmp_path):
+    body = "for (var i = 0; i < 5000; i++) { var x = sharedo['probe' + i]; } ctx.done = true;"
+    execution = run_script(operate, tmp_path, "many-probes", body)
+    assert execution["state"] == "STOPPED", execution["lastErrored"]
+    logs = operate.logs(execution)
+    assert len(logs) <= 25, len(logs)
+    assert logs[0] == f"main Warning: not emulated: sharedo.probe0 (read as undefined) — {FIDELITY}"
+    assert "4980 more members" in logs[-1]
+
+
+def test_a_plan_s_own_type_error_after_a_probe_is_not_blamed_on_the_probe(operate, tmp_path):
+    body = "if (typeof sharedo.http.options === 'undefined') { ctx.probed = true; } var o = null; o.x = 1;"
+    execution = run_script(operate, tmp_path, "own-bug", body)
+    assert execution["state"] == "ERRORED"
+    assert "not emulated" not in execution["lastErrored"], execution["lastErrored"]
+    assert "Cannot set properties of null" in execution["lastErrored"]
+    assert f"main Warning: not emulated: sharedo.http.options (read as undefined) — {FIDELITY}" in operate.logs(
+        execution
+    )
+
+
+def test_a_helper_or_template_too_large_to_be_code_marks_its_action_broken(tmp_path):
+    """A 300 MB file named as a helper (a data dump, a build artefact) is refused by size, naming it, rather
+    than read into memory and compiled when the solution loads."""
+    ide = make_ide(tmp_path, ["MyHelpers", "Huge"])
+    with open(ide / "Lib" / "Huge.js", "wb") as f:
+        f.truncate(300 * 1024 * 1024)
+    (problem,) = ide_actions(ide).problems.values()
+    assert "_IDE/Lib/Huge.js" in problem and "larger than" in problem and "MB" in problem
+
+
+def test_a_half_written_trigger_or_a_workflow_defined_twice_marks_only_itself(tmp_path):
+    """A trigger file that is not JSON (saved mid-edit) and a second workflow file with a system name already
+    taken (a copy kept beside the original) are each marked, with the file named; the rest loads and runs."""
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    (root / "triggers" / "half.json").write_text('{"TriggerSubType": ', encoding="utf-8")
+    copy = json.loads((root / "workflows" / "log-done.json").read_text(encoding="utf-8"))
+    (root / "workflows" / "log-done-copy.json").write_text(json.dumps(copy), encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        engine = app.extensions["operate"].smartplans
+        problems = engine.problems
+        assert any(p.startswith("trigger not loaded: ") and "half.json" in p for p in problems), problems
+        assert any("'log-done'" in p and "log-done-copy.json" in p and "defined twice" in p for p in problems)
+        assert "log-done" not in engine.plans  # which of the two is meant is the user's to say
+        page = app.test_client().get("/plans")
+        assert page.status_code == 200 and "half.json" in page.get_data(as_text=True)
+    finally:
+        app.extensions["operate"].close()
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_a_workflow_file_nested_too_deeply_marks_only_itself(tmp_path, depth):
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    (root / "workflows" / "deep.json").write_text('{"steps": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        engine = app.extensions["operate"].smartplans
+        assert "deep" in engine.broken and "log-done" in engine.plans
+        assert "deep.json" in engine.broken["deep"].reason
+        assert app.test_client().get("/plans").status_code == 200
+    finally:
+        app.extensions["operate"].close()
+
+
+def test_hundreds_of_actions_naming_a_shared_helper_all_find_it(tmp_path):
+    """300 actions each naming the solution's own `CommonHelpers` by bare name, in an IDE folder of 5,000 widget
+    files: _IDE/ is walked once for them all, not once per name per manifest (that took over half a minute)."""
+    ide = tmp_path / "_IDE"
+    (ide / "Lib").mkdir(parents=True)
+    (ide / "Lib" / "CommonHelpers.js").write_text("var Common = {};\n")
+    for i in range(5000):
+        folder = ide / "Widgets" / f"W{i // 50}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"part{i}.js").write_text("x")
+    for i in range(300):
+        folder = ide / "Actions" / f"A{i}"
+        folder.mkdir(parents=True)
+        (folder / f"A{i}-template.js").write_text("log.Information(1);\n")
+        manifest = {
+            "systemName": f"A{i}",
+            "templateScript": f"/_ideFiles/Actions/A{i}/A{i}-template.js",
+            "helperScripts": ["CommonHelpers", "StringHelpers"],
+        }
+        (folder / f"A{i}.wf-action.json").write_text(json.dumps(manifest))
+    found = ide_actions(ide)
+    assert not found.problems and len(found.types) == 300
+    assert [h.name for h in found.types["A7"].helper_scripts][0] == "_IDE/Lib/CommonHelpers.js"
+
+
+def test_ide_manifests_nested_too_deeply_are_listed_not_a_500(tmp_path):
+    """A widget manifest or an action manifest of arrays nested thousands deep is a named load problem on the home
+    page and the gallery; every page still answers."""
+    root = tmp_path / "solution"
+    shutil.copytree(BROKEN, root)
+    deep = "[" * 5000 + "]" * 5000
+    (root / "_IDE" / "Deep").mkdir()
+    (root / "_IDE" / "Deep" / "Deep.widget.json").write_text(deep, encoding="utf-8")
+    (root / "_IDE" / "Deep" / "Deep.wf-action.json").write_text(deep, encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        client = app.test_client()
+        for page in ("/", "/widgets", "/plans"):
+            response = client.get(page)
+            assert response.status_code == 200, page
+        assert "Deep.widget.json" in client.get("/widgets").get_data(as_text=True)
+        assert "nested too deeply" in client.get("/").get_data(as_text=True)
+        assert "log-done" in app.extensions["operate"].smartplans.plans
+    finally:
+        app.extensions["operate"].close()

@@ -571,3 +571,216 @@ def test_bills_carry_their_fees_apart_from_expenses(fake):
         assert bill["services_sub_total"] == round(fees, 2) and bill["sub_total"] == bill["total"]
         assert bill["total_tax"] == 0.0
     assert any(b["services_sub_total"] < b["sub_total"] for b in bills)  # some bills carry expenses too
+
+
+# -- versions, methods, limits and the writes Clio's document lists ------------------------------------------
+def api_operations() -> list[tuple[str, str]]:
+    """Every API operation the fake serves, as (method, path with a seeded or made-up id)."""
+    from pms_adapters.clio.urls import API, URL_RULES
+
+    return [
+        (method, rule[len(API) + 1 :].replace("<int:record_id>", "1") + ".json")
+        for rule, methods, _ in URL_RULES
+        if rule.startswith(API)
+        for method in methods
+    ]
+
+
+def test_an_unknown_version_is_gone_on_every_operation_and_an_empty_one_is_no_version(fake):
+    token = connect(fake)
+    operations = api_operations()
+    assert len(operations) >= 40
+    for method, path in operations:
+        gone = api(fake, token, path, method=method, headers={"X-API-VERSION": "4.0.99"})
+        assert gone.status_code == 410, (method, path, gone.status_code)
+        assert (
+            gone.json["error"]["type"] == "Gone"
+            and "'4.0.99' is not a supported version" in gone.json["error"]["message"]
+        )
+    for method, path in operations:
+        empty = api(fake, token, path, method=method, headers={"X-API-VERSION": ""})
+        assert empty.status_code != 410, (method, path)
+        assert empty.headers["X-API-VERSION"] == "4.0.13"  # the default, as with no header
+
+
+def test_a_method_clio_does_not_list_is_405_naming_the_ones_it_does(clock):
+    app = create_app(ClioBackend(clock, matters=5))  # 405 is no answer of Clio's document: no conformance observer
+    backend = app.extensions["fake_clio"]
+    token = backend.issue_token(min(backend.users))["access_token"]
+    client = app.test_client()
+    for method in ("TRACE", "PUT"):
+        refused = client.open("/api/v4/matters.json", method=method, headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 405 and refused.json["error"]["type"] == "MethodNotAllowed"
+        assert {m.strip() for m in refused.headers["Allow"].split(",")} >= {"GET", "POST"}
+    one = client.open("/api/v4/bills/1.json", method="TRACE", headers={"Authorization": f"Bearer {token}"})
+    assert {m.strip() for m in one.headers["Allow"].split(",")} >= {"GET", "PATCH", "DELETE"}
+
+
+def test_limits_are_the_document_s_per_list_and_ids_are_64_bit(fake):
+    token = connect(fake)
+    assert api(fake, token, "users.json?limit=2000").status_code == 200  # "between 1 and 2000" for users
+    assert api(fake, token, "billable_matters.json?limit=1000").status_code == 200
+    too_many = api(fake, token, "users.json?limit=2001")
+    assert too_many.status_code == 400 and "limit must be from 1 to 2000" in too_many.json["error"]["message"]
+    huge = api(fake, token, "matters.json?client_id=9223372036854775808")
+    assert huge.status_code == 400 and "client_id must be a 64-bit whole number" in huge.json["error"]["message"]
+    flag = api(fake, token, "documents.json?show_uncompleted=yes")
+    assert flag.status_code == 400 and "show_uncompleted must be true or false" in flag.json["error"]["message"]
+    kind = api(fake, token, "activities.json?type=Meeting")
+    assert kind.status_code == 400 and "type takes TimeEntry" in kind.json["error"]["message"]
+    non_billable = api(fake, token, "activities.json?status=non_billable&fields=id,non_billable").json["data"]
+    assert all(a["non_billable"] for a in non_billable)
+
+
+def test_if_modified_since_answers_304_for_a_record_not_changed_since(fake, clock):
+    token = connect(fake)
+    matter = next(iter(fake.extensions["fake_clio"].matters.values()))
+    shown = api(fake, token, f"matters/{matter['id']}.json")
+    later = api(
+        fake, token, f"matters/{matter['id']}.json", headers={"If-Modified-Since": shown.headers["Last-Modified"]}
+    )
+    assert later.status_code == 304
+    ignored = api(fake, token, f"matters/{matter['id']}.json", headers={"If-Modified-Since": "{}"})
+    assert ignored.status_code == 200  # RFC 9110: a value that is not a date is ignored
+
+
+def test_a_matter_is_created_validated_and_deleted(fake):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    area = next(iter(backend.practice_areas.values()))
+    stage = next(s for s in backend.matter_stages.values() if s["practice_area_id"] == str(area["id"]))
+    client_id = next(iter(backend.contacts))
+    fields = "id,display_number,description,status,open_date,client{id},practice_area{id},matter_stage{id}"
+    made = api(
+        fake,
+        token,
+        f"matters.json?fields={fields}",
+        method="POST",
+        json={"data": {"description": "Boundary dispute", "client": {"id": client_id}, "status": "pending",
+                       "practice_area": {"id": area["id"]}, "matter_stage": {"id": stage["id"]}}},
+    )  # fmt: skip
+    assert made.status_code == 201, made.json
+    matter = made.json["data"]
+    assert matter["status"] == "Pending" and matter["client"] == {"id": client_id}
+    assert matter["matter_stage"] == {"id": stage["id"]} and matter["description"] == "Boundary dispute"
+    assert api(fake, token, "matters.json?query=boundary&fields=id").json["data"] == [{"id": matter["id"]}]
+    for data, status, message in [
+        ({"client": {"id": client_id}}, 422, "data.description is required"),
+        ({"description": "x"}, 422, "data.client is required"),
+        ({"description": "x", "client": {"id": 5}}, 404, "data.client 5 was not found"),
+        ({"description": "x", "client": {"id": client_id}, "status": "Open"}, 422, "data.status must be one of"),
+        ({"description": "x", "client": {"id": client_id}, "billable": "yes"}, 422, "data.billable must be true"),
+        ({"description": "x", "client": {"id": client_id}, "location": "Leeds"}, 422, "not emulated: data.location"),
+    ]:
+        refused = api(fake, token, "matters.json", method="POST", json={"data": data})
+        assert refused.status_code == status and message in refused.json["error"]["message"], refused.json
+    unlisted = api(fake, token, "matters.json", method="POST",
+                   json={"data": {"description": "x", "client": {"id": client_id}, "colour": "red"}})  # fmt: skip
+    assert unlisted.status_code == 201  # a name Clio's document does not list is ignored, as Clio ignores one
+    assert api(fake, token, f"matters/{matter['id']}.json", method="DELETE").status_code == 204
+    assert api(fake, token, f"matters/{matter['id']}.json").status_code == 404
+    assert api(fake, token, f"matters/{matter['id']}.json", method="DELETE").status_code == 404
+    billed = next(iter(backend.bills.values()))["matters"][0]["id"]
+    kept = api(fake, token, f"matters/{billed}.json", method="DELETE")
+    assert kept.status_code == 403 and "has bills" in kept.json["error"]["message"]
+
+
+def test_a_contact_is_created_updated_and_deleted(fake):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    made = api(
+        fake,
+        token,
+        "contacts.json?fields=id,etag,name,type,primary_phone_number,phone_numbers{number,name}",
+        method="POST",
+        json={"data": {"name": "Ada Quill", "type": "Person", "first_name": "Ada", "last_name": "Quill",
+                       "phone_numbers": [{"number": "+44 20 7946 0000", "name": "Work"}]}},
+    )  # fmt: skip
+    assert made.status_code == 201, made.json
+    contact = made.json["data"]
+    assert contact["primary_phone_number"] == "+44 20 7946 0000" and contact["phone_numbers"][0]["name"] == "Work"
+    moved = api(
+        fake,
+        token,
+        f"contacts/{contact['id']}.json?fields=id,name",
+        method="PATCH",
+        json={"data": {"name": "Ada Quill-Hart"}},
+        headers={"If-Match": contact["etag"]},
+    )
+    assert moved.status_code == 200 and moved.json["data"]["name"] == "Ada Quill-Hart"
+    stale = api(fake, token, f"contacts/{contact['id']}.json", method="PATCH", json={"data": {"name": "x"}},
+                headers={"If-Match": contact["etag"]})  # fmt: skip
+    assert stale.status_code == 412
+    for data, message in [({"name": "x"}, "data.type must be Person or Company"), ({"type": "Person"}, "data.name")]:
+        refused = api(fake, token, "contacts.json", method="POST", json={"data": data})
+        assert refused.status_code == 422 and message in refused.json["error"]["message"]
+    assert api(fake, token, f"contacts/{contact['id']}.json", method="DELETE").status_code == 204
+    assert api(fake, token, f"contacts/{contact['id']}.json").status_code == 404
+    client = next(iter(backend.matters.values()))["client"]["id"]
+    assert api(fake, token, f"contacts/{client}.json", method="DELETE").status_code == 403
+
+
+def test_an_activity_is_shown_updated_and_deleted_unless_billed(fake):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    matter = next(iter(backend.matters.values()))
+    made = api(fake, token, "activities.json?fields=id,etag", method="POST",
+               json={"data": {"type": "TimeEntry", "date": "2026-01-05", "quantity": 3600, "price": 100,
+                              "matter": {"id": matter["id"]}}})  # fmt: skip
+    activity_id = made.json["data"]["id"]
+    shown = api(fake, token, f"activities/{activity_id}.json?fields=id,quantity,total")
+    assert shown.status_code == 200 and shown.json["data"]["total"] == 100.0
+    changed = api(fake, token, f"activities/{activity_id}.json?fields=id,quantity_in_hours,total,note", method="PATCH",
+                  json={"data": {"quantity": 5400, "note": "Longer call"}})  # fmt: skip
+    assert changed.status_code == 200, changed.json
+    assert changed.json["data"] == {"id": activity_id, "quantity_in_hours": 1.5, "total": 150.0, "note": "Longer call"}
+    bad = api(fake, token, f"activities/{activity_id}.json", method="PATCH", json={"data": {"quantity": -1}})
+    assert bad.status_code == 422 and "data.quantity must be more than 0" in bad.json["error"]["message"]
+    assert api(fake, token, f"activities/{activity_id}.json", method="DELETE").status_code == 204
+    assert api(fake, token, f"activities/{activity_id}.json").status_code == 404
+    billed = next(a for a in backend.activities.values() if a["billed"])
+    frozen = api(fake, token, f"activities/{billed['id']}.json", method="PATCH", json={"data": {"note": "x"}})
+    assert frozen.status_code == 422 and "is on a bill" in frozen.json["error"]["message"]
+    assert api(fake, token, f"activities/{billed['id']}.json", method="DELETE").status_code == 403
+
+
+def test_a_bill_is_updated_and_a_void_one_deleted_freeing_its_work(fake):
+    token = connect(fake)
+    backend = fake.extensions["fake_clio"]
+    bill = next(b for b in backend.bills.values() if b["state"] == "awaiting_payment")
+    on_it = {a["id"] for a in backend.activities.values() if (a["bill"] or {}).get("id") == bill["id"]}
+    assert api(fake, token, f"bills/{bill['id']}.json", method="DELETE").status_code == 403
+    moved = api(fake, token, f"bills/{bill['id']}.json?fields=id,due_at,state,memo", method="PATCH",
+                json={"data": {"due_at": "2027-01-31", "memo": "Extended"}},
+                headers={"If-Match": bill["etag"]})  # fmt: skip
+    assert moved.status_code == 200, moved.json
+    assert moved.json["data"] == {
+        "id": bill["id"],
+        "due_at": "2027-01-31",
+        "state": "awaiting_payment",
+        "memo": "Extended",
+    }
+    wrong = api(fake, token, f"bills/{bill['id']}.json", method="PATCH", json={"data": {"state": "Paid"}})
+    assert wrong.status_code == 422 and "data.state must be one of" in wrong.json["error"]["message"]
+    void = api(fake, token, f"bills/{bill['id']}.json", method="PATCH", json={"data": {"state": "void"}})
+    assert void.status_code == 200
+    assert all(not backend.activities[a]["billed"] for a in on_it)
+    assert api(fake, token, f"bills/{bill['id']}.json", method="DELETE").status_code == 204
+    assert api(fake, token, f"bills/{bill['id']}.json").status_code == 404
+
+
+def test_a_communication_is_updated_and_deleted(fake):
+    token = connect(fake)
+    matter = next(iter(fake.extensions["fake_clio"].matters.values()))
+    made = api(fake, token, "communications.json?fields=id", method="POST",
+               json={"data": {"subject": "Hello", "body": "First", "type": "EmailCommunication",
+                              "received_at": START.isoformat(), "matter": {"id": matter["id"]}}})  # fmt: skip
+    comm_id = made.json["data"]["id"]
+    changed = api(fake, token, f"communications/{comm_id}.json?fields=id,subject,body,matter{{id}}", method="PATCH",
+                  json={"data": {"body": "Second"}})  # fmt: skip
+    assert changed.status_code == 200, changed.json
+    assert changed.json["data"] == {"id": comm_id, "subject": "Hello", "body": "Second", "matter": {"id": matter["id"]}}
+    bad = api(fake, token, f"communications/{comm_id}.json", method="PATCH", json={"data": {"type": "Letter"}})
+    assert bad.status_code == 422
+    assert api(fake, token, f"communications/{comm_id}.json", method="DELETE").status_code == 204
+    assert api(fake, token, f"communications/{comm_id}.json").status_code == 404

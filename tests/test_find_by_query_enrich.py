@@ -137,3 +137,41 @@ def test_every_fixed_member_the_emulator_lists_reads_a_value(api):
     data = enrich(api, OPEN_MATTER, [{"path": p} for p in paths] + [{"path": "PHASE.SystemName"}])
     assert [p for p in paths if data[p] is None] == []
     assert data["PHASE.SystemName"] == data["phase.systemName"] == "matter-open"
+
+
+def test_a_path_that_multiplies_descendants_is_cut_short_with_a_400_not_a_hang(api):
+    """`descendants.descendants...` on a deep tree reads each item's subtree again per level: the reads a
+    request may make are bounded, and going past the bound is a 400 naming the path."""
+    parent = OPEN_TASK
+    for i in range(40):  # a chain 40 deep below the open task
+        parent = sub_task(api, parent, f"level {i}")
+    path = "descendants." * 6 + "title"
+    response = api.post(FIND, {"search": {"workItemIds": [OPEN_MATTER]}, "enrich": [{"path": path}]})
+    assert response.status_code == 400, response.json
+    assert "enrich[0].path" in response.json["errors"][0]["field"]
+    assert "work items" in response.json["title"]
+
+
+def test_descendants_after_a_collection_are_each_element_s_not_an_empty_list(api):
+    """`children.descendants.title`: each child's open descendants, not a silent [] (the implied closed=false
+    filter must look inside each child's list); `children.children!q?type=task` likewise."""
+    sub_task(api, OPEN_TASK, "Below the open task")
+    data = enrich(
+        api, OPEN_MATTER, [{"path": "children.descendants.title"}, {"path": "children.children!q?type=task.title"}]
+    )
+    flat = [title for titles in data["children.descendants.title"] for title in titles]
+    assert flat == ["Below the open task"]
+    assert [t for titles in data["children.children!q?type=task.title"] for t in titles] == ["Below the open task"]
+
+
+def test_wide_include_fields_on_every_row_are_cut_short_with_a_400(api):
+    """200 enrich entries of 100 includeFields each, on the descendants of every item of a 1000-row page: the
+    fields read count against the same bound, so the answer is a 400 once the bound is reached, not
+    half a minute of work (the read budget, not a timer: the suite times nothing)."""
+    parent = OPEN_TASK
+    for i in range(60):
+        parent = sub_task(api, parent, f"level {i}")
+    entry = {"path": "descendants!q?closed=true", "includeFields": [{"path": "title"}] * 100}
+    response = api.post(FIND, {"search": {"page": {"rowsPerPage": 1000}}, "enrich": [entry] * 200})
+    assert response.status_code == 400, str(response.json)[:300]
+    assert "work items or fields" in response.json["title"]

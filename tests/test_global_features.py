@@ -185,6 +185,8 @@ def features_toml(tmp_path: Path, table: str) -> Path:
         ("[features]\nBookmark = true", "unknown feature 'Bookmark' (known: Bookmarks, Notifications"),
         ("[features]\nBookmarks = 1", "Bookmarks must be true or false"),
         ("[features]\nPageViewAnalytics = true", "PageViewAnalytics cannot be switched on: not emulated"),
+        ("[features]\nBookmarks = false\nbookmarks = true", "'Bookmarks' and 'bookmarks' switch the same feature"),
+        ("[features]\nBookmarks = true\nBOOKMARKS = false", "'Bookmarks' and 'BOOKMARKS' switch the same feature"),
     ],
 )
 def test_a_features_table_the_emulator_cannot_honour_stops_the_load(tmp_path: Path, table: str, message: str):

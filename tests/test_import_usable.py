@@ -20,6 +20,7 @@ from emulator.app import create_app
 from emulator.kernel import jsonfile
 from emulator.settings import Settings
 from emulator.solution.importer import REPORT_FILE, import_package
+from emulator.solution.starter import toml_block
 from tests.conftest import user_token
 from tests.test_importer_report import real_entries, zip_of
 from tests.test_serve import Served
@@ -204,3 +205,21 @@ def test_a_reimport_keeps_the_people_and_work_items_put_in_the_folder(tmp_path: 
     md = (tmp_path / "s" / REPORT_FILE).read_text(encoding="utf-8")
     assert "Kept from the folder this import replaced" in md and "`ods/people.json` was kept" in md
     assert "kept from the folder it replaced: ods/people.json" in report.summary()
+
+
+def test_control_characters_in_an_export_never_break_operate_toml(tmp_path: Path):
+    """A manifest's provenance and a proxy-calling file's name are copied into operate.toml's comments: characters
+    TOML refuses in a comment (U+0000-U+001F but tab, U+007F) must not make the written solution unloadable."""
+    entries = real_entries()
+    manifest = jsonfile.loads(entries["manifest.json"], "manifest.json")
+    manifest["CreatedBy"] = "someone\u0001\u007f@example.test"
+    entries["manifest.json"] = json.dumps(manifest).encode()
+    import_package(zip_of(tmp_path / "p.zip", entries), tmp_path / "s")
+    text = (tmp_path / "s/operate.toml").read_text(encoding="utf-8")
+    toml = tomllib.loads(text)
+    assert toml["linked_services"]["demo01"]["fake"] == "demo"
+    assert "# CreatedBy: someone\\u0001\\u007f@example.test" in text
+    # a file of the export that calls a linked service, named with such characters, is named in a comment too
+    block = toml_block({"demo01": ["_IDE/a\u007fb\nc.js"]}, lambda v: json.dumps(v))
+    assert tomllib.loads(block)["linked_services"]["demo01"]["fake"] == "demo"
+    assert "# called by _IDE/a\\u007fb\\u000ac.js" in block

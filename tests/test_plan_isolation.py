@@ -415,3 +415,251 @@ def test_a_spinning_callback_between_replays_never_hangs_the_runtime(run_plan):
     em, runs = run_plan(plan, before=every_run_is_long)
     assert runs["hostile"]["state"] == "ERRORED"
     assert runs["ordinary"]["state"] == "STOPPED", runs["ordinary"]["lastErrored"]
+
+
+TAMPER = {
+    "a builder's prototype": (
+        "Object.getPrototypeOf(actions.sharedo.BuildTask()).WithTitle = function () {"
+        ' this._task.title = "FAKE"; return this; };'
+        " Object.getPrototypeOf(actions.sharedo.BuildActionPlan()).stash = [];"
+    ),
+    "Guid's values": 'Object.getPrototypeOf(Guid.Empty).ToString = function () { return "FAKE"; };',
+    "Date.prototype": 'Date.prototype.toISOString = function () { return "FAKE"; };',
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPER))
+def test_a_plan_cannot_change_the_host_objects_a_later_plan_builds(tmp_path, what):
+    """The host's builders, Guid values and Date are shared by every plan in the context: what one step
+    changes on their prototypes must not reach the next plan (it could fake or collect that plan's data)."""
+    checker = (
+        "function main(ev, ctx, log) {"
+        ' ctx.title = actions.sharedo.BuildTask().WithTitle("mine").Build().task.title;'
+        ' ctx.stash = "stash" in actions.sharedo.BuildActionPlan();'
+        " ctx.guid = Guid.Empty.ToString(); ctx.date = new Date(0).toISOString(); }\nreturn { main: main };"
+    )
+    hostile = f"function main(ev, ctx, log) {{ {TAMPER[what]} }}\nreturn {{ main: main }};"
+    plans = {"hostile": hostile, "ordinary": checker}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        for value in ("1", "2"):  # the second round runs after whatever the first hostile run left behind
+            api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": value})
+        ordinary = em.smartplans.executions(None, None, "ordinary")
+        assert len(ordinary) == 2
+        for run in ordinary:
+            assert run["state"] == "STOPPED", run["lastErrored"]
+            assert {k: run["ctx"][k] for k in ("title", "stash", "guid", "date")} == {
+                "title": "mine",
+                "stash": False,
+                "guid": "00000000-0000-0000-0000-000000000000",
+                "date": "1970-01-01T00:00:00.000Z",
+            }
+    finally:
+        em.close()
+
+
+def test_what_a_plan_s_top_level_code_changes_is_undone_before_any_step_runs(tmp_path):
+    """A plan's top-level code runs when it is loaded, outside any step: what it changes on the shared built-ins
+    and host objects, or leaves on the global object, must be gone before another plan's step runs."""
+    hostile = (
+        "Object.getPrototypeOf(actions.sharedo.BuildTask()).WithTitle = function () {"
+        ' this._task.title = "FAKE"; return this; };'
+        ' String.prototype.trim = function () { return "FAKE"; }; globalThis.planted = 1;'
+        "\nfunction main(ev, ctx, log) { }\nreturn { main: main };"
+    )
+    checker = (
+        "function main(ev, ctx, log) {"
+        ' ctx.title = actions.sharedo.BuildTask().WithTitle("mine").Build().task.title;'
+        ' ctx.trim = " x ".trim(); ctx.planted = typeof planted; }\nreturn { main: main };'
+    )
+    plans = {"hostile": hostile, "ordinary": checker}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger("ordinary", "attribute-changed")])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        em.smartplans.runtime.load("hostile-again", hostile, "plans/hostile.js")  # as a reload after an edit does
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        (run,) = em.smartplans.executions(None, None, "ordinary")
+        assert run["state"] == "STOPPED", run["lastErrored"]
+        assert {k: run["ctx"][k] for k in ("title", "trim", "planted")} == {
+            "title": "mine",
+            "trim": "x",
+            "planted": "undefined",
+        }
+    finally:
+        em.close()
+
+
+BREAKS_BUILT_INS = {
+    "delete globalThis.Object": "delete globalThis.Object;",
+    "delete Array, Error and Promise": "delete globalThis.Array; delete globalThis.Error; delete globalThis.Promise;",
+    "a rebound global Object": "Object = function () {}; globalThis.JSON2 = 1;",
+    "Array.prototype.push replaced, then frozen": (
+        "Array.prototype.push = function () { return 42; }; Object.freeze(Array.prototype);"
+    ),
+    "a frozen Object.prototype": "Object.freeze(Object.prototype);",
+    "non-configurable properties on built-in prototypes": (
+        "Object.defineProperty(Array.prototype, 'evil', { value: 1 });"
+        " Reflect.defineProperty(Object.prototype, 'evil', { value: 2 });"
+        " Object.defineProperty(Date.prototype, 'evil', { get: function () { return 3; } });"
+    ),
+    "a prototype swapped": "Object.setPrototypeOf(Array.prototype, null); Error.prototype.__proto__ = null;",
+    "a descriptor made read-only": "Object.defineProperty(String.prototype, 'trim', { writable: false });",
+    "a global function declared by indirect eval": "(0, eval)('function Array() { return 1; }');",
+    "a promise callback that deletes Object": "Promise.resolve().then(function () { delete globalThis.Object; });",
+}
+INTRINSICS_AS_BEFORE = """
+function main(ev, ctx, log) {
+  var a = []; a.push(1, 2);
+  ctx.seen = {
+    push: a.length, object: typeof Object, array: Array.isArray(a), error: new Error("e").message,
+    promise: typeof Promise, frozen: [Object.isFrozen(Object.prototype), Object.isFrozen(Array.prototype)],
+    evil: [typeof [].evil, typeof ({}).evil, typeof new Date(0).evil],
+    protos: Object.getPrototypeOf(Array.prototype) === Object.prototype &&
+      Object.getPrototypeOf(Error.prototype) === Object.prototype,
+    trim: Object.getOwnPropertyDescriptor(String.prototype, "trim").writable
+  };
+  function Mine() {} Mine.prototype.toString = function () { return "mine"; };  // assignment still shadows
+  ctx.seen.mine = String(new Mine());
+}
+return { main: main };
+"""
+AS_BEFORE = {
+    "push": 2,
+    "object": "function",
+    "array": True,
+    "error": "e",
+    "promise": "function",
+    "frozen": [False, False],
+    "evil": ["undefined", "undefined", "undefined"],
+    "protos": True,
+    "trim": True,
+    "mine": "mine",
+}
+
+
+@pytest.mark.parametrize("what", list(BREAKS_BUILT_INS))
+def test_a_step_that_breaks_built_ins_leaves_them_as_before_for_every_later_plan(tmp_path, what):
+    """Deleting, freezing or redefining what every plan shares put every later execution of every plan in
+    ERRORED until a restart (a reset did not heal it): after each step the built-ins are as they were."""
+    hostile = f"function main(ev, ctx, log) {{ {BREAKS_BUILT_INS[what]} ctx.done = true; }}\nreturn {{ main: main }};"
+    plans = {"hostile": hostile, "checker": INTRINSICS_AS_BEFORE, "ordinary": ORDINARY}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        for value in ("1", "2"):  # the second round runs after whatever the first hostile run left behind
+            api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": value})
+        for name in ("checker", "ordinary", "hostile"):  # the hostile plan's own second run too
+            runs = em.smartplans.executions(None, None, name)
+            assert len(runs) == 2 and all(r["state"] == "STOPPED" for r in runs), [r["lastErrored"] for r in runs]
+        assert [r["ctx"]["seen"] for r in em.smartplans.executions(None, None, "checker")] == [AS_BEFORE] * 2
+    finally:
+        em.close()
+
+
+def test_a_plan_whose_top_level_code_breaks_built_ins_does_not_load_and_others_run(tmp_path):
+    breaks = "Object.freeze(Object.prototype);\nfunction main(ev, ctx, log) { ctx.done = true; }\nreturn {main: main};"
+    plans = {"breaks": breaks, "checker": INTRINSICS_AS_BEFORE}
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    em = app.extensions["operate"]
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))
+        api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+        broken = em.smartplans.executions(None, None, "breaks")[0]
+        assert broken["state"] == "ERRORED"
+        assert "top-level code changed built-ins" in broken["lastErrored"]
+        assert "Object.prototype was made non-extensible" in broken["lastErrored"]
+        checker = em.smartplans.executions(None, None, "checker")[0]
+        assert checker["state"] == "STOPPED" and checker["ctx"]["seen"] == AS_BEFORE
+    finally:
+        em.close()
+
+
+def _bounded_solution(tmp_path, plans: dict[str, str], limits: str):
+    root = solution_from_demo(tmp_path / "s", plans, [trigger(p, "attribute-changed") for p in plans])
+    config = root / "operate.toml"
+    config.write_text(config.read_text().replace("[limits]", "[limits]\n" + limits))
+    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
+    api = Api(app, client_token(app), renew=lambda: client_token(app))
+    api.post(f"/api/v1/public/workItem/{OPEN_MATTER}/attributes/poke", {"value": "1"})
+    return app, api
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'throw "x".repeat(5 << 20);',
+        'throw new Error("x".repeat(5 << 20));',
+        'log.Information("x".repeat(5 << 20)); throw new Error("after a long line");',
+    ],
+)
+def test_a_huge_error_or_log_line_is_stored_cut_to_its_limit_and_says_how_much_was_cut(tmp_path, body):
+    """A step that threw 50 MB stored it whole (the DB grew by 317 MB; the executions list was 105 MB)."""
+    plans = {"huge": f"function main(ev, ctx, log) {{ {body} }}\nreturn {{ main: main }};", "ordinary": ORDINARY}
+    app, api = _bounded_solution(tmp_path, plans, "text_kb = 64")
+    em = app.extensions["operate"]
+    try:
+        run = em.smartplans.executions(None, None, "huge")[0]
+        assert run["state"] == "ERRORED"
+        step = run["steps"][0]
+        lines = em.smartplans.step_log(run["id"], step["id"])
+        stored = [run["lastErrored"], step["error"]["message"], step["error"].get("stack") or ""]
+        stored += [line["logMessage"] for line in lines]
+        assert max(len(text) for text in stored) < 66 * 1024
+        cut = [text for text in stored if "… [cut: " in text]
+        assert cut and all("more characters; the limit is 65536 ([limits] text_kb" in text for text in cut)
+        assert any(text.startswith(("xxxx", "Error: xxxx")) for text in cut)  # the start is kept
+        listing = api.get("/api/executionengine/plans/executing")
+        assert listing.status_code == 200 and len(listing.data) < 1024 * 1024
+        assert em.smartplans.executions(None, None, "ordinary")[0]["state"] == "STOPPED"
+    finally:
+        em.close()
+
+
+def test_a_step_that_logs_without_end_keeps_its_first_lines_and_says_how_many_it_dropped(tmp_path):
+    """A step logging 1,000,000 lines ended ERRORED with the message "null"."""
+    plan = 'function main(ev, ctx, log) { for (var i = 0; i < 200000; i++) log.Information("line " + i); }'
+    plans = {"chatty": plan + "\nreturn { main: main };", "ordinary": ORDINARY}
+    app, _ = _bounded_solution(tmp_path, plans, "log_lines_per_step = 500")
+    em = app.extensions["operate"]
+    try:
+        run = em.smartplans.executions(None, None, "chatty")[0]
+        assert run["state"] == "STOPPED", run["lastErrored"]
+        lines = em.smartplans.step_log(run["id"], run["steps"][0]["id"])
+        assert len(lines) == 501 and lines[499]["logMessage"] == "line 499"
+        assert lines[-1]["logLevel"] == "Warning"
+        assert lines[-1]["logMessage"] == (
+            "199500 more log lines were dropped: a step keeps its first 500"
+            " ([limits] log_lines_per_step in operate.toml)"
+        )
+    finally:
+        em.close()
+
+
+def test_a_step_that_leaves_a_ctx_over_its_limit_errors_naming_the_limit(tmp_path):
+    plan = 'function main(ev, ctx, log) { ctx.blob = "x".repeat(5 << 20); }\nreturn { main: main };'
+    app, _ = _bounded_solution(tmp_path, {"big": plan, "ordinary": ORDINARY}, "ctx_kb = 1024")
+    em = app.extensions["operate"]
+    try:
+        run = em.smartplans.executions(None, None, "big")[0]
+        assert run["state"] == "ERRORED"
+        assert "left a ctx of 5120 KB, over its limit of 1024 KB ([limits] ctx_kb" in run["lastErrored"]
+        with em.store.read() as conn:
+            stored = conn.execute("SELECT length(ctx) FROM plan_executions WHERE id=?", (run["id"],)).fetchone()[0]
+        assert stored < 1024
+    finally:
+        em.close()
+
+
+def test_a_size_limit_that_is_not_a_whole_number_is_refused_naming_it(tmp_path):
+    from emulator.solution.loading import SolutionError
+
+    with pytest.raises(SolutionError, match=r"\[limits\] text_kb must be a whole number of at least 1, not 0"):
+        _bounded_solution(tmp_path, {"ordinary": ORDINARY}, "text_kb = 0")

@@ -416,6 +416,9 @@ def test_the_outbox_and_clio_results_need_a_signed_in_user(operate, browser):
     sign_in(browser, "tom.becker", "/outbox")  # signed in, but without core.integrations.sync
     assert browser.get("/outbox").status_code == 200
     assert browser.get("/settings/integrations/clio/runs/x").status_code == 403
+    # a message is for its recipients and administrators (docs/security.md): not for tom
+    assert browser.get(f"/outbox/{message}/attachments/{attachment}").status_code == 403
+    sign_in(browser, "hannah.whitfield", "/outbox")  # emulator.control
     got = browser.get(f"/outbox/{message}/attachments/{attachment}")
     assert got.status_code == 200 and got.get_data(as_text=True) == "a,b\r\n"
     assert "filename*=UTF-8''Z%C3%BCrich" in got.headers["Content-Disposition"]

@@ -312,3 +312,27 @@ def test_the_configuration_of_a_plugin_the_solution_lacks_is_a_named_404(operate
         title = response.get_json()["title"]
         assert "no plugin 'Nobody'" in title and "LookalikePlugin" in title
     assert client.get("/_harness/plugins/lookalikeplugin/configuration").status_code == 200  # any letter case
+
+
+def test_a_plugin_folder_that_links_out_of_the_solution_is_no_plugin(tmp_path):
+    """`_plugins/Elsewhere` a link to a folder outside the solution serves no file, so it is no plugin either: its
+    configuration can be neither read nor stored, and the 404 does not list it."""
+    from emulator.app import create_app
+    from emulator.settings import Settings
+
+    root = bindings_solution(tmp_path / "solution")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "configuration.json").write_text('{"secret": "outside the solution"}', encoding="utf-8")
+    (root / "_plugins" / "Elsewhere").symlink_to(outside, target_is_directory=True)
+    app = create_app(Settings(data_dir=tmp_path / "state", solution=root))
+    try:
+        client = app.test_client()
+        for response in (
+            client.get("/_harness/plugins/Elsewhere/configuration"),
+            client.put("/_harness/plugins/Elsewhere/configuration", data="{}", content_type="application/json"),
+        ):
+            assert response.status_code == 404
+            assert "Elsewhere" not in response.get_json()["title"].split("plugins:")[1]
+    finally:
+        app.extensions["operate"].close()

@@ -221,6 +221,23 @@ def test_load_widget_of_an_unknown_widget_names_it_in_place(operate, widget_page
     assert f"not emulated: Framework.Widgets.Comments \u2014 see {FIDELITY}" in errors(page)
 
 
+@pytest.mark.parametrize("widget_id", ["constructor", "__proto__", "toString", "Lookalike.hasOwnProperty"])
+def test_load_widget_with_the_name_of_an_object_member_is_an_unknown_widget(operate, widget_page, widget_id):
+    """An id such as `constructor` or `__proto__` names no widget: it must not pick up what every object
+    inherits (and then fail with a message about `undefined`, or resolve as if something loaded)."""
+    page = widget_page("Lookalike.WidgetHost", work_item=MATTER)
+    state = page.page.evaluate(
+        """async (id) => {
+            const h = $ui.widgets.loadWidget(id, '.host-children', {withChrome: false});
+            return await new Promise(res => h.ready.then(() => res('resolved'), () => res('rejected')));
+        }""",
+        widget_id,
+    )
+    assert state == "rejected"
+    assert page.page.locator(".host-children [data-standin]").get_attribute("data-standin") == widget_id
+    assert errors(page) == [f"not emulated: {widget_id} \u2014 see {FIDELITY}"]
+
+
 # -- every failed call, and pending ones ---------------------------------------------------------------------
 @pytest.mark.parametrize(
     "widget, via", [("Lookalike.FetchOnly", "fetch"), ("Lookalike.PlainAjax", "$.ajax")], ids=["fetch", "jquery"]

@@ -29,7 +29,7 @@ from emulator.kernel.errors import ApiError, error_body
 from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
 
-from . import apicookie, plugins
+from . import apicookie, handout, plugins
 from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
@@ -51,6 +51,13 @@ MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.
 bp = Blueprint("widgets", __name__, template_folder="templates")
 bp.after_request(apicookie.attach)
 bp.register_blueprint(plugins.bp)  # /_harness/plugins/<Plugin>/configuration
+TOKEN_ROUTES = {"widgets.preview", "widgets.portal_page", "widgets.session"}  # pages and routes carrying a token
+
+
+@bp.before_request
+def _own_pages_only() -> Response | None:
+    """A token only for the emulator's own pages, never another origin's (widgets/handout.py)."""
+    return handout.refusal() if request.endpoint in TOKEN_ROUTES else None
 
 
 def _em() -> Any:
@@ -111,8 +118,8 @@ def _signed_in(em: Any) -> dict[str, str] | None:
                 found = {"user": principal.user_name, "at": raw["at"], "rt": raw["rt"]}
         except ApiError:  # expired or revoked: try the refresh token
             found = _refreshed(em, raw["rt"])
-        if found is None and isinstance(raw.get("user"), str):
-            found = _renewed(em, raw["user"])  # the virtual clock jumped past both tokens: still signed in
+        if found is None:
+            found = _renewed(em, raw["rt"])  # the virtual clock jumped past both tokens: still signed in
     g.harness_signin = found
     return found
 
@@ -134,11 +141,13 @@ def _refreshed(em: Any, refresh_token: str) -> dict[str, str] | None:
     return {"user": user, "at": body["access_token"], "rt": body["refresh_token"]}
 
 
-def _renewed(em: Any, user: str) -> dict[str, str] | None:
+def _renewed(em: Any, refresh_token: str) -> dict[str, str] | None:
+    """The user the server issued `refresh_token` to (the cookie's `user` is only a note, never trusted)."""
     try:
-        body = em.identity.renew_signin(PORTAL_CLIENT, user)
+        body = em.identity.renew_signin(PORTAL_CLIENT, refresh_token)
     except OAuthError:
         return None
+    user = em.identity.authenticate(f"Bearer {body['access_token']}").user_name
     g.harness_cookie = json.dumps({"at": body["access_token"], "rt": body["refresh_token"], "user": user})
     return {"user": user, "at": body["access_token"], "rt": body["refresh_token"]}
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from emulator.kernel.errors import error_body
-from emulator.solution.pluginfiles import plugin_configuration, plugins_root
+from emulator.solution.pluginfiles import plugin_configuration, plugin_folder, plugins_root
 
 from .manifests import scan
 from .portals import strict_json
@@ -58,7 +58,9 @@ def known_plugins(em: Any) -> dict[str, str]:
     """Lower-cased name → name of every plugin the solution has: a folder under `_plugins/`, or one a widget
     manifest says it configures."""
     root = plugins_root(em.solution.root)
-    found = {p.name.lower(): p.name for p in root.iterdir() if p.is_dir()} if root else {}
+    folders = [p for p in root.iterdir() if p.is_dir()] if root else []
+    # a link that leads out of _plugins/ serves nothing (plugin_folder), so it is no plugin here either
+    found = {p.name.lower(): p.name for p in folders if plugin_folder(em.solution.root, p.name) is not None}
     for manifest in scan(em.solution.ide_root, root).widgets():
         if manifest.configures_plugin:
             found.setdefault(manifest.configures_plugin.lower(), manifest.configures_plugin)

@@ -70,7 +70,7 @@ def move_clock():
 
 @bp.get("/events")
 def events():
-    caller()
+    caller("core.sharedo.read")  # what the events describe: work items (docs/security.md)
     em = emulator()
     after = int_arg("after", 0, minimum=0, maximum=2**62)
     limit = int_arg("limit", 1000, maximum=10_000)

@@ -1,5 +1,6 @@
 """`/api/_emulator/outbox`: what the emulator has e-mailed, as a person or a test checks it (the message, who it
-went to, whether the SMTP server took it, the attachments as files). Reading needs a token, as the events do."""
+went to, whether the SMTP server took it, the attachments as files). A message is for its recipients and for
+holders of emulator.control (emulator/outbox_access.py): others neither list nor read it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request, send_file
 
 from ..kernel.errors import invalid
 from ..outbox import KINDS, Message
+from ..outbox_access import addresses_of, check_readable, kinds_for
 from .common import caller, emulator, int_arg
 
 bp = Blueprint("outbox", __name__, url_prefix="/api/_emulator/outbox")
@@ -17,7 +19,7 @@ bp = Blueprint("outbox", __name__, url_prefix="/api/_emulator/outbox")
 
 @bp.get("")
 def listing():
-    caller()
+    principal = caller()
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
         raise invalid("kind", f"must be one of {list(KINDS)}, not {kind[:40]!r}")
@@ -26,19 +28,22 @@ def listing():
         offset=int_arg("offset", 0, minimum=0),
         kind=kind,
         work_item_id=request.args.get("workItemId") or None,
+        to_any_of=addresses_of(principal),
+        or_kinds=kinds_for(principal),
     )
     return jsonify({"totalRows": page.total_rows, "rows": [message_json(m) for m in page.rows]})
 
 
 @bp.get("/<message_id>")
 def one(message_id: str):
-    caller()
-    return jsonify(message_json(emulator().outbox.get(message_id)))
+    message = emulator().outbox.get(message_id)
+    check_readable(caller(), message)
+    return jsonify(message_json(message))
 
 
 @bp.get("/<message_id>/attachments/<attachment_id>")
 def attachment(message_id: str, attachment_id: str):
-    caller()
+    check_readable(caller(), emulator().outbox.get(message_id))
     found = emulator().outbox.attachment(message_id, attachment_id)
     response: Response = send_file(
         BytesIO(found.content.encode("utf-8")),

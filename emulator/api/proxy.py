@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 from urllib.parse import quote, unquote
 
 import httpx
@@ -31,11 +32,56 @@ DROP_REQUEST = {
     "connection",
     "transfer-encoding",
     "accept-encoding",
+    # hop-by-hop (RFC 9110 §7.6.1) and the caller's credentials for a proxy of its own
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    # claims about where the call came from: the caller may not speak for the proxy
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-real-ip",
 }
 DROP_RESPONSE = {"content-length", "connection", "transfer-encoding", "content-encoding", "keep-alive", "set-cookie"}
 
 
 SEGMENT_SAFE = "!$&'()*+,;=:@~"  # RFC 3986 pchar beyond the unreserved: left as they are in a path segment
+CONTROL_SEGMENT = "_fake"  # the fakes' own control surface (pms_adapters/*/urls.py): never reached by proxy
+
+
+def header_key(name: str) -> str:
+    """One spelling for a header name: case, and `_` against `-` (a WSGI server reads `API_KEY` and
+    `Api-Key` as the same variable), so an injected header replaces the caller's however it was written."""
+    return name.strip().lower().replace("_", "-")
+
+
+def forwarded_headers(sent: Any, injected: dict[str, str]) -> dict[str, str]:
+    """The caller's headers as they may reach the service, then the service's credentials: nothing the
+    caller sent under an injected name (any spelling), nothing hop-by-hop (nor what `Connection` names),
+    no credentials or forwarding claims of the caller's."""
+    named_by_connection = {header_key(n) for n in sent.get("Connection", "").split(",") if n.strip()}
+    dropped = {header_key(n) for n in (*DROP_REQUEST, *injected)} | named_by_connection
+    headers = {k: v for k, v in sent.items() if header_key(k) not in dropped}
+    headers.update(injected)
+    return headers
+
+
+def decoded(part: str) -> str:
+    """A path segment decoded until it stops changing, as some server on the way might decode it."""
+    for _ in range(5):
+        again = unquote(part)
+        if again == part:
+            break
+        part = again
+    return part
 
 
 @bp.route("/api/proxy/<service_name>/_/", defaults={"upstream": ""}, methods=METHODS)
@@ -57,12 +103,27 @@ def proxy(service_name: str, upstream: str):
         raise ApiError(
             400, "the upstream path is not valid UTF-8", [{"field": "path", "message": "not UTF-8"}]
         ) from None
-    segments = [unquote(part) for part in upstream.split("/")]
-    if any(part in (".", "..") or "/" in part or "\\" in part for part in segments):
+    segments = [decoded(part) for part in upstream.split("/")]
+    if any(part.strip() in (".", "..") or "/" in part or "\\" in part for part in segments):
         raise ApiError(
             400,
             f"the upstream path {upstream[:100]!r} may not step outside the service's base path",
             [{"field": "path", "message": "no '.' or '..' segments"}],
+        )
+    if any(part.strip().lower().startswith(CONTROL_SEGMENT) for part in segments):
+        # The demo PMS's faults and reset, the fake Clio's switches and tokens: an emulator.control matter
+        # (the web pages and the fakes' own ports), never a proxy caller's, however the path is spelled.
+        raise ApiError(
+            403,
+            f"the upstream path {upstream[:100]!r} is a fake's control route ({CONTROL_SEGMENT}/...): "
+            "the proxy does not forward it; control the fake from its own port or the emulator's pages",
+            [{"field": "path", "message": f"no {CONTROL_SEGMENT} segment"}],
+        )
+    if "" in segments[:-1]:  # `a//b`: a server that merges slashes would answer for another path
+        raise ApiError(
+            400,
+            f"the upstream path {upstream[:100]!r} has an empty segment ('//')",
+            [{"field": "path", "message": "no empty segments"}],
         )
     if service.auth in CONNECTED and (request.method not in ("GET", "HEAD") or not upstream.startswith("api/")):
         # The firm's grant carries an administrator's rights: through the proxy it only reads the API
@@ -72,10 +133,9 @@ def proxy(service_name: str, upstream: str):
             f"linked service {service_name!r} rides on the firm's {CONNECTED[service.auth]} connection: "
             "through the proxy it only answers GET of its API (api/...)",
         )
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROP_REQUEST}
     started = time.perf_counter()
     try:
-        headers.update(em.linked_services.credentials(service))
+        headers = forwarded_headers(request.headers, em.linked_services.credentials(service))
         client = em.linked_services.client(service_name)
         upstream_request = client.build_request(
             request.method,

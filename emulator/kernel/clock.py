@@ -71,6 +71,9 @@ class Clock:
         # The scheduler's "run the earliest job due by this moment; say whether there was one".
         self.on_due: Callable[[datetime], bool] | None = None
         self.on_change: Callable[[datetime], None] | None = None
+        # Called with the moment the clock leaves before it goes back in time (set, restore): whatever expired
+        # by then (tokens, codes) stays expired once the clock reads an earlier time.
+        self.on_rewind: list[Callable[[datetime], None]] = []
 
     def now(self) -> datetime:
         if self.mode == "system":
@@ -96,13 +99,26 @@ class Clock:
 
     def restore(self, moment: datetime) -> None:
         """Put a persisted virtual time back without running anything (start-up, import, reset)."""
+        self._rewinding(moment.astimezone(UTC))
         self._virtual_now = moment.astimezone(UTC)
+
+    def left_behind(self, moment: datetime) -> None:
+        """The clock once read `moment` (a previous run's saved time) and now reads earlier: as a move back."""
+        if self.mode == "virtual" and moment > self._virtual_now:
+            for hook in self.on_rewind:
+                hook(moment)
+
+    def _rewinding(self, target: datetime) -> None:
+        if self.mode == "virtual" and target < self._virtual_now:
+            for hook in self.on_rewind:
+                hook(self._virtual_now)
 
     def _move_to(self, target: datetime) -> datetime:
         if target >= LATEST:
             raise ClockRangeError(f"the virtual clock stays before {iso(LATEST)}")
         with self._lock:
             if target < self._virtual_now:
+                self._rewinding(target)
                 self._virtual_now = target
             else:
                 # The scheduler steps the clock to each job's due moment before running it,

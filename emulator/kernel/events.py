@@ -14,11 +14,10 @@ from importlib import resources
 from typing import Any
 
 from .clock import Clock, iso
+from .snapshot_rules import CURSOR_KEY  # the dispatcher's cursor: one name for it and the rule that checks it
 from .store import Store, dumps
 
 log = logging.getLogger("operate.events")
-
-CURSOR_KEY = "dispatcher.cursor"
 
 
 @dataclass(frozen=True)

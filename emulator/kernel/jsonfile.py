@@ -91,6 +91,8 @@ def loads(text: str | bytes, source: str = "<string>") -> Any:
         return json.loads(strip_comments(text))
     except json.JSONDecodeError as exc:
         raise JsonFileError(f"{source}: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:  # arrays or objects nested hundreds deep: no real file is, and Python cannot read it
+        raise JsonFileError(f"{source}: nested too deeply to read (hundreds of levels of arrays or objects)") from None
 
 
 def load(path: str | Path) -> Any:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .snapshot_rules import broken_rule
+
 SNAPSHOT_FORMAT = "operate-toolkit/snapshot@1"
 
 # Each entry is one migration; the index + 1 is the schema version it brings the file to.
@@ -582,6 +584,7 @@ class Store:
                 info = conn.execute(f"PRAGMA table_info({name})").fetchall()
                 columns = [r[1] for r in info]
                 required = {r[0] for r in info if r[3] or r[5]}  # NOT NULL, or part of the primary key
+                declared = [str(r[2]).upper() for r in info]
                 key = [r[0] for r in sorted(info, key=lambda r: r[5]) if r[5]]
                 if not isinstance(table, dict) or table.get("columns") != columns:
                     raise SnapshotError(f"snapshot.tables.{name}.columns must be {columns}")
@@ -592,7 +595,7 @@ class Store:
                 for i, row in enumerate(rows):
                     for j, value in enumerate(row):
                         where = f"snapshot.tables.{name}.rows[{i}][{j}] ({columns[j]})"
-                        problem = _cell_problem(value, j in required)
+                        problem = _cell_problem(value, j in required, declared[j])
                         if problem:
                             raise SnapshotError(f"{where}: {problem}")
                     if key:
@@ -604,6 +607,9 @@ class Store:
                             )
                         seen[ident] = i
                 result[name] = [tuple(r) for r in rows]
+        problem = broken_rule(snapshot)
+        if problem:
+            raise SnapshotError(f"snapshot breaks a rule: {problem}")
         return result
 
     def close(self) -> None:
@@ -615,12 +621,18 @@ class SnapshotError(ValueError):
     pass
 
 
-def _cell_problem(value: Any, required: bool) -> str | None:
-    """What SQLite could not store (or the schema refuses) in one snapshot cell; None when it fits."""
+def _cell_problem(value: Any, required: bool, declared: str = "") -> str | None:
+    """What SQLite could not store (or the schema refuses) in one snapshot cell; None when it fits.
+    A column declared INTEGER or REAL holds numbers (SQLite would keep text there as text, and the
+    emulator would then compute with it)."""
     if value is None:
         return "required, got null" if required else None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return "expected a string, number or null"
+    if declared == "INTEGER" and not isinstance(value, int):
+        return f"expected a whole number, not {str(value)[:60]!r}"
+    if declared == "REAL" and not isinstance(value, (int, float)):
+        return f"expected a number, not {str(value)[:60]!r}"
     if isinstance(value, int) and not -(2**63) <= value < 2**63:
         return "a whole number outside what SQLite stores (64 bits)"
     if isinstance(value, float) and not math.isfinite(value):

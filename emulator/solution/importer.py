@@ -24,7 +24,7 @@ from typing import IO, Any
 from emulator.kernel.jsonfile import JsonFileError, get_ci, loads
 from emulator.solution.idefiles import strip_ide_prefix
 from emulator.solution.references import ReferenceGeneratorError, not_emulated_reason, parse_reference_generator
-from emulator.solution.starter import Starter, report_markdown, summary_lines, toml_block, write_files
+from emulator.solution.starter import Starter, report_markdown, summary_lines, toml_block, toml_comment, write_files
 from emulator.solution.starter import build as build_starter
 
 # ---------------------------------------------------------------------------------------------
@@ -910,7 +910,7 @@ class _Importer:
             if isinstance(value, dict):
                 value = ".".join(str(get_ci(value, p)) for p in ("Major", "Minor", "Build", "Revision"))
             if value not in (None, ""):
-                lines.append(f"# {key}: {' '.join(str(value).split())}")
+                lines.append(f"# {key}: {toml_comment(' '.join(str(value).split()))}")
         lines += ["", "[solution]", f"name = {_toml_string(self.report.name)}", ""]
         text = "\n".join(lines) + toml_block(self.report.starter.services, _toml_string)
         (self.work / "operate.toml").write_text(text, encoding="utf-8")

@@ -37,6 +37,8 @@ class Solution:
     workflow_files: dict[str, Path] = field(default_factory=dict)  # where each was read from (reload on edit)
     # A workflow file that could not be read, by its file's name: marked broken, the rest of the solution loads.
     workflow_problems: dict[str, str] = field(default_factory=dict)
+    # A trigger file that could not be read (not JSON): listed as not loaded, the rest of the solution loads.
+    trigger_problems: list[str] = field(default_factory=list)
     people: list[dict[str, Any]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
     seed: list[dict[str, Any]] = field(default_factory=list)
@@ -190,6 +192,7 @@ def load_solution(root: str | Path) -> Solution:
     workflows: dict[str, dict[str, Any]] = {}
     workflow_files: dict[str, Path] = {}
     workflow_problems: dict[str, str] = {}
+    trigger_problems: list[str] = []
     plans: dict[str, Path] = {}
     # `[solution] include = ["../shared-plans"]`: folders whose plans, triggers and workflows join this
     # solution's (the demo includes the finance examples this way).
@@ -199,7 +202,11 @@ def load_solution(root: str | Path) -> Solution:
     for folder in [root, *(_include_path(root, i) for i in includes)]:
         if not folder.is_dir():
             raise SolutionError(f"{toml_path}: included folder {folder} does not exist")
-        triggers += [(p, _load_json(p)) for p in _json_files(folder / "triggers")]
+        for path in _json_files(folder / "triggers"):
+            try:
+                triggers.append((path, _load_json(path)))
+            except SolutionError as exc:  # one unreadable trigger is listed, not fatal to the solution
+                trigger_problems.append(str(exc))
         for path in _json_files(folder / "workflows"):
             try:
                 doc = _load_json(path)
@@ -208,8 +215,14 @@ def load_solution(root: str | Path) -> Solution:
                 workflow_files[path.stem] = path
                 continue
             sn = workflow_name(doc, path)
-            if sn in workflows:
-                raise SolutionError(f"{path}: workflow {sn!r} is defined twice")
+            if sn in workflows or sn in workflow_problems:  # which one is meant is the user's to say: neither runs
+                first = workflow_files.get(sn)
+                workflows.pop(sn, None)
+                workflow_problems[sn] = (
+                    workflow_problems.get(sn) or f"{first}: workflow {sn!r} is defined twice"
+                ) + f"; also in {path}"
+                workflow_files[sn] = first or path
+                continue
             workflows[sn] = doc
             workflow_files[sn] = path
         plans_dir = folder / "plans"
@@ -230,6 +243,7 @@ def load_solution(root: str | Path) -> Solution:
         workflows=workflows,
         workflow_files=workflow_files,
         workflow_problems=workflow_problems,
+        trigger_problems=trigger_problems,
         people=_json_list(root / "ods" / "people.json"),
         organisations=_json_list(root / "ods" / "organisations.json"),
         seed=_json_list(root / "seed" / "workitems.json"),

@@ -178,6 +178,12 @@ def _proxy_services(work: Path) -> dict[str, list[str]]:
     return found
 
 
+def toml_comment(text: str) -> str:
+    """Text for a `# ...` line of operate.toml: one line, and the characters TOML refuses in a comment (control
+    characters but tab, and U+007F) written as `\\uXXXX`, so a hostile name cannot break or extend the file."""
+    return "".join(f"\\u{ord(ch):04x}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
+
+
 def toml_block(services: dict[str, list[str]], quote: Any) -> str:
     """The `[linked_services.<name>]` tables for operate.toml, each with a comment saying what it stands in for."""
     if not services:
@@ -194,7 +200,7 @@ def toml_block(services: dict[str, list[str]], quote: Any) -> str:
     for name, files in services.items():
         key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else quote(name)
         shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-        lines += ["", f"# called by {shown}", f"[linked_services.{key}]"]
+        lines += ["", f"# called by {toml_comment(shown)}", f"[linked_services.{key}]"]
         lines += [f"{k} = {quote(v)}" for k, v in STAND_IN_SERVICE.items()]
     return "\n".join(lines) + "\n"
 

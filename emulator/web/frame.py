@@ -62,6 +62,9 @@ def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry]) -> 
     from .redact import display_url
 
     app.add_template_filter(display_url, "display_url")  # a user and password in a URL are never shown
+    from ..kernel.visible import visible_controls
+
+    app.jinja_env.finalize = visible_controls  # a NUL in a title is shown as ␀, not dropped by the browser
     app.after_request(_clear_flash)
 
 

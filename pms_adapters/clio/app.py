@@ -46,7 +46,7 @@ def create_app(
     def api_gate():
         if not request.path.startswith(API + "/"):
             return None
-        version = request.headers.get("X-API-VERSION")
+        version = request.headers.get("X-API-VERSION", "").strip() or None  # an empty header is no header
         if version is not None and version not in API_VERSIONS:
             raise ClioError(410, "Gone", f"X-API-VERSION {version[:20]!r} is not a supported version")
         g.version = version or DEFAULT_API_VERSION
@@ -88,6 +88,9 @@ def create_app(
     def http_error(exc: HTTPException):
         response = jsonify({"error": {"type": exc.name.replace(" ", ""), "message": exc.description or exc.name}})
         response.status_code = exc.code or 500
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:  # RFC 9110: a 405 names the methods the resource has
+            response.headers["Allow"] = allow
         return response
 
     return app

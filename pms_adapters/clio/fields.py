@@ -37,7 +37,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "bills": (
         "id", "etag", "number", "issued_at", "due_at", "total", "sub_total", "services_sub_total", "total_tax", "paid",
-        "paid_at", "balance", "state", "type", "subject", "created_at", "updated_at", "client", "matters",
+        "paid_at", "balance", "state", "type", "subject", "memo", "purchase_order", "created_at", "updated_at",
+        "client", "matters",
     ),
     "billable_matters": (
         "id", "unbilled_hours", "unbilled_amount", "amount_in_trust", "display_number", "client",

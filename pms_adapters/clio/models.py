@@ -42,6 +42,58 @@ MAX_OFFSET_RECORDS = 10_000  # §3.3: offset paging stops here (422)
 BILL_STATES = ("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted")  # §9
 ACTIVITY_TYPES = ("TimeEntry", "ExpenseEntry")  # §9 has HardCostEntry and SoftCostEntry too; the fake records these
 OTHER_RATE = 150.0  # [inferred] the hourly rate of a user the seed gives no rate (the non-attorney)
+# What each write keeps; another field of Clio's create or update body is refused as not emulated (`_only`).
+ACTIVITY_FIELDS = ("type", "date", "quantity", "price", "note", "non_billable", "matter", "user")
+COMMUNICATION_FIELDS = (
+    "subject",
+    "body",
+    "type",
+    "received_at",
+    "matter",
+    "senders",
+    "receivers",
+    "external_properties",
+)
+MATTER_CREATE_FIELDS = (
+    "description", "client", "status", "practice_area", "matter_stage", "responsible_attorney",
+    "display_number", "client_reference", "billable", "open_date", "pending_date", "close_date",
+)  # fmt: skip
+BILL_FIELDS = ("state", "issued_at", "due_at", "subject", "memo", "number", "purchase_order")
+CONTACT_FIELDS = ("name", "type", "first_name", "last_name", "phone_numbers", "email_addresses")
+# The `data` fields Clio's document lists for each record's create and update bodies (clio-cli==1.0.5's copy).
+BODY_FIELDS: dict[str, frozenset[str]] = {
+    "matter": frozenset((
+        "billable", "client", "client_reference", "close_date", "custom_field_set_associations", "custom_field_values",
+        "custom_rate", "description", "display_number", "evergreen_retainer", "group", "location", "matter_budget",
+        "matter_stage", "open_date", "originating_attorney", "pending_date", "practice_area", "relationships",
+        "reset_matter_number", "responsible_attorney", "split_invoice_payers", "status", "statute_of_limitations",
+        "task_template_list_instances",
+    )),
+    "contact": frozenset((
+        "addresses", "avatar", "clio_connect_email", "co_counsel_rate", "company", "custom_field_set_associations",
+        "custom_field_values", "date_of_birth", "email_addresses", "first_name", "instant_messengers", "last_name",
+        "ledes_client_id", "middle_name", "name", "phone_numbers", "prefix", "sales_tax_number", "title", "type",
+        "web_sites",
+    )),
+    "activity": frozenset((
+        "activity_description", "calendar_entry", "client_portal", "communication", "contact_note", "date",
+        "expense_category", "matter", "matter_note", "no_charge", "non_billable", "note", "price", "quantity",
+        "reference", "start_timer", "task", "tax_setting", "text_message_conversation", "type", "user",
+        "utbms_expense", "vendor",
+    )),
+    "bill": frozenset((
+        "bill_theme", "currency_id", "discount", "due_at", "interest", "issued_at", "memo", "number",
+        "purchase_order", "secondary_tax_rate", "state", "subject", "tax_rate", "use_grace_period",
+    )),
+    "communication": frozenset((
+        "body", "date", "external_properties", "matter", "notification_event_subscribers", "received_at",
+        "receivers", "senders", "subject", "type",
+    )),
+    "document": frozenset((
+        "communication_id", "content_type", "copy_version", "document_category", "external_properties", "filename",
+        "fully_uploaded", "multiparts", "name", "parent", "received_at", "restore", "uuid",
+    )),
+}  # fmt: skip
 INVALID_TOKEN = {
     "error": "invalid_token",
     "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons.",
@@ -290,6 +342,7 @@ class ClioBackend:
     def update_matter(self, matter_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """§4.5: status in lowercase, stage of the matter's practice area [inferred: 422 otherwise],
         description; `If-Match` guards it (412). etag and updated_at move on every change."""
+        _only(data, ("status", "matter_stage", "description"), "matter", "a matter's update")
         with self.lock:
             matter = self.find("matters", matter_id)
             if if_match is not None and if_match != matter["etag"]:
@@ -389,6 +442,14 @@ class ClioBackend:
     def create_activity(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         """§9: a TimeEntry (`quantity` in seconds, `price` the hourly rate, by default the user's) or an
         ExpenseEntry (`price` the amount, `quantity` 1 unless given); `type` and `date` are required."""
+        with self.lock:
+            record = self._activity(data, user_id)
+            self._save("activities", record, None)
+            return record
+
+    def _activity(self, data: dict[str, Any], user_id: int, record_id: int | None = None) -> dict[str, Any]:
+        """An activity as `data` describes it, checked (a create, or an update's merged fields)."""
+        _only(data, ACTIVITY_FIELDS, "activity", "an activity")
         kind = data.get("type")
         if kind not in ACTIVITY_TYPES:
             kinds = ", ".join(ACTIVITY_TYPES)
@@ -424,7 +485,7 @@ class ClioBackend:
                 value, hours = round(price * quantity, 2), 0.0
             now = seed.stamp(self.clock.now())
             record = {
-                "id": self._new_id("activities"),
+                "id": record_id or self._new_id("activities"),
                 "type": kind,
                 "date": day.isoformat(),
                 "quantity": float(quantity),
@@ -442,11 +503,18 @@ class ClioBackend:
                 "created_at": now,
                 "updated_at": now,
             }
-            self._save("activities", record, None)
             return record
 
     def create_communication(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         """§7: subject, body, type and received_at are required; senders and receivers are `{id, type}`."""
+        with self.lock:
+            record = self._communication(data, user_id)
+            self._save("communications", record, None)
+            return record
+
+    def _communication(self, data: dict[str, Any], user_id: int, record_id: int | None = None) -> dict[str, Any]:
+        """A communication as `data` describes it, checked (a create, or an update's merged fields)."""
+        _only(data, COMMUNICATION_FIELDS, "communication", "a communication")
         for name in ("subject", "body", "type", "received_at"):
             if not isinstance(data.get(name), str) or not data[name].strip():
                 raise ClioError(422, "ValidationError", f"data.{name} is required")
@@ -462,7 +530,7 @@ class ClioBackend:
             }
             now = self.clock.now()
             record = {
-                "id": self._new_id("communications"),
+                "id": record_id or self._new_id("communications"),
                 "subject": data["subject"],
                 "body": data["body"],
                 "type": data["type"],
@@ -475,7 +543,6 @@ class ClioBackend:
                 "created_at": seed.stamp(now),
                 "updated_at": seed.stamp(now),
             }
-            self._save("communications", record, None)
             return record
 
     def _participants(self, raw: Any, where: str) -> list[dict[str, Any]]:
@@ -503,6 +570,7 @@ class ClioBackend:
 
     def create_document(self, data: dict[str, Any], user_id: int, base_url: str) -> dict[str, Any]:
         """§8.1 step 1: the document and its first version, with a pre-signed `put_url` valid 10 minutes."""
+        _only(data, ("name", "parent", "content_type", "external_properties"), "document", "a document")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ClioError(422, "ValidationError", "data.name is required")
@@ -579,6 +647,7 @@ class ClioBackend:
 
     def complete_upload(self, document_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """§8.1 step 3: `{uuid, fully_uploaded: true}`; the bytes must be there."""
+        _only(data, ("uuid", "fully_uploaded"), "document", "a document's update")
         with self.lock:
             document = self.find("documents", document_id)
             version = document["latest_document_version"]
@@ -683,6 +752,273 @@ class ClioBackend:
             self._save("bills", changed, bill)
             return changed
 
+    # -- the other writes Clio's document lists: matters, contacts, activities, bills, communications -----------
+    def _if_match(self, record: dict[str, Any], if_match: str | None, name: str) -> None:
+        """§3.5: a PATCH with `If-Match` proceeds only while the record's etag is that one (412 otherwise)."""
+        if if_match is not None and if_match != record["etag"]:
+            raise ClioError(412, "PreconditionFailed", f"the {name} has changed since that ETag")
+
+    def _ref(self, raw: Any, collection: str, where: str) -> dict[str, int] | None:
+        """A `{"id": N}` reference to a record of `collection` (null or absent: none); one not there is a 404."""
+        if raw is None:
+            return None
+        ref_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(ref_id, int) or isinstance(ref_id, bool):
+            raise ClioError(422, "ValidationError", f'{where} must be {{"id": <a whole number>}}')
+        if ref_id not in self.collection(collection):
+            raise ClioError(404, "RecordNotFound", f"{where} {ref_id} was not found")
+        return {"id": ref_id}
+
+    def _remove(self, collection: str, record: dict[str, Any]) -> None:
+        """THE place a record is deleted: gone from its collection, and the webhooks hear `deleted`."""
+        del self.collection(collection)[record["id"]]
+        self.webhooks.changed(collection, "deleted", record, record)
+
+    def create_matter(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
+        """POST /matters: `client{id}` and `description` are required (the document's create body); `status`
+        lowercase (default open) fills its date; practice area, stage (of that area), responsible attorney."""
+        _only(data, MATTER_CREATE_FIELDS, "matter", "a matter")
+        description = _text(data, "description", required=True)
+        status = data.get("status") or "open"
+        if status not in ("open", "pending", "closed"):
+            raise ClioError(422, "ValidationError", "data.status must be one of open, pending, closed")
+        with self.lock:
+            if data.get("client") is None:
+                raise ClioError(422, "ValidationError", "data.client is required")
+            client = self._ref(data.get("client"), "contacts", "data.client")
+            area = self._ref(data.get("practice_area"), "practice_areas", "data.practice_area")
+            stage = self._ref(data.get("matter_stage"), "matter_stages", "data.matter_stage")
+            if stage is not None and (
+                area is None or self.matter_stages[stage["id"]]["practice_area_id"] != str(area["id"])
+            ):
+                raise ClioError(422, "ValidationError", "data.matter_stage must be a stage of data.practice_area")
+            attorney = self._ref(data.get("responsible_attorney"), "users", "data.responsible_attorney")
+            now = self.clock.now()
+            number = max((m["number"] for m in self.matters.values()), default=0) + 1
+            contact = self.contacts[client["id"]]
+            display = _text(data, "display_number") or f"{number:05d}-{contact.get('last_name') or contact['name']}"
+            record = {
+                "id": max(self.matters, default=seed.FIRST_ID["matters"] - 1) + 1,
+                "number": number,
+                "display_number": display,
+                "description": description,
+                "status": status.capitalize(),
+                "open_date": None,
+                "pending_date": None,
+                "close_date": None,
+                "client_reference": _text(data, "client_reference"),
+                "billable": _flag(data, "billable", default=True),
+                "billing_method": "hourly",
+                "client": client,
+                "practice_area": area,
+                "matter_stage": stage,
+                "responsible_attorney": attorney,
+                "matter_stage_updated_at": seed.stamp(now) if stage else None,
+                "created_at": seed.stamp(now),
+                "updated_at": seed.stamp(now),
+            }
+            date_field = {"open": "open_date", "pending": "pending_date", "closed": "close_date"}[status]
+            record[date_field] = _day(data, date_field) or now.date().isoformat()
+            self._save("matters", record, None)
+            return record
+
+    def delete_matter(self, matter_id: int) -> None:
+        """DELETE /matters/{id}: [inferred] a matter on a bill cannot be deleted (403, the one refusal the document
+        lists); otherwise its activities, communications and documents go with it."""
+        with self.lock:
+            matter = self.find("matters", matter_id)
+            if any(any(m["id"] == matter_id for m in b["matters"]) for b in self.bills.values()):
+                raise ClioError(403, "Forbidden", f"Matter {matter_id} has bills and cannot be deleted")
+            for name in ("activities", "communications", "documents"):
+                for record in [r for r in self.collection(name).values() if (r["matter"] or {}).get("id") == matter_id]:
+                    self._remove(name, record)
+            self._remove("matters", matter)
+
+    def create_contact(self, data: dict[str, Any]) -> dict[str, Any]:
+        """POST /contacts: `name` and `type` (Person or Company) are required (the document's create body)."""
+        _only(data, CONTACT_FIELDS, "contact", "a contact")
+        kind = data.get("type")
+        if kind not in ("Person", "Company"):
+            raise ClioError(422, "ValidationError", "data.type must be Person or Company")
+        name = _text(data, "name", required=True)
+        with self.lock:
+            now = seed.stamp(self.clock.now())
+            record: dict[str, Any] = {
+                "id": max(self.contacts, default=seed.FIRST_ID["contacts"] - 1) + 1,
+                "name": name,
+                "first_name": None,
+                "last_name": None,
+                "type": kind,
+                "is_client": False,
+                "primary_email_address": None,
+                "primary_phone_number": None,
+                "phone_numbers": [],
+                "email_addresses": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+            self._contact_fields(record, data, now)
+            self._save("contacts", record, None)
+            return record
+
+    def update_contact(self, contact_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
+        _only(data, CONTACT_FIELDS, "contact", "a contact")
+        with self.lock:
+            contact = self.find("contacts", contact_id)
+            self._if_match(contact, if_match, "contact")
+            changed = copy.deepcopy(contact)
+            now = seed.stamp(self.clock.now())
+            if data.get("type") is not None:
+                if data["type"] not in ("Person", "Company"):
+                    raise ClioError(422, "ValidationError", "data.type must be Person or Company")
+                changed["type"] = data["type"]
+            if data.get("name") is not None:
+                changed["name"] = _text(data, "name", required=True)
+            self._contact_fields(changed, data, now)
+            changed["updated_at"] = now
+            self._save("contacts", changed, contact)
+            return changed
+
+    def _contact_fields(self, record: dict[str, Any], data: dict[str, Any], now: str) -> None:
+        """A person's names, and the phone numbers and e-mail addresses a create or update sends (others the
+        document lists are taken and not kept)."""
+        for name in ("first_name", "last_name"):
+            if name in data:
+                record[name] = _text(data, name)
+        for key, value_key, names in (
+            ("phone_numbers", "number", ("Work", "Home", "Mobile", "Fax", "Pager", "Skype", "Other")),
+            ("email_addresses", "address", ("Work", "Home", "Other")),
+        ):
+            raw = data.get(key)
+            if raw is None:
+                continue
+            if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
+                raise ClioError(422, "ValidationError", f"data.{key} must be a list of objects")
+            items = []
+            for item in raw:
+                value = item.get(value_key)
+                if not isinstance(value, str) or not value.strip():
+                    raise ClioError(422, "ValidationError", f"data.{key}: each needs a {value_key}")
+                if item.get("name") is not None and item.get("name") not in names:
+                    raise ClioError(422, "ValidationError", f"data.{key}: name must be one of {', '.join(names)}")
+                label = item.get("name") or names[-1]
+                kept = "Personal" if label in ("Home", "Mobile") and key == "phone_numbers" else label
+                items.append({"id": self._new_id("external_properties"), "etag": '"x"', value_key: value,
+                              "name": kept if key == "phone_numbers" and kept in ("Work", "Personal") else
+                              ("Other" if key == "phone_numbers" else label),
+                              "primary": item.get("default_number", item.get("default_email")) is True,
+                              "created_at": now, "updated_at": now})  # fmt: skip
+            if items and not any(i["primary"] for i in items):
+                items[0]["primary"] = True
+            record[key] = items
+            primary = next((i[value_key] for i in items if i["primary"]), None)
+            record["primary_phone_number" if key == "phone_numbers" else "primary_email_address"] = primary
+
+    def delete_contact(self, contact_id: int) -> None:
+        """DELETE /contacts/{id}: [inferred] the client of a matter or a bill cannot be deleted (403)."""
+        with self.lock:
+            contact = self.find("contacts", contact_id)
+            if any(m["client"]["id"] == contact_id for m in self.matters.values()) or any(
+                b["client"]["id"] == contact_id for b in self.bills.values()
+            ):
+                raise ClioError(
+                    403, "Forbidden", f"Contact {contact_id} is the client of a matter and cannot be deleted"
+                )
+            self._remove("contacts", contact)
+
+    def update_activity(self, activity_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
+        """PATCH /activities/{id}: the fields a create takes; a billed activity cannot change [inferred: 422]."""
+        _only(data, ACTIVITY_FIELDS, "activity", "an activity")
+        with self.lock:
+            activity = self.find("activities", activity_id)
+            self._if_match(activity, if_match, "activity")
+            if activity["billed"]:
+                raise ClioError(422, "ValidationError", f"Activity {activity_id} is on a bill and cannot be changed")
+            merged = {
+                "type": activity["type"], "date": activity["date"], "note": activity["note"],
+                "non_billable": activity["non_billable"], "matter": activity["matter"], "user": activity["user"],
+                "quantity": activity["quantity"], "price": activity["price"],
+            }  # fmt: skip
+            merged.update({k: v for k, v in data.items() if k in merged and v is not None})
+            made = self._activity(merged, activity["user"]["id"], activity["id"])
+            changed = dict(activity, **{k: v for k, v in made.items() if k not in ("id", "created_at")})
+            self._save("activities", changed, activity)
+            return changed
+
+    def delete_activity(self, activity_id: int) -> None:
+        """DELETE /activities/{id}: [inferred] one on a bill cannot be deleted (403)."""
+        with self.lock:
+            activity = self.find("activities", activity_id)
+            if activity["billed"]:
+                raise ClioError(403, "Forbidden", f"Activity {activity_id} is on a bill and cannot be deleted")
+            self._remove("activities", activity)
+
+    def patch_bill(self, bill_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
+        """PATCH /bills/{id}: `state` (the document's six), `issued_at`, `due_at`, `subject`, `memo`, `number`,
+        `purchase_order`. [inferred] A void or deleted bill releases its activities (unbilled again)."""
+        _only(data, BILL_FIELDS, "bill", "a bill")
+        with self.lock:
+            bill = self.find("bills", bill_id)
+            self._if_match(bill, if_match, "bill")
+            changed = dict(bill, updated_at=seed.stamp(self.clock.now()))
+            state = data.get("state")
+            if state is not None:
+                if state not in BILL_STATES:
+                    raise ClioError(422, "ValidationError", f"data.state must be one of {', '.join(BILL_STATES)}")
+                changed["state"] = state
+                if state == "paid" and not bill.get("paid_at"):
+                    changed["paid_at"] = changed["updated_at"]
+            for name in ("issued_at", "due_at"):
+                if data.get(name) is not None:
+                    changed[name] = _day(data, name)
+            for name in ("subject", "memo", "number", "purchase_order"):
+                if data.get(name) is not None:
+                    changed[name] = _text(data, name)
+            if changed["due_at"] < changed["issued_at"]:
+                raise ClioError(422, "ValidationError", "data.due_at must not be before issued_at")
+            self._save("bills", changed, bill)
+            if changed["state"] in ("void", "deleted") and bill["state"] not in ("void", "deleted"):
+                self._release(bill_id)
+            return changed
+
+    def delete_bill(self, bill_id: int) -> None:
+        """DELETE /bills/{id}: [inferred] only a bill not yet sent (draft or awaiting approval) or void may be
+        deleted (403 otherwise); its activities are unbilled again."""
+        with self.lock:
+            bill = self.find("bills", bill_id)
+            if bill["state"] not in ("draft", "awaiting_approval", "void", "deleted"):
+                raise ClioError(403, "Forbidden", f"Bill {bill_id} is {bill['state']}: void it before deleting it")
+            self._release(bill_id)
+            self._remove("bills", bill)
+
+    def _release(self, bill_id: int) -> None:
+        now = seed.stamp(self.clock.now())
+        for activity in [a for a in self.activities.values() if (a["bill"] or {}).get("id") == bill_id]:
+            freed = dict(activity, billed=False, on_bill=False, bill=None, updated_at=now)
+            self._save("activities", freed, activity)
+
+    def update_communication(self, communication_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
+        """PATCH /communications/{id}: what a create takes, each optional."""
+        _only(data, COMMUNICATION_FIELDS, "communication", "a communication")
+        with self.lock:
+            communication = self.find("communications", communication_id)
+            self._if_match(communication, if_match, "communication")
+            merged = {k: communication[k] for k in ("subject", "body", "type", "received_at", "matter")}
+            merged.update({k: v for k, v in data.items() if k in merged and v is not None})
+            for side in ("senders", "receivers", "external_properties"):
+                if data.get(side) is not None:
+                    merged[side] = data[side]
+            made = self._communication(merged, communication["user"]["id"], communication_id)
+            changed = dict(communication)
+            changed.update({k: v for k, v in made.items() if k in merged or k == "date"})
+            changed["updated_at"] = seed.stamp(self.clock.now())
+            self._save("communications", changed, communication)
+            return changed
+
+    def delete_communication(self, communication_id: int) -> None:
+        with self.lock:
+            self._remove("communications", self.find("communications", communication_id))
+
     # -- webhooks (§11; the rules and deliveries are in webhooks.py and delivery.py) ---------------------------
     def create_webhook(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         return self.webhooks.create(data, user_id)
@@ -724,3 +1060,48 @@ def _amount(raw: Any, where: str, *, default: float | None = None, positive: boo
     if raw > 1e9:
         raise ClioError(422, "ValidationError", f"{where} must be at most 1000000000")
     return float(raw)
+
+
+def _only(data: dict[str, Any], kept: tuple[str, ...], record: str, what: str) -> None:
+    """A field of Clio's body for this record that the fake does not keep is refused (422), not dropped unseen;
+    a name Clio's document does not list is ignored, as Clio ignores one."""
+    documented = BODY_FIELDS[record]
+    extra = sorted(k for k, v in data.items() if k in documented and k not in kept and v is not None)
+    if extra:
+        raise ClioError(
+            422, "ValidationError", f"not emulated: data.{extra[0][:40]} of {what} (the fake keeps {', '.join(kept)})"
+        )
+
+
+def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    """A text field of a request body: absent or null is None, unless it is required (then blank is refused too)."""
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ClioError(422, "ValidationError", f"data.{name} {'is required, as text' if required else 'must be text'}")
+    return value
+
+
+def _flag(data: dict[str, Any], name: str, *, default: bool) -> bool:
+    value = data.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ClioError(422, "ValidationError", f"data.{name} must be true or false")
+    return value
+
+
+def _day(data: dict[str, Any], name: str) -> str | None:
+    """An ISO 8601 date (YYYY-MM-DD) of a request body, or None when absent."""
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat() if isinstance(value, str) and len(value) == 10 else _bad_day(name)
+    except ValueError:
+        return _bad_day(name)
+
+
+def _bad_day(name: str) -> str:
+    raise ClioError(422, "ValidationError", f"data.{name} must be an ISO 8601 date (YYYY-MM-DD)")

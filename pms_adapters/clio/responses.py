@@ -23,6 +23,8 @@ from .models import BILL_STATES, MAX_LIMIT, MAX_OFFSET_RECORDS, ClioBackend, Cli
 ORDERS = ("id(asc)", "id(desc)")  # [inferred] the fake pages in id order only; Clio has more orders (§4.2)
 MATTER_STATUSES = ("open", "pending", "closed")
 MAX_BILLABLE_LIMIT = 1000  # §3.3: /billable_matters.json allows up to 1000 a page
+MAX_USERS_LIMIT = 2000  # Clio's document: the users list's limit "can range between 1 and 2000"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class ClioResponses:
@@ -81,7 +83,7 @@ class ClioResponses:
         return self._one("users", self.backend.who_am_i(g.token))
 
     def list_users(self):
-        return self._list("users", lambda r: True)
+        return self._list("users", lambda r: True, max_limit=MAX_USERS_LIMIT)
 
     def show_user(self, record_id: int):
         return self._one("users", self.backend.find("users", record_id))
@@ -101,6 +103,17 @@ class ClioResponses:
 
     def show_contact(self, record_id: int):
         return self._one("contacts", self.backend.find("contacts", record_id))
+
+    def create_contact(self):
+        return self._one("contacts", self.backend.create_contact(_data()), conditional=False, status=201)
+
+    def update_contact(self, record_id: int):
+        record = self.backend.update_contact(record_id, _data(), request.headers.get("If-Match"))
+        return self._one("contacts", record, conditional=False)
+
+    def delete_contact(self, record_id: int):
+        self.backend.delete_contact(record_id)
+        return Response(status=204)
 
     def list_matters(self):
         statuses = _list_param("status", MATTER_STATUSES)
@@ -127,22 +140,32 @@ class ClioResponses:
     def show_matter(self, record_id: int):
         return self._one("matters", self.backend.find("matters", record_id))
 
+    def create_matter(self):
+        record = self.backend.create_matter(_data(), g.token.user_id)
+        return self._one("matters", record, conditional=False, status=201)
+
+    def delete_matter(self, record_id: int):
+        self.backend.delete_matter(record_id)
+        return Response(status=204)
+
     def update_matter(self, record_id: int):
         record = self.backend.update_matter(record_id, _data(), request.headers.get("If-Match"))
         return self._one("matters", record, conditional=False)
 
     def list_activities(self):
-        matter, user, kind = _int_param("matter_id"), _int_param("user_id"), request.args.get("type")
-        status = _list_param("status", ("billed", "unbilled"))
+        matter, user = _int_param("matter_id"), _int_param("user_id")
+        kind = _one_of("type", ("TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"))
+        # The document's six statuses; [inferred] the fake has no drafts or write-offs, so those find nothing.
+        status = _one_of("status", ("billed", "draft", "unbilled", "non_billable", "billable", "written_off"))
         query = (request.args.get("query") or "").lower()  # §9: a wildcard search of `note` [inferred: a substring]
 
         def keep(r: dict[str, Any]) -> bool:
-            billed = "billed" if r["billed"] else "unbilled"
+            billed = {"billed" if r["billed"] else "unbilled", "non_billable" if r["non_billable"] else "billable"}
             return (
                 (matter is None or (r["matter"] or {}).get("id") == matter)
                 and (user is None or (r["user"] or {}).get("id") == user)
                 and (kind is None or r["type"] == kind)
-                and (status is None or billed in status)
+                and (status is None or status in billed)
                 and (not query or query in (r["note"] or "").lower())
             )
 
@@ -151,6 +174,17 @@ class ClioResponses:
     def create_activity(self):
         record = self.backend.create_activity(_data(), g.token.user_id)
         return self._one("activities", record, conditional=False, status=201)
+
+    def show_activity(self, record_id: int):
+        return self._one("activities", self.backend.find("activities", record_id))
+
+    def update_activity(self, record_id: int):
+        record = self.backend.update_activity(record_id, _data(), request.headers.get("If-Match"))
+        return self._one("activities", record, conditional=False)
+
+    def delete_activity(self, record_id: int):
+        self.backend.delete_activity(record_id)
+        return Response(status=204)
 
     def list_billable_matters(self):
         matter, client = _int_param("matter_id"), _int_param("client_id")
@@ -177,6 +211,14 @@ class ClioResponses:
     def show_bill(self, record_id: int):
         return self._one("bills", self.backend.find("bills", record_id))
 
+    def update_bill(self, record_id: int):
+        record = self.backend.patch_bill(record_id, _data(), request.headers.get("If-Match"))
+        return self._one("bills", record, conditional=False)
+
+    def delete_bill(self, record_id: int):
+        self.backend.delete_bill(record_id)
+        return Response(status=204)
+
     def list_communications(self):
         matter = _int_param("matter_id")
         return self._list(
@@ -190,15 +232,24 @@ class ClioResponses:
         record = self.backend.create_communication(_data(), g.token.user_id)
         return self._one("communications", record, conditional=False, status=201)
 
+    def update_communication(self, record_id: int):
+        record = self.backend.update_communication(record_id, _data(), request.headers.get("If-Match"))
+        return self._one("communications", record, conditional=False)
+
+    def delete_communication(self, record_id: int):
+        self.backend.delete_communication(record_id)
+        return Response(status=204)
+
     def list_documents(self):
         matter = _int_param("matter_id")
-        uncompleted = request.args.get("show_uncompleted") == "true"
+        uncompleted = _flag_param("show_uncompleted") is True
+        deleted = _flag_param("include_deleted") is True
         return self._list(
             "documents",
             lambda r: (
                 (matter is None or (r["matter"] or {}).get("id") == matter)
                 and (uncompleted or r["latest_document_version"]["fully_uploaded"])
-                and (request.args.get("include_deleted") == "true" or r["deleted_at"] is None)
+                and (deleted or r["deleted_at"] is None)
                 and _has_property(r)
             ),
         )
@@ -289,7 +340,7 @@ class ClioResponses:
 
     def _one(self, collection: str, record: dict[str, Any], conditional: bool = True, status: int = 200):
         wanted = fields.parse(request.args.get("fields"), collection)
-        if conditional and request.headers.get("If-None-Match") == record["etag"]:
+        if conditional and (request.headers.get("If-None-Match") == record["etag"] or _not_modified(record)):
             return Response(status=304, headers={"ETag": record["etag"]})
         response = jsonify({"data": fields.project(record, wanted, collection, self._lookup)})
         response.status_code = status
@@ -350,10 +401,21 @@ class ClioResponses:
 
 
 def _data() -> dict[str, Any]:
+    """The `data` of a JSON body; no body at all is an empty `data` (the document makes no body required), so
+    what is missing is named by the 422 of the record's own rules."""
+    if not request.get_data(cache=True):
+        return {}
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise ClioError(400, "BadRequest", 'the body must be JSON {"data": {...}}')
     return body["data"]
+
+
+def _not_modified(record: dict[str, Any]) -> bool:
+    """§3.5: `If-Modified-Since` (an RFC 2822 date) at or after the record's `updated_at`; RFC 9110 §13.1.3: a
+    value that is not a date is ignored, not refused."""
+    since = request.if_modified_since
+    return since is not None and parse_instant(record["updated_at"]) <= since
 
 
 def _has_property(record: dict[str, Any]) -> bool:
@@ -395,10 +457,24 @@ def _read_token(token: str, collection: str, order: str) -> int:
 
 
 def _int(value: str, name: str) -> int:
+    """A whole number of the query: Clio's ids and counts are int64 (reference §3.1)."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ClioError(400, "InvalidParameter", f"{name} must be a whole number, not {value[:40]!r}") from None
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ClioError(400, "InvalidParameter", f"{name} must be a 64-bit whole number, not {value[:40]!r}")
+    return number
+
+
+def _flag_param(name: str) -> bool | None:
+    """A boolean of the query: `true` or `false`."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise ClioError(400, "InvalidParameter", f"{name} must be true or false, not {value[:40]!r}")
+    return value == "true"
 
 
 def _int_param(name: str, default: int | None = None) -> int | None:
@@ -414,6 +490,13 @@ def _instant_param(name: str) -> datetime | None:
         return parse_instant(value)
     except ValueError:
         raise ClioError(400, "InvalidParameter", f"{name} must be an ISO 8601 timestamp, not {value[:40]!r}") from None
+
+
+def _one_of(name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise ClioError(400, "InvalidParameter", f"{name} takes {', '.join(allowed)}, not {value[:40]!r}")
+    return value
 
 
 def _list_param(name: str, allowed: tuple[str, ...]) -> set[str] | None:

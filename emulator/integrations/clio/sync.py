@@ -32,6 +32,7 @@ from ...identity import Principal
 from ...kernel.clock import Clock, iso, parse_instant
 from ...kernel.errors import ApiError
 from ...kernel.store import Store, dumps
+from ...kernel.visible import CONTROL_PICTURES
 from ...ods import contact_details, display_name
 from .connection import ClioConnection
 from .mapping import ClioMappings
@@ -669,8 +670,10 @@ def _years_before(moment: datetime, years: int) -> datetime:
 
 
 def _cell(text: str) -> str:
-    """Text from Clio, safe to open in a spreadsheet: a leading = + - @ would be read as a formula (OWASP)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Text from Clio, safe to open in a spreadsheet: a leading = + - @ would be read as a formula (OWASP);
+    a control character is shown as its picture (kernel/visible.py), as on the pages."""
+    text = "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return text.translate(CONTROL_PICTURES)
 
 
 def _is_instant(value: Any) -> bool:

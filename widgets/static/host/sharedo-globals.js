@@ -72,7 +72,7 @@
     }
 
     // -- not emulated: named stand-ins for absent members ---------------------------------------------
-    op.notEmulated = {};  // name -> times called
+    op.notEmulated = Object.create(null);  // name -> times called (no inherited `constructor` to count as seen)
     var absentByPath = {};
     var absentSet = new WeakSet();
     var probeNames = {};
@@ -300,8 +300,10 @@
             ready.reject();
             return handle;
         }
-        var manifest = boot.widgets[widgetId] || boot.panels[widgetId];
-        if (!manifest && typeof lookup(widgetId) === "function") {  // a stand-in, or a constructor already on the page
+        // an id naming what every object has (`constructor`, `__proto__`, `Acme.toString`) is no widget
+        var inherited = String(widgetId).split(".").some(function (part) { return part in Object.prototype; });
+        var manifest = inherited ? null : ownMember(boot.widgets, widgetId) || ownMember(boot.panels, widgetId);
+        if (!manifest && !inherited && typeof lookup(widgetId) === "function") {  // a stand-in, or a constructor already on the page
             manifest = { id: widgetId, scripts: [], styles: [], templates: [], menuTemplates: [], defaultConfiguration: {} };
         }
         var core = coreConfiguration || {};
@@ -355,6 +357,10 @@
             ready.resolve(instance);
         }).always(done);
         return handle;
+    }
+
+    function ownMember(table, key) {
+        return table && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : null;
     }
 
     function destroyWidget(x) {
