@@ -674,7 +674,11 @@ def test_a_slow_pms_is_a_504_and_a_retry_after_it_recovers_duplicates_nothing(st
     assert retried["state"] == "STOPPED", retried
     (disbursement,) = disbursements_for(stack, SEARCH_FEE)  # idempotent on operatePaymentRequestId
     assert stack.attributes(SEARCH_FEE)["pmsDisbursementId"] == disbursement["disbursementId"]
-    assert [r["status"] for r in stack.received("POST", DISBURSEMENTS)] == [201, 200]
+    # the resend carries the first attempt's Idempotency-Key: the PMS answers it with its first answer, acting once
+    sent = stack.received("POST", DISBURSEMENTS)
+    assert [r["status"] for r in sent] == [201, 201]
+    keys = [{k.lower(): v for k, v in r["headers"].items()}.get("idempotency-key") for r in sent]
+    assert keys[0] and keys[0] == keys[1], keys
 
 
 def test_a_pms_answering_malformed_json_errors_the_execution_and_a_retry_duplicates_nothing(stack):

@@ -373,7 +373,7 @@ def test_through_operates_proxy_with_the_emulators_clock(em, app):
     )
     with httpx.Client(
         transport=httpx.WSGITransport(app=app),
-        base_url="http://operate.test/api/proxy/pms/_",
+        base_url="http://localhost/api/proxy/pms/_",
         headers={"Authorization": f"Bearer {client_token(app)}"},
     ) as client:
         adapter = DemoPmsAdapter(client)

@@ -105,17 +105,13 @@ def create_app(
         return Response(body, status=status, content_type=content_type, headers={"Idempotent-Replayed": "true"})
 
     @app.after_request
-    def _remember(response: Response) -> Response:
-        key = g.get("idempotency")
-        if key is not None and 200 <= response.status_code < 300:
-            backend.remember_answer(key, (response.status_code, response.get_data(), response.content_type or ""))
-        return response
-
-    @app.after_request
     def _finish(response: Response) -> Response:
         record = g.get("record")
         if record is not None:
             record["status"] = response.status_code
+        key = g.get("idempotency")  # the answer the PMS gave, kept before a fault garbles it on the way out
+        if key is not None and 200 <= response.status_code < 300:
+            backend.remember_answer(key, (response.status_code, response.get_data(), response.content_type or ""))
         fault = g.get("fault")
         if fault is not None and fault.malformed and not fault.status:
             data = response.get_data()
