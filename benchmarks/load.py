@@ -16,13 +16,13 @@ from __future__ import annotations
 import dataclasses
 import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .harness import HEALTH_PATH, BenchmarkError, Figure, Goal, bearer_token, expect, http_client
+from .pms import _serve
 
 MATTERS = 100
 PMS_DELAY_S = 0.5
@@ -42,15 +42,6 @@ function second(ev, ctx, log) {
 }
 return { main: main, second: second };
 """
-
-
-def _serve(app: object) -> tuple[object, threading.Thread, str]:
-    from emulator.kernel.http_server import WsgiServer
-
-    server = WsgiServer(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{server.server_port}"
 
 
 def figures(runs: int) -> Iterator[Figure]:
