@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import pytest
+
 from tests import web_support
 from tests.loopback import serving
 from tests.web_support import TASK, XSS
@@ -196,3 +198,14 @@ def test_the_portal_page_opens_inside_the_work_item_page_only_when_asked(operate
     frame = page.frame_locator("#portal iframe")
     frame.locator("html[data-operate-bound]").wait_for(state="attached", timeout=WAIT_MS)
     assert any("/api/proxy/demo-pms/" in url for url in calls)
+
+
+@pytest.mark.parametrize("width", [1024, 1400])
+def test_the_pms_page_never_scrolls_sideways_however_wide_its_books(operate, harness_page, width):
+    """The demo PMS's books have a column per field of its records (more since matters are opened in the PMS):
+    a wide book scrolls in its own box, the page does not."""
+    page = harness_page.page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{harness_page.base_url}/pms/demo-pms")
+    assert page.locator("table.web-book").count() > 0
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
