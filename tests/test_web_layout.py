@@ -102,6 +102,10 @@ def walk(operate, harness_page, clio_integration) -> Any:
         page.click("#clio-sync-one")
         page.wait_for_selector("#clio-result[open]", timeout=WAIT_MS)
 
+    def clio_run() -> None:
+        page.click("#clio-result >> text=Close")  # the result is modal: the page under it waits
+        page.click("#clio-runs >> text=each matter")
+
     return [
         ("home", go("/")),
         ("work items", go("/workitems")),
@@ -116,7 +120,10 @@ def walk(operate, harness_page, clio_integration) -> Any:
         ("the demo PMS", go("/pms/demo-pms")),
         ("outbox", go("/outbox")),
         ("widget gallery", go("/widgets")),
+        ("the matter's portal page", go(f"/portal/{staged['item']}?scenario=ok")),
+        ("a widget", go(f"/widgets/OperateFinance.WipWidget?workItem={staged['item']}&scenario=ok")),
         ("Settings › Integrations, a result open", integrations),
+        ("a Clio sync's matters", clio_run),
     ]
 
 
