@@ -104,9 +104,11 @@ def test_scenarios_drive_the_pms_fake_and_the_user(operate):
     scenarios = builtin()
     applied = apply(em, scenarios, "pms-error")
     assert applied.work_item == MATTER and applied.user == "priya.shah"  # the matter's owner, a user
-    assert [(f.route, f.status) for f in operate.pms.faults()] == [("/api/**", 502)]
-    apply(em, scenarios, "ok")
-    assert operate.pms.faults() == []  # choosing a scenario replaces the fake's faults
+    assert [(f.route, f.status) for f in operate.pms.faults(applied.key)] == [("/api/**", 502)]
+    assert operate.pms.faults() == []  # the page's own: plans and pages with no scenario see the PMS as it is
+    ok = apply(em, scenarios, "ok")
+    assert operate.pms.faults(ok.key) == [] and ok.key != applied.key  # each page its own key and faults
+    assert [(f.route, f.status) for f in operate.pms.faults(applied.key)] == [("/api/**", 502)]
     assert apply(em, scenarios, "forbidden").user == "tom.becker"
     empty = apply(em, scenarios, "empty")
     reference = operate.attribute(empty.work_item, "pmsReference")

@@ -42,6 +42,7 @@ HOST_FILES = {
     "sharedo-globals.js": "application/javascript",  # the Sharedo namespace, $ui.widgets, calls watched
     "operate-bindings.js": "application/javascript",  # nativeDropZone, plugin configuration widgets
     "aspect-host.js": "application/javascript",
+    "scenario-key.js": "application/javascript",  # the page's scenario key on its calls through the proxy
     "harness.css": "text/css",
 }
 MAX_LISTED_WORK_ITEMS = 200
@@ -271,6 +272,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
         "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
         "scenario": applied.name,
+        "scenarioKey": applied.key,  # sent on this page's proxy calls only: its scenario is its own
         "live": _newest_change(em) if request.args.get("live") == "1" else None,
         "mode": extra.get("mode", "widget"),
         "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration

@@ -2,8 +2,14 @@
 
 A scenario sets the stage through the same parts the tests use: the work item, the signed-in user and
 the demo PMS fake behind a linked service (its fault switches and its books). The built-in ones are in
-`scenarios.json`; a widget folder adds or overrides them in `<Name>.scenarios.json`. Choosing a
-scenario replaces the fake's faults, so moving from `pms-error` back to `ok` heals the PMS.
+`scenarios.json`; a widget folder adds or overrides them in `<Name>.scenarios.json`.
+
+A scenario belongs to the page that chose it: applying one gives it a fresh scenario key
+(emulator/kernel/scenario_keys.py) and sets the fake's faults for that key only. The page's host script
+sends the key on its calls through the linked-service proxy (widgets/static/host/scenario-key.js), so two
+tabs, or two tests, with different scenarios each see their own, and plans and pages with no scenario see
+the PMS as it is. `pmsMatter` and `attributes` are data, not faults: they are written to the shared books
+and work item (idempotently), as a plan would write them.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 from emulator.kernel.errors import ApiError
 from emulator.kernel.jsonfile import JsonFileError, get_ci, load
+from emulator.kernel.scenario_keys import new_key
 
 from .manifests import SCENARIOS_SUFFIX, Manifest
 
@@ -35,6 +42,7 @@ class Applied:
     work_item: str | None
     user: str | None
     notes: list[str] = field(default_factory=list)
+    key: str | None = None  # the page's scenario key, when the scenario drives a demo PMS fake
 
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:
@@ -274,7 +282,8 @@ def apply(
     service: str | None = None,
 ) -> Applied:
     """Set the stage for `name` (None: leave the state as it is). Explicit `work_item` / `user` win.
-    Everything is checked first, so a scenario that cannot be applied changes nothing."""
+    Everything is checked first, so a scenario that cannot be applied changes nothing. The PMS faults are
+    set for a new scenario key (`Applied.key`): only calls that carry it see them."""
     if work_item is not None:
         found = em.workitems.find(work_item)
         if found is None:
@@ -299,12 +308,11 @@ def apply(
             em.workitems.set_attributes(plan.work_item, attributes, None)
         except ApiError as exc:  # the model's own 400 names the attribute
             raise ScenarioError(f"scenario {name!r}: attributes: {exc.title}") from None
-    if plan.backend is not None:
-        plan.backend.clear_faults()
-        for fault in plan.faults:
-            plan.backend.add_fault(**fault)
-        plan.notes.append("scenarios set the shared PMS fake: the last one chosen applies to every open page")
-    return Applied(name, plan.work_item, plan.user, plan.notes)
+    key = None
+    if plan.backend is not None:  # this page's faults only (none for `ok`): the shared ones stay as they are
+        key = new_key()
+        plan.backend.set_scenario_faults(key, plan.faults)
+    return Applied(name, plan.work_item, plan.user, plan.notes, key)
 
 
 def describe(scenarios: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

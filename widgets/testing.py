@@ -10,6 +10,9 @@ page and waits until the data it loaded is bound; `portal_page(work_item, user=,
 work item's whole portal page. Both serve the `operate` fixture's emulator (your solution, fresh state
 per test) on a loopback port and drive Debian's `chromium` through Playwright (`executable_path`;
 nothing downloads a browser). `OPERATE_CHROMIUM` names another Chromium binary.
+
+Each call opens its own tab (the first uses `harness_page`'s), and a scenario belongs to the tab that chose
+it: two pages of one test with different scenarios stay open side by side, each with its own PMS.
 """
 
 from __future__ import annotations
@@ -98,6 +101,13 @@ class HarnessPage:
 
         page.on("dialog", dialog)
 
+    def tab(self) -> HarnessPage:
+        """This page while it is still blank, else a new tab in the same browser context: what widget_page /
+        portal_page open, so an earlier page (and its scenario) stays open to check."""
+        if self.page.url == "about:blank":
+            return self
+        return HarnessPage(self.page.context.new_page(), self.base_url)
+
     def open(self, path: str, wait: bool = True) -> HarnessPage:
         response = self.page.goto(self.base_url + path)
         if response is not None and response.status >= 400:
@@ -180,7 +190,8 @@ def harness_page(request: pytest.FixtureRequest, operate: Any, operate_browser: 
 
 @pytest.fixture
 def widget_page(harness_page: HarnessPage) -> Any:
-    """`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=, wait=True)` → HarnessPage."""
+    """`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=, wait=True)` → HarnessPage, in a
+    tab of its own (the first call's is `harness_page`)."""
 
     def open_widget(
         widget_id: str,
@@ -193,7 +204,7 @@ def widget_page(harness_page: HarnessPage) -> Any:
         wait: bool = True,
     ) -> HarnessPage:
         query = _query(workItem=work_item, scenario=scenario, user=user, config=config, mode=mode)
-        return harness_page.open(f"/widgets/{widget_id}{query}", wait=wait)
+        return harness_page.tab().open(f"/widgets/{widget_id}{query}", wait=wait)
 
     return open_widget
 
@@ -205,7 +216,8 @@ def portal_page(harness_page: HarnessPage) -> Any:
     def open_portal(
         work_item: str, *, user: str | None = None, scenario: str | None = None, page: str | None = None, wait=True
     ) -> HarnessPage:
-        return harness_page.open(f"/portal/{work_item}{_query(user=user, scenario=scenario, page=page)}", wait=wait)
+        query = _query(user=user, scenario=scenario, page=page)
+        return harness_page.tab().open(f"/portal/{work_item}{query}", wait=wait)
 
     return open_portal
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, request
 
 from ..identity import require
 from ..kernel.errors import ApiError
+from ..kernel.scenario_keys import SCENARIO_HEADER
 from ..linked_services import CONNECTED, LinkedServiceError
 from .common import caller, emulator
 
@@ -136,6 +137,8 @@ def proxy(service_name: str, upstream: str):
     started = time.perf_counter()
     try:
         headers = forwarded_headers(request.headers, em.linked_services.credentials(service))
+        if service_name not in em.linked_services.fakes:  # a widget page's scenario key is for in-process fakes
+            headers = {k: v for k, v in headers.items() if header_key(k) != header_key(SCENARIO_HEADER)}
         client = em.linked_services.client(service_name)
         upstream_request = client.build_request(
             request.method,

@@ -16,6 +16,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from emulator.kernel.clock import Clock
+from emulator.kernel.scenario_keys import SCENARIO_HEADER
 
 from .models import MAX_FAULT_DELAY, DemoPmsBackend, DemoPmsError
 from .responses import DemoPmsResponses, answer, error_response
@@ -75,7 +76,8 @@ def create_app(
             )
         if not hmac.compare_digest(supplied.encode(), expected):
             return error_response(401, f"{API_KEY_HEADER} is not the key this PMS was started with", API_KEY_HEADER)
-        fault = backend.take_fault(request.method, path)
+        # A widget page's own scenario (its key, sent by the page through the proxy), else the shared faults.
+        fault = backend.take_fault(request.method, path, request.headers.get(SCENARIO_HEADER))
         if fault is None:
             return None
         g.fault = fault

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from emulator.kernel.clock import Clock, iso
+from emulator.kernel.scenario_keys import ScenarioKeys
 
 from ..base import AGEING_BUCKETS, ageing_bucket
 from . import seed
@@ -331,6 +332,9 @@ class DemoPmsBackend:
         self._request_seq = 0
         self._faults: list[Fault] = []
         self._fault_seq = 0
+        # A widget page's scenario faults, by the page's scenario key (emulator/kernel/scenario_keys.py): a call
+        # carrying the key sees these instead of the shared faults; bounded in keys and in time.
+        self._scenario_faults: ScenarioKeys[list[Fault]] = ScenarioKeys()
         # Answers to writes sent with an Idempotency-Key, by (method, path, key): the same write again gets
         # the first answer and changes nothing (at most MAX_RECORDED kept; the oldest go first).
         self._idempotent: dict[tuple[str, str, str], tuple[int, bytes, str]] = {}
@@ -348,6 +352,7 @@ class DemoPmsBackend:
             self._seeding = False
             self._requests.clear()
             self._faults.clear()
+            self._scenario_faults.clear()
             self._idempotent.clear()
             self.outbox.clear()
 
@@ -548,9 +553,40 @@ class DemoPmsBackend:
             raise DemoPmsError(400, "times must be between 1 and 1000000, or left out for 'until cleared'", "times")
         return method, route_pattern(route)
 
-    def faults(self) -> list[Fault]:
+    def faults(self, key: str | None = None) -> list[Fault]:
+        """The faults a call sees: with a scenario key the fake holds, that page's; else the shared ones."""
         with self._lock:
-            return list(self._faults)
+            return list(self._faults_for(key))
+
+    def _faults_for(self, key: str | None) -> list[Fault]:
+        keyed = self._scenario_faults.get(key) if key is not None else None
+        return self._faults if keyed is None else keyed
+
+    def set_scenario_faults(self, key: str, faults: list[dict[str, Any]]) -> list[Fault]:
+        """What calls carrying `key` see instead of the shared faults (a widget page's scenario; [] for none).
+        Each fault is `add_fault`'s keywords; all are checked before any is kept. Other keys, plans and calls
+        with no key are untouched."""
+        if len(faults) > MAX_FAULTS:
+            raise DemoPmsError(409, f"at most {MAX_FAULTS} faults at once", "route")
+        checked = [(f, self.check_fault(**f)) for f in faults]
+        with self._lock:
+            made = []
+            for f, (method, pattern) in checked:
+                self._fault_seq += 1
+                made.append(
+                    Fault(
+                        f"fault-{self._fault_seq}",
+                        f["route"],
+                        method,
+                        f.get("delay"),
+                        f.get("status"),
+                        f.get("malformed", False),
+                        f.get("times"),
+                        pattern,
+                    )
+                )
+            self._scenario_faults.put(key, made)
+            return list(made)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -563,16 +599,18 @@ class DemoPmsBackend:
             if len(self._faults) == before:
                 raise DemoPmsError(404, f"no fault {fault_id!r}")
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        """The first fault matching this request, used up once (the HTTP layer calls this)."""
+    def take_fault(self, method: str, path: str, key: str | None = None) -> Fault | None:
+        """The first fault matching this request, used up once (the HTTP layer calls this); `key` is the
+        request's scenario key, if it carried one."""
         with self._lock:
-            for fault in self._faults:
+            faults = self._faults_for(key)
+            for fault in faults:
                 if (fault.method in ("*", method)) and fault.pattern.fullmatch(path):
                     fault.hits += 1
                     if fault.remaining is not None:
                         fault.remaining -= 1
                         if fault.remaining <= 0:
-                            self._faults.remove(fault)
+                            faults.remove(fault)
                     return fault
         return None
 
