@@ -21,6 +21,7 @@ FIELD_LABELS = {
     "hourlyRate": "Hourly rate",
     "paymentTermsDays": "Payment terms (days)",
 }
+INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")  # an ISO 8601 date and time, as the records keep them
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -36,3 +37,14 @@ def field_label(name: str) -> str:
 def is_guid(value: object) -> bool:
     """Whether a value is an id a person does not read (shown short, the whole of it on hover)."""
     return isinstance(value, str) and GUID.fullmatch(value) is not None
+
+
+def is_instant(value: object) -> bool:
+    """Whether a value is an ISO date and time (shown on two lines in a narrow column: date, then time)."""
+    return isinstance(value, str) and INSTANT.match(value) is not None
+
+
+def short_id(value: str) -> str:
+    """A GUID as its first 8 and last 4 characters: random ids differ at the start, seeded ones
+    (3c000000-0000-4000-8000-000000000001) at the end, so both stay told apart on one line."""
+    return f"{value[:8]}…{value[-4:]}" if is_guid(value) else value
