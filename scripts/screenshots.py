@@ -33,7 +33,7 @@ SHOTS = {
     "matter-portal.png": f"/portal/{MATTER}?scenario=ok",
 }
 VIEWPORTS = ((1400, 1000), (1024, 768))  # a laptop and the smallest screen the pages are made for
-README_FROM_WALK = {"pms-demo-1400": "web-pms.png", "clock-1400": "web-clock.png"}
+README_FROM_WALK = {"pms-books-1400": "web-pms.png", "clock-1400": "web-clock.png"}
 WEB_SHOTS = ("web-home.png", "web-work-item.png", "web-execution.png", "web-events.png")
 CLIENT_ORG = "2b000000-0000-4000-8000-000000000001"  # Northgate Logistics
 FEE_EARNER = "1a000000-0000-4000-8000-000000000001"  # Priya Shah

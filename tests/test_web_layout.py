@@ -200,11 +200,15 @@ def test_the_individual_case_result_is_a_modal_dialog_over_a_backdrop(operate, h
     assert page.evaluate("document.elementFromPoint(5, innerHeight - 5).closest('#clio-runs') === null")
 
 
+@pytest.mark.parametrize(("width", "height"), SIZES)
 def test_the_integrations_form_shows_its_whole_placeholder_labels_above_fields_and_empty_runs_say_so(
     operate,
     harness_page,
     clio,  # noqa: F811
+    width,
+    height,
 ):
+    harness_page.page.set_viewport_size({"width": width, "height": height})
     page = sign_in(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
