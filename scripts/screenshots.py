@@ -1,11 +1,19 @@
 """Screenshots for the README, taken from the running code, so they stay true.
 
-    python scripts/screenshots.py [--out docs/images] [--only widgets|web]
+    python scripts/screenshots.py [--out docs/images] [--only widgets|web|walk] [--walk] [--walk-out DIR]
 
 Serves the demo solution (virtual clock on the plugin's start time, demo PMS in process) on a loopback
 port and photographs in Debian's chromium each built-in widget, the demo matter's portal page, and the
 emulator's own web pages after a matter is created and opened (its inception plan run once into a PMS
 fault, then retried): home, the matter, its execution's timeline, the event stream.
+
+With `--walk` (or `--only walk`) it also walks every page a newcomer opens, signed in as the demo's
+users, and photographs each as a person sees it at 1400 × 1000 and at 1024 × 768 into
+`build/pages/<page>-<width>.png` (`--walk-out`): home, work items, the new-work-item form, the matter,
+its execution, executions, plans, a plan's source, the clock just after "+ 20 minutes", events, the PMS
+list, the demo PMS and its books, the outbox, the widget gallery, the matter's portal page, a widget,
+Settings › Integrations with an Individual Case result open, and that sync's matters. The README's
+pictures of the demo PMS and the clock are copied from these.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ SHOTS = {
     "aged-debt-widget.png": f"/widgets/OperateFinance.AgedDebtWidget?workItem={MATTER}&scenario=ok",
     "matter-portal.png": f"/portal/{MATTER}?scenario=ok",
 }
+VIEWPORTS = ((1400, 1000), (1024, 768))  # a laptop and the smallest screen the pages are made for
+README_FROM_WALK = {"pms-books-1400": "web-pms.png", "clock-1400": "web-clock.png"}
 WEB_SHOTS = ("web-home.png", "web-work-item.png", "web-execution.png", "web-events.png")
 CLIENT_ORG = "2b000000-0000-4000-8000-000000000001"  # Northgate Logistics
 FEE_EARNER = "1a000000-0000-4000-8000-000000000001"  # Priya Shah
@@ -95,10 +105,104 @@ def clio_shot(app, page, base: str, out: Path) -> None:
     print(f"wrote {out / 'web-integrations.png'}")
 
 
+def sign_in(page, base: str, user: str) -> None:
+    """As a person does: the sign-in link, then the user's button on the emulator's sign-in page."""
+    import re
+    from urllib.parse import quote
+
+    page.goto(f"{base}/_harness/signin?next={quote('/', safe='')}")
+    page.get_by_role("button", name=re.compile(user)).click()
+    page.wait_for_url(base + "/")
+
+
+def walk_shots(app, page, base: str, out: Path, readme: Path) -> None:
+    """Every page of the walk at each of VIEWPORTS into `out`, signed in, with a result open where a page
+    has one; the README's pictures of the PMS and the clock are copied from them into `readme`."""
+    import shutil
+    from urllib.parse import parse_qs, urlsplit
+
+    em = app.extensions["operate"]
+    item, execution = stage_matter(app)
+    out.mkdir(parents=True, exist_ok=True)
+    sign_in(page, base, "priya.shah")
+    clio = em.clio
+    url = urlsplit(clio.connection.begin("priya.shah", f"{base}/integrations/clio/callback"))
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    answer = clio.fake_app.test_client().post(
+        "/oauth/authorize", data={**query, "user_id": str(min(clio.fake.users)), "decision": "allow"}
+    )
+    back = urlsplit(answer.headers["Location"])
+    page.goto(f"{base}{back.path}?{back.query}")
+    clio.sync.sync_all(em.identity.principal("demo-client", "priya.shah"), "all")
+    matter = min(clio.fake.matters)
+
+    def clock() -> None:
+        sign_in(page, base, "hannah.whitfield")  # she may move the clock
+        page.goto(base + "/clock")
+        page.locator('button[data-advance="PT20M"]').click()
+        page.wait_for_selector("#web-flash")
+
+    def new_work_item() -> None:
+        page.goto(base + "/workitems?type=matter-commercial")
+        page.locator("#new-work-item summary").click()
+        page.locator("#new-work-item").scroll_into_view_if_needed()
+
+    def integrations() -> None:
+        sign_in(page, base, "priya.shah")  # an administrator, who may sync
+        page.goto(base + "/settings/integrations")
+        page.locator("#clio-sync summary").click()
+        page.fill("#clio-matter", str(matter))
+        page.click("#clio-sync-one")
+        page.wait_for_selector("#clio-result")
+
+    def clio_run() -> None:
+        page.click("#clio-result >> text=Close")  # the result is modal: the page under it waits
+        page.click("#clio-runs >> text=each matter")
+
+    walk = {
+        "home": "/",
+        "work-items": "/workitems",
+        "new-work-item": new_work_item,
+        "work-item": f"/workitems/{item}",
+        "execution": f"/executions/{execution}",
+        "executions": "/executions",
+        "plans": "/plans",
+        "plan": "/plans/matter-inception",
+        "clock": clock,
+        "events": "/events",
+        "pms": "/pms",
+        "pms-demo": "/pms/demo-pms",
+        "pms-books": "/pms/demo-pms#books",
+        "outbox": "/outbox",
+        "widgets": "/widgets",
+        "portal": f"/portal/{item}?scenario=ok",
+        "widget": f"/widgets/OperateFinance.AgedDebtWidget?workItem={MATTER}&scenario=ok",
+        "integrations": integrations,
+        "clio-run": clio_run,
+    }
+    for width, height in VIEWPORTS:
+        page.set_viewport_size({"width": width, "height": height})
+        for name, how in walk.items():
+            if callable(how):
+                how()
+            else:
+                page.goto(base + how)
+            if name in ("portal", "widget"):  # the widgets' PMS calls answered and drawn
+                page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
+            path = out / f"{name}-{width}.png"
+            page.screenshot(path=str(path))
+            print(f"wrote {path}")
+            if f"{name}-{width}" in README_FROM_WALK:
+                shutil.copyfile(path, readme / README_FROM_WALK[f"{name}-{width}"])
+                print(f"wrote {readme / README_FROM_WALK[f'{name}-{width}']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images", help="folder for the PNGs")
-    parser.add_argument("--only", choices=("widgets", "web"), help="photograph only these pages")
+    parser.add_argument("--only", choices=("widgets", "web", "walk"), help="photograph only these pages")
+    parser.add_argument("--walk", action="store_true", help="also every page of the walk at 1400 and 1024 px")
+    parser.add_argument("--walk-out", type=Path, default=ROOT / "build" / "pages", help="folder for the walk's PNGs")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
 
@@ -121,11 +225,13 @@ def main(argv: list[str] | None = None) -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-GB")
-                if args.only != "web":
+                if args.only not in ("web", "walk"):
                     widget_shots(page, base, args.out)
-                if args.only != "widgets":
+                if args.only not in ("widgets", "walk"):
                     web_shots(app, page, base, args.out)
                     clio_shot(app, page, base, args.out)
+                if args.walk or args.only == "walk":
+                    walk_shots(app, browser.new_page(locale="en-GB"), base, args.walk_out, args.out)
                 browser.close()
         finally:
             server.shutdown()

@@ -11,6 +11,7 @@ from pms_adapters.demo.models import PRACTICE_AREAS, SUPPLIER_CATEGORIES, DemoPm
 
 from .acting import action, back, current_user
 from .frame import PageGroup, emulator, note, page_number, paged, refuse, render_page
+from .labels import field_label, is_guid, is_instant, short_id
 
 bp = PageGroup("pms")
 BOOK_ROWS = 200  # rows of each book the page lists (the newest matters first)
@@ -72,6 +73,10 @@ def service(name: str):
         deliveries=list(reversed([d.to_json() for d in backend.outbox.all()]))[:BOOK_ROWS] if backend else [],
         practice_areas=PRACTICE_AREAS,
         supplier_categories=SUPPLIER_CATEGORIES,
+        field_label=field_label,
+        is_guid=is_guid,
+        short_id=short_id,
+        is_instant=is_instant,
     )
 
 

@@ -19,6 +19,7 @@ MAX_ODS_CHOICES = 500  # people and organisations offered as participants on the
 PARTICIPANT_ROWS = 3
 DEFAULT_ROLES = ("client", "fee-earner", "primary-owner")  # what the create form suggests, when a type has them
 CHRONOLOGY_ROWS = 50
+TYPICAL_OF = 1000  # the newest top-level work items the create form's default type is judged by
 
 
 def _creatable(em: Any) -> list[Any]:
@@ -27,6 +28,25 @@ def _creatable(em: Any) -> list[Any]:
         (t for t in types if not t.is_abstract and t.is_active and types.start_phase(t.system_name) is not None),
         key=lambda t: types.path(t.system_name),
     )
+
+
+def _default_type(em: Any, creatable: list[Any], type_filter: str) -> str | None:
+    """What the create form offers first: the type the list is filtered by, else the creatable type most
+    of the newest top-level work items have (a law firm's matters, not the alphabet's first, Invoice),
+    else the first creatable type. Read from the data, so a solution of other work reads right too."""
+    names = [t.system_name for t in creatable]
+    if type_filter in names:
+        return type_filter
+    with em.store.read() as conn:
+        counts = conn.execute(
+            "SELECT type, COUNT(*) AS n FROM (SELECT type FROM work_items WHERE parent_id IS NULL "
+            "ORDER BY rowid DESC LIMIT ?) GROUP BY type ORDER BY n DESC",
+            (TYPICAL_OF,),
+        ).fetchall()
+    for row in counts:
+        if row["type"] in names:
+            return row["type"]
+    return names[0] if names else None
 
 
 def _ods_choices(em: Any) -> list[dict[str, str]]:
@@ -73,6 +93,7 @@ def work_items():
     ods = _ods_choices(em)
     roles = _roles(em)
     suggested = [r for r in DEFAULT_ROLES if r in roles]
+    creatable = _creatable(em)
     return render_page(
         "workitems.html",
         "Work items",
@@ -81,7 +102,8 @@ def work_items():
         query=query,
         type_filter=type_filter,
         all_types=sorted(types, key=lambda t: types.path(t.system_name)),
-        creatable=_creatable(em),
+        creatable=creatable,
+        default_type=_default_type(em, creatable, type_filter),
         ods=ods,
         roles=roles,
         participant_rows=[suggested[i] if i < len(suggested) else "" for i in range(PARTICIPANT_ROWS)],
