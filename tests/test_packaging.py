@@ -169,9 +169,12 @@ def _run_matter_inception(client: httpx.Client, served: ServedFrom) -> None:
                 {"roleSystemName": "client", "odsId": CLIENT},
                 {"roleSystemName": "fee-earner", "odsId": FEE_EARNER},
             ],
+            # as a .NET client writes an instant: seven fractional digits (Python 3.10 parses 3 or 6 itself)
+            "keyDates": {"kd-limitation-date": "2026-03-02T09:30:00.1234567Z"},
         },
     )
     assert created.status_code == 201, created.text
+    assert created.json()["keyDates"] == {"kd-limitation-date": "2026-03-02T09:30:00.123Z"}
     item = created.json()["workItem"]
     opened = client.put(
         f"/api/v1/public/workItem/{item['id']}/phase", headers=headers, json={"toPhaseSystemName": "matter-open"}
