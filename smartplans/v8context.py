@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from contextlib import AbstractContextManager
 from types import TracebackType
 
@@ -22,44 +23,29 @@ from py_mini_racer import MiniRacer, mini_racer
 
 
 class V8Context:
-    """One V8 context (`.mr`, a MiniRacer) and the event loop it calls back on; `close()` or `with`."""
+    """One V8 context (`.mr`, a MiniRacer) and the event loop it calls back on; `close()` or `with`. One
+    never closed is closed when it is garbage-collected (as a MiniRacer is), not at interpreter exit."""
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name="operate-v8-loop", daemon=True)
-        self._thread.start()
-        self._maker: AbstractContextManager[MiniRacer] | None = mini_racer(self._loop)
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=_run_loop, args=(loop,), name="operate-v8-loop", daemon=True)
+        thread.start()
+        maker: AbstractContextManager[MiniRacer] = mini_racer(loop)
         try:
-            self.mr: MiniRacer = self._maker.__enter__()
+            self.mr: MiniRacer = maker.__enter__()
         except BaseException:
-            self._maker = None
-            self._stop_loop()
+            _stop_loop(loop, thread)
             raise
-
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
+        self._finalizer = weakref.finalize(self, _close, maker, loop, thread)
+        self._finalizer.atexit = False
 
     def close(self) -> None:
         """Free the V8 context, then stop its loop: nothing V8 still sends finds the loop closed."""
-        maker, self._maker = self._maker, None
-        if maker is None:
-            return
-        try:
-            maker.__exit__(None, None, None)
-        finally:
-            self._stop_loop()
-
-    def _stop_loop(self) -> None:
-        if self._loop.is_closed():
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+        self._finalizer()
 
     @property
     def closed(self) -> bool:
-        return self._maker is None
+        return not self._finalizer.alive
 
     def __enter__(self) -> V8Context:
         return self
@@ -68,3 +54,25 @@ class V8Context:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    loop.run_forever()
+
+
+def _close(maker: AbstractContextManager[MiniRacer], loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    try:
+        maker.__exit__(None, None, None)  # mr_free_context: a cancelled task's last callback lands on a live loop
+    finally:
+        _stop_loop(loop, thread)
+
+
+def _stop_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    if loop.is_closed():
+        return
+    loop.call_soon_threadsafe(loop.stop)
+    if thread is threading.current_thread():
+        return  # collected on the loop's own thread: the loop stops once this callback returns
+    thread.join()
+    loop.close()
