@@ -3,6 +3,7 @@ serves, and that wheel serving the demo and running a plan in a fresh venv of ea
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -119,6 +120,10 @@ def test_the_wheel_serves_the_demo_and_runs_a_plan_on_python(version, wheel, tmp
                 assert response.status_code == 200, (page, response.status_code, response.text[:500])
                 assets |= {a or b for a, b in ASSET.findall(response.text)}
             assert "Clio" in client.get("/settings/integrations").text
+            _sign_in(client, "priya.shah")  # the walk's first step; then the pages as she sees them
+            for page in ("/", "/pms", "/outbox", "/settings/integrations", f"/workitems/{SEEDED_MATTER}"):
+                response = client.get(page)
+                assert response.status_code == 200 and "priya.shah" in response.text, (page, response.text[:500])
             for asset in sorted(assets):
                 assert client.get(asset).status_code == 200, asset
             for url, path in _static_files():
@@ -153,6 +158,24 @@ def _static_files():
         yield f"/_ideFiles/{path.relative_to(builtin).as_posix()}", path
 
 
+def _sign_in(client: httpx.Client, user: str) -> None:
+    """The emulator's own sign-in as a person clicks through it: the sign-in page, pick a user, back."""
+    start = client.get("/_harness/signin?next=/")
+    assert start.status_code == 302, start.text
+    page = client.get(start.headers["location"]).text
+    form = {name: _hidden(page, name) for name in ("csrf", "request")}
+    back = client.post("/account/login", data={**form, "user": user})
+    assert back.status_code == 302, back.text
+    done = client.get(back.headers["location"])
+    assert done.status_code == 302 and done.headers["location"] == "/", done.text
+
+
+def _hidden(page: str, name: str) -> str:
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)">', page)
+    assert found, f"no hidden {name} in the sign-in page"
+    return html.unescape(found.group(1))
+
+
 def _run_matter_inception(client: httpx.Client, served: ServedFrom) -> None:
     token = client.post(
         "/connect/token",
@@ -183,4 +206,5 @@ def _run_matter_inception(client: httpx.Client, served: ServedFrom) -> None:
     reference = client.get(f"/api/v1/public/workItem/{item['id']}", headers=headers).json()["workItem"]["reference"]
     ended = served.wait_for(re.compile(rf"^execution matter-inception on {re.escape(reference)}: (\w+)"))
     assert ended.group(1) == "STOPPED", served.lines
-    assert client.get(f"/workitems/{item['id']}").status_code == 200
+    page = client.get(f"/workitems/{item['id']}")  # its executions, as the walk's step 4 reads them
+    assert page.status_code == 200 and "matter-inception" in page.text and "STOPPED" in page.text, page.text[-3000:]
