@@ -18,6 +18,8 @@ from typing import Any
 
 from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
 
+from .v8context import V8Context
+
 DEFAULT_CPU_SECONDS = 5.0
 DEFAULT_HEAP_MB = 64
 DEFAULT_LOG_LINES = 1_000  # [limits] log_lines_per_step: a step keeps its first lines and says how many it dropped
@@ -65,6 +67,7 @@ class Runtime:
         self.heavy_run_seconds = HEAVY_RUN_SECONDS  # a run this long is followed by a collection
         self._lock = threading.RLock()
         self._mr: MiniRacer | None = None
+        self._v8: V8Context | None = None  # owns _mr and its event loop (closed in that order)
         self._owner: ThreadPoolExecutor | None = None
         self._sources: dict[str, tuple[str, str]] = {}  # key -> (source, url)
         self.crossings = 0  # calls into V8, for the benchmark's "k host calls cost k+1 crossings"
@@ -80,12 +83,17 @@ class Runtime:
     def _context(self) -> MiniRacer:
         if self._mr is None:
 
-            def make() -> MiniRacer:
-                mr = MiniRacer()
-                mr.eval(host_source() + "\n//# sourceURL=operate-host.js")
-                return mr
+            def make() -> V8Context:
+                v8 = V8Context()
+                try:
+                    v8.mr.eval(host_source() + "\n//# sourceURL=operate-host.js")
+                except BaseException:
+                    v8.close()
+                    raise
+                return v8
 
-            self._mr = self._on_owner(make)
+            self._v8 = self._on_owner(make)
+            self._mr = self._v8.mr
             for key, (source, url) in self._sources.items():
                 self._call("__operate.load", key, source, url)
             self._call_for_text("__operate.drain", timeout_sec=DEFAULT_CPU_SECONDS, max_memory=None)
@@ -230,19 +238,26 @@ class Runtime:
             return json.loads(self._mr.eval("JSON.stringify(__operate.globals())"))  # type: ignore[union-attr]
 
     def _replace_context(self) -> None:
-        old, self._mr = self._mr, None
+        old, self._v8, self._mr = self._v8, None, None
         if old is not None:
             self._on_owner(old.close)
         self._context()
 
     def close(self) -> None:
+        """Free the V8 context and its loop (smartplans/v8context.py says why the order matters)."""
         with self._lock:
-            if self._mr is not None:
-                self._on_owner(self._mr.close)
-                self._mr = None
+            if self._v8 is not None:
+                self._on_owner(self._v8.close)
+                self._v8, self._mr = None, None
             if self._owner is not None:
                 self._owner.shutdown(wait=True)
                 self._owner = None
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def cut(text: str, limit_kb: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from importlib import metadata
 from pathlib import Path
 
 from flask import Blueprint, Response, request
@@ -14,12 +15,27 @@ bp = Blueprint("fidelity", __name__)
 
 # The source tree's docs/ (this file is emulator/api/fidelity.py); an installed wheel has no docs/.
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fidelity.md"
+DISTRIBUTION = "operate-toolkit"  # a wheel carries the page as <prefix>/share/operate-toolkit/fidelity.md
+
+
+def doc_path() -> Path:
+    """The source tree's docs/fidelity.md, else the copy an installed wheel carries (pyproject's data-files)."""
+    if DOC.is_file():
+        return DOC
+    try:
+        files = metadata.files(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        return DOC
+    for file in files:
+        if file.parts[-2:] == (DISTRIBUTION, DOC.name):
+            return Path(str(file.locate()))
+    return DOC
 
 
 @bp.get("/_emulator/fidelity")
 def fidelity() -> Response:
     try:
-        text = DOC.read_text("utf-8")
+        text = doc_path().read_text("utf-8")
     except OSError:
         text = None
     if text is not None and request.accept_mimetypes.best_match(["text/html", "text/markdown"]) == "text/markdown":

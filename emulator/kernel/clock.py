@@ -19,6 +19,9 @@ _ISO_DURATION = re.compile(
 )
 
 
+_FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})[.,](\d+)")
+
+
 def parse_duration(text: str) -> timedelta:
     """ISO 8601 durations as people write them in tests and the control API (`PT2M`, `P1D`, `P1DT2H`)."""
     match = _ISO_DURATION.match(text.strip().upper()) if isinstance(text, str) else None
@@ -38,6 +41,9 @@ def parse_instant(text: str) -> datetime:
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
+    # Python 3.10's fromisoformat takes exactly 3 or 6 fractional digits; .NET writes 7 (…00.1234567Z),
+    # JavaScript 3. Microseconds, as 3.11 and later read them, on every supported Python.
+    value = _FRACTION.sub(lambda m: f"{m.group(1)}.{(m.group(2) + '000000')[:6]}", value, count=1)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +60,7 @@ from ..base import (
     ageing_bucket,
 )
 
+UTC = timezone.utc  # datetime.UTC is Python 3.11+
 API = "/api/v4"
 API_VERSION = "4.0.13"  # pinned, so `quantity` stays in seconds (reference §3.6)
 PAGE_SIZE = 200

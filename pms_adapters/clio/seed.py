@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+UTC = timezone.utc  # datetime.UTC is Python 3.11+
 
 DEFAULT_MATTERS = 60
 FIRST_ID = {
