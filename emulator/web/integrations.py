@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, redirect, request
 
+from ..kernel.errors import ApiError
 from .acting import action, call_api, done
 from .frame import PageGroup, download, emulator, needs_sign_in, note, refuse, render_page
 
@@ -136,8 +137,23 @@ def run(run_id: str):
 
 @bp.page(f"{PAGE}/clio/runs/<run_id>.csv")
 def run_csv(run_id: str):
+    """For a signed-in user who may sync, or by the signed link `operate sync clio` prints (links.py)."""
+    if "signature" in request.args or "expires" in request.args:
+        return _signed_csv(run_id)
     found = _run_or_refusal(run_id)
     if isinstance(found, Response):
         return found
     clio, _ = found
+    return download(clio.sync.csv(run_id), f"clio-sync-{run_id[:8]}.csv", "text/csv")
+
+
+def _signed_csv(run_id: str) -> Response:
+    clio = emulator().clio
+    if clio is None:
+        return refuse(404, "Clio is not configured ([integrations.clio] in operate.toml)")
+    try:
+        clio.links.check(run_id, request.args.get("expires"), request.args.get("signature"))
+        clio.sync.run(run_id)
+    except ApiError as exc:
+        return refuse(exc.status, exc.title)
     return download(clio.sync.csv(run_id), f"clio-sync-{run_id[:8]}.csv", "text/csv")
