@@ -18,6 +18,7 @@ from ..integrations.clio.connection import ConnectError
 from ..integrations.clio.links import RESULTS_PAGE
 from ..kernel.binding import Fields
 from ..kernel.errors import ApiError
+from ..web.frame import note
 from .common import body, caller, emulator, int_arg
 
 bp = Blueprint("integrations", __name__)
@@ -77,6 +78,9 @@ def connect_callback():
     try:
         status, return_to = clio.connection.complete(request.args.to_dict(), callback_uri())
     except ConnectError as exc:
+        if exc.return_to:  # Deny (or a failed exchange) returns to Settings › Integrations, as Allow does
+            why = exc.title if exc.title.startswith("not connected") else f"not connected: {exc.title}"
+            return note(redirect(exc.return_to, 303), f"Clio is {why}", "error")
         return render_template("integrations/callback.html", ok=False, message=exc.title), exc.status
     if return_to:
         return redirect(return_to)
