@@ -119,6 +119,7 @@ def test_deny_returns_to_settings_integrations_with_the_reason(operate, harness_
     assert "Clio is not connected: access was denied in Clio" in page.inner_text("#web-flash")
     assert page.get_attribute("#clio", "data-state") == "not-connected"
     assert page.is_visible("#clio-connect")  # a person can try again from here
+    assert "Choose Clio" not in page.inner_text("#clio")  # nothing to choose: Clio is the one integration offered
 
 
 def test_a_reload_after_individual_case_shows_the_result_again_and_syncs_nothing(operate, harness_page, clio):
