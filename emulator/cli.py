@@ -209,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sync with Clio Manage as 'Sync with Clio' does in Settings > Integrations. Through the "
         "running server's API when `operate serve` holds --data-dir (or --url names a server); otherwise in "
         "this process on --data-dir (with --demo or --solution). --all shows a progress line and a summary; "
-        "the CSV of results is e-mailed to --as (when the outbox is configured) and served at the run's "
-        "results.csv. Exit status 1 when the run fails or the matter is skipped.",
+        "the CSV of results is e-mailed to --as (when the outbox is configured), and through a server the command "
+        "prints a link to it that opens in a browser or curl for 30 minutes. Exit status 1 when the run fails or "
+        "the matter is skipped.",
     )
     sync.add_argument("system", choices=["clio"], help="which integration")
     _add_state_args(sync)
