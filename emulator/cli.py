@@ -209,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sync with Clio Manage as 'Sync with Clio' does in Settings > Integrations. Through the "
         "running server's API when `operate serve` holds --data-dir (or --url names a server); otherwise in "
         "this process on --data-dir (with --demo or --solution). --all shows a progress line and a summary; "
-        "the CSV of results is e-mailed to --as (when the outbox is configured) and served at the run's "
-        "results.csv. Exit status 1 when the run fails or the matter is skipped.",
+        "the CSV of results is e-mailed to --as (when the outbox is configured), and through a server the command "
+        "prints a link to it that opens in a browser or curl for 30 minutes. Exit status 1 when the run fails or "
+        "the matter is skipped.",
     )
     sync.add_argument("system", choices=["clio"], help="which integration")
     _add_state_args(sync)
@@ -447,6 +448,9 @@ def cmd_sync(args) -> int:
         return terminal.over_http(
             url.rstrip("/"), answer.json()["access_token"], mode, matter, args.timeout, sys.stdout
         )
+    if args.url is None and not args.demo and args.solution is None:
+        print(terminal.no_server(args.data_dir, note), file=sys.stderr)
+        return 2
     em = _open(args)
     try:
         if em.clio is None:
@@ -457,8 +461,10 @@ def cmd_sync(args) -> int:
         if em.clio.fake is not None:  # its firm (and the grant it gave) lives only as long as its process
             print(
                 'operate sync: this solution\'s Clio is the in-process fake (fake = "clio"), which lives inside '
-                "`operate serve`: start the server on this --data-dir and run this command again (it goes "
-                "through the server), or point [integrations.clio] base_url at `operate fake clio`",
+                f"`operate serve`, and no server is running on the data dir {args.data_dir}: start the server on "
+                f"this --data-dir (`operate serve {'--demo' if args.demo else '--solution ' + str(args.solution)} "
+                f"--data-dir {args.data_dir}` in another terminal) and run this command again (it goes through the "
+                "server), or point [integrations.clio] base_url at `operate fake clio`",
                 file=sys.stderr,
             )
             return 2

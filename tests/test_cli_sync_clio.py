@@ -69,7 +69,7 @@ def test_sync_goes_through_the_server_that_holds_the_data_dir(tmp_path, fake_cli
         assert url, "operate serve did not start"
         assert main(["sync", "clio", "--data-dir", str(data), "--all", "--as", "priya.shah"]) == 0
         out = capsys.readouterr().out
-        assert re.search(r"Clio sync all \w+: done", out) and f"{url}/api/_emulator/integrations/clio/runs/" in out
+        assert re.search(r"Clio sync all \w+: done", out) and f"{url}/settings/integrations/clio/runs/" in out
         assert main(["sync", "clio", "--data-dir", str(data), "--matter", "1180000001"]) in (0, 1)
         assert "Clio matter 1180000001" in capsys.readouterr().out
     finally:

@@ -642,3 +642,42 @@ def test_all_cases_started_in_the_background_answers_with_its_own_run(env):
             break
         time.sleep(0.05)
     assert run["state"] == "done" and run["counts"]["imported"] > 0
+
+
+def test_an_imported_matter_whose_new_stage_is_unmapped_is_skipped_and_keeps_its_work_item(env):
+    app, em = env
+    connect(app)
+    priya = api_as(app, "priya.shah")
+    matter = next(
+        m
+        for m in em.clio.fake.matters.values()
+        if expected_outcome(em, m) == "imported"
+        and em.clio.fake.practice_areas[m["practice_area"]["id"]]["name"] == "Estate Planning"
+    )
+    first = priya.post(f"{CLIO}/sync", {"mode": "matter", "matter": str(matter["id"])}).json["result"]
+    assert first["result"] == "imported" and first["workItemId"]
+    em.clock.advance(timedelta(days=1))
+    em.clio.fake.set_stage(matter["id"], "Funded")  # Estate Planning's last stage, which the demo maps to nothing
+
+    one = priya.post(f"{CLIO}/sync", {"mode": "matter", "matter": str(matter["id"])}).json["result"]
+    assert one["result"] == "skipped" and "'Funded' is not mapped" in one["reason"]
+    assert one["workItemId"] == first["workItemId"]  # the work item is still there: the row links to it
+    run = priya.post(f"{CLIO}/sync", {"mode": "all", "wait": True}).json
+    rows = {r["clioId"]: r for r in priya.get(f"{CLIO}/runs/{run['id']}/results").json["rows"]}
+    assert rows[matter["id"]]["result"] == "skipped" and rows[matter["id"]]["workItemId"] == first["workItemId"]
+    never = [r for r in rows.values() if r["result"] == "skipped" and r["clioId"] not in items_by_clio_id(em)]
+    assert never and all(r["workItemId"] is None for r in never)  # never imported: nothing to link to
+    text = priya.get(f"{CLIO}/runs/{run['id']}/results.csv").get_data(as_text=True)
+    assert f"{matter['id']},{matter['display_number']},skipped," in text and first["workItemId"] in text
+
+
+def test_the_docs_say_a_later_sync_reaches_back_to_the_last_one_after_a_long_gap():
+    """What test_a_first_sync_that_imports_nothing_stays_the_first_and_a_long_gap_loses_nothing shows, said where
+    people read of the windows: the README's Clio section and docs/solution-format.md."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = " ".join((root / "README.md").read_text("utf-8").split())
+    assert "syncs of the last 30 days (or back to the last sync of all cases, when that was longer ago)" in readme
+    format_doc = " ".join((root / "docs" / "solution-format.md").read_text("utf-8").split())
+    assert "later syncs: the last 30 days, or back to the start of the last completed" in format_doc

@@ -15,8 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
 
 from ..integrations.clio.connection import ConnectError
+from ..integrations.clio.links import RESULTS_PAGE
 from ..kernel.binding import Fields
 from ..kernel.errors import ApiError
+from ..web.frame import note
 from .common import body, caller, emulator, int_arg
 
 bp = Blueprint("integrations", __name__)
@@ -76,6 +78,9 @@ def connect_callback():
     try:
         status, return_to = clio.connection.complete(request.args.to_dict(), callback_uri())
     except ConnectError as exc:
+        if exc.return_to:  # Deny (or a failed exchange) returns to Settings › Integrations, as Allow does
+            why = exc.title if exc.title.startswith("not connected") else f"not connected: {exc.title}"
+            return note(redirect(exc.return_to, 303), f"Clio is {why}", "error")
         return render_template("integrations/callback.html", ok=False, message=exc.title), exc.status
     if return_to:
         return redirect(return_to)
@@ -168,9 +173,17 @@ def runs():
 
 @bp.get(f"{API}/runs/<run_id>")
 def run(run_id: str):
+    """The run and its progress; once it has ended, a signed link to its CSV that works without a token for a
+    while (the caller may read the CSV anyway: `operate sync clio` prints it for a browser or curl)."""
     caller(SYNC)
     clio = _clio()
-    return jsonify({**clio.sync.run(run_id), "progress": clio.sync.progress_of(run_id)})
+    summary = clio.sync.run(run_id)
+    link = {} if summary["state"] == "running" else clio.links.link(summary["id"], _csv_url(summary["id"]))
+    return jsonify({**summary, "progress": clio.sync.progress_of(run_id), **link})
+
+
+def _csv_url(run_id: str) -> str:
+    return request.host_url.rstrip("/") + RESULTS_PAGE.format(run_id)
 
 
 @bp.get(f"{API}/runs/<run_id>/results")

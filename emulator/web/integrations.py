@@ -4,15 +4,18 @@ disconnect, the nightly setting, the mapping tables and "Sync with Clio" (All Ca
 Every button is a form that becomes a call to the real API (`/api/_emulator/integrations/clio/...`) as
 the signed-in user, so only an administrator (`core.integrations.manage`) connects, maps or turns the
 nightly sync on; who may sync (`core.integrations.sync`) syncs. The Individual Case result comes back in
-the pop-up; All Cases starts and the CSV is e-mailed to whoever started it (and listed in the Outbox).
+the pop-up after a redirect (`?run=<id>`: a reload shows it again and syncs nothing); All Cases starts and
+the CSV is e-mailed to whoever started it (and listed in the Outbox).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, redirect, request
 
+from ..kernel.errors import ApiError
 from .acting import action, call_api, done
 from .frame import PageGroup, download, emulator, needs_sign_in, note, refuse, render_page
 
@@ -25,7 +28,23 @@ RUNS_LISTED = 10
 
 @bp.page(PAGE, nav="Settings › Integrations", order=90)
 def integrations():
-    return _page()
+    return _page(result=_matter_result(request.args.get("run")))
+
+
+def _matter_result(run_id: str | None) -> dict[str, Any] | None:
+    """`?run=<id>`: the Individual Case run the POST redirected here with, shown in the pop-up (a reload shows it
+    again and syncs nothing). Only for a signed-in user who may read runs; any other id shows no pop-up."""
+    clio = emulator().clio
+    if not run_id or clio is None or needs_sign_in(SYNC) is not None:
+        return None
+    try:
+        run = clio.sync.run(run_id[:80])
+    except ApiError:
+        return None
+    if run["kind"] != "matter":
+        return None
+    results = clio.sync.results(run["id"])
+    return {**run, "result": results[0] if results else None}
 
 
 def _page(result: dict[str, Any] | None = None, problem: str | None = None, status: int = 200) -> Response:
@@ -104,7 +123,8 @@ def sync():
         answer = call_api("POST", f"{API}/sync", {"mode": "matter", "matter": request.form.get("matter", "")})
         if not answer.ok:
             return _page(problem=answer.problem(), status=answer.status)
-        return _page(result=answer.body)  # the pop-up shows what happened to that matter
+        # Redirect after POST: the pop-up shows the run on a GET, so a reload does not sync again.
+        return redirect(f"{PAGE}?{urlencode({'run': answer.body['id']})}", code=303)
     if mode == "all":
         answer = call_api("POST", f"{API}/sync", {"mode": "all"})
         return done(answer, "the sync of all cases has started; the CSV of results will be e-mailed to you", PAGE)
@@ -136,8 +156,23 @@ def run(run_id: str):
 
 @bp.page(f"{PAGE}/clio/runs/<run_id>.csv")
 def run_csv(run_id: str):
+    """For a signed-in user who may sync, or by the signed link `operate sync clio` prints (links.py)."""
+    if "signature" in request.args or "expires" in request.args:
+        return _signed_csv(run_id)
     found = _run_or_refusal(run_id)
     if isinstance(found, Response):
         return found
     clio, _ = found
+    return download(clio.sync.csv(run_id), f"clio-sync-{run_id[:8]}.csv", "text/csv")
+
+
+def _signed_csv(run_id: str) -> Response:
+    clio = emulator().clio
+    if clio is None:
+        return refuse(404, "Clio is not configured ([integrations.clio] in operate.toml)")
+    try:
+        clio.links.check(run_id, request.args.get("expires"), request.args.get("signature"))
+        clio.sync.run(run_id)
+    except ApiError as exc:
+        return refuse(exc.status, exc.title)
     return download(clio.sync.csv(run_id), f"clio-sync-{run_id[:8]}.csv", "text/csv")

@@ -32,12 +32,18 @@ FIRM = {"id": 18_000_001, "name": "Harbourvale LLP"}
 # Clio's UI and its create request call a cell phone "Mobile", but its document's answers know only Work,
 # Personal and Other: the fake answers as the document says, and a client's own cell is "Personal".
 MOBILE = "Personal"
-USERS = (  # (first, last, subscription_type)
-    ("Priya", "Shah", "Attorney"),
-    ("Daniel", "Okafor", "Attorney"),
-    ("Hannah", "Whitfield", "Attorney"),
-    ("Tom", "Becker", "NonAttorney"),
+# The firm's people as in the demo solution and the demo PMS (pms_adapters/demo/seed.py FEE_EARNERS): its fee
+# earners (Priya Shah, Daniel Okafor and the paralegal Tom Becker) are responsible for matters and keep time;
+# Hannah Whitfield works in finance, so she is responsible for no matter and keeps no time. An imported matter's
+# responsible attorney becomes its Operate fee earner, whom the demo's matter-inception sends to the demo PMS.
+USERS = (  # (first, last, subscription_type, hourly rate, a fee earner: responsible for matters, keeps time)
+    ("Priya", "Shah", "Attorney", 250.0, True),
+    ("Daniel", "Okafor", "Attorney", 320.0, True),
+    ("Hannah", "Whitfield", "NonAttorney", 150.0, False),
+    ("Tom", "Becker", "NonAttorney", 150.0, True),
 )
+RATES = tuple(rate for _, _, _, rate, _ in USERS)  # per hour, by user (index in USERS)
+FEE_EARNERS = tuple(i for i, user in enumerate(USERS) if user[4])  # indexes into USERS
 PRACTICE_AREAS = (  # (name, category, code, stages in order)
     ("Personal Injury", "personal_injury", "PI", ("Intake", "Investigation", "Negotiation", "Litigation", "Settled")),
     ("Family", "family", "FAM", ("Consultation", "Filing", "Mediation", "Final Decree")),
@@ -54,7 +60,7 @@ def stamp(moment: datetime) -> str:
 
 def generate(now: datetime, *, matters: int = DEFAULT_MATTERS, seed_value: int = 1) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed_value)
-    users = [_user(i, first, last, kind, now) for i, (first, last, kind) in enumerate(USERS)]
+    users = [_user(i, first, last, kind, now) for i, (first, last, kind, _, _) in enumerate(USERS)]
     areas, stages = [], []
     for i, (name, category, code, names) in enumerate(PRACTICE_AREAS):
         area = _record("practice_areas", i, now - timedelta(days=4000), name=name, category=category, code=code)
@@ -187,7 +193,7 @@ def _matter(
     area = rng.choice(areas) if rng.random() > 0.05 else None
     own_stages = [s for s in stages if area and s["practice_area_id"] == str(area["id"])]
     stage = rng.choice(own_stages) if own_stages else None
-    attorney = rng.choice(users[:3]) if rng.random() > 0.04 else None
+    attorney = users[rng.choice(FEE_EARNERS)] if rng.random() > 0.04 else None
     status = rng.choices(("Open", "Pending", "Closed"), (70, 10, 20))[0]
     number = index + 1
     record = _record(
@@ -215,9 +221,6 @@ def _matter(
     return record
 
 
-RATES = (250.0, 320.0, 410.0)  # per hour, by attorney
-
-
 def _work(
     rng: random.Random,
     now: datetime,
@@ -232,7 +235,7 @@ def _work(
     bill_id = FIRST_ID["bills"] + len(bills) if rng.random() < 0.5 else None
     billed_total = billed_time = 0.0
     for _ in range(rng.randint(0, 4)):
-        who = rng.randrange(3)
+        who = FEE_EARNERS[rng.randrange(len(FEE_EARNERS))]
         seconds = rng.choice((6, 12, 18, 30, 48, 60, 90, 120)) * 60
         day = now - timedelta(days=rng.uniform(1, 120))
         billed = bill_id is not None and rng.random() < 0.6

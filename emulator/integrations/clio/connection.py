@@ -33,6 +33,7 @@ class ConnectError(ApiError):
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(status, message)
+        self.return_to: str | None = None  # the page the connect was started from, when it is known
 
 
 class ClioConnection:
@@ -104,6 +105,13 @@ class ClioConnection:
             tx.execute("DELETE FROM integration_oauth_states WHERE state=?", (state,))
         if row is None:
             raise ConnectError("this Clio answer does not belong to a connect started here (state); start again")
+        try:
+            return self._complete(row, args, redirect_uri)
+        except ConnectError as exc:  # Deny, or a failed exchange: the person goes back where they started
+            exc.return_to = row["return_to"]
+            raise
+
+    def _complete(self, row: Any, args: dict[str, str], redirect_uri: str) -> tuple[dict[str, Any], str | None]:
         if parse_instant(row["created"]) < self.clock.now() - timedelta(seconds=STATE_SECONDS):
             raise ConnectError("the connect took longer than 10 minutes; start again")
         if args.get("error"):

@@ -16,6 +16,7 @@ import httpx
 from ...kernel.clock import Clock, iso
 from ...kernel.store import Store
 from .connection import ClioConnection
+from .links import ResultLinks
 from .mapping import ClioMappings
 from .pushes import ClioPushes
 from .settings import DOCUMENTS_CRON, MESSAGES_CRON, NIGHTLY_CRON, ClioSettings
@@ -65,6 +66,7 @@ class ClioIntegration:
         self.pushes = ClioPushes(
             store=store, clock=clock, settings=settings, connection=self.connection, documents=documents
         )
+        self.links = ResultLinks(clock)  # signed links to one run's results CSV (what `operate sync` prints)
 
     def serve_fake(self, port: int | None = None) -> Any:
         """Put the in-process fake on a loopback port (its configured one if free, else any), so a browser

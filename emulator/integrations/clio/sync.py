@@ -9,7 +9,8 @@ nothing duplicated, nothing lost.
 
 Which Clio field defines the windows [inferred: the seed does not say]: `updated_at`, through Clio's
 `updated_since` filter. A first sync (no run has yet completed for the firm) takes every matter updated in
-the last 10 years; every later one those updated in the last 30 days, both measured on the one clock.
+the last 10 years; every later one those updated in the last 30 days, or since the last completed All Cases or
+nightly run when that is longer ago (a month without a sync loses nothing), measured on the one clock.
 """
 
 from __future__ import annotations
@@ -259,15 +260,17 @@ class ClioSync:
             state.seen += 1
             try:
                 result = self._matter(run_id, matter, known, contacts, people, mapping, again)
-            except Skip as exc:
-                result = self._record(run_id, matter, "skipped", str(exc), None)
+            except Skip as exc:  # a matter imported before keeps its link: the work item is still there
+                result = self._record(run_id, matter, "skipped", str(exc), self._known_item(matter))
             except ClioError:
                 raise
             except ApiError as exc:
-                result = self._record(run_id, matter, "failed", exc.title, None)
+                result = self._record(run_id, matter, "failed", exc.title, self._known_item(matter))
             except Exception as exc:  # one matter's bad data never stops the sync
                 log.exception("Clio matter %s failed", matter.get("id"))
-                result = self._record(run_id, matter, "failed", f"{type(exc).__name__}: {exc}", None)
+                result = self._record(
+                    run_id, matter, "failed", f"{type(exc).__name__}: {exc}", self._known_item(matter)
+                )
             state.counts[result] += 1
             if progress is not None:
                 progress(state)
@@ -333,6 +336,13 @@ class ClioSync:
                 ),
             )
             return self._record(run_id, matter, result, reason, item_id)
+
+    def _known_item(self, matter: dict[str, Any]) -> str | None:
+        """The Operate work item a matter was imported as before, if it was (and Clio sent a usable id)."""
+        clio_id = matter.get("id")
+        if not isinstance(clio_id, int) or isinstance(clio_id, bool):
+            return None
+        return self._work_item_of(clio_id)
 
     def _work_item_of(self, clio_id: int) -> str | None:
         with self.store.read() as conn:
