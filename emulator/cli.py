@@ -180,7 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
         "works wherever the folder goes). Then: operate serve --solution DIR, operate test DIR.",
     )
     init.add_argument("folder", type=Path, help="the folder to write (new, or empty)")
-    init.add_argument("--name", help="the solution's name (default: the folder's name)")
+    init.add_argument("--name", help="the solution's name (default: the folder's name; with --from-demo, the demo's)")
+    init.add_argument(
+        "--from-demo",
+        action="store_true",
+        help="copy the demo solution as it is (its work types, people, seed, demo PMS, fake Clio firm and the "
+        "finance example plans it includes) instead, to change at will",
+    )
 
     test = sub.add_parser(
         "test",
@@ -726,13 +732,17 @@ def cmd_test(args) -> int:
 
 
 def cmd_init(args) -> int:
-    from .solution.scaffold import ScaffoldError, init_solution
+    from .solution.scaffold import ScaffoldError, copy_demo, init_solution
 
     try:
-        written = init_solution(args.folder, args.name)
+        written = (copy_demo if args.from_demo else init_solution)(args.folder, args.name)
     except (ScaffoldError, OSError) as exc:
         print(f"operate init: {exc}", file=sys.stderr)
         return 2
+    if args.from_demo:
+        print(f"copied the demo solution into {args.folder} ({len(written)} files)")
+        print(f"Next: operate serve --solution {args.folder}")
+        return 0
     for path in written:
         print(f"wrote {path}")
     print(f"Next: operate test {args.folder}    operate serve --solution {args.folder}")
