@@ -48,6 +48,18 @@ class BenchmarkError(RuntimeError):
     """A benchmark could not measure (server did not start, wrong status): not a slow result."""
 
 
+def needs(*modules: str, area: str) -> None:
+    """An area that needs an optional package (pytest-xdist, playwright) says which extra brings it, in one
+    line, before it measures anything."""
+    from emulator.extras import MissingExtra, need
+
+    for module in modules:
+        try:
+            need(module, f"python -m benchmarks {area}", from_clone=True)
+        except MissingExtra as exc:
+            raise BenchmarkError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class Goal:
     """A target from the design, in the figure's own unit."""

@@ -327,6 +327,13 @@ def cmd_serve(args) -> int:
     clio_server = _start_fake_clio(em)
     em.smartplans.on_ended.append(_print_ended)
     em.start_background()
+    stop = threading.Event()
+
+    def _stop(*_):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)  # before the banner: a SIGTERM once it is read stops cleanly
     url = f"http://{args.host}:{server.server_port}"
     em.lock.describe(url=url, **({"pms": f"http://127.0.0.1:{pms_server.server_port}"} if pms_server else {}))
     users = sorted(em.identity.users)
@@ -345,10 +352,12 @@ def cmd_serve(args) -> int:
                 f"  act in it: operate pms open-matter --data-dir {args.data_dir} ... (or pay-disbursement, "
                 "record-receipt, add-supplier); its worker tells Operate every minute (operate pms deliveries)"
             )
-    print(
-        f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS, outbox, settings; "
-        "sign in as any user above)"
+    sign_in = (
+        "sign in as any user above"
+        if users
+        else "no user to sign in as: the solution has none (an ODS person with isUser and userName in ods/people.json)"
     )
+    print(f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS, outbox, settings; {sign_in})")
     print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
     if clio_server is not None:
         print(
@@ -371,13 +380,6 @@ def cmd_serve(args) -> int:
             print(f"    {problem}")
     print(f"  clock: {em.clock.mode}; health: {url}/api/_emulator/health; stop with Ctrl+C", flush=True)
 
-    stop = threading.Event()
-
-    def _stop(*_):
-        stop.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -696,7 +698,7 @@ def _plan_file(path: Path, ide_root: Path | None):
     from .solution.loading import workflow_name
 
     if path.suffix.lower() != ".json":
-        return script_plan(path.stem, path)
+        return script_plan(path.stem, path, where=path.as_posix())  # errors name the file as it was given
     try:
         doc = load(path)
     except JsonFileError as exc:
@@ -705,7 +707,13 @@ def _plan_file(path: Path, ide_root: Path | None):
 
 
 def cmd_test(args) -> int:
-    import pytest
+    from .extras import MissingExtra, need
+
+    try:
+        pytest = need("pytest", "operate test")  # not installed with the package: the `test` extra brings it
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
     folder = args.folder.resolve()
     if not folder.is_dir():
