@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         args.runs = 1
         harness.QUICK = True
     python = platform.python_version()
-    mode = "; --quick: a smoke run, sizes cut" if args.quick else ""
+    mode = "; --quick: a smoke run, smaller sizes where an area has them" if args.quick else ""
     print(f"# operate benchmarks: median of {args.runs} run(s), min/max in brackets; Python {python}{mode}")
     status = 0
     for name in names:
