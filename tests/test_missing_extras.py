@@ -8,10 +8,13 @@ environment without them does.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,16 +47,45 @@ def without(tmp_path):
     site.mkdir()
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
 
-    def run(*argv: str, missing: tuple[str, ...], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    def run(*argv: str, missing: tuple[str, ...], cwd: Path = ROOT, background: bool = False):
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]),
             "OPERATE_TEST_NOT_INSTALLED": ",".join(missing),
         }
         env.pop("PYTEST_XDIST_WORKER", None)
+        if background:
+            return subprocess.Popen(
+                [sys.executable, *argv], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
         return subprocess.run([sys.executable, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
     return run
+
+
+def test_the_demo_serves_without_the_extras(without, tmp_path):
+    """`pip install operate-toolkit` then `operate serve --demo`: the pages and the widget gallery answer."""
+    server = without(
+        "-m", "emulator.cli", "serve", "--demo", "--port", "0", "--data-dir", str(tmp_path / "d"),
+        missing=EXTRA_PACKAGES, background=True,
+    )  # fmt: skip
+    banner: list[str] = []
+    try:
+        url = ""
+        for line in server.stdout:
+            banner.append(line)
+            url = url or next(iter(re.findall(r"ready on (http://127\.0\.0\.1:\d+)", line)), "")
+            if line.strip().startswith("clock:"):
+                break
+        assert url, "".join(banner)
+        for page in ("/", "/widgets", "/plans"):
+            answer = httpx.get(url + page, timeout=30)
+            assert answer.status_code == 200, (page, answer.text[:300])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        rest = server.communicate(timeout=30)[0]
+    assert server.returncode == 0
+    assert "Traceback" not in "".join(banner) + rest
 
 
 def test_the_blocker_really_blocks(without):
