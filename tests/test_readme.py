@@ -235,3 +235,55 @@ def test_the_readme_shell_blocks_run_as_written(tmp_path):
 def test_the_marker_rule_reads_the_comment_before_a_block(markdown, expected):
     (block,) = readme_blocks(markdown)
     assert (block.marker, block.arg) == expected
+
+
+def _layout() -> dict[str, str]:
+    """The README's Layout block: top-level folder -> its description (the lines under it)."""
+    text = README.read_text("utf-8").split("## Layout", 1)[1]
+    block = text.split("```", 2)[1]
+    layout: dict[str, str] = {}
+    current = ""
+    for line in block.splitlines():
+        head = re.match(r"^([\w.-]+)/\s*(.*)$", line)
+        if head:
+            current = head[1]
+            layout[current] = head[2]
+        elif current:
+            layout[current] += " " + line.strip()
+    return layout
+
+
+def _tracked() -> list[str]:
+    """git's tracked files; in an export without .git, the files on disk less caches and build output."""
+    done = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if done.returncode == 0 and done.stdout.strip():
+        return done.stdout.splitlines()
+    skip = re.compile(r"(^|/)(\.[^/]*|__pycache__|[^/]*\.egg-info|build|dist)(/|$)")
+    return [
+        p.relative_to(ROOT).as_posix()
+        for p in ROOT.rglob("*")
+        if p.is_file() and not skip.search(p.relative_to(ROOT).as_posix())
+    ]
+
+
+def test_the_readme_layout_matches_the_tree():
+    """Every top-level folder is in the Layout; every subfolder of one is named in its line; every folder
+    and file its line names exists in it."""
+    tracked = _tracked()
+    layout = _layout()
+    tops = {path.split("/")[0] for path in tracked if "/" in path and not path.startswith(".")}
+    assert tops <= set(layout), f"top-level folders missing from the README's Layout: {sorted(tops - set(layout))}"
+    for top, text in layout.items():
+        files = [p[len(top) + 1 :] for p in tracked if p.startswith(f"{top}/")]
+        assert files, f"Layout names {top}/, which holds no tracked file"
+        subfolders = {f.split("/")[0] for f in files if "/" in f}
+        named = set(re.findall(r"(?<![\w/.-])([\w-]+)/", text))
+        missing = subfolders - named
+        assert not missing, f"README Layout, {top}/: its subfolders {sorted(missing)} are not named"
+        for path in re.findall(r"(?<![\w/.-])((?:[\w-]+/)+)", text):
+            assert any(f.startswith(path) or f"/{path}" in f"/{f}" for f in files), (
+                f"README Layout, {top}/: names {path}, which is not in {top}/"
+            )
+        names = {Path(f).name for f in files}
+        for name in re.findall(r"(?<![\w/.-])([\w-]+\.(?:py|md|js|json))\b", text):
+            assert name in names, f"README Layout, {top}/: names {name}, which is not in {top}/"
