@@ -34,6 +34,7 @@ from .harness import (
     expect,
     http_client,
     mean_ms,
+    quick,
     served_emulator,
     wait_healthy,
 )
@@ -43,8 +44,18 @@ RESET_GOAL_MS = 10.0
 
 WORK_TYPE = "matter-private-client"
 TO_PHASE = "matter-open"  # one legal step from the type's start phase, matter-enquiry
+# The demo's matter-inception plan runs when a matter opens and needs a client and a fee earner (the
+# README's example pair): without them every pair would leave an ERRORED execution behind.
+NEW_MATTER = {
+    "workItem": {"sharedoTypeSystemName": WORK_TYPE, "title": "bench"},
+    "participants": [
+        {"roleSystemName": "client", "odsId": "2b000000-0000-4000-8000-000000000001"},
+        {"roleSystemName": "fee-earner", "odsId": "1a000000-0000-4000-8000-000000000001"},
+    ],
+}
 WORK_ITEM_PATH = "/api/v1/public/workItem"
 RESET_PATH = "/api/_emulator/reset"
+EXECUTING_PATH = "/api/executionengine/plans/executing"
 
 PAIRS_PER_RUN = 200
 HEALTH_PER_RUN = 200
@@ -97,7 +108,9 @@ def _time_start(data_dir: Path, log_path: Path) -> float:
             deadline = start + START_TIMEOUT_S
             url = server.wait_url(deadline)
             wait_healthy(client, url, deadline)
-            return (time.perf_counter() - start) * 1000
+            elapsed = (time.perf_counter() - start) * 1000
+        server.check_no_errored()
+        return elapsed
 
 
 # -- 2. and 3. over HTTP ---------------------------------------------------------------------------
@@ -117,7 +130,7 @@ def _http_figures(runs: int) -> list[Figure]:
             expect(client.post(RESET_PATH), 200)  # every run starts from the seed
             health_ms.append(mean_ms(lambda: _health(client), HEALTH_PER_RUN))
             pair_ms.append(mean_ms(lambda: _pair(client), PAIRS_PER_RUN))
-            reset_ms.append(_http_reset_ms(client))
+            reset_ms.append(_http_reset_ms(client, opened=PAIRS_PER_RUN))
     connection = "one keep-alive connection" if keeps_alive else "server sends Connection: close, one TCP connect each"
     return [
         Figure(
@@ -138,7 +151,7 @@ def _http_figures(runs: int) -> list[Figure]:
             "ms",
             reset_ms,
             Goal(RESET_GOAL_MS),
-            f"after {ITEMS_BETWEEN_RESETS} items created+moved",
+            f"after {ITEMS_BETWEEN_RESETS} items created+moved and their plans stopped",
         ),
     ]
 
@@ -149,24 +162,44 @@ def _health(client: httpx.Client) -> None:
 
 def _pair(client: httpx.Client) -> str:
     """One work item created, then moved out of its start phase: the smallest real workflow step."""
-    created = expect(
-        client.post(WORK_ITEM_PATH, json={"workItem": {"sharedoTypeSystemName": WORK_TYPE, "title": "bench"}}), 201
-    )
+    created = expect(client.post(WORK_ITEM_PATH, json=NEW_MATTER), 201)
     item_id = created.json()["workItem"]["id"]
     expect(client.put(f"{WORK_ITEM_PATH}/{item_id}/phase", json={"toPhaseSystemName": TO_PHASE}), 200)
     return item_id
 
 
-def _http_reset_ms(client: httpx.Client) -> float:
-    """Mean of several resets, each timed alone after a test's worth of writes."""
+def _http_reset_ms(client: httpx.Client, opened: int) -> float:
+    """Mean of several resets, each timed alone after a test's worth of writes and the plans they set off
+    (a served emulator runs them on its worker: the reset would otherwise time them too). `opened`: the
+    matters opened since the last reset, whose plans may still be running."""
     total = 0.0
     for _ in range(RESETS_PER_RUN_HTTP):
         for _ in range(ITEMS_BETWEEN_RESETS):
             _pair(client)
+        _wait_for_plans(client, opened + ITEMS_BETWEEN_RESETS)
+        opened = 0
         start = time.perf_counter()
         expect(client.post(RESET_PATH), 200)
         total += time.perf_counter() - start
     return total * 1000 / RESETS_PER_RUN_HTTP
+
+
+def _wait_for_plans(client: httpx.Client, count: int) -> None:
+    """Until `count` executions have STOPPED since the last reset; one that ERRORED stops the benchmark."""
+    deadline = time.perf_counter() + START_TIMEOUT_S
+    while True:
+        errored = expect(client.get(EXECUTING_PATH, params={"state": "ERRORED"}), 200).json()
+        if errored:
+            first = errored[0]
+            raise BenchmarkError(
+                f"{len(errored)} plan execution(s) ERRORED, first: {first['planSystemName']} on "
+                f"{first['sharedoReference']}: {first['lastErrored']}"
+            )
+        if len(expect(client.get(EXECUTING_PATH, params={"state": "STOPPED"}), 200).json()) >= count:
+            return
+        if time.perf_counter() > deadline:
+            raise BenchmarkError(f"the plans of {count} opened matters did not all stop within {START_TIMEOUT_S:.0f} s")
+        time.sleep(0.005)
 
 
 def _check_reset_over_http(client: httpx.Client) -> None:
@@ -186,6 +219,7 @@ def _keeps_alive(client: httpx.Client) -> bool:
 # -- 3. in process ---------------------------------------------------------------------------------
 def _in_process_reset(runs: int) -> Figure:
     """`Emulator.reset()` as a test fixture calls it: demo solution, virtual clock, inline dispatch."""
+    from emulator.app import create_app
     from emulator.core import Emulator
     from emulator.settings import Settings
 
@@ -193,14 +227,15 @@ def _in_process_reset(runs: int) -> Figure:
     with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:
         em = Emulator(Settings(data_dir=Path(tmp) / "state", demo=True, clock="virtual", clock_start=CLOCK_START))
         try:
+            create_app(emulator=em)  # as the fixture does: the plans' sharedo.http calls reach this app
             principal = em.identity.principal(CLIENT_ID)
 
             def write_a_test() -> str:
                 item_id = ""
                 for _ in range(ITEMS_BETWEEN_RESETS):
-                    body = {"workItem": {"sharedoTypeSystemName": WORK_TYPE, "title": "bench"}}
-                    item_id = em.workitems.create(body, principal).id
+                    item_id = em.workitems.create(NEW_MATTER, principal).id
                     em.workitems.change_phase(item_id, {"toPhaseSystemName": TO_PHASE}, principal)
+                _no_errored_execution(em)
                 return item_id
 
             item_id = write_a_test()  # warm-up, and proof that reset really removes what a test wrote
@@ -226,6 +261,17 @@ def _in_process_reset(runs: int) -> Figure:
     )
 
 
+def _no_errored_execution(em: object) -> None:
+    """An execution that errored means the benchmark measured a failure, not the work: stop."""
+    errored = em.smartplans.executions(state="ERRORED")  # type: ignore[attr-defined]
+    if errored:
+        first = errored[0]
+        raise BenchmarkError(
+            f"{len(errored)} plan execution(s) ERRORED, first: {first['planSystemName']} on "
+            f"{first['sharedoReference']}: {first['lastErrored']}"
+        )
+
+
 # -- 4. findByQuery as the store grows ---------------------------------------------------------------
 SCALES = (1_000, 10_000, 100_000)
 QUERIES_PER_RUN = 20
@@ -241,7 +287,8 @@ PAGE_SEARCHES = {
 
 
 def _find_by_query_at_scale(runs: int) -> Iterator[Figure]:
-    """A 20-row page at each size; the store grows in place from one size to the next."""
+    """A 20-row page at each size; the store grows in place from one size to the next (`--quick`: the
+    two smaller sizes only)."""
     from emulator.core import Emulator
     from emulator.settings import Settings
 
@@ -250,7 +297,7 @@ def _find_by_query_at_scale(runs: int) -> Iterator[Figure]:
         em = Emulator(Settings(data_dir=Path(tmp), demo=True, clock="virtual", clock_start=CLOCK_START))
         try:
             baseline: dict[str, float] = {}
-            for size in SCALES:
+            for size in SCALES[:2] if quick() else SCALES:
                 built = _grow_to(em, size)
                 for name, search in PAGE_SEARCHES.items():
                     body = {"search": search, "enrich": enrich}

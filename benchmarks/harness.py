@@ -34,10 +34,30 @@ HEALTH_POLL_INTERVAL_S = 0.002
 MAX_HEALTH_POLLS = 5_000  # a hard bound on the poll loop, besides its deadline
 
 _READY = re.compile(r"ready on (http://\S+)")
+_ERRORED = re.compile(r"^execution .*: ERRORED\b")  # the line `operate serve` prints for an execution that errored
+
+QUICK = False  # `python -m benchmarks --quick`: one run, and areas that can shrink their sizes do
+
+
+def quick() -> bool:
+    """Whether this is a smoke run (`--quick`): it proves the area works, its figures mean little."""
+    return QUICK
 
 
 class BenchmarkError(RuntimeError):
     """A benchmark could not measure (server did not start, wrong status): not a slow result."""
+
+
+def needs(*modules: str, area: str) -> None:
+    """An area that needs an optional package (pytest-xdist, playwright) says which extra brings it, in one
+    line, before it measures anything."""
+    from emulator.extras import MissingExtra, need
+
+    for module in modules:
+        try:
+            need(module, f"python -m benchmarks {area}", from_clone=True)
+        except MissingExtra as exc:
+            raise BenchmarkError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -157,13 +177,23 @@ class ServeProcess:
         self._pump = threading.Thread(target=self._read_stdout, name="serve-stdout", daemon=True)
         self._pump.start()
         self.killed = False  # set when SIGTERM was not enough
+        self.errored: list[str] = []  # `execution ...: ERRORED` lines: a benchmark that measured failures
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
         with contextlib.suppress(ValueError, OSError):
             for line in self.proc.stdout:
+                if _ERRORED.match(line):
+                    self.errored.append(line.strip())
                 self._lines.put(line)
         self._lines.put(None)
+
+    def check_no_errored(self) -> None:
+        """Raise when a plan execution in this server errored (the server prints one line for each)."""
+        if self.errored:
+            raise BenchmarkError(
+                f"{len(self.errored)} plan execution(s) ERRORED in operate serve, first: {self.errored[0]}"
+            )
 
     def wait_url(self, deadline: float) -> str:
         """The URL from the "ready on" line; by then the socket is already listening."""
@@ -241,3 +271,5 @@ def served_emulator(extra_args: Sequence[str] = ()) -> Iterator[str]:
             url = server.wait_url(deadline)
             wait_healthy(probe, url, deadline)
             yield url
+            server.stop()  # its last lines are read: an execution that errored at the end counts too
+            server.check_no_errored()

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .harness import HEALTH_PATH, BenchmarkError, Figure, Goal, bearer_token, expect, http_client
+from .harness import HEALTH_PATH, BenchmarkError, Figure, Goal, bearer_token, expect, http_client, needs
 from .pms import _serve
 
 MATTERS = 100
@@ -45,6 +45,7 @@ return { main: main, second: second };
 
 
 def figures(runs: int) -> Iterator[Figure]:
+    needs("pytest", area="load")  # smartplans.testing (its plan and trigger builders) is pytest's plugin
     from emulator.app import create_app
     from emulator.settings import Settings
     from pms_adapters.demo.app import create_app as create_pms

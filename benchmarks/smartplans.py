@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .harness import BenchmarkError, Figure, Goal, mean_ms
+from .harness import BenchmarkError, Figure, Goal, mean_ms, needs
 
 CLOCK_START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 FLOOR_CALLS = 2000
@@ -44,6 +44,7 @@ def _solution(root: Path) -> Path:
 
 
 def figures(runs: int) -> Iterator[Figure]:
+    needs("pytest", area="smartplans")  # smartplans.testing (its plan and trigger builders) is pytest's plugin
     from py_mini_racer import MiniRacer
 
     with MiniRacer() as mr:

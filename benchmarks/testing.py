@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .harness import BenchmarkError, Figure, Goal
+from .harness import BenchmarkError, Figure, Goal, needs
 
 TESTS = 1000
 GOAL_S = 30.0
@@ -117,6 +117,7 @@ def _reset_ms(solution: Path, data_dir: Path, count: int = 50) -> float:
 
 
 def figures(runs: int) -> Iterator[Figure]:
+    needs("pytest", "xdist", area="testing")  # the suite runs through pytest, then with -n 2
     with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:
         solution = _solution(Path(tmp) / "solution")
         resets = [_reset_ms(solution, Path(tmp) / f"reset{i}") for i in range(runs)]

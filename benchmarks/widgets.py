@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .harness import BenchmarkError, Figure, Goal
+from .harness import BenchmarkError, Figure, Goal, needs
 
 CLOCK_START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 MATTER = "3c000000-0000-4000-8000-000000000001"
@@ -42,6 +42,7 @@ def _bound_ms(page, base: str, path: str) -> float:
 
 
 def figures(runs: int) -> Iterator[Figure]:
+    needs("pytest", "playwright", area="widgets")
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 

@@ -180,7 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
         "works wherever the folder goes). Then: operate serve --solution DIR, operate test DIR.",
     )
     init.add_argument("folder", type=Path, help="the folder to write (new, or empty)")
-    init.add_argument("--name", help="the solution's name (default: the folder's name)")
+    init.add_argument("--name", help="the solution's name (default: the folder's name; with --from-demo, the demo's)")
+    init.add_argument(
+        "--from-demo",
+        action="store_true",
+        help="copy the demo solution as it is (its work types, people, seed, demo PMS, fake Clio firm and the "
+        "finance example plans it includes) instead, to change at will",
+    )
 
     test = sub.add_parser(
         "test",
@@ -322,6 +328,13 @@ def cmd_serve(args) -> int:
     clio_server = _start_fake_clio(em)
     em.smartplans.on_ended.append(_print_ended)
     em.start_background()
+    stop = threading.Event()
+
+    def _stop(*_):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)  # before the banner: a SIGTERM once it is read stops cleanly
     url = f"http://{args.host}:{server.server_port}"
     em.lock.describe(url=url, **({"pms": f"http://127.0.0.1:{pms_server.server_port}"} if pms_server else {}))
     users = sorted(em.identity.users)
@@ -340,10 +353,12 @@ def cmd_serve(args) -> int:
                 f"  act in it: operate pms open-matter --data-dir {args.data_dir} ... (or pay-disbursement, "
                 "record-receipt, add-supplier); its worker tells Operate every minute (operate pms deliveries)"
             )
-    print(
-        f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS, outbox, settings; "
-        "sign in as any user above)"
+    sign_in = (
+        "sign in as any user above"
+        if users
+        else "no user to sign in as: the solution has none (an ODS person with isUser and userName in ods/people.json)"
     )
+    print(f"  web pages: {url}/  (work items, events, executions, plans, clock, PMS, outbox, settings; {sign_in})")
     print(f"  widgets: {url}/widgets (the gallery; a work item's page: {url}/portal/<id>)")
     if clio_server is not None:
         print(
@@ -366,13 +381,6 @@ def cmd_serve(args) -> int:
             print(f"    {problem}")
     print(f"  clock: {em.clock.mode}; health: {url}/api/_emulator/health; stop with Ctrl+C", flush=True)
 
-    stop = threading.Event()
-
-    def _stop(*_):
-        stop.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -696,7 +704,7 @@ def _plan_file(path: Path, ide_root: Path | None):
     from .solution.loading import workflow_name
 
     if path.suffix.lower() != ".json":
-        return script_plan(path.stem, path)
+        return script_plan(path.stem, path, where=path.as_posix())  # errors name the file as it was given
     try:
         doc = load(path)
     except JsonFileError as exc:
@@ -705,7 +713,13 @@ def _plan_file(path: Path, ide_root: Path | None):
 
 
 def cmd_test(args) -> int:
-    import pytest
+    from .extras import MissingExtra, need
+
+    try:
+        pytest = need("pytest", "operate test")  # not installed with the package: the `test` extra brings it
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
     folder = args.folder.resolve()
     if not folder.is_dir():
@@ -732,13 +746,17 @@ def cmd_test(args) -> int:
 
 
 def cmd_init(args) -> int:
-    from .solution.scaffold import ScaffoldError, init_solution
+    from .solution.scaffold import ScaffoldError, copy_demo, init_solution
 
     try:
-        written = init_solution(args.folder, args.name)
+        written = (copy_demo if args.from_demo else init_solution)(args.folder, args.name)
     except (ScaffoldError, OSError) as exc:
         print(f"operate init: {exc}", file=sys.stderr)
         return 2
+    if args.from_demo:
+        print(f"copied the demo solution into {args.folder} ({len(written)} files)")
+        print(f"Next: operate serve --solution {args.folder}")
+        return 0
     for path in written:
         print(f"wrote {path}")
     print(f"Next: operate test {args.folder}    operate serve --solution {args.folder}")

@@ -140,7 +140,9 @@ def push_actual_fees(
             if after.get("lastAlert") != before.get("lastAlert"):
                 report.alerts.append(f"{m['data']['reference']}: {after['lastAlert']} of estimate")
             report.updated.append(m["id"])
-            outcome = f"actual fees {fees.actual_fees} ({after.get('percentOfEstimate')}% of estimate)"
+            percent = after.get("percentOfEstimate")
+            share = f"{percent:g}% of estimate" if percent is not None else "no estimated fees to compare with"
+            outcome = f"actual fees {fees.actual_fees} ({share})"
         except (PmsError, PushError) as exc:
             report.failed.append(f"{ref}: {exc}")
             outcome = f"FAILED: {exc}"

@@ -205,6 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--walk-out", type=Path, default=ROOT / "build" / "pages", help="folder for the walk's PNGs")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    from emulator.extras import MissingExtra, need
+
+    try:  # drives Chromium through the browser fixtures' helpers: one line says what is missing
+        for module in ("pytest", "playwright"):
+            need(module, "scripts/screenshots.py", from_clone=True)
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server

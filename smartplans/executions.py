@@ -209,7 +209,7 @@ class SmartPlans:
             raise PlanError(f"no plan {name!r}; the solution has {sorted(self.plans)}")
         if changed(plan):  # edited on disk: reload, keep timers
             if plan.plan_type == "script":
-                plan = script_plan(plan.system_name, plan.path, plan.limits)  # type: ignore[arg-type]
+                plan = script_plan(plan.system_name, plan.path, plan.limits, plan.where)  # type: ignore[arg-type]
             else:
                 plan = reload_visual(plan, self.solution.ide_root)
                 self._compile(plan)

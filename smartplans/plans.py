@@ -110,14 +110,15 @@ def reload_visual(plan: Plan, ide_root: Path | None) -> Plan:
     return visual_plan(plan.system_name, doc, plan.limits, action_types(ide_root), plan.where, plan.path)
 
 
-def script_plan(name: str, path: Path, limits: dict[str, Any] | None = None) -> Plan:
+def script_plan(name: str, path: Path, limits: dict[str, Any] | None = None, where: str | None = None) -> Plan:
+    """`where` labels the plan's errors and stack frames: `plans/<file>` for a solution's plan; the path as
+    given for a file run from anywhere (`operate run elsewhere/bad.js`)."""
     try:
         source = path.read_text("utf-8-sig")
     except OSError as exc:
         raise PlanError(f"{path}: cannot read: {exc.strerror}") from None
-    return Plan(
-        name, name, "script", source, f"plans/{path.name}", path=path, mtime=path.stat().st_mtime, limits=limits or {}
-    )
+    label = where or f"plans/{path.name}"
+    return Plan(name, name, "script", source, label, path=path, mtime=path.stat().st_mtime, limits=limits or {})
 
 
 def visual_plan(

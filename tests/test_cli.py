@@ -107,7 +107,7 @@ def test_run_exits_1_when_the_plan_errors_and_2_on_bad_arguments(tmp_path):
     plan.write_text("function main(ev, ctx, log) {\n  throw new Error('stop here');\n}\nreturn { main: main };\n")
     result = operate("run", str(plan), "--demo", "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 1
-    assert "state: ERRORED" in result.stdout and "plans/bad.js:2" in result.stdout
+    assert "state: ERRORED" in result.stdout and f"{plan.as_posix()}:2" in result.stdout  # the file as given
     assert operate("run", str(plan), "--demo", "--set", "novalue").returncode == 2
     missing = operate("run", str(tmp_path / "nope.js"), "--demo", "--data-dir", str(tmp_path / "d"))
     assert missing.returncode == 2 and "nope.js" in missing.stderr

@@ -170,7 +170,12 @@ def _query(**params: Any) -> str:
 @pytest.fixture(scope="session")
 def operate_browser() -> Iterator[Any]:
     """Headless Debian Chromium, one per test process."""
-    from playwright.sync_api import sync_playwright
+    from emulator.extras import MissingExtra, need
+
+    try:  # playwright is the `browser` extra: without it, one line says so instead of a traceback per test
+        sync_playwright = need("playwright.sync_api", "a browser fixture (widget_page, portal_page)").sync_playwright
+    except MissingExtra as exc:
+        pytest.fail(str(exc), pytrace=False)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)

@@ -136,10 +136,24 @@ def _include_path(root: Path, include: str) -> Path:
     return (root / include).resolve()
 
 
+# What makes a folder a solution (docs/solution-format.md): every part is optional, but a folder with
+# none of them is a mistake (the wrong folder, or one not yet written), not an empty tenant.
+SOLUTION_PARTS = (
+    "operate.toml", "worktypes", "roles", "forms", "triggers", "plans", "workflows", "ods", "seed", "portals",
+    "_IDE", "_plugins", "tests",
+)  # fmt: skip
+
+
 def load_solution(root: str | Path) -> Solution:
     root = Path(root)
     if not root.is_dir():
         raise SolutionError(f"{root}: not a folder (a solution is a folder with operate.toml, worktypes/, ...)")
+    if not any(entry.name in SOLUTION_PARTS for entry in root.iterdir()):
+        raise SolutionError(
+            f"{root}: not a solution: it holds none of {', '.join(SOLUTION_PARTS)} (a solution needs at least one; "
+            "`operate init DIR` writes a new one, `operate init DIR --from-demo` copies the demo, "
+            "docs/solution-format.md describes each part)"
+        )
     config: dict[str, Any] = {}
     toml_path = root / "operate.toml"
     if toml_path.is_file():

@@ -114,3 +114,23 @@ def init_solution(target: Path, name: str | None = None) -> list[Path]:
         path.write_text(text, "utf-8")
         written.append(path)
     return written
+
+
+def copy_demo(target: Path, name: str | None = None) -> list[Path]:
+    """`operate init DIR --from-demo`: the demo solution as it ships (its `include` of the finance example
+    plans, the demo PMS and the fake Clio firm), copied into `target` (missing or empty) to change at will.
+    Its jsconfig.json points into this package's source tree; the copy's points at `types/`, written here."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ScaffoldError(f"{target} already exists and is not an empty folder; choose a new one")
+    demo = demo_solution_path()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(demo, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    toml = target / "operate.toml"
+    if name:
+        quoted = name.replace('"', "'")
+        toml.write_text(toml.read_text("utf-8").replace('name = "Demo law firm"', f'name = "{quoted}"', 1), "utf-8")
+    (target / "jsconfig.json").write_text(json.dumps(JSCONFIG, indent=2) + "\n", "utf-8")
+    types = target / "types" / "operate-globals.d.ts"
+    types.parent.mkdir(parents=True, exist_ok=True)
+    types.write_text(resources.files("smartplans").joinpath("operate-globals.d.ts").read_text("utf-8"), "utf-8")
+    return sorted(p for p in target.rglob("*") if p.is_file())
