@@ -740,6 +740,17 @@ class WorkItems:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def commonest_top_level_types(self, newest: int) -> list[str]:
+        """The types of the `newest` top-level work items, commonest first: what this firm mostly opens (the
+        web pages' create form offers it first)."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT type, COUNT(*) AS n FROM (SELECT type FROM work_items WHERE parent_id IS NULL "
+                "ORDER BY rowid DESC LIMIT ?) GROUP BY type ORDER BY n DESC",
+                (newest,),
+            ).fetchall()
+        return [r["type"] for r in rows]
+
     # -- what the official mobile app reaches through internal routes ----------------------------
     def types_tree(self) -> list[dict[str, Any]]:
         """`GET /api/v2/public/types/tree`: nested `[{systemName, children[]}]` [confirmed: sharedo-mobile-core

@@ -12,6 +12,8 @@ from emulator.core import Emulator
 from emulator.settings import Settings
 from smartplans.testing import ApiClient, mount_demo_pms
 
+from .clio_openapi import Conformance
+
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning
 
 # Seed ids from emulator/demo_solution (see its README).
@@ -83,3 +85,18 @@ def new_matter(api: Api, **extra: Any) -> dict[str, Any]:
 def events_of(api: Api, event_type: str | None = None) -> list[dict[str, Any]]:
     found = api.get("/api/_emulator/events?after=0").json["events"]
     return [e for e in found if event_type is None or e["eventType"] == event_type]
+
+
+@pytest.fixture
+def clio(operate):
+    """The demo's fake Clio firm on a loopback port, as `operate serve --demo` serves it for the browser (the
+    emulator's own calls stay in process); every answer it gives is checked against Clio's OpenAPI document."""
+    integration = operate.emulator.clio
+    conformance = Conformance()
+    integration.observers.append(conformance)
+    server = integration.serve_fake(port=0)
+    yield integration
+    server.shutdown()
+    server.server_close()
+    integration.observers.remove(conformance)
+    assert conformance.problems == [], "answers that do not conform to Clio's OpenAPI document"

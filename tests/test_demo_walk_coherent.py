@@ -13,11 +13,8 @@ import re
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from pms_adapters.demo.app import create_app as create_pms
-
-from .clio_openapi import Conformance
 
 V1 = "/api/v1/public/workItem"
 CLIO = "/api/_emulator/integrations/clio"
@@ -25,20 +22,6 @@ EXECUTING = "/api/executionengine/plans/executing"
 NORTHGATE = "2b000000-0000-4000-8000-000000000001"
 PRIYA = "1a000000-0000-4000-8000-000000000001"
 README_MATTER = "1180000003"  # the README's `operate sync clio --matter https://app.clio.com/nc/#/matters/1180000003`
-
-
-@pytest.fixture
-def clio(operate):
-    """The demo's fake Clio on a loopback port, as `operate serve --demo` serves it for the browser."""
-    integration = operate.emulator.clio
-    conformance = Conformance()
-    integration.observers.append(conformance)
-    server = integration.serve_fake(port=0)
-    yield integration
-    server.shutdown()
-    server.server_close()
-    integration.observers.remove(conformance)
-    assert conformance.problems == [], "answers that do not conform to Clio's OpenAPI document"
 
 
 def connect_as_priya(operate, clio) -> None:

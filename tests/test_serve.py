@@ -265,7 +265,7 @@ def test_the_readme_create_and_open_example_runs_and_serve_prints_each_ended_exe
         with served.client() as client:
             item_id = None
             for method, path, body in _readme_calls():
-                response = client.request(method, path.replace("<id>", str(item_id)), json=body)
+                response = client.request(method, path.replace("$ID", str(item_id)), json=body)
                 assert response.status_code < 300, (method, path, response.text)
                 item_id = item_id or response.json()["workItem"]["id"]
             reference = client.get(f"/api/v1/public/workItem/{item_id}").json()["workItem"]["reference"]

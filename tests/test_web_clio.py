@@ -8,26 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
-from .clio_openapi import Conformance
 from .test_web_pages import sign_in
 
 WAIT_MS = 15_000
-
-
-@pytest.fixture
-def clio(operate):
-    """The demo's fake Clio firm on a loopback port for the browser (the emulator's calls stay in process)."""
-    integration = operate.emulator.clio
-    conformance = Conformance()
-    integration.observers.append(conformance)
-    server = integration.serve_fake(port=0)
-    yield integration
-    server.shutdown()
-    server.server_close()
-    integration.observers.remove(conformance)
-    assert conformance.problems == [], "answers that do not conform to Clio's OpenAPI document"
 
 
 def connect(page, base_url: str, decision: str = "Allow Access") -> None:

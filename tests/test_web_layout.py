@@ -15,7 +15,7 @@ import pytest
 
 from tests import web_support
 
-from .test_web_clio import clio, connect, importable  # noqa: F401  (clio is a fixture)
+from .test_web_clio import connect, importable
 from .test_web_pages import sign_in
 
 web_solution_dir = web_support.web_solution_dir  # the fixtures: every test here runs on that solution

@@ -37,15 +37,9 @@ def _default_type(em: Any, creatable: list[Any], type_filter: str) -> str | None
     names = [t.system_name for t in creatable]
     if type_filter in names:
         return type_filter
-    with em.store.read() as conn:
-        counts = conn.execute(
-            "SELECT type, COUNT(*) AS n FROM (SELECT type FROM work_items WHERE parent_id IS NULL "
-            "ORDER BY rowid DESC LIMIT ?) GROUP BY type ORDER BY n DESC",
-            (TYPICAL_OF,),
-        ).fetchall()
-    for row in counts:
-        if row["type"] in names:
-            return row["type"]
+    for type_name in em.workitems.commonest_top_level_types(TYPICAL_OF):
+        if type_name in names:
+            return type_name
     return names[0] if names else None
 
 
