@@ -11,7 +11,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -85,6 +85,21 @@ class WorkItem:
         )
 
 
+@dataclass
+class _NewItem:
+    """A create body once checked: what `WorkItems._insert_new` writes."""
+
+    parent_id: str | None = None
+    type_sn: str | None = None
+    title: str | None = None
+    reference: str | None = None
+    description: str | None = None
+    external: str | None = None
+    aspect_data: dict[str, Any] = field(default_factory=dict)
+    key_dates: dict[str, str] = field(default_factory=dict)
+    participants: list[tuple[str, str]] = field(default_factory=list)
+
+
 class WorkItems:
     def __init__(self, store: Store, clock: Clock, stream: EventStream, solution: Solution, ods: Ods) -> None:
         self.store = store
@@ -143,93 +158,111 @@ class WorkItems:
         """`POST /api/v1/public/workItem`. With `seed` (the seed-only keys id, phase, attributes,
         createdDate) the item is part of the starting state: it raises no events."""
         require(principal, "core.sharedo.create")
+        new = self._new_item(body, seeding=seed is not None)
+        with self.store.transaction() as tx:
+            return self._insert_new(tx, new, seed)
+
+    def _new_item(self, body: Any, *, seeding: bool) -> _NewItem:
+        """The create body, checked: every problem collected (in the order of the members) before the first
+        is raised; the ODS and the parent are checked later, in the writing transaction."""
         f = Fields(body)
         wi = f.obj("workItem", required=True)
-        refuse_unknown(f, CREATE_MEMBERS + (SEED_MEMBERS if seed is not None else ()), "POST /api/v1/public/workItem")
+        refuse_unknown(f, CREATE_MEMBERS + (SEED_MEMBERS if seeding else ()), "POST /api/v1/public/workItem")
         if wi is not None:
             refuse_unknown(wi, CREATE_WORKITEM_MEMBERS, "workItem on POST /api/v1/public/workItem")
-        parent_id = f.guid("parentSharedoId")
-        type_sn = title = reference = description = external = None
+        new = _NewItem(parent_id=f.guid("parentSharedoId"))
         if wi is not None:
-            type_sn = wi.string("sharedoTypeSystemName", required=True, allow_empty=False, max_length=200)
-            title = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
-            reference = wi.string("reference", max_length=REFERENCE_MAX)
-            description = wi.string("description", max_length=100_000)
-            # The id another system knows it by (a matter opened in the PMS): findByQuery's
-            # search.externalReference finds it again, so a retried delivery never makes a second one.
-            external = wi.string("externalReference", max_length=400)
-            wi.boolean("titleIsUserProvided")
-            wi.boolean("referenceIsUserProvided")
-            wi.boolean("referenecIsUserProvided")  # an official sample's typo: checked, then ignored
-            if wi.has("parentSharedoId") and parent_id is None:
-                parent_id = wi.guid("parentSharedoId")
-        if type_sn and type_sn not in self.types:
-            wi.error(
-                "sharedoTypeSystemName",
-                f"unknown work type {type_sn!r}; known: {sorted(t.system_name for t in self.types)}",
-            )  # type: ignore[union-attr]
-            type_sn = None
-        elif type_sn:
-            wt = self.types.get(type_sn)
-            assert wt is not None
-            if wt.is_abstract:
-                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} is abstract; create one of its derived types")  # type: ignore[union-attr]
-                type_sn = None
-            elif not wt.is_active:
-                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} is not active")  # type: ignore[union-attr]
-                type_sn = None
-            elif self.types.start_phase(type_sn) is None:
-                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} has no phase plan with a start phase")  # type: ignore[union-attr]
-                type_sn = None
+            self._read_work_item_members(wi, new)
+            new.type_sn = self._creatable_type(wi, new.type_sn)
         aspect = f.obj("aspectData")
-        aspect_data = self._aspect_data(aspect) if aspect is not None else {}
-        key_dates = self._key_dates(f, type_sn)
-        participants = self._participant_list(f, type_sn)
+        new.aspect_data = self._aspect_data(aspect) if aspect is not None else {}
+        new.key_dates = self._key_dates(f, new.type_sn)
+        new.participants = self._participant_list(f, new.type_sn)
+        f.raise_if_errors()
+        assert new.type_sn is not None and new.title is not None
+        return new
+
+    @staticmethod
+    def _read_work_item_members(wi: Fields, new: _NewItem) -> None:
+        """The `workItem` object of a create body, read into `new`."""
+        new.type_sn = wi.string("sharedoTypeSystemName", required=True, allow_empty=False, max_length=200)
+        new.title = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
+        new.reference = wi.string("reference", max_length=REFERENCE_MAX)
+        new.description = wi.string("description", max_length=100_000)
+        # The id another system knows it by (a matter opened in the PMS): findByQuery's
+        # search.externalReference finds it again, so a retried delivery never makes a second one.
+        new.external = wi.string("externalReference", max_length=400)
+        wi.boolean("titleIsUserProvided")
+        wi.boolean("referenceIsUserProvided")
+        wi.boolean("referenecIsUserProvided")  # an official sample's typo: checked, then ignored
+        if wi.has("parentSharedoId") and new.parent_id is None:
+            new.parent_id = wi.guid("parentSharedoId")
+
+    def _creatable_type(self, wi: Fields, type_sn: str | None) -> str | None:
+        """`type_sn` when an item of it can be made; else None, with the reason recorded on `wi`."""
+        if not type_sn:
+            return type_sn
+        if type_sn not in self.types:
+            known = sorted(t.system_name for t in self.types)
+            wi.error("sharedoTypeSystemName", f"unknown work type {type_sn!r}; known: {known}")
+            return None
+        wt = self.types.get(type_sn)
+        assert wt is not None
+        if wt.is_abstract:
+            problem = "is abstract; create one of its derived types"
+        elif not wt.is_active:
+            problem = "is not active"
+        elif self.types.start_phase(type_sn) is None:
+            problem = "has no phase plan with a start phase"
+        else:
+            return type_sn
+        wi.error("sharedoTypeSystemName", f"work type {type_sn!r} {problem}")
+        return None
+
+    def _insert_new(self, tx: sqlite3.Connection, new: _NewItem, seed: dict[str, Any] | None) -> WorkItem:
+        """Write a checked new item, its seed attributes and participants; events unless it is seeded."""
         seeding = seed is not None
         seed = seed or {}
-        f.raise_if_errors()
-        assert type_sn is not None and title is not None
-
-        with self.store.transaction() as tx:
-            if parent_id and self.find(parent_id, tx) is None:
-                raise invalid("parentSharedoId", f"no work item {parent_id!r}")
-            self._check_participants_exist(tx, participants)
-            now = seed.get("createdDate") or iso(self.clock.now())
-            item_id = seed.get("id") or str(uuid.uuid4())
-            phase = seed.get("phase") or self.types.start_phase(type_sn).system_name  # type: ignore[union-attr]
-            if self.types.phase(type_sn, phase) is None:
-                raise invalid("phase", f"work type {type_sn!r} has no phase {phase!r}")
-            user_ref = reference is not None and reference != ""
-            if not user_ref:
-                reference = self._generate_reference(tx, type_sn, now)
-            doc = {
-                "aspectData": aspect_data,
-                "keyDates": key_dates,
-                "titleIsUserProvided": True,
-                "referenceIsUserProvided": user_ref,
-            }
-            if external:
-                doc["externalReference"] = external
-            tx.execute(
-                "INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (item_id, type_sn, title, reference, description, phase, parent_id, now, now, dumps(doc)),
+        type_sn, parent_id = new.type_sn, new.parent_id
+        assert type_sn is not None
+        if parent_id and self.find(parent_id, tx) is None:
+            raise invalid("parentSharedoId", f"no work item {parent_id!r}")
+        self._check_participants_exist(tx, new.participants)
+        now = seed.get("createdDate") or iso(self.clock.now())
+        item_id = seed.get("id") or str(uuid.uuid4())
+        phase = seed.get("phase") or self.types.start_phase(type_sn).system_name  # type: ignore[union-attr]
+        if self.types.phase(type_sn, phase) is None:
+            raise invalid("phase", f"work type {type_sn!r} has no phase {phase!r}")
+        user_ref = new.reference is not None and new.reference != ""
+        reference = new.reference if user_ref else self._generate_reference(tx, type_sn, now)
+        doc = {
+            "aspectData": new.aspect_data,
+            "keyDates": new.key_dates,
+            "titleIsUserProvided": True,
+            "referenceIsUserProvided": user_ref,
+        }
+        if new.external:
+            doc["externalReference"] = new.external
+        tx.execute(
+            "INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (item_id, type_sn, new.title, reference, new.description, phase, parent_id, now, now, dumps(doc)),
+        )
+        for name, value in (seed.get("attributes") or {}).items():
+            tx.execute("INSERT INTO attributes VALUES (?,?,?)", (item_id, name, value))
+        base = {"sharedoId": item_id, "sharedoTypeSystemName": type_sn}
+        if not seeding:
+            self.stream.append(
+                tx,
+                "sharedo-created",
+                {**base, "title": new.title, "reference": reference, "parentSharedoId": parent_id, "phase": phase},
             )
-            for name, value in (seed.get("attributes") or {}).items():
-                tx.execute("INSERT INTO attributes VALUES (?,?,?)", (item_id, name, value))
-            base = {"sharedoId": item_id, "sharedoTypeSystemName": type_sn}
+        for role, ods_id in new.participants:
+            pid = self._insert_participant(tx, item_id, role, ods_id, now)
             if not seeding:
                 self.stream.append(
-                    tx,
-                    "sharedo-created",
-                    {**base, "title": title, "reference": reference, "parentSharedoId": parent_id, "phase": phase},
+                    tx, "participant-added", {**base, "participantId": pid, "roleSystemName": role, "odsId": ods_id}
                 )
-            for role, ods_id in participants:
-                pid = self._insert_participant(tx, item_id, role, ods_id, now)
-                if not seeding:
-                    self.stream.append(
-                        tx, "participant-added", {**base, "participantId": pid, "roleSystemName": role, "odsId": ods_id}
-                    )
-            return self.get(item_id, tx)
+        return self.get(item_id, tx)
 
     def _aspect_data(self, aspect: Fields) -> dict[str, Any]:
         out: dict[str, Any] = {}
