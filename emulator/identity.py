@@ -7,10 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -18,15 +17,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import oidc
+from .authorize import IMPLICIT_RESPONSE_TYPES, first_problem, normal_response_type, verifier_problem
 from .kernel.clock import Clock, iso, parse_instant
 from .kernel.errors import ApiError
 from .kernel.store import Store
+from .oidc import SCOPE
 
-SCOPE = "sharedo"
 GRANTS = ("client_credentials", "Impersonate.Specified", "Impersonate.Fixed", "refresh_token", "authorization_code")
 SIGNIN_CLIENT = "idsrv"  # the client_id a sign-in session's row carries: the identity server's own
 EXPIRED = "expired:"  # a token's kind once it expired before the virtual clock went back: never valid again
-PKCE_TEXT = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1: verifier and challenge alphabet and length
 
 
 def load_security_catalogue() -> dict[str, Any]:
@@ -137,108 +136,6 @@ def _origin(uri: str) -> str | None:
     return f"{scheme}://{host}" if host else None
 
 
-def _normal_response_type(raw: str) -> str:
-    """`token id_token` and `id_token token` are one response type (OAuth 2.0 Multiple Response Types)."""
-    parts = raw.split()
-    order = ("code", "id_token", "token")
-    if parts and len(set(parts)) == len(parts) and all(p in order for p in parts):
-        return " ".join(sorted(parts, key=order.index))
-    return raw
-
-
-IMPLICIT_RESPONSE_TYPES = ("token", "id_token", "id_token token")
-
-# Each authorize check below is given the request as built, the response_type as sent and the response_mode as
-# sent (or its default), and returns the (error, description) the client hears at its redirect_uri, or None.
-
-
-def _response_type_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    if not raw_type:
-        return "invalid_request", "response_type is required ('code' or 'token')"
-    if request.response_type not in oidc.RESPONSE_TYPES:
-        supported = ", ".join(repr(t) for t in oidc.RESPONSE_TYPES)
-        return "unsupported_response_type", f"response_type {raw_type[:40]!r} is not supported ({supported})"
-    return None
-
-
-def _response_mode_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    if mode not in oidc.RESPONSE_MODES:
-        return "invalid_request", f"response_mode {mode[:40]!r} is not one of {', '.join(oidc.RESPONSE_MODES)}"
-    if request.response_type in IMPLICIT_RESPONSE_TYPES and mode == "query":
-        return "invalid_request", "response_mode 'query' cannot carry tokens; use 'fragment' or 'form_post'"
-    return None
-
-
-def _flow_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    needed = "authorization_code" if request.response_type == "code" else "implicit"
-    if needed not in request.client.grants:
-        cid = request.client.client_id
-        return "unauthorized_client", f"client {cid!r} may not use the {needed} flow (its grants lack it)"
-    return None
-
-
-def _scope_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    scopes = request.scopes
-    unknown = [s for s in scopes if s not in oidc.SCOPES]
-    if not scopes:
-        return "invalid_scope", "scope is required (for example 'sharedo offline_access')"
-    if unknown:
-        return "invalid_scope", f"unknown scope {unknown[0][:40]!r}; known: {' '.join(oidc.SCOPES)}"
-    if SCOPE not in scopes and "openid" not in scopes:
-        return "invalid_scope", f"scope must include {SCOPE!r} (API access) or 'openid' (sign-in)"
-    return None
-
-
-def _id_token_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    if "id_token" not in request.response_type.split():
-        return None
-    if "openid" not in request.scopes:
-        return "invalid_scope", "response_type id_token needs the 'openid' scope"
-    if not request.nonce:
-        return "invalid_request", "nonce is required when an id_token comes back from authorize"
-    return None
-
-
-def _offline_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    if "offline_access" in request.scopes and request.response_type in IMPLICIT_RESPONSE_TYPES:
-        return "invalid_scope", "offline_access needs the code flow: the implicit flow issues no refresh token"
-    return None
-
-
-def _pkce_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    if request.code_challenge is None:
-        if request.client.public and request.response_type == "code":
-            cid = request.client.client_id
-            return "invalid_request", f"client {cid!r} has no secret, so it must send a PKCE code_challenge"
-        return None
-    if request.response_type != "code":
-        return "invalid_request", "code_challenge belongs to response_type=code"
-    if request.code_challenge_method not in oidc.PKCE_METHODS:
-        return "invalid_request", "code_challenge_method must be 'S256' or 'plain'"
-    if not PKCE_TEXT.match(request.code_challenge):
-        return "invalid_request", "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"
-    return None
-
-
-def _prompt_problem(request: AuthorizeRequest, raw_type: str, mode: str) -> tuple[str, str] | None:
-    if "none" in request.prompt and len(request.prompt) > 1:
-        return "invalid_request", "prompt 'none' cannot be combined with other values"
-    return None
-
-
-# In the order they are checked: the first problem found is the one the client hears about.
-_AUTHORIZE_CHECKS = (
-    _response_type_problem,
-    _response_mode_problem,
-    _flow_problem,
-    _scope_problem,
-    _id_token_problem,
-    _offline_problem,
-    _pkce_problem,
-    _prompt_problem,
-)
-
-
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -310,13 +207,13 @@ class Identity:
         scopes = (form.get("scope") or SCOPE).split()
         if grant != "refresh_token" and SCOPE not in scopes:
             raise OAuthError("invalid_scope", f"scope must include {SCOPE!r}")
-        grants = {
-            "client_credentials": self._grant_client_credentials,
-            "Impersonate.Specified": self._grant_impersonate_specified,
-            "Impersonate.Fixed": self._grant_impersonate_fixed,
+        grants: dict[str, Callable[[], dict[str, Any]]] = {
+            "client_credentials": lambda: self._issue_response(client.client_id, None, scopes, refresh=False),
+            "Impersonate.Specified": lambda: self._impersonate_specified(client, form, scopes),
+            "Impersonate.Fixed": lambda: self._impersonate_fixed(client, scopes),
         }
         # Any other grant a client's config lists is answered as refresh_token is (as it always was).
-        return grants.get(grant, self._grant_refresh_token)(client, form, scopes, issuer)
+        return grants.get(grant, lambda: self._refresh(client, form, issuer))()
 
     @staticmethod
     def _permitted_grant(client: Client, grant: str | None) -> str:
@@ -333,14 +230,7 @@ class Identity:
             )
         return grant
 
-    def _grant_client_credentials(
-        self, client: Client, form: Mapping[str, str], scopes: list[str], issuer: str | None
-    ) -> dict[str, Any]:
-        return self._issue_response(client.client_id, None, scopes, refresh=False)
-
-    def _grant_impersonate_specified(
-        self, client: Client, form: Mapping[str, str], scopes: list[str], issuer: str | None
-    ) -> dict[str, Any]:
+    def _impersonate_specified(self, client: Client, form: Mapping[str, str], scopes: list[str]) -> dict[str, Any]:
         """Impersonate.Specified: the client names the user (`impersonate_user`) it acts as."""
         name = form.get("impersonate_user")
         if not name:
@@ -353,9 +243,7 @@ class Identity:
             raise OAuthError("invalid_grant", f"no user {name!r} (users are ODS people with isUser and userName)")
         return self._issue_response(client.client_id, user["userName"], scopes, refresh=True)
 
-    def _grant_impersonate_fixed(
-        self, client: Client, form: Mapping[str, str], scopes: list[str], issuer: str | None
-    ) -> dict[str, Any]:
+    def _impersonate_fixed(self, client: Client, scopes: list[str]) -> dict[str, Any]:
         """Impersonate.Fixed: the client always acts as the one user its operate.toml entry names."""
         if not client.fixed_user or client.fixed_user.lower() not in self.users:
             raise OAuthError(
@@ -364,9 +252,7 @@ class Identity:
             )
         return self._issue_response(client.client_id, client.fixed_user, scopes, refresh=True)
 
-    def _grant_refresh_token(
-        self, client: Client, form: Mapping[str, str], scopes: list[str], issuer: str | None
-    ) -> dict[str, Any]:
+    def _refresh(self, client: Client, form: Mapping[str, str], issuer: str | None) -> dict[str, Any]:
         """refresh_token: one use only; the new tokens carry the scopes first granted, not those asked for now."""
         token = form.get("refresh_token")
         if not token:
@@ -472,7 +358,7 @@ class Identity:
         (AuthorizePageError); after, they go back to the client (AuthorizeRedirectError)."""
         client, redirect_uri = self._trusted_redirect(args, issuer)
         raw_type = args.get("response_type") or ""
-        response_type = _normal_response_type(raw_type)
+        response_type = normal_response_type(raw_type)
         implicit = response_type in IMPLICIT_RESPONSE_TYPES
         mode = args.get("response_mode") or ("fragment" if implicit else "query")
         code_challenge = args.get("code_challenge") or None
@@ -489,10 +375,9 @@ class Identity:
             prompt=tuple((args.get("prompt") or "").split()),
             login_hint=args.get("login_hint") or None,
         )
-        for check in _AUTHORIZE_CHECKS:
-            problem = check(request, raw_type, mode)
-            if problem is not None:
-                raise AuthorizeRedirectError(request, *problem)
+        problem = first_problem(request, raw_type, mode)
+        if problem is not None:
+            raise AuthorizeRedirectError(request, *problem)
         return request
 
     def _trusted_redirect(self, args: Mapping[str, str], issuer: str) -> tuple[Client, str]:
@@ -584,22 +469,9 @@ class Identity:
             raise OAuthError("invalid_grant", "the code was issued to another client")
         if form.get("redirect_uri") != found.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri must be the one the authorize request used")
-        verifier = form.get("code_verifier")
-        if found.challenge is None:
-            if verifier:
-                raise OAuthError(
-                    "invalid_grant", "code_verifier was sent but the authorize request had no code_challenge"
-                )
-        else:
-            if not verifier:
-                raise OAuthError(
-                    "invalid_grant", "code_verifier is required: the authorize request sent a code_challenge"
-                )
-            if not PKCE_TEXT.match(verifier):
-                raise OAuthError("invalid_grant", "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
-            derived = oidc.s256(verifier) if found.method == "S256" else verifier
-            if not secrets.compare_digest(derived, found.challenge):
-                raise OAuthError("invalid_grant", f"code_verifier does not match the code_challenge ({found.method})")
+        problem = verifier_problem(found.challenge, found.method, form.get("code_verifier"))
+        if problem is not None:
+            raise OAuthError("invalid_grant", problem)
         user = self.users.get(found.user_name.lower())
         if user is None:
             raise OAuthError("invalid_grant", f"the user {found.user_name!r} no longer exists")
