@@ -32,7 +32,7 @@ FIRM = {"id": 18_000_001, "name": "Harbourvale LLP"}
 # Clio's UI and its create request call a cell phone "Mobile", but its document's answers know only Work,
 # Personal and Other: the fake answers as the document says, and a client's own cell is "Personal".
 MOBILE = "Personal"
-# The firm's people as in the demo solution and the demo PMS (pms_adapters/demo/seed.py FEE_EARNERS): its fee
+# The firm's people as in the demo solution and the demo PMS (pms_adapters/fakes/demo_pms/seed.py FEE_EARNERS): its fee
 # earners (Priya Shah, Daniel Okafor and the paralegal Tom Becker) are responsible for matters and keep time;
 # Hannah Whitfield works in finance, so she is responsible for no matter and keeps no time. An imported matter's
 # responsible attorney becomes its Operate fee earner, whom the demo's matter-inception sends to the demo PMS.

@@ -22,7 +22,7 @@ from typing import Any
 from emulator.kernel.clock import Clock, iso
 from emulator.kernel.scenario_keys import ScenarioKeys
 
-from ..base import AGEING_BUCKETS, ageing_bucket
+from ...base import AGEING_BUCKETS, ageing_bucket
 from . import seed
 from .outbox import DeliveryOutbox
 

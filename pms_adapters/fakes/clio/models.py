@@ -24,9 +24,9 @@ from typing import Any
 
 from emulator.kernel.clock import Clock, parse_instant
 
+from ...clio.errors import ClioError
 from . import seed
 from .delivery import IDLE_WAIT, RETRY_DELAYS, Delivery, Dispatcher
-from .errors import ClioError
 from .webhooks import WebhookHub
 
 API_VERSIONS = ("4.0.4", "4.0.5", "4.0.6", "4.0.7", "4.0.8", "4.0.9", "4.0.10", "4.0.11", "4.0.12", "4.0.13")
@@ -264,7 +264,7 @@ class ClioBackend:
         with self.lock:
             token = self.tokens.get(access_token)
             if token is None or token.revoked:
-                raise ClioError(401, "invalid_token", INVALID_TOKEN["error_description"])
+                raise ClioError(401, INVALID_TOKEN["error_description"], "invalid_token")
             for other in self.tokens.values():
                 if other.refresh_token == token.refresh_token:
                     other.revoked = True
@@ -298,7 +298,7 @@ class ClioBackend:
             if calls >= self.rate_limit:
                 wait = max(int((reset - now).total_seconds() + 0.999), 1)
                 headers |= {"X-RateLimit-Remaining": "0", "Retry-After": str(wait)}
-                raise ClioError(429, "RateLimited", f"Rate limit of {self.rate_limit} exceeded", headers)
+                raise ClioError(429, f"Rate limit of {self.rate_limit} exceeded", "RateLimited", headers)
             self.windows[access_token] = (start, calls + 1)
             headers["X-RateLimit-Remaining"] = str(self.rate_limit - calls - 1)
             return headers
@@ -335,7 +335,7 @@ class ClioBackend:
         record = self.collection(name).get(record_id)
         if record is None:
             raise ClioError(
-                404, "RecordNotFound", f"{name[:-1].replace('_', ' ').capitalize()} {record_id} was not found"
+                404, f"{name[:-1].replace('_', ' ').capitalize()} {record_id} was not found", "RecordNotFound"
             )
         return record
 
@@ -346,13 +346,13 @@ class ClioBackend:
         with self.lock:
             matter = self.find("matters", matter_id)
             if if_match is not None and if_match != matter["etag"]:
-                raise ClioError(412, "PreconditionFailed", "the matter has changed since that ETag")
+                raise ClioError(412, "the matter has changed since that ETag", "PreconditionFailed")
             now = self.clock.now()
             changed = dict(matter)
             if "status" in data:
                 status = data["status"]
                 if status not in ("open", "pending", "closed"):
-                    raise ClioError(422, "ValidationError", "status must be one of open, pending, closed")
+                    raise ClioError(422, "status must be one of open, pending, closed", "ValidationError")
                 changed["status"] = status.capitalize()
                 date_field = {"open": "open_date", "pending": "pending_date", "closed": "close_date"}[status]
                 changed[date_field] = changed.get(date_field) or now.date().isoformat()  # [inferred]
@@ -365,14 +365,14 @@ class ClioBackend:
                     found = self.matter_stages.get(stage_id) if isinstance(stage_id, int) else None
                     area = (matter.get("practice_area") or {}).get("id")
                     if found is None:
-                        raise ClioError(422, "ValidationError", f"matter_stage {stage_id!r} does not exist")
+                        raise ClioError(422, f"matter_stage {stage_id!r} does not exist", "ValidationError")
                     if str(area) != str(found["practice_area_id"]):
-                        raise ClioError(422, "ValidationError", "matter_stage belongs to another practice area")
+                        raise ClioError(422, "matter_stage belongs to another practice area", "ValidationError")
                     changed["matter_stage"] = {"id": found["id"]}
                 changed["matter_stage_updated_at"] = seed.stamp(now)
             if "description" in data:
                 if not isinstance(data["description"], str) or not data["description"].strip():
-                    raise ClioError(422, "ValidationError", "description can't be blank")
+                    raise ClioError(422, "description can't be blank", "ValidationError")
                 changed["description"] = data["description"]
             changed["updated_at"] = seed.stamp(now)
             self._save("matters", changed, matter)
@@ -416,17 +416,17 @@ class ClioBackend:
         if raw is None:
             return []
         if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
-            raise ClioError(422, "ValidationError", f"{where}.external_properties must be a list of {{name, value}}")
+            raise ClioError(422, f"{where}.external_properties must be a list of {{name, value}}", "ValidationError")
         if len(raw) > MAX_EXTERNAL_PROPERTIES:
             raise ClioError(
-                422, "ValidationError", f"{where} takes at most {MAX_EXTERNAL_PROPERTIES} external_properties"
+                422, f"{where} takes at most {MAX_EXTERNAL_PROPERTIES} external_properties", "ValidationError"
             )
         now = seed.stamp(self.clock.now())
         out = []
         for prop in raw:
             name, value = prop.get("name"), prop.get("value")
             if not isinstance(name, str) or not name or not isinstance(value, str):
-                raise ClioError(422, "ValidationError", f"{where}.external_properties need a name and a text value")
+                raise ClioError(422, f"{where}.external_properties need a name and a text value", "ValidationError")
             out.append({"id": self._new_id("external_properties"), "etag": '"x"', "name": name, "value": value,
                         "created_at": now, "updated_at": now})  # fmt: skip
         return out
@@ -436,7 +436,7 @@ class ClioBackend:
             return None
         matter_id = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(matter_id, int) or isinstance(matter_id, bool) or matter_id not in self.matters:
-            raise ClioError(404, "RecordNotFound", f"{where}.matter {matter_id!r} was not found")
+            raise ClioError(404, f"{where}.matter {matter_id!r} was not found", "RecordNotFound")
         return {"id": matter_id}
 
     def create_activity(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
@@ -453,27 +453,27 @@ class ClioBackend:
         kind = data.get("type")
         if kind not in ACTIVITY_TYPES:
             kinds = ", ".join(ACTIVITY_TYPES)
-            raise ClioError(422, "ValidationError", f"data.type must be one of {kinds} on this fake")
+            raise ClioError(422, f"data.type must be one of {kinds} on this fake", "ValidationError")
         day = data.get("date")
         try:
             day = date.fromisoformat(day) if isinstance(day, str) else None
         except ValueError:
             day = None
         if day is None:
-            raise ClioError(422, "ValidationError", "data.date is required, as an ISO 8601 date (YYYY-MM-DD)")
+            raise ClioError(422, "data.date is required, as an ISO 8601 date (YYYY-MM-DD)", "ValidationError")
         note = data.get("note")
         if note is not None and not isinstance(note, str):
-            raise ClioError(422, "ValidationError", "data.note must be text")
+            raise ClioError(422, "data.note must be text", "ValidationError")
         non_billable = data.get("non_billable")
         if non_billable is not None and not isinstance(non_billable, bool):
-            raise ClioError(422, "ValidationError", "data.non_billable must be true or false")
+            raise ClioError(422, "data.non_billable must be true or false", "ValidationError")
         with self.lock:
             matter = self._matter_ref(data.get("matter"), "data")
             user = data.get("user")
             if user is not None:
                 user_id = user.get("id") if isinstance(user, dict) else None
                 if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id not in self.users:
-                    raise ClioError(422, "ValidationError", f"data.user {user_id!r} is not a user of this firm")
+                    raise ClioError(422, f"data.user {user_id!r} is not a user of this firm", "ValidationError")
             if kind == "TimeEntry":
                 seconds = _amount(data.get("quantity"), "data.quantity", positive=True)
                 rate = _amount(data.get("price"), "data.price", default=self.rates[user_id])
@@ -517,13 +517,13 @@ class ClioBackend:
         _only(data, COMMUNICATION_FIELDS, "communication", "a communication")
         for name in ("subject", "body", "type", "received_at"):
             if not isinstance(data.get(name), str) or not data[name].strip():
-                raise ClioError(422, "ValidationError", f"data.{name} is required")
+                raise ClioError(422, f"data.{name} is required", "ValidationError")
         if data["type"] not in ("EmailCommunication", "PhoneCommunication"):
-            raise ClioError(422, "ValidationError", "data.type must be EmailCommunication or PhoneCommunication")
+            raise ClioError(422, "data.type must be EmailCommunication or PhoneCommunication", "ValidationError")
         try:
             received = parse_instant(data["received_at"])
         except ValueError:
-            raise ClioError(422, "ValidationError", "data.received_at must be an ISO 8601 timestamp") from None
+            raise ClioError(422, "data.received_at must be an ISO 8601 timestamp", "ValidationError") from None
         with self.lock:
             participants = {
                 side: self._participants(data.get(side), f"data.{side}") for side in ("senders", "receivers")
@@ -549,14 +549,14 @@ class ClioBackend:
         if raw is None:
             return []
         if not isinstance(raw, list):
-            raise ClioError(422, "ValidationError", f"{where} must be a list of {{id, type}}")
+            raise ClioError(422, f"{where} must be a list of {{id, type}}", "ValidationError")
         out = []
         for item in raw:
             kind = item.get("type") if isinstance(item, dict) else None
             ident = item.get("id") if isinstance(item, dict) else None
             found = (self.users if kind == "User" else self.contacts if kind == "Contact" else {}).get(ident)
             if found is None:
-                raise ClioError(422, "ValidationError", f"{where}: {item!r} is not a User or Contact of this firm")
+                raise ClioError(422, f"{where}: {item!r} is not a User or Contact of this firm", "ValidationError")
             out.append(
                 {
                     "id": found["id"],
@@ -573,11 +573,11 @@ class ClioBackend:
         _only(data, ("name", "parent", "content_type", "external_properties"), "document", "a document")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise ClioError(422, "ValidationError", "data.name is required")
+            raise ClioError(422, "data.name is required", "ValidationError")
         parent = data.get("parent")
         if not isinstance(parent, dict) or parent.get("type") != "Matter":
             raise ClioError(
-                422, "ValidationError", 'data.parent must be {"id": <matter id>, "type": "Matter"} on this fake'
+                422, 'data.parent must be {"id": <matter id>, "type": "Matter"} on this fake', "ValidationError"
             )
         with self.lock:
             matter = self._matter_ref(parent, "data.parent")
@@ -634,14 +634,14 @@ class ClioBackend:
         with self.lock:
             upload = self.uploads.get(version_uuid)
             if upload is None:
-                raise ClioError(404, "NoSuchUpload", "no upload at this URL")
+                raise ClioError(404, "no upload at this URL", "NoSuchUpload")
             if self.clock.now() >= upload["expires_at"]:
-                raise ClioError(403, "RequestExpired", "the put_url has expired (it is valid for 10 minutes)")
+                raise ClioError(403, "the put_url has expired (it is valid for 10 minutes)", "RequestExpired")
             version = self.documents[upload["document_id"]]["latest_document_version"]
             for header in version["put_headers"]:
                 if headers.get(header["name"].lower()) != header["value"]:
                     raise ClioError(
-                        403, "SignatureDoesNotMatch", f"the PUT must send {header['name']}: {header['value']}"
+                        403, f"the PUT must send {header['name']}: {header['value']}", "SignatureDoesNotMatch"
                     )
             upload["bytes"] = bytes(body)
 
@@ -652,12 +652,12 @@ class ClioBackend:
             document = self.find("documents", document_id)
             version = document["latest_document_version"]
             if data.get("uuid") != version["uuid"] or data.get("fully_uploaded") is not True:
-                raise ClioError(422, "ValidationError", "send the version's uuid with fully_uploaded: true")
+                raise ClioError(422, "send the version's uuid with fully_uploaded: true", "ValidationError")
             if version["fully_uploaded"]:
-                raise ClioError(422, "ValidationError", "this version is already marked fully uploaded")
+                raise ClioError(422, "this version is already marked fully uploaded", "ValidationError")
             upload = self.uploads[version["uuid"]]
             if upload["bytes"] is None:
-                raise ClioError(422, "UploadNotFoundError", "the file was not found at the put_url: PUT it first")
+                raise ClioError(422, "the file was not found at the put_url: PUT it first", "UploadNotFoundError")
             now = seed.stamp(self.clock.now())
             size = len(upload["bytes"])
             before = copy.deepcopy(document)
@@ -681,7 +681,7 @@ class ClioBackend:
         version = document["latest_document_version"]
         upload = self.uploads.get(version["uuid"]) or {}
         if not version["fully_uploaded"] or upload.get("bytes") is None:
-            raise ClioError(404, "RecordNotFound", f"Document {document_id} has no uploaded version")
+            raise ClioError(404, f"Document {document_id} has no uploaded version", "RecordNotFound")
         return upload["bytes"], version["content_type"], version["filename"]
 
     def bill_matter(
@@ -756,7 +756,7 @@ class ClioBackend:
     def _if_match(self, record: dict[str, Any], if_match: str | None, name: str) -> None:
         """§3.5: a PATCH with `If-Match` proceeds only while the record's etag is that one (412 otherwise)."""
         if if_match is not None and if_match != record["etag"]:
-            raise ClioError(412, "PreconditionFailed", f"the {name} has changed since that ETag")
+            raise ClioError(412, f"the {name} has changed since that ETag", "PreconditionFailed")
 
     def _ref(self, raw: Any, collection: str, where: str) -> dict[str, int] | None:
         """A `{"id": N}` reference to a record of `collection` (null or absent: none); one not there is a 404."""
@@ -764,9 +764,9 @@ class ClioBackend:
             return None
         ref_id = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(ref_id, int) or isinstance(ref_id, bool):
-            raise ClioError(422, "ValidationError", f'{where} must be {{"id": <a whole number>}}')
+            raise ClioError(422, f'{where} must be {{"id": <a whole number>}}', "ValidationError")
         if ref_id not in self.collection(collection):
-            raise ClioError(404, "RecordNotFound", f"{where} {ref_id} was not found")
+            raise ClioError(404, f"{where} {ref_id} was not found", "RecordNotFound")
         return {"id": ref_id}
 
     def _remove(self, collection: str, record: dict[str, Any]) -> None:
@@ -781,17 +781,17 @@ class ClioBackend:
         description = _text(data, "description", required=True)
         status = data.get("status") or "open"
         if status not in ("open", "pending", "closed"):
-            raise ClioError(422, "ValidationError", "data.status must be one of open, pending, closed")
+            raise ClioError(422, "data.status must be one of open, pending, closed", "ValidationError")
         with self.lock:
             if data.get("client") is None:
-                raise ClioError(422, "ValidationError", "data.client is required")
+                raise ClioError(422, "data.client is required", "ValidationError")
             client = self._ref(data.get("client"), "contacts", "data.client")
             area = self._ref(data.get("practice_area"), "practice_areas", "data.practice_area")
             stage = self._ref(data.get("matter_stage"), "matter_stages", "data.matter_stage")
             if stage is not None and (
                 area is None or self.matter_stages[stage["id"]]["practice_area_id"] != str(area["id"])
             ):
-                raise ClioError(422, "ValidationError", "data.matter_stage must be a stage of data.practice_area")
+                raise ClioError(422, "data.matter_stage must be a stage of data.practice_area", "ValidationError")
             attorney = self._ref(data.get("responsible_attorney"), "users", "data.responsible_attorney")
             now = self.clock.now()
             number = max((m["number"] for m in self.matters.values()), default=0) + 1
@@ -828,7 +828,7 @@ class ClioBackend:
         with self.lock:
             matter = self.find("matters", matter_id)
             if any(any(m["id"] == matter_id for m in b["matters"]) for b in self.bills.values()):
-                raise ClioError(403, "Forbidden", f"Matter {matter_id} has bills and cannot be deleted")
+                raise ClioError(403, f"Matter {matter_id} has bills and cannot be deleted", "Forbidden")
             for name in ("activities", "communications", "documents"):
                 for record in [r for r in self.collection(name).values() if (r["matter"] or {}).get("id") == matter_id]:
                     self._remove(name, record)
@@ -839,7 +839,7 @@ class ClioBackend:
         _only(data, CONTACT_FIELDS, "contact", "a contact")
         kind = data.get("type")
         if kind not in ("Person", "Company"):
-            raise ClioError(422, "ValidationError", "data.type must be Person or Company")
+            raise ClioError(422, "data.type must be Person or Company", "ValidationError")
         name = _text(data, "name", required=True)
         with self.lock:
             now = seed.stamp(self.clock.now())
@@ -870,7 +870,7 @@ class ClioBackend:
             now = seed.stamp(self.clock.now())
             if data.get("type") is not None:
                 if data["type"] not in ("Person", "Company"):
-                    raise ClioError(422, "ValidationError", "data.type must be Person or Company")
+                    raise ClioError(422, "data.type must be Person or Company", "ValidationError")
                 changed["type"] = data["type"]
             if data.get("name") is not None:
                 changed["name"] = _text(data, "name", required=True)
@@ -893,14 +893,14 @@ class ClioBackend:
             if raw is None:
                 continue
             if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
-                raise ClioError(422, "ValidationError", f"data.{key} must be a list of objects")
+                raise ClioError(422, f"data.{key} must be a list of objects", "ValidationError")
             items = []
             for item in raw:
                 value = item.get(value_key)
                 if not isinstance(value, str) or not value.strip():
-                    raise ClioError(422, "ValidationError", f"data.{key}: each needs a {value_key}")
+                    raise ClioError(422, f"data.{key}: each needs a {value_key}", "ValidationError")
                 if item.get("name") is not None and item.get("name") not in names:
-                    raise ClioError(422, "ValidationError", f"data.{key}: name must be one of {', '.join(names)}")
+                    raise ClioError(422, f"data.{key}: name must be one of {', '.join(names)}", "ValidationError")
                 label = item.get("name") or names[-1]
                 kept = "Personal" if label in ("Home", "Mobile") and key == "phone_numbers" else label
                 items.append({"id": self._new_id("external_properties"), "etag": '"x"', value_key: value,
@@ -922,7 +922,7 @@ class ClioBackend:
                 b["client"]["id"] == contact_id for b in self.bills.values()
             ):
                 raise ClioError(
-                    403, "Forbidden", f"Contact {contact_id} is the client of a matter and cannot be deleted"
+                    403, f"Contact {contact_id} is the client of a matter and cannot be deleted", "Forbidden"
                 )
             self._remove("contacts", contact)
 
@@ -933,7 +933,7 @@ class ClioBackend:
             activity = self.find("activities", activity_id)
             self._if_match(activity, if_match, "activity")
             if activity["billed"]:
-                raise ClioError(422, "ValidationError", f"Activity {activity_id} is on a bill and cannot be changed")
+                raise ClioError(422, f"Activity {activity_id} is on a bill and cannot be changed", "ValidationError")
             merged = {
                 "type": activity["type"], "date": activity["date"], "note": activity["note"],
                 "non_billable": activity["non_billable"], "matter": activity["matter"], "user": activity["user"],
@@ -950,7 +950,7 @@ class ClioBackend:
         with self.lock:
             activity = self.find("activities", activity_id)
             if activity["billed"]:
-                raise ClioError(403, "Forbidden", f"Activity {activity_id} is on a bill and cannot be deleted")
+                raise ClioError(403, f"Activity {activity_id} is on a bill and cannot be deleted", "Forbidden")
             self._remove("activities", activity)
 
     def patch_bill(self, bill_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
@@ -964,7 +964,7 @@ class ClioBackend:
             state = data.get("state")
             if state is not None:
                 if state not in BILL_STATES:
-                    raise ClioError(422, "ValidationError", f"data.state must be one of {', '.join(BILL_STATES)}")
+                    raise ClioError(422, f"data.state must be one of {', '.join(BILL_STATES)}", "ValidationError")
                 changed["state"] = state
                 if state == "paid" and not bill.get("paid_at"):
                     changed["paid_at"] = changed["updated_at"]
@@ -975,7 +975,7 @@ class ClioBackend:
                 if data.get(name) is not None:
                     changed[name] = _text(data, name)
             if changed["due_at"] < changed["issued_at"]:
-                raise ClioError(422, "ValidationError", "data.due_at must not be before issued_at")
+                raise ClioError(422, "data.due_at must not be before issued_at", "ValidationError")
             self._save("bills", changed, bill)
             if changed["state"] in ("void", "deleted") and bill["state"] not in ("void", "deleted"):
                 self._release(bill_id)
@@ -987,7 +987,7 @@ class ClioBackend:
         with self.lock:
             bill = self.find("bills", bill_id)
             if bill["state"] not in ("draft", "awaiting_approval", "void", "deleted"):
-                raise ClioError(403, "Forbidden", f"Bill {bill_id} is {bill['state']}: void it before deleting it")
+                raise ClioError(403, f"Bill {bill_id} is {bill['state']}: void it before deleting it", "Forbidden")
             self._release(bill_id)
             self._remove("bills", bill)
 
@@ -1054,11 +1054,11 @@ def _amount(raw: Any, where: str, *, default: float | None = None, positive: boo
     if raw is None and default is not None:
         return default
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw or raw in (float("inf"), float("-inf")):
-        raise ClioError(422, "ValidationError", f"{where} is required, as a number")
+        raise ClioError(422, f"{where} is required, as a number", "ValidationError")
     if raw < 0 or (positive and raw == 0):
-        raise ClioError(422, "ValidationError", f"{where} must be {'more than' if positive else 'at least'} 0")
+        raise ClioError(422, f"{where} must be {'more than' if positive else 'at least'} 0", "ValidationError")
     if raw > 1e9:
-        raise ClioError(422, "ValidationError", f"{where} must be at most 1000000000")
+        raise ClioError(422, f"{where} must be at most 1000000000", "ValidationError")
     return float(raw)
 
 
@@ -1069,7 +1069,7 @@ def _only(data: dict[str, Any], kept: tuple[str, ...], record: str, what: str) -
     extra = sorted(k for k, v in data.items() if k in documented and k not in kept and v is not None)
     if extra:
         raise ClioError(
-            422, "ValidationError", f"not emulated: data.{extra[0][:40]} of {what} (the fake keeps {', '.join(kept)})"
+            422, f"not emulated: data.{extra[0][:40]} of {what} (the fake keeps {', '.join(kept)})", "ValidationError"
         )
 
 
@@ -1079,7 +1079,7 @@ def _text(data: dict[str, Any], name: str, *, required: bool = False) -> str | N
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise ClioError(422, "ValidationError", f"data.{name} {'is required, as text' if required else 'must be text'}")
+        raise ClioError(422, f"data.{name} {'is required, as text' if required else 'must be text'}", "ValidationError")
     return value
 
 
@@ -1088,7 +1088,7 @@ def _flag(data: dict[str, Any], name: str, *, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise ClioError(422, "ValidationError", f"data.{name} must be true or false")
+        raise ClioError(422, f"data.{name} must be true or false", "ValidationError")
     return value
 
 
@@ -1104,4 +1104,4 @@ def _day(data: dict[str, Any], name: str) -> str | None:
 
 
 def _bad_day(name: str) -> str:
-    raise ClioError(422, "ValidationError", f"data.{name} must be an ISO 8601 date (YYYY-MM-DD)")
+    raise ClioError(422, f"data.{name} must be an ISO 8601 date (YYYY-MM-DD)", "ValidationError")
