@@ -349,6 +349,8 @@ class ClioResponses:
         return response
 
     def _list(self, collection: str, keep, rows: dict[int, dict[str, Any]] | None = None, max_limit: int = MAX_LIMIT):
+        """A list answer (§3.3): the records `keep` takes and the query's filters match, in id order, one page
+        of them (by `page_token` or `offset`), each projected to `fields`, with `meta.paging` and `records`."""
         args = request.args
         wanted = fields.parse(args.get("fields"), collection)
         limit = _int_param("limit", default=max_limit)
@@ -357,10 +359,20 @@ class ClioResponses:
         order = args.get("order", "id(asc)")
         if order not in ORDERS:
             raise ClioError(400, f"order must be one of {', '.join(ORDERS)} on this fake", "InvalidParameter")
-        ids = [_int(v, "ids[]") for v in args.getlist("ids[]")]
+        found = self._matching(collection, keep, rows)
+        found.sort(key=lambda r: r["id"], reverse=order == "id(desc)")
+        start, offset = _page_start(found, collection, order, limit)
+        page = found[start : start + limit]
+        paging = _paging(collection, order, page, start, limit, len(found), by_offset=offset is not None)
+        data = [fields.project(r, wanted, collection, self._lookup) for r in page]
+        return jsonify({"data": data, "meta": {"paging": paging, "records": len(found)}})
+
+    def _matching(self, collection: str, keep, rows: dict[int, dict[str, Any]] | None) -> list[dict[str, Any]]:
+        """The records of a list the query's `ids[]`, `updated_since` and `created_since` select, and `keep` takes."""
+        ids = [_int(v, "ids[]") for v in request.args.getlist("ids[]")]
         updated_since, created_since = _instant_param("updated_since"), _instant_param("created_since")
         source = rows if rows is not None else self.backend.collection(collection)
-        rows = [
+        return [
             r
             for r in source.values()
             if (not ids or r["id"] in ids)
@@ -368,36 +380,41 @@ class ClioResponses:
             and (created_since is None or parse_instant(r["created_at"]) > created_since)
             and keep(r)
         ]
-        rows.sort(key=lambda r: r["id"], reverse=order == "id(desc)")
-        total = len(rows)
-        offset = _int_param("offset")
-        token = args.get("page_token")
-        if token is not None and offset is not None:
-            raise ClioError(400, "send page_token or offset, not both", "InvalidParameter")
-        start = 0
-        if token is not None:
-            last = _read_token(token, collection, order)
-            start = next(
-                (i for i, r in enumerate(rows) if (r["id"] > last if order == "id(asc)" else r["id"] < last)), total
+
+
+def _page_start(rows: list[dict[str, Any]], collection: str, order: str, limit: int) -> tuple[int, int | None]:
+    """Where the asked page starts in `rows`, and the `offset` asked for (None when paging by token)."""
+    offset = _int_param("offset")
+    token = request.args.get("page_token")
+    if token is not None and offset is not None:
+        raise ClioError(400, "send page_token or offset, not both", "InvalidParameter")
+    if token is not None:
+        last = _read_token(token, collection, order)
+        after = (i for i, r in enumerate(rows) if (r["id"] > last if order == "id(asc)" else r["id"] < last))
+        return next(after, len(rows)), None
+    if offset is not None:
+        if offset < 0 or offset + limit > MAX_OFFSET_RECORDS:
+            raise ClioError(
+                400, f"offset paging stops at {MAX_OFFSET_RECORDS} records; page with page_token", "ArgumentError"
             )
-        elif offset is not None:
-            if offset < 0 or offset + limit > MAX_OFFSET_RECORDS:
-                raise ClioError(
-                    400, f"offset paging stops at {MAX_OFFSET_RECORDS} records; page with page_token", "ArgumentError"
-                )
-            start = offset
-        page = rows[start : start + limit]
-        paging: dict[str, str] = {}
-        if start + limit < total and page:
-            paging["next"] = (
-                _page_url(offset=start + limit)
-                if offset is not None
-                else _page_url(page_token=_write_token(collection, order, page[-1]["id"]))
-            )
-        if start > 0 and page:
-            paging["previous"] = _page_url(offset=max(start - limit, 0)) if offset is not None else _page_url()
-        data = [fields.project(r, wanted, collection, self._lookup) for r in page]
-        return jsonify({"data": data, "meta": {"paging": paging, "records": total}})
+        return offset, offset
+    return 0, None
+
+
+def _paging(
+    collection: str, order: str, page: list[dict[str, Any]], start: int, limit: int, total: int, *, by_offset: bool
+) -> dict[str, str]:
+    """`meta.paging`: the next page's URL while records are left, the previous one's after the first page."""
+    paging: dict[str, str] = {}
+    if start + limit < total and page:
+        paging["next"] = (
+            _page_url(offset=start + limit)
+            if by_offset
+            else _page_url(page_token=_write_token(collection, order, page[-1]["id"]))
+        )
+    if start > 0 and page:
+        paging["previous"] = _page_url(offset=max(start - limit, 0)) if by_offset else _page_url()
+    return paging
 
 
 def _data() -> dict[str, Any]:
