@@ -1,0 +1,7 @@
+"""`python -m emulator.cli`: the `operate` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
