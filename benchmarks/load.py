@@ -48,8 +48,8 @@ def figures(runs: int) -> Iterator[Figure]:
     needs("pytest", area="load")  # smartplans.testing (its plan and trigger builders) is pytest's plugin
     from emulator.app import create_app
     from emulator.settings import Settings
-    from pms_adapters.demo.app import create_app as create_pms
-    from pms_adapters.demo.models import DemoPmsBackend
+    from pms_adapters.fakes.demo_pms.app import create_app as create_pms
+    from pms_adapters.fakes.demo_pms.models import DemoPmsBackend
     from smartplans.testing import solution_from_demo, trigger
 
     with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:

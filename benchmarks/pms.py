@@ -41,8 +41,8 @@ def _serve(app) -> tuple[object, threading.Thread, str]:
 def figures(runs: int) -> Iterator[Figure]:
     from emulator.app import create_app
     from emulator.settings import Settings
-    from pms_adapters.demo.app import create_app as create_pms
-    from pms_adapters.demo.models import DemoPmsBackend
+    from pms_adapters.fakes.demo_pms.app import create_app as create_pms
+    from pms_adapters.fakes.demo_pms.models import DemoPmsBackend
 
     with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:
         app = create_app(Settings(data_dir=Path(tmp) / "state", demo=True, clock="virtual", clock_start=CLOCK_START))

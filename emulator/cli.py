@@ -10,8 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from pms_adapters.demo.app import DEFAULT_API_KEY as DEMO_PMS_KEY
-from pms_adapters.demo.app import DEFAULT_PORT as DEMO_PMS_PORT
+from pms_adapters.fakes.demo_pms.app import DEFAULT_API_KEY as DEMO_PMS_KEY
+from pms_adapters.fakes.demo_pms.app import DEFAULT_PORT as DEMO_PMS_PORT
 
 DEFAULT_PORT = 8765
 
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fake",
         help="serve a fake of an external system (clio) on a loopback port",
         description="Serve a fake of an external system the emulator integrates with. `operate fake clio`: "
-        "Clio Manage's OAuth and API v4 with a seeded firm (pms_adapters/clio/README.md).",
+        "Clio Manage's OAuth and API v4 with a seeded firm (pms_adapters/fakes/clio/README.md).",
     )
     fake.add_argument("system", choices=["clio"], help="which system")
     fake.add_argument("rest", nargs=argparse.REMAINDER, help="its options; `operate fake clio --help` lists them")
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--pms-url", help=f"the demo PMS (default: the one `operate serve --demo` started, else :{DEMO_PMS_PORT})"
         )
         push.add_argument("--pms-key", default=DEMO_PMS_KEY, help="the demo PMS's X-API-Key")
-    from pms_adapters.demo.terminal import add_commands as add_demo_pms_commands
+    from pms_adapters.fakes.demo_pms.terminal import add_commands as add_demo_pms_commands
 
     add_demo_pms_commands(pms_sub)  # act in the demo PMS itself: open-matter, pay-disbursement, ...
 
@@ -415,7 +415,7 @@ def _start_demo_pms(em):
     """Serve the demo's in-process PMS on a free loopback port too, so people can call it directly."""
     import dataclasses
 
-    from pms_adapters.demo.app import create_app as create_pms
+    from pms_adapters.fakes.demo_pms.app import create_app as create_pms
 
     from .kernel.http_server import WsgiServer
 
@@ -501,17 +501,17 @@ def _answers(url: str) -> bool:
 
 
 def cmd_fake(args) -> int:
-    from pms_adapters.clio.server import main as serve_fake_clio
+    from pms_adapters.fakes.clio.server import main as serve_fake_clio
 
     return serve_fake_clio(args.rest)
 
 
 def cmd_pms(args) -> int:
     if args.pms_command == "demo":
-        from pms_adapters.demo.server import main as serve_demo_pms
+        from pms_adapters.fakes.demo_pms.server import main as serve_demo_pms
 
         return serve_demo_pms(["--port", str(args.port), "--host", args.host, "--api-key", args.api_key])
-    from pms_adapters.demo import terminal as demo_pms_terminal
+    from pms_adapters.fakes.demo_pms import terminal as demo_pms_terminal
 
     if args.pms_command in demo_pms_terminal.COMMANDS:
         from .kernel.datadir import holder

@@ -7,10 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -18,15 +17,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import oidc
+from .authorize import IMPLICIT_RESPONSE_TYPES, first_problem, normal_response_type, verifier_problem
 from .kernel.clock import Clock, iso, parse_instant
 from .kernel.errors import ApiError
 from .kernel.store import Store
+from .oidc import SCOPE
 
-SCOPE = "sharedo"
 GRANTS = ("client_credentials", "Impersonate.Specified", "Impersonate.Fixed", "refresh_token", "authorization_code")
 SIGNIN_CLIENT = "idsrv"  # the client_id a sign-in session's row carries: the identity server's own
 EXPIRED = "expired:"  # a token's kind once it expired before the virtual clock went back: never valid again
-PKCE_TEXT = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1: verifier and challenge alphabet and length
 
 
 def load_security_catalogue() -> dict[str, Any]:
@@ -137,15 +136,6 @@ def _origin(uri: str) -> str | None:
     return f"{scheme}://{host}" if host else None
 
 
-def _normal_response_type(raw: str) -> str:
-    """`token id_token` and `id_token token` are one response type (OAuth 2.0 Multiple Response Types)."""
-    parts = raw.split()
-    order = ("code", "id_token", "token")
-    if parts and len(set(parts)) == len(parts) and all(p in order for p in parts):
-        return " ".join(sorted(parts, key=order.index))
-    return raw
-
-
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -211,7 +201,23 @@ class Identity:
     ) -> dict[str, Any]:
         """`issuer` (the URL the request came to) is what an id_token names as `iss`; without it none is issued."""
         client = self.client_from(form, authorization)
-        grant = form.get("grant_type")
+        grant = self._permitted_grant(client, form.get("grant_type"))
+        if grant == "authorization_code":
+            return self._redeem_code(client, form, issuer)
+        scopes = (form.get("scope") or SCOPE).split()
+        if grant != "refresh_token" and SCOPE not in scopes:
+            raise OAuthError("invalid_scope", f"scope must include {SCOPE!r}")
+        grants: dict[str, Callable[[], dict[str, Any]]] = {
+            "client_credentials": lambda: self._issue_response(client.client_id, None, scopes, refresh=False),
+            "Impersonate.Specified": lambda: self._impersonate_specified(client, form, scopes),
+            "Impersonate.Fixed": lambda: self._impersonate_fixed(client, scopes),
+        }
+        # Any other grant a client's config lists is answered as refresh_token is (as it always was).
+        return grants.get(grant, lambda: self._refresh(client, form, issuer))()
+
+    @staticmethod
+    def _permitted_grant(client: Client, grant: str | None) -> str:
+        """The grant_type asked for, once it is known, and the client may use it."""
         if not grant:
             raise OAuthError("invalid_request", "grant_type is required")
         if grant not in client.grants:
@@ -222,32 +228,32 @@ class Identity:
             raise OAuthError(
                 "invalid_client", f"client {client.client_id!r} has no secret: it may only redeem codes", 401
             )
-        if grant == "authorization_code":
-            return self._redeem_code(client, form, issuer)
-        scopes = (form.get("scope") or SCOPE).split()
-        if grant != "refresh_token" and SCOPE not in scopes:
-            raise OAuthError("invalid_scope", f"scope must include {SCOPE!r}")
-        if grant == "client_credentials":
-            return self._issue_response(client.client_id, None, scopes, refresh=False)
-        if grant == "Impersonate.Specified":
-            name = form.get("impersonate_user")
-            if not name:
-                raise OAuthError("invalid_request", "impersonate_user is required for Impersonate.Specified")
-            provider = form.get("impersonate_provider", "idsrv")
-            if provider != "idsrv":
-                raise OAuthError("invalid_request", f"impersonate_provider {provider!r} is not configured; use 'idsrv'")
-            user = self.users.get(name.lower())
-            if user is None:
-                raise OAuthError("invalid_grant", f"no user {name!r} (users are ODS people with isUser and userName)")
-            return self._issue_response(client.client_id, user["userName"], scopes, refresh=True)
-        if grant == "Impersonate.Fixed":
-            if not client.fixed_user or client.fixed_user.lower() not in self.users:
-                raise OAuthError(
-                    "invalid_client",
-                    f"client {client.client_id!r} names no known user to impersonate (`user = ...` in operate.toml)",
-                )
-            return self._issue_response(client.client_id, client.fixed_user, scopes, refresh=True)
-        # refresh_token
+        return grant
+
+    def _impersonate_specified(self, client: Client, form: Mapping[str, str], scopes: list[str]) -> dict[str, Any]:
+        """Impersonate.Specified: the client names the user (`impersonate_user`) it acts as."""
+        name = form.get("impersonate_user")
+        if not name:
+            raise OAuthError("invalid_request", "impersonate_user is required for Impersonate.Specified")
+        provider = form.get("impersonate_provider", "idsrv")
+        if provider != "idsrv":
+            raise OAuthError("invalid_request", f"impersonate_provider {provider!r} is not configured; use 'idsrv'")
+        user = self.users.get(name.lower())
+        if user is None:
+            raise OAuthError("invalid_grant", f"no user {name!r} (users are ODS people with isUser and userName)")
+        return self._issue_response(client.client_id, user["userName"], scopes, refresh=True)
+
+    def _impersonate_fixed(self, client: Client, scopes: list[str]) -> dict[str, Any]:
+        """Impersonate.Fixed: the client always acts as the one user its operate.toml entry names."""
+        if not client.fixed_user or client.fixed_user.lower() not in self.users:
+            raise OAuthError(
+                "invalid_client",
+                f"client {client.client_id!r} names no known user to impersonate (`user = ...` in operate.toml)",
+            )
+        return self._issue_response(client.client_id, client.fixed_user, scopes, refresh=True)
+
+    def _refresh(self, client: Client, form: Mapping[str, str], issuer: str | None) -> dict[str, Any]:
+        """refresh_token: one use only; the new tokens carry the scopes first granted, not those asked for now."""
         token = form.get("refresh_token")
         if not token:
             raise OAuthError("invalid_request", "refresh_token is required")
@@ -350,6 +356,32 @@ class Identity:
     def authorize_request(self, args: Mapping[str, str], issuer: str) -> AuthorizeRequest:
         """Check an authorize request. Until client and redirect_uri are trusted, errors are for the page
         (AuthorizePageError); after, they go back to the client (AuthorizeRedirectError)."""
+        client, redirect_uri = self._trusted_redirect(args, issuer)
+        raw_type = args.get("response_type") or ""
+        response_type = normal_response_type(raw_type)
+        implicit = response_type in IMPLICIT_RESPONSE_TYPES
+        mode = args.get("response_mode") or ("fragment" if implicit else "query")
+        code_challenge = args.get("code_challenge") or None
+        request = AuthorizeRequest(
+            client=client,
+            redirect_uri=redirect_uri,
+            response_type=response_type,
+            response_mode=mode if mode in oidc.RESPONSE_MODES else ("fragment" if implicit else "query"),
+            scopes=tuple((args.get("scope") or "").split()),
+            state=args.get("state"),
+            nonce=args.get("nonce"),
+            code_challenge=code_challenge,
+            code_challenge_method=(args.get("code_challenge_method") or "plain") if code_challenge else None,
+            prompt=tuple((args.get("prompt") or "").split()),
+            login_hint=args.get("login_hint") or None,
+        )
+        problem = first_problem(request, raw_type, mode)
+        if problem is not None:
+            raise AuthorizeRedirectError(request, *problem)
+        return request
+
+    def _trusted_redirect(self, args: Mapping[str, str], issuer: str) -> tuple[Client, str]:
+        """The client and the redirect_uri registered for it: until both are known, nothing may go there."""
         cid = args.get("client_id") or ""
         client = self.clients.get(cid)
         if not cid:
@@ -366,71 +398,7 @@ class Identity:
                 f"redirect_uri {redirect_uri[:200]!r} is not registered for client {cid!r} "
                 f"(its redirect_uris in operate.toml: {listed}); it must match one exactly",
             )
-        raw_type = args.get("response_type") or ""
-        response_type = _normal_response_type(raw_type)
-        implicit = response_type in ("token", "id_token", "id_token token")
-        mode = args.get("response_mode") or ("fragment" if implicit else "query")
-        prompt = tuple((args.get("prompt") or "").split())
-        request = AuthorizeRequest(
-            client=client,
-            redirect_uri=redirect_uri,
-            response_type=response_type,
-            response_mode=mode if mode in oidc.RESPONSE_MODES else ("fragment" if implicit else "query"),
-            scopes=tuple((args.get("scope") or "").split()),
-            state=args.get("state"),
-            nonce=args.get("nonce"),
-            code_challenge=args.get("code_challenge") or None,
-            code_challenge_method=(args.get("code_challenge_method") or "plain")
-            if args.get("code_challenge")
-            else None,
-            prompt=prompt,
-            login_hint=args.get("login_hint") or None,
-        )
-
-        def refuse(error: str, description: str) -> AuthorizeRedirectError:
-            return AuthorizeRedirectError(request, error, description)
-
-        if not raw_type:
-            raise refuse("invalid_request", "response_type is required ('code' or 'token')")
-        if response_type not in oidc.RESPONSE_TYPES:
-            supported = ", ".join(repr(t) for t in oidc.RESPONSE_TYPES)
-            raise refuse("unsupported_response_type", f"response_type {raw_type[:40]!r} is not supported ({supported})")
-        if mode not in oidc.RESPONSE_MODES:
-            raise refuse(
-                "invalid_request", f"response_mode {mode[:40]!r} is not one of {', '.join(oidc.RESPONSE_MODES)}"
-            )
-        if implicit and mode == "query":
-            raise refuse("invalid_request", "response_mode 'query' cannot carry tokens; use 'fragment' or 'form_post'")
-        needed = "authorization_code" if response_type == "code" else "implicit"
-        if needed not in client.grants:
-            raise refuse("unauthorized_client", f"client {cid!r} may not use the {needed} flow (its grants lack it)")
-        unknown = [s for s in request.scopes if s not in oidc.SCOPES]
-        if not request.scopes:
-            raise refuse("invalid_scope", "scope is required (for example 'sharedo offline_access')")
-        if unknown:
-            raise refuse("invalid_scope", f"unknown scope {unknown[0][:40]!r}; known: {' '.join(oidc.SCOPES)}")
-        if SCOPE not in request.scopes and "openid" not in request.scopes:
-            raise refuse("invalid_scope", f"scope must include {SCOPE!r} (API access) or 'openid' (sign-in)")
-        if "id_token" in response_type.split() and "openid" not in request.scopes:
-            raise refuse("invalid_scope", "response_type id_token needs the 'openid' scope")
-        if "id_token" in response_type.split() and not request.nonce:
-            raise refuse("invalid_request", "nonce is required when an id_token comes back from authorize")
-        if "offline_access" in request.scopes and implicit:
-            raise refuse(
-                "invalid_scope", "offline_access needs the code flow: the implicit flow issues no refresh token"
-            )
-        if request.code_challenge is not None:
-            if response_type != "code":
-                raise refuse("invalid_request", "code_challenge belongs to response_type=code")
-            if request.code_challenge_method not in oidc.PKCE_METHODS:
-                raise refuse("invalid_request", "code_challenge_method must be 'S256' or 'plain'")
-            if not PKCE_TEXT.match(request.code_challenge):
-                raise refuse("invalid_request", "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
-        elif client.public and response_type == "code":
-            raise refuse("invalid_request", f"client {cid!r} has no secret, so it must send a PKCE code_challenge")
-        if "none" in prompt and len(prompt) > 1:
-            raise refuse("invalid_request", "prompt 'none' cannot be combined with other values")
-        return request
+        return client, redirect_uri
 
     def issue_code(self, request: AuthorizeRequest, user_name: str, auth_time: int) -> str:
         code = secrets.token_urlsafe(32)
@@ -501,22 +469,9 @@ class Identity:
             raise OAuthError("invalid_grant", "the code was issued to another client")
         if form.get("redirect_uri") != found.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri must be the one the authorize request used")
-        verifier = form.get("code_verifier")
-        if found.challenge is None:
-            if verifier:
-                raise OAuthError(
-                    "invalid_grant", "code_verifier was sent but the authorize request had no code_challenge"
-                )
-        else:
-            if not verifier:
-                raise OAuthError(
-                    "invalid_grant", "code_verifier is required: the authorize request sent a code_challenge"
-                )
-            if not PKCE_TEXT.match(verifier):
-                raise OAuthError("invalid_grant", "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
-            derived = oidc.s256(verifier) if found.method == "S256" else verifier
-            if not secrets.compare_digest(derived, found.challenge):
-                raise OAuthError("invalid_grant", f"code_verifier does not match the code_challenge ({found.method})")
+        problem = verifier_problem(found.challenge, found.method, form.get("code_verifier"))
+        if problem is not None:
+            raise OAuthError("invalid_grant", problem)
         user = self.users.get(found.user_name.lower())
         if user is None:
             raise OAuthError("invalid_grant", f"the user {found.user_name!r} no longer exists")

@@ -190,9 +190,9 @@ class LinkedServices:
 
     def mount_demo(self, name: str, clock: Any) -> Any:
         """Serve `name` from an in-process demo PMS on `clock`; nothing leaves the process."""
-        from pms_adapters.demo.app import DEFAULT_API_KEY
-        from pms_adapters.demo.app import create_app as create_pms
-        from pms_adapters.demo.models import DemoPmsBackend
+        from pms_adapters.fakes.demo_pms.app import DEFAULT_API_KEY
+        from pms_adapters.fakes.demo_pms.app import create_app as create_pms
+        from pms_adapters.fakes.demo_pms.models import DemoPmsBackend
 
         service = self.services[name]
         backend = DemoPmsBackend(clock=clock)
@@ -203,8 +203,8 @@ class LinkedServices:
     def mount_clio(self, name: str, clock: Any, observer: Any = None) -> Any:
         """Serve `name` from an in-process fake Clio Manage on `clock` (a seeded firm); `observer(request,
         response)` sees each of its answers. Its token still comes from a connection (token_providers)."""
-        from pms_adapters.clio.app import create_app as create_clio
-        from pms_adapters.clio.models import ClioBackend
+        from pms_adapters.fakes.clio.app import create_app as create_clio
+        from pms_adapters.fakes.clio.models import ClioBackend
 
         backend = ClioBackend(clock=clock)
         self.add(self.services[name], httpx.WSGITransport(app=create_clio(backend, observer=observer)))

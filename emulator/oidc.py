@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ RESPONSE_TYPES = ("code", "token", "id_token", "id_token token")
 RESPONSE_MODES = ("query", "fragment", "form_post")
 SCOPES = ("openid", "profile", "email", "sharedo", "offline_access")
 PKCE_METHODS = ("plain", "S256")
+PKCE_TEXT = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1: verifier and challenge alphabet and length
+SCOPE = "sharedo"  # the scope of Operate's own API: what a token must carry to call it
 
 
 def b64url(data: bytes) -> str:

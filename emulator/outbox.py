@@ -19,12 +19,13 @@ import smtplib
 import sqlite3
 import ssl
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, NamedTuple
 
+from .kernel.binding import Fields
 from .kernel.clock import Clock, iso
 from .kernel.errors import not_found
 from .kernel.http_server import is_loopback_host
@@ -37,6 +38,8 @@ DEFAULT_SENDER = "operate-emulator@localhost"
 DEFAULT_PORT = 25
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_TIMEOUT_SECONDS = 300.0
+MAIL_WHERE = "operate.toml [mail]"
+# The keys `[mail]` takes, in the order a refusal of another key lists them.
 MAIL_KEYS = (
     "smtp_host",
     "smtp_port",
@@ -54,6 +57,7 @@ ADDRESS = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
     re.ASCII,
 )
+HOST_NAME = re.compile(r"[A-Za-z0-9.:_-]{1,253}")  # smtp_host: a name or an address; no scheme, no port
 MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]{0,99}/[A-Za-z0-9][\w.+-]{0,99}$", re.ASCII)
 FILE_NAME_MAX = 255
 SUBJECT_MAX = 998  # one header line (RFC 5322)
@@ -82,74 +86,134 @@ class MailSettings:
         return self.smtp_host is not None
 
 
+class _MailKey(NamedTuple):
+    """One key of `[mail]`: its default, what a usable value is, and how a refusal words it
+    (`<name> must be <wanted>`, then `, not <value>` where showing the value helps)."""
+
+    name: str
+    default: Any
+    usable: Callable[[Any], bool]
+    wanted: str
+    shows_value: bool = True
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _absent_or_text(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and bool(value))
+
+
+# The keys of `[mail]` in the order they are checked: the first refusal is the one reported.
+MAIL_TABLE = (
+    _MailKey(
+        "smtp_host",
+        None,
+        lambda v: v is None or (isinstance(v, str) and HOST_NAME.fullmatch(v) is not None),
+        "a host name or IP address (no scheme, no port)",
+    ),
+    _MailKey("smtp_port", DEFAULT_PORT, lambda v: _whole(v) and 1 <= v <= 65535, "a whole number from 1 to 65535"),
+    _MailKey(
+        "from",
+        DEFAULT_SENDER,
+        lambda v: isinstance(v, str) and ADDRESS.match(v) is not None,
+        f"an e-mail address such as {DEFAULT_SENDER!r}",
+    ),
+    _MailKey("starttls", False, lambda v: isinstance(v, bool), "true or false"),
+    _MailKey("allow_remote", False, lambda v: isinstance(v, bool), "true or false"),
+    _MailKey(
+        "timeout_seconds",
+        DEFAULT_TIMEOUT_SECONDS,
+        lambda v: _number(v) and 0 < v <= MAX_TIMEOUT_SECONDS,
+        f"a number above 0 and at most {MAX_TIMEOUT_SECONDS:g}",
+        shows_value=False,
+    ),
+    _MailKey("username", None, _absent_or_text, "a non-empty string", shows_value=False),
+    _MailKey("password_env", None, _absent_or_text, "a non-empty string", shows_value=False),
+)
+# What `[mail]` may hold even without smtp_host: every other key is about talking to the server.
+WITHOUT_HOST = ("from", "smtp_host")
+
+
 def parse_mail(config: dict[str, Any], environ: dict[str, str] | None = None) -> MailSettings | None:
     """The `[mail]` table of a solution's config; None when there is none. Raises MailConfigError."""
     if "mail" not in config:
         return None
-    env = os.environ if environ is None else environ
     cfg = config["mail"]
-    where = "operate.toml [mail]"
     if not isinstance(cfg, dict):
-        raise MailConfigError(f"{where}: expected a table")
-    unknown = sorted(set(cfg) - set(MAIL_KEYS))
+        raise MailConfigError(f"{MAIL_WHERE}: expected a table")
+    unknown = sorted(set(cfg) - set(MAIL_KEYS))  # exact names: TOML keys are case-sensitive
     if unknown:
-        raise MailConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(MAIL_KEYS)})")
-
-    host = cfg.get("smtp_host")
-    if host is not None and (not isinstance(host, str) or not re.fullmatch(r"[A-Za-z0-9.:_-]{1,253}", host)):
-        raise MailConfigError(
-            f"{where}: smtp_host must be a host name or IP address (no scheme, no port), not {host!r}"
-        )
-    if host is None:
-        needs_host = sorted(k for k in cfg if k not in ("from", "smtp_host"))
-        if needs_host:
-            raise MailConfigError(f"{where}: {needs_host[0]} has no effect without smtp_host (the SMTP server)")
-
-    port = cfg.get("smtp_port", DEFAULT_PORT)
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise MailConfigError(f"{where}: smtp_port must be a whole number from 1 to 65535, not {port!r}")
-
-    sender = cfg.get("from", DEFAULT_SENDER)
-    if not isinstance(sender, str) or not ADDRESS.match(sender):
-        raise MailConfigError(f"{where}: from must be an e-mail address such as {DEFAULT_SENDER!r}, not {sender!r}")
-
-    flags = {}
-    for key in ("starttls", "allow_remote"):
-        value = cfg.get(key, False)
-        if not isinstance(value, bool):
-            raise MailConfigError(f"{where}: {key} must be true or false, not {value!r}")
-        flags[key] = value
-
-    timeout = cfg.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_SECONDS:
-        raise MailConfigError(f"{where}: timeout_seconds must be a number above 0 and at most {MAX_TIMEOUT_SECONDS:g}")
-
-    username, password_env = cfg.get("username"), cfg.get("password_env")
-    for key, value in (("username", username), ("password_env", password_env)):
-        if value is not None and (not isinstance(value, str) or not value):
-            raise MailConfigError(f"{where}: {key} must be a non-empty string")
-    if (username is None) != (password_env is None):
-        raise MailConfigError(f"{where}: username and password_env go together (SMTP AUTH needs both)")
-    password = None
-    if password_env is not None:
-        password = env.get(password_env)
-        if password is None:
-            raise MailConfigError(f"{where}: environment variable {password_env} (password_env) is not set")
-
-    if host is not None and not flags["allow_remote"] and not is_loopback_host(host):
-        raise MailConfigError(
-            f"{where}: smtp_host {host!r} is not on this machine; set allow_remote = true to send mail there on purpose"
-        )
+        raise MailConfigError(f"{MAIL_WHERE}: unknown key {unknown[0]!r} (known: {', '.join(MAIL_KEYS)})")
+    f = Fields(cfg, MAIL_WHERE)
+    values = _mail_values(f)
+    password = _mail_password(f, values, os.environ if environ is None else environ)
+    _refuse_remote(f, values)
     return MailSettings(
-        smtp_host=host,
-        smtp_port=port,
-        sender=sender,
-        starttls=flags["starttls"],
-        username=username,
+        smtp_host=values["smtp_host"],
+        smtp_port=values["smtp_port"],
+        sender=values["from"],
+        starttls=values["starttls"],
+        username=values["username"],
         password=password,
-        allow_remote=flags["allow_remote"],
-        timeout_seconds=float(timeout),
+        allow_remote=values["allow_remote"],
+        timeout_seconds=float(values["timeout_seconds"]),
     )
+
+
+def _refuse_first(f: Fields) -> None:
+    """Raise the first problem `f` collected, as operate.toml's own words."""
+    if f.errors:
+        raise MailConfigError(f"{MAIL_WHERE}: {f.errors[0]['message']}")
+
+
+def _mail_values(f: Fields) -> dict[str, Any]:
+    """Every key of MAIL_TABLE, given or defaulted, each checked; a key that needs a server and names none
+    is refused first."""
+    if f.raw("smtp_host") is None:
+        needs_host = sorted(n for n in f.names() if n not in WITHOUT_HOST)
+        if needs_host:
+            f.error(needs_host[0], f"{needs_host[0]} has no effect without smtp_host (the SMTP server)")
+            _refuse_first(f)
+    values = {}
+    for key in MAIL_TABLE:
+        value = values[key.name] = f.raw(key.name, key.default)
+        if not key.usable(value):
+            shown = f", not {value!r}" if key.shows_value else ""
+            f.error(key.name, f"{key.name} must be {key.wanted}{shown}")
+    _refuse_first(f)
+    return values
+
+
+def _mail_password(f: Fields, values: dict[str, Any], env: Mapping[str, str]) -> str | None:
+    """SMTP AUTH's password, read from the variable `password_env` names; username and it go together."""
+    username, password_env = values["username"], values["password_env"]
+    if (username is None) != (password_env is None):
+        f.error("username", "username and password_env go together (SMTP AUTH needs both)")
+        _refuse_first(f)
+    if password_env is None:
+        return None
+    password = env.get(password_env)
+    if password is None:
+        f.error("password_env", f"environment variable {password_env} (password_env) is not set")
+        _refuse_first(f)
+    return password
+
+
+def _refuse_remote(f: Fields, values: dict[str, Any]) -> None:
+    """Fail closed: a server off this machine only with `allow_remote = true`."""
+    host = values["smtp_host"]
+    if host is not None and not values["allow_remote"] and not is_loopback_host(host):
+        f.error(
+            "smtp_host",
+            f"smtp_host {host!r} is not on this machine; set allow_remote = true to send mail there on purpose",
+        )
+        _refuse_first(f)
 
 
 @dataclass(frozen=True)

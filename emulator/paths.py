@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
@@ -111,6 +112,31 @@ def date_node(value: Any) -> Node | None:
     return Node(utc, {"utc": {"value": utc}, "local": {"value": local}})
 
 
+def _description(item: WorkItem) -> dict[str, Any]:
+    return {"html": item.description, "text": item.description, "value": item.description}
+
+
+def _key_dates(item: WorkItem) -> dict[str, Any]:
+    """A key date reads like the task-like item it is on a tenant: `keyDates.<type>.date`,
+    `.taskDueDate.date.utc.value` and a stable `.id`. [inferred]"""
+    return {
+        kd: {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{item.id}/keyDates/{kd}")),
+            "keyDateType": kd,
+            "date": date_node(value),
+            "taskDueDate": {"date": date_node(value)},
+        }
+        for kd, value in item.body.get("keyDates", {}).items()
+    }
+
+
+def _task_due_date(item: WorkItem) -> dict[str, Any] | None:
+    """`taskDueDate.date` (S2's implicit SPAs) and `taskDueDate.date.utc.value` (the later auth-code SPA, the
+    Outlook plugin) both give an instant `new Date(...)` parses; `.local.value` (S3) too."""
+    due = date_node(item.body.get("aspectData", {}).get("task", {}).get("dueDateTime"))
+    return {"date": due} if due is not None else None
+
+
 def parse_path(path: Any, field: str = "path") -> list[tuple[str, list[str]]]:
     """Split a path into (name, modifiers) segments; `a!q?type=x!1.b` → [(a, [q?type=x, 1]), (b, [])]."""
     if not isinstance(path, str) or not path.strip() or len(path) > 500:
@@ -202,6 +228,25 @@ class Resolver:
         self.form_fields = items.solution.form_fields()
         self.items_read = 0  # counted against MAX_ITEMS_READ
         self._field = "path"  # the request member being resolved, named by a 400
+        # How each work item field that is more than one column is read (the simple ones are `_TOP`'s).
+        self._readers: dict[str, Callable[[WorkItem], Any]] = {
+            "description": _description,
+            "phase": self._phase,
+            "type": self._type,
+            "parent": self._parent,
+            "ancestors": self._ancestors,
+            "children": self._children,
+            "descendants": self._descendants,
+            "roles": self._roles,
+            "participants": self._participants,
+            "attributes": self._attributes,
+            "aspectData": lambda item: item.body.get("aspectData", {}),
+            "keyDates": _key_dates,
+            "taskDueDate": _task_due_date,
+            "urls": lambda item: {"view": f"/sharedo/{item.id}"},
+            # the related documents (`documents!1.title`: the mobile search's "has documents")
+            "documents": lambda item: related_documents(self.conn, item.id),
+        }
 
     def resolve(self, item: WorkItem, path: str, field: str = "path") -> Any:
         return self._plain(self._walk(item, path, field))
@@ -250,78 +295,53 @@ class Resolver:
         return None
 
     def _item_field(self, item: WorkItem, name: str) -> Any:
+        """One field of a work item (any case); None for a name it does not have."""
         name = field_name(name) or name
         if name in _TOP:
             return _TOP[name](item)
-        if name == "description":
-            return {"html": item.description, "text": item.description, "value": item.description}
-        if name == "phase":
-            phase = self.types.phase(item.type, item.phase)
-            return {
-                "systemName": item.phase,
-                "name": phase.name if phase else item.phase,
-                "isOpen": phase.is_open if phase else True,
-                "isRemoved": phase.is_removed if phase else False,
-                "iconClass": phase.icon_class if phase else "",
-            }
-        if name == "type":
-            wt = self.types.get(item.type)
-            return {
-                "systemName": item.type,
-                "name": wt.name if wt else item.type,
-                "iconClass": wt.icon_class if wt else "",
-                "path": self.types.path(item.type),
-            }
-        if name == "parent":
-            return self.items.find(item.parent_id, self.conn) if item.parent_id else None
-        if name == "ancestors":
-            out, current = [], item
-            for _ in range(100):
-                if not current.parent_id:
-                    break
-                parent = self.items.find(current.parent_id, self.conn)
-                if parent is None:
-                    break
-                out.append(parent)
-                current = parent
-            return out
-        if name == "children":
-            return self._children(item)
-        if name == "descendants":
-            return self._descendants(item)
-        if name == "roles":
-            return self._roles(item)
-        if name == "participants":
-            return [self._participant(p) for p in self.items.participants(item.id, self.conn)]
-        if name == "attributes":
-            return self._attributes(item)
         if name.startswith("form-"):
             attrs = self._attributes(item)
             return {f: attrs.get(f) for f in self.form_fields.get(name[5:], set())} | attrs
-        if name == "aspectData":
-            return item.body.get("aspectData", {})
-        if name == "keyDates":
-            # A key date reads like the task-like item it is on a tenant: `keyDates.<type>.date`,
-            # `.taskDueDate.date.utc.value` and a stable `.id`. [inferred]
-            return {
-                kd: {
-                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{item.id}/keyDates/{kd}")),
-                    "keyDateType": kd,
-                    "date": date_node(value),
-                    "taskDueDate": {"date": date_node(value)},
-                }
-                for kd, value in item.body.get("keyDates", {}).items()
-            }
-        if name == "taskDueDate":
-            # `taskDueDate.date` (S2's implicit SPAs) and `taskDueDate.date.utc.value` (the later auth-code SPA,
-            # the Outlook plugin) both give an instant `new Date(...)` parses; `.local.value` (S3) too.
-            due = date_node(item.body.get("aspectData", {}).get("task", {}).get("dueDateTime"))
-            return {"date": due} if due is not None else None
-        if name == "urls":
-            return {"view": f"/sharedo/{item.id}"}
-        if name == "documents":  # the related documents (`documents!1.title`: the mobile search's "has documents")
-            return related_documents(self.conn, item.id)
-        return None
+        reader = self._readers.get(name)
+        return reader(item) if reader is not None else None
+
+    def _phase(self, item: WorkItem) -> dict[str, Any]:
+        phase = self.types.phase(item.type, item.phase)
+        return {
+            "systemName": item.phase,
+            "name": phase.name if phase else item.phase,
+            "isOpen": phase.is_open if phase else True,
+            "isRemoved": phase.is_removed if phase else False,
+            "iconClass": phase.icon_class if phase else "",
+        }
+
+    def _type(self, item: WorkItem) -> dict[str, Any]:
+        wt = self.types.get(item.type)
+        return {
+            "systemName": item.type,
+            "name": wt.name if wt else item.type,
+            "iconClass": wt.icon_class if wt else "",
+            "path": self.types.path(item.type),
+        }
+
+    def _parent(self, item: WorkItem) -> WorkItem | None:
+        return self.items.find(item.parent_id, self.conn) if item.parent_id else None
+
+    def _ancestors(self, item: WorkItem) -> list[WorkItem]:
+        """Parent, grandparent, ... up to 100 levels; a missing parent ends the line."""
+        out, current = [], item
+        for _ in range(100):
+            if not current.parent_id:
+                break
+            parent = self.items.find(current.parent_id, self.conn)
+            if parent is None:
+                break
+            out.append(parent)
+            current = parent
+        return out
+
+    def _participants(self, item: WorkItem) -> list[dict[str, Any]]:
+        return [self._participant(p) for p in self.items.participants(item.id, self.conn)]
 
     def _children(self, item: WorkItem) -> list[WorkItem]:
         rows = self.conn.execute("SELECT * FROM work_items WHERE parent_id=? ORDER BY created, id", (item.id,))

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .graph_query import answer_graph_query
 from .kernel.binding import Fields
 from .kernel.clock import UTC, parse_instant
-from .kernel.errors import ApiError, not_found
+from .kernel.errors import ApiError
 from .kernel.jsonfile import get_ci
 from .paths import Resolver, check_path
 from .workitems import WorkItem, WorkItems
@@ -130,6 +131,28 @@ def _norm_postcode(value: Any) -> str:
     return "".join(str(value or "").split()).upper()
 
 
+def _has_post_code(doc: dict[str, Any], post: str) -> bool:
+    """An address of the ODS record whose post code (without spaces or case) starts with `post`."""
+    codes = [_norm_postcode(get_ci(loc, "postCode")) for loc in doc.get("locations") or [] if isinstance(loc, dict)]
+    return any(code and code.startswith(post) for code in codes)
+
+
+def _has_contacts(doc: dict[str, Any], contacts: list[tuple[str, str]]) -> bool:
+    """Every (contact type, value) among the record's active contact details; an empty type is any type."""
+    details = [
+        d
+        for d in get_ci(doc.get("aspectData") or {}, "ContactDetails") or []
+        if isinstance(d, dict) and get_ci(d, "isActive", True) is not False
+    ]
+    return all(any(_contact_matches(d, kind, value) for d in details) for kind, value in contacts)
+
+
+def _contact_matches(detail: dict[str, Any], kind: str, value: str) -> bool:
+    detail_kind = str(get_ci(detail, "contactTypeSystemName") or "").lower()
+    detail_value = str(get_ci(detail, "contactValue") or "").strip().lower()
+    return (not kind or detail_kind == kind) and detail_value == value
+
+
 # The search members the SQL path takes (with page and sort): each reads only an item's id, type or phase.
 SQL_MEMBERS = {"page", "sort", "types", "phase", "workitemids"}
 # What each sort orders by in SQL: the same as _sort_key (a missing reference sorts as ""), on an index each.
@@ -160,23 +183,9 @@ class Queries:
         """`user_id` is the caller's ODS id: what `ownership.myScope` means without `ownerIds`."""
         f = _members(Fields(body), "")
         search = _members(f.obj("search") or Fields({}, "search", f.errors), "search")
-        enrich: list[tuple[str, list[str]]] = []  # (path, includeFields: the sub-paths read on each element)
-        for where, e in f.items("enrich", max_items=200):
-            ef = _members(Fields(e, where, f.errors), "enrich[]")
-            path = ef.string("path", required=True, allow_empty=False, max_length=500)
-            subpaths = self._include_fields(ef, path)
-            if path:
-                enrich.append((path, subpaths))
-        page = self._obj(search, "page")
-        page_no = (page.integer("page", default=1, minimum=1, maximum=1_000_000) if page else 1) or 1
-        rows = (page.integer("rowsPerPage", default=20, minimum=1, maximum=1000) if page else 20) or 20
-        sort = self._obj(search, "sort")
-        order_by = (sort.string("orderBy", max_length=50) if sort else None) or "createdDate"
-        direction = (sort.string("direction", max_length=20) if sort else None) or "descending"
-        if order_by not in SORTABLE:
-            (sort or search).error("orderBy", f"cannot sort by {order_by!r}; use one of {sorted(SORTABLE)}")
-        if direction.lower() not in ("ascending", "descending", "asc", "desc"):
-            (sort or search).error("direction", "use 'ascending' or 'descending'")
+        enrich = self._enrich_paths(f)
+        page_no, rows = self._page(search)
+        order_by, direction = self._sort(search)
         filters = self._filters(search, user_id)
         f.raise_if_errors()
 
@@ -184,20 +193,56 @@ class Queries:
         with self.items.store.read() as conn:
             if light:  # the common page of results: filtered, counted, sorted and cut in SQLite
                 return self._find_in_sql(conn, search, filters, order_by, direction, page_no, rows, enrich)
-            candidates = [WorkItem.from_row(r) for r in conn.execute("SELECT * FROM work_items")]
             resolver = Resolver(self.items, conn)
-            seen: dict[str, list[dict[str, Any]]] = {}
-
-            def parts(item: WorkItem) -> list[dict[str, Any]]:
-                if item.id not in seen:
-                    seen[item.id] = self.items.participants(item.id, conn)
-                return seen[item.id]
-
-            matched = [i for i in candidates if all(test(i, conn, resolver, parts) for test in filters)]
+            matched = self._matching(conn, resolver, filters)
             matched.sort(key=lambda i: self._sort_key(i, order_by), reverse=direction.lower().startswith("desc"))
             window = matched[(page_no - 1) * rows : page_no * rows]
             results = self._results(resolver, window, enrich)
         return {"totalCount": len(matched), "results": results}
+
+    def _enrich_paths(self, f: Fields) -> list[tuple[str, list[str]]]:
+        """`enrich[]` as (path, includeFields: the sub-paths read on each element)."""
+        enrich: list[tuple[str, list[str]]] = []
+        for where, e in f.items("enrich", max_items=200):
+            ef = _members(Fields(e, where, f.errors), "enrich[]")
+            path = ef.string("path", required=True, allow_empty=False, max_length=500)
+            subpaths = self._include_fields(ef, path)
+            if path:
+                enrich.append((path, subpaths))
+        return enrich
+
+    def _page(self, search: Fields) -> tuple[int, int]:
+        """`search.page{page, rowsPerPage}`: the page number (from 1) and its size."""
+        page = self._obj(search, "page")
+        if page is None:
+            return 1, 20
+        page_no = page.integer("page", default=1, minimum=1, maximum=1_000_000) or 1
+        rows = page.integer("rowsPerPage", default=20, minimum=1, maximum=1000) or 20
+        return page_no, rows
+
+    def _sort(self, search: Fields) -> tuple[str, str]:
+        """`search.sort{orderBy, direction}`, each checked against what can be sorted on."""
+        sort = self._obj(search, "sort")
+        order_by = (sort.string("orderBy", max_length=50) if sort else None) or "createdDate"
+        direction = (sort.string("direction", max_length=20) if sort else None) or "descending"
+        if order_by not in SORTABLE:
+            (sort or search).error("orderBy", f"cannot sort by {order_by!r}; use one of {sorted(SORTABLE)}")
+        if direction.lower() not in ("ascending", "descending", "asc", "desc"):
+            (sort or search).error("direction", "use 'ascending' or 'descending'")
+        return order_by, direction
+
+    def _matching(self, conn: Any, resolver: Resolver, filters: list[Test]) -> list[WorkItem]:
+        """Every work item that passes every test: the general path, for searches SQL cannot answer alone.
+        An item's participants are read once, however many tests ask for them."""
+        seen: dict[str, list[dict[str, Any]]] = {}
+
+        def parts(item: WorkItem) -> list[dict[str, Any]]:
+            if item.id not in seen:
+                seen[item.id] = self.items.participants(item.id, conn)
+            return seen[item.id]
+
+        candidates = [WorkItem.from_row(r) for r in conn.execute("SELECT * FROM work_items")]
+        return [i for i in candidates if all(test(i, conn, resolver, parts) for test in filters)]
 
     def _results(
         self, resolver: Resolver, window: list[WorkItem], enrich: list[tuple[str, list[str]]]
@@ -311,22 +356,47 @@ class Queries:
         return (getattr(item, SORTABLE[order_by]) or "", item.id)
 
     def _filters(self, s: Fields, user_id: str | None) -> list[Test]:
-        tests: list[Test] = []
+        """One test per search member, read in this order (so errors come in it too). The ids test, when
+        there is one, comes first: `_find_in_sql` skips it, as every later test reads only type and phase."""
+        return [
+            *self._ids_test(s),
+            *self._types_test(s),
+            self._phase_test(s),
+            *self._text_tests(s),
+            *self._free_text_test(s),
+            *self._ownership(s, user_id),
+            *self._roles(s),
+            *self._advanced_roles(s),
+            *self._attribute_tests(s),
+            *self._graph_test(s),
+            *self._date_tests(s),
+        ]
+
+    @staticmethod
+    def _ids_test(s: Fields) -> list[Test]:
+        """`workItemIds`: only these items (ids compare without case)."""
         ids = s.strings("workItemIds")
-        if ids:
-            wanted = {i.lower() for i in ids}
-            tests.append(lambda i, c, r, p: i.id.lower() in wanted)
+        if not ids:
+            return []
+        wanted = {i.lower() for i in ids}
+        return [lambda i, c, r, p: i.id.lower() in wanted]
+
+    def _types_test(self, s: Fields) -> list[Test]:
+        """`types{includeTypes, includeTypesDerivedFrom}`: a type the solution does not have matches nothing:
+        clients send fixed lists (the mobile app names a dozen task types) to every tenant. [inferred]"""
         types = self._obj(s, "types")
-        if types:
-            # A type the solution does not have matches nothing: clients send fixed lists (the mobile app
-            # names a dozen task types) to every tenant. [inferred]
-            inc = set(types.strings("includeTypes"))
-            named = types.strings("includeTypesDerivedFrom")
-            derived = [t for t in named if t in self.types]
-            if inc or named:
-                tests.append(
-                    lambda i, c, r, p: i.type in inc or any(self.types.is_derived_from(i.type, d) for d in derived)
-                )
+        if not types:
+            return []
+        inc = set(types.strings("includeTypes"))
+        named = types.strings("includeTypesDerivedFrom")
+        derived = [t for t in named if t in self.types]
+        if not (inc or named):
+            return []
+        return [lambda i, c, r, p: i.type in inc or any(self.types.is_derived_from(i.type, d) for d in derived)]
+
+    def _phase_test(self, s: Fields) -> Test:
+        """`phase{includeOpen, includeClosed, includeRemoved}`: always a test, as removed items are left out
+        unless asked for. A phase the type does not know passes."""
         phase = self._obj(s, "phase")
         inc_open = phase.boolean("includeOpen", True) if phase else True
         inc_closed = phase.boolean("includeClosed", True) if phase else True
@@ -340,7 +410,12 @@ class Queries:
                 return bool(inc_removed)
             return bool(inc_open) if ph.is_open else bool(inc_closed)
 
-        tests.append(phase_ok)
+        return phase_ok
+
+    @staticmethod
+    def _text_tests(s: Fields) -> list[Test]:
+        """`title` and `reference` contain the text (without case); `externalReference` is it exactly."""
+        tests: list[Test] = []
         for key, attr in (("title", "title"), ("reference", "reference")):
             value = s.string(key, max_length=400)
             if value:
@@ -349,16 +424,20 @@ class Queries:
         ext = s.string("externalReference", max_length=400)
         if ext:
             tests.append(lambda i, c, r, p: (i.body.get("externalReference") or "") == ext)
+        return tests
+
+    def _free_text_test(self, s: Fields) -> list[Test]:
+        """`freeText{input}`: anywhere in title, reference or description, without case; `*` ends are dropped."""
         free = self._obj(s, "freeText")
         text = free.string("input", max_length=400) if free else None
-        if text:
-            needle = text.lower().strip("*")
-            tests.append(
-                lambda i, c, r, p: needle in " ".join(x or "" for x in (i.title, i.reference, i.description)).lower()
-            )
-        tests += self._ownership(s, user_id)
-        tests += self._roles(s)
-        tests += self._advanced_roles(s)
+        if not text:
+            return []
+        needle = text.lower().strip("*")
+        return [lambda i, c, r, p: needle in " ".join(x or "" for x in (i.title, i.reference, i.description)).lower()]
+
+    def _attribute_tests(self, s: Fields) -> list[Test]:
+        """`attributes[{key, value | selectedValues | search}]`: see `_attribute_ok`. Entries must all hold."""
+        tests: list[Test] = []
         for af in self._each(s, "attributes"):
             key = af.string("key", required=True, max_length=200)
             exact = af.string("value", max_length=4000)
@@ -370,32 +449,41 @@ class Queries:
                         c, i, k, e, sel, con
                     )
                 )
+        return tests
+
+    def _graph_test(self, s: Fields) -> list[Test]:
+        """`graph{ancestorIds, maxAncestorDistance}`: one of the ids among the item's nearest ancestors."""
         graph = self._obj(s, "graph")
-        if graph:
-            ancestors = {a.lower() for a in graph.strings("ancestorIds")}
-            distance = graph.integer("maxAncestorDistance", default=None, minimum=1, maximum=100)
-            if ancestors:
-                tests.append(
-                    lambda i, c, r, p: any(
-                        a.lower() in ancestors for a in (r.resolve(i, "ancestors") or [])[: distance or 100]
-                    )
-                )
+        if not graph:
+            return []
+        ancestors = {a.lower() for a in graph.strings("ancestorIds")}
+        distance = graph.integer("maxAncestorDistance", default=None, minimum=1, maximum=100)
+        if not ancestors:
+            return []
+        return [
+            lambda i, c, r, p: any(a.lower() in ancestors for a in (r.resolve(i, "ancestors") or [])[: distance or 100])
+        ]
+
+    def _date_tests(self, s: Fields) -> list[Test]:
+        """`dates{created, updated}{from, to}`: both ends inclusive; see `_date` for the forms taken."""
         dates = self._obj(s, "dates")
-        if dates:
-            for key, column in (("created", "created"), ("updated", "updated")):
-                rng = self._obj(dates, key)
-                if not rng:
-                    continue
-                lo = rng.string("from", max_length=40)
-                hi = rng.string("to", max_length=40)
-                lo_d = _date(lo, f"{rng.path}.from", s) if lo else None
-                hi_d = _date(hi, f"{rng.path}.to", s) if hi else None
-                tests.append(
-                    lambda i, c, r, p, col=column, lo=lo_d, hi=hi_d: (
-                        (lo is None or parse_instant(getattr(i, col)) >= lo)
-                        and (hi is None or parse_instant(getattr(i, col)) <= hi)
-                    )
+        if not dates:
+            return []
+        tests: list[Test] = []
+        for key, column in (("created", "created"), ("updated", "updated")):
+            rng = self._obj(dates, key)
+            if not rng:
+                continue
+            lo = rng.string("from", max_length=40)
+            hi = rng.string("to", max_length=40)
+            lo_d = _date(lo, f"{rng.path}.from", s) if lo else None
+            hi_d = _date(hi, f"{rng.path}.to", s) if hi else None
+            tests.append(
+                lambda i, c, r, p, col=column, lo=lo_d, hi=hi_d: (
+                    (lo is None or parse_instant(getattr(i, col)) >= lo)
+                    and (hi is None or parse_instant(getattr(i, col)) <= hi)
                 )
+            )
         return tests
 
     def _ownership(self, s: Fields, user_id: str | None) -> list[Test]:
@@ -468,31 +556,14 @@ class Queries:
         return tests
 
     def _ods_ok(self, conn, ods_id: str, post: str, contacts: list[tuple[str, str]]) -> bool:
+        """Whether the ODS record has an address with the post code (a prefix) and every contact detail."""
         if not post and not contacts:
             return True
         found = self.items.ods.find(ods_id, conn)
         if found is None:
             return False
         doc = found[1]
-        if post:
-            codes = [
-                _norm_postcode(get_ci(loc, "postCode")) for loc in doc.get("locations") or [] if isinstance(loc, dict)
-            ]
-            if not any(code and code.startswith(post) for code in codes):
-                return False
-        details = [
-            d
-            for d in get_ci(doc.get("aspectData") or {}, "ContactDetails") or []
-            if isinstance(d, dict) and get_ci(d, "isActive", True) is not False
-        ]
-        return all(
-            any(
-                (not kind or str(get_ci(d, "contactTypeSystemName") or "").lower() == kind)
-                and str(get_ci(d, "contactValue") or "").strip().lower() == value
-                for d in details
-            )
-            for kind, value in contacts
-        )
+        return (not post or _has_post_code(doc, post)) and _has_contacts(doc, contacts)
 
     @staticmethod
     def _attribute_ok(
@@ -509,54 +580,5 @@ class Queries:
         return value is not None
 
     def graph_query(self, body: Any) -> dict[str, Any]:
-        """`POST /api/executionengine/graph/sharedo/query` → `{data: {<path>: value}}`."""
-        f = Fields(body)
-        # Real blocks name the entity by kind or by work type ("sharedo", "matter", a task type...);
-        # the id alone picks the work item.
-        f.string("entityType", max_length=200)
-        entity_id = f.guid("entityId", required=True)
-        response_type = f.string("responseType", max_length=20)
-        response_type = "flat" if response_type is None else response_type  # "" is not "flat" (the document's enum)
-        f.boolean("allowParallelExecution")
-        f.boolean("executeCalculatedFields")
-        if response_type != "flat":
-            f.error("responseType", "only 'flat' responses are emulated")
-        fields: list[tuple[str, str, list[str]]] = []
-        bare: set[str] = set()
-        for where, value in f.items("fields", max_items=500):
-            if isinstance(value, str):  # generated blocks also send bare path strings
-                fields.append((where, value, []))
-                bare.add(where)
-                continue
-            pf = Fields(value, where, f.errors)
-            path = pf.string("path", required=True, allow_empty=False, max_length=500)
-            subpaths = []
-            for sub_where, sub in pf.items("includeFields", max_items=100):
-                sf = Fields(sub, sub_where, f.errors)
-                sub_path = sf.string("path", required=True, allow_empty=False, max_length=500)
-                if sub_path:
-                    subpaths.append(sub_path)
-            if path:
-                fields.append((where, path, subpaths))
-        for where, path, subpaths in fields:  # a name the object model lacks is a 400 naming it, never a null
-            try:
-                inner = path.split(".", 1)[1] if path.lower().startswith("workitem.") else path
-                on_items = check_path(inner, where if where in bare else f"{where}.path")
-                for i, sub in enumerate(subpaths):
-                    check_path(sub, f"{where}.includeFields[{i}].path", on_work_item=on_items)
-            except ApiError as exc:
-                f.errors.extend(exc.errors)
-        f.raise_if_errors()
-        with self.items.store.read() as conn:
-            item = self.items.find(entity_id, conn)  # type: ignore[arg-type]
-            if item is None:
-                raise not_found("work item", str(entity_id), field="entityId")  # what the query is about
-            resolver = Resolver(self.items, conn)
-            data = {}
-            for where, path, subpaths in fields:
-                inner = path.split(".", 1)[1] if path.lower().startswith("workitem.") else path
-                if subpaths:
-                    data[path] = resolver.resolve_each(item, inner, subpaths, f"{where}.path")
-                else:
-                    data[path] = resolver.resolve(item, inner, f"{where}.path")
-        return {"data": data}
+        """`POST /api/executionengine/graph/sharedo/query` → `{data: {<path>: value}}` (graph_query.py)."""
+        return answer_graph_query(self.items, body)

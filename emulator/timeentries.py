@@ -51,18 +51,41 @@ class TimeEntries:
 
     # -- entries --------------------------------------------------------------------------------
     def _validated(self, body: Any, *, partial: bool, category_default: str | None = None) -> dict[str, Any]:
+        """A time entry's body, checked; `partial` (an edit) reads only what is given. Every problem is
+        collected, in the order of the members below, before the first is raised."""
         f = Fields(body)
         out: dict[str, Any] = {}
-        if not partial or f.has("sharedoId"):
-            out["sharedoId"] = f.guid("sharedoId", required=not partial)
-        if not partial or f.has("odsId"):
-            out["odsId"] = f.guid("odsId", required=not partial)
-        category = f.string("timeCodeCategorySystemName", max_length=200) or category_default or "chargeable"
+        for key in ("sharedoId", "odsId"):
+            if not partial or f.has(key):
+                out[key] = f.guid(key, required=not partial)
+        category = self._category(f, category_default)
+        out["category"] = category
+        out.update(self._times(f, partial))
+        if f.has("billingNotes"):
+            out["billingNotes"] = f.string("billingNotes", max_length=10_000)
+        for key in ("regenerateBillingNotes", "isAutomatic", "createdBySystem"):
+            f.boolean(key)  # the mobile app sends `createdBySystem: false` (`TimeEntryForm.vue`)
+        known = {s["id"]: s for s in self.categories.get(category, {"segments": []})["segments"]}
+        segments = self._segments(f, category, known)
+        if f.has("segments") or not partial:
+            out["segments"] = segments
+            if not f.errors:
+                _require_mandatory_segments(f, segments, known)
+        f.raise_if_errors()
+        return out
+
+    def _category(self, f: Fields, default: str | None) -> str:
+        """`timeCodeCategorySystemName`, else the entry's own (on an edit), else chargeable."""
+        category = f.string("timeCodeCategorySystemName", max_length=200) or default or "chargeable"
         if category not in self.categories:
             f.error(
                 "timeCodeCategorySystemName", f"unknown category {category!r}; use one of {sorted(self.categories)}"
             )
-        out["category"] = category
+        return category
+
+    def _times(self, f: Fields, partial: bool) -> dict[str, Any]:
+        """`durationSeconds`, `startDateTime`, `endDateTime`: a duration not given is the time between the two."""
+        out: dict[str, Any] = {}
         start, end = f.instant("startDateTime"), f.instant("endDateTime")
         duration = f.integer("durationSeconds", minimum=0, maximum=self.catalogue["config"]["maximumDurationSeconds"])
         if start and end and duration is None and not f.errors:
@@ -77,12 +100,12 @@ class TimeEntries:
             out["startDateTime"] = iso(parse_instant(start))
         if end:
             out["endDateTime"] = iso(parse_instant(end))
-        if f.has("billingNotes"):
-            out["billingNotes"] = f.string("billingNotes", max_length=10_000)
-        for key in ("regenerateBillingNotes", "isAutomatic", "createdBySystem"):
-            f.boolean(key)  # the mobile app sends `createdBySystem: false` (`TimeEntryForm.vue`)
+        return out
+
+    @staticmethod
+    def _segments(f: Fields, category: str, known: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """`segments[{id, segmentValue, timeCodeId}]`: each a segment of the category, each code one of its own."""
         segments = []
-        known = {s["id"]: s for s in self.categories.get(category, {"segments": []})["segments"]}
         for where, value in f.items("segments", max_items=50):
             sf = Fields(value, where, f.errors)
             seg_id = sf.string("id", required=True, max_length=100)
@@ -93,15 +116,7 @@ class TimeEntries:
             elif seg_id and code and code not in {c["id"] for c in known[seg_id]["timeCodes"]}:
                 sf.error("timeCodeId", f"segment {seg_id!r} has no time code {code!r}")
             segments.append({"id": seg_id, "segmentValue": memo, "timeCodeId": code})
-        if f.has("segments") or not partial:
-            out["segments"] = segments
-            if not f.errors:
-                given = {s["id"] for s in segments if s["segmentValue"] or s["timeCodeId"]}
-                for seg in known.values():
-                    if seg["isMandatoryForEntry"] and seg["id"] not in given:
-                        f.error("segments", f"segment {seg['id']!r} ({seg['name']}) is required")
-        f.raise_if_errors()
-        return out
+        return segments
 
     def create(self, body: Any, principal: Principal | None) -> dict[str, Any]:
         require(principal, "core.time.record")
@@ -281,3 +296,11 @@ class TimeEntries:
 
 def _hms(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _require_mandatory_segments(f: Fields, segments: list[dict[str, Any]], known: dict[str, dict[str, Any]]) -> None:
+    """Every segment the category marks mandatory has a value or a time code."""
+    given = {s["id"] for s in segments if s["segmentValue"] or s["timeCodeId"]}
+    for seg in known.values():
+        if seg["isMandatoryForEntry"] and seg["id"] not in given:
+            f.error("segments", f"segment {seg['id']!r} ({seg['name']}) is required")

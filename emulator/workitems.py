@@ -1,4 +1,5 @@
 """Work items and their sub-resources (phase, attributes, participants, comments): state and rules.
+Creating one is in workitem_create.py, comments and chronology in workitem_history.py: bases of WorkItems.
 
 HTTP lives in `emulator/api/`; this module knows nothing of Flask. Every mutation runs in one
 store transaction and appends its business events to the stream inside that same transaction.
@@ -12,14 +13,10 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from .envelopes import (
-    CREATE_MEMBERS,
-    CREATE_WORKITEM_MEMBERS,
     READ_ONLY_WORKITEM_MEMBERS,
-    SEED_MEMBERS,
     UPDATE_MEMBERS,
     UPDATE_WORKITEM_MEMBERS,
     refuse_changed_read_only,
@@ -27,32 +24,16 @@ from .envelopes import (
 )
 from .identity import Principal, require
 from .kernel.binding import Fields
-from .kernel.clock import Clock, iso, parse_instant
+from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
 from .kernel.jsonfile import get_ci
 from .kernel.store import Store, dumps
 from .ods import Ods, display_name
 from .solution.loading import Solution
+from .workitem_create import REFERENCE_MAX, TITLE_MAX, WorkItemCreation
+from .workitem_history import WorkItemHistory
 
-# [inferred] Business event → chronology point of interest: (poiSystemName, title, icon, colour). The
-# mobile app shows the POI system names `comment`, `milestone`, `task-milestone`, `docgen`, `document-*`
-# and `emails` and hides the rest (sharedo-sample-mobile-app `chronologyMapper.js`).
-CHRONOLOGY_POI: dict[str, tuple[str, str, str, str]] = {
-    "comment-added": ("comment", "Comment added", "fa-comment", "#3f51b5"),
-    "sharedo-phase-changed": ("milestone", "Moved to", "fa-flag", "#4caf50"),
-    "sharedo-created": ("sharedo-created", "Created", "fa-plus", "#607d8b"),
-    "sharedo-updated": ("sharedo-updated", "Details updated", "fa-pencil", "#607d8b"),
-    "attribute-changed": ("attribute-changed", "Attribute changed", "fa-pencil", "#607d8b"),
-    "participant-added": ("participant-added", "Participant added", "fa-user-plus", "#607d8b"),
-    "participant-removed": ("participant-removed", "Participant removed", "fa-user-times", "#607d8b"),
-    "time-entry-state-changed": ("time", "Time entry", "fa-clock-o", "#607d8b"),
-    "related-document-added": ("document", "Document added", "fa-file-o", "#795548"),
-    "related-document-removed": ("document", "Document removed", "fa-file-o", "#795548"),
-}
-CHRONOLOGY_NAMESPACE = uuid.UUID("0b5e7f3a-2c4d-4e6f-8a9b-c1d2e3f4a5b6")
-TITLE_MAX = 400
-REFERENCE_MAX = 100
 ATTRIBUTE_MAX = 100_000
 
 
@@ -85,7 +66,10 @@ class WorkItem:
         )
 
 
-class WorkItems:
+class WorkItems(WorkItemCreation, WorkItemHistory):
+    """Work items and their sub-resources. Making one (the create body, references, the seed) lives in
+    workitem_create.py, its comments and chronology in workitem_history.py: one class to callers."""
+
     def __init__(self, store: Store, clock: Clock, stream: EventStream, solution: Solution, ods: Ods) -> None:
         self.store = store
         self.clock = clock
@@ -137,177 +121,6 @@ class WorkItems:
             "aspectData": item.body.get("aspectData", {}),
             "keyDates": item.body.get("keyDates", {}),
         }
-
-    # -- create ---------------------------------------------------------------------------------
-    def create(self, body: Any, principal: Principal | None, *, seed: dict[str, Any] | None = None) -> WorkItem:
-        """`POST /api/v1/public/workItem`. With `seed` (the seed-only keys id, phase, attributes,
-        createdDate) the item is part of the starting state: it raises no events."""
-        require(principal, "core.sharedo.create")
-        f = Fields(body)
-        wi = f.obj("workItem", required=True)
-        refuse_unknown(f, CREATE_MEMBERS + (SEED_MEMBERS if seed is not None else ()), "POST /api/v1/public/workItem")
-        if wi is not None:
-            refuse_unknown(wi, CREATE_WORKITEM_MEMBERS, "workItem on POST /api/v1/public/workItem")
-        parent_id = f.guid("parentSharedoId")
-        type_sn = title = reference = description = external = None
-        if wi is not None:
-            type_sn = wi.string("sharedoTypeSystemName", required=True, allow_empty=False, max_length=200)
-            title = wi.string("title", required=True, allow_empty=False, max_length=TITLE_MAX)
-            reference = wi.string("reference", max_length=REFERENCE_MAX)
-            description = wi.string("description", max_length=100_000)
-            # The id another system knows it by (a matter opened in the PMS): findByQuery's
-            # search.externalReference finds it again, so a retried delivery never makes a second one.
-            external = wi.string("externalReference", max_length=400)
-            wi.boolean("titleIsUserProvided")
-            wi.boolean("referenceIsUserProvided")
-            wi.boolean("referenecIsUserProvided")  # an official sample's typo: checked, then ignored
-            if wi.has("parentSharedoId") and parent_id is None:
-                parent_id = wi.guid("parentSharedoId")
-        if type_sn and type_sn not in self.types:
-            wi.error(
-                "sharedoTypeSystemName",
-                f"unknown work type {type_sn!r}; known: {sorted(t.system_name for t in self.types)}",
-            )  # type: ignore[union-attr]
-            type_sn = None
-        elif type_sn:
-            wt = self.types.get(type_sn)
-            assert wt is not None
-            if wt.is_abstract:
-                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} is abstract; create one of its derived types")  # type: ignore[union-attr]
-                type_sn = None
-            elif not wt.is_active:
-                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} is not active")  # type: ignore[union-attr]
-                type_sn = None
-            elif self.types.start_phase(type_sn) is None:
-                wi.error("sharedoTypeSystemName", f"work type {type_sn!r} has no phase plan with a start phase")  # type: ignore[union-attr]
-                type_sn = None
-        aspect = f.obj("aspectData")
-        aspect_data = self._aspect_data(aspect) if aspect is not None else {}
-        key_dates = self._key_dates(f, type_sn)
-        participants = self._participant_list(f, type_sn)
-        seeding = seed is not None
-        seed = seed or {}
-        f.raise_if_errors()
-        assert type_sn is not None and title is not None
-
-        with self.store.transaction() as tx:
-            if parent_id and self.find(parent_id, tx) is None:
-                raise invalid("parentSharedoId", f"no work item {parent_id!r}")
-            self._check_participants_exist(tx, participants)
-            now = seed.get("createdDate") or iso(self.clock.now())
-            item_id = seed.get("id") or str(uuid.uuid4())
-            phase = seed.get("phase") or self.types.start_phase(type_sn).system_name  # type: ignore[union-attr]
-            if self.types.phase(type_sn, phase) is None:
-                raise invalid("phase", f"work type {type_sn!r} has no phase {phase!r}")
-            user_ref = reference is not None and reference != ""
-            if not user_ref:
-                reference = self._generate_reference(tx, type_sn, now)
-            doc = {
-                "aspectData": aspect_data,
-                "keyDates": key_dates,
-                "titleIsUserProvided": True,
-                "referenceIsUserProvided": user_ref,
-            }
-            if external:
-                doc["externalReference"] = external
-            tx.execute(
-                "INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (item_id, type_sn, title, reference, description, phase, parent_id, now, now, dumps(doc)),
-            )
-            for name, value in (seed.get("attributes") or {}).items():
-                tx.execute("INSERT INTO attributes VALUES (?,?,?)", (item_id, name, value))
-            base = {"sharedoId": item_id, "sharedoTypeSystemName": type_sn}
-            if not seeding:
-                self.stream.append(
-                    tx,
-                    "sharedo-created",
-                    {**base, "title": title, "reference": reference, "parentSharedoId": parent_id, "phase": phase},
-                )
-            for role, ods_id in participants:
-                pid = self._insert_participant(tx, item_id, role, ods_id, now)
-                if not seeding:
-                    self.stream.append(
-                        tx, "participant-added", {**base, "participantId": pid, "roleSystemName": role, "odsId": ods_id}
-                    )
-            return self.get(item_id, tx)
-
-    def _aspect_data(self, aspect: Fields) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in aspect.names():
-            value = aspect.raw(key)
-            if not isinstance(value, dict):
-                aspect.error(key, f"an aspect's data must be an object, got {type(value).__name__}")
-            else:
-                out[key] = value
-        return out
-
-    def _key_dates(self, f: Fields, type_sn: str | None) -> dict[str, str]:
-        kd = f.obj("keyDates")
-        if kd is None:
-            return {}
-        allowed: set[str] = set()
-        if type_sn:
-            for a in self.types.ancestors(type_sn):
-                wt = self.types.get(a)
-                allowed |= {get_ci(k, "KeyDateType") for k in (wt.key_dates if wt else [])}
-        out = {}
-        for key in kd.names():
-            if allowed and key not in allowed:
-                kd.error(key, f"work type {type_sn!r} has no key date {key!r}; it has {sorted(allowed)}")
-                continue
-            value = kd.instant(key)
-            if value is not None:
-                out[key] = iso(parse_instant(value))
-        return out
-
-    def _participant_list(self, f: Fields, type_sn: str | None) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
-        roles = self.types.roles(type_sn) if type_sn else {}
-        for where, value in f.items("participants"):
-            p = Fields(value, where, f.errors)
-            role = p.string("roleSystemName", required=True, allow_empty=False, max_length=200)
-            ods_id = p.guid("odsId", required=True)
-            if role and type_sn and roles and role not in roles:
-                p.error("roleSystemName", f"work type {type_sn!r} has no role {role!r}; it has {sorted(roles)}")
-                continue
-            if role and ods_id:
-                out.append((role, ods_id))
-        seen: dict[str, int] = {}
-        for role, _ in out:
-            seen[role] = seen.get(role, 0) + 1
-            if seen[role] == 2 and roles and not get_ci(roles[role], "CanHaveMultiple"):
-                f.error("participants", f"role {role!r} can hold only one participant on {type_sn!r}")
-        return out
-
-    def _check_participants_exist(self, tx: sqlite3.Connection, participants: list[tuple[str, str]]) -> None:
-        for i, (_, ods_id) in enumerate(participants):
-            if self.ods.find(ods_id, tx) is None:
-                raise invalid(f"participants[{i}].odsId", f"no person or organisation {ods_id!r} in the ODS")
-
-    def _generate_reference(self, tx: sqlite3.Connection, type_sn: str, created: str) -> str:
-        """The type's ReferenceGenerator makes it (solution/references.py); without one, PREFIX-00001 [inferred]."""
-        fmt = self.types.reference_format(type_sn)
-        if fmt is not None:
-            wt = self.types.get(type_sn)
-            assert wt is not None
-            try:
-                when = parse_instant(created)
-            except ValueError as exc:
-                raise invalid("createdDate", str(exc)) from None
-            for _ in range(10_000 if fmt.uses_sequence else 1):
-                n = self.store.next_counter(tx, f"reference-generator:{fmt.owner}")
-                candidate = fmt.render(short_name=wt.short_name, type_name=wt.name, created=when, sequence=n)
-                if not tx.execute("SELECT 1 FROM work_items WHERE reference=?", (candidate,)).fetchone():
-                    return candidate
-            raise ApiError(409, f"could not generate a free reference for work type {type_sn!r}")
-        root = self.types.ancestors(type_sn)[-1]
-        prefix = re.sub(r"[^A-Za-z]", "", root)[:3].upper() or "REF"
-        for _ in range(10_000):
-            n = self.store.next_counter(tx, f"reference:{prefix}")
-            candidate = f"{prefix}-{n:05d}"
-            if not tx.execute("SELECT 1 FROM work_items WHERE reference=?", (candidate,)).fetchone():
-                return candidate
-        raise ApiError(409, f"could not generate a free {prefix} reference")
 
     # -- update ---------------------------------------------------------------------------------
     def update(self, item_id: str, body: Any, principal: Principal | None) -> WorkItem:
@@ -636,110 +449,6 @@ class WorkItems:
                 },
             )
 
-    # -- comments and chronology ----------------------------------------------------------------
-    # Both lists answer `{rows, totalRows}`, newest first [confirmed: sharedo-sample-mobile-app
-    # `CommentList.vue` and `ChronologyList.vue` read `rows` and `totalRows`].
-    def _author(self, author: str | None, conn: sqlite3.Connection) -> tuple[str | None, str | None]:
-        """(userId, userFullName) of a comment's author: a user is an ODS person; a client is its id."""
-        person = self.ods.user_by_name(author, conn)
-        if person is None:
-            return None, author
-        return person["id"], display_name("person", person)
-
-    def _comment_row(self, r: sqlite3.Row, conn: sqlite3.Connection) -> dict[str, Any]:
-        """A comment as the mobile app reads it: `id, comment (HTML), userId, userFullName, created,
-        isPrivate, isPinned, isDeleted` [confirmed: `CommentList.vue`]; the emulator keeps no private,
-        pinned or deleted comments, so those are false."""
-        user_id, full_name = self._author(r["author"], conn)
-        return {
-            "id": r["id"],
-            "comment": r["comment"],
-            "userId": user_id,
-            "userFullName": full_name,
-            "created": r["created"],
-            "isPrivate": False,
-            "isPinned": False,
-            "isDeleted": False,
-        }
-
-    def comments(self, item_id: str, start_page: int, rows_per_page: int) -> dict[str, Any]:
-        with self.store.read() as conn:
-            item = self.get(item_id, conn)
-            total = conn.execute("SELECT COUNT(*) FROM comments WHERE work_item_id=?", (item.id,)).fetchone()[0]
-            rows = conn.execute(
-                "SELECT * FROM comments WHERE work_item_id=? ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
-                (item.id, rows_per_page, (start_page - 1) * rows_per_page),
-            ).fetchall()
-            return {"totalRows": total, "rows": [self._comment_row(r, conn) for r in rows]}
-
-    def add_comment(self, item_id: str, body: Any, principal: Principal | None) -> dict[str, Any]:
-        require(principal, "core.sharedo.comment")
-        f = Fields(body)
-        text = f.string("comment", required=True, allow_empty=False, max_length=100_000)
-        f.raise_if_errors()
-        with self.store.transaction() as tx:
-            item = self.get(item_id, tx)
-            cid, now = str(uuid.uuid4()), iso(self.clock.now())
-            author = (principal.user_name or principal.client_id) if principal else "system"
-            tx.execute("INSERT INTO comments VALUES (?,?,?,?,?)", (cid, item.id, text, author, now))
-            self.stream.append(
-                tx, "comment-added", {"sharedoId": item.id, "sharedoTypeSystemName": item.type, "commentId": cid}
-            )
-            row = tx.execute("SELECT * FROM comments WHERE id=?", (cid,)).fetchone()
-            return self._comment_row(row, tx)
-
-    def chronology(self, item_id: str, start_page: int, rows_per_page: int, include_children: bool) -> dict[str, Any]:
-        """What happened to a work item, newest first, derived from the event stream: one point of
-        interest per business event (CHRONOLOGY_POI says which)."""
-        with self.store.read() as conn:
-            item = self.get(item_id, conn)
-            ids = [item.id] + (self.descendant_ids(item.id, conn) if include_children else [])
-            marks = ",".join("?" * len(ids))
-            total = conn.execute(f"SELECT COUNT(*) FROM events WHERE sharedo_id IN ({marks})", ids).fetchone()[0]
-            rows = conn.execute(
-                f"SELECT * FROM events WHERE sharedo_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
-                [*ids, rows_per_page, (start_page - 1) * rows_per_page],
-            ).fetchall()
-            return {"totalRows": total, "rows": [self._chronology_row(r, conn) for r in rows]}
-
-    def _chronology_row(self, r: sqlite3.Row, conn: sqlite3.Connection) -> dict[str, Any]:
-        """A point of interest as the mobile app reads it: `id, poiSystemName, title, notes, poiTypeIcon,
-        poiTypeColour, userFullName, created, isPrivate` [confirmed: `chronologyMapper.js`]. The values
-        (system names, titles, icons) come from CHRONOLOGY_POI [inferred]."""
-        data = json.loads(r["data"])
-        poi, title, icon, colour = CHRONOLOGY_POI.get(r["event_type"], (r["event_type"], r["event_type"], "", ""))
-        notes, user = None, None
-        if r["event_type"] == "comment-added":
-            comment = conn.execute("SELECT * FROM comments WHERE id=?", (data.get("commentId"),)).fetchone()
-            if comment is not None:
-                notes, user = comment["comment"], self._author(comment["author"], conn)[1]
-        elif r["event_type"] in ("related-document-added", "related-document-removed"):
-            notes = data.get("title")
-        elif r["event_type"] == "sharedo-phase-changed":
-            to = self.types.phase(data.get("sharedoTypeSystemName") or "", data.get("toPhase") or "")
-            title = f"{title} {to.name if to else data.get('toPhase')}"
-            notes = data.get("reason")
-        return {
-            "id": str(uuid.uuid5(CHRONOLOGY_NAMESPACE, str(r["number"]))),
-            "sharedoId": r["sharedo_id"],
-            "poiSystemName": poi,
-            "title": title,
-            "notes": notes,
-            "poiTypeIcon": icon,
-            "poiTypeColour": colour,
-            "userFullName": user,
-            "created": r["occurred_at"],
-            "isPrivate": False,
-        }
-
-    def descendant_ids(self, item_id: str, conn: sqlite3.Connection) -> list[str]:
-        rows = conn.execute(
-            "WITH RECURSIVE d(id) AS (SELECT id FROM work_items WHERE parent_id=? "
-            "UNION ALL SELECT w.id FROM work_items w JOIN d ON w.parent_id = d.id) SELECT id FROM d",
-            (item_id,),
-        ).fetchall()
-        return [r[0] for r in rows]
-
     def commonest_top_level_types(self, newest: int) -> list[str]:
         """The types of the `newest` top-level work items, commonest first: what this firm mostly opens (the
         web pages' create form offers it first)."""
@@ -845,41 +554,3 @@ class WorkItems:
         if given_type and given_type != item.type:
             raise invalid("sharedoTypeSystemName", f"is {item.type!r}; a work item's type cannot be changed")
         return self.update(item.id, {"workItem": fields, "aspectData": aspects}, principal)
-
-    # -- seeding --------------------------------------------------------------------------------
-    def seed(self, entries: list[dict[str, Any]]) -> None:
-        """Create the solution's seed work items, raising no events (they are the starting state). A date
-        written `today-70T12:00:00Z` (`createdDate`, `keyDates`) is days from the clock's today, so records
-        a seeded PMS also holds (dated the same way) agree with it whatever the clock says."""
-        today = self.clock.now().date()
-        for i, entry in enumerate(entries):
-            entry = _relative_dates(entry, today)
-            extra = {k: get_ci(entry, k) for k in ("id", "phase", "attributes", "createdDate") if get_ci(entry, k)}
-            try:
-                self.create(entry, None, seed=extra)
-            except ApiError as exc:
-                raise ApiError(exc.status, f"seed/workitems.json[{i}]: {exc.title}", exc.errors) from None
-
-
-_RELATIVE_DAY = re.compile(r"today(?:([+-])(\d{1,5}))?(T[0-9:.]+Z)?", re.IGNORECASE)
-
-
-def _relative_day(value: Any, today: date) -> Any:
-    m = _RELATIVE_DAY.fullmatch(value) if isinstance(value, str) else None
-    if m is None:
-        return value
-    days = int(m[2] or 0) * (-1 if m[1] == "-" else 1)
-    return f"{(today + timedelta(days=days)).isoformat()}{m[3] or 'T00:00:00Z'}"
-
-
-def _relative_dates(entry: Any, today: date) -> Any:
-    """A seed entry with its `today±N` dates (createdDate, keyDates values) made calendar dates."""
-    if not isinstance(entry, dict):
-        return entry
-    out = dict(entry)
-    for key, value in entry.items():
-        if key.lower() == "createddate":
-            out[key] = _relative_day(value, today)
-        elif key.lower() == "keydates" and isinstance(value, dict):
-            out[key] = {name: _relative_day(v, today) for name, v in value.items()}
-    return out

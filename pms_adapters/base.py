@@ -1,7 +1,10 @@
-"""The one interface the rest of the product talks to when it needs a practice management system (PMS).
+"""The one interface the toolkit's own Python tools talk to when they need a practice management system (PMS).
 
-Plans, widgets' server helpers, the CLI and tests all speak `PmsAdapter`; each PMS (the demo finance
-system, Clio Manage, ...) gets one implementation. The methods follow the finance integration table
+`operate pms push-suppliers | push-actual-fees` (push.py), library users through
+`emulator.linked_services.adapter("<service>")` (registry.py names the adapters) and tests speak
+`PmsAdapter`; each PMS (the demo finance system, Clio Manage, ...) gets one implementation. Plans and
+widgets do not: their JavaScript calls the PMS's own API through Operate's proxy,
+`/api/proxy/<service>/_/...`, as on a real tenant. The methods follow the finance integration table
 (seed 002): matter inception, disbursements (approved payment requests), time entries, invoices,
 WIP, aged debt, actual fees and suppliers.
 

@@ -115,3 +115,55 @@ def test_the_domain_never_builds_the_app():
     for name, targets in graph.items():
         if name.startswith(("smartplans.", "widgets.", "pms_adapters.")) and name not in ("smartplans.testing",):
             assert "emulator.app" not in targets and "emulator.core" not in targets, name
+
+
+FAKES = "pms_adapters.fakes"
+FAKES_MAY_USE = ("emulator.kernel",)  # the one part of the emulator a fake server may build on
+OTHER_PACKAGES = ("emulator", "smartplans", "widgets")
+
+
+def _resolved_imports(name: str, path: Path) -> list[tuple[int, str]]:
+    """(line, module) for each runtime import of a module, relative imports made absolute."""
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    out: list[tuple[int, str]] = []
+    for node in _runtime_imports(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name) for alias in node.names]
+        else:
+            base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+            base = ".".join(filter(None, [base, node.module or ""]))
+            # `from emulator import core` imports emulator.core: name the module, not only its package
+            out += [(node.lineno, f"{base}.{a.name}" if "." not in base else base) for a in node.names]
+    return out
+
+
+def foreign_imports(modules: dict[str, Path]) -> list[str]:
+    """`file:line imports module` for every import of the emulator (but its kernel), smartplans or widgets."""
+    found = []
+    for name, path in sorted(modules.items()):
+        for line, target in _resolved_imports(name, path):
+            top = target.split(".")[0]
+            allowed = any(target == k or target.startswith(k + ".") for k in FAKES_MAY_USE)
+            if top in OTHER_PACKAGES and not allowed:
+                shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                found.append(f"{shown}:{line} imports {target}")
+    return found
+
+
+def test_the_fakes_import_nothing_of_the_emulator_but_its_kernel():
+    """The demo PMS and the fake Clio are servers of their own (moto-shaped): served alone by
+    `operate pms demo` / `operate fake clio`, they must not pull in the emulator they stand beside."""
+    fakes = {name: path for name, path in _modules().items() if name == FAKES or name.startswith(FAKES + ".")}
+    assert {"pms_adapters.fakes.demo_pms.app", "pms_adapters.fakes.clio.app"} <= set(fakes)  # the walk found them
+    assert foreign_imports(fakes) == []
+
+
+def test_the_fakes_check_names_the_file_and_the_import(tmp_path):
+    bad = tmp_path / "pms_adapters" / "fakes" / "demo_pms" / "pages.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "from emulator.kernel.clock import Clock\nfrom ...base import PmsError\n\n\n"
+        "def page():\n    from emulator.web.frame import render_page\n"
+    )
+    problems = foreign_imports({"pms_adapters.fakes.demo_pms.pages": bad})
+    assert problems == [f"{bad}:6 imports emulator.web.frame"]

@@ -14,8 +14,8 @@ import pytest
 from emulator.kernel.clock import Clock
 from pms_adapters.base import AGEING_BUCKETS, PaymentRequest, PmsAdapter, PmsError, TimeEntry
 from pms_adapters.clio.adapter import PAGE_SIZE, ClioPmsAdapter, marker
-from pms_adapters.clio.app import create_app
-from pms_adapters.clio.models import ClioBackend
+from pms_adapters.fakes.clio.app import create_app
+from pms_adapters.fakes.clio.models import ClioBackend
 from pms_adapters.registry import adapter_class
 
 from .clio_openapi import Conformance

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from emulator.kernel.clock import Clock
-from pms_adapters.clio.app import create_app
 from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError, Tokens
-from pms_adapters.clio.models import App, ClioBackend
+from pms_adapters.fakes.clio.app import create_app
+from pms_adapters.fakes.clio.models import App, ClioBackend
 
 from .clio_openapi import Conformance
 from .conftest import START

@@ -14,7 +14,7 @@ from emulator.settings import Settings
 from emulator.solution.loading import SolutionError
 from pms_adapters.base import PmsError
 from pms_adapters.clio.adapter import ClioPmsAdapter
-from pms_adapters.clio.models import ClioBackend
+from pms_adapters.fakes.clio.models import ClioBackend
 from smartplans.testing import solution_from_demo
 
 from .clio_connection import CLIO_TOML, SERVICE, FakeClioConnection

@@ -27,8 +27,8 @@ from emulator.app import create_app
 from emulator.kernel.http_server import WsgiServer
 from emulator.settings import Settings
 from emulator.solution.loading import demo_solution_path
-from pms_adapters.clio.app import create_app as create_clio
-from pms_adapters.clio.models import App, ClioBackend
+from pms_adapters.fakes.clio.app import create_app as create_clio
+from pms_adapters.fakes.clio.models import App, ClioBackend
 
 from .clio_openapi import Conformance
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from emulator.kernel.clock import Clock
-from pms_adapters.demo import DemoPmsBackend, DemoPmsError, create_app
-from pms_adapters.demo.server import main as server_main
+from pms_adapters.fakes.demo_pms import DemoPmsBackend, DemoPmsError, create_app
+from pms_adapters.fakes.demo_pms.server import main as server_main
 
 from .loopback import serving
 
@@ -87,7 +87,7 @@ def new_matter(client: httpx.Client, operate_id: str = "3c000000-0000-4000-8000-
 
 
 def test_the_served_demo_pms_takes_the_official_samples_api_key_header_over_kept_alive_connections():
-    from pms_adapters.demo.server import build_server
+    from pms_adapters.fakes.demo_pms.server import build_server
 
     server = build_server("127.0.0.1", 0, KEY)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -845,8 +845,8 @@ def test_reset_restores_the_seeded_books(live, clock):
 def test_the_request_log_is_bounded_in_count_and_body_size(clock, monkeypatch):
     """Over HTTP: the log keeps the latest MAX_RECORDED requests, and no recorded body, JSON or not, is longer
     than MAX_RECORDED_BODY characters; a small JSON body is still kept as JSON."""
-    from pms_adapters.demo import app as app_module
-    from pms_adapters.demo import models
+    from pms_adapters.fakes.demo_pms import app as app_module
+    from pms_adapters.fakes.demo_pms import models
 
     monkeypatch.setattr(models, "MAX_RECORDED", 6)  # the deque's length is read when a backend is made
     limit = app_module.MAX_RECORDED_BODY
@@ -969,7 +969,7 @@ def test_reads_walk_the_books_under_the_lock(pms, backend):
 
 def test_server_prints_where_it_is_and_serves(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "pms_adapters.demo.server", "--port", "0", "--api-key", "k-42"],
+        [sys.executable, "-m", "pms_adapters.fakes.demo_pms.server", "--port", "0", "--api-key", "k-42"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

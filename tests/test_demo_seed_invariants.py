@@ -1,5 +1,5 @@
 """The demo's data agrees with itself: Operate's seed (emulator/demo_solution/seed) and the demo PMS's books
-(pms_adapters/demo/seed.py) describe one firm, whatever the clock says.
+(pms_adapters/fakes/demo_pms/seed.py) describe one firm, whatever the clock says.
 
 Cross-system invariants, each as a user would check them (Operate's public API, the PMS's books):
 every PMS matter is an Operate matter and the other way round, with the same client, estimate and billed

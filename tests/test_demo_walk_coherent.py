@@ -3,8 +3,9 @@ matter opened in the demo PMS, the clock moved, Clio connected through the fake'
 and then all cases synced), no plan execution is ERRORED, and every Clio matter imported open is in the demo
 PMS with the fee earner who is its responsible attorney in Clio.
 
-The fake Clio firm (pms_adapters/clio/seed.py), the demo solution's people (emulator/demo_solution/ods) and the
-demo PMS's fee earners (pms_adapters/demo/seed.py) describe the same people; this is what breaks when they drift.
+The fake Clio firm (pms_adapters/fakes/clio/seed.py), the demo solution's people (emulator/demo_solution/ods) and the
+demo PMS's fee earners (pms_adapters/fakes/demo_pms/seed.py) describe the same people; this is what breaks
+when they drift.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pms_adapters.demo.app import create_app as create_pms
+from pms_adapters.fakes.demo_pms.app import create_app as create_pms
 
 V1 = "/api/v1/public/workItem"
 CLIO = "/api/_emulator/integrations/clio"

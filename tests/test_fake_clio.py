@@ -1,4 +1,4 @@
-"""The fake Clio Manage (pms_adapters/clio) as a product: OAuth, the API's envelopes, `fields`, paging,
+"""The fake Clio Manage (pms_adapters/fakes/clio) as a product: OAuth, the API's envelopes, `fields`, paging,
 filters, ETags, versions, rate limits and switches. Every answer the fake gives here is checked
 against Clio's own OpenAPI document (tests/clio_openapi.py); one that does not conform fails the test."""
 
@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from emulator.kernel.clock import Clock, parse_instant
-from pms_adapters.clio.app import create_app
-from pms_adapters.clio.models import App, ClioBackend
+from pms_adapters.fakes.clio.app import create_app
+from pms_adapters.fakes.clio.models import App, ClioBackend
 
 from . import clio_openapi
 from .clio_openapi import Conformance
@@ -576,7 +576,7 @@ def test_bills_carry_their_fees_apart_from_expenses(fake):
 # -- versions, methods, limits and the writes Clio's document lists ------------------------------------------
 def api_operations() -> list[tuple[str, str]]:
     """Every API operation the fake serves, as (method, path with a seeded or made-up id)."""
-    from pms_adapters.clio.urls import API, URL_RULES
+    from pms_adapters.fakes.clio.urls import API, URL_RULES
 
     return [
         (method, rule[len(API) + 1 :].replace("<int:record_id>", "1") + ".json")

@@ -22,9 +22,9 @@ from flask import Flask, Response
 from hypothesis import HealthCheck, settings
 
 from emulator.kernel.clock import Clock
-from pms_adapters.clio.app import create_app
-from pms_adapters.clio.models import API_VERSIONS, RATE_LIMIT, ClioBackend
-from pms_adapters.clio.urls import API, URL_RULES
+from pms_adapters.fakes.clio.app import create_app
+from pms_adapters.fakes.clio.models import API_VERSIONS, RATE_LIMIT, ClioBackend
+from pms_adapters.fakes.clio.urls import API, URL_RULES
 
 from . import clio_openapi
 from .conftest import START

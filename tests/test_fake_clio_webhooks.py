@@ -17,9 +17,9 @@ import pytest
 
 from emulator.kernel.clock import Clock, parse_instant
 from emulator.kernel.http_server import WsgiServer
-from pms_adapters.clio import seed
-from pms_adapters.clio.app import create_app
-from pms_adapters.clio.models import ClioBackend
+from pms_adapters.fakes.clio import seed
+from pms_adapters.fakes.clio.app import create_app
+from pms_adapters.fakes.clio.models import ClioBackend
 
 from . import clio_openapi
 from .clio_openapi import Conformance

@@ -35,7 +35,7 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from pms_adapters.demo.server import build_server
+from pms_adapters.fakes.demo_pms.server import build_server
 
 from .loopback import serving
 
@@ -44,7 +44,7 @@ PMS_KEY = "demo-pms-key"
 V1 = "/api/v1/public/workItem"
 EXECUTING = "/api/executionengine/plans/executing"
 
-# Demo seed ids (emulator/demo_solution/README.md) and the PMS's matching books (pms_adapters/demo/seed.py).
+# Demo seed ids (emulator/demo_solution/README.md) and the PMS's matching books (pms_adapters/fakes/demo_pms/seed.py).
 PRIYA = "1a000000-0000-4000-8000-000000000001"  # Priya Shah, fee earner PS
 DANIEL = "1a000000-0000-4000-8000-000000000002"  # Daniel Okafor, fee earner DO
 KESTREL = "2b000000-0000-4000-8000-000000000003"  # Kestrel Software, client CLI-0006
@@ -727,7 +727,7 @@ import httpx
 from werkzeug.serving import make_server
 from emulator.app import create_app
 from emulator.settings import Settings
-from pms_adapters.demo.server import build_server
+from pms_adapters.fakes.demo_pms.server import build_server
 
 start = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
 app = create_app(Settings(data_dir=Path(tempfile.mkdtemp()), demo=True, clock="virtual", clock_start=start))

@@ -131,8 +131,8 @@ def test_a_post_in_flight_at_kill_9_is_marked_outcome_unknown_when_the_step_runs
 
 
 def test_the_demo_pms_acts_once_on_a_write_sent_twice_with_one_idempotency_key():
-    from pms_adapters.demo.app import create_app as create_pms
-    from pms_adapters.demo.models import DemoPmsBackend
+    from pms_adapters.fakes.demo_pms.app import create_app as create_pms
+    from pms_adapters.fakes.demo_pms.models import DemoPmsBackend
 
     backend = DemoPmsBackend()
     client = create_pms(backend).test_client()

@@ -21,7 +21,8 @@ from pms_adapters.base import (
     PmsError,
     TimeEntry,
 )
-from pms_adapters.demo import DemoPmsAdapter, create_app
+from pms_adapters.demo import DemoPmsAdapter
+from pms_adapters.fakes.demo_pms import create_app
 
 from .conftest import client_token
 from .loopback import serving

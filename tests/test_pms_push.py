@@ -13,7 +13,7 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from pms_adapters.demo.server import build_server
+from pms_adapters.fakes.demo_pms.server import build_server
 
 from .conftest import START
 from .loopback import serving

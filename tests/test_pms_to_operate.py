@@ -1,7 +1,7 @@
 """Seed 002's PMS → Operate patterns, driven only from the PMS side, on the one virtual clock.
 
 The demo PMS (in process, `fake = "demo"`) incepts matters, pays disbursements, receives invoice payments
-and keeps suppliers; its delivery worker (`pms_adapters/demo/delivery.py`, a cron job on the emulator's
+and keeps suppliers; its delivery worker (`pms_adapters/fakes/demo_pms/delivery.py`, a cron job on the emulator's
 scheduler) sends each to Operate's public API with the PMS's own OAuth client (`demo-pms`, client
 credentials). Each test acts on the PMS (its API, its CLI or its web page) and moves the clock: nothing
 calls Operate by hand. Hostile cases: users trying a transition the solution reserves for the
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pms_adapters.demo.app import create_app as create_pms
+from pms_adapters.fakes.demo_pms.app import create_app as create_pms
 
 ORG_UI = "/api/ods/organisation"
 ORG_API = "/api/v2/public/organisation"
@@ -325,7 +325,7 @@ class Network(httpx.BaseTransport):
 def network(operate):
     """The PMS's worker talks to Operate over `Network`; put back on the direct line afterwards."""
     from emulator.integrations.demo_pms import IN_PROCESS_URL
-    from pms_adapters.demo.delivery import OperateApi
+    from pms_adapters.fakes.demo_pms.delivery import OperateApi
 
     wire = Network(operate.app)
     deliveries = operate.emulator.pms_deliveries
@@ -348,7 +348,7 @@ def _matters_for(operate, ref: str) -> list[str]:
 
 
 def test_a_delivery_while_operate_is_down_is_retried_on_the_clock_then_given_up(operate, pms, network):
-    from pms_adapters.demo.outbox import MAX_ATTEMPTS, RETRY_MINUTES
+    from pms_adapters.fakes.demo_pms.outbox import MAX_ATTEMPTS, RETRY_MINUTES
 
     ref = _incept(pms)
     network.down = True
@@ -425,7 +425,7 @@ def test_a_lost_answer_never_makes_a_second_supplier_nor_a_second_payment(operat
 
 def test_operate_refusing_the_pms_client_is_a_failed_delivery_that_says_so(operate, pms):
     from emulator.integrations.demo_pms import IN_PROCESS_URL
-    from pms_adapters.demo.delivery import OperateApi
+    from pms_adapters.fakes.demo_pms.delivery import OperateApi
 
     worker = operate.emulator.pms_deliveries.workers["demo-pms"]
     worker.connect(

@@ -515,7 +515,7 @@ def test_a_401_from_a_service_behind_the_proxy_is_not_sent_again(make_app):
     em.linked_services.add(
         em.linked_services.services["demo-pms"],
         __import__("httpx").WSGITransport(
-            app=__import__("pms_adapters.demo.app", fromlist=["create_app"]).create_app(backend)
+            app=__import__("pms_adapters.fakes.demo_pms.app", fromlist=["create_app"]).create_app(backend)
         ),
     )
     api.put(f"{V1}/{ENQUIRY_MATTER}/phase", {"toPhaseSystemName": "matter-open"})
@@ -566,7 +566,7 @@ def test_a_plans_token_that_ran_out_on_the_clock_is_renewed_once_but_a_pms_401_i
 
     import httpx
 
-    from pms_adapters.demo.app import create_app as create_pms
+    from pms_adapters.fakes.demo_pms.app import create_app as create_pms
     from smartplans.testing import mount_demo_pms
 
     plan = """

@@ -128,7 +128,7 @@ def _fake(em: Any, service: Any, scenario: str) -> Any:
             f"scenario {scenario!r} drives a PMS fake, but {where} has one "
             f'(set fake = "demo" on a [linked_services.<name>] in operate.toml)'
         )
-    from pms_adapters.demo.models import DemoPmsBackend
+    from pms_adapters.fakes.demo_pms.models import DemoPmsBackend
 
     if not isinstance(backend, DemoPmsBackend):  # a fake Clio has switches of its own, not the demo's faults
         raise ScenarioError(
@@ -139,7 +139,7 @@ def _fake(em: Any, service: Any, scenario: str) -> Any:
 
 
 def _check_faults(backend: Any, faults: Any, scenario: str) -> list[dict[str, Any]]:
-    from pms_adapters.demo.models import DemoPmsError
+    from pms_adapters.fakes.demo_pms.models import DemoPmsError
 
     if not isinstance(faults, list):
         raise ScenarioError(f"scenario {scenario!r}: pmsFaults must be a list")
@@ -238,7 +238,7 @@ def _plan(em: Any, scenario: dict[str, Any], name: str, work_item: str | None, u
 
 def _open_pms_matter(em: Any, backend: Any, work_item: str, spec: dict[str, Any], scenario: str) -> str:
     """Open the work item's matter in the PMS (idempotent on the Operate id); its reference."""
-    from pms_adapters.demo.models import DemoPmsError
+    from pms_adapters.fakes.demo_pms.models import DemoPmsError
 
     try:
         matter, _ = backend.open_matter(

@@ -55,7 +55,7 @@ DROP_RESPONSE = {"content-length", "connection", "transfer-encoding", "content-e
 
 
 SEGMENT_SAFE = "!$&'()*+,;=:@~"  # RFC 3986 pchar beyond the unreserved: left as they are in a path segment
-CONTROL_SEGMENT = "_fake"  # the fakes' own control surface (pms_adapters/*/urls.py): never reached by proxy
+CONTROL_SEGMENT = "_fake"  # the fakes' own control surface (pms_adapters/fakes/*/urls.py): never reached by proxy
 
 
 def header_key(name: str) -> str:

@@ -2,7 +2,7 @@
 
 A linked service served by the in-process demo PMS (`fake = "demo"`) whose operate.toml table names the
 PMS's own OAuth client (`operate_client_id`, `operate_client_secret` or `operate_client_secret_env`) gets
-a delivery worker (`pms_adapters/demo/delivery.py`): a cron job on the one clock, `<service>-deliveries`,
+a delivery worker (`pms_adapters/fakes/demo_pms/delivery.py`): a cron job on the one clock, `<service>-deliveries`,
 that calls Operate's public API in process as that client (a client-credentials token from
 `/connect/token`, so the client's permissions apply), exactly as a PMS on another machine would over HTTP.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from pms_adapters.demo.delivery import CRON, DemoPmsDelivery, OperateApi
+from pms_adapters.fakes.demo_pms.delivery import CRON, DemoPmsDelivery, OperateApi
 
 from ..linked_services import from_env
 

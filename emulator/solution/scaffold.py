@@ -12,8 +12,8 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from pms_adapters.demo.app import DEFAULT_API_KEY as DEMO_PMS_KEY
-from pms_adapters.demo.app import DEFAULT_PORT as DEMO_PMS_PORT
+from pms_adapters.fakes.demo_pms.app import DEFAULT_API_KEY as DEMO_PMS_KEY
+from pms_adapters.fakes.demo_pms.app import DEFAULT_PORT as DEMO_PMS_PORT
 
 from .loading import demo_solution_path
 

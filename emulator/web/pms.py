@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, redirect, request
 
-from pms_adapters.demo.models import PRACTICE_AREAS, SUPPLIER_CATEGORIES, DemoPmsError
+from pms_adapters.fakes.demo_pms.models import PRACTICE_AREAS, SUPPLIER_CATEGORIES, DemoPmsError
 
 from .acting import action, back, current_user
 from .frame import PageGroup, emulator, note, page_number, paged, refuse, render_page

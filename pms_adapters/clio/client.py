@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from .errors import ClioError
+
 API = "/api/v4"
 API_VERSION = "4.0.13"  # pinned, so field meanings do not drift (reference §3.6)
 PAGE_SIZE = 200
@@ -30,14 +32,6 @@ MATTER_FIELDS = (
     "practice_area{id,name},matter_stage{id,name},responsible_attorney{id,name,email}"
 )
 CONTACT_FIELDS = "id,name,first_name,last_name,primary_email_address,phone_numbers{number,name,primary}"
-
-
-class ClioError(Exception):
-    """A call Clio did not answer usefully: its status (0 for no answer) and what it said."""
-
-    def __init__(self, status: int, message: str, kind: str | None = None) -> None:
-        super().__init__(f"Clio answered {status}: {message}" if status else message)
-        self.status, self.message, self.kind = status, message, kind  # kind: Clio's error.type
 
 
 class ClioDisconnected(ClioError):

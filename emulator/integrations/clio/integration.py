@@ -1,6 +1,6 @@
 """Clio's parts built once and wired to the scheduler: the connection, the mappings, the sync, the pushes.
 
-`fake = "clio"` serves Clio from the in-process fake (`pms_adapters/clio`) through an httpx transport on
+`fake = "clio"` serves Clio from the in-process fake (`pms_adapters/fakes/clio`) through an httpx transport on
 the emulator's own clock; `operate serve` also puts that fake on its loopback port so a browser can reach
 its sign-in page.
 """
@@ -42,8 +42,8 @@ class ClioIntegration:
         self.fake: Any = None  # the fake Clio's backend when `fake = "clio"` (library-mode control)
         self.observers: list[Any] = []  # (request, response) of every answer the in-process fake gives
         if settings.fake and transport is None:
-            from pms_adapters.clio.app import create_app
-            from pms_adapters.clio.models import ClioBackend
+            from pms_adapters.fakes.clio.app import create_app
+            from pms_adapters.fakes.clio.models import ClioBackend
 
             # One firm: the linked service's fake, when it has one, so the widgets see the matters synced.
             self.fake = fake_backend or ClioBackend(clock, matters=settings.fake_matters)

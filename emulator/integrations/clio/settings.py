@@ -36,7 +36,7 @@ class ClioSettings:
     region: str | None
     client_id: str
     client_secret: str = field(repr=False)
-    fake: bool = False  # serve Clio from the in-process fake (`pms_adapters/clio`): nothing leaves the process
+    fake: bool = False  # serve Clio from the in-process fake (`pms_adapters/fakes/clio`): nothing leaves the process
     allow_remote: bool = False  # data may go off this machine (Clio's region host, its document storage)
     fake_matters: int = 60
     linked_service: str | None = None  # the linked service whose bearer token is this connection's (finance widgets)
@@ -141,7 +141,7 @@ def _credentials(table: SettingsTable, fake: Any) -> tuple[str, str]:
     secret = table.secret("client_secret")
     client_id = table.get("client_id")
     if fake:
-        from pms_adapters.clio.models import App
+        from pms_adapters.fakes.clio.models import App
 
         client_id, secret = client_id or App.client_id, secret or App.client_secret
     if not isinstance(client_id, str) or not client_id or not isinstance(secret, str) or not secret:

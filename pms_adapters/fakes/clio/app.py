@@ -31,7 +31,7 @@ def create_app(
 ) -> Flask:
     """`app.extensions["fake_clio"]` is the backend, for library-mode control."""
     backend = backend or ClioBackend(clock=clock)
-    app = Flask("pms_adapters.clio")
+    app = Flask("pms_adapters.fakes.clio")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["fake_clio"] = backend
@@ -48,7 +48,7 @@ def create_app(
             return None
         version = request.headers.get("X-API-VERSION", "").strip() or None  # an empty header is no header
         if version is not None and version not in API_VERSIONS:
-            raise ClioError(410, "Gone", f"X-API-VERSION {version[:20]!r} is not a supported version")
+            raise ClioError(410, f"X-API-VERSION {version[:20]!r} is not a supported version", "Gone")
         g.version = version or DEFAULT_API_VERSION
         header = request.headers.get("Authorization", "")
         token = backend.authenticate(header[7:].strip() if header.lower().startswith("bearer ") else None)
@@ -64,7 +64,7 @@ def create_app(
             time.sleep(min(switches.latency_seconds, MAX_LATENCY_SECONDS))
         if switches.fail_next:
             switches.fail_next -= 1
-            raise ClioError(switches.fail_status, "ServiceUnavailable", "the fake was told to fail this call")
+            raise ClioError(switches.fail_status, "the fake was told to fail this call", "ServiceUnavailable")
         return None
 
     @app.after_request

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ClioError
+from ...clio.errors import ClioError
 
 DEFAULT = ("id", "etag")
 # What each collection's records hold, and which fields are another collection's record.
@@ -100,13 +100,13 @@ def parse(text: str | None, collection: str) -> Wanted:
             close = text.find("}", j)
             inner = text[j + 1 : close] if close != -1 else None
             if inner is None:
-                raise ClioError(400, "InvalidFields", f"fields: the braces after {name!r} are not closed")
+                raise ClioError(400, f"fields: the braces after {name!r} are not closed", "InvalidFields")
             if "{" in inner:
-                raise ClioError(400, "InvalidFields", f"fields: {name}{{...}} nests more than one level")
+                raise ClioError(400, f"fields: {name}{{...}} nests more than one level", "InvalidFields")
             sub = [s.strip() for s in inner.split(",") if s.strip()]
             j = close + 1
         elif j < n and text[j] == "}":
-            raise ClioError(400, "InvalidFields", f"fields: unexpected '}}' at character {j + 1}")
+            raise ClioError(400, f"fields: unexpected '}}' at character {j + 1}", "InvalidFields")
         _check(collection, name, sub)
         out.append((name, sub))
         while j < n and text[j] in " ,":
@@ -117,13 +117,13 @@ def parse(text: str | None, collection: str) -> Wanted:
 
 def _check(collection: str, name: str, sub: list[str] | None) -> None:
     if name not in FIELDS[collection]:
-        raise ClioError(400, "InvalidFields", f"fields: {name!r} is not a field of {collection}")
+        raise ClioError(400, f"fields: {name!r} is not a field of {collection}", "InvalidFields")
     related = RELATIONS.get(collection, {}).get(name)
     if sub is not None and related is None and name not in LISTS:
-        raise ClioError(400, "InvalidFields", f"fields: {name!r} is not a nested resource; it takes no braces")
+        raise ClioError(400, f"fields: {name!r} is not a nested resource; it takes no braces", "InvalidFields")
     for field in sub or ():
         if related and field not in FIELDS[related]:
-            raise ClioError(400, "InvalidFields", f"fields: {field!r} is not a field of {name}")
+            raise ClioError(400, f"fields: {field!r} is not a field of {name}", "InvalidFields")
 
 
 def project(

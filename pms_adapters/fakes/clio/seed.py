@@ -32,7 +32,7 @@ FIRM = {"id": 18_000_001, "name": "Harbourvale LLP"}
 # Clio's UI and its create request call a cell phone "Mobile", but its document's answers know only Work,
 # Personal and Other: the fake answers as the document says, and a client's own cell is "Personal".
 MOBILE = "Personal"
-# The firm's people as in the demo solution and the demo PMS (pms_adapters/demo/seed.py FEE_EARNERS): its fee
+# The firm's people as in the demo solution and the demo PMS (pms_adapters/fakes/demo_pms/seed.py FEE_EARNERS): its fee
 # earners (Priya Shah, Daniel Okafor and the paralegal Tom Becker) are responsible for matters and keep time;
 # Hannah Whitfield works in finance, so she is responsible for no matter and keeps no time. An imported matter's
 # responsible attorney becomes its Operate fee earner, whom the demo's matter-inception sends to the demo PMS.
@@ -229,65 +229,78 @@ def _work(
     activities: list[dict[str, Any]],
     bills: list[dict[str, Any]],
 ) -> None:
-    """Time and expenses on a matter (§9); what is billed is on one bill, whose state and due date vary."""
+    """Time and expenses on a matter (§9); what is billed is on one bill, whose state and due date vary.
+    The random draws are made in one fixed order, so a seed value always gives the same firm."""
     if matter["status"] == "Closed" and rng.random() < 0.7:
         return
     bill_id = FIRST_ID["bills"] + len(bills) if rng.random() < 0.5 else None
     billed_total = billed_time = 0.0
     for _ in range(rng.randint(0, 4)):
-        who = FEE_EARNERS[rng.randrange(len(FEE_EARNERS))]
-        seconds = rng.choice((6, 12, 18, 30, 48, 60, 90, 120)) * 60
-        day = now - timedelta(days=rng.uniform(1, 120))
-        billed = bill_id is not None and rng.random() < 0.6
-        expense = rng.random() < 0.2
-        total = round(rng.uniform(20, 400), 2) if expense else round(seconds / 3600 * RATES[who], 2)
-        activities.append(
-            _record(
-                "activities",
-                len(activities),
-                day,
-                type="ExpenseEntry" if expense else "TimeEntry",
-                date=day.date().isoformat(),
-                quantity=1.0 if expense else float(seconds),
-                quantity_in_hours=0.0 if expense else round(seconds / 3600, 2),
-                price=total if expense else RATES[who],
-                total=total,
-                note="Court fee" if expense else "Drafting and correspondence",
-                billed=billed,
-                on_bill=billed,
-                non_billable=False,
-                non_billable_total=0.0,
-                matter={"id": matter["id"]},
-                user={"id": users[who]["id"]},
-                bill={"id": bill_id} if billed else None,
-            )
-        )
-        billed_total += total if billed else 0.0
-        billed_time += total if billed and not expense else 0.0
+        activity = _activity(rng, now, matter, users, len(activities), bill_id)
+        activities.append(activity)
+        billed_total += activity["total"] if activity["billed"] else 0.0
+        billed_time += activity["total"] if activity["billed"] and activity["type"] == "TimeEntry" else 0.0
     if bill_id is None or not billed_total:
         return
+    bills.append(_bill(rng, now, matter, len(bills), billed_total, billed_time))
+
+
+def _activity(
+    rng: random.Random, now: datetime, matter: dict[str, Any], users: list[dict[str, Any]], n: int, bill_id: int | None
+) -> dict[str, Any]:
+    """One time or expense entry on the matter, by one of the fee earners; on the bill `bill_id` or unbilled."""
+    who = FEE_EARNERS[rng.randrange(len(FEE_EARNERS))]
+    seconds = rng.choice((6, 12, 18, 30, 48, 60, 90, 120)) * 60
+    day = now - timedelta(days=rng.uniform(1, 120))
+    billed = bill_id is not None and rng.random() < 0.6
+    expense = rng.random() < 0.2
+    total = round(rng.uniform(20, 400), 2) if expense else round(seconds / 3600 * RATES[who], 2)
+    return _record(
+        "activities",
+        n,
+        day,
+        type="ExpenseEntry" if expense else "TimeEntry",
+        date=day.date().isoformat(),
+        quantity=1.0 if expense else float(seconds),
+        quantity_in_hours=0.0 if expense else round(seconds / 3600, 2),
+        price=total if expense else RATES[who],
+        total=total,
+        note="Court fee" if expense else "Drafting and correspondence",
+        billed=billed,
+        on_bill=billed,
+        non_billable=False,
+        non_billable_total=0.0,
+        matter={"id": matter["id"]},
+        user={"id": users[who]["id"]},
+        bill={"id": bill_id} if billed else None,
+    )
+
+
+def _bill(
+    rng: random.Random, now: datetime, matter: dict[str, Any], n: int, billed_total: float, billed_time: float
+) -> dict[str, Any]:
+    """The matter's one bill for what was billed: issued some days ago, due 30 days on, awaiting payment,
+    paid or a draft, sometimes part paid."""
     issued = now - timedelta(days=rng.choice((5, 20, 40, 50, 75, 100, 140)))
     state = rng.choices(("awaiting_payment", "paid", "draft"), (60, 30, 10))[0]
     paid = billed_total if state == "paid" else (round(billed_total * 0.25, 2) if rng.random() < 0.2 else 0.0)
-    bills.append(
-        _record(
-            "bills",
-            len(bills),
-            issued,
-            number=str(1000 + len(bills)),
-            issued_at=issued.date().isoformat(),
-            due_at=(issued + timedelta(days=30)).date().isoformat(),
-            total=round(billed_total, 2),
-            sub_total=round(billed_total, 2),  # before tax; the fake's firm charges none
-            services_sub_total=round(billed_time, 2),  # the time (fees) part of the sub total
-            total_tax=0.0,
-            paid=round(paid, 2),
-            paid_at=stamp(issued + timedelta(days=20)) if state == "paid" else None,
-            balance=round(billed_total - paid, 2),
-            state=state,
-            type="MatterBill",
-            subject=f"Services - {matter['display_number']}",
-            client={"id": matter["client"]["id"]},
-            matters=[{"id": matter["id"]}],
-        )
+    return _record(
+        "bills",
+        n,
+        issued,
+        number=str(1000 + n),
+        issued_at=issued.date().isoformat(),
+        due_at=(issued + timedelta(days=30)).date().isoformat(),
+        total=round(billed_total, 2),
+        sub_total=round(billed_total, 2),  # before tax; the fake's firm charges none
+        services_sub_total=round(billed_time, 2),  # the time (fees) part of the sub total
+        total_tax=0.0,
+        paid=round(paid, 2),
+        paid_at=stamp(issued + timedelta(days=20)) if state == "paid" else None,
+        balance=round(billed_total - paid, 2),
+        state=state,
+        type="MatterBill",
+        subject=f"Services - {matter['display_number']}",
+        client={"id": matter["client"]["id"]},
+        matters=[{"id": matter["id"]}],
     )

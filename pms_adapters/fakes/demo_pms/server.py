@@ -1,4 +1,4 @@
-"""Serve the demo PMS on a loopback port for people: `python -m pms_adapters.demo.server --port 8766`."""
+"""Serve the demo PMS on a loopback port for people: `python -m pms_adapters.fakes.demo_pms.server --port 8766`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def build_server(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pms_adapters.demo.server",
+        prog="python -m pms_adapters.fakes.demo_pms.server",
         description="Serve the demo PMS (a fake finance system with seeded matters, WIP and aged debt).",
     )
     parser.add_argument(

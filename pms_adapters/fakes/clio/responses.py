@@ -281,7 +281,7 @@ class ClioResponses:
     def fake_s3_get(self, version_uuid: str):
         upload = self.backend.uploads.get(version_uuid)
         if upload is None or upload["bytes"] is None:
-            raise ClioError(404, "NoSuchKey", "nothing was uploaded here")
+            raise ClioError(404, "nothing was uploaded here", "NoSuchKey")
         data, content_type, filename = self.backend.download(upload["document_id"])
         return Response(
             data, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -316,13 +316,13 @@ class ClioResponses:
         if request.method == "POST":
             body = request.get_json(silent=True)
             if not isinstance(body, dict):
-                raise ClioError(400, "BadRequest", "send a JSON object of switches")
+                raise ClioError(400, "send a JSON object of switches", "BadRequest")
             for name, value in body.items():
                 if name not in ("fail_next", "fail_status", "latency_seconds"):
-                    raise ClioError(400, "BadRequest", f"no switch {name!r}")
+                    raise ClioError(400, f"no switch {name!r}", "BadRequest")
                 kind = float if name == "latency_seconds" else int
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value > 1000:
-                    raise ClioError(400, "BadRequest", f"{name} must be a number from 0 to 1000")
+                    raise ClioError(400, f"{name} must be a number from 0 to 1000", "BadRequest")
                 setattr(switches, name, kind(value))
         return jsonify(vars(switches))
 
@@ -349,18 +349,30 @@ class ClioResponses:
         return response
 
     def _list(self, collection: str, keep, rows: dict[int, dict[str, Any]] | None = None, max_limit: int = MAX_LIMIT):
+        """A list answer (§3.3): the records `keep` takes and the query's filters match, in id order, one page
+        of them (by `page_token` or `offset`), each projected to `fields`, with `meta.paging` and `records`."""
         args = request.args
         wanted = fields.parse(args.get("fields"), collection)
         limit = _int_param("limit", default=max_limit)
         if not 1 <= limit <= max_limit:
-            raise ClioError(400, "InvalidParameter", f"limit must be from 1 to {max_limit}")
+            raise ClioError(400, f"limit must be from 1 to {max_limit}", "InvalidParameter")
         order = args.get("order", "id(asc)")
         if order not in ORDERS:
-            raise ClioError(400, "InvalidParameter", f"order must be one of {', '.join(ORDERS)} on this fake")
-        ids = [_int(v, "ids[]") for v in args.getlist("ids[]")]
+            raise ClioError(400, f"order must be one of {', '.join(ORDERS)} on this fake", "InvalidParameter")
+        found = self._matching(collection, keep, rows)
+        found.sort(key=lambda r: r["id"], reverse=order == "id(desc)")
+        start, offset = _page_start(found, collection, order, limit)
+        page = found[start : start + limit]
+        paging = _paging(collection, order, page, start, limit, len(found), by_offset=offset is not None)
+        data = [fields.project(r, wanted, collection, self._lookup) for r in page]
+        return jsonify({"data": data, "meta": {"paging": paging, "records": len(found)}})
+
+    def _matching(self, collection: str, keep, rows: dict[int, dict[str, Any]] | None) -> list[dict[str, Any]]:
+        """The records of a list the query's `ids[]`, `updated_since` and `created_since` select, and `keep` takes."""
+        ids = [_int(v, "ids[]") for v in request.args.getlist("ids[]")]
         updated_since, created_since = _instant_param("updated_since"), _instant_param("created_since")
         source = rows if rows is not None else self.backend.collection(collection)
-        rows = [
+        return [
             r
             for r in source.values()
             if (not ids or r["id"] in ids)
@@ -368,36 +380,41 @@ class ClioResponses:
             and (created_since is None or parse_instant(r["created_at"]) > created_since)
             and keep(r)
         ]
-        rows.sort(key=lambda r: r["id"], reverse=order == "id(desc)")
-        total = len(rows)
-        offset = _int_param("offset")
-        token = args.get("page_token")
-        if token is not None and offset is not None:
-            raise ClioError(400, "InvalidParameter", "send page_token or offset, not both")
-        start = 0
-        if token is not None:
-            last = _read_token(token, collection, order)
-            start = next(
-                (i for i, r in enumerate(rows) if (r["id"] > last if order == "id(asc)" else r["id"] < last)), total
+
+
+def _page_start(rows: list[dict[str, Any]], collection: str, order: str, limit: int) -> tuple[int, int | None]:
+    """Where the asked page starts in `rows`, and the `offset` asked for (None when paging by token)."""
+    offset = _int_param("offset")
+    token = request.args.get("page_token")
+    if token is not None and offset is not None:
+        raise ClioError(400, "send page_token or offset, not both", "InvalidParameter")
+    if token is not None:
+        last = _read_token(token, collection, order)
+        after = (i for i, r in enumerate(rows) if (r["id"] > last if order == "id(asc)" else r["id"] < last))
+        return next(after, len(rows)), None
+    if offset is not None:
+        if offset < 0 or offset + limit > MAX_OFFSET_RECORDS:
+            raise ClioError(
+                400, f"offset paging stops at {MAX_OFFSET_RECORDS} records; page with page_token", "ArgumentError"
             )
-        elif offset is not None:
-            if offset < 0 or offset + limit > MAX_OFFSET_RECORDS:
-                raise ClioError(
-                    400, "ArgumentError", f"offset paging stops at {MAX_OFFSET_RECORDS} records; page with page_token"
-                )
-            start = offset
-        page = rows[start : start + limit]
-        paging: dict[str, str] = {}
-        if start + limit < total and page:
-            paging["next"] = (
-                _page_url(offset=start + limit)
-                if offset is not None
-                else _page_url(page_token=_write_token(collection, order, page[-1]["id"]))
-            )
-        if start > 0 and page:
-            paging["previous"] = _page_url(offset=max(start - limit, 0)) if offset is not None else _page_url()
-        data = [fields.project(r, wanted, collection, self._lookup) for r in page]
-        return jsonify({"data": data, "meta": {"paging": paging, "records": total}})
+        return offset, offset
+    return 0, None
+
+
+def _paging(
+    collection: str, order: str, page: list[dict[str, Any]], start: int, limit: int, total: int, *, by_offset: bool
+) -> dict[str, str]:
+    """`meta.paging`: the next page's URL while records are left, the previous one's after the first page."""
+    paging: dict[str, str] = {}
+    if start + limit < total and page:
+        paging["next"] = (
+            _page_url(offset=start + limit)
+            if by_offset
+            else _page_url(page_token=_write_token(collection, order, page[-1]["id"]))
+        )
+    if start > 0 and page:
+        paging["previous"] = _page_url(offset=max(start - limit, 0)) if by_offset else _page_url()
+    return paging
 
 
 def _data() -> dict[str, Any]:
@@ -407,7 +424,7 @@ def _data() -> dict[str, Any]:
         return {}
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        raise ClioError(400, "BadRequest", 'the body must be JSON {"data": {...}}')
+        raise ClioError(400, 'the body must be JSON {"data": {...}}', "BadRequest")
     return body["data"]
 
 
@@ -453,7 +470,7 @@ def _read_token(token: str, collection: str, order: str) -> int:
             return int(last)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
-    raise ClioError(400, "ArgumentError", "page_token is not valid for this request")
+    raise ClioError(400, "page_token is not valid for this request", "ArgumentError")
 
 
 def _int(value: str, name: str) -> int:
@@ -461,9 +478,9 @@ def _int(value: str, name: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ClioError(400, "InvalidParameter", f"{name} must be a whole number, not {value[:40]!r}") from None
+        raise ClioError(400, f"{name} must be a whole number, not {value[:40]!r}", "InvalidParameter") from None
     if not INT64_MIN <= number <= INT64_MAX:
-        raise ClioError(400, "InvalidParameter", f"{name} must be a 64-bit whole number, not {value[:40]!r}")
+        raise ClioError(400, f"{name} must be a 64-bit whole number, not {value[:40]!r}", "InvalidParameter")
     return number
 
 
@@ -473,7 +490,7 @@ def _flag_param(name: str) -> bool | None:
     if value is None:
         return None
     if value not in ("true", "false"):
-        raise ClioError(400, "InvalidParameter", f"{name} must be true or false, not {value[:40]!r}")
+        raise ClioError(400, f"{name} must be true or false, not {value[:40]!r}", "InvalidParameter")
     return value == "true"
 
 
@@ -489,13 +506,13 @@ def _instant_param(name: str) -> datetime | None:
     try:
         return parse_instant(value)
     except ValueError:
-        raise ClioError(400, "InvalidParameter", f"{name} must be an ISO 8601 timestamp, not {value[:40]!r}") from None
+        raise ClioError(400, f"{name} must be an ISO 8601 timestamp, not {value[:40]!r}", "InvalidParameter") from None
 
 
 def _one_of(name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.args.get(name)
     if value is not None and value not in allowed:
-        raise ClioError(400, "InvalidParameter", f"{name} takes {', '.join(allowed)}, not {value[:40]!r}")
+        raise ClioError(400, f"{name} takes {', '.join(allowed)}, not {value[:40]!r}", "InvalidParameter")
     return value
 
 
@@ -506,5 +523,5 @@ def _list_param(name: str, allowed: tuple[str, ...]) -> set[str] | None:
     items = {v.strip() for v in value.split(",") if v.strip()}
     wrong = sorted(items - set(allowed))
     if wrong or not items:
-        raise ClioError(400, "InvalidParameter", f"{name} takes {', '.join(allowed)} (lowercase), not {value[:40]!r}")
+        raise ClioError(400, f"{name} takes {', '.join(allowed)} (lowercase), not {value[:40]!r}", "InvalidParameter")
     return items

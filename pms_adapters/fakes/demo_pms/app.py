@@ -32,7 +32,7 @@ SECRET_HEADERS = {API_KEY_HEADER.lower(), "authorization", "cookie", "api_key", 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RECORDED_BODY = 64 * 1024
 
-log = logging.getLogger("pms_adapters.demo")
+log = logging.getLogger("pms_adapters.fakes.demo_pms")
 
 
 def create_app(
@@ -49,7 +49,7 @@ def create_app(
     elif clock is not None and clock is not backend.clock:
         raise ValueError("pass the clock to DemoPmsBackend(clock=...) or to create_app, not two different clocks")
 
-    app = Flask("pms_adapters.demo")
+    app = Flask("pms_adapters.fakes.demo_pms")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["demo_pms"] = backend

@@ -30,7 +30,7 @@ import httpx
 from .models import DemoPmsBackend, DemoPmsError, pounds
 from .outbox import Delivery
 
-log = logging.getLogger("pms_adapters.demo.delivery")
+log = logging.getLogger("pms_adapters.fakes.demo_pms.delivery")
 
 CRON = "* * * * *"  # [inferred] the PMS's worker looks at its outbox every minute
 # [inferred] The PMS's practice areas -> the demo solution's matter work types, and the roles it fills.

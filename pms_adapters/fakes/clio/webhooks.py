@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 
 from emulator.kernel.clock import Clock, parse_instant
 
+from ...clio.errors import ClioError
 from . import fields, seed
 from .delivery import Dispatcher, Job
-from .errors import ClioError
 
 DEFAULT_LIFETIME = timedelta(days=3)  # §11: without expires_at a webhook expires after 3 days
 MAX_LIFETIME = timedelta(days=31)  # §11: expires_at at most 31 days ahead (PATCH it to extend)
@@ -98,7 +98,7 @@ class WebhookHub:
     def create(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         for name in ("url", "model", "fields"):
             if data.get(name) in (None, ""):
-                raise ClioError(422, "ValidationError", f"data.{name} is required")
+                raise ClioError(422, f"data.{name} is required", "ValidationError")
         model = self._model(data["model"])
         url = self._url(data["url"])
         wanted = self._fields(data["fields"], model)
@@ -131,10 +131,10 @@ class WebhookHub:
         with self.lock:
             record = self._find(webhook_id)
             if if_match is not None and if_match != record["etag"]:
-                raise ClioError(412, "PreconditionFailed", "the webhook has changed since that ETag")
+                raise ClioError(412, "the webhook has changed since that ETag", "PreconditionFailed")
             for name in ("url", "model", "fields"):
                 if name in data and data[name] in (None, ""):
-                    raise ClioError(422, "ValidationError", f"data.{name} can't be blank")
+                    raise ClioError(422, f"data.{name} can't be blank", "ValidationError")
             model = self._model(data["model"]) if "model" in data else record["model"]
             url = self._url(data["url"]) if "url" in data else record["url"]
             text = data["fields"] if "fields" in data else record["fields"]
@@ -142,7 +142,7 @@ class WebhookHub:
             events = self._events(data["events"], model) if "events" in data else record["events"]
             wrong = [e for e in events if e not in events_of(model)]
             if wrong:
-                raise ClioError(422, "ValidationError", f"data.events: {wrong[0]!r} is not an event of {model}")
+                raise ClioError(422, f"data.events: {wrong[0]!r} is not an event of {model}", "ValidationError")
             expires = self._expires(data["expires_at"]) if data.get("expires_at") is not None else None
             changed = dict(record, url=url, model=model, fields=text, events=events)
             if expires is not None:
@@ -168,9 +168,9 @@ class WebhookHub:
         with self.lock:
             record = self._find(webhook_id)
             if not secret:
-                raise ClioError(400, "BadRequest", "send the X-Hook-Secret header the handshake carried")
+                raise ClioError(400, "send the X-Hook-Secret header the handshake carried", "BadRequest")
             if not secrets.compare_digest(secret.encode(), record["shared_secret"].encode()):
-                raise ClioError(422, "ValidationError", "X-Hook-Secret does not match this webhook's secret")
+                raise ClioError(422, "X-Hook-Secret does not match this webhook's secret", "ValidationError")
             if record["status"] != "enabled":
                 self._set_status(record, "enabled")
             return self.records[webhook_id]
@@ -257,7 +257,7 @@ class WebhookHub:
     def _find(self, webhook_id: int) -> dict[str, Any]:
         record = self.records.get(webhook_id)
         if record is None:
-            raise ClioError(404, "RecordNotFound", f"Webhook {webhook_id} was not found")
+            raise ClioError(404, f"Webhook {webhook_id} was not found", "RecordNotFound")
         return record
 
     def _set_status(self, record: dict[str, Any], status: str) -> None:
@@ -276,31 +276,31 @@ class WebhookHub:
         if isinstance(raw, int) and not isinstance(raw, bool) and raw in by_id:
             return by_id[raw]
         names = ", ".join(MODELS)
-        raise ClioError(422, "ValidationError", f"data.model {str(raw)[:40]!r} is not one of {names} (or 1 to 10)")
+        raise ClioError(422, f"data.model {str(raw)[:40]!r} is not one of {names} (or 1 to 10)", "ValidationError")
 
     def _url(self, raw: Any) -> str:
         """§11: https only; a backend built with `allow_insecure_webhooks=True` also takes http (a local receiver)."""
         if not isinstance(raw, str) or len(raw) > MAX_URL_CHARS:
-            raise ClioError(422, "ValidationError", f"data.url must be a URL of at most {MAX_URL_CHARS} characters")
+            raise ClioError(422, f"data.url must be a URL of at most {MAX_URL_CHARS} characters", "ValidationError")
         try:
             parts = urlsplit(raw)
             parts.port  # noqa: B018 - a port out of range raises here
         except ValueError:
-            raise ClioError(422, "ValidationError", f"data.url {raw[:80]!r} is not a URL") from None
+            raise ClioError(422, f"data.url {raw[:80]!r} is not a URL", "ValidationError") from None
         allowed = ("https", "http") if self.allow_insecure else ("https",)
         if parts.scheme not in allowed or not parts.hostname:
             kind = "an http or https" if self.allow_insecure else "an https"
             why = "" if self.allow_insecure else " (http only on a fake built with allow_insecure_webhooks=True)"
-            raise ClioError(422, "ValidationError", f"data.url must be {kind} URL, not {raw[:80]!r}{why}")
+            raise ClioError(422, f"data.url must be {kind} URL, not {raw[:80]!r}{why}", "ValidationError")
         return raw
 
     @staticmethod
     def _fields(raw: Any, model: str) -> fields.Wanted:
         if not isinstance(raw, str) or not raw.strip():
-            raise ClioError(422, "ValidationError", "data.fields must name the fields the webhook sends, e.g. id,etag")
+            raise ClioError(422, "data.fields must name the fields the webhook sends, e.g. id,etag", "ValidationError")
         if len(raw) > MAX_FIELDS_CHARS:
             raise ClioError(
-                422, "ValidationError", f"data.fields is {len(raw)} characters; at most {MAX_FIELDS_CHARS} are allowed"
+                422, f"data.fields is {len(raw)} characters; at most {MAX_FIELDS_CHARS} are allowed", "ValidationError"
             )
         collection = MODELS[model][1]
         if collection is None:
@@ -308,7 +308,7 @@ class WebhookHub:
         try:
             return fields.parse(raw, collection)
         except ClioError as exc:
-            raise ClioError(422, "ValidationError", f"data.{exc.message}") from None
+            raise ClioError(422, f"data.{exc.message}", "ValidationError") from None
 
     @staticmethod
     def _events(raw: Any, model: str) -> list[str]:
@@ -317,13 +317,13 @@ class WebhookHub:
         if raw is None:
             return [e for e in GENERAL_EVENTS if e in allowed]
         if not isinstance(raw, list) or not raw or not all(isinstance(e, str) for e in raw):
-            raise ClioError(422, "ValidationError", "data.events must be a list of event names")
+            raise ClioError(422, "data.events must be a list of event names", "ValidationError")
         wrong = [e for e in raw if e not in allowed]
         if wrong:
             raise ClioError(
                 422,
-                "ValidationError",
                 f"data.events: {wrong[0][:40]!r} is not an event of {model} ({', '.join(allowed)})",
+                "ValidationError",
             )
         return list(dict.fromkeys(raw))
 
@@ -331,10 +331,10 @@ class WebhookHub:
         try:
             moment = parse_instant(raw)
         except ValueError:
-            raise ClioError(422, "ValidationError", "data.expires_at must be an ISO 8601 timestamp") from None
+            raise ClioError(422, "data.expires_at must be an ISO 8601 timestamp", "ValidationError") from None
         now = self.clock.now()
         if moment <= now:
-            raise ClioError(422, "ValidationError", "data.expires_at must be in the future")
+            raise ClioError(422, "data.expires_at must be in the future", "ValidationError")
         if moment > now + MAX_LIFETIME:
-            raise ClioError(422, "ValidationError", "data.expires_at can be at most 31 days from now")
+            raise ClioError(422, "data.expires_at can be at most 31 days from now", "ValidationError")
         return moment
