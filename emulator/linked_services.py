@@ -12,7 +12,6 @@ sync registers one holding the firm's OAuth tokens). Until one is, the service a
 from __future__ import annotations
 
 import inspect
-import os
 import re
 import threading
 from collections.abc import Callable, Generator
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .kernel.http_server import is_loopback_host
+from .kernel.settings_table import Setting, SettingsTable, same
 
 HEADER_NAME = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"  # an HTTP header name (RFC 9110 token)
 AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials", "clio")
@@ -76,73 +76,85 @@ def _is_loopback(url: str) -> bool:
 def from_env(table: dict[str, Any], key: str, where: str) -> Any:
     """`key`, or the environment variable `key_env` names (a secret kept out of operate.toml);
     KeyError saying which variable is unset."""
-    name = table.get(f"{key}_env")
-    if not name:
-        return table.get(key)
-    value = os.environ.get(name)
-    if value is None:
-        raise KeyError(f"{where}: environment variable {name} is not set")
-    return value
+    try:
+        return SettingsTable(table, where, ValueError).secret(key)
+    except ValueError as exc:
+        raise KeyError(exc.args[0]) from None
+
+
+def _is_header_name(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(HEADER_NAME, value) is not None
+
+
+# How the keys of a [linked_services.<name>] table become a LinkedService: each key's default and conversion
+# (no check: what the service's calls make of them is theirs to say).
+SERVICE_FIELDS: tuple[tuple[str, Any, Callable[[Any], Any]], ...] = (
+    ("expose_for_proxy", True, bool),
+    ("api_key_header", "API_KEY", same),
+    ("token_url", None, same),
+    ("client_id", None, same),
+    ("scope", None, same),
+    ("timeout_seconds", 10, float),
+    ("allow_remote", False, bool),
+    ("adapter", None, same),
+    ("fake", None, same),
+    # "" opens the service to every caller, on purpose; unset means the default permission.
+    ("require_permission", PROXY_PERMISSION, str),
+    ("idempotency_header", None, same),
+)
+# What the optional keys must be when set, checked in this order once the service is built.
+SERVICE_CHECKS: tuple[Setting, ...] = (
+    Setting(
+        "idempotency_header",
+        ((_is_header_name, '{where}: idempotency_header must be a header name such as "Idempotency-Key"'),),
+    ),
+    Setting(
+        "fake",
+        (
+            (
+                lambda value: value in FAKES,
+                '{where}: fake must be "demo" (the in-process demo PMS) or "clio" (a fake Clio Manage), not {value!r}',
+            ),
+        ),
+    ),
+)
 
 
 def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
-    services = {}
-    for name, cfg in (config.get("linked_services") or {}).items():
-        where = f"operate.toml [linked_services.{name}]"
-        if not isinstance(cfg, dict):
-            raise LinkedServiceError(f"{where}: expected a table")
-        base_url = cfg.get("base_url")
-        if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https"):
-            raise LinkedServiceError(f"{where}: base_url must be an http(s) URL")
-        auth = cfg.get("auth", "none")
-        if auth not in AUTH_KINDS:
-            raise LinkedServiceError(f"{where}: auth must be one of {list(AUTH_KINDS)}, not {auth!r}")
-        try:
-            api_key, secret = from_env(cfg, "api_key", where), from_env(cfg, "client_secret", where)
-        except KeyError as exc:
-            raise LinkedServiceError(exc.args[0]) from None
-        service = LinkedService(
-            name=name,
-            base_url=base_url.rstrip("/"),
-            expose_for_proxy=bool(cfg.get("expose_for_proxy", True)),
-            auth=auth,
-            api_key_header=cfg.get("api_key_header", "API_KEY"),
-            api_key=api_key,
-            token_url=cfg.get("token_url"),
-            client_id=cfg.get("client_id"),
-            client_secret=secret,
-            scope=cfg.get("scope"),
-            timeout_seconds=float(cfg.get("timeout_seconds", 10)),
-            allow_remote=bool(cfg.get("allow_remote", False)),
-            adapter=cfg.get("adapter"),
-            fake=cfg.get("fake"),
-            # "" opens the service to every caller, on purpose; unset means the default permission.
-            require_permission=str(cfg.get("require_permission", PROXY_PERMISSION)),
-            idempotency_header=cfg.get("idempotency_header"),
-        )
-        header = service.idempotency_header
-        if header is not None and not (isinstance(header, str) and re.fullmatch(HEADER_NAME, header)):
-            raise LinkedServiceError(f'{where}: idempotency_header must be a header name such as "Idempotency-Key"')
-        if service.fake is not None and service.fake not in FAKES:
-            raise LinkedServiceError(
-                f'{where}: fake must be "demo" (the in-process demo PMS) or "clio" (a fake Clio Manage), '
-                f"not {service.fake!r}"
-            )
-        if service.adapter is not None:
-            from pms_adapters.registry import ADAPTERS
+    """The `[linked_services.<name>]` tables of operate.toml; LinkedServiceError names the first mistake."""
+    return {name: _service(name, cfg) for name, cfg in (config.get("linked_services") or {}).items()}
 
-            if service.adapter not in ADAPTERS:
-                raise LinkedServiceError(f"{where}: adapter {service.adapter!r} is unknown; known: {sorted(ADAPTERS)}")
-        if auth == "api-key" and not service.api_key:
-            raise LinkedServiceError(f"{where}: auth 'api-key' needs api_key or api_key_env")
-        if auth == "oauth2-client-credentials" and not (service.token_url and service.client_id and secret):
-            raise LinkedServiceError(f"{where}: oauth2-client-credentials needs token_url, client_id, client_secret")
-        if not service.allow_remote and not _is_loopback(base_url):
-            raise LinkedServiceError(
-                f"{where}: {base_url} is not on this machine; set allow_remote = true to send data there on purpose"
-            )
-        services[name] = service
-    return services
+
+def _service(name: str, cfg: Any) -> LinkedService:
+    table = SettingsTable(cfg, f"operate.toml [linked_services.{name}]", LinkedServiceError)
+    base_url = table.get("base_url")
+    if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https"):
+        table.fail("base_url must be an http(s) URL")
+    auth = table.get("auth", "none")
+    if auth not in AUTH_KINDS:
+        table.fail(f"auth must be one of {list(AUTH_KINDS)}, not {auth!r}")
+    api_key, secret = table.secret("api_key"), table.secret("client_secret")
+    service = LinkedService(
+        name=name,
+        base_url=base_url.rstrip("/"),
+        auth=auth,
+        api_key=api_key,
+        client_secret=secret,
+        **{key: convert(table.get(key, default)) for key, default, convert in SERVICE_FIELDS},
+    )
+    table.read(SERVICE_CHECKS)
+    if service.adapter is not None:
+        from pms_adapters.registry import ADAPTERS
+
+        if service.adapter not in ADAPTERS:
+            table.fail(f"adapter {service.adapter!r} is unknown; known: {sorted(ADAPTERS)}")
+    if auth == "api-key" and not service.api_key:
+        table.fail("auth 'api-key' needs api_key or api_key_env")
+    if auth == "oauth2-client-credentials" and not (service.token_url and service.client_id and secret):
+        table.fail("oauth2-client-credentials needs token_url, client_id, client_secret")
+    if not service.allow_remote and not _is_loopback(base_url):
+        table.fail(f"{base_url} is not on this machine; set allow_remote = true to send data there on purpose")
+    return service
 
 
 class LinkedServices:

@@ -70,54 +70,84 @@ class _Node:
 
 def parse(template: Template) -> list[_Node]:
     """The directive structure, or a TemplateError at the line that breaks it."""
-    root: list[_Node] = []
-    stack: list[tuple[_Node, list[_Node]]] = []
-    body = root
+    structure = _Structure(template)
     for number, line in enumerate(LINE_BREAK.split(template.text), start=1):
         match = _DIRECTIVE.match(line)
-        if not match:
-            wrong = _MODEL.search(line)
-            if wrong:
-                raise TemplateError(
-                    f"{template.name} line {number}: `$model.{wrong.group(1)}` is neither $model.Configuration nor "
-                    f"$model.Connections (the names are case-sensitive)"
-                )
-            if "$endif" in line or "$endeach" in line or re.search(r"//\s*\$(?:ifNotNull|ifNull|if|else|each)\.", line):
-                raise TemplateError(
-                    f"{template.name} line {number}: a directive must be alone on its line: {line.strip()!r}"
-                )
-            body.append(_Node("text", number, text=line))
-            continue
-        word, path = match.groups()
-        if word in _OPENS or word == "each":
-            if not path:
-                raise TemplateError(
-                    f"{template.name} line {number}: `${word}` needs a path, e.g. `${word}.Configuration.x`"
-                )
-            node = _Node("each" if word == "each" else "if", number, test=word, path=_strip_model(path))
-            body.append(node)
-            stack.append((node, body))
-            body = node.then
-        elif word == "else":
-            if not stack or stack[-1][0].kind != "if" or stack[-1][0].otherwise is not None:
-                raise TemplateError(f"{template.name} line {number}: `$else` without an open `$if`")
-            node = stack[-1][0]
-            node.otherwise, node.else_line = [], number
-            body = node.otherwise
-        else:  # endif / endeach
-            want = "if" if word == "endif" else "each"
-            if not stack or stack[-1][0].kind != want:
-                opened = f" (the open one is `${stack[-1][0].test}` at line {stack[-1][0].line})" if stack else ""
-                raise TemplateError(f"{template.name} line {number}: `${word}` without an open `${want}`{opened}")
-            _, body = stack.pop()
-    if stack:
-        node = stack[-1][0]
-        close = "$endif" if node.kind == "if" else "$endeach"
-        raise TemplateError(
-            f"{template.name} line {node.line}: `${node.test}.{node.path}` is never closed by `{close}`"
-        )
+        if match:
+            structure.directive(number, *match.groups())
+        else:
+            structure.body.append(_text_line(template, number, line))
+    root = structure.closed()
     _check_declarations(template, root)
     return root
+
+
+def _text_line(template: Template, number: int, line: str) -> _Node:
+    """A line of code; a `$model` reference the generator does not know, or a directive sharing the line
+    with code, is refused here rather than generating nonsense."""
+    wrong = _MODEL.search(line)
+    if wrong:
+        raise TemplateError(
+            f"{template.name} line {number}: `$model.{wrong.group(1)}` is neither $model.Configuration nor "
+            f"$model.Connections (the names are case-sensitive)"
+        )
+    if "$endif" in line or "$endeach" in line or re.search(r"//\s*\$(?:ifNotNull|ifNull|if|else|each)\.", line):
+        raise TemplateError(f"{template.name} line {number}: a directive must be alone on its line: {line.strip()!r}")
+    return _Node("text", number, text=line)
+
+
+class _Structure:
+    """The nodes read so far: `body` is where the next line goes, `stack` the `$if`/`$each` still open
+    (each with the body it was opened in)."""
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.root: list[_Node] = []
+        self.body = self.root
+        self.stack: list[tuple[_Node, list[_Node]]] = []
+
+    def _error(self, number: int, message: str) -> TemplateError:
+        return TemplateError(f"{self.template.name} line {number}: {message}")
+
+    def directive(self, number: int, word: str, path: str) -> None:
+        if word in _OPENS or word == "each":
+            self._open(number, word, path)
+        elif word == "else":
+            self._else(number)
+        else:  # endif / endeach
+            self._close(number, word)
+
+    def _open(self, number: int, word: str, path: str) -> None:
+        if not path:
+            raise self._error(number, f"`${word}` needs a path, e.g. `${word}.Configuration.x`")
+        node = _Node("each" if word == "each" else "if", number, test=word, path=_strip_model(path))
+        self.body.append(node)
+        self.stack.append((node, self.body))
+        self.body = node.then
+
+    def _else(self, number: int) -> None:
+        if not self.stack or self.stack[-1][0].kind != "if" or self.stack[-1][0].otherwise is not None:
+            raise self._error(number, "`$else` without an open `$if`")
+        node = self.stack[-1][0]
+        node.otherwise, node.else_line = [], number
+        self.body = node.otherwise
+
+    def _close(self, number: int, word: str) -> None:
+        want = "if" if word == "endif" else "each"
+        if not self.stack or self.stack[-1][0].kind != want:
+            opened = (
+                f" (the open one is `${self.stack[-1][0].test}` at line {self.stack[-1][0].line})" if self.stack else ""
+            )
+            raise self._error(number, f"`${word}` without an open `${want}`{opened}")
+        _, self.body = self.stack.pop()
+
+    def closed(self) -> list[_Node]:
+        """The whole structure, once every `$if` and `$each` is closed."""
+        if self.stack:
+            node = self.stack[-1][0]
+            close = "$endif" if node.kind == "if" else "$endeach"
+            raise self._error(node.line, f"`${node.test}.{node.path}` is never closed by `{close}`")
+        return self.root
 
 
 def _strip_model(path: str) -> str:

@@ -134,71 +134,14 @@ def visual_plan(
     `actionSystemName`, `config`, `connections`). An action runs its GeneratedScript when the file has one
     (what the tenant compiled), else the code its action type's template generates."""
     where = where or f"workflows/{name}.json"  # what errors name: the file the workflow came from
-    if not isinstance(doc, dict):
-        raise PlanError(f"{where}: a visual workflow is a JSON object")
-    plan_info = get_ci(doc, "VisualPlan") or doc
-    if not isinstance(plan_info, dict):
-        raise PlanError(f'{where}: "VisualPlan" must be an object')
-    steps = get_ci(doc, "Steps") or []
-    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-        raise PlanError(f'{where}: "steps" must be a list of objects')
-    if not steps:
-        raise PlanError(f"{where}: the workflow has no steps")
-    variables = get_ci(doc, "Variables") or []
-    if not isinstance(variables, list):
-        raise PlanError(f'{where}: "variables" must be a list')
+    plan_info, steps, variables = _workflow_parts(doc, where)
     scripts = _scripts(doc, where)
     step_names = _step_names(steps, where)
     _check_exported_actions(doc, step_names, where)
-    types = types if types is not None else action_types(None)
-    lines: list[str] = []
-    blocks: list[_Block] = []
-    helpers: dict[str, Template] = {}
-    used: list[Path] = [path] if path else []
+    script = _StepScript(types if types is not None else action_types(None), scripts, where, path)
     for step, sn in zip(steps, step_names, strict=True):
-        lines.append(f"function {_function_name(sn)}(ev, ctx, log) {{")
-        for action in _step_actions(doc, step, sn, where):
-            label = f"action {action.name!r} ({action.type}{' ' + action.id if action.id else ''})"
-            script = scripts.get(action.id.lower()) if action.id else None
-            block: ExpandedBlock | None = None
-            template_name = None
-            if not script:
-                try:
-                    action_type = types.find(action.type)
-                except ActionError as exc:
-                    raise PlanError(f"{where}: step {sn!r}, {label}: {exc}") from None
-                if action_type is None:
-                    unreadable = "".join(f"; and {problem}" for problem in types.unreadable)
-                    raise PlanError(
-                        f"{where}: step {sn!r}, {label}: nothing to run: the file has no GeneratedScript for it, and "
-                        f"there is no template for action type {action.type!r} (no *.wf-action.json in _IDE/ names it, "
-                        f"nor is it one of the built-in actions {types.builtin}){unreadable}"
-                    )
-                try:
-                    block = expand(action_type.template, action.configuration, action.connections)
-                except TemplateError as exc:
-                    raise PlanError(f"{where}: step {sn!r}, {label}: {exc}") from None
-                script, template_name = block.code, action_type.template.name
-                helpers.update((h.name, h) for h in action_type.helper_scripts)
-                used.extend(t.path for t in (action_type.template, *action_type.helper_scripts) if t.path)
-            else:
-                helpers.update((h.name, h) for h in _generated_script_helpers(script, action.type, types))
-            lines.append(f"  // {label}")
-            first = len(lines) + 1
-            lines.extend("  " + line for line in LINE_BREAK.split(script.rstrip("\r\n")))
-            blocks.append(_Block(first, len(lines), sn, label, block, template_name))
-        lines.append("}")
-    prelude: list[str] = []
-    for helper in helpers.values():  # helper scripts run before the generated script, once each
-        prelude.append(f"// helper script {helper.name}")
-        first = len(prelude) + 1
-        prelude.extend(LINE_BREAK.split(helper.text.rstrip("\r\n")))
-        blocks.append(_Block(first, len(prelude), "", f"helper script {helper.name}", None, helper.name))
-    if prelude:
-        blocks = [b.shifted(len(prelude)) if b.step else b for b in blocks]
-        lines = prelude + lines
-    mapping = ", ".join(f"{json.dumps(sn)}: {_function_name(sn)}" for sn in step_names)
-    lines.append(f"return {{ {mapping} }};")
+        script.add_step(sn, _step_actions(doc, step, sn, where))
+    lines, blocks = script.assembled(step_names)
     return Plan(
         name,
         get_ci(plan_info, "Name") or name,
@@ -207,7 +150,7 @@ def visual_plan(
         f"workflows/{name}.js",
         where=where,
         path=path,
-        files={p: _mtime(p) for p in used},
+        files={p: _mtime(p) for p in script.used},
         steps=[
             {
                 "systemName": get_ci(s, "SystemName"),
@@ -221,6 +164,98 @@ def visual_plan(
         limits=limits or {},
         blocks=blocks,
     )
+
+
+def _workflow_parts(doc: Any, where: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
+    """The workflow's own description (`VisualPlan`, or the document in the API shape), its steps (one at
+    least) and its variables."""
+    if not isinstance(doc, dict):
+        raise PlanError(f"{where}: a visual workflow is a JSON object")
+    plan_info = get_ci(doc, "VisualPlan") or doc
+    if not isinstance(plan_info, dict):
+        raise PlanError(f'{where}: "VisualPlan" must be an object')
+    steps = get_ci(doc, "Steps") or []
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise PlanError(f'{where}: "steps" must be a list of objects')
+    if not steps:
+        raise PlanError(f"{where}: the workflow has no steps")
+    variables = get_ci(doc, "Variables") or []
+    if not isinstance(variables, list):
+        raise PlanError(f'{where}: "variables" must be a list')
+    return plan_info, steps, variables
+
+
+class _StepScript:
+    """The one script a visual workflow runs as, written step by step: a function per step holding its
+    actions' blocks, where each block came from, the helper scripts they need and the files they were made of."""
+
+    def __init__(self, types: ActionTypes, scripts: dict[str, str], where: str, path: Path | None) -> None:
+        self.types, self.scripts, self.where = types, scripts, where
+        self.lines: list[str] = []
+        self.blocks: list[_Block] = []
+        self.helpers: dict[str, Template] = {}
+        self.used: list[Path] = [path] if path else []
+
+    def add_step(self, sn: str, actions: list[_Action]) -> None:
+        self.lines.append(f"function {_function_name(sn)}(ev, ctx, log) {{")
+        for action in actions:
+            self._add_action(sn, action)
+        self.lines.append("}")
+
+    def _add_action(self, sn: str, action: _Action) -> None:
+        """The action's GeneratedScript when the file has one, else the code its template generates."""
+        label = f"action {action.name!r} ({action.type}{' ' + action.id if action.id else ''})"
+        script = self.scripts.get(action.id.lower()) if action.id else None
+        block: ExpandedBlock | None = None
+        template_name = None
+        if not script:
+            block, template_name = self._expand(sn, label, action)
+            script = block.code
+        else:
+            self.helpers.update((h.name, h) for h in _generated_script_helpers(script, action.type, self.types))
+        self.lines.append(f"  // {label}")
+        first = len(self.lines) + 1
+        self.lines.extend("  " + line for line in LINE_BREAK.split(script.rstrip("\r\n")))
+        self.blocks.append(_Block(first, len(self.lines), sn, label, block, template_name))
+
+    def _expand(self, sn: str, label: str, action: _Action) -> tuple[ExpandedBlock, str]:
+        """The block the action type's template generates from the action's configuration, and the
+        template's name; its helper scripts join the plan's."""
+        try:
+            action_type = self.types.find(action.type)
+        except ActionError as exc:
+            raise PlanError(f"{self.where}: step {sn!r}, {label}: {exc}") from None
+        if action_type is None:
+            unreadable = "".join(f"; and {problem}" for problem in self.types.unreadable)
+            raise PlanError(
+                f"{self.where}: step {sn!r}, {label}: nothing to run: the file has no GeneratedScript for it, and "
+                f"there is no template for action type {action.type!r} (no *.wf-action.json in _IDE/ names it, "
+                f"nor is it one of the built-in actions {self.types.builtin}){unreadable}"
+            )
+        try:
+            block = expand(action_type.template, action.configuration, action.connections)
+        except TemplateError as exc:
+            raise PlanError(f"{self.where}: step {sn!r}, {label}: {exc}") from None
+        self.helpers.update((h.name, h) for h in action_type.helper_scripts)
+        self.used.extend(t.path for t in (action_type.template, *action_type.helper_scripts) if t.path)
+        return block, action_type.template.name
+
+    def assembled(self, step_names: list[str]) -> tuple[list[str], list[_Block]]:
+        """The script's lines and blocks: helper scripts first (once each, before the generated script),
+        then the step functions, then the object that names them."""
+        lines, blocks = list(self.lines), list(self.blocks)
+        prelude: list[str] = []
+        for helper in self.helpers.values():
+            prelude.append(f"// helper script {helper.name}")
+            first = len(prelude) + 1
+            prelude.extend(LINE_BREAK.split(helper.text.rstrip("\r\n")))
+            blocks.append(_Block(first, len(prelude), "", f"helper script {helper.name}", None, helper.name))
+        if prelude:
+            blocks = [b.shifted(len(prelude)) if b.step else b for b in blocks]
+            lines = prelude + lines
+        mapping = ", ".join(f"{json.dumps(sn)}: {_function_name(sn)}" for sn in step_names)
+        lines.append(f"return {{ {mapping} }};")
+        return lines, blocks
 
 
 def _generated_script_helpers(script: str, kind: str, types: ActionTypes) -> list[Template]:
@@ -260,27 +295,36 @@ def _step_actions(doc: dict[str, Any], step: dict[str, Any], sn: str, where: str
         action_id = str(get_ci(action, "Id") or "")
         name = get_ci(action, "Name") or action_id or f"#{index + 1}"
         kind = get_ci(action, "ActionSystemName")
+        at = f"{where}: step {sn!r}, action {name!r}"
         if not isinstance(kind, str) or not kind:
-            raise PlanError(f"{where}: step {sn!r}, action {name!r}: no actionSystemName")
-        parts = []
-        for keys in (("Configuration", "config"), ("Connections",)):
-            value = next((get_ci(action, k) for k in keys if get_ci(action, k) is not None), None)
-            if isinstance(value, str):
-                try:
-                    value = json.loads(value) if value.strip() else {}
-                except ValueError as exc:
-                    raise PlanError(f"{where}: step {sn!r}, action {name!r}: {keys[0]} is not JSON: {exc}") from None
-            if value is None:
-                value = {}
-            if not isinstance(value, dict):
-                raise PlanError(f"{where}: step {sn!r}, action {name!r}: {keys[0]} must be an object")
-            problem = value_problem(value)
-            if problem:
-                path, what, detail = problem
-                raise PlanError(f"{where}: step {sn!r}, action {name!r}: {keys[0]} {path} {what}{detail}")
-            parts.append(value)
-        out.append(_Action(action_id, str(name), kind, parts[0], parts[1]))
+            raise PlanError(f"{at}: no actionSystemName")
+        configuration, connections = (_action_object(action, keys, at) for keys in ACTION_OBJECTS)
+        out.append(_Action(action_id, str(name), kind, configuration, connections))
     return out
+
+
+# An action's two objects, each under the names the export and the API shapes give it (the first names it
+# in errors); the export holds them as JSON text.
+ACTION_OBJECTS = (("Configuration", "config"), ("Connections",))
+
+
+def _action_object(action: dict[str, Any], keys: tuple[str, ...], at: str) -> dict[str, Any]:
+    """The action's configuration or connections as an object (JSON text read, missing or empty: {})."""
+    value = next((get_ci(action, k) for k in keys if get_ci(action, k) is not None), None)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError as exc:
+            raise PlanError(f"{at}: {keys[0]} is not JSON: {exc}") from None
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise PlanError(f"{at}: {keys[0]} must be an object")
+    problem = value_problem(value)
+    if problem:
+        path, what, detail = problem
+        raise PlanError(f"{at}: {keys[0]} {path} {what}{detail}")
+    return value
 
 
 # Names a step function may not have: JavaScript's reserved words and the globals every step uses.

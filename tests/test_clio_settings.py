@@ -62,3 +62,16 @@ def test_mistakes_are_named(table, message):
     with pytest.raises(ClioSettingsError, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
         parse_clio(clio(**table))
     assert str(caught.value).startswith("operate.toml [integrations.clio]")
+
+
+def test_settings_keys_are_read_exactly_as_written():
+    """TOML keys are case-sensitive: a `Region` or a `BASE_URL` is a mistake named as one, never read as
+    `region` or `base_url` (the settings tables read through binding.Fields, which folds case for JSON)."""
+    from emulator.linked_services import LinkedServiceError, parse_services
+
+    with pytest.raises(ClioSettingsError, match="unknown key 'Region'"):
+        parse_clio(clio(fake="clio", Region="eu"))
+    with pytest.raises(LinkedServiceError, match=r"\[linked_services.pms\]: base_url must be an http\(s\) URL"):
+        parse_services({"linked_services": {"pms": {"BASE_URL": "http://127.0.0.1:9"}}})
+    found = parse_services({"linked_services": {"pms": {"base_url": "http://127.0.0.1:9/", "Timeout_Seconds": 1}}})
+    assert found["pms"].timeout_seconds == 10.0

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, request
 from ..identity import require
 from ..kernel.errors import ApiError
 from ..kernel.scenario_keys import SCENARIO_HEADER
-from ..linked_services import CONNECTED, LinkedServiceError
+from ..linked_services import CONNECTED, LinkedService, LinkedServiceError, LinkedServices
 from .common import caller, emulator
 
 bp = Blueprint("proxy", __name__)
@@ -90,14 +90,57 @@ def decoded(part: str) -> str:
 def proxy(service_name: str, upstream: str):
     principal = caller()
     em = emulator()
-    service = em.linked_services.services.get(service_name)
+    service = _proxied_service(em.linked_services, service_name, principal)
+    _check_upstream(upstream)
+    _check_connected_read(service_name, service, upstream)
+    started = time.perf_counter()
+
+    def record(status: int) -> None:
+        em.proxy_log.record(service_name, request.method, upstream, status, started, principal.client_id)
+
+    try:
+        response = _send(em.linked_services, service_name, service, upstream)
+    except httpx.InvalidURL as exc:
+        raise ApiError(
+            400,
+            f"the upstream path {upstream[:100]!r} is not a valid URL path: {exc}",
+            [{"field": "path", "message": "not a valid URL path"}],
+        ) from None
+    except httpx.TimeoutException:
+        record(504)
+        raise ApiError(
+            504,
+            f"linked service {service_name!r} did not answer within {service.timeout_seconds:g} s "
+            f"({request.method} {service.base_url}/{upstream})",
+        ) from None
+    except LinkedServiceError as exc:  # no connection, or its credentials could not be had: says which and why
+        record(502)
+        raise ApiError(502, str(exc)) from None
+    except (httpx.TransportError, UnicodeError) as exc:
+        record(502)
+        raise ApiError(
+            502, f"linked service {service_name!r} at {service.base_url} is unreachable: {type(exc).__name__}: {exc}"
+        ) from None
+    record(response.status_code)
+    out_headers = [(k, v) for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE]
+    return Response(response.content, status=response.status_code, headers=out_headers)
+
+
+def _proxied_service(services: LinkedServices, name: str, principal: Any) -> LinkedService:
+    """The configured service the caller may reach through the proxy."""
+    service = services.services.get(name)
     if service is None:
-        known = sorted(em.linked_services.services)
-        raise ApiError(404, f"no linked service {service_name!r}; configured: {known or 'none (see operate.toml)'}")
+        known = sorted(services.services)
+        raise ApiError(404, f"no linked service {name!r}; configured: {known or 'none (see operate.toml)'}")
     if service.require_permission:
         require(principal, service.require_permission)
     if not service.expose_for_proxy:
-        raise ApiError(403, f"linked service {service_name!r} is not exposed for proxying")
+        raise ApiError(403, f"linked service {name!r} is not exposed for proxying")
+    return service
+
+
+def _check_upstream(upstream: str) -> None:
+    """The path stays under the service's base path, however a server on the way might decode it."""
     try:
         upstream.encode("utf-8")
     except UnicodeEncodeError:
@@ -105,7 +148,7 @@ def proxy(service_name: str, upstream: str):
             400, "the upstream path is not valid UTF-8", [{"field": "path", "message": "not UTF-8"}]
         ) from None
     segments = [decoded(part) for part in upstream.split("/")]
-    if any(part.strip() in (".", "..") or "/" in part or "\\" in part for part in segments):
+    if any(_steps_out(part) for part in segments):
         raise ApiError(
             400,
             f"the upstream path {upstream[:100]!r} may not step outside the service's base path",
@@ -126,58 +169,46 @@ def proxy(service_name: str, upstream: str):
             f"the upstream path {upstream[:100]!r} has an empty segment ('//')",
             [{"field": "path", "message": "no empty segments"}],
         )
+
+
+def _steps_out(segment: str) -> bool:
+    """A decoded segment that is `.` or `..`, or holds a slash of either kind."""
+    return segment.strip() in (".", "..") or "/" in segment or "\\" in segment
+
+
+def _check_connected_read(name: str, service: LinkedService, upstream: str) -> None:
+    """The firm's grant carries an administrator's rights: through the proxy it only reads the API (what the
+    finance widgets need); it never reaches /oauth/ (a deauthorize would revoke it)."""
     if service.auth in CONNECTED and (request.method not in ("GET", "HEAD") or not upstream.startswith("api/")):
-        # The firm's grant carries an administrator's rights: through the proxy it only reads the API
-        # (what the finance widgets need); it never reaches /oauth/ (a deauthorize would revoke it).
         raise ApiError(
             403,
-            f"linked service {service_name!r} rides on the firm's {CONNECTED[service.auth]} connection: "
+            f"linked service {name!r} rides on the firm's {CONNECTED[service.auth]} connection: "
             "through the proxy it only answers GET of its API (api/...)",
         )
-    started = time.perf_counter()
-    try:
-        headers = forwarded_headers(request.headers, em.linked_services.credentials(service))
-        if service_name not in em.linked_services.fakes:  # a widget page's scenario key is for in-process fakes
-            headers = {k: v for k, v in headers.items() if header_key(k) != header_key(SCENARIO_HEADER)}
-        client = em.linked_services.client(service_name)
-        upstream_request = client.build_request(
-            request.method,
-            # Flask hands the path over decoded: encode each segment again, so an encoded `?` or `#`
-            # (`matters%3Fa=b`) stays in the path rather than starting a query the caller never sent.
-            "/" + "/".join(quote(part, safe=SEGMENT_SAFE) for part in upstream.split("/")),
-            params=request.args.to_dict(flat=False),
-            content=request.get_data(),
-            headers=headers,
-        )
+
+
+def _send(services: LinkedServices, name: str, service: LinkedService, upstream: str) -> httpx.Response:
+    """The caller's request as the service receives it, with the service's credentials; after a 401 once more
+    with credentials renewed (a client-credentials token fetched again, or a connection's refreshed)."""
+    headers = forwarded_headers(request.headers, services.credentials(service))
+    if name not in services.fakes:  # a widget page's scenario key is for in-process fakes
+        headers = {k: v for k, v in headers.items() if header_key(k) != header_key(SCENARIO_HEADER)}
+    client = services.client(name)
+    upstream_request = client.build_request(
+        request.method,
+        # Flask hands the path over decoded: encode each segment again, so an encoded `?` or `#`
+        # (`matters%3Fa=b`) stays in the path rather than starting a query the caller never sent.
+        "/" + "/".join(quote(part, safe=SEGMENT_SAFE) for part in upstream.split("/")),
+        params=request.args.to_dict(flat=False),
+        content=request.get_data(),
+        headers=headers,
+    )
+    response = client.send(upstream_request)
+    if response.status_code == 401 and service.auth == "oauth2-client-credentials":
+        services.forget_token(name)
+        upstream_request.headers.update(services.credentials(service))
         response = client.send(upstream_request)
-        if response.status_code == 401 and service.auth == "oauth2-client-credentials":
-            em.linked_services.forget_token(service_name)
-            upstream_request.headers.update(em.linked_services.credentials(service))
-            response = client.send(upstream_request)
-        elif response.status_code == 401 and em.linked_services.refreshed(service):  # a connection renewed its token
-            upstream_request.headers.update(em.linked_services.credentials(service))
-            response = client.send(upstream_request)
-    except httpx.InvalidURL as exc:
-        raise ApiError(
-            400,
-            f"the upstream path {upstream[:100]!r} is not a valid URL path: {exc}",
-            [{"field": "path", "message": "not a valid URL path"}],
-        ) from None
-    except httpx.TimeoutException:
-        em.proxy_log.record(service_name, request.method, upstream, 504, started, principal.client_id)
-        raise ApiError(
-            504,
-            f"linked service {service_name!r} did not answer within {service.timeout_seconds:g} s "
-            f"({request.method} {service.base_url}/{upstream})",
-        ) from None
-    except LinkedServiceError as exc:  # no connection, or its credentials could not be had: says which and why
-        em.proxy_log.record(service_name, request.method, upstream, 502, started, principal.client_id)
-        raise ApiError(502, str(exc)) from None
-    except (httpx.TransportError, UnicodeError) as exc:
-        em.proxy_log.record(service_name, request.method, upstream, 502, started, principal.client_id)
-        raise ApiError(
-            502, f"linked service {service_name!r} at {service.base_url} is unreachable: {type(exc).__name__}: {exc}"
-        ) from None
-    em.proxy_log.record(service_name, request.method, upstream, response.status_code, started, principal.client_id)
-    out_headers = [(k, v) for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE]
-    return Response(response.content, status=response.status_code, headers=out_headers)
+    elif response.status_code == 401 and services.refreshed(service):  # a connection renewed its token
+        upstream_request.headers.update(services.credentials(service))
+        response = client.send(upstream_request)
+    return response

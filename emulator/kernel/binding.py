@@ -103,17 +103,26 @@ def value_problem(value: Any) -> tuple[str, str, str] | None:
 
 
 class Fields:
-    """A case-insensitive view of one JSON object that collects errors instead of raising at once."""
+    """A case-insensitive view of one JSON object that collects errors instead of raising at once.
 
-    def __init__(self, data: Any, path: str = "", errors: list[dict[str, str]] | None = None) -> None:
+    `fold_case=False` reads keys exactly as written: a TOML table's `Base_URL` is not its `base_url`
+    (`kernel/settings.py` reads operate.toml through it)."""
+
+    def __init__(
+        self, data: Any, path: str = "", errors: list[dict[str, str]] | None = None, *, fold_case: bool = True
+    ) -> None:
         self.path = path
         self.errors: list[dict[str, str]] = [] if errors is None else errors
+        self._fold = fold_case
         if data is None:
             data = {}
         if not isinstance(data, dict):
             self.error("", f"expected an object, got {_kind(data)}")
             data = {}
-        self._data = {str(k).lower(): (k, v) for k, v in data.items()}
+        self._data = {self._key(str(k)): (k, v) for k, v in data.items()}
+
+    def _key(self, key: str) -> str:
+        return key.lower() if self._fold else key
 
     def _where(self, key: str) -> str:
         if not key:
@@ -124,10 +133,10 @@ class Fields:
         self.errors.append({"field": self._where(key), "message": message})
 
     def has(self, key: str) -> bool:
-        return key.lower() in self._data
+        return self._key(key) in self._data
 
     def raw(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key.lower(), (key, default))[1]
+        return self._data.get(self._key(key), (key, default))[1]
 
     def names(self) -> list[str]:
         return [k for k, _ in self._data.values()]
@@ -209,7 +218,7 @@ class Fields:
         if not isinstance(value, dict):
             self.error(key, f"expected an object, got {_kind(value)}")
             return None
-        return Fields(value, self._where(key), self.errors)
+        return Fields(value, self._where(key), self.errors, fold_case=self._fold)
 
     def items(self, key: str, *, max_items: int = 1000) -> list[tuple[str, Any]]:
         """A JSON array as (path, element) pairs, so element errors name their index."""

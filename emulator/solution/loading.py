@@ -11,6 +11,7 @@ from typing import Any
 
 from ..features import FeatureError, FeatureSwitches
 from ..kernel.jsonfile import JsonFileError, get_ci, load
+from ..kernel.settings_table import Setting, SettingsTable
 from .worktypes import WorkTypeError, WorkTypes, parse_worktype
 
 if sys.version_info >= (3, 11):
@@ -146,105 +147,16 @@ SOLUTION_PARTS = (
 
 def load_solution(root: str | Path) -> Solution:
     root = Path(root)
-    if not root.is_dir():
-        raise SolutionError(f"{root}: not a folder (a solution is a folder with operate.toml, worktypes/, ...)")
-    if not any(entry.name in SOLUTION_PARTS for entry in root.iterdir()):
-        raise SolutionError(
-            f"{root}: not a solution: it holds none of {', '.join(SOLUTION_PARTS)} (a solution needs at least one; "
-            "`operate init DIR` writes a new one, `operate init DIR --from-demo` copies the demo, "
-            "docs/solution-format.md describes each part)"
-        )
-    config: dict[str, Any] = {}
+    _check_is_solution(root)
     toml_path = root / "operate.toml"
-    if toml_path.is_file():
-        try:
-            config = tomllib.loads(toml_path.read_text("utf-8-sig"))
-        except tomllib.TOMLDecodeError as exc:
-            raise SolutionError(f"{toml_path}: {exc}") from None
+    config = _read_config(toml_path)
     name = str(config.get("solution", {}).get("name") or root.resolve().name)
-
-    parsed = []
-    for path in _json_files(root / "worktypes"):
-        try:
-            parsed.append(parse_worktype(_load_json(path), str(path)))
-        except WorkTypeError as exc:
-            raise SolutionError(str(exc)) from None
-    own = {t.system_name for t in parsed}
-    parsed += [t for t in builtin_worktypes() if t.system_name not in own]
-    try:
-        worktypes = WorkTypes(parsed)
-    except WorkTypeError as exc:
-        raise SolutionError(f"{root / 'worktypes'}: {exc}") from None
-
-    roles: dict[str, dict[str, Any]] = {}
-    for path in _json_files(root / "roles"):
-        raw = _load_json(path)
-        role = get_ci(raw, "Role") if isinstance(raw, dict) else None  # the real export: {Role, Category, ...}
-        doc = role if isinstance(role, dict) else _unwrap(raw, "SystemName")
-        category = get_ci(raw, "Category") if isinstance(raw, dict) else None
-        if (
-            isinstance(doc, dict)
-            and isinstance(category, dict)
-            and not get_ci(doc, "ParticipantRoleCategorySystemName")
-        ):
-            doc = {**doc, "ParticipantRoleCategorySystemName": get_ci(category, "SystemName")}
-        sn = get_ci(doc, "SystemName") if isinstance(doc, dict) else None
-        if not sn:
-            raise SolutionError(f"{path}: a participant role needs SystemName")
-        roles[sn] = doc
-
-    forms: dict[str, dict[str, Any]] = {}
-    for path in _json_files(root / "forms"):
-        doc = _load_json(path)
-        form = get_ci(doc, "Form") if isinstance(doc, dict) else None
-        sn = get_ci(form, "SystemName") if isinstance(form, dict) else None
-        if not sn:
-            raise SolutionError(f"{path}: a form needs Form.SystemName")
-        forms[sn] = doc
-
-    triggers: list[tuple[Path, Any]] = []
-    workflows: dict[str, dict[str, Any]] = {}
-    workflow_files: dict[str, Path] = {}
-    workflow_problems: dict[str, str] = {}
-    trigger_problems: list[str] = []
-    plans: dict[str, Path] = {}
-    # `[solution] include = ["../shared-plans"]`: folders whose plans, triggers and workflows join this
-    # solution's (the demo includes the finance examples this way).
-    includes = config.get("solution", {}).get("include", [])
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise SolutionError(f"{toml_path}: [solution] include must be a list of folder paths")
-    for folder in [root, *(_include_path(root, i) for i in includes)]:
+    worktypes, roles, forms = _worktypes(root), _roles(root), _forms(root)
+    shared = _SharedParts()
+    for folder in _folders(root, toml_path, config):
         if not folder.is_dir():
             raise SolutionError(f"{toml_path}: included folder {folder} does not exist")
-        for path in _json_files(folder / "triggers"):
-            try:
-                triggers.append((path, _load_json(path)))
-            except SolutionError as exc:  # one unreadable trigger is listed, not fatal to the solution
-                trigger_problems.append(str(exc))
-        for path in _json_files(folder / "workflows"):
-            try:
-                doc = _load_json(path)
-            except SolutionError as exc:  # one unreadable workflow is marked broken, not the solution
-                workflow_problems[path.stem] = str(exc)
-                workflow_files[path.stem] = path
-                continue
-            sn = workflow_name(doc, path)
-            if sn in workflows or sn in workflow_problems:  # which one is meant is the user's to say: neither runs
-                first = workflow_files.get(sn)
-                workflows.pop(sn, None)
-                workflow_problems[sn] = (
-                    workflow_problems.get(sn) or f"{first}: workflow {sn!r} is defined twice"
-                ) + f"; also in {path}"
-                workflow_files[sn] = first or path
-                continue
-            workflows[sn] = doc
-            workflow_files[sn] = path
-        plans_dir = folder / "plans"
-        for path in sorted(plans_dir.glob("*.js")) if plans_dir.is_dir() else []:
-            if path.stem in plans:
-                raise SolutionError(f"{path}: plan {path.stem!r} is also {plans[path.stem]}")
-            plans[path.stem] = path
-
+        shared.read(folder)
     solution = Solution(
         root=root,
         name=name,
@@ -252,12 +164,12 @@ def load_solution(root: str | Path) -> Solution:
         worktypes=worktypes,
         roles=roles,
         forms=forms,
-        triggers=triggers,
-        plans=plans,
-        workflows=workflows,
-        workflow_files=workflow_files,
-        workflow_problems=workflow_problems,
-        trigger_problems=trigger_problems,
+        triggers=shared.triggers,
+        plans=shared.plans,
+        workflows=shared.workflows,
+        workflow_files=shared.workflow_files,
+        workflow_problems=shared.workflow_problems,
+        trigger_problems=shared.trigger_problems,
         people=_json_list(root / "ods" / "people.json"),
         organisations=_json_list(root / "ods" / "organisations.json"),
         seed=_json_list(root / "seed" / "workitems.json"),
@@ -271,7 +183,139 @@ def load_solution(root: str | Path) -> Solution:
     return solution
 
 
-CLIENT_KEYS = {"secret", "grants", "permissions", "user", "redirect_uris", "post_logout_redirect_uris", "description"}
+def _check_is_solution(root: Path) -> None:
+    if not root.is_dir():
+        raise SolutionError(f"{root}: not a folder (a solution is a folder with operate.toml, worktypes/, ...)")
+    if not any(entry.name in SOLUTION_PARTS for entry in root.iterdir()):
+        raise SolutionError(
+            f"{root}: not a solution: it holds none of {', '.join(SOLUTION_PARTS)} (a solution needs at least one; "
+            "`operate init DIR` writes a new one, `operate init DIR --from-demo` copies the demo, "
+            "docs/solution-format.md describes each part)"
+        )
+
+
+def _read_config(toml_path: Path) -> dict[str, Any]:
+    """operate.toml, or nothing configured when the solution has none."""
+    if not toml_path.is_file():
+        return {}
+    try:
+        return tomllib.loads(toml_path.read_text("utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SolutionError(f"{toml_path}: {exc}") from None
+
+
+def _worktypes(root: Path) -> WorkTypes:
+    """worktypes/*.json, then the built-in types the solution does not define itself."""
+    parsed = []
+    for path in _json_files(root / "worktypes"):
+        try:
+            parsed.append(parse_worktype(_load_json(path), str(path)))
+        except WorkTypeError as exc:
+            raise SolutionError(str(exc)) from None
+    own = {t.system_name for t in parsed}
+    parsed += [t for t in builtin_worktypes() if t.system_name not in own]
+    try:
+        return WorkTypes(parsed)
+    except WorkTypeError as exc:
+        raise SolutionError(f"{root / 'worktypes'}: {exc}") from None
+
+
+def _roles(root: Path) -> dict[str, dict[str, Any]]:
+    """roles/*.json by system name, each in the API's shape with its category's system name."""
+    roles: dict[str, dict[str, Any]] = {}
+    for path in _json_files(root / "roles"):
+        doc = _role(_load_json(path))
+        sn = get_ci(doc, "SystemName") if isinstance(doc, dict) else None
+        if not sn:
+            raise SolutionError(f"{path}: a participant role needs SystemName")
+        roles[sn] = doc
+    return roles
+
+
+def _role(raw: Any) -> Any:
+    """The real export's `{Role, Category, ...}`, or a role wrapped another way, as one role object."""
+    role = get_ci(raw, "Role") if isinstance(raw, dict) else None
+    doc = role if isinstance(role, dict) else _unwrap(raw, "SystemName")
+    category = get_ci(raw, "Category") if isinstance(raw, dict) else None
+    if isinstance(doc, dict) and isinstance(category, dict) and not get_ci(doc, "ParticipantRoleCategorySystemName"):
+        doc = {**doc, "ParticipantRoleCategorySystemName": get_ci(category, "SystemName")}
+    return doc
+
+
+def _forms(root: Path) -> dict[str, dict[str, Any]]:
+    forms: dict[str, dict[str, Any]] = {}
+    for path in _json_files(root / "forms"):
+        doc = _load_json(path)
+        form = get_ci(doc, "Form") if isinstance(doc, dict) else None
+        sn = get_ci(form, "SystemName") if isinstance(form, dict) else None
+        if not sn:
+            raise SolutionError(f"{path}: a form needs Form.SystemName")
+        forms[sn] = doc
+    return forms
+
+
+def _folders(root: Path, toml_path: Path, config: dict[str, Any]) -> list[Path]:
+    """The solution and the folders `[solution] include = ["../shared-plans"]` names: their plans, triggers and
+    workflows join this solution's (the demo includes the finance examples this way)."""
+    includes = config.get("solution", {}).get("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise SolutionError(f"{toml_path}: [solution] include must be a list of folder paths")
+    return [root, *(_include_path(root, i) for i in includes)]
+
+
+@dataclass
+class _SharedParts:
+    """What the solution and its included folders add up to: triggers, visual workflows and script plans."""
+
+    triggers: list[tuple[Path, Any]] = field(default_factory=list)
+    trigger_problems: list[str] = field(default_factory=list)
+    workflows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workflow_files: dict[str, Path] = field(default_factory=dict)
+    workflow_problems: dict[str, str] = field(default_factory=dict)
+    plans: dict[str, Path] = field(default_factory=dict)
+
+    def read(self, folder: Path) -> None:
+        for path in _json_files(folder / "triggers"):
+            try:
+                self.triggers.append((path, _load_json(path)))
+            except SolutionError as exc:  # one unreadable trigger is listed, not fatal to the solution
+                self.trigger_problems.append(str(exc))
+        for path in _json_files(folder / "workflows"):
+            self._workflow(path)
+        plans_dir = folder / "plans"
+        for path in sorted(plans_dir.glob("*.js")) if plans_dir.is_dir() else []:
+            if path.stem in self.plans:
+                raise SolutionError(f"{path}: plan {path.stem!r} is also {self.plans[path.stem]}")
+            self.plans[path.stem] = path
+
+    def _workflow(self, path: Path) -> None:
+        try:
+            doc = _load_json(path)
+        except SolutionError as exc:  # one unreadable workflow is marked broken, not the solution
+            self.workflow_problems[path.stem] = str(exc)
+            self.workflow_files[path.stem] = path
+            return
+        sn = workflow_name(doc, path)
+        if sn in self.workflows or sn in self.workflow_problems:  # which one is meant is the user's to say
+            first = self.workflow_files.get(sn)
+            self.workflows.pop(sn, None)
+            self.workflow_problems[sn] = (
+                self.workflow_problems.get(sn) or f"{first}: workflow {sn!r} is defined twice"
+            ) + f"; also in {path}"
+            self.workflow_files[sn] = first or path
+            return
+        self.workflows[sn] = doc
+        self.workflow_files[sn] = path
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
 CLIENT_GRANTS = {
     "client_credentials",
     "Impersonate.Specified",
@@ -280,6 +324,16 @@ CLIENT_GRANTS = {
     "authorization_code",
     "implicit",
 }
+CLIENT_URI_KEYS = ("redirect_uris", "post_logout_redirect_uris")
+# What each key of a [clients.<id>] table must be, checked in this order.
+CLIENT_SETTINGS: tuple[Setting, ...] = (
+    *(Setting(key, ((_is_str, "{where}: {name} must be a string"),)) for key in ("secret", "user", "description")),
+    *(
+        Setting(key, ((_is_str_list, "{where}: {name} must be a list of strings"),))
+        for key in ("grants", "permissions", *CLIENT_URI_KEYS)
+    ),
+)
+CLIENT_KEYS = {setting.name for setting in CLIENT_SETTINGS}
 
 
 def _check_clients(toml_path: Path, clients: Any) -> None:
@@ -291,26 +345,27 @@ def _check_clients(toml_path: Path, clients: Any) -> None:
         where = f"{toml_path}: [clients.{cid}]"
         if not isinstance(cfg, dict):
             raise SolutionError(f"{where} must be a table")
+        table = SettingsTable(cfg, where, SolutionError)
         unknown = sorted(set(cfg) - CLIENT_KEYS)
         if unknown:
-            raise SolutionError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(CLIENT_KEYS))})")
-        for key in ("secret", "user", "description"):
-            if key in cfg and not isinstance(cfg[key], str):
-                raise SolutionError(f"{where}: {key} must be a string")
-        for key in ("grants", "permissions", "redirect_uris", "post_logout_redirect_uris"):
-            if key in cfg and (not isinstance(cfg[key], list) or not all(isinstance(x, str) for x in cfg[key])):
-                raise SolutionError(f"{where}: {key} must be a list of strings")
+            table.fail(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(CLIENT_KEYS))})")
+        table.read(CLIENT_SETTINGS)
         bad = [g for g in cfg.get("grants", []) if g not in CLIENT_GRANTS]
         if bad:
-            raise SolutionError(f"{where}: unknown grant {bad[0]!r} (known: {', '.join(sorted(CLIENT_GRANTS))})")
-        for key in ("redirect_uris", "post_logout_redirect_uris"):
+            table.fail(f"unknown grant {bad[0]!r} (known: {', '.join(sorted(CLIENT_GRANTS))})")
+        for key in CLIENT_URI_KEYS:
             for uri in cfg.get(key, []):
-                absolute = uri.startswith(("http://", "https://")) and len(uri.split("/", 3)[2]) > 0
-                if "#" in uri or not (absolute or uri.startswith("/")):
-                    raise SolutionError(
-                        f"{where}: {key} entry {uri!r} must be an absolute http(s) URL or a path on the emulator "
+                if not _is_redirect_uri(uri):
+                    table.fail(
+                        f"{key} entry {uri!r} must be an absolute http(s) URL or a path on the emulator "
                         "(starting with /), without a #fragment"
                     )
+
+
+def _is_redirect_uri(uri: str) -> bool:
+    """An absolute http(s) URL with a host, or a path on the emulator; never with a #fragment."""
+    absolute = uri.startswith(("http://", "https://")) and len(uri.split("/", 3)[2]) > 0
+    return "#" not in uri and (absolute or uri.startswith("/"))
 
 
 def _check_roles(solution: Solution) -> None:

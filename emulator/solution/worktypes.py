@@ -101,36 +101,10 @@ def parse_worktype(doc: dict[str, Any], source: str) -> WorkType:
     if not isinstance(base, dict) or not get_ci(base, "SystemName"):
         raise WorkTypeError(f"{source}: BaseSharedo.SystemName is required")
     sn = get_ci(base, "SystemName")
-    plan = get_ci(doc, "PhasePlan")
-    phases = [
-        Phase(
-            system_name=get_ci(p, "SystemName"),
-            name=get_ci(p, "Name") or get_ci(p, "SystemName"),
-            description=get_ci(p, "Description") or "",
-            icon_class=get_ci(p, "IconClass") or "",
-            is_start=_b(get_ci(p, "IsStart")),
-            is_open=_b(get_ci(p, "IsOpen"), True),
-            is_removed=_b(get_ci(p, "IsRemoved")),
-            display_order=int(get_ci(p, "DisplayOrder") or 0),
-        )
-        for p in (get_ci(doc, "Phases") or [])
-    ]
+    phases = [_phase(p) for p in (get_ci(doc, "Phases") or [])]
     for i, p in enumerate(phases):
         if not p.system_name:
             raise WorkTypeError(f"{source}: Phases[{i}].SystemName is required")
-    transitions = [
-        Transition(
-            system_name=get_ci(t, "SystemName")
-            or f"{get_ci(t, 'FromPhaseSystemName')}-to-{get_ci(t, 'ToPhaseSystemName')}",
-            from_phase=get_ci(t, "FromPhaseSystemName"),
-            to_phase=get_ci(t, "ToPhaseSystemName"),
-            name=get_ci(t, "Name") or "",
-            is_optimum_path=_b(get_ci(t, "IsOptimumPath")),
-            is_user_driven=_b(get_ci(t, "IsUserDriven"), True),
-            reason_is_mandatory=_b(get_ci(t, "ReasonIsMandatory")),
-        )
-        for t in (get_ci(doc, "PhaseTransitions") or [])
-    ]
     return WorkType(
         system_name=sn,
         parent=get_ci(base, "ParentSystemName") or None,
@@ -141,14 +115,42 @@ def parse_worktype(doc: dict[str, Any], source: str) -> WorkType:
         is_abstract=_b(get_ci(base, "IsAbstract")),
         is_active=_b(get_ci(base, "IsActive"), True),
         declared_path=get_ci(base, "SystemNamePath") or None,
-        has_own_plan=bool(plan) or bool(phases),
+        has_own_plan=bool(get_ci(doc, "PhasePlan")) or bool(phases),
         own_phases=phases,
-        own_transitions=transitions,
+        own_transitions=[_transition(t) for t in (get_ci(doc, "PhaseTransitions") or [])],
         own_roles=list(get_ci(doc, "SharedoTypeRoles") or []),
         key_dates=list(get_ci(doc, "KeyDateAssociations") or []),
         raw=doc,
         reference_generator=get_ci(doc, "ReferenceGenerator"),
         features=_features(doc, source),
+    )
+
+
+def _phase(p: Any) -> Phase:
+    """One of the export's `Phases`; a phase is open and not the start unless it says otherwise."""
+    return Phase(
+        system_name=get_ci(p, "SystemName"),
+        name=get_ci(p, "Name") or get_ci(p, "SystemName"),
+        description=get_ci(p, "Description") or "",
+        icon_class=get_ci(p, "IconClass") or "",
+        is_start=_b(get_ci(p, "IsStart")),
+        is_open=_b(get_ci(p, "IsOpen"), True),
+        is_removed=_b(get_ci(p, "IsRemoved")),
+        display_order=int(get_ci(p, "DisplayOrder") or 0),
+    )
+
+
+def _transition(t: Any) -> Transition:
+    """One of the export's `PhaseTransitions`; without a system name it is called `<from>-to-<to>`."""
+    from_phase, to_phase = get_ci(t, "FromPhaseSystemName"), get_ci(t, "ToPhaseSystemName")
+    return Transition(
+        system_name=get_ci(t, "SystemName") or f"{from_phase}-to-{to_phase}",
+        from_phase=from_phase,
+        to_phase=to_phase,
+        name=get_ci(t, "Name") or "",
+        is_optimum_path=_b(get_ci(t, "IsOptimumPath")),
+        is_user_driven=_b(get_ci(t, "IsUserDriven"), True),
+        reason_is_mandatory=_b(get_ci(t, "ReasonIsMandatory")),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...kernel.http_server import is_loopback_host
-from ...linked_services import from_env
+from ...kernel.settings_table import FLAG, TEXT, Setting, SettingsTable, whole
 
 # Clio's four data regions, each its own host for OAuth and API (reference §1).
 REGIONS: dict[str, str] = {
@@ -58,96 +58,92 @@ class ClioSettings:
     stages: dict[str, str] = field(default_factory=dict)
 
 
+def _name_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) and v for v in value.values())
+
+
+def _phone_names(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(n, str) and n for n in value)
+
+
+# The optional keys after the connection's own, each with what it must be; checked in this order.
+OPTIONS: tuple[Setting, ...] = (
+    *(
+        Setting(name, FLAG)
+        for name in ("require_attorney", "require_practice_area", "nightly_default", "notify_client")
+    ),
+    *(Setting(name, TEXT) for name in ("client_role", "attorney_role", "message_subject", "linked_service")),
+    Setting("first_window_days", whole(1, 36_500)),
+    Setting("later_window_days", whole(1, 36_500)),
+    Setting("fake_matters", whole(0, 100_000)),
+    Setting(
+        "client_contact",
+        ((lambda value: value in CONTACT_RULES, f"{{where}}: client_contact must be one of {list(CONTACT_RULES)}"),),
+    ),
+    *(
+        Setting(name, ((_name_table, '{where}.{name}: a table of "Clio name" = "Operate system name"'),), dict)
+        for name in ("practice_areas", "stages")
+    ),
+    Setting(
+        "mobile_phone_names",
+        ((_phone_names, "{where}: mobile_phone_names must be a list of Clio phone names"),),
+        tuple,
+    ),
+)
+KNOWN_KEYS = frozenset(ClioSettings.__dataclass_fields__) | {"client_secret_env"}
+
+
 def parse_clio(config: dict[str, Any]) -> ClioSettings | None:
     """The Clio settings of a solution's operate.toml, or None when it configures no Clio."""
     raw = (config.get("integrations") or {}).get("clio")
     if raw is None:
         return None
-    where = "operate.toml [integrations.clio]"
-    if not isinstance(raw, dict):
-        raise ClioSettingsError(f"{where}: expected a table")
-    known = set(ClioSettings.__dataclass_fields__) | {"client_secret_env"}
-    unknown = sorted(set(raw) - known)
+    table = SettingsTable(raw, "operate.toml [integrations.clio]", ClioSettingsError)
+    unknown = sorted(set(table.keys()) - KNOWN_KEYS)
     if unknown:
-        raise ClioSettingsError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(known)}")
-    fake = raw.get("fake", False)
+        table.fail(f"unknown key {unknown[0]!r}; known: {sorted(KNOWN_KEYS)}")
+    fake = table.get("fake", False)
     if fake not in (False, True, "clio"):
-        raise ClioSettingsError(f'{where}: fake must be "clio" (the in-process fake Clio) or false, not {fake!r}')
-    region = raw.get("region")
+        table.fail(f'fake must be "clio" (the in-process fake Clio) or false, not {fake!r}')
+    region = table.get("region")
     if region is not None and region not in REGIONS:
-        raise ClioSettingsError(f"{where}: region must be one of {sorted(REGIONS)}, not {region!r}")
-    base_url = raw.get("base_url") or (REGIONS[region] if region else None)
-    if base_url is None:
-        if not fake:
-            raise ClioSettingsError(f'{where}: give region (us, ca, eu, au), base_url, or fake = "clio"')
-        base_url = "http://127.0.0.1:8767"
-    if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https"):
-        raise ClioSettingsError(f"{where}: base_url must be an http(s) URL, not {base_url!r}")
-    if not raw.get("allow_remote") and not is_loopback_host(urlsplit(base_url).hostname or ""):
-        raise ClioSettingsError(
-            f"{where}: {base_url} is not on this machine; set allow_remote = true to connect to Clio on purpose"
-        )
-    try:
-        secret = from_env(raw, "client_secret", where)
-    except KeyError as exc:
-        raise ClioSettingsError(exc.args[0]) from None
-    client_id = raw.get("client_id")
-    if fake:
-        from pms_adapters.fakes.clio.models import App
-
-        client_id, secret = client_id or App.client_id, secret or App.client_secret
-    if not isinstance(client_id, str) or not client_id or not isinstance(secret, str) or not secret:
-        raise ClioSettingsError(
-            f"{where}: client_id and client_secret (or client_secret_env): the app's key and secret"
-        )
-    values: dict[str, Any] = {}
-    for name in ("require_attorney", "require_practice_area", "nightly_default", "notify_client"):
-        if name in raw:
-            values[name] = _typed(raw[name], bool, where, name)
-    for name in ("client_role", "attorney_role", "message_subject", "linked_service"):
-        if name in raw:
-            values[name] = _text(raw[name], where, name)
-    ranges = (("first_window_days", 1, 36_500), ("later_window_days", 1, 36_500), ("fake_matters", 0, 100_000))
-    for name, low, high in ranges:
-        if name in raw:
-            value = _typed(raw[name], int, where, name)
-            if not low <= value <= high:
-                raise ClioSettingsError(f"{where}: {name} must be from {low} to {high}, not {value}")
-            values[name] = value
-    if "client_contact" in raw:
-        if raw["client_contact"] not in CONTACT_RULES:
-            raise ClioSettingsError(f"{where}: client_contact must be one of {list(CONTACT_RULES)}")
-        values["client_contact"] = raw["client_contact"]
-    for name in ("practice_areas", "stages"):
-        if name in raw:
-            table = raw[name]
-            if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
-                raise ClioSettingsError(f'{where}.{name}: a table of "Clio name" = "Operate system name"')
-            values[name] = dict(table)
-    if "mobile_phone_names" in raw:
-        names = raw["mobile_phone_names"]
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-            raise ClioSettingsError(f"{where}: mobile_phone_names must be a list of Clio phone names")
-        values["mobile_phone_names"] = tuple(names)
+        table.fail(f"region must be one of {sorted(REGIONS)}, not {region!r}")
+    base_url = _base_url(table, region, fake)
+    client_id, secret = _credentials(table, fake)
     return ClioSettings(
         base_url=base_url.rstrip("/"),
         region=region,
         client_id=client_id,
         client_secret=secret,
         fake=bool(fake),
-        allow_remote=bool(raw.get("allow_remote", False)),
-        **values,
+        allow_remote=bool(table.get("allow_remote", False)),
+        **table.read(OPTIONS),
     )
 
 
-def _typed(value: Any, kind: type, where: str, name: str) -> Any:
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        wanted = "true or false" if kind is bool else "a whole number"
-        raise ClioSettingsError(f"{where}: {name} must be {wanted}, not {value!r}")
-    return value
+def _base_url(table: SettingsTable, region: str | None, fake: Any) -> str:
+    """Where Clio is: `base_url`, else the region's host, else (for the fake) a loopback port; off this
+    machine only with `allow_remote = true`."""
+    base_url = table.get("base_url") or (REGIONS[region] if region else None)
+    if base_url is None:
+        if not fake:
+            table.fail('give region (us, ca, eu, au), base_url, or fake = "clio"')
+        base_url = "http://127.0.0.1:8767"
+    if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https"):
+        table.fail(f"base_url must be an http(s) URL, not {base_url!r}")
+    if not table.get("allow_remote") and not is_loopback_host(urlsplit(base_url).hostname or ""):
+        table.fail(f"{base_url} is not on this machine; set allow_remote = true to connect to Clio on purpose")
+    return base_url
 
 
-def _text(value: Any, where: str, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ClioSettingsError(f"{where}: {name} must be a non-empty string")
-    return value
+def _credentials(table: SettingsTable, fake: Any) -> tuple[str, str]:
+    """The app's key and secret (the secret perhaps from the environment); the fake's own app when unset."""
+    secret = table.secret("client_secret")
+    client_id = table.get("client_id")
+    if fake:
+        from pms_adapters.fakes.clio.models import App
+
+        client_id, secret = client_id or App.client_id, secret or App.client_secret
+    if not isinstance(client_id, str) or not client_id or not isinstance(secret, str) or not secret:
+        table.fail("client_id and client_secret (or client_secret_env): the app's key and secret")
+    return client_id, secret

@@ -15,8 +15,6 @@ nightly run when that is longer ago (a month without a sync loses nothing), meas
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import re
@@ -33,20 +31,20 @@ from ...identity import Principal
 from ...kernel.clock import Clock, iso, parse_instant
 from ...kernel.errors import ApiError
 from ...kernel.store import Store, dumps
-from ...kernel.visible import CONTROL_PICTURES
 from ...ods import contact_details, display_name
+from . import matter_rules
 from .connection import ClioConnection
 from .mapping import ClioMappings
+from .matter_rules import Skip
 from .settings import ClioSettings
+from .sync_runs import RESULTS, SyncRuns
 
 log = logging.getLogger("operate.integrations.clio")
 
-RESULTS = ("imported", "updated", "unchanged", "skipped", "failed")
 KINDS = ("all", "nightly", "matter")
 INTEGRATION_ID = "clioIntegrationId"  # the attribute the Operate matter carries (shown as "Integration ID")
 CONTACT_REFERENCE = "clio-contact:{}"  # an imported client's ODS externalReference
 MATTER_URL = re.compile(r"matters/([0-9]+)")
-CSV_COLUMNS = ("clio_id", "display_number", "result", "reason", "operate_work_item_id")
 
 
 @dataclass
@@ -59,10 +57,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-class Skip(Exception):
-    """This matter cannot be imported as it stands in Clio; the message is the reason a person reads."""
 
 
 class ClioSync:
@@ -83,6 +77,7 @@ class ClioSync:
         self.last_requests = 0  # HTTP requests the last run made (retries and refreshes included)
         self._live: dict[str, Progress] = {}  # the running run's progress (a page or the CLI polls it)
         self._people: dict[str, dict[str, Any]] = {}  # this run's Operate users by e-mail
+        self.history = SyncRuns(store)
 
     # -- runs -------------------------------------------------------------------------------------
     def sync_all(
@@ -307,7 +302,7 @@ class ClioSync:
         same = clio_id in known and known[clio_id] == matter.get("etag")
         if same and not again:
             return self._record(run_id, matter, "unchanged", None, self._work_item_of(clio_id))
-        wanted = self._wanted(matter, contacts, people, mapping)
+        wanted = matter_rules.wanted(matter, contacts, people, mapping, self.settings, self.workitems.types)
         if same:  # looked at again: unchanged unless the mappings now put it in another phase
             item_id = self._work_item_of(clio_id)
             item = self.workitems.find(item_id) if item_id else None
@@ -348,85 +343,6 @@ class ClioSync:
         with self.store.read() as conn:
             row = conn.execute("SELECT work_item_id FROM clio_matters WHERE clio_id=?", (clio_id,)).fetchone()
         return row["work_item_id"] if row else None
-
-    # -- the rules: what a matter needs, said as the reason it was skipped --------------------------
-    def _wanted(
-        self,
-        matter: dict[str, Any],
-        contacts: dict[int, dict[str, Any]],
-        people: dict[str, dict[str, Any]],
-        mapping: dict[str, dict[str, str]],
-    ) -> dict[str, Any]:
-        number = matter.get("display_number")
-        if not isinstance(number, str) or not number.strip():
-            raise Skip("the matter has no display number")
-        for name in ("updated_at", "matter_stage_updated_at", "created_at"):
-            value = matter.get(name)
-            if value is not None and not _is_instant(value):
-                raise Skip(f"{name} {str(value)[:40]!r} is not a date and time Clio would send")
-        description = matter.get("description") if isinstance(matter.get("description"), str) else None
-        area = (
-            (matter.get("practice_area") or {}).get("name") if isinstance(matter.get("practice_area"), dict) else None
-        )
-        work_type = mapping["practiceAreas"].get(area) if area else None
-        if work_type is None and self.settings.require_practice_area:
-            if not area:
-                raise Skip("the matter has no practice area")
-            raise Skip(f"practice area {area!r} is not mapped to an Operate work type (Settings > Integrations)")
-        if work_type is None:
-            work_type = next(iter(mapping["practiceAreas"].values()), None)
-            if work_type is None:
-                raise Skip("no practice area is mapped to an Operate work type (Settings > Integrations)")
-        stage_node = matter.get("matter_stage")
-        stage = stage_node.get("name") if isinstance(stage_node, dict) else None
-        phase = None
-        if stage:
-            phase = mapping["stages"].get(stage)
-            if phase is None:
-                raise Skip(f"matter stage {stage!r} is not mapped to an Operate phase (Settings > Integrations)")
-            if self.workitems.types.phase(work_type, phase) is None:
-                raise Skip(f"stage {stage!r} maps to phase {phase!r}, which work type {work_type!r} does not have")
-        attorney = None
-        lawyer = matter.get("responsible_attorney")
-        if isinstance(lawyer, dict) and isinstance(lawyer.get("email"), str):
-            attorney = people.get(lawyer["email"].strip().lower())
-        if attorney is None and self.settings.require_attorney:
-            if not isinstance(lawyer, dict):
-                raise Skip("the matter has no responsible attorney")
-            raise Skip(
-                f"responsible attorney {lawyer.get('name') or lawyer.get('id')} <{lawyer.get('email')}> "
-                "is not an Operate user (matched by e-mail)"
-            )
-        client_ref = matter.get("client")
-        if not isinstance(client_ref, dict) or not isinstance(client_ref.get("id"), int):
-            raise Skip("the matter has no client")
-        contact = contacts.get(client_ref["id"]) or client_ref
-        mobile = next(
-            (
-                p.get("number")
-                for p in contact.get("phone_numbers") or []
-                if isinstance(p, dict) and p.get("name") in self.settings.mobile_phone_names and p.get("number")
-            ),
-            None,
-        )
-        email = contact.get("primary_email_address") if isinstance(contact.get("primary_email_address"), str) else None
-        if self.settings.client_contact == "mobile" and not mobile:
-            raise Skip(f"client {contact.get('name') or client_ref['id']} has no mobile phone in Clio")
-        if self.settings.client_contact == "email" and not email:
-            raise Skip(f"client {contact.get('name') or client_ref['id']} has no e-mail address in Clio")
-        return {
-            "display_number": number.strip(),
-            "title": (description or number).strip()[:400],
-            "description": description,
-            "work_type": work_type,
-            "stage": stage,
-            "phase": phase,
-            "attorney": attorney,
-            "contact": {**contact, "id": client_ref["id"]},
-            "mobile": mobile,
-            "email": email,
-            "status": matter.get("status") if isinstance(matter.get("status"), str) else None,
-        }
 
     def _users_by_email(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -576,64 +492,17 @@ class ClioSync:
         )
 
     def csv(self, run_id: str, conn: Any = None) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for r in self.results(run_id, conn):
-            cells = [r["displayNumber"] or "", r["result"], r["reason"] or "", r["workItemId"] or ""]
-            writer.writerow([r["clioId"], *(_cell(c) for c in cells)])
-        return out.getvalue()
+        return self.history.csv(run_id, conn)
 
-    # -- reading runs -----------------------------------------------------------------------------
+    # -- reading runs (sync_runs.py) --------------------------------------------------------------
     def run(self, run_id: str, conn: Any = None) -> dict[str, Any]:
-        if conn is None:
-            with self.store.read() as c:
-                return self.run(run_id, c)
-        row = conn.execute("SELECT * FROM clio_sync_runs WHERE id=?", (run_id,)).fetchone()
-        if row is None:
-            raise ApiError(404, f"no Clio sync run {run_id!r}")
-        counts = dict.fromkeys(RESULTS, 0)
-        for r in conn.execute(
-            "SELECT result, COUNT(*) FROM clio_sync_results WHERE run_id=? GROUP BY result", (run_id,)
-        ):
-            counts[r[0]] = r[1]
-        return {
-            "id": row["id"],
-            "kind": row["kind"],
-            "state": row["state"],
-            "triggeredBy": row["triggered_by"],
-            "started": row["started"],
-            "finished": row["finished"],
-            "windowFrom": row["window_from"],
-            "first": bool(row["first"]),
-            "error": row["error"],
-            "counts": counts,
-        }
+        return self.history.run(run_id, conn)
 
     def runs(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        with self.store.read() as conn:
-            total = conn.execute("SELECT COUNT(*) FROM clio_sync_runs").fetchone()[0]
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM clio_sync_runs ORDER BY started DESC, rowid DESC LIMIT ? OFFSET ?", (limit, offset)
-            )]  # fmt: skip
-            return {"totalRows": total, "rows": [self.run(i, conn) for i in ids]}
+        return self.history.runs(limit, offset)
 
     def results(self, run_id: str, conn: Any = None) -> list[dict[str, Any]]:
-        if conn is None:
-            with self.store.read() as c:
-                return self.results(run_id, c)
-        self.run(run_id, conn)
-        rows = conn.execute("SELECT * FROM clio_sync_results WHERE run_id=? ORDER BY at, clio_id", (run_id,)).fetchall()
-        return [
-            {
-                "clioId": r["clio_id"],
-                "displayNumber": r["display_number"],
-                "result": r["result"],
-                "reason": r["reason"],
-                "workItemId": r["work_item_id"],
-            }
-            for r in rows
-        ]
+        return self.history.results(run_id, conn)
 
 
 def parse_integration_id(ident: Any) -> int:
@@ -677,20 +546,3 @@ def _years_before(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year - years)
     except ValueError:  # 29 February in a year that has none
         return moment.replace(year=moment.year - years, day=28)
-
-
-def _cell(text: str) -> str:
-    """Text from Clio, safe to open in a spreadsheet: a leading = + - @ would be read as a formula (OWASP);
-    a control character is shown as its picture (kernel/visible.py), as on the pages."""
-    text = "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-    return text.translate(CONTROL_PICTURES)
-
-
-def _is_instant(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        parse_instant(value)
-    except ValueError:
-        return False
-    return True
