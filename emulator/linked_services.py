@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .kernel.http_server import is_loopback_host
+from .kernel.schema import AreaSchema
 
 HEADER_NAME = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"  # an HTTP header name (RFC 9110 token)
 AUTH_KINDS = ("none", "api-key", "oauth2-client-credentials", "clio")
@@ -372,3 +373,26 @@ class ProxyLog:
             }
             for r in rows
         ]
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="linked services",
+    modules=("emulator.linked_services",),
+    tables=("proxy_calls",),
+    migrations={
+        # 3: the linked-service proxy's audit log.
+        3: """
+    CREATE TABLE proxy_calls (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        service TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        caller TEXT NOT NULL
+    );
+    """,
+    },
+)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .kernel.binding import Fields
 from .kernel.errors import ApiError, not_found
+from .kernel.schema import AreaSchema
 from .kernel.store import Store, dumps
 
 KINDS = ("person", "organisation")
@@ -261,3 +262,21 @@ def contact_details(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in PRIVATE_KEYS}
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="ODS",
+    modules=("emulator.ods",),
+    tables=("ods",),
+    migrations={
+        # 1: ODS people and organisations.
+        1: """
+    CREATE TABLE ods (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);
+    """,
+        # 8: an ODS record found by its externalReference (a PMS's own id for it: the Clio client) without a scan.
+        8: """
+    CREATE INDEX ods_external_reference ON ods(json_extract(body, '$.externalReference'));
+    """,
+    },
+)

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from .clock import Clock, iso
+from .schema import AreaSchema
 from .snapshot_rules import CURSOR_KEY  # the dispatcher's cursor: one name for it and the rule that checks it
 from .store import Store, dumps
 
@@ -216,3 +217,30 @@ class Dispatcher:
             with self._wake:
                 if not self._stopping and self.backlog() == 0:
                     self._wake.wait(timeout=1.0)
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="events",
+    modules=("emulator.kernel.events",),
+    tables=("events", "dead_letters"),
+    migrations={
+        # 1: the business event stream and the events a subscriber failed on.
+        1: """
+    CREATE TABLE events (
+        number INTEGER PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        sharedo_id TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_sharedo ON events(sharedo_id);
+    CREATE TABLE dead_letters (
+        event_number INTEGER NOT NULL,
+        subscriber TEXT NOT NULL,
+        error TEXT NOT NULL,
+        failed_at TEXT NOT NULL
+    );
+    """,
+    },
+)

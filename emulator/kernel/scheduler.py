@@ -20,6 +20,7 @@ from typing import Any
 from croniter import croniter
 
 from .clock import UTC, Clock, iso, parse_instant
+from .schema import AreaSchema
 from .store import Store, dumps
 
 log = logging.getLogger("operate.scheduler")
@@ -211,3 +212,23 @@ class Scheduler:
                     self.run_due()
                 except Exception:
                     log.exception("scheduler tick failed")
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="scheduler",
+    modules=("emulator.kernel.scheduler",),
+    tables=("jobs",),
+    migrations={
+        # 1: timers (a cron job's next run is kept in memory).
+        1: """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX jobs_due ON jobs(due_at);
+    """,
+    },
+)
