@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .kernel.http_server import is_loopback_host
+from .kernel.paging import Paged, paged
 from .kernel.schema import AreaSchema
 
 HEADER_NAME = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"  # an HTTP header name (RFC 9110 token)
@@ -353,6 +354,20 @@ class ProxyLog:
                 "VALUES (?,?,?,?,?,?,?)",
                 (iso(self.clock.now()), service, method, "/" + path, status, ms, caller),
             )
+
+    def page(self, service: str | None, page: int, size: int) -> Paged:
+        """One page of the proxied calls, newest first, of one service or all (the PMS pages)."""
+        sql, args = "SELECT * FROM proxy_calls", []
+        if service:
+            sql += " WHERE service=?"
+            args.append(service)
+        with self.store.read() as conn:
+            return paged(conn, sql + " ORDER BY id DESC", args, page, size)
+
+    def last_number(self) -> int:
+        """How many calls went through the proxy (the number of the last one; the home page's count)."""
+        with self.store.read() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM proxy_calls").fetchone()[0])
 
     def entries(self, service: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM proxy_calls", []

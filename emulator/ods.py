@@ -72,6 +72,15 @@ class Ods:
         doc = self.get(kind, ods_id)
         return {**doc, "contactDetails": contact_details(doc)}
 
+    def choices(self, limit: int) -> list[dict[str, str]]:
+        """People and organisations to pick from (the create form's participants): id, kind and the name shown,
+        the first `limit` by kind and id."""
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT id, kind, body FROM ods ORDER BY kind, id LIMIT ?", (limit,)).fetchall()
+        return [
+            {"id": r["id"], "kind": r["kind"], "name": display_name(r["kind"], json.loads(r["body"]))} for r in rows
+        ]
+
     def _records(self, conn: sqlite3.Connection) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for r in conn.execute("SELECT id, kind, body FROM ods ORDER BY kind, id"):
             yield r["id"], r["kind"], json.loads(r["body"])

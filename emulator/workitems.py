@@ -889,7 +889,7 @@ def _relative_dates(entry: Any, today: date) -> Any:
 # -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
 SCHEMA = AreaSchema(
     area="work items",
-    modules=("emulator.workitems", "emulator.query", "emulator.paths"),
+    modules=("emulator.workitems", "emulator.workitem_reads", "emulator.query", "emulator.paths"),
     tables=("work_items", "attributes", "participants", "comments", "work_item_counts"),
     migrations={
         # 1: work items, their attributes, participants and comments.

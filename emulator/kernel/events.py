@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from .clock import Clock, iso
+from .paging import Paged, paged
 from .schema import AreaSchema
 from .snapshot_rules import CURSOR_KEY  # the dispatcher's cursor: one name for it and the rule that checks it
 from .store import Store, dumps
@@ -94,9 +95,42 @@ class EventStream:
         with self.store.read() as conn:
             return [Event.from_row(r) for r in conn.execute(sql, args)]
 
+    def page(self, page: int, size: int, *, event_type: str = "", sharedo_id: str = "") -> tuple[Paged, int]:
+        """One page of the stream, newest first, filtered by type and work item, with the number of the last
+        event read in the same breath (the events page polls for what comes after it)."""
+        where, args = _filtered(event_type, sharedo_id)
+        with self.store.read() as conn:
+            result = paged(conn, "SELECT * FROM events WHERE 1=1" + where + " ORDER BY number DESC", args, page, size)
+            return result, self.last_number()
+
+    def newer(
+        self, number: int, limit: int, *, event_type: str = "", sharedo_id: str = ""
+    ) -> tuple[list[sqlite3.Row], int]:
+        """Events after `number`, newest first, at most `limit`, with the number of the last event read in the
+        same breath (the events page's feed)."""
+        where, args = _filtered(event_type, sharedo_id)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM events WHERE 1=1" + where + " AND number > ? ORDER BY number DESC LIMIT ?",
+                [*args, number, limit],
+            ).fetchall()
+            return rows, self.last_number()
+
     def last_number(self) -> int:
         with self.store.read() as conn:
             return int(conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0])
+
+
+def _filtered(event_type: str, sharedo_id: str) -> tuple[str, list[Any]]:
+    """The WHERE clause (after `WHERE 1=1`) of an event type and a work item, either empty for all."""
+    where, args = "", []
+    if event_type:
+        where += " AND event_type = ?"
+        args.append(event_type)
+    if sharedo_id:
+        where += " AND sharedo_id = ?"
+        args.append(sharedo_id)
+    return where, args
 
 
 class Dispatcher:

@@ -108,6 +108,15 @@ class Scheduler:
     def _remember(self, kind: str, name: str, due: datetime, ok: bool, payload: dict[str, Any] | None = None) -> None:
         self.ran.append({"kind": kind, "id": name, "dueAt": iso(due), "ok": ok, "payload": payload or {}})
 
+    def timers_of(self, kind: str, field: str, value: str) -> list[Any]:
+        """The timers of one kind whose payload's `field` is `value`, earliest first (id, due_at, payload): what
+        one owner waits on (a plan execution's page lists its timers)."""
+        with self.store.read() as conn:
+            return conn.execute(
+                "SELECT id, due_at, payload FROM jobs WHERE kind=? AND json_extract(payload, ?)=? ORDER BY due_at",
+                (kind, f"$.{field}", value),
+            ).fetchall()
+
     def pending(self) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             rows = conn.execute("SELECT * FROM jobs ORDER BY due_at, id").fetchall()
