@@ -34,6 +34,7 @@ from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import Event
 from .kernel.schema import AreaSchema
 from .kernel.store import Store
+from .workitem_reads import WorkItemReads
 
 VAPID_KEY_FILE = "web-push-vapid-key.pem"
 MAX_ENDPOINT = 2048
@@ -181,11 +182,10 @@ class Notifications:
         person = self._own(user_id, principal)
         with self.store.read() as conn:
             rows = conn.execute(
-                "SELECT n.*, w.title AS sharedo_title, w.reference AS sharedo_reference FROM notifications n "
-                "LEFT JOIN work_items w ON w.id = n.sharedo_id WHERE n.user_id=? "
-                "ORDER BY n.created DESC, n.rowid DESC LIMIT ?",
+                "SELECT * FROM notifications WHERE user_id=? ORDER BY created DESC, rowid DESC LIMIT ?",
                 (person, MAX_LISTED),
             ).fetchall()
+            items = WorkItemReads(self.store).titles(r["sharedo_id"] for r in rows)
             unread = conn.execute(
                 "SELECT COUNT(*) FROM notifications WHERE user_id=? AND dismissed=0", (person,)
             ).fetchone()[0]
@@ -198,8 +198,8 @@ class Notifications:
                     "title": r["title"],
                     "message": r["message"],
                     "sharedoId": r["sharedo_id"],
-                    "sharedoTitle": r["sharedo_title"],
-                    "sharedoReference": r["sharedo_reference"],
+                    "sharedoTitle": items.get(r["sharedo_id"], {}).get("title"),
+                    "sharedoReference": items.get(r["sharedo_id"], {}).get("reference"),
                     "priorityName": r["priority"],
                     "createDateTime": r["created"],
                     "hasBeenDismissed": bool(r["dismissed"]),

@@ -52,6 +52,26 @@ class WorkItemReads:
             ).fetchall()
         return {r["id"]: {"title": r["title"], "reference": r["reference"]} for r in rows}
 
+    def attribute_values(self, item_id: str, names: Iterable[str], conn: sqlite3.Connection) -> dict[str, str | None]:
+        """The work item's attributes of those names that it has, read on the caller's connection (in its
+        transaction: a rule deciding from them and writing sees its own writes)."""
+        wanted = list(names)
+        rows = conn.execute(
+            f"SELECT name, value FROM attributes WHERE work_item_id=? AND name IN ({','.join('?' * len(wanted))})",
+            (item_id, *wanted),
+        )
+        return {r["name"]: r["value"] for r in rows}
+
+    def ids_with_attributes(self, names: Iterable[str], conn: sqlite3.Connection) -> list[str]:
+        """The work items holding any attribute of those names, by id."""
+        wanted = list(names)
+        rows = conn.execute(
+            f"SELECT DISTINCT work_item_id FROM attributes WHERE name IN ({','.join('?' * len(wanted))}) "
+            "ORDER BY work_item_id",
+            wanted,
+        )
+        return [r[0] for r in rows]
+
     def pickable(self, limit: int) -> list[dict[str, Any]]:
         """The first `limit` by reference (those without one last), for a page's work-item picker."""
         with self.store.read() as conn:

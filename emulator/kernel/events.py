@@ -116,6 +116,19 @@ class EventStream:
             ).fetchall()
             return rows, self.last_number()
 
+    def of_work_items(
+        self, ids: list[str], limit: int, offset: int, conn: sqlite3.Connection
+    ) -> tuple[int, list[sqlite3.Row]]:
+        """How many events name one of the work items, and a page of them, newest first (a chronology), read
+        on the caller's connection."""
+        marks = ",".join("?" * len(ids))
+        total = conn.execute(f"SELECT COUNT(*) FROM events WHERE sharedo_id IN ({marks})", ids).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT * FROM events WHERE sharedo_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
+            [*ids, limit, offset],
+        ).fetchall()
+        return int(total), rows
+
     def last_number(self) -> int:
         with self.store.read() as conn:
             return int(conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0])

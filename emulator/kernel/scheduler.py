@@ -117,6 +117,13 @@ class Scheduler:
                 (kind, f"$.{field}", value),
             ).fetchall()
 
+    def cancel_timers_of(self, tx, kind: str, field: str, value: str) -> int:
+        """Cancel, in the caller's transaction, the timers of one kind whose payload's `field` is `value` (what
+        a cancelled plan execution waited on); returns how many."""
+        return tx.execute(
+            "DELETE FROM jobs WHERE kind=? AND json_extract(payload, ?)=?", (kind, f"$.{field}", value)
+        ).rowcount
+
     def pending(self) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             rows = conn.execute("SELECT * FROM jobs ORDER BY due_at, id").fetchall()
