@@ -72,6 +72,14 @@ class WorkItemReads:
         )
         return [r[0] for r in rows]
 
+    def participant_ods_ids(self, item_id: str, role: str) -> list[str]:
+        """The ODS ids of the work item's participants in one role, in the order they were added."""
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT ods_id FROM participants WHERE work_item_id=? AND role=? ORDER BY rowid", (item_id, role)
+            )
+            return [r["ods_id"] for r in rows]
+
     def pickable(self, limit: int) -> list[dict[str, Any]]:
         """The first `limit` by reference (those without one last), for a page's work-item picker."""
         with self.store.read() as conn:

@@ -142,8 +142,6 @@ NOT_YET_MOVED: dict[tuple[str, str], str] = {
     ("emulator.integrations.clio.pushes", "comments"): "the messages to push: a join of comments, clio_matters and "
     "clio_pushes with one LIMIT; to split into the work items' read and the integration's",
     ("emulator.integrations.clio.pushes", "documents"): "the documents to push: the same join with documents",
-    ("emulator.integrations.clio.pushes", "participants"): "the client's Clio contact: participants joined to ods",
-    ("emulator.integrations.clio.pushes", "ods"): "the client's Clio contact: participants joined to ods",
 }
 
 

@@ -29,6 +29,7 @@ from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError, er
 from ...kernel.clock import Clock, iso
 from ...kernel.store import Store
 from ...ods import Ods, contact_details
+from ...workitem_reads import WorkItemReads
 from .connection import ClioConnection
 from .settings import ClioSettings
 from .sync import CONTACT_REFERENCE
@@ -121,12 +122,10 @@ class ClioPushes:
     def _client_contact(self, item_id: str) -> int | None:
         prefix = CONTACT_REFERENCE.format("")
         with self.store.read() as conn:
-            for row in conn.execute(
-                "SELECT json_extract(o.body, '$.externalReference') AS ref FROM participants p"
-                " JOIN ods o ON o.id = p.ods_id WHERE p.work_item_id=? AND p.role=?",
-                (item_id, self.settings.client_role),
-            ):
-                ref = row["ref"] or ""
+            for ods_id in WorkItemReads(self.store).participant_ods_ids(item_id, self.settings.client_role):
+                _, person = self._ods.find(ods_id, conn) or ("", {})
+                ref = person.get("externalReference")
+                ref = ref if isinstance(ref, str) else ""
                 if ref.startswith(prefix) and ref[len(prefix) :].isdigit():
                     return int(ref[len(prefix) :])
         return None
