@@ -204,6 +204,16 @@ class Documents:
         rows = conn.execute("SELECT * FROM documents WHERE work_item_id=? ORDER BY created, rowid", (item_id,))
         return [Document.from_row(r) for r in rows]
 
+    def listed_from(self, after: tuple[str, str] | None, limit: int) -> list[sqlite3.Row]:
+        """Every work item's documents in the order they were added (created, id), the `limit` after `after`
+        (the created and id of the last one read): a reader walks them all a chunk at a time."""
+        sql, args = "SELECT id, work_item_id, file_name, content_type, created FROM documents", []
+        if after is not None:
+            sql += " WHERE created > ? OR (created = ? AND id > ?)"
+            args += [after[0], *after]
+        with self.store.read() as conn:
+            return conn.execute(sql + " ORDER BY created, id LIMIT ?", [*args, limit]).fetchall()
+
     def find(self, doc_id: str, conn: sqlite3.Connection | None = None) -> Document | None:
         try:
             doc_id = str(uuid.UUID(str(doc_id)))

@@ -80,6 +80,16 @@ class WorkItemReads:
             )
             return [r["ods_id"] for r in rows]
 
+    def comments_from(self, after: tuple[str, str] | None, limit: int) -> list[sqlite3.Row]:
+        """Every work item's comments in the order they were made (created, id), the `limit` after `after`
+        (the created and id of the last one read): a reader walks them all a chunk at a time."""
+        sql, args = "SELECT id, work_item_id, comment, author, created FROM comments", []
+        if after is not None:
+            sql += " WHERE created > ? OR (created = ? AND id > ?)"
+            args += [after[0], *after]
+        with self.store.read() as conn:
+            return conn.execute(sql + " ORDER BY created, id LIMIT ?", [*args, limit]).fetchall()
+
     def pickable(self, limit: int) -> list[dict[str, Any]]:
         """The first `limit` by reference (those without one last), for a page's work-item picker."""
         with self.store.read() as conn:

@@ -139,9 +139,6 @@ NOT_YET_MOVED: dict[tuple[str, str], str] = {
     ("smartplans.executions", "jobs"): "cancel's timers: Scheduler.cancel_timers_of (executions.py is being split)",
     ("emulator.integrations.clio.sync", "ods"): "the client person found and upserted by externalReference, the "
     "users by e-mail: an Ods read and upsert to add (sync.py is being refactored)",
-    ("emulator.integrations.clio.pushes", "comments"): "the messages to push: a join of comments, clio_matters and "
-    "clio_pushes with one LIMIT; to split into the work items' read and the integration's",
-    ("emulator.integrations.clio.pushes", "documents"): "the documents to push: the same join with documents",
 }
 
 
