@@ -81,6 +81,29 @@ class Ods:
             {"id": r["id"], "kind": r["kind"], "name": display_name(r["kind"], json.loads(r["body"]))} for r in rows
         ]
 
+    def people(self, conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+        """Every person's record, as stored (the Clio sync finds its users by e-mail among them)."""
+        for r in conn.execute("SELECT body FROM ods WHERE kind='person'"):
+            yield json.loads(r["body"])
+
+    def by_external_reference(
+        self, kind: str, reference: str, conn: sqlite3.Connection
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The record a PMS knows by its own id (`externalReference`): id and record, by the index on it (schema
+        8: no scan), read on the caller's connection."""
+        row = conn.execute(
+            "SELECT id, body FROM ods WHERE json_extract(body, '$.externalReference')=? AND kind=?", (reference, kind)
+        ).fetchone()
+        return (row["id"], json.loads(row["body"])) if row else None
+
+    def put(self, tx: sqlite3.Connection, kind: str, ods_id: str, body: dict[str, Any]) -> None:
+        """Write a record, new or replacing the one with that id, in the caller's transaction (who writes it
+        raises its ODS event)."""
+        tx.execute(
+            "INSERT INTO ods VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET body=excluded.body",
+            (ods_id, kind, dumps(body)),
+        )
+
     def _records(self, conn: sqlite3.Connection) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for r in conn.execute("SELECT id, kind, body FROM ods ORDER BY kind, id"):
             yield r["id"], r["kind"], json.loads(r["body"])

@@ -137,8 +137,6 @@ NOT_YET_MOVED: dict[tuple[str, str], str] = {
         "work_items",
     ): "_tell_ended's reference: WorkItemReads.titles (executions.py is being split)",
     ("smartplans.executions", "jobs"): "cancel's timers: Scheduler.cancel_timers_of (executions.py is being split)",
-    ("emulator.integrations.clio.sync", "ods"): "the client person found and upserted by externalReference, the "
-    "users by e-mail: an Ods read and upsert to add (sync.py is being refactored)",
 }
 
 
