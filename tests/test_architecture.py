@@ -225,3 +225,12 @@ def test_the_table_check_names_the_file_line_and_table():
     ]
     assert foreign_tables("emulator.workitems", source, owner) == [(3, "events"), (5, "events")]
     assert "work_items" in tables_named("CREATE INDEX work_items_type ON work_items(type)")
+
+
+def test_the_kernel_imports_nothing_above_it():
+    """The store applies the schema the root hands it: the kernel names no area (nor anything above it)."""
+    graph = import_graph()
+    for name, targets in graph.items():
+        if name.startswith("emulator.kernel"):
+            above = sorted(t for t in targets if not t.startswith("emulator.kernel"))
+            assert above == [], f"{name} imports {above}"
