@@ -228,32 +228,7 @@ class Store:
             for name, table in tables.items():
                 if name not in known:
                     raise SnapshotError(f"snapshot.tables.{name}: unknown table")
-                info = conn.execute(f"PRAGMA table_info({name})").fetchall()
-                columns = [r[1] for r in info]
-                required = {r[0] for r in info if r[3] or r[5]}  # NOT NULL, or part of the primary key
-                declared = [str(r[2]).upper() for r in info]
-                key = [r[0] for r in sorted(info, key=lambda r: r[5]) if r[5]]
-                if not isinstance(table, dict) or table.get("columns") != columns:
-                    raise SnapshotError(f"snapshot.tables.{name}.columns must be {columns}")
-                rows = table.get("rows")
-                if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
-                    raise SnapshotError(f"snapshot.tables.{name}.rows must be lists of {len(columns)} values")
-                seen: dict[tuple, int] = {}
-                for i, row in enumerate(rows):
-                    for j, value in enumerate(row):
-                        where = f"snapshot.tables.{name}.rows[{i}][{j}] ({columns[j]})"
-                        problem = _cell_problem(value, j in required, declared[j])
-                        if problem:
-                            raise SnapshotError(f"{where}: {problem}")
-                    if key:
-                        ident = tuple(row[j] for j in key)
-                        if ident in seen:
-                            raise SnapshotError(
-                                f"snapshot.tables.{name}.rows[{i}]: the same {'/'.join(columns[j] for j in key)} "
-                                f"{ident[0] if len(ident) == 1 else ident!r} as rows[{seen[ident]}]"
-                            )
-                        seen[ident] = i
-                result[name] = [tuple(r) for r in rows]
+                result[name] = _table_rows(conn, name, table)
         problem = broken_rule(snapshot)
         if problem:
             raise SnapshotError(f"snapshot breaks a rule: {problem}")
@@ -266,6 +241,54 @@ class Store:
 
 class SnapshotError(ValueError):
     pass
+
+
+def _table_rows(conn: sqlite3.Connection, name: str, table: Any) -> list[tuple]:
+    """One snapshot table's rows, once they fit the table as this file declares it: its columns in order,
+    each cell storable (and present where required), no primary key twice; else the first problem, named."""
+    info = conn.execute(f"PRAGMA table_info({name})").fetchall()
+    columns = [r[1] for r in info]
+    required = {r[0] for r in info if r[3] or r[5]}  # NOT NULL, or part of the primary key
+    declared = [str(r[2]).upper() for r in info]
+    key = [r[0] for r in sorted(info, key=lambda r: r[5]) if r[5]]
+    rows = _listed_rows(name, table, columns)
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(rows):  # row by row: the first problem is the one reported, as it comes
+        _check_cells(name, i, row, columns, required, declared)
+        if key:
+            _check_key(name, i, row, columns, key, seen)
+    return [tuple(r) for r in rows]
+
+
+def _listed_rows(name: str, table: Any, columns: list[str]) -> list[list[Any]]:
+    """The table's rows, once it names this file's columns in order and each row has a value for each."""
+    if not isinstance(table, dict) or table.get("columns") != columns:
+        raise SnapshotError(f"snapshot.tables.{name}.columns must be {columns}")
+    rows = table.get("rows")
+    if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
+        raise SnapshotError(f"snapshot.tables.{name}.rows must be lists of {len(columns)} values")
+    return rows
+
+
+def _check_key(name: str, i: int, row: list[Any], columns: list[str], key: list[int], seen: dict[tuple, int]) -> None:
+    """Row i's primary key is not one an earlier row has (`seen`: key -> row, kept up to date)."""
+    ident = tuple(row[j] for j in key)
+    if ident in seen:
+        raise SnapshotError(
+            f"snapshot.tables.{name}.rows[{i}]: the same {'/'.join(columns[j] for j in key)} "
+            f"{ident[0] if len(ident) == 1 else ident!r} as rows[{seen[ident]}]"
+        )
+    seen[ident] = i
+
+
+def _check_cells(
+    name: str, i: int, row: list[Any], columns: list[str], required: set[int], declared: list[str]
+) -> None:
+    """Each cell of row i storable in its column (and present where required)."""
+    for j, value in enumerate(row):
+        problem = _cell_problem(value, j in required, declared[j])
+        if problem:
+            raise SnapshotError(f"snapshot.tables.{name}.rows[{i}][{j}] ({columns[j]}): {problem}")
 
 
 def _cell_problem(value: Any, required: bool, declared: str = "") -> str | None:
