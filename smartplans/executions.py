@@ -24,6 +24,7 @@ from emulator.kernel.errors import ApiError, not_found
 from emulator.kernel.events import Event
 from emulator.kernel.store import dumps_ascii as dumps
 from emulator.solution.loading import SolutionError
+from emulator.workitem_reads import WorkItemReads
 
 from .mocks import Mocks
 from .plans import BrokenPlan, Plan, PlanError, changed, reload_visual, script_plan, solution_plans
@@ -377,13 +378,12 @@ class SmartPlans:
     def _tell_ended(self, execution_id: str) -> None:
         with self.store.read() as conn:
             row = conn.execute(
-                "SELECT e.plan, e.state, e.last_error, w.reference FROM plan_executions e "
-                "LEFT JOIN work_items w ON w.id = e.sharedo_id WHERE e.id=?",
-                (execution_id,),
+                "SELECT plan, state, last_error, sharedo_id FROM plan_executions WHERE id=?", (execution_id,)
             ).fetchone()
         if row is None or row["state"] not in (STOPPED, ERRORED):
             return  # WAITING (a timer, a phase) or gone with a reset
-        ended = {"id": execution_id, "plan": row["plan"], "state": row["state"], "workItem": row["reference"]}
+        item = WorkItemReads(self.store).titles([row["sharedo_id"]]).get(row["sharedo_id"], {})
+        ended = {"id": execution_id, "plan": row["plan"], "state": row["state"], "workItem": item.get("reference")}
         ended["error"] = row["last_error"]
         for listener in self.on_ended:
             try:
@@ -814,9 +814,7 @@ class SmartPlans:
                 raise not_found("plan execution", execution_id)
             if ex["state"] == STOPPED:
                 raise ApiError(409, "the execution has already stopped")
-            for job in tx.execute("SELECT id, payload FROM jobs WHERE kind=?", (TIMER_KIND,)).fetchall():
-                if json.loads(job["payload"]).get("executionId") == execution_id:
-                    tx.execute("DELETE FROM jobs WHERE id=?", (job["id"],))
+            self.scheduler.cancel_timers_of(tx, TIMER_KIND, "executionId", execution_id)
             tx.execute("DELETE FROM runtime_triggers WHERE execution_id=?", (execution_id,))
             tx.execute(
                 "UPDATE execution_steps SET state='CANCELLED' WHERE execution_id=? AND state IN "
