@@ -14,6 +14,7 @@ from typing import Any
 from .identity import Principal, require
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError
+from .kernel.schema import AreaSchema
 from .kernel.store import Store
 
 MAX_BOOKMARKS = 10_000  # per user: a list longer than this is a runaway script, not a person
@@ -67,13 +68,16 @@ class Bookmarks:
         person = person_of(principal)
         with self.store.read() as conn:
             rows = conn.execute(
-                "SELECT b.work_item_id, b.created FROM bookmarks b JOIN work_items w ON w.id = b.work_item_id "
-                "WHERE b.user_id=? ORDER BY b.created DESC, b.work_item_id LIMIT ?",
-                (person, min(count, MAX_BOOKMARKS)),
-            ).fetchall()
-            out = []
-            for row in rows:
-                item = self.workitems.get(row["work_item_id"], conn)
+                "SELECT work_item_id, created FROM bookmarks WHERE user_id=? ORDER BY created DESC, work_item_id",
+                (person,),
+            )
+            out: list[dict[str, Any]] = []
+            for row in rows:  # at most MAX_BOOKMARKS, read until `count` of existing work items are listed
+                if len(out) >= min(count, MAX_BOOKMARKS):
+                    break
+                item = self.workitems.find(row["work_item_id"], conn)
+                if item is None:  # a bookmark of a work item no longer there is not listed
+                    continue
                 wt = self.workitems.types.get(item.type)
                 out.append(
                     {
@@ -88,3 +92,23 @@ class Bookmarks:
                     }
                 )
         return out
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="bookmarks",
+    modules=("emulator.bookmarks",),
+    tables=("bookmarks",),
+    migrations={
+        # 9: the global features the mobile app uses, per user (with notifications): bookmarks. Users are ODS
+        # people (user_id is the person's id).
+        9: """
+    CREATE TABLE bookmarks (
+        user_id TEXT NOT NULL,
+        work_item_id TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (user_id, work_item_id)
+    );
+    """,
+    },
+)

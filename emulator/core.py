@@ -8,23 +8,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from smartplans import schema as plans_schema
 from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
+from . import bookmarks, documents, identity, linked_services, notifications, ods, outbox, timeentries, workitems
 from .bookmarks import Bookmarks
 from .documents import Documents
 from .features import FeatureError, FeatureSwitches
 from .finance import Finance, check_thresholds
 from .hosts import AllowedHostsError, parse_allowed_hosts
 from .identity import Identity
+from .integrations.clio import schema as clio_schema
 from .integrations.clio.integration import ClioIntegration
 from .integrations.clio.settings import ClioSettingsError, parse_clio
 from .integrations.demo_pms import DeliveryConfigError, DemoPmsDeliveries
+from .kernel import events, scheduler, store
 from .kernel.clock import LATEST, Clock, iso, parse_instant
 from .kernel.datadir import DataDirLock
 from .kernel.errors import ApiError
 from .kernel.events import Dispatcher, EventStream, load_catalogue
 from .kernel.scheduler import Scheduler
+from .kernel.schema import Schema
 from .kernel.store import SnapshotError, Store
 from .linked_services import LinkedServiceError, LinkedServices, ProxyLog, parse_services
 from .notifications import Notifications
@@ -37,6 +42,27 @@ from .timeentries import TimeEntries
 from .workitems import WorkItems
 
 CLOCK_KEY = "clock.virtualNow"
+
+# Every area's tables and migrations, handed to the Store. The order is the order in which the areas' parts of
+# one migration number run: append new areas at the end, never reorder (emulator/kernel/schema.py).
+SCHEMA = Schema(
+    [
+        store.SCHEMA,
+        workitems.SCHEMA,
+        ods.SCHEMA,
+        events.SCHEMA,
+        scheduler.SCHEMA,
+        identity.SCHEMA,
+        plans_schema.SCHEMA,
+        linked_services.SCHEMA,
+        timeentries.SCHEMA,
+        documents.SCHEMA,
+        outbox.SCHEMA,
+        clio_schema.SCHEMA,
+        bookmarks.SCHEMA,
+        notifications.SCHEMA,
+    ]
+)
 
 SWITCH_INTERVAL_S = 0.001  # serve mode's GIL switch interval (see start_background)
 
@@ -80,7 +106,7 @@ class Emulator:
         if settings.fresh and settings.data_dir.exists():
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-        self.store = Store(db, synchronous=settings.synchronous)
+        self.store = Store(db, SCHEMA, synchronous=settings.synchronous)
         self.clock = Clock(settings.clock, settings.clock_start)
         self.catalogue = load_catalogue()
         self.stream = EventStream(self.store, self.clock, self.catalogue)
@@ -169,7 +195,7 @@ class Emulator:
     # -- state ----------------------------------------------------------------------------------
     def _load(self) -> None:
         """Seed once into a scratch store to get the baseline; a new data dir starts from it."""
-        scratch = Store(":memory:")
+        scratch = Store(":memory:", SCHEMA)
         try:
             scratch_stream = _SeedStream(scratch, self.clock, self.catalogue)
             scratch_items = WorkItems(scratch, self.clock, scratch_stream, self.solution, Ods(scratch))

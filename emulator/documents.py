@@ -29,6 +29,7 @@ from .identity import Principal, require
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
+from .kernel.schema import AreaSchema
 from .kernel.store import SnapshotError, Store
 from .workitems import WorkItem, WorkItems
 
@@ -202,6 +203,16 @@ class Documents:
     def _rows(self, conn: sqlite3.Connection, item_id: str) -> list[Document]:
         rows = conn.execute("SELECT * FROM documents WHERE work_item_id=? ORDER BY created, rowid", (item_id,))
         return [Document.from_row(r) for r in rows]
+
+    def listed_from(self, after: tuple[str, str] | None, limit: int) -> list[sqlite3.Row]:
+        """Every work item's documents in the order they were added (created, id), the `limit` after `after`
+        (the created and id of the last one read): a reader walks them all a chunk at a time."""
+        sql, args = "SELECT id, work_item_id, file_name, content_type, created FROM documents", []
+        if after is not None:
+            sql += " WHERE created > ? OR (created = ? AND id > ?)"
+            args += [after[0], *after]
+        with self.store.read() as conn:
+            return conn.execute(sql + " ORDER BY created, id LIMIT ?", [*args, limit]).fetchall()
 
     def find(self, doc_id: str, conn: sqlite3.Connection | None = None) -> Document | None:
         try:
@@ -479,3 +490,29 @@ def _content_type(given: str | None, file_name: str) -> str:
         return given
     guessed, _ = mimetypes.guess_type(file_name, strict=False)
     return guessed or given or "application/octet-stream"
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="documents",
+    modules=("emulator.documents",),
+    tables=("documents",),
+    migrations={
+        # 6: related documents: one row per document; the bytes are files named by sha256 under <data-dir>/documents/.
+        6: """
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        work_item_id TEXT NOT NULL REFERENCES work_items(id),
+        folder TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        created_by TEXT,
+        created TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX documents_path ON documents(work_item_id, folder COLLATE NOCASE, file_name COLLATE NOCASE);
+    CREATE INDEX documents_sha256 ON documents(sha256);
+    """,
+    },
+)

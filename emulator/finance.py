@@ -15,6 +15,7 @@ from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid
 from .kernel.events import EventStream
 from .kernel.store import Store
+from .workitem_reads import WorkItemReads
 from .workitems import WorkItem, WorkItems
 
 DEFAULT_THRESHOLDS = (0.8, 1.0)
@@ -170,13 +171,7 @@ class Finance:
         above it, whichever figure moved. `feeAlert` holds the highest threshold alerted and still reached
         (stored with the figures, so a restart or a snapshot load raises nothing twice); falling back below
         a line lowers it, so crossing that line again alerts again. Returns how many alerts were raised."""
-        attrs = {
-            r["name"]: r["value"]
-            for r in tx.execute(
-                "SELECT name, value FROM attributes WHERE work_item_id=? AND name IN (?,?,?)",
-                (item.id, *FEE_FIGURES, FEE_ALERT),
-            )
-        }
+        attrs = WorkItemReads(self.store).attribute_values(item.id, (*FEE_FIGURES, FEE_ALERT), tx)
         estimate, actual = _stored(attrs.get("estimatedFees")), _stored(attrs.get("actualFees"))
         reached = []
         if estimate and estimate > 0 and actual is not None:
@@ -212,13 +207,7 @@ class Finance:
     def sweep(self) -> int:
         """The rule over every work item holding a fee figure: at load, for seeded data and snapshots."""
         with self.store.transaction() as tx:
-            ids = [
-                r[0]
-                for r in tx.execute(
-                    "SELECT DISTINCT work_item_id FROM attributes WHERE name IN (?,?,?) ORDER BY work_item_id",
-                    (*FEE_FIGURES, FEE_ALERT),
-                )
-            ]
+            ids = WorkItemReads(self.store).ids_with_attributes((*FEE_FIGURES, FEE_ALERT), tx)
             return sum(self._alert(tx, self.items.get(i, tx)) for i in ids)
 
 

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from .kernel.http_server import is_loopback_host
+from .kernel.paging import Paged, paged
+from .kernel.schema import AreaSchema
 from .kernel.settings_table import Setting, SettingsTable, same
 
 HEADER_NAME = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"  # an HTTP header name (RFC 9110 token)
@@ -365,6 +367,20 @@ class ProxyLog:
                 (iso(self.clock.now()), service, method, "/" + path, status, ms, caller),
             )
 
+    def page(self, service: str | None, page: int, size: int) -> Paged:
+        """One page of the proxied calls, newest first, of one service or all (the PMS pages)."""
+        sql, args = "SELECT * FROM proxy_calls", []
+        if service:
+            sql += " WHERE service=?"
+            args.append(service)
+        with self.store.read() as conn:
+            return paged(conn, sql + " ORDER BY id DESC", args, page, size)
+
+    def last_number(self) -> int:
+        """How many calls went through the proxy (the number of the last one; the home page's count)."""
+        with self.store.read() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM proxy_calls").fetchone()[0])
+
     def entries(self, service: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM proxy_calls", []
         if service:
@@ -384,3 +400,26 @@ class ProxyLog:
             }
             for r in rows
         ]
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="linked services",
+    modules=("emulator.linked_services",),
+    tables=("proxy_calls",),
+    migrations={
+        # 3: the linked-service proxy's audit log.
+        3: """
+    CREATE TABLE proxy_calls (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        service TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        caller TEXT NOT NULL
+    );
+    """,
+    },
+)

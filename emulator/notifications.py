@@ -32,7 +32,9 @@ from .identity import Principal
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import Event
+from .kernel.schema import AreaSchema
 from .kernel.store import Store
+from .workitem_reads import WorkItemReads
 
 VAPID_KEY_FILE = "web-push-vapid-key.pem"
 MAX_ENDPOINT = 2048
@@ -180,11 +182,10 @@ class Notifications:
         person = self._own(user_id, principal)
         with self.store.read() as conn:
             rows = conn.execute(
-                "SELECT n.*, w.title AS sharedo_title, w.reference AS sharedo_reference FROM notifications n "
-                "LEFT JOIN work_items w ON w.id = n.sharedo_id WHERE n.user_id=? "
-                "ORDER BY n.created DESC, n.rowid DESC LIMIT ?",
+                "SELECT * FROM notifications WHERE user_id=? ORDER BY created DESC, rowid DESC LIMIT ?",
                 (person, MAX_LISTED),
             ).fetchall()
+            items = WorkItemReads(self.store).titles(r["sharedo_id"] for r in rows)
             unread = conn.execute(
                 "SELECT COUNT(*) FROM notifications WHERE user_id=? AND dismissed=0", (person,)
             ).fetchone()[0]
@@ -197,8 +198,8 @@ class Notifications:
                     "title": r["title"],
                     "message": r["message"],
                     "sharedoId": r["sharedo_id"],
-                    "sharedoTitle": r["sharedo_title"],
-                    "sharedoReference": r["sharedo_reference"],
+                    "sharedoTitle": items.get(r["sharedo_id"], {}).get("title"),
+                    "sharedoReference": items.get(r["sharedo_id"], {}).get("reference"),
                     "priorityName": r["priority"],
                     "createDateTime": r["created"],
                     "hasBeenDismissed": bool(r["dismissed"]),
@@ -329,3 +330,46 @@ class Notifications:
                 (person,),
             ).fetchall()
         return [dict(r) for r in rows]
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="notifications",
+    modules=("emulator.notifications",),
+    tables=("notifications", "notification_settings", "web_push_subscriptions"),
+    migrations={
+        # 9: the global features the mobile app uses, per user (with bookmarks): notifications, their settings and
+        # the web push subscriptions the app registers. Users are ODS people (user_id is the person's id).
+        9: """
+    CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        sharedo_id TEXT,
+        priority TEXT NOT NULL,
+        created TEXT NOT NULL,
+        dismissed INTEGER NOT NULL DEFAULT 0,
+        event_number INTEGER,
+        UNIQUE (user_id, event_number)
+    );
+    CREATE INDEX notifications_by_user ON notifications(user_id, created);
+    CREATE TABLE notification_settings (
+        user_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        frequency INTEGER NOT NULL,
+        PRIMARY KEY (user_id, type, channel)
+    );
+    CREATE TABLE web_push_subscriptions (
+        user_id TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (user_id, endpoint)
+    );
+    """,
+    },
+)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .kernel.binding import Fields
 from .kernel.errors import ApiError, not_found
+from .kernel.schema import AreaSchema
 from .kernel.store import Store, dumps
 
 KINDS = ("person", "organisation")
@@ -70,6 +71,38 @@ class Ods:
         that it sits beside the record's own keys is inferred]."""
         doc = self.get(kind, ods_id)
         return {**doc, "contactDetails": contact_details(doc)}
+
+    def choices(self, limit: int) -> list[dict[str, str]]:
+        """People and organisations to pick from (the create form's participants): id, kind and the name shown,
+        the first `limit` by kind and id."""
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT id, kind, body FROM ods ORDER BY kind, id LIMIT ?", (limit,)).fetchall()
+        return [
+            {"id": r["id"], "kind": r["kind"], "name": display_name(r["kind"], json.loads(r["body"]))} for r in rows
+        ]
+
+    def people(self, conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+        """Every person's record, as stored (the Clio sync finds its users by e-mail among them)."""
+        for r in conn.execute("SELECT body FROM ods WHERE kind='person'"):
+            yield json.loads(r["body"])
+
+    def by_external_reference(
+        self, kind: str, reference: str, conn: sqlite3.Connection
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The record a PMS knows by its own id (`externalReference`): id and record, by the index on it (schema
+        8: no scan), read on the caller's connection."""
+        row = conn.execute(
+            "SELECT id, body FROM ods WHERE json_extract(body, '$.externalReference')=? AND kind=?", (reference, kind)
+        ).fetchone()
+        return (row["id"], json.loads(row["body"])) if row else None
+
+    def put(self, tx: sqlite3.Connection, kind: str, ods_id: str, body: dict[str, Any]) -> None:
+        """Write a record, new or replacing the one with that id, in the caller's transaction (who writes it
+        raises its ODS event)."""
+        tx.execute(
+            "INSERT INTO ods VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET body=excluded.body",
+            (ods_id, kind, dumps(body)),
+        )
 
     def _records(self, conn: sqlite3.Connection) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for r in conn.execute("SELECT id, kind, body FROM ods ORDER BY kind, id"):
@@ -261,3 +294,21 @@ def contact_details(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in PRIVATE_KEYS}
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="ODS",
+    modules=("emulator.ods",),
+    tables=("ods",),
+    migrations={
+        # 1: ODS people and organisations.
+        1: """
+    CREATE TABLE ods (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);
+    """,
+        # 8: an ODS record found by its externalReference (a PMS's own id for it: the Clio client) without a scan.
+        8: """
+    CREATE INDEX ods_external_reference ON ods(json_extract(body, '$.externalReference'));
+    """,
+    },
+)

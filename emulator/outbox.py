@@ -29,6 +29,7 @@ from .kernel.binding import Fields
 from .kernel.clock import Clock, iso
 from .kernel.errors import not_found
 from .kernel.http_server import is_loopback_host
+from .kernel.schema import AreaSchema
 from .kernel.store import Store
 
 log = logging.getLogger("operate.outbox")
@@ -525,3 +526,38 @@ def _check_attachment(i: int, attachment: Any) -> tuple[str, str, str]:
     if not isinstance(content, str):
         raise ValueError(f"{where}: content must be text (str)")
     return name, ctype.lower(), content
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="outbox",
+    modules=("emulator.outbox",),
+    tables=("outbox", "outbox_attachments"),
+    migrations={
+        # 7: mail (the outbox), with the integrations of the same version.
+        7: """
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        created TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        work_item_id TEXT,
+        delivery TEXT NOT NULL,
+        delivery_error TEXT,
+        delivered TEXT
+    );
+    CREATE INDEX outbox_created ON outbox(created, id);
+    CREATE TABLE outbox_attachments (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL REFERENCES outbox(id),
+        file_name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        content TEXT NOT NULL
+    );
+    CREATE INDEX outbox_attachments_message ON outbox_attachments(message_id);
+    """,
+    },
+)

@@ -17,6 +17,7 @@ from .kernel.binding import Fields
 from .kernel.clock import Clock, iso, parse_instant
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
+from .kernel.schema import AreaSchema
 from .kernel.store import Store, dumps
 from .ods import Ods, display_name
 from .workitems import WorkItems
@@ -304,3 +305,32 @@ def _require_mandatory_segments(f: Fields, segments: list[dict[str, Any]], known
     for seg in known.values():
         if seg["isMandatoryForEntry"] and seg["id"] not in given:
             f.error("segments", f"segment {seg['id']!r} ({seg['name']}) is required")
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="time entries",
+    modules=("emulator.timeentries",),
+    tables=("time_entries",),
+    migrations={
+        # 4: time entries (the public time v2 API).
+        4: """
+    CREATE TABLE time_entries (
+        id TEXT PRIMARY KEY,
+        sharedo_id TEXT NOT NULL REFERENCES work_items(id),
+        ods_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        category TEXT NOT NULL,
+        start_time TEXT,
+        end_time TEXT,
+        duration_seconds INTEGER NOT NULL,
+        billing_notes TEXT,
+        segments TEXT NOT NULL,
+        created_by TEXT,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE INDEX time_entries_sharedo ON time_entries(sharedo_id);
+    """,
+    },
+)

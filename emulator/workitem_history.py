@@ -110,12 +110,7 @@ class WorkItemHistory:
         with self.store.read() as conn:
             item = self.get(item_id, conn)
             ids = [item.id] + (self.descendant_ids(item.id, conn) if include_children else [])
-            marks = ",".join("?" * len(ids))
-            total = conn.execute(f"SELECT COUNT(*) FROM events WHERE sharedo_id IN ({marks})", ids).fetchone()[0]
-            rows = conn.execute(
-                f"SELECT * FROM events WHERE sharedo_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
-                [*ids, rows_per_page, (start_page - 1) * rows_per_page],
-            ).fetchall()
+            total, rows = self.stream.of_work_items(ids, rows_per_page, (start_page - 1) * rows_per_page, conn)
             return {"totalRows": total, "rows": [self._chronology_row(r, conn) for r in rows]}
 
     def _chronology_row(self, r: sqlite3.Row, conn: sqlite3.Connection) -> dict[str, Any]:

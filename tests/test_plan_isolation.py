@@ -89,9 +89,10 @@ return { main: main, later: later };
 
 
 def test_every_after_commit_callback_runs_when_one_raises(tmp_path):
+    from emulator.core import SCHEMA
     from emulator.kernel.store import Store
 
-    store = Store(tmp_path / "s.db")
+    store = Store(tmp_path / "s.db", SCHEMA)
     ran: list[str] = []
 
     def broken() -> None:
@@ -304,11 +305,12 @@ def test_recording_a_host_call_writes_that_call_only_not_the_whole_list_again(ru
 def test_a_store_from_before_host_calls_were_rows_keeps_its_recorded_calls(tmp_path):
     import sqlite3
 
-    from emulator.kernel.store import MIGRATIONS, Store
+    from emulator.core import SCHEMA
+    from emulator.kernel.store import Store
 
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
-    for number, script in enumerate(MIGRATIONS[:4], start=1):
+    for number, script in enumerate(SCHEMA.migrations[:4], start=1):
         conn.executescript(f"BEGIN;{script};PRAGMA user_version={number};COMMIT;")
     conn.execute(
         "INSERT INTO plan_executions VALUES ('e1','p','P','script','RUNNING','t',NULL,NULL,NULL,NULL,'{}','{}',NULL)"
@@ -324,7 +326,7 @@ def test_a_store_from_before_host_calls_were_rows_keeps_its_recorded_calls(tmp_p
     conn.execute("INSERT INTO step_logs VALUES ('s1', 1, 't', 'Information', 'kept')")
     conn.commit()
     conn.close()
-    store = Store(path)
+    store = Store(path, SCHEMA)
     with store.read() as db:
         rows = [tuple(r) for r in db.execute("SELECT * FROM step_calls ORDER BY idx")]
         columns = [r[1] for r in db.execute("PRAGMA table_info(execution_steps)")]

@@ -28,6 +28,7 @@ from emulator.kernel.clock import iso
 from emulator.kernel.errors import ApiError, error_body
 from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
+from emulator.workitem_reads import WorkItemReads
 
 from . import apicookie, handout, plugins
 from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
@@ -70,12 +71,7 @@ def _catalogue() -> Catalogue:
 
 
 def _work_items(em: Any) -> list[dict[str, Any]]:
-    with em.store.read() as conn:
-        rows = conn.execute(
-            "SELECT id, title, reference, type FROM work_items ORDER BY reference IS NULL, reference, id LIMIT ?",
-            (MAX_LISTED_WORK_ITEMS,),
-        ).fetchall()
-    return [{"id": r["id"], "title": r["title"], "reference": r["reference"], "type": r["type"]} for r in rows]
+    return WorkItemReads(em.store).pickable(MAX_LISTED_WORK_ITEMS)
 
 
 def _session(em: Any, user: str | None) -> dict[str, Any]:
@@ -410,9 +406,8 @@ def preview(widget_id: str):
 
 
 def _by_reference(em: Any, reference: str) -> Any:
-    with em.store.read() as conn:
-        row = conn.execute("SELECT id FROM work_items WHERE reference=? LIMIT 1", (reference,)).fetchone()
-    return em.workitems.find(row["id"]) if row else None
+    found = WorkItemReads(em.store).id_by_reference(reference)
+    return em.workitems.find(found) if found else None
 
 
 def _page_exists(em: Any, work_item: Any, page_id: str) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 from emulator.kernel.errors import ApiError
 from emulator.kernel.jsonfile import JsonFileError, get_ci, load
 from emulator.kernel.scenario_keys import new_key
+from emulator.workitem_reads import WorkItemReads
 
 from .manifests import SCENARIOS_SUFFIX, Manifest
 
@@ -267,9 +268,7 @@ def default_user(em: Any, work_item: str | None) -> str | None:
 
 def default_work_item(em: Any) -> str | None:
     """The first work item of the seed (the demo's first matter), for pages opened with none named."""
-    with em.store.read() as conn:
-        row = conn.execute("SELECT id FROM work_items ORDER BY created, id LIMIT 1").fetchone()
-    return row["id"] if row else None
+    return WorkItemReads(em.store).first_created()
 
 
 def apply(

@@ -14,6 +14,8 @@ from importlib import resources
 from typing import Any
 
 from .clock import Clock, iso
+from .paging import Paged, paged
+from .schema import AreaSchema
 from .snapshot_rules import CURSOR_KEY  # the dispatcher's cursor: one name for it and the rule that checks it
 from .store import Store, dumps
 
@@ -93,9 +95,55 @@ class EventStream:
         with self.store.read() as conn:
             return [Event.from_row(r) for r in conn.execute(sql, args)]
 
+    def page(self, page: int, size: int, *, event_type: str = "", sharedo_id: str = "") -> tuple[Paged, int]:
+        """One page of the stream, newest first, filtered by type and work item, with the number of the last
+        event read in the same breath (the events page polls for what comes after it)."""
+        where, args = _filtered(event_type, sharedo_id)
+        with self.store.read() as conn:
+            result = paged(conn, "SELECT * FROM events WHERE 1=1" + where + " ORDER BY number DESC", args, page, size)
+            return result, self.last_number()
+
+    def newer(
+        self, number: int, limit: int, *, event_type: str = "", sharedo_id: str = ""
+    ) -> tuple[list[sqlite3.Row], int]:
+        """Events after `number`, newest first, at most `limit`, with the number of the last event read in the
+        same breath (the events page's feed)."""
+        where, args = _filtered(event_type, sharedo_id)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM events WHERE 1=1" + where + " AND number > ? ORDER BY number DESC LIMIT ?",
+                [*args, number, limit],
+            ).fetchall()
+            return rows, self.last_number()
+
+    def of_work_items(
+        self, ids: list[str], limit: int, offset: int, conn: sqlite3.Connection
+    ) -> tuple[int, list[sqlite3.Row]]:
+        """How many events name one of the work items, and a page of them, newest first (a chronology), read
+        on the caller's connection."""
+        marks = ",".join("?" * len(ids))
+        total = conn.execute(f"SELECT COUNT(*) FROM events WHERE sharedo_id IN ({marks})", ids).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT * FROM events WHERE sharedo_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
+            [*ids, limit, offset],
+        ).fetchall()
+        return int(total), rows
+
     def last_number(self) -> int:
         with self.store.read() as conn:
             return int(conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0])
+
+
+def _filtered(event_type: str, sharedo_id: str) -> tuple[str, list[Any]]:
+    """The WHERE clause (after `WHERE 1=1`) of an event type and a work item, either empty for all."""
+    where, args = "", []
+    if event_type:
+        where += " AND event_type = ?"
+        args.append(event_type)
+    if sharedo_id:
+        where += " AND sharedo_id = ?"
+        args.append(sharedo_id)
+    return where, args
 
 
 class Dispatcher:
@@ -216,3 +264,30 @@ class Dispatcher:
             with self._wake:
                 if not self._stopping and self.backlog() == 0:
                     self._wake.wait(timeout=1.0)
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="events",
+    modules=("emulator.kernel.events",),
+    tables=("events", "dead_letters"),
+    migrations={
+        # 1: the business event stream and the events a subscriber failed on.
+        1: """
+    CREATE TABLE events (
+        number INTEGER PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        sharedo_id TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_sharedo ON events(sharedo_id);
+    CREATE TABLE dead_letters (
+        event_number INTEGER NOT NULL,
+        subscriber TEXT NOT NULL,
+        error TEXT NOT NULL,
+        failed_at TEXT NOT NULL
+    );
+    """,
+    },
+)

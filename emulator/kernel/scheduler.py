@@ -20,6 +20,7 @@ from typing import Any
 from croniter import croniter
 
 from .clock import UTC, Clock, iso, parse_instant
+from .schema import AreaSchema
 from .store import Store, dumps
 
 log = logging.getLogger("operate.scheduler")
@@ -106,6 +107,22 @@ class Scheduler:
 
     def _remember(self, kind: str, name: str, due: datetime, ok: bool, payload: dict[str, Any] | None = None) -> None:
         self.ran.append({"kind": kind, "id": name, "dueAt": iso(due), "ok": ok, "payload": payload or {}})
+
+    def timers_of(self, kind: str, field: str, value: str) -> list[Any]:
+        """The timers of one kind whose payload's `field` is `value`, earliest first (id, due_at, payload): what
+        one owner waits on (a plan execution's page lists its timers)."""
+        with self.store.read() as conn:
+            return conn.execute(
+                "SELECT id, due_at, payload FROM jobs WHERE kind=? AND json_extract(payload, ?)=? ORDER BY due_at",
+                (kind, f"$.{field}", value),
+            ).fetchall()
+
+    def cancel_timers_of(self, tx, kind: str, field: str, value: str) -> int:
+        """Cancel, in the caller's transaction, the timers of one kind whose payload's `field` is `value` (what
+        a cancelled plan execution waited on); returns how many."""
+        return tx.execute(
+            "DELETE FROM jobs WHERE kind=? AND json_extract(payload, ?)=?", (kind, f"$.{field}", value)
+        ).rowcount
 
     def pending(self) -> list[dict[str, Any]]:
         with self.store.read() as conn:
@@ -211,3 +228,23 @@ class Scheduler:
                     self.run_due()
                 except Exception:
                     log.exception("scheduler tick failed")
+
+
+# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
+SCHEMA = AreaSchema(
+    area="scheduler",
+    modules=("emulator.kernel.scheduler",),
+    tables=("jobs",),
+    migrations={
+        # 1: timers (a cron job's next run is kept in memory).
+        1: """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX jobs_due ON jobs(due_at);
+    """,
+    },
+)

@@ -11,391 +11,36 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .schema import AreaSchema, Schema
 from .snapshot_rules import broken_rule
 
 SNAPSHOT_FORMAT = "operate-toolkit/snapshot@1"
 
-# Each entry is one migration; the index + 1 is the schema version it brings the file to.
-# Later features append entries here, never edit old ones.
-MIGRATIONS: list[str] = [
-    """
+# The store's own tables. Every other table is an area's: each area registers its tables and migrations
+# (an AreaSchema named SCHEMA in its module), and the composition root (emulator/core.py) hands them, as one
+# Schema, to the Store, which only applies them.
+SCHEMA = AreaSchema(
+    area="the store",
+    modules=("emulator.kernel.store",),
+    tables=("meta", "counters"),
+    migrations={
+        # 1: the store's own: meta (loaded, the clock, the dispatcher's cursor) and named counters.
+        1: """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    CREATE TABLE work_items (
-        id TEXT PRIMARY KEY,
-        type TEXT NOT NULL,
-        title TEXT NOT NULL,
-        reference TEXT,
-        description TEXT,
-        phase TEXT NOT NULL,
-        parent_id TEXT REFERENCES work_items(id),
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX work_items_parent ON work_items(parent_id);
-    CREATE INDEX work_items_type ON work_items(type);
-    CREATE TABLE attributes (
-        work_item_id TEXT NOT NULL REFERENCES work_items(id),
-        name TEXT NOT NULL,
-        value TEXT,
-        PRIMARY KEY (work_item_id, name)
-    );
-    CREATE TABLE participants (
-        id TEXT PRIMARY KEY,
-        work_item_id TEXT NOT NULL REFERENCES work_items(id),
-        role TEXT NOT NULL,
-        ods_id TEXT NOT NULL,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX participants_item ON participants(work_item_id);
-    CREATE TABLE ods (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);
-    CREATE TABLE comments (
-        id TEXT PRIMARY KEY,
-        work_item_id TEXT NOT NULL REFERENCES work_items(id),
-        comment TEXT NOT NULL,
-        author TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX comments_item ON comments(work_item_id);
-    CREATE TABLE events (
-        number INTEGER PRIMARY KEY,
-        event_type TEXT NOT NULL,
-        occurred_at TEXT NOT NULL,
-        sharedo_id TEXT,
-        data TEXT NOT NULL
-    );
-    CREATE INDEX events_sharedo ON events(sharedo_id);
-    CREATE TABLE dead_letters (
-        event_number INTEGER NOT NULL,
-        subscriber TEXT NOT NULL,
-        error TEXT NOT NULL,
-        failed_at TEXT NOT NULL
-    );
-    CREATE TABLE jobs (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        due_at TEXT NOT NULL,
-        payload TEXT NOT NULL
-    );
-    CREATE INDEX jobs_due ON jobs(due_at);
-    CREATE TABLE tokens (
-        token_hash TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        client_id TEXT NOT NULL,
-        user_name TEXT,
-        scope TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    );
     """,
-    # 2: SmartPlan executions, their steps, step logs and the triggers plans create at run time.
-    """
-    CREATE TABLE plan_executions (
-        id TEXT PRIMARY KEY,
-        plan TEXT NOT NULL,
-        plan_title TEXT NOT NULL,
-        plan_type TEXT NOT NULL,
-        state TEXT NOT NULL,
-        start_time TEXT NOT NULL,
-        end_time TEXT,
-        sharedo_id TEXT,
-        trigger_id TEXT,
-        event_number INTEGER,
-        ev TEXT NOT NULL,
-        ctx TEXT NOT NULL,
-        last_error TEXT
-    );
-    CREATE INDEX plan_executions_state ON plan_executions(state);
-    -- One execution per (trigger, event): a redelivered event (at-least-once) starts nothing twice.
-    CREATE UNIQUE INDEX plan_executions_once ON plan_executions(trigger_id, event_number)
-        WHERE trigger_id IS NOT NULL AND event_number IS NOT NULL;
-    CREATE TABLE execution_steps (
-        id TEXT PRIMARY KEY,
-        execution_id TEXT NOT NULL REFERENCES plan_executions(id),
-        seq INTEGER NOT NULL,
-        step TEXT NOT NULL,
-        state TEXT NOT NULL,
-        due_at TEXT,
-        started TEXT,
-        ended TEXT,
-        attempts INTEGER NOT NULL,
-        error TEXT,
-        recorded TEXT NOT NULL
-    );
-    CREATE INDEX execution_steps_execution ON execution_steps(execution_id, seq);
-    CREATE TABLE step_logs (
-        step_id TEXT NOT NULL REFERENCES execution_steps(id),
-        seq INTEGER NOT NULL,
-        log_time TEXT NOT NULL,
-        log_level TEXT NOT NULL,
-        log_message TEXT NOT NULL,
-        PRIMARY KEY (step_id, seq)
-    );
-    CREATE TABLE runtime_triggers (
-        id TEXT PRIMARY KEY,
-        execution_id TEXT NOT NULL REFERENCES plan_executions(id),
-        step_id TEXT NOT NULL REFERENCES execution_steps(id),
-        sharedo_id TEXT NOT NULL,
-        phase TEXT NOT NULL
-    );
-    """,
-    # 3: the linked-service proxy's audit log.
-    """
-    CREATE TABLE proxy_calls (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        service TEXT NOT NULL,
-        method TEXT NOT NULL,
-        path TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        duration_ms REAL NOT NULL,
-        caller TEXT NOT NULL
-    );
-    """,
-    # 4: time entries (the public time v2 API).
-    """
-    CREATE TABLE time_entries (
-        id TEXT PRIMARY KEY,
-        sharedo_id TEXT NOT NULL REFERENCES work_items(id),
-        ods_id TEXT NOT NULL,
-        state TEXT NOT NULL,
-        category TEXT NOT NULL,
-        start_time TEXT,
-        end_time TEXT,
-        duration_seconds INTEGER NOT NULL,
-        billing_notes TEXT,
-        segments TEXT NOT NULL,
-        created_by TEXT,
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL
-    );
-    CREATE INDEX time_entries_sharedo ON time_entries(sharedo_id);
-    """,
-    # 5: a step's host calls as rows, one per call: recording call k writes one row, not the whole list.
-    """
-    CREATE TABLE step_calls (
-        step_id TEXT NOT NULL REFERENCES execution_steps(id),
-        idx INTEGER NOT NULL,
-        request TEXT NOT NULL,
-        response TEXT NOT NULL,
-        refetch INTEGER NOT NULL,
-        PRIMARY KEY (step_id, idx)
-    );
-    INSERT INTO step_calls
-        SELECT s.id, CAST(c.key AS INTEGER), json_extract(c.value, '$.request'), json_extract(c.value, '$.response'),
-               COALESCE(json_extract(c.value, '$.refetch'), 0)
-        FROM execution_steps s, json_each(s.recorded) c;
-    CREATE TABLE execution_steps_new (
-        id TEXT PRIMARY KEY,
-        execution_id TEXT NOT NULL REFERENCES plan_executions(id),
-        seq INTEGER NOT NULL,
-        step TEXT NOT NULL,
-        state TEXT NOT NULL,
-        due_at TEXT,
-        started TEXT,
-        ended TEXT,
-        attempts INTEGER NOT NULL,
-        error TEXT
-    );
-    INSERT INTO execution_steps_new SELECT id, execution_id, seq, step, state, due_at, started, ended, attempts, error
-        FROM execution_steps;
-    DROP TABLE execution_steps;
-    ALTER TABLE execution_steps_new RENAME TO execution_steps;
-    CREATE INDEX execution_steps_execution ON execution_steps(execution_id, seq);
-    """,
-    # 6: related documents: one row per document; the bytes are files named by sha256 under <data-dir>/documents/.
-    """
-    CREATE TABLE documents (
-        id TEXT PRIMARY KEY,
-        work_item_id TEXT NOT NULL REFERENCES work_items(id),
-        folder TEXT NOT NULL,
-        file_name TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        created_by TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE UNIQUE INDEX documents_path ON documents(work_item_id, folder COLLATE NOCASE, file_name COLLATE NOCASE);
-    CREATE INDEX documents_sha256 ON documents(sha256);
-    """,
-    # 7: mail (the outbox) and integrations with a practice management system (Clio Manage first).
-    """
-    CREATE TABLE outbox (
-        id TEXT PRIMARY KEY,
-        created TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        sender TEXT NOT NULL,
-        recipients TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        work_item_id TEXT,
-        delivery TEXT NOT NULL,
-        delivery_error TEXT,
-        delivered TEXT
-    );
-    CREATE INDEX outbox_created ON outbox(created, id);
-    CREATE TABLE outbox_attachments (
-        id TEXT PRIMARY KEY,
-        message_id TEXT NOT NULL REFERENCES outbox(id),
-        file_name TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        content TEXT NOT NULL
-    );
-    CREATE INDEX outbox_attachments_message ON outbox_attachments(message_id);
-    CREATE TABLE integrations (
-        provider TEXT PRIMARY KEY,
-        state TEXT NOT NULL,
-        region TEXT,
-        remote_user TEXT,
-        remote_user_email TEXT,
-        firm TEXT,
-        connected_at TEXT,
-        connected_by TEXT,
-        message TEXT,
-        nightly INTEGER NOT NULL DEFAULT 0,
-        first_sync_at TEXT,
-        last_sync_at TEXT
-    );
-    CREATE TABLE integration_secrets (
-        provider TEXT PRIMARY KEY,
-        access_token TEXT NOT NULL,
-        refresh_token TEXT NOT NULL,
-        expires_at TEXT
-    );
-    CREATE TABLE integration_oauth_states (
-        state TEXT PRIMARY KEY,
-        provider TEXT NOT NULL,
-        user_id TEXT,
-        return_to TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE TABLE clio_practice_areas (clio_name TEXT PRIMARY KEY, work_type TEXT NOT NULL);
-    CREATE TABLE clio_stages (clio_name TEXT PRIMARY KEY, phase TEXT NOT NULL);
-    CREATE TABLE clio_matters (
-        clio_id INTEGER PRIMARY KEY,
-        work_item_id TEXT NOT NULL UNIQUE REFERENCES work_items(id),
-        display_number TEXT,
-        etag TEXT,
-        stage TEXT,
-        synced TEXT NOT NULL
-    );
-    CREATE TABLE clio_sync_runs (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        state TEXT NOT NULL,
-        triggered_by TEXT,
-        started TEXT NOT NULL,
-        finished TEXT,
-        window_from TEXT,
-        first INTEGER NOT NULL,
-        last_clio_id INTEGER,
-        error TEXT
-    );
-    CREATE TABLE clio_sync_results (
-        run_id TEXT NOT NULL REFERENCES clio_sync_runs(id),
-        clio_id INTEGER NOT NULL,
-        display_number TEXT,
-        result TEXT NOT NULL,
-        reason TEXT,
-        work_item_id TEXT,
-        at TEXT NOT NULL,
-        PRIMARY KEY (run_id, clio_id)
-    );
-    CREATE TABLE clio_pushes (
-        kind TEXT NOT NULL,
-        source_id TEXT NOT NULL,
-        clio_matter_id INTEGER NOT NULL,
-        clio_id INTEGER,
-        step TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        updated TEXT NOT NULL,
-        PRIMARY KEY (kind, source_id)
-    );
-    """,
-    # 8: an ODS record found by its externalReference (a PMS's own id for it: the Clio client) without a scan.
-    """
-    CREATE INDEX ods_external_reference ON ods(json_extract(body, '$.externalReference'));
-    """,
-    # 9: the global features the mobile app uses, per user: bookmarks, notifications (their settings and the
-    # web push subscriptions the app registers). Users are ODS people (user_id is the person's id).
-    """
-    CREATE TABLE bookmarks (
-        user_id TEXT NOT NULL,
-        work_item_id TEXT NOT NULL,
-        created TEXT NOT NULL,
-        PRIMARY KEY (user_id, work_item_id)
-    );
-    CREATE TABLE notifications (
-        id TEXT PRIMARY KEY,
-        user_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        title TEXT NOT NULL,
-        message TEXT NOT NULL,
-        sharedo_id TEXT,
-        priority TEXT NOT NULL,
-        created TEXT NOT NULL,
-        dismissed INTEGER NOT NULL DEFAULT 0,
-        event_number INTEGER,
-        UNIQUE (user_id, event_number)
-    );
-    CREATE INDEX notifications_by_user ON notifications(user_id, created);
-    CREATE TABLE notification_settings (
-        user_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        frequency INTEGER NOT NULL,
-        PRIMARY KEY (user_id, type, channel)
-    );
-    CREATE TABLE web_push_subscriptions (
-        user_id TEXT NOT NULL,
-        endpoint TEXT NOT NULL,
-        p256dh TEXT NOT NULL,
-        auth TEXT NOT NULL,
-        created TEXT NOT NULL,
-        PRIMARY KEY (user_id, endpoint)
-    );
-    """,
-    # 10: a page of findByQuery costs about the same at 100 and 100,000 work items (emulator/query.py, the SQL
-    # path): counted from the number of work items per (type, phase), which triggers keep (derived, so not in
-    # snapshots), and cut from the sort order's index.
-    """
-    CREATE TABLE work_item_counts (
-        type TEXT NOT NULL, phase TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (type, phase)
-    ) WITHOUT ROWID;
-    INSERT INTO work_item_counts SELECT type, phase, COUNT(*) FROM work_items GROUP BY type, phase;
-    CREATE TRIGGER work_items_counted AFTER INSERT ON work_items BEGIN
-        INSERT INTO work_item_counts VALUES (NEW.type, NEW.phase, 1)
-            ON CONFLICT (type, phase) DO UPDATE SET n = n + 1;
-    END;
-    CREATE TRIGGER work_items_uncounted AFTER DELETE ON work_items BEGIN
-        UPDATE work_item_counts SET n = n - 1 WHERE type = OLD.type AND phase = OLD.phase;
-    END;
-    CREATE TRIGGER work_items_recounted AFTER UPDATE OF type, phase ON work_items BEGIN
-        UPDATE work_item_counts SET n = n - 1 WHERE type = OLD.type AND phase = OLD.phase;
-        INSERT INTO work_item_counts VALUES (NEW.type, NEW.phase, 1)
-            ON CONFLICT (type, phase) DO UPDATE SET n = n + 1;
-    END;
-    CREATE INDEX work_items_lower_id ON work_items(lower(id));
-    CREATE INDEX work_items_type_phase ON work_items(type, phase);
-    CREATE INDEX work_items_created ON work_items(created, id);
-    CREATE INDEX work_items_updated ON work_items(updated, id);
-    CREATE INDEX work_items_title ON work_items(title, id);
-    CREATE INDEX work_items_reference ON work_items(COALESCE(reference, ''), id);
-    """,
-]
-
-# Tokens are sessions, not tenant state: they survive a reset and never go into an export. The same for
-# an integration's OAuth tokens (and the `state`s of connects under way): a snapshot is shared, a grant is not.
-UNSNAPSHOTTED = {"tokens", "integration_secrets", "integration_oauth_states", "work_item_counts"}
+    },
+)
 
 
 class Store:
-    """One connection guarded by one re-entrant lock: the emulator serves one person or one test."""
+    """One connection guarded by one re-entrant lock: the emulator serves one person or one test.
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+    `schema`: every area's tables and migrations (emulator/core.py: SCHEMA); the store knows none of them."""
+
+    def __init__(self, path: str | Path, schema: Schema, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
+        self.schema = schema
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
@@ -412,15 +57,15 @@ class Store:
     def migrate(self) -> None:
         with self._lock:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
+            if version > self.schema.version:
                 raise RuntimeError(
                     f"{self.path} was written by a newer operate-toolkit (schema {version}, "
-                    f"this one knows {len(MIGRATIONS)}); use a new --data-dir"
+                    f"this one knows {self.schema.version}); use a new --data-dir"
                 )
             # A migration that rebuilds a table drops and renames it: foreign keys are checked after, not during.
             self._conn.execute("PRAGMA foreign_keys=OFF")
             try:
-                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for number, script in enumerate(self.schema.migrations[version:], start=version + 1):
                     self._conn.executescript(f"BEGIN;{script};PRAGMA user_version={number};")
                     problem = self._conn.execute("PRAGMA foreign_key_check").fetchone()
                     if problem is not None:
@@ -438,7 +83,7 @@ class Store:
         return [r[0] for r in rows]
 
     def snapshot_tables(self) -> list[str]:
-        return [t for t in self.tables if t not in UNSNAPSHOTTED]
+        return [t for t in self.tables if t not in self.schema.unsnapshotted]
 
     # -- transactions ---------------------------------------------------------------------------
     @contextmanager
@@ -570,8 +215,10 @@ class Store:
         if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotError(f"not a snapshot: expected an object with format {SNAPSHOT_FORMAT!r}")
         version = snapshot.get("schemaVersion")
-        if version != len(MIGRATIONS):
-            raise SnapshotError(f"snapshot schemaVersion {version!r} does not match this emulator's {len(MIGRATIONS)}")
+        if version != self.schema.version:
+            raise SnapshotError(
+                f"snapshot schemaVersion {version!r} does not match this emulator's {self.schema.version}"
+            )
         tables = snapshot.get("tables")
         if not isinstance(tables, dict):
             raise SnapshotError("snapshot.tables must be an object of tables")
@@ -581,32 +228,7 @@ class Store:
             for name, table in tables.items():
                 if name not in known:
                     raise SnapshotError(f"snapshot.tables.{name}: unknown table")
-                info = conn.execute(f"PRAGMA table_info({name})").fetchall()
-                columns = [r[1] for r in info]
-                required = {r[0] for r in info if r[3] or r[5]}  # NOT NULL, or part of the primary key
-                declared = [str(r[2]).upper() for r in info]
-                key = [r[0] for r in sorted(info, key=lambda r: r[5]) if r[5]]
-                if not isinstance(table, dict) or table.get("columns") != columns:
-                    raise SnapshotError(f"snapshot.tables.{name}.columns must be {columns}")
-                rows = table.get("rows")
-                if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
-                    raise SnapshotError(f"snapshot.tables.{name}.rows must be lists of {len(columns)} values")
-                seen: dict[tuple, int] = {}
-                for i, row in enumerate(rows):
-                    for j, value in enumerate(row):
-                        where = f"snapshot.tables.{name}.rows[{i}][{j}] ({columns[j]})"
-                        problem = _cell_problem(value, j in required, declared[j])
-                        if problem:
-                            raise SnapshotError(f"{where}: {problem}")
-                    if key:
-                        ident = tuple(row[j] for j in key)
-                        if ident in seen:
-                            raise SnapshotError(
-                                f"snapshot.tables.{name}.rows[{i}]: the same {'/'.join(columns[j] for j in key)} "
-                                f"{ident[0] if len(ident) == 1 else ident!r} as rows[{seen[ident]}]"
-                            )
-                        seen[ident] = i
-                result[name] = [tuple(r) for r in rows]
+                result[name] = _table_rows(conn, name, table)
         problem = broken_rule(snapshot)
         if problem:
             raise SnapshotError(f"snapshot breaks a rule: {problem}")
@@ -619,6 +241,54 @@ class Store:
 
 class SnapshotError(ValueError):
     pass
+
+
+def _table_rows(conn: sqlite3.Connection, name: str, table: Any) -> list[tuple]:
+    """One snapshot table's rows, once they fit the table as this file declares it: its columns in order,
+    each cell storable (and present where required), no primary key twice; else the first problem, named."""
+    info = conn.execute(f"PRAGMA table_info({name})").fetchall()
+    columns = [r[1] for r in info]
+    required = {r[0] for r in info if r[3] or r[5]}  # NOT NULL, or part of the primary key
+    declared = [str(r[2]).upper() for r in info]
+    key = [r[0] for r in sorted(info, key=lambda r: r[5]) if r[5]]
+    rows = _listed_rows(name, table, columns)
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(rows):  # row by row: the first problem is the one reported, as it comes
+        _check_cells(name, i, row, columns, required, declared)
+        if key:
+            _check_key(name, i, row, columns, key, seen)
+    return [tuple(r) for r in rows]
+
+
+def _listed_rows(name: str, table: Any, columns: list[str]) -> list[list[Any]]:
+    """The table's rows, once it names this file's columns in order and each row has a value for each."""
+    if not isinstance(table, dict) or table.get("columns") != columns:
+        raise SnapshotError(f"snapshot.tables.{name}.columns must be {columns}")
+    rows = table.get("rows")
+    if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
+        raise SnapshotError(f"snapshot.tables.{name}.rows must be lists of {len(columns)} values")
+    return rows
+
+
+def _check_key(name: str, i: int, row: list[Any], columns: list[str], key: list[int], seen: dict[tuple, int]) -> None:
+    """Row i's primary key is not one an earlier row has (`seen`: key -> row, kept up to date)."""
+    ident = tuple(row[j] for j in key)
+    if ident in seen:
+        raise SnapshotError(
+            f"snapshot.tables.{name}.rows[{i}]: the same {'/'.join(columns[j] for j in key)} "
+            f"{ident[0] if len(ident) == 1 else ident!r} as rows[{seen[ident]}]"
+        )
+    seen[ident] = i
+
+
+def _check_cells(
+    name: str, i: int, row: list[Any], columns: list[str], required: set[int], declared: list[str]
+) -> None:
+    """Each cell of row i storable in its column (and present where required)."""
+    for j, value in enumerate(row):
+        problem = _cell_problem(value, j in required, declared[j])
+        if problem:
+            raise SnapshotError(f"snapshot.tables.{name}.rows[{i}][{j}] ({columns[j]}): {problem}")
 
 
 def _cell_problem(value: Any, required: bool, declared: str = "") -> str | None:

@@ -9,53 +9,49 @@ from typing import Any
 
 from flask import Response, render_template, request
 
-from .frame import PageGroup, emulator, page_number, paged, refuse, render_page
+from ..workitem_reads import WorkItemReads
+from .frame import PAGE_SIZE, PageGroup, emulator, page_number, refuse, render_page
 
 bp = PageGroup("events")
 FEED_LIMIT = 100  # new events one poll brings at most; the page says when there were more
 MAX_ID = 100
 
 
-def _filters(em: Any) -> tuple[str, list[Any], dict[str, str]] | str:
-    """The WHERE clause the filters make, or what is wrong with them."""
+def _filters(em: Any) -> tuple[dict[str, str], dict[str, str]] | str:
+    """The stream's filters (event type, work item id) as the page's fields ask, or what is wrong with them."""
     event_type = (request.args.get("type") or "").strip()
     work_item = (request.args.get("workItem") or "").strip()
-    where, args = "", []
+    wanted = {"event_type": "", "sharedo_id": ""}
     if event_type:
         if event_type not in em.catalogue:
             return f"type: no business event {event_type[:80]!r}; known: {', '.join(sorted(em.catalogue))}"
-        where += " AND e.event_type = ?"
-        args.append(event_type)
+        wanted["event_type"] = event_type
     if work_item:
         if len(work_item) > MAX_ID:
             return f"workItem is longer than {MAX_ID} characters"
         found = em.workitems.find(work_item)
-        where += " AND e.sharedo_id = ?"
-        args.append(found.id if found else work_item)
-    return where, args, {"type": event_type, "workItem": work_item}
+        wanted["sharedo_id"] = found.id if found else work_item
+    return wanted, {"type": event_type, "workItem": work_item}
 
 
-def _rows(rows: list[Any]) -> list[dict[str, Any]]:
+def _rows(em: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    """The events with the title and reference of the work item each names (none when it names none)."""
+    items = WorkItemReads(em.store).titles(r["sharedo_id"] for r in rows)
     out = []
     for r in rows:
+        item = items.get(r["sharedo_id"], {})
         out.append(
             {
                 "number": r["number"],
                 "eventType": r["event_type"],
                 "occurredAt": r["occurred_at"],
                 "sharedoId": r["sharedo_id"],
-                "title": r["title"],
-                "reference": r["reference"],
+                "title": item.get("title"),
+                "reference": item.get("reference"),
                 "data": json.loads(r["data"]),
             }
         )
     return out
-
-
-SELECT = (
-    "SELECT e.number, e.event_type, e.occurred_at, e.sharedo_id, e.data, w.title, w.reference "
-    "FROM events e LEFT JOIN work_items w ON w.id = e.sharedo_id WHERE 1=1"
-)
 
 
 @bp.page("/events", nav="Events", order=20)
@@ -67,11 +63,9 @@ def events():
     filters = _filters(em)
     if isinstance(filters, str):
         return refuse(400, filters)
-    where, args, chosen = filters
-    with em.store.read() as conn:
-        result = paged(conn, SELECT + where + " ORDER BY e.number DESC", args, page)
-        rows = _rows(result.rows)
-        last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0]
+    wanted, chosen = filters
+    result, last = em.stream.page(page, PAGE_SIZE, **wanted)
+    rows = _rows(em, result.rows)
     return render_page(
         "events.html",
         "Events",
@@ -93,13 +87,9 @@ def feed():
     filters = _filters(em)
     if isinstance(filters, str):
         return Response(filters, 400, mimetype="text/plain")
-    where, args, _ = filters
-    with em.store.read() as conn:
-        found = conn.execute(
-            SELECT + where + " AND e.number > ? ORDER BY e.number DESC LIMIT ?", [*args, int(raw), FEED_LIMIT + 1]
-        ).fetchall()
-        last = conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0]
-    rows = _rows(found[:FEED_LIMIT])
+    wanted, _ = filters
+    found, last = em.stream.newer(int(raw), FEED_LIMIT + 1, **wanted)
+    rows = _rows(em, found[:FEED_LIMIT])
     html = render_template("web/_event_rows.html", rows=rows, fresh=True)
     response = Response(html, mimetype="text/html")
     response.headers["X-Last-Event"] = str(max(last, int(raw)))

@@ -12,9 +12,11 @@ from urllib.parse import quote
 from flask import request
 
 from smartplans.executions import ERRORED, RUNNING, STOPPED, TIMER_KIND, WAITING
+from smartplans.executions.reads import ExecutionReads
 
+from ..workitem_reads import WorkItemReads
 from .acting import action, call_api, done
-from .frame import PageGroup, emulator, page_number, paged, refuse, render_page
+from .frame import PAGE_SIZE, PageGroup, emulator, page_number, refuse, render_page
 from .redact import redact
 
 bp = PageGroup("executions")
@@ -32,25 +34,14 @@ def executions():
         return refuse(400, "page must be a whole number from 1")
     state = request.args.get("state") or ""
     plan = request.args.get("plan") or ""
-    sql, args = (
-        "SELECT e.id, e.plan, e.plan_title, e.state, e.start_time, e.end_time, e.sharedo_id, e.last_error, "
-        "w.title, w.reference FROM plan_executions e LEFT JOIN work_items w ON w.id = e.sharedo_id WHERE 1=1",
-        [],
-    )
-    if state:
-        if state not in STATES:
-            return refuse(400, f"state must be one of {', '.join(STATES)}, not {state[:40]!r}")
-        sql += " AND e.state = ?"
-        args.append(state)
-    if plan:
-        if plan not in em.smartplans.plans:
-            return refuse(
-                400, f"plan: no plan {plan[:80]!r}; the solution has {', '.join(sorted(em.smartplans.plans))}"
-            )
-        sql += " AND e.plan = ?"
-        args.append(plan)
-    with em.store.read() as conn:
-        result = paged(conn, sql + " ORDER BY e.rowid DESC", args, page)
+    if state and state not in STATES:
+        return refuse(400, f"state must be one of {', '.join(STATES)}, not {state[:40]!r}")
+    if plan and plan not in em.smartplans.plans:
+        return refuse(400, f"plan: no plan {plan[:80]!r}; the solution has {', '.join(sorted(em.smartplans.plans))}")
+    result = ExecutionReads(em.store).page(page, PAGE_SIZE, state=state, plan=plan)
+    items = WorkItemReads(em.store).titles(r["sharedo_id"] for r in result.rows)
+    blank = {"title": None, "reference": None}
+    result.rows = [{**dict(r), **items.get(r["sharedo_id"], blank)} for r in result.rows]
     return render_page(
         "executions.html",
         "Executions",
@@ -76,44 +67,15 @@ def execution(execution_id: str):
     em = emulator()
     if len(execution_id) > MAX_ID:
         return refuse(404, "no plan execution with an id that long")
-    with em.store.read() as conn:
-        ex = conn.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
-        if ex is None:
+    with em.store.read():  # the run, its timers and its work item read in one breath
+        found = ExecutionReads(em.store).record(execution_id, logs_shown=LOGS_SHOWN, calls_shown=CALLS_SHOWN)
+        if found is None:
             return refuse(404, f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
-        steps = conn.execute("SELECT * FROM execution_steps WHERE execution_id=? ORDER BY seq", (ex["id"],)).fetchall()
-        ids = [s["id"] for s in steps]
-        marks = ",".join("?" * len(ids))
-        logs: dict[str, list[Any]] = {i: [] for i in ids}
-        calls: dict[str, list[Any]] = {i: [] for i in ids}
-        more: dict[str, dict[str, int]] = {i: {"logs": 0, "calls": 0} for i in ids}  # not shown: past the caps
-        if ids:
-            for r in conn.execute(f"SELECT * FROM step_logs WHERE step_id IN ({marks}) ORDER BY step_id, seq", ids):
-                if len(logs[r["step_id"]]) >= LOGS_SHOWN:
-                    more[r["step_id"]]["logs"] += 1
-                    continue
-                logs[r["step_id"]].append(r)
-            for r in conn.execute(f"SELECT * FROM step_calls WHERE step_id IN ({marks}) ORDER BY step_id, idx", ids):
-                if len(calls[r["step_id"]]) >= CALLS_SHOWN:
-                    more[r["step_id"]]["calls"] += 1
-                    continue
-                request_doc, response_doc = json.loads(r["request"]), json.loads(r["response"])
-                calls[r["step_id"]].append(
-                    {
-                        "index": r["idx"],
-                        "request": redact(request_doc),
-                        "response": redact(response_doc),
-                        "refetch": r["refetch"],
-                    }
-                )
-        timers = conn.execute(
-            "SELECT id, due_at, payload FROM jobs WHERE kind=? AND json_extract(payload, '$.executionId')=? "
-            "ORDER BY due_at",
-            (TIMER_KIND, ex["id"]),
-        ).fetchall()
-        item = em.workitems.find(ex["sharedo_id"], conn) if ex["sharedo_id"] else None
-        waiting_on = conn.execute(
-            "SELECT step_id, phase FROM runtime_triggers WHERE execution_id=?", (ex["id"],)
-        ).fetchall()
+        ex, steps = found.execution, found.steps
+        timers = em.scheduler.timers_of(TIMER_KIND, "executionId", ex["id"])
+        item = em.workitems.find(ex["sharedo_id"]) if ex["sharedo_id"] else None
+    logs, more = found.logs, found.more
+    calls = {step: [_call(r) for r in rows] for step, rows in found.calls.items()}
     timeline = []
     for s in steps:
         error = json.loads(s["error"]) if s["error"] else None
@@ -141,11 +103,21 @@ def execution(execution_id: str):
         item=item,
         timeline=timeline,
         timer_steps=timer_steps,
-        waiting_on={r["step_id"]: r["phase"] for r in waiting_on},
+        waiting_on=found.waiting_on,
         error_line=error_line,
         known_plan=ex["plan"] in em.smartplans.plans,
         settling=ex["state"] == RUNNING,
     )
+
+
+def _call(row: Any) -> dict[str, Any]:
+    """A host call as the page shows it: its request and response with the secrets redacted."""
+    return {
+        "index": row["idx"],
+        "request": redact(json.loads(row["request"])),
+        "response": redact(json.loads(row["response"])),
+        "refetch": row["refetch"],
+    }
 
 
 @bp.post("/executions/<execution_id>/steps/<step_id>/retry")

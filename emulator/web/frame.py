@@ -21,11 +21,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request
 
+from ..kernel.paging import PAGE_SIZE  # noqa: F401  (the pages' page size; the areas' reads page with kernel/paging.py)
 from .session import csrf_token, current_user, emulator
 
 NAV_KEY = "operate.web.nav"
 FLASH_COOKIE = "operate.web.flash"  # one note for the next page: what an action did, or why it was refused
-PAGE_SIZE = 50
 MAX_PAGE = 100_000  # `?page=` past this is refused: an offset that deep is no page anyone reads
 
 
@@ -157,30 +157,12 @@ def _clear_flash(response: Response) -> Response:
 
 
 # -- paging ---------------------------------------------------------------------------------------------
-@dataclass
-class Paged:
-    rows: list[Any]
-    page: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-
 def page_number() -> int | None:
     """`?page=` as a number from 1; None when it is not one (the caller answers 400)."""
     raw = request.args.get("page", "1") or "1"
     if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= MAX_PAGE:  # ASCII digits: "²" is no page
         return None
     return int(raw)
-
-
-def paged(conn: Any, sql: str, args: list[Any], page: int, size: int = PAGE_SIZE) -> Paged:
-    """One page with SQL LIMIT/OFFSET, one row more than shown to know whether another page follows: no
-    COUNT over the whole table, so a page costs the same however large the store grows."""
-    rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, size + 1, (page - 1) * size]).fetchall()
-    return Paged(rows[:size], page, len(rows) > size)
 
 
 # -- filters -------------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@ problems that did not stop the emulator, the clock and a link to every page."""
 
 from __future__ import annotations
 
+from smartplans.executions.reads import ExecutionReads
 from widgets.host import portals
 from widgets.manifests import scan
 
+from ..workitem_reads import WorkItemReads
 from .frame import PageGroup, emulator, render_page, site_nav
 
 bp = PageGroup("home")
@@ -16,12 +18,12 @@ def home():
     em = emulator()
     catalogue = scan(em.solution.ide_root)
     _, portal_errors = portals(em)
-    with em.store.read() as conn:
+    with em.store.read():  # the four counts read in one breath
         counts = {
-            "work items": conn.execute("SELECT COUNT(*) FROM work_items").fetchone()[0],
-            "events": conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0],
-            "plan executions": conn.execute("SELECT COUNT(*) FROM plan_executions").fetchone()[0],
-            "proxied PMS calls": conn.execute("SELECT COALESCE(MAX(id), 0) FROM proxy_calls").fetchone()[0],
+            "work items": WorkItemReads(em.store).count(),
+            "events": em.stream.last_number(),
+            "plan executions": ExecutionReads(em.store).count(),
+            "proxied PMS calls": em.proxy_log.last_number(),
         }
     return render_page(
         "home.html",

@@ -10,7 +10,7 @@ from flask import Response, redirect, request
 from pms_adapters.fakes.demo_pms.models import PRACTICE_AREAS, SUPPLIER_CATEGORIES, DemoPmsError
 
 from .acting import action, back, current_user
-from .frame import PageGroup, emulator, note, page_number, paged, refuse, render_page
+from .frame import PageGroup, emulator, note, page_number, refuse, render_page
 from .labels import field_label, is_guid, is_instant, short_id
 
 bp = PageGroup("pms")
@@ -19,19 +19,11 @@ CALLS_ON_LIST = 10
 FAULT_PERMISSION = "emulator.control"
 
 
-def _calls(conn: Any, service: str | None, page: int, size: int) -> Any:
-    sql, args = "SELECT * FROM proxy_calls", []
-    if service:
-        sql += " WHERE service=?"
-        args.append(service)
-    return paged(conn, sql + " ORDER BY id DESC", args, page, size)
-
-
 @bp.page("/pms", nav="PMS", order=60)
 def services():
     em = emulator()
-    with em.store.read() as conn:
-        recent = {name: _calls(conn, name, 1, CALLS_ON_LIST).rows for name in em.linked_services.services}
+    with em.store.read():  # every service's calls read in one breath
+        recent = {name: em.proxy_log.page(name, 1, CALLS_ON_LIST).rows for name in em.linked_services.services}
     return render_page(
         "pms.html",
         "PMS",
@@ -51,8 +43,7 @@ def service(name: str):
     page = page_number()
     if page is None:
         return refuse(400, "page must be a whole number from 1")
-    with em.store.read() as conn:
-        calls = _calls(conn, name, page, 50)
+    calls = em.proxy_log.page(name, page, 50)
     backend = em.linked_services.fakes.get(name)
     books = None
     if backend is not None:

@@ -4,14 +4,15 @@ chronology, the executions it set off and a link to its portal page."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
 
-from ..ods import display_name
+from smartplans.executions.reads import ExecutionReads
+
+from ..workitem_reads import WorkItemReads
 from .acting import action, back, call_api, done
-from .frame import PageGroup, emulator, page_number, paged, refuse, render_page
+from .frame import PAGE_SIZE, PageGroup, emulator, page_number, refuse, render_page
 
 bp = PageGroup("workitems")
 MAX_QUERY = 200
@@ -44,10 +45,7 @@ def _default_type(em: Any, creatable: list[Any], type_filter: str) -> str | None
 
 
 def _ods_choices(em: Any) -> list[dict[str, str]]:
-    with em.store.read() as conn:
-        rows = conn.execute("SELECT id, kind, body FROM ods ORDER BY kind, id LIMIT ?", (MAX_ODS_CHOICES,)).fetchall()
-    out = [{"id": r["id"], "kind": r["kind"], "name": display_name(r["kind"], json.loads(r["body"]))} for r in rows]
-    return sorted(out, key=lambda o: (o["kind"], o["name"].lower()))
+    return sorted(em.ods.choices(MAX_ODS_CHOICES), key=lambda o: (o["kind"], o["name"].lower()))
 
 
 def _roles(em: Any) -> list[str]:
@@ -67,18 +65,9 @@ def work_items():
         return refuse(400, "page must be a whole number from 1")
     if len(query) > MAX_QUERY:
         return refuse(400, f"q is longer than {MAX_QUERY} characters")
-    sql, args = "SELECT id, type, title, reference, phase, updated FROM work_items WHERE 1=1", []
-    if query:
-        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        sql += " AND (title LIKE ? ESCAPE '\\' OR reference LIKE ? ESCAPE '\\' OR id = ?)"
-        args += [like, like, query.lower()]
-    if type_filter:
-        if type_filter not in em.solution.worktypes:
-            return refuse(400, f"type: no work type {type_filter[:80]!r} in this solution")
-        sql += " AND type = ?"
-        args.append(type_filter)
-    with em.store.read() as conn:
-        result = paged(conn, sql + " ORDER BY rowid DESC", args, page)
+    if type_filter and type_filter not in em.solution.worktypes:
+        return refuse(400, f"type: no work type {type_filter[:80]!r} in this solution")
+    result = WorkItemReads(em.store).page(page, PAGE_SIZE, text=query, type_name=type_filter)
     types = em.solution.worktypes
     rows = []
     for r in result.rows:
@@ -131,17 +120,10 @@ def work_item(item_id: str):
     if item is None:
         return refuse(404, f"no work item {item_id[:80]!r}; the list is at /workitems")
     types = em.solution.worktypes
-    with em.store.read() as conn:
-        executions = conn.execute(
-            "SELECT id, plan, plan_title, state, start_time, end_time, last_error FROM plan_executions "
-            "WHERE sharedo_id=? ORDER BY rowid DESC LIMIT 100",
-            (item.id,),
-        ).fetchall()
-        parent = em.workitems.find(item.parent_id, conn) if item.parent_id else None
-        children = conn.execute(
-            "SELECT id, title, reference, type, phase FROM work_items WHERE parent_id=? ORDER BY rowid LIMIT 100",
-            (item.id,),
-        ).fetchall()
+    with em.store.read():  # its runs, parent and children read in one breath
+        executions = ExecutionReads(em.store).of_work_item(item.id, 100)
+        parent = em.workitems.find(item.parent_id) if item.parent_id else None
+        children = WorkItemReads(em.store).children(item.id, 100)
     wt = types.get(item.type)
     documents = em.documents.related(item.id)
     return render_page(

@@ -18,6 +18,7 @@ from typing import Any
 from emulator.kernel.clock import LATEST, iso
 from emulator.kernel.errors import ApiError, not_found
 from emulator.kernel.store import dumps_ascii as dumps
+from emulator.workitem_reads import WorkItemReads
 
 from ..plans import Plan
 from ..runtime import Limits, cut
@@ -178,13 +179,12 @@ class ExecutionRecords:
         """What the on_ended listeners are told of an execution that stopped or errored; None otherwise."""
         with self.store.read() as conn:
             row = conn.execute(
-                "SELECT e.plan, e.state, e.last_error, w.reference FROM plan_executions e "
-                "LEFT JOIN work_items w ON w.id = e.sharedo_id WHERE e.id=?",
-                (execution_id,),
+                "SELECT plan, state, last_error, sharedo_id FROM plan_executions WHERE id=?", (execution_id,)
             ).fetchone()
         if row is None or row["state"] not in (STOPPED, ERRORED):
             return None  # WAITING (a timer, a phase) or gone with a reset
-        ended = {"id": execution_id, "plan": row["plan"], "state": row["state"], "workItem": row["reference"]}
+        item = WorkItemReads(self.store).titles([row["sharedo_id"]]).get(row["sharedo_id"], {})
+        ended = {"id": execution_id, "plan": row["plan"], "state": row["state"], "workItem": item.get("reference")}
         ended["error"] = row["last_error"]
         return ended
 
@@ -450,9 +450,7 @@ class ExecutionRecords:
                 raise not_found("plan execution", execution_id)
             if ex["state"] == STOPPED:
                 raise ApiError(409, "the execution has already stopped")
-            for job in tx.execute("SELECT id, payload FROM jobs WHERE kind=?", (TIMER_KIND,)).fetchall():
-                if json.loads(job["payload"]).get("executionId") == execution_id:
-                    tx.execute("DELETE FROM jobs WHERE id=?", (job["id"],))
+            self.scheduler.cancel_timers_of(tx, TIMER_KIND, "executionId", execution_id)
             tx.execute("DELETE FROM runtime_triggers WHERE execution_id=?", (execution_id,))
             tx.execute(
                 "UPDATE execution_steps SET state='CANCELLED' WHERE execution_id=? AND state IN "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError, er
 from ...kernel.clock import Clock, iso
 from ...kernel.store import Store
 from ...ods import Ods, contact_details
+from ...workitem_reads import WorkItemReads
 from .connection import ClioConnection
 from .settings import ClioSettings
 from .sync import CONTACT_REFERENCE
@@ -40,6 +42,7 @@ PROPERTY_DOCUMENT = "operate_document_id"
 MAX_ATTEMPTS = 5  # a push that failed this often waits for a person (shown with its error)
 VERSION_FIELDS = "id,latest_document_version{uuid,put_url,put_headers,fully_uploaded}"
 BATCH = 200  # items per run, so one run stays short; the next run takes the rest
+SCAN = 1000  # comments or documents read at a time while looking for the ones to push
 
 
 class ClioPushes:
@@ -63,14 +66,7 @@ class ClioPushes:
         self._users = None  # Clio's users by e-mail, fetched once for this run
         if not self.connection.connected:
             return {"pushed": 0, "failed": 0}
-        with self.store.read() as conn:
-            rows = conn.execute(
-                "SELECT c.id, c.comment, c.author, c.created, m.clio_id, m.work_item_id, p.step, p.attempts"
-                " FROM comments c JOIN clio_matters m ON m.work_item_id = c.work_item_id"
-                " LEFT JOIN clio_pushes p ON p.kind='communication' AND p.source_id = c.id"
-                " WHERE p.step IS NULL OR (p.step != 'done' AND p.attempts < ?) ORDER BY c.created, c.id LIMIT ?",
-                (MAX_ATTEMPTS, BATCH),
-            ).fetchall()
+        rows = self._to_push("communication", WorkItemReads(self.store).comments_from)
         return self._each(rows, "communication", self._message)
 
     def _message(self, client: ClioClient, row: Any) -> int:
@@ -121,12 +117,10 @@ class ClioPushes:
     def _client_contact(self, item_id: str) -> int | None:
         prefix = CONTACT_REFERENCE.format("")
         with self.store.read() as conn:
-            for row in conn.execute(
-                "SELECT json_extract(o.body, '$.externalReference') AS ref FROM participants p"
-                " JOIN ods o ON o.id = p.ods_id WHERE p.work_item_id=? AND p.role=?",
-                (item_id, self.settings.client_role),
-            ):
-                ref = row["ref"] or ""
+            for ods_id in WorkItemReads(self.store).participant_ods_ids(item_id, self.settings.client_role):
+                _, person = self._ods.find(ods_id, conn) or ("", {})
+                ref = person.get("externalReference")
+                ref = ref if isinstance(ref, str) else ""
                 if ref.startswith(prefix) and ref[len(prefix) :].isdigit():
                     return int(ref[len(prefix) :])
         return None
@@ -139,14 +133,7 @@ class ClioPushes:
     def _push_documents(self) -> dict[str, int]:
         if not self.connection.connected:
             return {"pushed": 0, "failed": 0}
-        with self.store.read() as conn:
-            rows = conn.execute(
-                "SELECT d.id, d.file_name, d.content_type, m.clio_id, m.work_item_id, p.step, p.attempts,"
-                " p.clio_id AS clio_document FROM documents d JOIN clio_matters m ON m.work_item_id = d.work_item_id"
-                " LEFT JOIN clio_pushes p ON p.kind='document' AND p.source_id = d.id"
-                " WHERE p.step IS NULL OR (p.step != 'done' AND p.attempts < ?) ORDER BY d.created, d.id LIMIT ?",
-                (MAX_ATTEMPTS, BATCH),
-            ).fetchall()
+        rows = self._to_push("document", self.documents.listed_from)
         return self._each(rows, "document", self._document)
 
     def _document(self, client: ClioClient, row: Any) -> int:
@@ -238,6 +225,60 @@ class ClioPushes:
         return True
 
     # -- the shared loop --------------------------------------------------------------------------
+    def _to_push(self, kind: str, source: Callable[[tuple[str, str] | None, int], list[Any]]) -> list[dict[str, Any]]:
+        """The first BATCH items (comments, documents: `source` walks them in order, a chunk at a time) on an
+        imported matter whose push has not started, or has not ended and may be tried again; each with its
+        matter's Clio id (clio_id), its push's step and attempts, and the Clio id the push made (clio_document)."""
+        found: list[dict[str, Any]] = []
+        after: tuple[str, str] | None = None
+        with self.store.read() as conn:  # one consistent read, as one query was
+            while len(found) < BATCH:
+                chunk = source(after, SCAN)
+                if not chunk:
+                    break
+                after = (chunk[-1]["created"], chunk[-1]["id"])
+                found += self._pending(conn, kind, chunk)[: BATCH - len(found)]
+                if len(chunk) < SCAN:
+                    break
+        return found
+
+    def _pending(self, conn: Any, kind: str, chunk: list[Any]) -> list[dict[str, Any]]:
+        """Of one chunk of items, those on an imported matter still to push, in the chunk's order."""
+        items = sorted({r["work_item_id"] for r in chunk})
+        matters = {
+            r["work_item_id"]: r["clio_id"]
+            for r in conn.execute(
+                f"SELECT work_item_id, clio_id FROM clio_matters WHERE work_item_id IN ({','.join('?' * len(items))})",
+                items,
+            )
+        }
+        ids = [r["id"] for r in chunk]
+        pushes = {
+            r["source_id"]: r
+            for r in conn.execute(
+                "SELECT source_id, step, attempts, clio_id FROM clio_pushes "
+                f"WHERE kind=? AND source_id IN ({','.join('?' * len(ids))})",
+                [kind, *ids],
+            )
+        }
+        out = []
+        for r in chunk:
+            push = pushes.get(r["id"])
+            if r["work_item_id"] not in matters or (
+                push and (push["step"] == "done" or push["attempts"] >= MAX_ATTEMPTS)
+            ):
+                continue
+            out.append(
+                {
+                    **dict(r),
+                    "clio_id": matters[r["work_item_id"]],
+                    "step": push["step"] if push else None,
+                    "attempts": push["attempts"] if push else None,
+                    "clio_document": push["clio_id"] if push else None,
+                }
+            )
+        return out
+
     def _each(self, rows: list[Any], kind: str, push: Any) -> dict[str, int]:
         pushed = failed = 0
         if not rows:

@@ -15,7 +15,6 @@ nightly run when that is longer ago (a month without a sync loses nothing), meas
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -30,8 +29,8 @@ from pms_adapters.clio.client import ClioDisconnected, ClioError
 from ...identity import Principal
 from ...kernel.clock import Clock, iso, parse_instant
 from ...kernel.errors import ApiError
-from ...kernel.store import Store, dumps
-from ...ods import contact_details, display_name
+from ...kernel.store import Store
+from ...ods import Ods, contact_details, display_name
 from . import matter_rules
 from .connection import ClioConnection
 from .mapping import ClioMappings
@@ -347,8 +346,7 @@ class ClioSync:
     def _users_by_email(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         with self.store.read() as conn:
-            for row in conn.execute("SELECT body FROM ods WHERE kind='person'"):
-                doc = json.loads(row["body"])
+            for doc in Ods(self.store).people(conn):
                 if not doc.get("isUser"):
                     continue
                 for detail in contact_details(doc):
@@ -408,10 +406,7 @@ class ClioSync:
         """The Clio client as an ODS person, found again by its externalReference (never duplicated)."""
         contact = wanted["contact"]
         reference = CONTACT_REFERENCE.format(contact["id"])
-        row = tx.execute(  # by the index on externalReference (schema 8): no scan, nothing held in memory
-            "SELECT id, body FROM ods WHERE json_extract(body, '$.externalReference')=? AND kind='person'",
-            (reference,),
-        ).fetchone()
+        row = Ods(self.store).by_external_reference("person", reference, tx)  # by its index: no scan
         details = []
         if wanted["email"]:
             details.append({"contactTypeSystemName": "email", "contactValue": wanted["email"], "isPrimary": True,
@@ -437,14 +432,14 @@ class ClioSync:
             "aspectData": {"ContactDetails": details},
         }
         if row is not None:
-            current = json.loads(row["body"])
+            ods_id, current = row
             merged = {**current, **{k: v for k, v in doc.items() if k != "tags"}}
             if merged != current:
-                tx.execute("UPDATE ods SET body=? WHERE id=?", (dumps(merged), row["id"]))
-                self._ods_event(tx, "ods-entity-updated", row["id"])
-            return row["id"]
+                Ods(self.store).put(tx, "person", ods_id, merged)
+                self._ods_event(tx, "ods-entity-updated", ods_id)
+            return ods_id
         doc["id"] = str(uuid.uuid4())
-        tx.execute("INSERT INTO ods VALUES (?, 'person', ?)", (doc["id"], dumps(doc)))
+        Ods(self.store).put(tx, "person", doc["id"], doc)
         self._ods_event(tx, "ods-entity-created", doc["id"])
         return doc["id"]
 

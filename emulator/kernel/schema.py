@@ -1,0 +1,61 @@
+"""The store's schema, assembled from what each area registers: an area owns its tables and brings
+their migrations; the store only applies them.
+
+A migration number is a schema version of the one SQLite file, shared by every area: version N is
+the N-th script the file has run (`PRAGMA user_version`), and a snapshot's `schemaVersion`. So an
+area's part of a migration is keyed by that number, and a number's parts run in one transaction, in
+the order the composition root lists the areas (emulator/core.py: AREAS). Later features add a new
+number to their area's registration; old numbers are never edited, parts never move between numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AreaSchema:
+    """One area's tables and its parts of the migrations.
+
+    `modules`: the product modules (dotted names) that may query these tables — the area's own;
+    tests/test_architecture.py refuses SQL on them anywhere else. `unsnapshotted`: tables a snapshot
+    leaves out (sessions, secrets, derived counts)."""
+
+    area: str
+    modules: tuple[str, ...]
+    tables: tuple[str, ...]
+    migrations: Mapping[int, str]
+    unsnapshotted: frozenset[str] = field(default_factory=frozenset)
+
+
+class SchemaError(ValueError):
+    pass
+
+
+class Schema:
+    """The areas' registrations as one numbered list of migrations, checked when it is put together."""
+
+    def __init__(self, areas: Iterable[AreaSchema]) -> None:
+        self.areas: tuple[AreaSchema, ...] = tuple(areas)
+        self.owner: dict[str, AreaSchema] = {}
+        for area in self.areas:
+            for table in area.tables:
+                if table in self.owner:
+                    raise SchemaError(f"table {table} is registered by {self.owner[table].area} and {area.area}")
+                self.owner[table] = area
+            for table in area.unsnapshotted:
+                if table not in area.tables:
+                    raise SchemaError(f"{area.area}: unsnapshotted table {table} is not one of its tables")
+        numbers = sorted({n for area in self.areas for n in area.migrations})
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise SchemaError(f"migration numbers must run 1, 2, 3, ... without a gap, not {numbers}")
+        self.migrations: list[str] = [
+            "".join(area.migrations[n] for area in self.areas if n in area.migrations) for n in numbers
+        ]
+        self.unsnapshotted: frozenset[str] = frozenset(t for area in self.areas for t in area.unsnapshotted)
+
+    @property
+    def version(self) -> int:
+        """The schema version a file migrated to the end has (a snapshot's `schemaVersion`)."""
+        return len(self.migrations)

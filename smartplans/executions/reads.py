@@ -1,0 +1,96 @@
+"""What the emulator's pages read of plan executions: the list, one run's steps with their log lines and host
+calls, a work item's runs and the phases a run waits on. Only the SmartPlans area queries its tables; the
+pages ask here (a page at a time, capped where a run can grow without bound)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.kernel.paging import Paged, paged
+
+
+@dataclass
+class ExecutionShown:
+    """One run as its page shows it: the execution row, its steps in order, and per step its first log lines
+    and host calls (rows) with how many more there were past the caps."""
+
+    execution: sqlite3.Row
+    steps: list[sqlite3.Row]
+    logs: dict[str, list[sqlite3.Row]] = field(default_factory=dict)
+    calls: dict[str, list[sqlite3.Row]] = field(default_factory=dict)
+    more: dict[str, dict[str, int]] = field(default_factory=dict)
+    waiting_on: dict[str, str] = field(default_factory=dict)
+
+
+class ExecutionReads:
+    """Reads of the executions' tables for the pages; the engine (smartplans/executions/records.py) writes them."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def count(self) -> int:
+        with self.store.read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM plan_executions").fetchone()[0])
+
+    def page(self, page: int, size: int, *, state: str = "", plan: str = "") -> Paged:
+        """The runs, newest first, of one state and one plan or all."""
+        sql, args = (
+            "SELECT id, plan, plan_title, state, start_time, end_time, sharedo_id, last_error "
+            "FROM plan_executions WHERE 1=1",
+            [],
+        )
+        if state:
+            sql += " AND state = ?"
+            args.append(state)
+        if plan:
+            sql += " AND plan = ?"
+            args.append(plan)
+        with self.store.read() as conn:
+            return paged(conn, sql + " ORDER BY rowid DESC", args, page, size)
+
+    def of_work_item(self, work_item_id: str, limit: int) -> list[sqlite3.Row]:
+        """A work item's latest runs, newest first."""
+        with self.store.read() as conn:
+            return conn.execute(
+                "SELECT id, plan, plan_title, state, start_time, end_time, last_error FROM plan_executions "
+                "WHERE sharedo_id=? ORDER BY rowid DESC LIMIT ?",
+                (work_item_id, limit),
+            ).fetchall()
+
+    def record(self, execution_id: str, *, logs_shown: int, calls_shown: int) -> ExecutionShown | None:
+        """One run with its steps, each step's first `logs_shown` log lines and `calls_shown` host calls (the
+        rest counted), and the phase each waiting step waits for; None when there is no such run."""
+        with self.store.read() as conn:
+            ex = conn.execute("SELECT * FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+            if ex is None:
+                return None
+            steps = conn.execute(
+                "SELECT * FROM execution_steps WHERE execution_id=? ORDER BY seq", (ex["id"],)
+            ).fetchall()
+            ids = [s["id"] for s in steps]
+            found = ExecutionShown(ex, steps)
+            found.logs = {i: [] for i in ids}
+            found.calls = {i: [] for i in ids}
+            found.more = {i: {"logs": 0, "calls": 0} for i in ids}  # not shown: past the caps
+            if ids:
+                marks = ",".join("?" * len(ids))
+                sql = f"SELECT * FROM step_logs WHERE step_id IN ({marks}) ORDER BY step_id, seq"
+                _capped(conn.execute(sql, ids), found.logs, found.more, "logs", logs_shown)
+                sql = f"SELECT * FROM step_calls WHERE step_id IN ({marks}) ORDER BY step_id, idx"
+                _capped(conn.execute(sql, ids), found.calls, found.more, "calls", calls_shown)
+            waiting = conn.execute("SELECT step_id, phase FROM runtime_triggers WHERE execution_id=?", (ex["id"],))
+            found.waiting_on = {r["step_id"]: r["phase"] for r in waiting}
+        return found
+
+
+def _capped(
+    rows: Any, into: dict[str, list[sqlite3.Row]], more: dict[str, dict[str, int]], what: str, cap: int
+) -> None:
+    """Each step's rows up to `cap`; the rest only counted in `more[step][what]`."""
+    for r in rows:
+        if len(into[r["step_id"]]) >= cap:
+            more[r["step_id"]][what] += 1
+            continue
+        into[r["step_id"]].append(r)
