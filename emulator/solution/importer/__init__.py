@@ -52,6 +52,8 @@ __all__ = ["MAX_ENTRY_BYTES", "REPORT_FILE", "ImportReport", "MissingDependency"
 KEPT_ON_REIMPORT = ("ods/people.json", "ods/organisations.json", "seed/workitems.json")
 _BAD_NAME_CHARS = re.compile(r'[<>:"|?*\x00-\x1f]')
 
+# --------------------------------------------------------------------------------------------- paths
+
 
 def _safe_name(name: str, entry: str, what: str) -> str:
     """A name that becomes one file name: refuse traversal, reject characters no OS accepts."""
@@ -289,6 +291,8 @@ class _Importer:
             (entry, f"no IDE folder recorded for {name!r}; written to _IDE/{name}, move it if needed")
         )
         return "", name
+
+    # -- manifest dependencies
 
     def _check_dependencies(self, manifest: dict, steps: Steps) -> None:
         """The report's missing mandatory dependencies, and a warning for each step whose list is malformed."""
