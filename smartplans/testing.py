@@ -443,15 +443,15 @@ class ScenarioFile(pytest.File):
 
 class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
-        from .scenarios import Scenario, load_scenario
+        from .plan_scenarios import Scenario, load_scenario
 
         data = load_scenario(self.path)
         Scenario(self.path, data).run(harness(self.config, _scenario_solution(self.path, self.config)))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        from .scenarios import ScenarioError
+        from .plan_scenarios import PlanScenarioError
 
-        if isinstance(excinfo.value, ScenarioError):
+        if isinstance(excinfo.value, PlanScenarioError):
             err = excinfo.value
             where = f"{self.path}:{err.line}" if err.line else str(self.path)
             return f"{where}: {err}" + (f"\n\nwhat happened:\n{err.trace}" if err.trace else "")

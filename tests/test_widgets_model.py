@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from widgets.data_scenarios import DataScenarioError, apply, builtin
 from widgets.manifests import BUILTIN_IDE_ROOT, scan
 from widgets.portals import Placement, PortalError, Viewer, names, parse_portal_document, placement_refusal
-from widgets.scenarios import ScenarioError, apply, builtin
 from widgets.vendor import SCRIPTS, STYLES, VENDOR_ROOT, load_pins
 
 MATTER = "3c000000-0000-4000-8000-000000000001"
@@ -114,11 +114,11 @@ def test_scenarios_drive_the_pms_fake_and_the_user(operate):
     reference = operate.attribute(empty.work_item, "pmsReference")
     assert reference and operate.pms.wip(reference)["total"] == 0
     assert apply(em, scenarios, "empty").notes[0] == f"PMS matter {reference} linked to the work item"  # idempotent
-    with pytest.raises(ScenarioError, match="no scenario 'nope'"):
+    with pytest.raises(DataScenarioError, match="no scenario 'nope'"):
         apply(em, scenarios, "nope")
-    with pytest.raises(ScenarioError, match=r"pmsFaults\[0\].status: status must be a 5xx"):
+    with pytest.raises(DataScenarioError, match=r"pmsFaults\[0\].status: status must be a 5xx"):
         apply(em, {"x": {"pmsFaults": [{"route": "/api/**", "status": 200}]}}, "x")
-    with pytest.raises(ScenarioError, match="no user lacks 'core.sharedo.read'"):
+    with pytest.raises(DataScenarioError, match="no user lacks 'core.sharedo.read'"):
         apply(em, {"x": {"user": {"lacking": "core.sharedo.read"}}}, "x")
 
 

@@ -31,10 +31,10 @@ from emulator.solution.pluginfiles import plugins_root
 from emulator.workitem_reads import WorkItemReads
 
 from . import apicookie, handout, plugins
+from .data_scenarios import DataScenarioError, apply, describe, for_widget
 from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
 from .portals import Placement, PortalError, strict_json
-from .scenarios import ScenarioError, apply, describe, for_widget
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 
 STATIC = Path(__file__).parent / "static" / "host"
@@ -375,7 +375,7 @@ def preview(widget_id: str):
             user=_page_user(em),
             service=service if isinstance(service, str) else None,
         )
-    except (ValueError, ScenarioError) as exc:
+    except (ValueError, DataScenarioError) as exc:
         return _refuse(400, str(exc) if not problem else f"{exc} ({problem})")
     placement = Placement(
         id="preview",
@@ -436,7 +436,7 @@ def portal_page(work_item_id: str):
             work_item=work_item.id,
             user=_page_user(em),
         )
-    except ScenarioError as exc:
+    except DataScenarioError as exc:
         return _refuse(400, str(exc))
     work_item = em.workitems.get(work_item.id)
     try:

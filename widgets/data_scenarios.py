@@ -2,7 +2,8 @@
 
 A scenario sets the stage through the same parts the tests use: the work item, the signed-in user and
 the demo PMS fake behind a linked service (its fault switches and its books). The built-in ones are in
-`scenarios.json`; a widget folder adds or overrides them in `<Name>.scenarios.json`.
+`scenarios.json`; a widget folder adds or overrides them in `<Name>.scenarios.json`. (A plan's given / when /
+then test in `*.scenario.yaml` is another thing: smartplans/plan_scenarios.py.)
 
 A scenario belongs to the page that chose it: applying one gives it a fresh scenario key
 (emulator/kernel/scenario_keys.py) and sets the fake's faults for that key only. The page's host script
@@ -31,7 +32,7 @@ KEYS = {"title", "description", "workItem", "user", "attributes", "pmsFaults", "
 FAULT_KEYS = {"route", "method", "delaySeconds", "status", "malformed", "times"}
 
 
-class ScenarioError(ValueError):
+class DataScenarioError(ValueError):
     """A scenario that cannot be applied; says which scenario, which key and why."""
 
 
@@ -50,16 +51,18 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
     try:
         doc = load(path)
     except JsonFileError as exc:
-        raise ScenarioError(str(exc)) from None
+        raise DataScenarioError(str(exc)) from None
     scenarios = get_ci(doc, "scenarios") if isinstance(doc, dict) else None
     if not isinstance(scenarios, dict):
-        raise ScenarioError(f'{path}: expected {{"scenarios": {{"<name>": {{...}}}}}}')
+        raise DataScenarioError(f'{path}: expected {{"scenarios": {{"<name>": {{...}}}}}}')
     for name, body in scenarios.items():
         if not isinstance(body, dict):
-            raise ScenarioError(f"{path}: scenario {name!r} must be an object")
+            raise DataScenarioError(f"{path}: scenario {name!r} must be an object")
         unknown = set(body) - KEYS
         if unknown:
-            raise ScenarioError(f"{path}: scenario {name!r}: unknown key(s) {sorted(unknown)}; known: {sorted(KEYS)}")
+            raise DataScenarioError(
+                f"{path}: scenario {name!r}: unknown key(s) {sorted(unknown)}; known: {sorted(KEYS)}"
+            )
     return scenarios
 
 
@@ -78,7 +81,7 @@ def for_widget(manifest: Manifest | None) -> tuple[dict[str, dict[str, Any]], st
     if own is not None:
         try:
             out.update(_read(own))
-        except ScenarioError as exc:
+        except DataScenarioError as exc:
             return out, str(exc)
     return out, None
 
@@ -103,7 +106,7 @@ def _text(value: Any, where: str, *, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ScenarioError(f"{where} must be a non-empty string")
+        raise DataScenarioError(f"{where} must be a non-empty string")
     return value
 
 
@@ -112,7 +115,7 @@ def _user_lacking(em: Any, permission: Any, scenario: str) -> str:
     for _, person in sorted(em.identity.users.items()):
         if permission not in em.identity.user_permissions(person):
             return person["userName"]
-    raise ScenarioError(
+    raise DataScenarioError(
         f"scenario {scenario!r}: no user lacks {permission!r}; add one to ods/people.json "
         f'(a person with isUser, a userName and "permissions" that leave it out)'
     )
@@ -125,14 +128,14 @@ def _fake(em: Any, service: Any, scenario: str) -> Any:
     backend = fakes.get(name) if name else None
     if backend is None:
         where = f"linked service {name!r}" if name else "no linked service"
-        raise ScenarioError(
+        raise DataScenarioError(
             f"scenario {scenario!r} drives a PMS fake, but {where} has one "
             f'(set fake = "demo" on a [linked_services.<name>] in operate.toml)'
         )
     from pms_adapters.fakes.demo_pms.models import DemoPmsBackend
 
     if not isinstance(backend, DemoPmsBackend):  # a fake Clio has switches of its own, not the demo's faults
-        raise ScenarioError(
+        raise DataScenarioError(
             f"scenario {scenario!r} drives the demo PMS fake, but linked service {name!r} is served by another "
             f"fake ({type(backend).__name__}); drive it in library mode (a fake Clio: its switches)"
         )
@@ -143,12 +146,12 @@ def _check_faults(backend: Any, faults: Any, scenario: str) -> list[dict[str, An
     from pms_adapters.fakes.demo_pms.models import DemoPmsError
 
     if not isinstance(faults, list):
-        raise ScenarioError(f"scenario {scenario!r}: pmsFaults must be a list")
+        raise DataScenarioError(f"scenario {scenario!r}: pmsFaults must be a list")
     checked = []
     for i, fault in enumerate(faults):
         where = f"scenario {scenario!r}: pmsFaults[{i}]"
         if not isinstance(fault, dict) or set(fault) - FAULT_KEYS:
-            raise ScenarioError(f"{where}: an object with keys from {sorted(FAULT_KEYS)}")
+            raise DataScenarioError(f"{where}: an object with keys from {sorted(FAULT_KEYS)}")
         args = {
             "route": fault.get("route", ""),
             "method": fault.get("method", "*"),
@@ -160,7 +163,7 @@ def _check_faults(backend: Any, faults: Any, scenario: str) -> list[dict[str, An
         try:
             backend.check_fault(**args)
         except DemoPmsError as exc:
-            raise ScenarioError(f"{where}.{exc.field or 'route'}: {exc.message}") from None
+            raise DataScenarioError(f"{where}.{exc.field or 'route'}: {exc.message}") from None
         checked.append(args)
     return checked
 
@@ -168,23 +171,23 @@ def _check_faults(backend: Any, faults: Any, scenario: str) -> list[dict[str, An
 def _check_matter(spec: Any, scenario: str, own: bool) -> dict[str, Any]:
     where = f"scenario {scenario!r}: pmsMatter"
     if not isinstance(spec, dict) or set(spec) - MATTER_KEYS:
-        raise ScenarioError(f"{where} must be an object with keys from {sorted(MATTER_KEYS)}")
+        raise DataScenarioError(f"{where} must be an object with keys from {sorted(MATTER_KEYS)}")
     if not own:
-        raise ScenarioError(
+        raise DataScenarioError(
             f"scenario {scenario!r} opens a PMS matter for its own work item; open it without choosing another"
         )
     for key in ("operateId", "title", "clientId", "clientName", "referenceAttribute"):
         _text(spec.get(key), f"{where}.{key}")
     _text(spec.get("feeEarner"), f"{where}.feeEarner", required=True)
     if not (spec.get("clientId") or spec.get("clientName")):
-        raise ScenarioError(f"{where}: clientId or clientName is required")
+        raise DataScenarioError(f"{where}: clientId or clientName is required")
     fees = spec.get("estimatedFees")
     if fees is not None:
         try:
             if isinstance(fees, bool) or not Decimal(str(fees)).is_finite():
                 raise InvalidOperation
         except InvalidOperation:
-            raise ScenarioError(f"{where}.estimatedFees must be an amount, like 2500.00") from None
+            raise DataScenarioError(f"{where}.estimatedFees must be an amount, like 2500.00") from None
     return spec
 
 
@@ -192,7 +195,7 @@ def _check_attributes(attributes: Any, scenario: str) -> dict[str, Any]:
     if not isinstance(attributes, dict) or not all(
         isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in attributes.items()
     ):
-        raise ScenarioError(f"scenario {scenario!r}: attributes must be an object of name: string (or null)")
+        raise DataScenarioError(f"scenario {scenario!r}: attributes must be an object of name: string (or null)")
     return attributes
 
 
@@ -206,7 +209,7 @@ def _choose_user(em: Any, user: Any, wanted: Any, work_item: str | None, scenari
         return default_user(em, work_item)
     if not isinstance(user, str) or user.lower() not in em.identity.users:
         users = ", ".join(sorted(em.identity.users)) or "none"
-        raise ScenarioError(f"{where}no user {str(user)[:60]!r}; users: {users}")
+        raise DataScenarioError(f"{where}no user {str(user)[:60]!r}; users: {users}")
     return em.identity.users[user.lower()]["userName"]
 
 
@@ -216,18 +219,18 @@ def _plan(em: Any, scenario: dict[str, Any], name: str, work_item: str | None, u
     own = work_item is None or work_item == wanted  # pmsMatter may only open the scenario's own work item
     if work_item is None and wanted is not None and em.workitems.find(wanted) is None:
         if "pmsMatter" in scenario:
-            raise ScenarioError(f"scenario {name!r}: its work item {wanted!r} is not in this solution")
+            raise DataScenarioError(f"scenario {name!r}: its work item {wanted!r} is not in this solution")
         notes.append(f"the scenario's work item {wanted} is not in this solution; showing the first work item")
         wanted = None
     chosen = work_item or wanted or default_work_item(em)
     if chosen is None or em.workitems.find(chosen) is None:
-        raise ScenarioError(f"scenario {name!r}: work item {chosen!r} is not in this solution")
+        raise DataScenarioError(f"scenario {name!r}: work item {chosen!r} is not in this solution")
     chosen = em.workitems.find(chosen).id
     drives_pms = "pmsFaults" in scenario or "pmsMatter" in scenario
     backend = None
     try:
         backend = _fake(em, scenario.get("service") or (service if isinstance(service, str) else None), name)
-    except ScenarioError:
+    except DataScenarioError:
         if drives_pms:
             raise
     faults = _check_faults(backend, scenario.get("pmsFaults", []), name) if backend is not None else []
@@ -251,7 +254,7 @@ def _open_pms_matter(em: Any, backend: Any, work_item: str, spec: dict[str, Any]
             estimated_fees=Decimal(str(spec["estimatedFees"])) if spec.get("estimatedFees") is not None else None,
         )
     except DemoPmsError as exc:
-        raise ScenarioError(f"scenario {scenario!r}: pmsMatter.{exc.field}: {exc.message}") from None
+        raise DataScenarioError(f"scenario {scenario!r}: pmsMatter.{exc.field}: {exc.message}") from None
     return matter.reference
 
 
@@ -286,14 +289,14 @@ def apply(
     if work_item is not None:
         found = em.workitems.find(work_item)
         if found is None:
-            raise ScenarioError(f"no work item {work_item[:80]!r} in this solution")
+            raise DataScenarioError(f"no work item {work_item[:80]!r} in this solution")
         work_item = found.id
     if not name:
         work_item = work_item or default_work_item(em)
         return Applied(None, work_item, _choose_user(em, user, None, work_item, None))
     scenario = scenarios.get(name)
     if scenario is None:
-        raise ScenarioError(f"no scenario {name!r}; there are: {', '.join(scenarios)}")
+        raise DataScenarioError(f"no scenario {name!r}; there are: {', '.join(scenarios)}")
     plan = _plan(em, scenario, name, work_item, user, service)
     # Each step is one transaction, in the order that can still refuse (the PMS's own rules, then the
     # model's), so a refusal leaves the earlier state: the faults are replaced last.
@@ -306,7 +309,7 @@ def apply(
         try:
             em.workitems.set_attributes(plan.work_item, attributes, None)
         except ApiError as exc:  # the model's own 400 names the attribute
-            raise ScenarioError(f"scenario {name!r}: attributes: {exc.title}") from None
+            raise DataScenarioError(f"scenario {name!r}: attributes: {exc.title}") from None
     key = None
     if plan.backend is not None:  # this page's faults only (none for `ok`): the shared ones stay as they are
         key = new_key()

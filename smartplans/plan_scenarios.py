@@ -12,13 +12,15 @@
       pms_received: [{method: POST, path: "/api/matters/PMS-260102/disbursements", body: {amount: 120.0}}]
 
 `{{payment}}` in any string is the id of the work item named `payment` in `given`. A failing scenario
-names the YAML line of the expectation that failed and shows what happened instead.
+names the YAML line of the expectation that failed and shows what happened instead. (The widget gallery's named
+data scenarios are another thing: widgets/data_scenarios.py.)
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ import yaml
 Operate = Any
 
 
-class ScenarioError(Exception):
+class PlanScenarioError(Exception):
     """A scenario that failed or cannot run; `line` is the YAML line it is about."""
 
     def __init__(self, message: str, line: int | None, trace: str = "") -> None:
@@ -83,15 +85,15 @@ def load_scenario(path: Path) -> Node:
         root = yaml.compose(path.read_text("utf-8-sig"), Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(
+        raise PlanScenarioError(
             f"not valid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None
         ) from None
     data = _convert(root) if root is not None else None
     if not isinstance(data, Node):
-        raise ScenarioError("a scenario is a mapping with given / when / then", 1)
+        raise PlanScenarioError("a scenario is a mapping with given / when / then", 1)
     unknown = set(data) - {"name", "description", "given", "when", "then"}
     if unknown:
-        raise ScenarioError(f"unknown section(s) {sorted(unknown)}; use name, given, when, then", data.line)
+        raise PlanScenarioError(f"unknown section(s) {sorted(unknown)}; use name, given, when, then", data.line)
     return data
 
 
@@ -116,7 +118,9 @@ class Scenario:
             runner.when(step)
         then = self.data.get("then")
         if then is None:
-            raise ScenarioError("a scenario needs a `then` section saying what should have happened", self.data.line)
+            raise PlanScenarioError(
+                "a scenario needs a `then` section saying what should have happened", self.data.line
+            )
         runner.then(then)
 
 
@@ -138,56 +142,66 @@ class _Runner:
 
     def item_id(self, name: Any, line: int | None) -> str:
         if not isinstance(name, str):
-            raise ScenarioError("work_item must name a work item from `given` or be an id", line)
+            raise PlanScenarioError("work_item must name a work item from `given` or be an id", line)
         return self.aliases.get(name, self.sub(name))
 
     def fail(self, message: str, line: int | None) -> None:
-        raise ScenarioError(message, line, self.op.describe())
+        raise PlanScenarioError(message, line, self.op.describe())
 
     # -- given --------------------------------------------------------------------------------------
     def given(self, given: Any) -> None:
+        """Make the work items, PMS faults and mocks the scenario starts from, in that order."""
         if not isinstance(given, dict):
-            raise ScenarioError("`given` is a mapping (work_items, pms_faults, mocks)", _line(given, None))
+            raise PlanScenarioError("`given` is a mapping (work_items, pms_faults, mocks)", _line(given, None))
         unknown = set(given) - {"work_items", "pms_faults", "mocks"}
         if unknown:
-            raise ScenarioError(f"`given` has unknown key(s) {sorted(unknown)}", _line(given, None))
+            raise PlanScenarioError(f"`given` has unknown key(s) {sorted(unknown)}", _line(given, None))
         for spec in given.get("work_items") or []:
-            line = _line(spec, _line(given, None))
-            if not isinstance(spec, dict) or "type" not in spec or "title" not in spec:
-                raise ScenarioError(
-                    "each work item needs type and title (and may have id, parent, participants, attributes, phases)",
-                    line,
-                )
-            try:
-                item = self.op.create_work_item(
-                    spec["type"],
-                    self.sub(spec["title"]),
-                    parent=self.item_id(spec["parent"], line) if spec.get("parent") else None,
-                    participants=self.sub(spec.get("participants")),
-                    attributes=self.sub(spec.get("attributes")),
-                )
-                for phase in spec.get("phases") or []:
-                    self.op.move(item["id"], phase)
-            except AssertionError as exc:
-                raise ScenarioError(f"given: {exc}", line) from None
-            if spec.get("id"):
-                self.aliases[str(spec["id"])] = item["id"]
+            self._given_work_item(spec, _line(spec, _line(given, None)))
         for fault in given.get("pms_faults") or []:
-            line = _line(fault, None)
-            if self.op.pms is None:
-                raise ScenarioError("pms_faults needs a demo-pms linked service", line)
-            try:
-                self.op.pms.add_fault(
-                    fault["route"],
-                    fault.get("method", "*"),
-                    delay=fault.get("delay"),
-                    status=fault.get("status"),
-                    malformed=bool(fault.get("malformed")),
-                    times=fault.get("times"),
-                )
-            except Exception as exc:
-                raise ScenarioError(f"pms_faults: {exc}", line) from None
-        mocks = given.get("mocks") or {}
+            self._given_pms_fault(fault, _line(fault, None))
+        self._given_mocks(given.get("mocks") or {})
+
+    def _given_work_item(self, spec: Any, line: int | None) -> None:
+        """Create one work item (moved through its `phases`), remembering its id under its `id` alias."""
+        if not isinstance(spec, dict) or "type" not in spec or "title" not in spec:
+            raise PlanScenarioError(
+                "each work item needs type and title (and may have id, parent, participants, attributes, phases)",
+                line,
+            )
+        try:
+            item = self.op.create_work_item(
+                spec["type"],
+                self.sub(spec["title"]),
+                parent=self.item_id(spec["parent"], line) if spec.get("parent") else None,
+                participants=self.sub(spec.get("participants")),
+                attributes=self.sub(spec.get("attributes")),
+            )
+            for phase in spec.get("phases") or []:
+                self.op.move(item["id"], phase)
+        except AssertionError as exc:
+            raise PlanScenarioError(f"given: {exc}", line) from None
+        if spec.get("id"):
+            self.aliases[str(spec["id"])] = item["id"]
+
+    def _given_pms_fault(self, fault: Any, line: int | None) -> None:
+        """Make the demo PMS fail one route the way the scenario says."""
+        if self.op.pms is None:
+            raise PlanScenarioError("pms_faults needs a demo-pms linked service", line)
+        try:
+            self.op.pms.add_fault(
+                fault["route"],
+                fault.get("method", "*"),
+                delay=fault.get("delay"),
+                status=fault.get("status"),
+                malformed=bool(fault.get("malformed")),
+                times=fault.get("times"),
+            )
+        except Exception as exc:
+            raise PlanScenarioError(f"pms_faults: {exc}", line) from None
+
+    def _given_mocks(self, mocks: Any) -> None:
+        """Answer the plans' host calls and replace plan steps as the scenario's `mocks` say."""
         for mock in mocks.get("host_calls") or []:
             self.op.mock_host_call(
                 mock.get("method", "*"),
@@ -204,7 +218,7 @@ class _Runner:
     def when(self, step: Any) -> None:
         line = _line(step, None)
         if not isinstance(step, dict) or len(step) != 1:
-            raise ScenarioError("each `when` step is one of: move, api, event, advance, set_attributes", line)
+            raise PlanScenarioError("each `when` step is one of: move, api, event, advance, set_attributes", line)
         ((kind, args),) = step.items()
         try:
             if kind == "move":
@@ -228,50 +242,64 @@ class _Runner:
                         line,
                     )
             else:
-                raise ScenarioError(
+                raise PlanScenarioError(
                     f"unknown `when` step {kind!r}; use move, api, event, advance, set_attributes", line
                 )
         except (KeyError, TypeError) as exc:
-            raise ScenarioError(f"`{kind}` step is missing {exc}", line) from None
+            raise PlanScenarioError(f"`{kind}` step is missing {exc}", line) from None
         except AssertionError as exc:
             self.fail(f"`{kind}` step failed: {exc}", line)
         except ValueError as exc:
-            raise ScenarioError(f"`{kind}` step: {exc}", line) from None
+            raise PlanScenarioError(f"`{kind}` step: {exc}", line) from None
 
     # -- then ---------------------------------------------------------------------------------------
     def then(self, then: Any) -> None:
+        """Check each expectation, in the order of THEN_CHECKS; the first that does not hold fails the scenario."""
         if not isinstance(then, dict):
-            raise ScenarioError("`then` is a mapping", _line(then, None))
-        known = {"executions", "phases", "attributes", "events", "pms_received", "no_executions"}
+            raise PlanScenarioError("`then` is a mapping", _line(then, None))
+        known = set(self.THEN_CHECKS)
         unknown = set(then) - known
         if unknown:
-            raise ScenarioError(f"`then` has unknown key(s) {sorted(unknown)}; use {sorted(known)}", then.line)
-        for spec in then.get("executions") or []:
+            raise PlanScenarioError(f"`then` has unknown key(s) {sorted(unknown)}; use {sorted(known)}", then.line)
+        for key, check in self.THEN_CHECKS.items():
+            check(self, then.get(key), then)
+
+    def _then_executions(self, specs: Any, then: Node) -> None:
+        for spec in specs or []:
             self._execution(spec, _line(spec, then.line))
-        if then.get("no_executions"):
-            found = self.op.executions()
-            if found:
-                self.fail(
-                    f"expected no executions, found {[(e['planSystemName'], e['state']) for e in found]}", then.line
-                )
-        for name, phase in (then.get("phases") or {}).items():
+
+    def _then_no_executions(self, wanted: Any, then: Node) -> None:
+        if not wanted:
+            return
+        found = self.op.executions()
+        if found:
+            self.fail(f"expected no executions, found {[(e['planSystemName'], e['state']) for e in found]}", then.line)
+
+    def _then_phases(self, phases: Any, then: Node) -> None:
+        for name, phase in (phases or {}).items():
             actual = self.op.work_item(self.item_id(name, then.line))["workItem"]["phaseSystemName"]
             if actual != phase:
-                self.fail(f"{name} is in {actual!r}, expected {phase!r}", _line(then.get("phases"), then.line))
-        for name, values in (then.get("attributes") or {}).items():
+                self.fail(f"{name} is in {actual!r}, expected {phase!r}", _line(phases, then.line))
+
+    def _then_attributes(self, attributes: Any, then: Node) -> None:
+        for name, values in (attributes or {}).items():
             item_id = self.item_id(name, then.line)
             for attr, want in values.items():
                 got = self.op.attribute(item_id, attr)
                 if not _matches(got, self.sub(want)):
                     self.fail(f"{name}.{attr} is {got!r}, expected {want!r}", _line(values, then.line))
-        for spec in then.get("events") or []:
+
+    def _then_events(self, specs: Any, then: Node) -> None:
+        for spec in specs or []:
             line = _line(spec, then.line)
             data = self.sub(spec.get("data") or {})
             if not any(
                 all(_matches(e["Data"].get(k), v) for k, v in data.items()) for e in self.op.events(spec["type"])
             ):
                 self.fail(f"no {spec['type']} event with {data}", line)
-        for spec in then.get("pms_received") or []:
+
+    def _then_pms_received(self, specs: Any, then: Node) -> None:
+        for spec in specs or []:
             line = _line(spec, then.line)
             method, path = str(spec.get("method", "POST")).upper(), self.sub(spec["path"])
             body = self.sub(spec.get("body") or {})
@@ -286,9 +314,19 @@ class _Runner:
                     f"expected the PMS to receive {count} × {method} {path} with {body}, it received {len(found)}", line
                 )
 
+    # `then`'s keys, each with its check, in the order they are checked
+    THEN_CHECKS: dict[str, Callable[[_Runner, Any, Node], None]] = {
+        "executions": _then_executions,
+        "no_executions": _then_no_executions,
+        "phases": _then_phases,
+        "attributes": _then_attributes,
+        "events": _then_events,
+        "pms_received": _then_pms_received,
+    }
+
     def _execution(self, spec: Any, line: int | None) -> None:
         if not isinstance(spec, dict) or "plan" not in spec:
-            raise ScenarioError("each expected execution names its plan", line)
+            raise PlanScenarioError("each expected execution names its plan", line)
         sharedo = self.item_id(spec["on"], line) if spec.get("on") else None
         found = self.op.executions(plan=spec["plan"], sharedo_id=sharedo)
         count = spec.get("count", 1)
