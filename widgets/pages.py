@@ -258,26 +258,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
     runnable = [s.manifest for s in slots if s.manifest and not s.problem and s.hidden is None]
     scripts = list(dict.fromkeys(src for m in runnable for src in m.scripts))
     styles = list(dict.fromkeys(href for m in runnable for href in m.styles))
-    boot = {
-        "preloaded": scripts,  # the page carries these as <script> tags: fetched at once, run in order
-        "preloadedStyles": styles,
-        "session": _session(em, applied.user),
-        "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
-        "slots": [s.to_json() for s in slots if s.hidden is None],
-        "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
-        "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
-        "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
-        "scenario": applied.name,
-        "scenarioKey": applied.key,  # sent on this page's proxy calls only: its scenario is its own
-        "live": _newest_change(em) if request.args.get("live") == "1" else None,
-        "mode": extra.get("mode", "widget"),
-        "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration
-        "workTypeSystemName": work_item.type if work_item else None,
-        # How an aspect's `_host.model` maps the work item [inferred]: widgets/portal-globals.json.
-        "aspectModel": portal_globals()["aspectModel"] if extra.get("mode") == "aspect" else None,
-        # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
-        "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
-    }
+    boot = _boot(em, slots, applied, catalogue, work_item, scripts, styles, extra)
     try:
         boot_json = json.dumps(boot, allow_nan=False).replace("<", "\\u003c")  # no "</script>" or "<!--" ends it
     except ValueError:
@@ -300,6 +281,39 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         errors=catalogue.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
         **extra,
     )
+
+
+def _boot(
+    em: Any,
+    slots: list[Slot],
+    applied: Any,
+    catalogue: Catalogue,
+    work_item: Any | None,
+    scripts: list[str],
+    styles: list[str],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """What the host page boots with (`operate-host.js` reads it); takes the plugin entry out of `extra`."""
+    return {
+        "preloaded": scripts,  # the page carries these as <script> tags: fetched at once, run in order
+        "preloadedStyles": styles,
+        "session": _session(em, applied.user),
+        "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
+        "slots": [s.to_json() for s in slots if s.hidden is None],
+        "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
+        "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
+        "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
+        "scenario": applied.name,
+        "scenarioKey": applied.key,  # sent on this page's proxy calls only: its scenario is its own
+        "live": _newest_change(em) if request.args.get("live") == "1" else None,
+        "mode": extra.get("mode", "widget"),
+        "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration
+        "workTypeSystemName": work_item.type if work_item else None,
+        # How an aspect's `_host.model` maps the work item [inferred]: widgets/portal-globals.json.
+        "aspectModel": portal_globals()["aspectModel"] if extra.get("mode") == "aspect" else None,
+        # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
+        "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
+    }
 
 
 def _no_user_problem(em: Any, user: str | None) -> list[str]:
