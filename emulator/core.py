@@ -288,7 +288,7 @@ class Emulator:
     # -- lifecycle ------------------------------------------------------------------------------
     def attach(self, app: Any, resume: bool = True) -> None:
         """Give plans their `sharedo.http` (the app itself, in process) and finish interrupted work."""
-        from smartplans.host_http import InProcessHost
+        from smartplans.in_process_http import InProcessHost
 
         self.host = InProcessHost(app, self.identity, self._idempotency_header)
         self.smartplans.host_call = self.host

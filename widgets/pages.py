@@ -31,8 +31,17 @@ from emulator.solution.pluginfiles import plugins_root
 from emulator.workitem_reads import WorkItemReads
 
 from . import apicookie, handout, plugins
-from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
 from .manifests import Catalogue, scan
+from .page_boot import (
+    PORTAL_CLIENT,
+    Slot,
+    page_context,
+    portal_globals,
+    portal_slots,
+    portals,
+    sharedo_globals,
+    slot_for,
+)
 from .portals import Placement, PortalError, strict_json
 from .scenarios import ScenarioError, apply, describe, for_widget
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file

@@ -4,8 +4,8 @@ problems that did not stop the emulator, the clock and a link to every page."""
 from __future__ import annotations
 
 from smartplans.executions.reads import ExecutionReads
-from widgets.host import portals
 from widgets.manifests import scan
+from widgets.page_boot import portals
 
 from ..workitem_reads import WorkItemReads
 from .frame import PageGroup, emulator, render_page, site_nav

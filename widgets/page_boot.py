@@ -1,4 +1,4 @@
-"""What the host page boots with: the page context, the widgets to place, a token for the signed-in user.
+"""What a widget page boots with: the page context, the widgets to place, a token for the signed-in user.
 
 The host page (`static/host/operate-host.js`) turns this into the real portal's globals (`$ui.pageContext`,
 `$ajax`, ...). Everything the real portal's shape leaves unknown comes from `portal-globals.json`.
