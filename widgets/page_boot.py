@@ -14,7 +14,7 @@ from typing import Any
 
 from emulator.kernel.jsonfile import JsonFileError, load
 
-from .manifests import Catalogue, Manifest, ManifestError
+from .manifests import Manifest, ManifestError, WidgetManifests
 from .portals import (
     Placement,
     PortalError,
@@ -136,8 +136,8 @@ class Slot:
         }
 
 
-def slot_for(catalogue: Catalogue, key: str, placement: Placement) -> Slot:
-    manifest = catalogue.get(placement.widget)
+def slot_for(widget_manifests: WidgetManifests, key: str, placement: Placement) -> Slot:
+    manifest = widget_manifests.get(placement.widget)
     problem = placement.error
     config: dict[str, Any] = {}
     if manifest is None:
@@ -177,7 +177,9 @@ def portals(em: Any) -> tuple[list[Any], list[str]]:
     return found, errors
 
 
-def portal_slots(em: Any, catalogue: Catalogue, work_item: Any, user_name: str | None, page_id: str | None = None):
+def portal_slots(
+    em: Any, widget_manifests: WidgetManifests, work_item: Any, user_name: str | None, page_id: str | None = None
+):
     """(portal, slots) for the work item's portal page as this user sees it; (None, []) without a portal."""
     found, _ = portals(em)
     person = em.identity.users.get(user_name.lower()) if user_name else None
@@ -195,7 +197,7 @@ def portal_slots(em: Any, catalogue: Catalogue, work_item: Any, user_name: str |
         raise PortalError(f"portal {portal.title!r} has no page {page_id!r} (give a page's Id or PageSystemName)")
     slots = []
     for i, placement in enumerate(portal.placements(portal.find_page(page_id) if page_id else None)):
-        slot = slot_for(catalogue, f"p{i}", placement)
+        slot = slot_for(widget_manifests, f"p{i}", placement)
         slot.hidden = placement_refusal(placement, viewer)
         slots.append(slot)
     return portal, slots

@@ -31,7 +31,7 @@ from emulator.solution.pluginfiles import plugins_root
 from emulator.workitem_reads import WorkItemReads
 
 from . import apicookie, handout, plugins
-from .manifests import Catalogue, scan
+from .manifests import WidgetManifests, scan
 from .page_boot import (
     PORTAL_CLIENT,
     Slot,
@@ -75,7 +75,7 @@ def _em() -> Any:
     return current_app.extensions["operate"]
 
 
-def _catalogue() -> Catalogue:
+def _widget_manifests() -> WidgetManifests:
     return scan(_em().solution.ide_root, plugins_root(_em().solution.root))
 
 
@@ -256,18 +256,18 @@ def _page_user(em: Any) -> str | None:
 
 
 def _refuse(status: int, message: str) -> Response:
-    html = render_template("problem.html", status=status, message=message, catalogue=None)
+    html = render_template("problem.html", status=status, message=message, widget_manifests=None)
     return Response(html, status=status, mimetype="text/html")
 
 
 def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra: dict[str, Any]) -> str | Response:
     em = _em()
     work_item = em.workitems.find(applied.work_item) if applied.work_item else None
-    catalogue: Catalogue = extra.pop("catalogue")
+    widget_manifests: WidgetManifests = extra.pop("widget_manifests")
     runnable = [s.manifest for s in slots if s.manifest and not s.problem and s.hidden is None]
     scripts = list(dict.fromkeys(src for m in runnable for src in m.scripts))
     styles = list(dict.fromkeys(href for m in runnable for href in m.styles))
-    boot = _boot(em, slots, applied, catalogue, work_item, scripts, styles, extra)
+    boot = _boot(em, slots, applied, widget_manifests, work_item, scripts, styles, extra)
     try:
         boot_json = json.dumps(boot, allow_nan=False).replace("<", "\\u003c")  # no "</script>" or "<!--" ends it
     except ValueError:
@@ -287,7 +287,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         scenarios=describe(scenarios),
-        errors=catalogue.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
+        errors=widget_manifests.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
         **extra,
     )
 
@@ -296,7 +296,7 @@ def _boot(
     em: Any,
     slots: list[Slot],
     applied: Any,
-    catalogue: Catalogue,
+    widget_manifests: WidgetManifests,
     work_item: Any | None,
     scripts: list[str],
     styles: list[str],
@@ -309,8 +309,8 @@ def _boot(
         "session": _session(em, applied.user),
         "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
         "slots": [s.to_json() for s in slots if s.hidden is None],
-        "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
-        "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
+        "panels": {m.id: m.to_json() for m in widget_manifests.manifests.values() if m.kind == "panel"},
+        "widgets": {m.id: m.to_json() for m in widget_manifests.widgets()},
         "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
         "scenario": applied.name,
         "scenarioKey": applied.key,  # sent on this page's proxy calls only: its scenario is its own
@@ -338,17 +338,17 @@ def _no_user_problem(em: Any, user: str | None) -> list[str]:
 
 @bp.get("/widgets")
 def gallery():
-    catalogue = _catalogue()
+    widget_manifests = _widget_manifests()
     _, portal_errors = portals(_em())
     entries = []
-    for manifest in sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())):
+    for manifest in sorted(widget_manifests.widgets(), key=lambda m: (m.builtin, m.title.lower())):
         scenarios, problem = for_widget(manifest)
         entries.append({"manifest": manifest, "scenarios": describe(scenarios), "problem": problem})
     em = _em()
     return render_template(
         "gallery.html",
         entries=entries,
-        errors=catalogue.errors + portal_errors + ([] if em.identity.users else _no_user_problem(em, None)),
+        errors=widget_manifests.errors + portal_errors + ([] if em.identity.users else _no_user_problem(em, None)),
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         solution=em.solution.name,
@@ -372,10 +372,10 @@ def _config_arg() -> dict[str, Any]:
 
 @bp.get("/widgets/<widget_id>")
 def preview(widget_id: str):
-    catalogue = _catalogue()
-    manifest = catalogue.get(widget_id)
+    widget_manifests = _widget_manifests()
+    manifest = widget_manifests.get(widget_id)
     if manifest is None:
-        known = ", ".join(m.id for m in catalogue.widgets()) or "none"
+        known = ", ".join(m.id for m in widget_manifests.widgets()) or "none"
         return _refuse(404, f"no widget {widget_id!r} in the solution's _IDE folder or the built-ins; known: {known}")
     if manifest.kind != "widget":
         return _refuse(400, f"{widget_id!r} is a blade (.panel.json): a widget opens it with $ui.stacks.openPanel")
@@ -411,7 +411,7 @@ def preview(widget_id: str):
         configuration=config,
         row={},
     )
-    slot = slot_for(catalogue, "p0", placement)
+    slot = slot_for(widget_manifests, "p0", placement)
     extra: dict[str, Any] = {}
     if manifest.configures_plugin:
         try:
@@ -423,7 +423,12 @@ def preview(widget_id: str):
         [slot],
         applied,
         scenarios,
-        {"catalogue": catalogue, "manifest": manifest, "mode": mode, "page_errors": [problem] if problem else []}
+        {
+            "widget_manifests": widget_manifests,
+            "manifest": manifest,
+            "mode": mode,
+            "page_errors": [problem] if problem else [],
+        }
         | extra,
     )
 
@@ -443,7 +448,7 @@ def _page_exists(em: Any, work_item: Any, page_id: str) -> bool:
 @bp.get("/portal/<work_item_id>")
 def portal_page(work_item_id: str):
     em = _em()
-    catalogue = _catalogue()
+    widget_manifests = _widget_manifests()
     work_item = em.workitems.find(work_item_id) or _by_reference(em, work_item_id)
     if work_item is None:
         return _refuse(404, f"no work item {work_item_id[:80]!r} (give its id or its reference)")
@@ -463,7 +468,7 @@ def portal_page(work_item_id: str):
         return _refuse(400, str(exc))
     work_item = em.workitems.get(work_item.id)
     try:
-        portal, slots = portal_slots(em, catalogue, work_item, applied.user, page_id)
+        portal, slots = portal_slots(em, widget_manifests, work_item, applied.user, page_id)
     except PortalError as exc:
         return _refuse(400, str(exc))
     title = f"{work_item.reference or ''} {work_item.title}".strip()
@@ -473,7 +478,7 @@ def portal_page(work_item_id: str):
         applied,
         scenarios,
         {
-            "catalogue": catalogue,
+            "widget_manifests": widget_manifests,
             "portal": portal,
             "page_errors": portals(em)[1],
             "page_name": "work-item-portal",
