@@ -27,7 +27,7 @@ from .kernel import events, scheduler, store
 from .kernel.clock import LATEST, Clock, iso, parse_instant
 from .kernel.datadir import DataDirLock
 from .kernel.errors import ApiError
-from .kernel.events import Dispatcher, EventStream, load_catalogue
+from .kernel.events import EventDispatcher, EventStream, load_event_types
 from .kernel.scheduler import Scheduler
 from .kernel.schema import Schema
 from .kernel.store import SnapshotError, Store
@@ -80,7 +80,7 @@ class _SeedStream(EventStream):
     is state, and the event stream starts empty, as seeded work items raise no `sharedo-created`."""
 
     def append(self, tx: Any, event_type: str, data: dict[str, Any]) -> int:
-        if event_type not in self.catalogue:
+        if event_type not in self.event_types:
             raise ValueError(f"unknown business event {event_type!r}")
         return 0
 
@@ -108,9 +108,9 @@ class Emulator:
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
         self.store = Store(db, SCHEMA, synchronous=settings.synchronous)
         self.clock = Clock(settings.clock, settings.clock_start)
-        self.catalogue = load_catalogue()
-        self.stream = EventStream(self.store, self.clock, self.catalogue)
-        self.dispatcher = Dispatcher(self.stream, inline=settings.inline_dispatch)
+        self.event_types = load_event_types()
+        self.stream = EventStream(self.store, self.clock, self.event_types)
+        self.dispatcher = EventDispatcher(self.stream, inline=settings.inline_dispatch)
         self.scheduler = Scheduler(self.store, self.clock)
         self.identity = Identity(self.store, self.clock, self.solution.config.get("clients", {}), self.solution.people)
         try:  # the Host names the app answers to besides loopback (emulator/hosts.py)
@@ -182,7 +182,7 @@ class Emulator:
             store=self.store,
             clock=self.clock,
             solution=self.solution,
-            catalogue=self.catalogue,
+            event_types=self.event_types,
             scheduler=self.scheduler,
             workitems=self.workitems,
         )
@@ -197,7 +197,7 @@ class Emulator:
         """Seed once into a scratch store to get the baseline; a new data dir starts from it."""
         scratch = Store(":memory:", SCHEMA)
         try:
-            scratch_stream = _SeedStream(scratch, self.clock, self.catalogue)
+            scratch_stream = _SeedStream(scratch, self.clock, self.event_types)
             scratch_items = WorkItems(scratch, self.clock, scratch_stream, self.solution, Ods(scratch))
             with scratch.transaction() as tx:
                 scratch_items.ods.seed(tx, self.solution.people, self.solution.organisations)
@@ -288,7 +288,7 @@ class Emulator:
     # -- lifecycle ------------------------------------------------------------------------------
     def attach(self, app: Any, resume: bool = True) -> None:
         """Give plans their `sharedo.http` (the app itself, in process) and finish interrupted work."""
-        from smartplans.host_http import InProcessHost
+        from smartplans.in_process_http import InProcessHost
 
         self.host = InProcessHost(app, self.identity, self._idempotency_header)
         self.smartplans.host_call = self.host

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-IN_PROCESS_HOSTS = ("operate.local",)  # smartplans/host_http.py, emulator/integrations/demo_pms.py
+IN_PROCESS_HOSTS = ("operate.local",)  # smartplans/in_process_http.py, emulator/integrations/demo_pms.py
 ALLOWED_KEY = "allowed_hosts"
 
 

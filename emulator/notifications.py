@@ -42,7 +42,7 @@ MAX_SUBSCRIPTIONS = 20  # per user: a phone, a tablet, a few browsers
 MAX_LISTED = 500  # the newest notifications one call returns
 
 
-def load_catalogue() -> dict[str, Any]:
+def load_notification_catalogue() -> dict[str, Any]:
     return json.loads(resources.files("emulator.catalogue").joinpath("notifications.json").read_text("utf-8"))
 
 
@@ -111,7 +111,7 @@ class Notifications:
         self.workitems = workitems
         self.users = users  # userName (lower case) -> the ODS person of each user
         self.enabled = enabled
-        self.catalogue = load_catalogue()
+        self.catalogue = load_notification_catalogue()
         self.channels = {c["systemName"]: c for c in self.catalogue["channels"]}
         self.types = {t["systemName"]: t for cat in self.catalogue["categories"] for t in cat["types"]}
         self.vapid = VapidKey(store.path.parent)

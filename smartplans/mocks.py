@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .host_http import dotnet_status
+from .in_process_http import dotnet_status
 
 
 @dataclass

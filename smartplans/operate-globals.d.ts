@@ -1,6 +1,6 @@
 // The globals a Clio Operate (ShareDo) execution-engine plan sees, as operate-toolkit provides them.
 // Point your editor at this file (see the demo solution's jsconfig.json) for completion and checking.
-// A test keeps this file in step with the runtime (smartplans/host.js).
+// A test keeps this file in step with the runtime (smartplans/plan_globals.js).
 
 /** The triggering business event. */
 interface OperateEvent {

@@ -55,8 +55,8 @@ class StepResult:
     error: dict[str, Any] | None = None
 
 
-def host_source() -> str:
-    return resources.files("smartplans").joinpath("host.js").read_text("utf-8")
+def plan_globals_source() -> str:
+    return resources.files("smartplans").joinpath("plan_globals.js").read_text("utf-8")
 
 
 class Runtime:
@@ -86,7 +86,7 @@ class Runtime:
             def make() -> V8Context:
                 v8 = V8Context()
                 try:
-                    v8.mr.eval(host_source() + "\n//# sourceURL=operate-host.js")
+                    v8.mr.eval(plan_globals_source() + "\n//# sourceURL=operate-host.js")
                 except BaseException:
                     v8.close()
                     raise

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from .host_http import renewing_once
+from .in_process_http import renewing_once
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning: every run starts here
 DEMO_PMS_SERVICE = "demo-pms"

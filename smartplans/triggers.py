@@ -45,7 +45,7 @@ class Trigger:
     active: bool = True
     sharedo_id: str | None = None
 
-    def matches(self, event: Event, types: WorkTypes, catalogue: dict[str, Any] | None = None) -> bool:
+    def matches(self, event: Event, types: WorkTypes, event_types: dict[str, Any] | None = None) -> bool:
         if not self.active or event.event_type != self.event_type:
             return False
         data = event.data
@@ -59,7 +59,7 @@ class Trigger:
                 or not types.is_derived_from(event_type_sn, self.work_type)
             ):
                 return False
-        kind = (catalogue or {}).get(event.event_type)
+        kind = (event_types or {}).get(event.event_type)
         if kind is not None and kind.trigger_meta and kind.trigger_meta_field:
             wanted = self.meta.get(kind.trigger_meta)
             return not (wanted and data.get(kind.trigger_meta_field) not in wanted)

@@ -4,7 +4,7 @@ from importlib import resources
 import pytest
 
 from emulator.core import Emulator
-from emulator.kernel.events import load_catalogue
+from emulator.kernel.events import load_event_types
 from emulator.settings import Settings
 
 from .conftest import OPEN_MATTER, START, events_of, new_matter
@@ -12,7 +12,7 @@ from .conftest import OPEN_MATTER, START, events_of, new_matter
 
 def test_catalogue_is_data_and_marks_each_event_confirmed_or_inferred():
     raw = json.loads(resources.files("emulator.catalogue").joinpath("events.json").read_text())
-    catalogue = load_catalogue()
+    catalogue = load_event_types()
     assert {e["eventType"] for e in raw["events"]} == set(catalogue)
     assert {
         "sharedo-created",

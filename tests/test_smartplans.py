@@ -560,7 +560,7 @@ def test_reset_waits_for_the_dispatcher_and_nothing_is_lost(tmp_path):
 
 
 def test_a_plans_token_that_ran_out_on_the_clock_is_renewed_once_but_a_pms_401_is_not_sent_again(make_app):
-    """One 401 policy (smartplans.host_http.renewing_once): the emulator's own 401 renews ee-app's token;
+    """One 401 policy (smartplans.in_process_http.renewing_once): the emulator's own 401 renews ee-app's token;
     a 401 from a PMS behind the proxy is that system's answer, and the call is not sent again."""
     import dataclasses
 

@@ -16,7 +16,7 @@ import pytest
 
 from smartplans.testing import solution_from_demo
 from tests.loopback import serving
-from widgets.host import sharedo_globals
+from widgets.page_boot import sharedo_globals
 
 LOOKALIKES = Path(__file__).parent / "fixtures" / "lookalikes"
 MATTER = "3c000000-0000-4000-8000-000000000001"

@@ -152,7 +152,7 @@ def parse_manifest(path: Path, root: Path, builtin: bool, url_prefix: str = "/_i
 
 
 @dataclass
-class Catalogue:
+class WidgetManifests:
     """Every manifest under the IDE roots, and the ones that failed to load (shown, never hidden)."""
 
     manifests: dict[str, Manifest]
@@ -174,7 +174,7 @@ def ide_roots(solution_ide_root: Path | None) -> list[tuple[Path, bool]]:
     return [*roots, (BUILTIN_IDE_ROOT, True)]
 
 
-def scan(solution_ide_root: Path | None, plugins_root: Path | None = None) -> Catalogue:
+def scan(solution_ide_root: Path | None, plugins_root: Path | None = None) -> WidgetManifests:
     """Every manifest under the IDE roots and, when given, the solution's `_plugins/` folder (plugin widgets)."""
     manifests: dict[str, Manifest] = {}
     errors: list[str] = []
@@ -202,4 +202,4 @@ def scan(solution_ide_root: Path | None, plugins_root: Path | None = None) -> Ca
                     errors.append(f"{path}: id {manifest.id!r} is also declared by {first.path}")
                 continue  # the solution's own widget wins over a built-in one of the same id
             manifests[manifest.id] = manifest
-    return Catalogue(manifests, errors)
+    return WidgetManifests(manifests, errors)

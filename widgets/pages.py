@@ -32,8 +32,17 @@ from emulator.workitem_reads import WorkItemReads
 
 from . import apicookie, handout, plugins
 from .data_scenarios import DataScenarioError, apply, describe, for_widget
-from .host import PORTAL_CLIENT, Slot, page_context, portal_globals, portal_slots, portals, sharedo_globals, slot_for
-from .manifests import Catalogue, scan
+from .manifests import WidgetManifests, scan
+from .page_boot import (
+    PORTAL_CLIENT,
+    Slot,
+    page_context,
+    portal_globals,
+    portal_slots,
+    portals,
+    sharedo_globals,
+    slot_for,
+)
 from .portals import Placement, PortalError, strict_json
 from .vendor import SCRIPTS, STYLES, URL_PREFIX, vendor_file
 
@@ -66,7 +75,7 @@ def _em() -> Any:
     return current_app.extensions["operate"]
 
 
-def _catalogue() -> Catalogue:
+def _widget_manifests() -> WidgetManifests:
     return scan(_em().solution.ide_root, plugins_root(_em().solution.root))
 
 
@@ -247,37 +256,18 @@ def _page_user(em: Any) -> str | None:
 
 
 def _refuse(status: int, message: str) -> Response:
-    html = render_template("problem.html", status=status, message=message, catalogue=None)
+    html = render_template("problem.html", status=status, message=message, widget_manifests=None)
     return Response(html, status=status, mimetype="text/html")
 
 
 def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra: dict[str, Any]) -> str | Response:
     em = _em()
     work_item = em.workitems.find(applied.work_item) if applied.work_item else None
-    catalogue: Catalogue = extra.pop("catalogue")
+    widget_manifests: WidgetManifests = extra.pop("widget_manifests")
     runnable = [s.manifest for s in slots if s.manifest and not s.problem and s.hidden is None]
     scripts = list(dict.fromkeys(src for m in runnable for src in m.scripts))
     styles = list(dict.fromkeys(href for m in runnable for href in m.styles))
-    boot = {
-        "preloaded": scripts,  # the page carries these as <script> tags: fetched at once, run in order
-        "preloadedStyles": styles,
-        "session": _session(em, applied.user),
-        "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
-        "slots": [s.to_json() for s in slots if s.hidden is None],
-        "panels": {m.id: m.to_json() for m in catalogue.manifests.values() if m.kind == "panel"},
-        "widgets": {m.id: m.to_json() for m in catalogue.widgets()},
-        "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
-        "scenario": applied.name,
-        "scenarioKey": applied.key,  # sent on this page's proxy calls only: its scenario is its own
-        "live": _newest_change(em) if request.args.get("live") == "1" else None,
-        "mode": extra.get("mode", "widget"),
-        "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration
-        "workTypeSystemName": work_item.type if work_item else None,
-        # How an aspect's `_host.model` maps the work item [inferred]: widgets/portal-globals.json.
-        "aspectModel": portal_globals()["aspectModel"] if extra.get("mode") == "aspect" else None,
-        # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
-        "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
-    }
+    boot = _boot(em, slots, applied, widget_manifests, work_item, scripts, styles, extra)
     try:
         boot_json = json.dumps(boot, allow_nan=False).replace("<", "\\u003c")  # no "</script>" or "<!--" ends it
     except ValueError:
@@ -297,9 +287,42 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         scenarios=describe(scenarios),
-        errors=catalogue.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
+        errors=widget_manifests.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
         **extra,
     )
+
+
+def _boot(
+    em: Any,
+    slots: list[Slot],
+    applied: Any,
+    widget_manifests: WidgetManifests,
+    work_item: Any | None,
+    scripts: list[str],
+    styles: list[str],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """What the host page boots with (`operate-host.js` reads it); takes the plugin entry out of `extra`."""
+    return {
+        "preloaded": scripts,  # the page carries these as <script> tags: fetched at once, run in order
+        "preloadedStyles": styles,
+        "session": _session(em, applied.user),
+        "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
+        "slots": [s.to_json() for s in slots if s.hidden is None],
+        "panels": {m.id: m.to_json() for m in widget_manifests.manifests.values() if m.kind == "panel"},
+        "widgets": {m.id: m.to_json() for m in widget_manifests.widgets()},
+        "sharedoGlobals": sharedo_globals(),  # the Sharedo namespace, stand-ins, what is proxied [inferred]
+        "scenario": applied.name,
+        "scenarioKey": applied.key,  # sent on this page's proxy calls only: its scenario is its own
+        "live": _newest_change(em) if request.args.get("live") == "1" else None,
+        "mode": extra.get("mode", "widget"),
+        "plugin": extra.pop("plugin", None),  # a plugin configuration widget's plugin and configuration
+        "workTypeSystemName": work_item.type if work_item else None,
+        # How an aspect's `_host.model` maps the work item [inferred]: widgets/portal-globals.json.
+        "aspectModel": portal_globals()["aspectModel"] if extra.get("mode") == "aspect" else None,
+        # On a virtual clock the page's `Date` follows the emulator's, as plans' `Date` does in V8.
+        "virtualNow": iso(em.clock.now()) if em.clock.is_virtual else None,
+    }
 
 
 def _no_user_problem(em: Any, user: str | None) -> list[str]:
@@ -315,17 +338,17 @@ def _no_user_problem(em: Any, user: str | None) -> list[str]:
 
 @bp.get("/widgets")
 def gallery():
-    catalogue = _catalogue()
+    widget_manifests = _widget_manifests()
     _, portal_errors = portals(_em())
     entries = []
-    for manifest in sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())):
+    for manifest in sorted(widget_manifests.widgets(), key=lambda m: (m.builtin, m.title.lower())):
         scenarios, problem = for_widget(manifest)
         entries.append({"manifest": manifest, "scenarios": describe(scenarios), "problem": problem})
     em = _em()
     return render_template(
         "gallery.html",
         entries=entries,
-        errors=catalogue.errors + portal_errors + ([] if em.identity.users else _no_user_problem(em, None)),
+        errors=widget_manifests.errors + portal_errors + ([] if em.identity.users else _no_user_problem(em, None)),
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         solution=em.solution.name,
@@ -349,10 +372,10 @@ def _config_arg() -> dict[str, Any]:
 
 @bp.get("/widgets/<widget_id>")
 def preview(widget_id: str):
-    catalogue = _catalogue()
-    manifest = catalogue.get(widget_id)
+    widget_manifests = _widget_manifests()
+    manifest = widget_manifests.get(widget_id)
     if manifest is None:
-        known = ", ".join(m.id for m in catalogue.widgets()) or "none"
+        known = ", ".join(m.id for m in widget_manifests.widgets()) or "none"
         return _refuse(404, f"no widget {widget_id!r} in the solution's _IDE folder or the built-ins; known: {known}")
     if manifest.kind != "widget":
         return _refuse(400, f"{widget_id!r} is a blade (.panel.json): a widget opens it with $ui.stacks.openPanel")
@@ -388,7 +411,7 @@ def preview(widget_id: str):
         configuration=config,
         row={},
     )
-    slot = slot_for(catalogue, "p0", placement)
+    slot = slot_for(widget_manifests, "p0", placement)
     extra: dict[str, Any] = {}
     if manifest.configures_plugin:
         try:
@@ -400,7 +423,12 @@ def preview(widget_id: str):
         [slot],
         applied,
         scenarios,
-        {"catalogue": catalogue, "manifest": manifest, "mode": mode, "page_errors": [problem] if problem else []}
+        {
+            "widget_manifests": widget_manifests,
+            "manifest": manifest,
+            "mode": mode,
+            "page_errors": [problem] if problem else [],
+        }
         | extra,
     )
 
@@ -420,7 +448,7 @@ def _page_exists(em: Any, work_item: Any, page_id: str) -> bool:
 @bp.get("/portal/<work_item_id>")
 def portal_page(work_item_id: str):
     em = _em()
-    catalogue = _catalogue()
+    widget_manifests = _widget_manifests()
     work_item = em.workitems.find(work_item_id) or _by_reference(em, work_item_id)
     if work_item is None:
         return _refuse(404, f"no work item {work_item_id[:80]!r} (give its id or its reference)")
@@ -440,7 +468,7 @@ def portal_page(work_item_id: str):
         return _refuse(400, str(exc))
     work_item = em.workitems.get(work_item.id)
     try:
-        portal, slots = portal_slots(em, catalogue, work_item, applied.user, page_id)
+        portal, slots = portal_slots(em, widget_manifests, work_item, applied.user, page_id)
     except PortalError as exc:
         return _refuse(400, str(exc))
     title = f"{work_item.reference or ''} {work_item.title}".strip()
@@ -450,7 +478,7 @@ def portal_page(work_item_id: str):
         applied,
         scenarios,
         {
-            "catalogue": catalogue,
+            "widget_manifests": widget_manifests,
             "portal": portal,
             "page_errors": portals(em)[1],
             "page_name": "work-item-portal",

@@ -203,6 +203,17 @@ def parse_portal_document(doc: Any, source: str) -> list[Portal]:
     """One `portal-worktype-*.json`: its portals with their pages and widget rows."""
     if not isinstance(doc, dict):
         raise PortalError(f"{source}: a portal document is a JSON object with Portals, Pages and Widgets")
+    portals = _portals(doc, source)
+    by_id = {p.id: p for p in portals}
+    only = portals[0] if len(portals) == 1 else None
+    page_owner = _attach_pages(doc, source, by_id, only)
+    _attach_master_rows(doc, source, by_id, only)
+    _attach_page_rows(doc, source, by_id, only, page_owner)
+    return portals
+
+
+def _portals(doc: dict[str, Any], source: str) -> list[Portal]:
+    """The document's `Portals` rows, each an empty portal the pages and widget rows then join."""
     portals_rows = _rows(doc, "Portals", source)
     if not portals_rows:
         raise PortalError(f"{source}: Portals is empty")
@@ -222,8 +233,11 @@ def parse_portal_document(doc: Any, source: str) -> list[Portal]:
                 source=source,
             )
         )
-    by_id = {p.id: p for p in portals}
-    only = portals[0] if len(portals) == 1 else None
+    return portals
+
+
+def _attach_pages(doc: dict[str, Any], source: str, by_id: dict[str, Portal], only: Portal | None) -> dict[str, Portal]:
+    """Each `Pages` row joins its portal (by PortalId, or the only portal); returns page Id -> portal."""
     page_owner: dict[str, Portal] = {}
     for i, page in enumerate(_rows(doc, "Pages", source)):
         if not isinstance(page, dict):
@@ -233,12 +247,27 @@ def parse_portal_document(doc: Any, source: str) -> list[Portal]:
             raise PortalError(f"{source}: Pages[{i}] names PortalId {get_ci(page, 'PortalId')!r}, not in Portals")
         owner.pages.append(page)
         page_owner[str(get_ci(page, "Id"))] = owner
+    return page_owner
+
+
+def _attach_master_rows(doc: dict[str, Any], source: str, by_id: dict[str, Portal], only: Portal | None) -> None:
+    """`PortalWidgets` rows: placed on every page of their portal (the master page)."""
     for i, row in enumerate(_rows(doc, "PortalWidgets", source)):
         placement = _placement(row, f"{source}: PortalWidgets[{i}]")
         owner = by_id.get(str(get_ci(row, "PortalId"))) or only
         if owner is None:
             raise PortalError(f"{source}: PortalWidgets[{i}] names PortalId {get_ci(row, 'PortalId')!r}")
         owner.master.append(placement)
+
+
+def _attach_page_rows(
+    doc: dict[str, Any],
+    source: str,
+    by_id: dict[str, Portal],
+    only: Portal | None,
+    page_owner: dict[str, Portal],
+) -> None:
+    """`Widgets` rows: placed on one page; a row naming an unknown page is a problem shown on the portal."""
     for i, row in enumerate(_rows(doc, "Widgets", source)):
         placement = _placement(row, f"{source}: Widgets[{i}]")
         page_id = get_ci(row, "PortalPageId")
@@ -251,7 +280,6 @@ def parse_portal_document(doc: Any, source: str) -> list[Portal]:
             owner.problems.append(f"{source}: Widgets[{i}] ({placement.widget}): no page has Id {page_id!r}")
             continue
         owner.by_page.setdefault(page_id, []).append(placement)
-    return portals
 
 
 @dataclass

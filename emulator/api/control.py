@@ -90,7 +90,7 @@ def catalogue():
                 "description": e.description,
                 "data": ["sharedoId", "sharedoTypeSystemName", *e.data],
             }
-            for e in emulator().catalogue.values()
+            for e in emulator().event_types.values()
         ]
     )
 

@@ -1,4 +1,5 @@
-"""Business events: the catalogue, the numbered stream, and the dispatcher that feeds subscribers."""
+"""Business events: their types (data in emulator/catalogue/events.json), the numbered stream, and the
+dispatcher that feeds subscribers."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class EventType:
     trigger_meta_field: str | None = None  # the Data key that list is matched against ("toPhase")
 
 
-def load_catalogue() -> dict[str, EventType]:
+def load_event_types() -> dict[str, EventType]:
     raw = json.loads(resources.files("emulator.catalogue").joinpath("events.json").read_text("utf-8"))
     return {
         e["eventType"]: EventType(
@@ -72,11 +73,11 @@ class EventStream:
 
     store: Store
     clock: Clock
-    catalogue: dict[str, EventType] = field(default_factory=load_catalogue)
+    event_types: dict[str, EventType] = field(default_factory=load_event_types)
 
     def append(self, tx: sqlite3.Connection, event_type: str, data: dict[str, Any]) -> int:
-        if event_type not in self.catalogue:
-            raise ValueError(f"unknown business event {event_type!r}; known: {sorted(self.catalogue)}")
+        if event_type not in self.event_types:
+            raise ValueError(f"unknown business event {event_type!r}; known: {sorted(self.event_types)}")
         row = tx.execute(
             "INSERT INTO events(number, event_type, occurred_at, sharedo_id, data) "
             "VALUES ((SELECT COALESCE(MAX(number), 0) + 1 FROM events), ?, ?, ?, ?) RETURNING number",
@@ -146,7 +147,7 @@ def _filtered(event_type: str, sharedo_id: str) -> tuple[str, list[Any]]:
     return where, args
 
 
-class Dispatcher:
+class EventDispatcher:
     """Feeds every event to every subscriber in stream order, at least once.
 
     The cursor (last processed number) is persisted after each event, so a crash between commit and

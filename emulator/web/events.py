@@ -23,8 +23,8 @@ def _filters(em: Any) -> tuple[dict[str, str], dict[str, str]] | str:
     work_item = (request.args.get("workItem") or "").strip()
     wanted = {"event_type": "", "sharedo_id": ""}
     if event_type:
-        if event_type not in em.catalogue:
-            return f"type: no business event {event_type[:80]!r}; known: {', '.join(sorted(em.catalogue))}"
+        if event_type not in em.event_types:
+            return f"type: no business event {event_type[:80]!r}; known: {', '.join(sorted(em.event_types))}"
         wanted["event_type"] = event_type
     if work_item:
         if len(work_item) > MAX_ID:
@@ -72,7 +72,7 @@ def events():
         rows=rows,
         result=result,
         chosen=chosen,
-        event_types=sorted(em.catalogue),
+        event_types=sorted(em.event_types),
         last=last,
     )
 

@@ -4,8 +4,8 @@ problems that did not stop the emulator, the clock and a link to every page."""
 from __future__ import annotations
 
 from smartplans.executions.reads import ExecutionReads
-from widgets.host import portals
 from widgets.manifests import scan
+from widgets.page_boot import portals
 
 from ..workitem_reads import WorkItemReads
 from .frame import PageGroup, emulator, render_page, site_nav
@@ -16,7 +16,7 @@ bp = PageGroup("home")
 @bp.page("/", nav="Home", order=0)
 def home():
     em = emulator()
-    catalogue = scan(em.solution.ide_root)
+    widget_manifests = scan(em.solution.ide_root)
     _, portal_errors = portals(em)
     with em.store.read():  # the four counts read in one breath
         counts = {
@@ -36,8 +36,8 @@ def home():
         triggers=em.smartplans.triggers,
         services=sorted(em.linked_services.services.values(), key=lambda s: s.name),
         fakes=em.linked_services.fakes,
-        widgets=sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())),
-        problems=[*em.smartplans.problems, *catalogue.errors, *portal_errors],
+        widgets=sorted(widget_manifests.widgets(), key=lambda m: (m.builtin, m.title.lower())),
+        problems=[*em.smartplans.problems, *widget_manifests.errors, *portal_errors],
         counts=counts,
         nav=[e for e in site_nav() if e["path"] != "/"],
     )

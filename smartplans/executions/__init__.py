@@ -43,14 +43,14 @@ class SmartPlans:
     """The execution engine for one emulator: triggers → executions → steps in V8."""
 
     def __init__(
-        self, *, store: Any, clock: Any, solution: Any, catalogue: dict[str, Any], scheduler: Any, workitems: Any
+        self, *, store: Any, clock: Any, solution: Any, event_types: dict[str, Any], scheduler: Any, workitems: Any
     ) -> None:
         """The parts it works with are handed in (Emulator composes them); Emulator subscribes `on_event`
         to the dispatcher and `on_timer` to the scheduler."""
         self.store = store
         self.clock = clock
         self.solution = solution
-        self.catalogue = catalogue
+        self.event_types = event_types
         self.scheduler = scheduler
         self.workitems = workitems
         self.runtime = Runtime()
@@ -107,7 +107,7 @@ class SmartPlans:
             store=store,
             clock=clock,
             solution=solution,
-            catalogue=catalogue,
+            event_types=event_types,
             plans=self.plans,
             triggers=self.triggers,
         )

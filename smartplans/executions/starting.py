@@ -31,7 +31,7 @@ class Starter:
         store: Any,
         clock: Any,
         solution: Any,
-        catalogue: dict[str, Any],
+        event_types: dict[str, Any],
         plans: Mapping[str, Plan],
         triggers: list[Trigger],
     ) -> None:
@@ -41,7 +41,7 @@ class Starter:
         self.store = store
         self.clock = clock
         self.solution = solution
-        self.catalogue = catalogue
+        self.event_types = event_types
         self.plans = plans
         self.triggers = triggers
 
@@ -51,7 +51,7 @@ class Starter:
         ev = {**event.to_json(), "Data": event.data}
         with self.stepper.queue.holding():
             for trigger in self.triggers:
-                if trigger.matches(event, self.solution.worktypes, self.catalogue) and not self.records.started(
+                if trigger.matches(event, self.solution.worktypes, self.event_types) and not self.records.started(
                     trigger.id, event.number
                 ):
                     inputs = {k: evaluate_field(expr, ev) for k, expr in trigger.data_fields.items()}

@@ -55,7 +55,9 @@ class Job:
     wanted: Callable[[], bool]
 
 
-class Dispatcher:
+class WebhookSender:
+    """Sends the fake Clio's webhook jobs on one worker thread, retrying each until its answer settles it."""
+
     def __init__(
         self,
         clock: Clock,

@@ -27,7 +27,7 @@ from emulator.kernel.clock import Clock
 
 from ...clio.errors import ClioError
 from . import seed
-from .delivery import IDLE_WAIT, RETRY_DELAYS, Delivery, Dispatcher
+from .delivery import IDLE_WAIT, RETRY_DELAYS, Delivery, WebhookSender
 from .records.billing import BillingRecords
 from .records.communications import CommunicationRecords
 from .records.matters import MatterRecords
@@ -133,7 +133,7 @@ class ClioBackend(OAuthSide, MatterRecords, BillingRecords, CommunicationRecords
         rates = dict(enumerate(seed.RATES))
         self.rates = {user_id: rates.get(i, OTHER_RATE) for i, user_id in enumerate(sorted(self.users))}
         self.account_owner = min(self.users)
-        dispatcher = Dispatcher(self.clock, allow_remote=allow_remote_webhooks, retry_delays=webhook_retry_delays)
+        dispatcher = WebhookSender(self.clock, allow_remote=allow_remote_webhooks, retry_delays=webhook_retry_delays)
         self.webhooks = WebhookHub(
             self.clock, self.lock, self._lookup, dispatcher, allow_insecure=allow_insecure_webhooks
         )

@@ -27,7 +27,7 @@ from emulator.kernel.clock import Clock, parse_instant
 
 from ...clio.errors import ClioError
 from . import fields, seed
-from .delivery import Dispatcher, Job
+from .delivery import Job, WebhookSender
 
 DEFAULT_LIFETIME = timedelta(days=3)  # §11: without expires_at a webhook expires after 3 days
 MAX_LIFETIME = timedelta(days=31)  # §11: expires_at at most 31 days ahead (PATCH it to extend)
@@ -80,7 +80,7 @@ class WebhookHub:
         clock: Clock,
         lock: threading.RLock,
         lookup: Callable[[str, int], dict[str, Any] | None],
-        dispatcher: Dispatcher,
+        dispatcher: WebhookSender,
         *,
         allow_insecure: bool = False,
     ) -> None:

@@ -1,4 +1,4 @@
-"""What the host page boots with: the page context, the widgets to place, a token for the signed-in user.
+"""What a widget page boots with: the page context, the widgets to place, a token for the signed-in user.
 
 The host page (`static/host/operate-host.js`) turns this into the real portal's globals (`$ui.pageContext`,
 `$ajax`, ...). Everything the real portal's shape leaves unknown comes from `portal-globals.json`.
@@ -14,7 +14,7 @@ from typing import Any
 
 from emulator.kernel.jsonfile import JsonFileError, load
 
-from .manifests import Catalogue, Manifest, ManifestError
+from .manifests import Manifest, ManifestError, WidgetManifests
 from .portals import (
     Placement,
     PortalError,
@@ -48,21 +48,8 @@ def page_context(em: Any, user_name: str | None, work_item: Any | None, *, page:
     """`$ui.pageContext` before ko-mapping: the user, the work item, localisation and currency."""
     defaults = {k: v["value"] for k, v in portal_globals()["pageContext"].items()}
     overrides = em.solution.config.get("portal", {})
-    localisation = dict(defaults["localisation"])
-    if overrides.get("culture"):
-        localisation["defaultCultureCode"] = str(overrides["culture"])
-    if overrides.get("time_zone"):
-        localisation["defaultTimeZone"] = str(overrides["time_zone"])
-    currency_code = str(overrides.get("currency") or defaults["contextCurrencyCode"])
-    currency = dict(defaults["currency"])
-    if currency_code != currency["code"]:
-        currency = {"code": currency_code, "symbol": currency_code, "name": currency_code, "decimalPlaces": 2}
+    currency_code, currency = _currency(defaults, overrides)
     person = em.identity.users.get(user_name.lower()) if user_name else None
-    permissions: list[str] = []
-    if person is not None:
-        granted = em.identity.user_permissions(person)
-        permissions = sorted(em.identity.known_permissions if "*" in granted else granted)
-    first, last = (person or {}).get("firstName"), (person or {}).get("surname")
     return {
         "sharedoId": work_item.id if work_item else None,
         "sharedoTypeSystemName": work_item.type if work_item else None,
@@ -70,19 +57,52 @@ def page_context(em: Any, user_name: str | None, work_item: Any | None, *, page:
         "portalSystemName": defaults["portalSystemName"],
         "pageSystemName": page,
         "cspNonce": defaults["cspNonce"],
-        "user": {
-            "userid": (person or {}).get("id"),
-            "username": (person or {}).get("userName"),
-            "firstName": first,
-            "lastName": last,
-            "fullName": " ".join(x for x in (first, last) if x) or None,
-            "organisationId": (person or {}).get("organisationId"),
-            "personaSystemName": (person or {}).get("persona"),
-        },
-        "localisation": localisation,
+        "user": _context_user(person or {}),
+        "localisation": _localisation(defaults, overrides),
         "currency": currency,
         "contextCurrencyCode": currency_code,
-        "systemPermissions": permissions,
+        "systemPermissions": _system_permissions(em, person),
+    }
+
+
+def _localisation(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The portal's localisation, with the solution's `portal.culture` / `portal.time_zone` over the defaults."""
+    localisation = dict(defaults["localisation"])
+    if overrides.get("culture"):
+        localisation["defaultCultureCode"] = str(overrides["culture"])
+    if overrides.get("time_zone"):
+        localisation["defaultTimeZone"] = str(overrides["time_zone"])
+    return localisation
+
+
+def _currency(defaults: dict[str, Any], overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(code, currency): the solution's `portal.currency` names a code; an unknown one is its own symbol."""
+    currency_code = str(overrides.get("currency") or defaults["contextCurrencyCode"])
+    currency = dict(defaults["currency"])
+    if currency_code != currency["code"]:
+        currency = {"code": currency_code, "symbol": currency_code, "name": currency_code, "decimalPlaces": 2}
+    return currency_code, currency
+
+
+def _system_permissions(em: Any, person: dict[str, Any] | None) -> list[str]:
+    """The user's permissions, sorted; a `*` grant lists every permission the emulator knows."""
+    if person is None:
+        return []
+    granted = em.identity.user_permissions(person)
+    return sorted(em.identity.known_permissions if "*" in granted else granted)
+
+
+def _context_user(person: dict[str, Any]) -> dict[str, Any]:
+    """`pageContext.user` from the person's record; every member is None without a signed-in user."""
+    first, last = person.get("firstName"), person.get("surname")
+    return {
+        "userid": person.get("id"),
+        "username": person.get("userName"),
+        "firstName": first,
+        "lastName": last,
+        "fullName": " ".join(x for x in (first, last) if x) or None,
+        "organisationId": person.get("organisationId"),
+        "personaSystemName": person.get("persona"),
     }
 
 
@@ -116,8 +136,8 @@ class Slot:
         }
 
 
-def slot_for(catalogue: Catalogue, key: str, placement: Placement) -> Slot:
-    manifest = catalogue.get(placement.widget)
+def slot_for(widget_manifests: WidgetManifests, key: str, placement: Placement) -> Slot:
+    manifest = widget_manifests.get(placement.widget)
     problem = placement.error
     config: dict[str, Any] = {}
     if manifest is None:
@@ -157,7 +177,9 @@ def portals(em: Any) -> tuple[list[Any], list[str]]:
     return found, errors
 
 
-def portal_slots(em: Any, catalogue: Catalogue, work_item: Any, user_name: str | None, page_id: str | None = None):
+def portal_slots(
+    em: Any, widget_manifests: WidgetManifests, work_item: Any, user_name: str | None, page_id: str | None = None
+):
     """(portal, slots) for the work item's portal page as this user sees it; (None, []) without a portal."""
     found, _ = portals(em)
     person = em.identity.users.get(user_name.lower()) if user_name else None
@@ -175,7 +197,7 @@ def portal_slots(em: Any, catalogue: Catalogue, work_item: Any, user_name: str |
         raise PortalError(f"portal {portal.title!r} has no page {page_id!r} (give a page's Id or PageSystemName)")
     slots = []
     for i, placement in enumerate(portal.placements(portal.find_page(page_id) if page_id else None)):
-        slot = slot_for(catalogue, f"p{i}", placement)
+        slot = slot_for(widget_manifests, f"p{i}", placement)
         slot.hidden = placement_refusal(placement, viewer)
         slots.append(slot)
     return portal, slots
