@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from . import hosts
+from .context import install
 from .core import Emulator
 from .kernel.binding import MAX_BODY_BYTES
 from .kernel.errors import ApiError, error_body
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     app = Flask("operate")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1024  # a little over: the 413 then names our limit
-    app.extensions["operate"] = emulator
+    install(app, emulator)  # current_emulator() answers it (emulator/context.py)
     app.url_map.converters["id"] = RecordId
 
     from .api import control, executionengine, finance, ide, identity, ods, openapi, proxy, timeentries, workitems

@@ -8,7 +8,7 @@ from widgets.host import portals
 from widgets.manifests import scan
 
 from ..workitem_reads import WorkItemReads
-from .frame import PageGroup, emulator, render_page, site_nav
+from .frame import PageGroup, emulator, render_page
 
 bp = PageGroup("home")
 
@@ -39,7 +39,6 @@ def home():
         widgets=sorted(catalogue.widgets(), key=lambda m: (m.builtin, m.title.lower())),
         problems=[*em.smartplans.problems, *catalogue.errors, *portal_errors],
         counts=counts,
-        nav=[e for e in site_nav() if e["path"] != "/"],
     )
 
 
