@@ -98,7 +98,9 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     app.register_blueprint(documents.blueprint(emulator.documents))
     from .api import integrations
 
-    app.register_blueprint(integrations.bp)  # Clio: connect, mappings, syncs, pushes; Clio's callback
+    app.register_blueprint(
+        integrations.blueprint(emulator.clio)
+    )  # Clio: connect, mappings, syncs, pushes; Clio's callback
 
     from .api import outbox
 
@@ -115,7 +117,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     from . import web
 
-    web.init_app(app)  # the emulator's own pages: /, /workitems, /events, /executions, /plans, /clock, /pms
+    web.init_app(app, emulator)  # the emulator's own pages: /, /workitems, /events, /executions, /plans, /clock, /pms
 
     @app.before_request
     def known_host():
