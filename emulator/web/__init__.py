@@ -35,7 +35,10 @@ OTHER_PAGES = [NavEntry("Widgets", "/widgets", 80)]
 def init_app(app: Flask, emulator: Emulator) -> None:
     """Register the page groups: a group built with its parts (`pages(...)`) gets them from `emulator`; the
     others (a module-level `bp`) ask `current_emulator()` as they serve."""
-    built = {plans: lambda: plans.pages(emulator.smartplans, emulator.solution)}
+    built = {
+        plans: lambda: plans.pages(emulator.smartplans, emulator.solution),
+        clock: lambda: clock.pages(emulator.clock, emulator.scheduler),
+    }
     register(app, [built[group]() if group in built else group.bp for group in GROUPS], OTHER_PAGES)
     app.after_request(keep_csrf_cookie)
     static = __path__[0] + "/static"
