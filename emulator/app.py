@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from . import hosts
+from .context import install
 from .core import Emulator
 from .kernel.binding import MAX_BODY_BYTES
 from .kernel.errors import ApiError, error_body
@@ -68,30 +69,46 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     app = Flask("operate")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1024  # a little over: the 413 then names our limit
-    app.extensions["operate"] = emulator
+    install(app, emulator)  # current_emulator() answers it (emulator/context.py)
     app.url_map.converters["id"] = RecordId
 
     from .api import control, executionengine, finance, ide, identity, ods, openapi, proxy, timeentries, workitems
 
-    for module in (identity, workitems, ods, executionengine, control, ide, openapi, proxy, timeentries, finance):
-        app.register_blueprint(module.bp)
+    # A blueprint built with the parts it serves says so in its signature; the others ask current_emulator().
+    for blueprint in (
+        identity.bp,
+        workitems.bp,
+        ods.blueprint(emulator.ods),
+        executionengine.blueprint(emulator.queries, emulator.smartplans),
+        control.bp,
+        ide.blueprint(emulator.ide_roots),
+        openapi.bp,
+        proxy.blueprint(emulator.linked_services, emulator.proxy_log),
+        timeentries.blueprint(emulator.time),
+        finance.blueprint(emulator.finance),
+    ):
+        app.register_blueprint(blueprint)
     from .api import features
 
     app.register_blueprint(features.bp)  # routes of global features the tenant has switched off: 400
 
     from .api import documents
 
-    app.register_blueprint(documents.bp)  # related documents, the DMS and the signed download links
+    # related documents, the DMS and the signed download links
+    app.register_blueprint(documents.blueprint(emulator.documents))
     from .api import integrations
 
-    app.register_blueprint(integrations.bp)  # Clio: connect, mappings, syncs, pushes; Clio's callback
+    app.register_blueprint(
+        integrations.blueprint(emulator.clio)
+    )  # Clio: connect, mappings, syncs, pushes; Clio's callback
 
     from .api import outbox
 
-    app.register_blueprint(outbox.bp)  # /api/_emulator/outbox: what the emulator has e-mailed
+    app.register_blueprint(outbox.blueprint(emulator.outbox))  # /api/_emulator/outbox: what the emulator has e-mailed
     from .api import fidelity, pluginfiles
 
-    app.register_blueprint(pluginfiles.bp)  # /_pluginFiles/<Plugin>/...: the solution's _plugins/<Plugin>/
+    # /_pluginFiles/<Plugin>/...: the solution's _plugins/<Plugin>/
+    app.register_blueprint(pluginfiles.blueprint(emulator.solution.root))
     app.register_blueprint(fidelity.bp)  # /_emulator/fidelity: docs/fidelity.md, what is and is not emulated
 
     from widgets.pages import bp as widget_pages
@@ -100,7 +117,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     from . import web
 
-    web.init_app(app)  # the emulator's own pages: /, /workitems, /events, /executions, /plans, /clock, /pms
+    web.init_app(app, emulator)  # the emulator's own pages: /, /workitems, /events, /executions, /plans, /clock, /pms
 
     @app.before_request
     def known_host():

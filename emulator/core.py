@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from smartplans import schema as plans_schema
-from smartplans.executions import TIMER_KIND, SmartPlans  # the parts this root composes
+from smartplans.executions import TIMER_KIND, HostCalls, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
 from . import bookmarks, documents, identity, linked_services, notifications, ods, outbox, timeentries, workitems
@@ -185,6 +185,7 @@ class Emulator:
             event_types=self.event_types,
             scheduler=self.scheduler,
             workitems=self.workitems,
+            host_calls=HostCalls(),  # attached to the app in attach(): the app is built after the engine
         )
         self.dispatcher.subscribe("smartplans", self.smartplans.on_event)
         self.dispatcher.subscribe("notifications", self.notifications.on_event)
@@ -291,7 +292,7 @@ class Emulator:
         from smartplans.in_process_http import InProcessHost
 
         self.host = InProcessHost(app, self.identity, self._idempotency_header)
-        self.smartplans.host_call = self.host
+        self.smartplans.host_calls.attach(self.host)
         self.pms_deliveries.connect(app)
         if resume and self.dispatcher.inline:
             self.dispatcher.drain()

@@ -152,13 +152,14 @@ class Operate:
 
     def __init__(self, data_dir: Path, solution: Path | None) -> None:
         from emulator.app import create_app
+        from emulator.context import emulator_of
         from emulator.settings import Settings
 
         settings = Settings(
             data_dir=data_dir, demo=solution is None, solution=solution, clock="virtual", clock_start=START, fresh=True
         )
         self.app = create_app(settings)
-        self.emulator = self.app.extensions["operate"]
+        self.emulator = emulator_of(self.app)
         self.clock = self.emulator.clock
         self.pms = self._mount_demo_pms()
         self._tokens: dict[tuple[str, str | None], str] = {}

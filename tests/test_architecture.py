@@ -280,3 +280,43 @@ def test_the_kernel_imports_nothing_above_it():
         if name.startswith("emulator.kernel"):
             above = sorted(t for t in targets if not t.startswith("emulator.kernel"))
             assert above == [], f"{name} imports {above}"
+
+
+ACCESSOR = "emulator.context"  # the one module that reads `app.extensions` for the emulator
+
+
+def extensions_reads(source: str) -> list[int]:
+    """Lines that read `<something>.extensions` (`current_app.extensions[...]`, `app.extensions.get(...)`):
+    the service-locator lookups. Writing a key (`app.extensions[KEY] = ...`) is not a read."""
+    tree = ast.parse(source)
+    written = {
+        id(target.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Subscript)
+    }
+    return sorted(
+        {
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr == "extensions" and id(node) not in written
+        }
+    )
+
+
+def test_the_emulator_is_looked_up_in_one_place():
+    """Views reach the emulator through `emulator.context.current_emulator()` (or are built with their parts);
+    no other module of the emulator, plans or widgets reads `app.extensions` (the fakes keep their own)."""
+    found = []
+    for name, path in _modules().items():
+        if name == ACCESSOR or name.startswith(FAKES):
+            continue
+        found += [f"{path.relative_to(ROOT)}:{line}" for line in extensions_reads(path.read_text("utf-8"))]
+    assert found == [], "read app.extensions through emulator/context.py instead: " + ", ".join(found)
+    assert extensions_reads((ROOT / "emulator" / "context.py").read_text("utf-8")) != []  # the one place reads it
+
+
+def test_the_lookup_check_names_reads_not_writes():
+    source = 'def f():\n    current_app.extensions["operate"] = 1\n    return current_app.extensions.get("x")\n'
+    assert extensions_reads(source) == [3]

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request
+from flask import Blueprint, Response, abort, g, jsonify, redirect, render_template, request
 
+from emulator.context import current_emulator
 from emulator.identity import OAuthError
 from emulator.kernel.clock import iso
 from emulator.kernel.errors import ApiError, error_body
@@ -72,7 +73,7 @@ def _own_pages_only() -> Response | None:
 
 
 def _em() -> Any:
-    return current_app.extensions["operate"]
+    return current_emulator()
 
 
 def _widget_manifests() -> WidgetManifests:

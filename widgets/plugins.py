@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
+from emulator.context import current_emulator
 from emulator.kernel.errors import error_body
 from emulator.solution.pluginfiles import plugin_configuration, plugin_folder, plugins_root
 
@@ -76,7 +77,7 @@ def _unknown(em: Any, plugin: str) -> Any:
 
 @bp.get("/_harness/plugins/<plugin>/configuration")
 def read(plugin: str):
-    em = current_app.extensions["operate"]
+    em = current_emulator()
     if plugin.lower() not in known_plugins(em):
         return _unknown(em, plugin)
     try:
@@ -89,7 +90,7 @@ def read(plugin: str):
 @bp.put("/_harness/plugins/<plugin>/configuration")
 def store(plugin: str):
     """What the widget's save() returned: a JSON object, stored as the plugin's configuration."""
-    em = current_app.extensions["operate"]
+    em = current_emulator()
     if plugin.lower() not in known_plugins(em):
         return _unknown(em, plugin)
     raw = request.get_data(cache=False)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 
+from ..context import current_emulator as emulator  # noqa: F401  (the one accessor; blueprints import it from here)
 from ..identity import Principal, require
 from ..kernel.binding import MAX_BODY_BYTES, parse_json_body
 from ..kernel.errors import ApiError, invalid
-
-if TYPE_CHECKING:  # the blueprints serve the Emulator create_app composed; they never import the root
-    from ..core import Emulator
-
-
-def emulator() -> Emulator:
-    return current_app.extensions["operate"]
 
 
 def caller(permission: str | None = None) -> Principal:

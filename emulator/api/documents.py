@@ -3,73 +3,76 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, jsonify, request, send_file
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from ..documents import Document, Upload
 from ..kernel.binding import MAX_BODY_BYTES
 from ..kernel.errors import ApiError, invalid
-from .common import bool_arg, caller, emulator
+from .common import bool_arg, caller
 
-bp = Blueprint("documents", __name__)
+if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
+    from ..documents import Documents
+
 V1 = "/api/v1/public/workItem"
 
 
-@bp.get(f"{V1}/<item_id>/relatedDocuments")
-def related(item_id: str):
-    caller("core.sharedo.read")
-    return jsonify(emulator().documents.related(item_id))
+def blueprint(documents: Documents) -> Blueprint:
+    """The documents routes over `documents`, the area they serve."""
+    bp = Blueprint("documents", __name__)
 
+    @bp.get(f"{V1}/<item_id>/relatedDocuments")
+    def related(item_id: str):
+        caller("core.sharedo.read")
+        return jsonify(documents.related(item_id))
 
-@bp.get(f"{V1}/<item_id>/relatedDocuments/<path:path>")
-def content(item_id: str, path: str):
-    """The bytes of one document, by its path in the repository (`documentId` in the list) or its id."""
-    caller("core.sharedo.read")
-    docs = emulator().documents
-    doc = docs.by_path(item_id, path)
-    return _send(docs.file(doc), doc, attachment=False)
+    @bp.get(f"{V1}/<item_id>/relatedDocuments/<path:path>")
+    def content(item_id: str, path: str):
+        """The bytes of one document, by its path in the repository (`documentId` in the list) or its id."""
+        caller("core.sharedo.read")
+        docs = documents
+        doc = docs.by_path(item_id, path)
+        return _send(docs.file(doc), doc, attachment=False)
 
+    @bp.post(f"{V1}/<item_id>/relatedDocuments")
+    def upload(item_id: str):
+        """Multipart: every part with a filename is a file (whatever the part is named), `folder` the target."""
+        principal = caller()
+        uploads, folder = _read_multipart()
+        return jsonify(documents.upload(item_id, uploads, folder, principal)), 201
 
-@bp.post(f"{V1}/<item_id>/relatedDocuments")
-def upload(item_id: str):
-    """Multipart: every part with a filename is a file (whatever the part is named), `folder` the target."""
-    principal = caller()
-    uploads, folder = _read_multipart()
-    return jsonify(emulator().documents.upload(item_id, uploads, folder, principal)), 201
+    @bp.delete(f"{V1}/<item_id>/relatedDocuments")
+    def delete(item_id: str):
+        """`?documentId=<id>` (repeated for several), as the mobile sample sends it; the body is not read."""
+        documents.delete(item_id, request.args.getlist("documentId"), caller())
+        return "", 204
 
+    @bp.get(f"{V1}/<item_id>/dms")
+    @bp.get(f"{V1}/<item_id>/dms/<path:path>")
+    def dms(item_id: str, path: str = ""):
+        caller("core.sharedo.read")
+        return jsonify(documents.folder(item_id, path))
 
-@bp.delete(f"{V1}/<item_id>/relatedDocuments")
-def delete(item_id: str):
-    """`?documentId=<id>` (repeated for several), as the mobile sample sends it; the body is not read."""
-    emulator().documents.delete(item_id, request.args.getlist("documentId"), caller())
-    return "", 204
+    @bp.get(f"{V1}/<item_id>/repositories")
+    def repositories(item_id: str):
+        caller("core.sharedo.read")
+        return jsonify(documents.repositories(item_id, bool_arg("includeAncestors")))
 
+    @bp.get("/api/v1/public/document/<doc_id>/url")
+    def url(doc_id: str):
+        caller("core.sharedo.read")
+        return jsonify(documents.link(doc_id, request.host_url))
 
-@bp.get(f"{V1}/<item_id>/dms")
-@bp.get(f"{V1}/<item_id>/dms/<path:path>")
-def dms(item_id: str, path: str = ""):
-    caller("core.sharedo.read")
-    return jsonify(emulator().documents.folder(item_id, path))
+    @bp.get("/_documents/<doc_id>")
+    def download(doc_id: str):
+        """Where `document/{id}/url` points: no token (a browser navigates here), the signature instead."""
+        docs = documents
+        doc = docs.redeem(doc_id, request.args.get("expires"), request.args.get("signature"))
+        return _send(docs.file(doc), doc, attachment=True)
 
-
-@bp.get(f"{V1}/<item_id>/repositories")
-def repositories(item_id: str):
-    caller("core.sharedo.read")
-    return jsonify(emulator().documents.repositories(item_id, bool_arg("includeAncestors")))
-
-
-@bp.get("/api/v1/public/document/<doc_id>/url")
-def url(doc_id: str):
-    caller("core.sharedo.read")
-    return jsonify(emulator().documents.link(doc_id, request.host_url))
-
-
-@bp.get("/_documents/<doc_id>")
-def download(doc_id: str):
-    """Where `document/{id}/url` points: no token (a browser navigates here), the signature instead."""
-    docs = emulator().documents
-    doc = docs.redeem(doc_id, request.args.get("expires"), request.args.get("signature"))
-    return _send(docs.file(doc), doc, attachment=True)
+    return bp
 
 
 def _send(path, doc: Document, *, attachment: bool) -> Response:

@@ -11,19 +11,20 @@ from flask import Blueprint, Response, request
 
 from ..kernel.errors import not_found
 from ..solution.idefiles import find_case_insensitive
-from .common import emulator
-
-bp = Blueprint("ide", __name__)
 
 
-@bp.get("/_ideFiles/<path:relative>")
-def ide_file(relative: str):
-    found = next(
-        (hit for root in emulator().ide_roots if (hit := find_case_insensitive(root, relative)) is not None), None
-    )
-    if found is None:
-        raise not_found("IDE file", relative, field="path")
-    return file_response(found)
+def blueprint(ide_roots: list[Path]) -> Blueprint:
+    """`/_ideFiles/` over `ide_roots`: the solution's `_IDE` first, then the built-in widgets."""
+    bp = Blueprint("ide", __name__)
+
+    @bp.get("/_ideFiles/<path:relative>")
+    def ide_file(relative: str):
+        found = next((hit for root in ide_roots if (hit := find_case_insensitive(root, relative)) is not None), None)
+        if found is None:
+            raise not_found("IDE file", relative, field="path")
+        return file_response(found)
+
+    return bp
 
 
 def file_response(found: Path) -> Response:

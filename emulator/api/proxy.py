@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 import httpx
@@ -18,9 +18,11 @@ from ..identity import require
 from ..kernel.errors import ApiError
 from ..kernel.scenario_keys import SCENARIO_HEADER
 from ..linked_services import CONNECTED, LinkedService, LinkedServiceError, LinkedServices
-from .common import caller, emulator
+from .common import caller
 
-bp = Blueprint("proxy", __name__)
+if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
+    from ..linked_services import ProxyLog
+
 log = logging.getLogger("operate.proxy")
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -85,45 +87,51 @@ def decoded(part: str) -> str:
     return part
 
 
-@bp.route("/api/proxy/<service_name>/_/", defaults={"upstream": ""}, methods=METHODS)
-@bp.route("/api/proxy/<service_name>/_/<path:upstream>", methods=METHODS)
-def proxy(service_name: str, upstream: str):
-    principal = caller()
-    em = emulator()
-    service = _proxied_service(em.linked_services, service_name, principal)
-    _check_upstream(upstream)
-    _check_connected_read(service_name, service, upstream)
-    started = time.perf_counter()
+def blueprint(linked_services: LinkedServices, proxy_log: ProxyLog) -> Blueprint:
+    """The proxy over `linked_services` (where a call goes), recording each call in `proxy_log`."""
+    bp = Blueprint("proxy", __name__)
 
-    def record(status: int) -> None:
-        em.proxy_log.record(service_name, request.method, upstream, status, started, principal.client_id)
+    @bp.route("/api/proxy/<service_name>/_/", defaults={"upstream": ""}, methods=METHODS)
+    @bp.route("/api/proxy/<service_name>/_/<path:upstream>", methods=METHODS)
+    def proxy(service_name: str, upstream: str):
+        principal = caller()
+        service = _proxied_service(linked_services, service_name, principal)
+        _check_upstream(upstream)
+        _check_connected_read(service_name, service, upstream)
+        started = time.perf_counter()
 
-    try:
-        response = _send(em.linked_services, service_name, service, upstream)
-    except httpx.InvalidURL as exc:
-        raise ApiError(
-            400,
-            f"the upstream path {upstream[:100]!r} is not a valid URL path: {exc}",
-            [{"field": "path", "message": "not a valid URL path"}],
-        ) from None
-    except httpx.TimeoutException:
-        record(504)
-        raise ApiError(
-            504,
-            f"linked service {service_name!r} did not answer within {service.timeout_seconds:g} s "
-            f"({request.method} {service.base_url}/{upstream})",
-        ) from None
-    except LinkedServiceError as exc:  # no connection, or its credentials could not be had: says which and why
-        record(502)
-        raise ApiError(502, str(exc)) from None
-    except (httpx.TransportError, UnicodeError) as exc:
-        record(502)
-        raise ApiError(
-            502, f"linked service {service_name!r} at {service.base_url} is unreachable: {type(exc).__name__}: {exc}"
-        ) from None
-    record(response.status_code)
-    out_headers = [(k, v) for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE]
-    return Response(response.content, status=response.status_code, headers=out_headers)
+        def record(status: int) -> None:
+            proxy_log.record(service_name, request.method, upstream, status, started, principal.client_id)
+
+        try:
+            response = _send(linked_services, service_name, service, upstream)
+        except httpx.InvalidURL as exc:
+            raise ApiError(
+                400,
+                f"the upstream path {upstream[:100]!r} is not a valid URL path: {exc}",
+                [{"field": "path", "message": "not a valid URL path"}],
+            ) from None
+        except httpx.TimeoutException:
+            record(504)
+            raise ApiError(
+                504,
+                f"linked service {service_name!r} did not answer within {service.timeout_seconds:g} s "
+                f"({request.method} {service.base_url}/{upstream})",
+            ) from None
+        except LinkedServiceError as exc:  # no connection, or its credentials could not be had: says which and why
+            record(502)
+            raise ApiError(502, str(exc)) from None
+        except (httpx.TransportError, UnicodeError) as exc:
+            record(502)
+            raise ApiError(
+                502,
+                f"linked service {service_name!r} at {service.base_url} is unreachable: {type(exc).__name__}: {exc}",
+            ) from None
+        record(response.status_code)
+        out_headers = [(k, v) for k, v in response.headers.items() if k.lower() not in DROP_RESPONSE]
+        return Response(response.content, status=response.status_code, headers=out_headers)
+
+    return bp
 
 
 def _proxied_service(services: LinkedServices, name: str, principal: Any) -> LinkedService:

@@ -19,12 +19,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, render_template, request
+from flask import Blueprint, Flask, Response, g, render_template, request
 
 from ..kernel.paging import PAGE_SIZE  # noqa: F401  (the pages' page size; the areas' reads page with kernel/paging.py)
 from .session import csrf_token, current_user, emulator
 
-NAV_KEY = "operate.web.nav"
 FLASH_COOKIE = "operate.web.flash"  # one note for the next page: what an action did, or why it was refused
 MAX_PAGE = 100_000  # `?page=` past this is refused: an offset that deep is no page anyone reads
 
@@ -55,8 +54,8 @@ def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry]) -> 
     for group in groups:
         app.register_blueprint(group)
         entries.extend(group.nav_entries)
-    app.extensions[NAV_KEY] = sorted(entries, key=lambda e: (e.order, e.label))
-    app.context_processor(lambda: {"site_nav": site_nav})
+    nav = sorted(entries, key=lambda e: (e.order, e.label))
+    app.context_processor(lambda: {"site_nav": lambda: site_nav(nav)})  # the entries go in; none is looked up
     app.add_template_filter(pretty, "pretty")
     app.add_template_filter(duration, "duration")
     from .redact import display_url
@@ -68,10 +67,11 @@ def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry]) -> 
     app.after_request(_clear_flash)
 
 
-def site_nav() -> list[dict[str, Any]]:
+def site_nav(entries: list[NavEntry]) -> list[dict[str, Any]]:
+    """The navigation for this request: `entries` with the current page's marked active."""
     path = request.path
     out = []
-    for entry in current_app.extensions.get(NAV_KEY, []):
+    for entry in entries:
         active = path == entry.path if entry.path == "/" else path == entry.path or path.startswith(entry.path + "/")
         out.append({"label": entry.label, "path": entry.path, "active": active})
     return out

@@ -8,7 +8,7 @@ from widgets.manifests import scan
 from widgets.page_boot import portals
 
 from ..workitem_reads import WorkItemReads
-from .frame import PageGroup, emulator, render_page, site_nav
+from .frame import PageGroup, emulator, render_page
 
 bp = PageGroup("home")
 
@@ -39,7 +39,6 @@ def home():
         widgets=sorted(widget_manifests.widgets(), key=lambda m: (m.builtin, m.title.lower())),
         problems=[*em.smartplans.problems, *widget_manifests.errors, *portal_errors],
         counts=counts,
-        nav=[e for e in site_nav() if e["path"] != "/"],
     )
 
 

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from werkzeug.wrappers import Response
 
 from widgets.pages import signed_in
 
-if TYPE_CHECKING:
-    from ..core import Emulator
+from ..context import current_emulator as emulator  # the one accessor; the pages import it from here
 
 CSRF_COOKIE = "operate.web.csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
-
-
-def emulator() -> Emulator:
-    return current_app.extensions["operate"]
 
 
 def current_user() -> str | None:

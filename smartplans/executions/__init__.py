@@ -30,11 +30,12 @@ from ..runtime import (
     Runtime,
 )
 from ..triggers import Trigger, TriggerError, parse_trigger
+from .host_calls import HostCall, HostCalls
 from .records import ERRORED, RUNNING, STOPPED, TIMER_KIND, WAITING, Attempt, ExecutionRecords
 from .starting import Starter
-from .stepping import HostCall, Stepper
+from .stepping import Stepper
 
-__all__ = ["ERRORED", "RUNNING", "STOPPED", "TIMER_KIND", "WAITING", "HostCall", "SmartPlans"]
+__all__ = ["ERRORED", "RUNNING", "STOPPED", "TIMER_KIND", "WAITING", "HostCall", "HostCalls", "SmartPlans"]
 
 DEFAULT_STEPS_PER_EXECUTION = 1_000  # [limits] steps_per_execution: a plan that schedules itself forever stops here
 
@@ -43,16 +44,26 @@ class SmartPlans:
     """The execution engine for one emulator: triggers → executions → steps in V8."""
 
     def __init__(
-        self, *, store: Any, clock: Any, solution: Any, event_types: dict[str, Any], scheduler: Any, workitems: Any
+        self,
+        *,
+        store: Any,
+        clock: Any,
+        solution: Any,
+        event_types: dict[str, Any],
+        scheduler: Any,
+        workitems: Any,
+        host_calls: HostCalls,
     ) -> None:
         """The parts it works with are handed in (Emulator composes them); Emulator subscribes `on_event`
-        to the dispatcher and `on_timer` to the scheduler."""
+        to the dispatcher and `on_timer` to the scheduler. `host_calls` is where sharedo.http goes: the app
+        is built after the engine (it serves the engine's executions), so Emulator.attach attaches it there."""
         self.store = store
         self.clock = clock
         self.solution = solution
         self.event_types = event_types
         self.scheduler = scheduler
         self.workitems = workitems
+        self.host_calls = host_calls
         self.runtime = Runtime()
         self.mocks = Mocks()  # what tests put in front of host calls and steps
         limits = solution.limits()
@@ -100,6 +111,7 @@ class SmartPlans:
             limits=self.default_limits,
             max_steps=self.max_steps,
             host_calls_in_flight=in_flight,
+            host_calls=host_calls,
         )
         self.starting = Starter(
             records=self.records,
@@ -113,16 +125,6 @@ class SmartPlans:
         )
         self.queue: RunQueue = self.stepping.queue
         self.on_ended: list[Callable[[dict[str, Any]], None]] = self.stepping.on_ended  # told of each that ends
-
-    @property
-    def host_call(self) -> HostCall | None:
-        """sharedo.http into the app as ee-app. The app is built after the engine (it serves the engine's
-        executions), so the composition root (Emulator.attach) sets it once the app exists."""
-        return self.stepping.host_call
-
-    @host_call.setter
-    def host_call(self, call: HostCall | None) -> None:
-        self.stepping.host_call = call
 
     @property
     def problems(self) -> list[str]:

@@ -24,13 +24,12 @@ from ..mocks import Mocks
 from ..plans import Plan, PlanError
 from ..run_queue import RunQueue
 from ..runtime import Limits, PlanLoadError, Runtime, StepResult, cut
+from .host_calls import HostCalls
 from .records import Attempt, ExecutionRecords, check_triggers
 
 log = logging.getLogger("operate.smartplans")
 
 MAX_HOST_CALLS_PER_STEP = 500
-
-HostCall = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class Stepper:
@@ -47,9 +46,11 @@ class Stepper:
         limits: Limits,
         max_steps: int,
         host_calls_in_flight: int,
+        host_calls: HostCalls,
     ) -> None:
         """`plans` is the engine's live map of loaded plans (a failure names its file); `load_plan` gets one
-        ready to run (reloaded when edited); `limits` and `max_steps` are the solution's defaults."""
+        ready to run (reloaded when edited); `limits` and `max_steps` are the solution's defaults; `host_calls`
+        is where sharedo.http goes (its target, the app, is attached by the composition root once it exists)."""
         self.records = records
         self.runtime = runtime
         self.mocks = mocks
@@ -57,7 +58,7 @@ class Stepper:
         self.load_plan = load_plan
         self.default_limits = limits
         self.max_steps = max_steps
-        self.host_call: HostCall | None = None  # set by the composition root: sharedo.http into the app as ee-app
+        self.host_calls = host_calls
         self.on_ended: list[Callable[[dict[str, Any]], None]] = []  # told of each execution that stops or errors
         self.queue = RunQueue(self._step_once, key_of=self._work_item_of, workers=host_calls_in_flight)
 
@@ -265,13 +266,10 @@ class Stepper:
         mocked = self.mocks.host_call(request)
         if mocked is not None:
             return mocked
-        if self.host_call is None:  # the domain does not build the app: the composition root gives it one
-            raise RuntimeError(
-                "sharedo.http has nothing to call: this Emulator has no app; build one with "
-                "emulator.app.create_app(emulator=em) (or create_app(settings)) before plans make host calls"
-            )
+        if not self.host_calls.attached:
+            return self.host_calls(request)  # names what is missing: no app was attached
         with self.queue.released():  # other executions take turns while this one waits on the answer
-            return self.host_call(
+            return self.host_calls(
                 request if idempotency_key is None else {**request, "idempotencyKey": idempotency_key}
             )
 
