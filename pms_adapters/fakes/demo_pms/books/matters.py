@@ -111,15 +111,7 @@ class MatterBook:
             if client_id:
                 client = self._client(client_id, "clientId")
             elif client_name:
-                wanted = client_name.strip().lower()
-                client = next((c for c in self.clients.values() if c.name.lower() == wanted), None)
-                if client is None:
-                    self._room_for("clients", self.clients)
-                    number = len(self.clients) + 1
-                    while f"CLI-{number:04d}" in self.clients:
-                        number += 1
-                    client = Client(f"CLI-{number:04d}", client_name.strip(), "unknown")
-                    self.clients[client.client_id] = client
+                client = self._client_named(client_name)
             else:
                 raise DemoPmsError(400, "clientName is required (or clientId for a client the PMS knows)", "clientName")
             matter = Matter(
