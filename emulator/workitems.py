@@ -364,6 +364,22 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
         tx.execute("INSERT INTO participants VALUES (?,?,?,?,?)", (pid, item_id, role, ods_id, now))
         return pid
 
+    def _participant_event(
+        self, tx: sqlite3.Connection, event_type: str, item: WorkItem, participant_id: str, role: str, ods_id: str
+    ) -> None:
+        """participant-added or participant-removed: the same five members whichever route adds or removes one."""
+        self.stream.append(
+            tx,
+            event_type,
+            {
+                "sharedoId": item.id,
+                "sharedoTypeSystemName": item.type,
+                "participantId": participant_id,
+                "roleSystemName": role,
+                "odsId": ods_id,
+            },
+        )
+
     def participants(self, item_id: str, conn: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
         if conn is None:
             with self.store.read() as c:
@@ -414,17 +430,7 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
             if existing and roles and not get_ci(roles.get(role, {}), "CanHaveMultiple"):
                 raise ApiError(409, f"role {role!r} can hold only one participant on {item.type!r}")
             pid = self._insert_participant(tx, item.id, role, ods_id, iso(self.clock.now()))
-            self.stream.append(
-                tx,
-                "participant-added",
-                {
-                    "sharedoId": item.id,
-                    "sharedoTypeSystemName": item.type,
-                    "participantId": pid,
-                    "roleSystemName": role,
-                    "odsId": ods_id,
-                },
-            )
+            self._participant_event(tx, "participant-added", item, pid, role, ods_id)
             return next(p for p in self.participants(item.id, tx) if p["id"] == pid)
 
     def remove_participant(self, item_id: str, participant_id: str, principal: Principal | None) -> None:
@@ -437,17 +443,7 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
             if row is None:
                 raise not_found("participant", participant_id)
             tx.execute("DELETE FROM participants WHERE id=?", (participant_id,))
-            self.stream.append(
-                tx,
-                "participant-removed",
-                {
-                    "sharedoId": item.id,
-                    "sharedoTypeSystemName": item.type,
-                    "participantId": participant_id,
-                    "roleSystemName": row["role"],
-                    "odsId": row["ods_id"],
-                },
-            )
+            self._participant_event(tx, "participant-removed", item, participant_id, row["role"], row["ods_id"])
 
     def commonest_top_level_types(self, newest: int) -> list[str]:
         """The types of the `newest` top-level work items, commonest first: what this firm mostly opens (the
@@ -504,29 +500,9 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
                 return {"sharedoId": item.id, "odsId": user["id"]}
             for r in held:
                 tx.execute("DELETE FROM participants WHERE id=?", (r["id"],))
-                self.stream.append(
-                    tx,
-                    "participant-removed",
-                    {
-                        "sharedoId": item.id,
-                        "sharedoTypeSystemName": item.type,
-                        "participantId": r["id"],
-                        "roleSystemName": "primary-owner",
-                        "odsId": r["ods_id"],
-                    },
-                )
+                self._participant_event(tx, "participant-removed", item, r["id"], "primary-owner", r["ods_id"])
             pid = self._insert_participant(tx, item.id, "primary-owner", user["id"], now)
-            self.stream.append(
-                tx,
-                "participant-added",
-                {
-                    "sharedoId": item.id,
-                    "sharedoTypeSystemName": item.type,
-                    "participantId": pid,
-                    "roleSystemName": "primary-owner",
-                    "odsId": user["id"],
-                },
-            )
+            self._participant_event(tx, "participant-added", item, pid, "primary-owner", user["id"])
             return {"sharedoId": item.id, "odsId": user["id"]}
 
     def save_aspects(self, item_id: str, body: Any, principal: Principal | None) -> WorkItem:
