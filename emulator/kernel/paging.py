@@ -37,3 +37,14 @@ def chunk_after(conn: sqlite3.Connection, select: str, after: tuple[str, str] | 
         sql += " WHERE created > ? OR (created = ? AND id > ?)"
         args += [after[0], *after]
     return conn.execute(sql + " ORDER BY created, id LIMIT ?", [*args, limit]).fetchall()
+
+
+def equal_to(filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The ` AND column = ?` conditions (after a `WHERE 1=1`) and their arguments for each filter a page's
+    reader set: an empty value filters nothing. The columns are the caller's own names, never a user's."""
+    where, args = "", []
+    for column, value in filters.items():
+        if value:
+            where += f" AND {column} = ?"
+            args.append(value)
+    return where, args
