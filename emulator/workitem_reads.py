@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from .kernel.paging import Paged, chunk_after, paged
+from .kernel.paging import Paged, chunk_after, equal_to, paged
 
 
 class WorkItemReads:
@@ -27,11 +27,9 @@ class WorkItemReads:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             sql += " AND (title LIKE ? ESCAPE '\\' OR reference LIKE ? ESCAPE '\\' OR id = ?)"
             args += [like, like, text.lower()]
-        if type_name:
-            sql += " AND type = ?"
-            args.append(type_name)
+        of_type, type_args = equal_to({"type": type_name})
         with self.store.read() as conn:
-            return paged(conn, sql + " ORDER BY rowid DESC", args, page, size)
+            return paged(conn, sql + of_type + " ORDER BY rowid DESC", args + type_args, page, size)
 
     def children(self, item_id: str, limit: int) -> list[sqlite3.Row]:
         """The first `limit` children, oldest first (id, title, reference, type, phase)."""
