@@ -12,7 +12,17 @@ from smartplans import schema as plans_schema
 from smartplans.executions import TIMER_KIND, HostCalls, SmartPlans  # the parts this root composes
 from widgets.manifests import ide_roots
 
-from . import bookmarks, documents, identity, linked_services, notifications, ods, outbox, timeentries, workitems
+from . import (
+    bookmarks,
+    documents,
+    identity_schema,
+    linked_services,
+    notifications,
+    ods,
+    outbox,
+    timeentries,
+    workitems_schema,
+)
 from .bookmarks import Bookmarks
 from .documents import Documents
 from .features import FeatureError, FeatureSwitches
@@ -48,11 +58,11 @@ CLOCK_KEY = "clock.virtualNow"
 SCHEMA = Schema(
     [
         store.SCHEMA,
-        workitems.SCHEMA,
+        workitems_schema.SCHEMA,
         ods.SCHEMA,
         events.SCHEMA,
         scheduler.SCHEMA,
-        identity.SCHEMA,
+        identity_schema.SCHEMA,
         plans_schema.SCHEMA,
         linked_services.SCHEMA,
         timeentries.SCHEMA,

@@ -29,6 +29,7 @@ from .identity import Principal, require
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
+from .kernel.paging import chunk_after
 from .kernel.schema import AreaSchema
 from .kernel.store import SnapshotError, Store
 from .workitems import WorkItem, WorkItems
@@ -207,12 +208,10 @@ class Documents:
     def listed_from(self, after: tuple[str, str] | None, limit: int) -> list[sqlite3.Row]:
         """Every work item's documents in the order they were added (created, id), the `limit` after `after`
         (the created and id of the last one read): a reader walks them all a chunk at a time."""
-        sql, args = "SELECT id, work_item_id, file_name, content_type, created FROM documents", []
-        if after is not None:
-            sql += " WHERE created > ? OR (created = ? AND id > ?)"
-            args += [after[0], *after]
         with self.store.read() as conn:
-            return conn.execute(sql + " ORDER BY created, id LIMIT ?", [*args, limit]).fetchall()
+            return chunk_after(
+                conn, "SELECT id, work_item_id, file_name, content_type, created FROM documents", after, limit
+            )
 
     def find(self, doc_id: str, conn: sqlite3.Connection | None = None) -> Document | None:
         try:

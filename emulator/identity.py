@@ -20,7 +20,6 @@ from . import oidc
 from .authorize import IMPLICIT_RESPONSE_TYPES, first_problem, normal_response_type, verifier_problem
 from .kernel.clock import Clock, iso, parse_instant
 from .kernel.errors import ApiError
-from .kernel.schema import AreaSchema
 from .kernel.store import Store
 from .oidc import SCOPE
 
@@ -594,25 +593,3 @@ class Identity:
             "persona": user.get("persona"),
             "globalPermissions": perms,
         }
-
-
-# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
-SCHEMA = AreaSchema(
-    area="identity",
-    modules=("emulator.identity",),
-    tables=("tokens",),
-    migrations={
-        # 1: issued tokens (sessions, not tenant state: never in a snapshot).
-        1: """
-    CREATE TABLE tokens (
-        token_hash TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        client_id TEXT NOT NULL,
-        user_name TEXT,
-        scope TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    );
-    """,
-    },
-    unsnapshotted=frozenset(("tokens",)),
-)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from .identity import Principal
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import Event
+from .kernel.keyfile import load_or_make_key
 from .kernel.schema import AreaSchema
 from .kernel.store import Store
 from .workitem_reads import WorkItemReads
@@ -75,21 +75,9 @@ class VapidKey:
 
         with self._lock:
             if self._public is None:
-                if self.path.is_file():
-                    key = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
-                    if not isinstance(key, ec.EllipticCurvePrivateKey):
-                        raise ValueError(f"{self.path}: not an EC key; delete it and a new one is made")
-                else:
-                    key = ec.generate_private_key(ec.SECP256R1())
-                    pem = key.private_bytes(
-                        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                    )
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = self.path.with_suffix(".tmp")
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                    with os.fdopen(fd, "wb") as f:
-                        f.write(pem)
-                    os.replace(tmp, self.path)
+                key = load_or_make_key(
+                    self.path, ec.EllipticCurvePrivateKey, "EC", lambda: ec.generate_private_key(ec.SECP256R1())
+                )
                 point = key.public_key().public_bytes(
                     serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
                 )

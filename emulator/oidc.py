@@ -11,15 +11,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .kernel.keyfile import load_or_make_key
 
 KEY_FILE = "identity-signing-key.pem"
 
@@ -63,24 +64,12 @@ class SigningKey:
     def _private(self) -> rsa.RSAPrivateKey:
         with self._lock:
             if self._key is None:
-                if self.path.is_file():
-                    loaded = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
-                    if not isinstance(loaded, rsa.RSAPrivateKey):
-                        raise ValueError(f"{self.path}: not an RSA key; delete it and a new one is made")
-                    self._key = loaded
-                else:
-                    self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                    pem = self._key.private_bytes(
-                        serialization.Encoding.PEM,
-                        serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption(),
-                    )
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = self.path.with_suffix(".tmp")
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                    with os.fdopen(fd, "wb") as f:
-                        f.write(pem)
-                    os.replace(tmp, self.path)
+                self._key = load_or_make_key(
+                    self.path,
+                    rsa.RSAPrivateKey,
+                    "RSA",
+                    lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                )
             return self._key
 
     def jwk(self) -> dict[str, Any]:

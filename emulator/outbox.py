@@ -25,11 +25,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, NamedTuple
 
-from .kernel.binding import Fields
 from .kernel.clock import Clock, iso
 from .kernel.errors import not_found
 from .kernel.http_server import is_loopback_host
 from .kernel.schema import AreaSchema
+from .kernel.settings_table import SettingsTable
 from .kernel.store import Store
 
 log = logging.getLogger("operate.outbox")
@@ -145,16 +145,13 @@ def parse_mail(config: dict[str, Any], environ: dict[str, str] | None = None) ->
     """The `[mail]` table of a solution's config; None when there is none. Raises MailConfigError."""
     if "mail" not in config:
         return None
-    cfg = config["mail"]
-    if not isinstance(cfg, dict):
-        raise MailConfigError(f"{MAIL_WHERE}: expected a table")
-    unknown = sorted(set(cfg) - set(MAIL_KEYS))  # exact names: TOML keys are case-sensitive
+    table = SettingsTable(config["mail"], MAIL_WHERE, MailConfigError)
+    unknown = sorted(set(table.keys()) - set(MAIL_KEYS))  # exact names: TOML keys are case-sensitive
     if unknown:
-        raise MailConfigError(f"{MAIL_WHERE}: unknown key {unknown[0]!r} (known: {', '.join(MAIL_KEYS)})")
-    f = Fields(cfg, MAIL_WHERE)
-    values = _mail_values(f)
-    password = _mail_password(f, values, os.environ if environ is None else environ)
-    _refuse_remote(f, values)
+        table.fail(f"unknown key {unknown[0]!r} (known: {', '.join(MAIL_KEYS)})")
+    values = _mail_values(table)
+    password = _mail_password(table, values, os.environ if environ is None else environ)
+    _refuse_remote(table, values)
     return MailSettings(
         smtp_host=values["smtp_host"],
         smtp_port=values["smtp_port"],
@@ -167,54 +164,41 @@ def parse_mail(config: dict[str, Any], environ: dict[str, str] | None = None) ->
     )
 
 
-def _refuse_first(f: Fields) -> None:
-    """Raise the first problem `f` collected, as operate.toml's own words."""
-    if f.errors:
-        raise MailConfigError(f"{MAIL_WHERE}: {f.errors[0]['message']}")
-
-
-def _mail_values(f: Fields) -> dict[str, Any]:
+def _mail_values(table: SettingsTable) -> dict[str, Any]:
     """Every key of MAIL_TABLE, given or defaulted, each checked; a key that needs a server and names none
     is refused first."""
-    if f.raw("smtp_host") is None:
-        needs_host = sorted(n for n in f.names() if n not in WITHOUT_HOST)
+    given = table.keys()
+    if table.get("smtp_host") is None:
+        needs_host = sorted(n for n in given if n not in WITHOUT_HOST)
         if needs_host:
-            f.error(needs_host[0], f"{needs_host[0]} has no effect without smtp_host (the SMTP server)")
-            _refuse_first(f)
+            table.fail(f"{needs_host[0]} has no effect without smtp_host (the SMTP server)")
     values = {}
     for key in MAIL_TABLE:
-        value = values[key.name] = f.raw(key.name, key.default)
+        value = values[key.name] = table.get(key.name, key.default)
         if not key.usable(value):
             shown = f", not {value!r}" if key.shows_value else ""
-            f.error(key.name, f"{key.name} must be {key.wanted}{shown}")
-    _refuse_first(f)
+            table.fail(f"{key.name} must be {key.wanted}{shown}")
     return values
 
 
-def _mail_password(f: Fields, values: dict[str, Any], env: Mapping[str, str]) -> str | None:
+def _mail_password(table: SettingsTable, values: dict[str, Any], env: Mapping[str, str]) -> str | None:
     """SMTP AUTH's password, read from the variable `password_env` names; username and it go together."""
     username, password_env = values["username"], values["password_env"]
     if (username is None) != (password_env is None):
-        f.error("username", "username and password_env go together (SMTP AUTH needs both)")
-        _refuse_first(f)
+        table.fail("username and password_env go together (SMTP AUTH needs both)")
     if password_env is None:
         return None
     password = env.get(password_env)
     if password is None:
-        f.error("password_env", f"environment variable {password_env} (password_env) is not set")
-        _refuse_first(f)
+        table.fail(f"environment variable {password_env} (password_env) is not set")
     return password
 
 
-def _refuse_remote(f: Fields, values: dict[str, Any]) -> None:
+def _refuse_remote(table: SettingsTable, values: dict[str, Any]) -> None:
     """Fail closed: a server off this machine only with `allow_remote = true`."""
     host = values["smtp_host"]
     if host is not None and not values["allow_remote"] and not is_loopback_host(host):
-        f.error(
-            "smtp_host",
-            f"smtp_host {host!r} is not on this machine; set allow_remote = true to send mail there on purpose",
-        )
-        _refuse_first(f)
+        table.fail(f"smtp_host {host!r} is not on this machine; set allow_remote = true to send mail there on purpose")
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,9 @@ from .kernel.clock import iso, parse_instant
 from .kernel.errors import ApiError, invalid
 from .kernel.jsonfile import get_ci
 from .kernel.store import dumps
+from .workitem_part import WorkItemsPart
 
 if TYPE_CHECKING:
-    from .kernel.clock import Clock
-    from .kernel.events import EventStream
-    from .kernel.store import Store
-    from .ods import Ods
-    from .solution.worktypes import WorkTypes
     from .workitems import WorkItem
 
 TITLE_MAX = 400
@@ -46,19 +42,10 @@ class _NewItem:
     participants: list[tuple[str, str]] = field(default_factory=list)
 
 
-class WorkItemCreation:
+class WorkItemCreation(WorkItemsPart):
     """Creating work items, and reading the parts of a body that create shares with update."""
 
-    # What WorkItems gives this part (it is one of WorkItems' bases, never used alone).
-    store: Store
-    clock: Clock
-    stream: EventStream
-    types: WorkTypes
-    ods: Ods
-
     if TYPE_CHECKING:
-
-        def get(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem: ...
 
         def find(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem | None: ...
 

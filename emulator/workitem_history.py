@@ -6,20 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .identity import Principal, require
 from .kernel.binding import Fields
 from .kernel.clock import iso
 from .ods import display_name
-
-if TYPE_CHECKING:
-    from .kernel.clock import Clock
-    from .kernel.events import EventStream
-    from .kernel.store import Store
-    from .ods import Ods
-    from .solution.worktypes import WorkTypes
-    from .workitems import WorkItem
+from .workitem_part import WorkItemsPart
 
 # [inferred] Business event → chronology point of interest: (poiSystemName, title, icon, colour). The
 # mobile app shows the POI system names `comment`, `milestone`, `task-milestone`, `docgen`, `document-*`
@@ -39,19 +32,8 @@ CHRONOLOGY_POI: dict[str, tuple[str, str, str, str]] = {
 CHRONOLOGY_NAMESPACE = uuid.UUID("0b5e7f3a-2c4d-4e6f-8a9b-c1d2e3f4a5b6")
 
 
-class WorkItemHistory:
+class WorkItemHistory(WorkItemsPart):
     """Comments and chronology of work items."""
-
-    # What WorkItems gives this part (it is one of WorkItems' bases, never used alone).
-    store: Store
-    clock: Clock
-    stream: EventStream
-    types: WorkTypes
-    ods: Ods
-
-    if TYPE_CHECKING:
-
-        def get(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem: ...
 
     # Both lists answer `{rows, totalRows}`, newest first [confirmed: sharedo-sample-mobile-app
     # `CommentList.vue` and `ChronologyList.vue` read `rows` and `totalRows`].

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from .kernel.paging import Paged, paged
+from .kernel.paging import Paged, chunk_after, equal_to, paged
 
 
 class WorkItemReads:
@@ -27,11 +27,9 @@ class WorkItemReads:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             sql += " AND (title LIKE ? ESCAPE '\\' OR reference LIKE ? ESCAPE '\\' OR id = ?)"
             args += [like, like, text.lower()]
-        if type_name:
-            sql += " AND type = ?"
-            args.append(type_name)
+        of_type, type_args = equal_to({"type": type_name})
         with self.store.read() as conn:
-            return paged(conn, sql + " ORDER BY rowid DESC", args, page, size)
+            return paged(conn, sql + of_type + " ORDER BY rowid DESC", args + type_args, page, size)
 
     def children(self, item_id: str, limit: int) -> list[sqlite3.Row]:
         """The first `limit` children, oldest first (id, title, reference, type, phase)."""
@@ -83,12 +81,8 @@ class WorkItemReads:
     def comments_from(self, after: tuple[str, str] | None, limit: int) -> list[sqlite3.Row]:
         """Every work item's comments in the order they were made (created, id), the `limit` after `after`
         (the created and id of the last one read): a reader walks them all a chunk at a time."""
-        sql, args = "SELECT id, work_item_id, comment, author, created FROM comments", []
-        if after is not None:
-            sql += " WHERE created > ? OR (created = ? AND id > ?)"
-            args += [after[0], *after]
         with self.store.read() as conn:
-            return conn.execute(sql + " ORDER BY created, id LIMIT ?", [*args, limit]).fetchall()
+            return chunk_after(conn, "SELECT id, work_item_id, comment, author, created FROM comments", after, limit)
 
     def pickable(self, limit: int) -> list[dict[str, Any]]:
         """The first `limit` by reference (those without one last), for a page's work-item picker."""

@@ -28,7 +28,6 @@ from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
 from .kernel.jsonfile import get_ci
-from .kernel.schema import AreaSchema
 from .kernel.store import Store, dumps
 from .ods import Ods, display_name
 from .solution.loading import Solution
@@ -365,6 +364,22 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
         tx.execute("INSERT INTO participants VALUES (?,?,?,?,?)", (pid, item_id, role, ods_id, now))
         return pid
 
+    def _participant_event(
+        self, tx: sqlite3.Connection, event_type: str, item: WorkItem, participant_id: str, role: str, ods_id: str
+    ) -> None:
+        """participant-added or participant-removed: the same five members whichever route adds or removes one."""
+        self.stream.append(
+            tx,
+            event_type,
+            {
+                "sharedoId": item.id,
+                "sharedoTypeSystemName": item.type,
+                "participantId": participant_id,
+                "roleSystemName": role,
+                "odsId": ods_id,
+            },
+        )
+
     def participants(self, item_id: str, conn: sqlite3.Connection | None = None) -> list[dict[str, Any]]:
         if conn is None:
             with self.store.read() as c:
@@ -415,17 +430,7 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
             if existing and roles and not get_ci(roles.get(role, {}), "CanHaveMultiple"):
                 raise ApiError(409, f"role {role!r} can hold only one participant on {item.type!r}")
             pid = self._insert_participant(tx, item.id, role, ods_id, iso(self.clock.now()))
-            self.stream.append(
-                tx,
-                "participant-added",
-                {
-                    "sharedoId": item.id,
-                    "sharedoTypeSystemName": item.type,
-                    "participantId": pid,
-                    "roleSystemName": role,
-                    "odsId": ods_id,
-                },
-            )
+            self._participant_event(tx, "participant-added", item, pid, role, ods_id)
             return next(p for p in self.participants(item.id, tx) if p["id"] == pid)
 
     def remove_participant(self, item_id: str, participant_id: str, principal: Principal | None) -> None:
@@ -438,17 +443,7 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
             if row is None:
                 raise not_found("participant", participant_id)
             tx.execute("DELETE FROM participants WHERE id=?", (participant_id,))
-            self.stream.append(
-                tx,
-                "participant-removed",
-                {
-                    "sharedoId": item.id,
-                    "sharedoTypeSystemName": item.type,
-                    "participantId": participant_id,
-                    "roleSystemName": row["role"],
-                    "odsId": row["ods_id"],
-                },
-            )
+            self._participant_event(tx, "participant-removed", item, participant_id, row["role"], row["ods_id"])
 
     def commonest_top_level_types(self, newest: int) -> list[str]:
         """The types of the `newest` top-level work items, commonest first: what this firm mostly opens (the
@@ -505,29 +500,9 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
                 return {"sharedoId": item.id, "odsId": user["id"]}
             for r in held:
                 tx.execute("DELETE FROM participants WHERE id=?", (r["id"],))
-                self.stream.append(
-                    tx,
-                    "participant-removed",
-                    {
-                        "sharedoId": item.id,
-                        "sharedoTypeSystemName": item.type,
-                        "participantId": r["id"],
-                        "roleSystemName": "primary-owner",
-                        "odsId": r["ods_id"],
-                    },
-                )
+                self._participant_event(tx, "participant-removed", item, r["id"], "primary-owner", r["ods_id"])
             pid = self._insert_participant(tx, item.id, "primary-owner", user["id"], now)
-            self.stream.append(
-                tx,
-                "participant-added",
-                {
-                    "sharedoId": item.id,
-                    "sharedoTypeSystemName": item.type,
-                    "participantId": pid,
-                    "roleSystemName": "primary-owner",
-                    "odsId": user["id"],
-                },
-            )
+            self._participant_event(tx, "participant-added", item, pid, "primary-owner", user["id"])
             return {"sharedoId": item.id, "odsId": user["id"]}
 
     def save_aspects(self, item_id: str, body: Any, principal: Principal | None) -> WorkItem:
@@ -555,88 +530,3 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
         if given_type and given_type != item.type:
             raise invalid("sharedoTypeSystemName", f"is {item.type!r}; a work item's type cannot be changed")
         return self.update(item.id, {"workItem": fields, "aspectData": aspects}, principal)
-
-
-# -- the area's tables: registered with the store by the composition root (emulator/core.py: SCHEMA) --------
-SCHEMA = AreaSchema(
-    area="work items",
-    modules=(
-        "emulator.workitems",
-        "emulator.workitem_create",
-        "emulator.workitem_history",
-        "emulator.workitem_reads",
-        "emulator.query",
-        "emulator.graph_query",
-        "emulator.paths",
-    ),
-    tables=("work_items", "attributes", "participants", "comments", "work_item_counts"),
-    migrations={
-        # 1: work items, their attributes, participants and comments.
-        1: """
-    CREATE TABLE work_items (
-        id TEXT PRIMARY KEY,
-        type TEXT NOT NULL,
-        title TEXT NOT NULL,
-        reference TEXT,
-        description TEXT,
-        phase TEXT NOT NULL,
-        parent_id TEXT REFERENCES work_items(id),
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX work_items_parent ON work_items(parent_id);
-    CREATE INDEX work_items_type ON work_items(type);
-    CREATE TABLE attributes (
-        work_item_id TEXT NOT NULL REFERENCES work_items(id),
-        name TEXT NOT NULL,
-        value TEXT,
-        PRIMARY KEY (work_item_id, name)
-    );
-    CREATE TABLE participants (
-        id TEXT PRIMARY KEY,
-        work_item_id TEXT NOT NULL REFERENCES work_items(id),
-        role TEXT NOT NULL,
-        ods_id TEXT NOT NULL,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX participants_item ON participants(work_item_id);
-    CREATE TABLE comments (
-        id TEXT PRIMARY KEY,
-        work_item_id TEXT NOT NULL REFERENCES work_items(id),
-        comment TEXT NOT NULL,
-        author TEXT,
-        created TEXT NOT NULL
-    );
-    CREATE INDEX comments_item ON comments(work_item_id);
-    """,
-        # 10: a page of findByQuery costs about the same at 100 and 100,000 work items (emulator/query.py, the SQL
-        # path): counted from the number of work items per (type, phase), which triggers keep (derived, so not in
-        # snapshots), and cut from the sort order's index.
-        10: """
-    CREATE TABLE work_item_counts (
-        type TEXT NOT NULL, phase TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (type, phase)
-    ) WITHOUT ROWID;
-    INSERT INTO work_item_counts SELECT type, phase, COUNT(*) FROM work_items GROUP BY type, phase;
-    CREATE TRIGGER work_items_counted AFTER INSERT ON work_items BEGIN
-        INSERT INTO work_item_counts VALUES (NEW.type, NEW.phase, 1)
-            ON CONFLICT (type, phase) DO UPDATE SET n = n + 1;
-    END;
-    CREATE TRIGGER work_items_uncounted AFTER DELETE ON work_items BEGIN
-        UPDATE work_item_counts SET n = n - 1 WHERE type = OLD.type AND phase = OLD.phase;
-    END;
-    CREATE TRIGGER work_items_recounted AFTER UPDATE OF type, phase ON work_items BEGIN
-        UPDATE work_item_counts SET n = n - 1 WHERE type = OLD.type AND phase = OLD.phase;
-        INSERT INTO work_item_counts VALUES (NEW.type, NEW.phase, 1)
-            ON CONFLICT (type, phase) DO UPDATE SET n = n + 1;
-    END;
-    CREATE INDEX work_items_lower_id ON work_items(lower(id));
-    CREATE INDEX work_items_type_phase ON work_items(type, phase);
-    CREATE INDEX work_items_created ON work_items(created, id);
-    CREATE INDEX work_items_updated ON work_items(updated, id);
-    CREATE INDEX work_items_title ON work_items(title, id);
-    CREATE INDEX work_items_reference ON work_items(COALESCE(reference, ''), id);
-    """,
-    },
-    unsnapshotted=frozenset(("work_item_counts",)),
-)

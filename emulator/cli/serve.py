@@ -16,7 +16,7 @@ from pms_adapters.fakes.demo_pms.app import DEFAULT_PORT as DEMO_PMS_PORT
 from pms_adapters.fakes.demo_pms.app import create_app as create_pms
 
 from ..kernel.clock import parse_instant
-from ..kernel.http_server import WsgiServer, is_loopback_host
+from ..kernel.http_server import WsgiServer, is_loopback_host, listen_or_explain
 from .common import DEFAULT_PORT, add_state_args, open_emulator
 
 if TYPE_CHECKING:
@@ -69,14 +69,8 @@ def run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
     )
     app = create_app(emulator=em)
-    try:
-        server = WsgiServer(app, args.host, args.port)
-    except OSError as exc:
-        reason = exc.strerror or "the address is in use or not available"
-        print(
-            f"operate: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
-            file=sys.stderr,
-        )
+    server = listen_or_explain("operate", args.host, args.port, lambda: WsgiServer(app, args.host, args.port))
+    if server is None:
         em.close()
         return 2
     pms_server = None

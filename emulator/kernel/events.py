@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from .clock import Clock, iso
-from .paging import Paged, paged
+from .paging import Paged, equal_to, paged
 from .schema import AreaSchema
 from .snapshot_rules import CURSOR_KEY  # the dispatcher's cursor: one name for it and the rule that checks it
 from .store import Store, dumps
@@ -137,14 +137,7 @@ class EventStream:
 
 def _filtered(event_type: str, sharedo_id: str) -> tuple[str, list[Any]]:
     """The WHERE clause (after `WHERE 1=1`) of an event type and a work item, either empty for all."""
-    where, args = "", []
-    if event_type:
-        where += " AND event_type = ?"
-        args.append(event_type)
-    if sharedo_id:
-        where += " AND sharedo_id = ?"
-        args.append(sharedo_id)
-    return where, args
+    return equal_to({"event_type": event_type, "sharedo_id": sharedo_id})
 
 
 class EventDispatcher:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import ipaddress
 import signal
 import socket
+import sys
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cheroot import wsgi
 from cheroot.workers import threadpool
@@ -106,3 +108,23 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+Server = TypeVar("Server")
+
+
+def warn_if_reachable(name: str, host: str) -> None:
+    """Say on standard error, as `name`, when a stand-alone server's address lets other machines in."""
+    if not is_loopback_host(host):
+        print(f"{name}: warning: {host} is not a loopback address; other machines can reach it", file=sys.stderr)
+
+
+def listen_or_explain(name: str, host: str, port: int, build: Callable[[], Server]) -> Server | None:
+    """The server `build` opens on host:port, or None after saying on standard error, as `name`, why the
+    address cannot be had (the command then exits 2): `operate serve`, `operate pms demo`, `operate fake clio`."""
+    try:
+        return build()
+    except OSError as exc:
+        reason = exc.strerror or "the address is in use or not available"
+        print(f"{name}: cannot listen on {host}:{port}: {reason}; pass --port 0 to pick a free port", file=sys.stderr)
+        return None

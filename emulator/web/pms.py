@@ -3,6 +3,7 @@ the proxy (status, time, caller), and for the demo PMS its books and its fault s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, redirect, request
@@ -92,24 +93,41 @@ def _backend_or_refusal(name: str) -> Any:
     return backend
 
 
-@bp.post("/pms/<name>/faults")
-@action
-def add_fault(name: str):
+class _Refused(Exception):
+    """What an action on the demo PMS refuses with (status and reason), shown as an error note on its page."""
+
+
+def _act_on(name: str, act: Callable[[Any], str], *, switches_faults: bool = False) -> Response:
+    """Every form on a demo PMS's page: `act` on its backend, then back to the page with what `act` says.
+    A name the emulator serves no demo PMS under is a 404 page; a user without FAULT_PERMISSION who would
+    switch faults, a _Refused or the PMS's own DemoPmsError an error note naming the status."""
     backend = _backend_or_refusal(name)
     if isinstance(backend, Response):
         return backend
     where = back(f"/pms/{name}")
-    refused = _may_set_faults()
+    refused = _may_set_faults() if switches_faults else None
     if refused:
         return note(redirect(where, 303), f"403: {refused}", "error")
-    form = request.form
     try:
-        status = int(form["status"]) if form.get("status") else None
-        delay = float(form["delaySeconds"]) if form.get("delaySeconds") else None
-        times = int(form["times"]) if form.get("times") else None
-    except ValueError:
-        return note(redirect(where, 303), "400: status and times are whole numbers, delaySeconds a number", "error")
-    try:
+        done = act(backend)
+    except _Refused as exc:
+        return note(redirect(where, 303), str(exc), "error")
+    except DemoPmsError as exc:
+        return note(redirect(where, 303), f"{exc.status}: {exc.message}", "error")
+    return note(redirect(where, 303), done)
+
+
+@bp.post("/pms/<name>/faults")
+@action
+def add_fault(name: str):
+    def switch_on(backend: Any) -> str:
+        form = request.form
+        try:
+            status = int(form["status"]) if form.get("status") else None
+            delay = float(form["delaySeconds"]) if form.get("delaySeconds") else None
+            times = int(form["times"]) if form.get("times") else None
+        except ValueError:
+            raise _Refused("400: status and times are whole numbers, delaySeconds a number") from None
         fault = backend.add_fault(
             form.get("route", ""),
             form.get("method") or "*",
@@ -118,23 +136,19 @@ def add_fault(name: str):
             malformed=form.get("malformed") == "1",
             times=times,
         )
-    except DemoPmsError as exc:
-        return note(redirect(where, 303), f"{exc.status}: {exc.message}", "error")
-    return note(redirect(where, 303), f"fault {fault.fault_id} on {fault.method} {fault.route} is on")
+        return f"fault {fault.fault_id} on {fault.method} {fault.route} is on"
+
+    return _act_on(name, switch_on, switches_faults=True)
 
 
 @bp.post("/pms/<name>/faults/clear")
 @action
 def clear_faults(name: str):
-    backend = _backend_or_refusal(name)
-    if isinstance(backend, Response):
-        return backend
-    where = back(f"/pms/{name}")
-    refused = _may_set_faults()
-    if refused:
-        return note(redirect(where, 303), f"403: {refused}", "error")
-    backend.clear_faults()
-    return note(redirect(where, 303), "every fault is off")
+    def switch_off(backend: Any) -> str:
+        backend.clear_faults()
+        return "every fault is off"
+
+    return _act_on(name, switch_off, switches_faults=True)
 
 
 # -- acting in the demo PMS as one of its own users: its delivery worker then tells Operate ---------------
@@ -144,12 +158,9 @@ def clear_faults(name: str):
 @action
 def open_matter(name: str):
     """Open a matter in the PMS itself (no Operate id): the PMS's worker sends it to Operate on the clock."""
-    backend = _backend_or_refusal(name)
-    if isinstance(backend, Response):
-        return backend
-    where = back(f"/pms/{name}")
-    form = request.form
-    try:
+
+    def incept(backend: Any) -> str:
+        form = request.form
         matter = backend.incept_matter(
             title=form.get("title", "").strip(),
             fee_earner=form.get("feeEarner", "").strip(),
@@ -158,43 +169,35 @@ def open_matter(name: str):
             practice_area=form.get("practiceArea") or None,
             billing_arrangements=form.get("billingArrangements", "").strip() or None,
         )
-    except DemoPmsError as exc:
-        return note(redirect(where, 303), f"{exc.status}: {exc.message}", "error")
-    return note(
-        redirect(where, 303),
-        f"opened {matter.reference} in the PMS; its worker sends it to Operate within a minute on the clock",
-    )
+        return f"opened {matter.reference} in the PMS; its worker sends it to Operate within a minute on the clock"
+
+    return _act_on(name, incept)
 
 
 @bp.post("/pms/<name>/suppliers")
 @action
 def add_supplier(name: str):
-    backend = _backend_or_refusal(name)
-    if isinstance(backend, Response):
-        return backend
-    where = back(f"/pms/{name}")
-    form = request.form
-    try:
+    def save(backend: Any) -> str:
+        form = request.form
         supplier, _ = backend.save_supplier(
             None,
             name=form.get("name", "").strip() or None,
             category=form.get("category") or None,
             vat_number=form.get("vatNumber", "").strip() or None,
         )
-    except DemoPmsError as exc:
-        return note(redirect(where, 303), f"{exc.status}: {exc.message}", "error")
-    return note(redirect(where, 303), f"added {supplier.supplier_id} in the PMS; its worker sends it to Operate")
+        return f"added {supplier.supplier_id} in the PMS; its worker sends it to Operate"
+
+    return _act_on(name, save)
 
 
 @bp.post("/pms/<name>/deliveries/<delivery_id>/retry")
 @action
 def retry_delivery(name: str, delivery_id: str):
-    backend = _backend_or_refusal(name)
-    if isinstance(backend, Response):
-        return backend
-    where = back(f"/pms/{name}")
-    try:
-        item = backend.outbox.retry(delivery_id)
-    except KeyError:
-        return note(redirect(where, 303), f"404: no delivery {delivery_id[:80]!r}", "error")
-    return note(redirect(where, 303), f"{item.delivery_id} is {item.state}: the worker sends it on its next run")
+    def retry(backend: Any) -> str:
+        try:
+            item = backend.outbox.retry(delivery_id)
+        except KeyError:
+            raise _Refused(f"404: no delivery {delivery_id[:80]!r}") from None
+        return f"{item.delivery_id} is {item.state}: the worker sends it on its next run"
+
+    return _act_on(name, retry)

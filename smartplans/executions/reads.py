@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.kernel.paging import Paged, paged
+from emulator.kernel.paging import Paged, equal_to, paged
 
 
 @dataclass
@@ -36,19 +36,13 @@ class ExecutionReads:
 
     def page(self, page: int, size: int, *, state: str = "", plan: str = "") -> Paged:
         """The runs, newest first, of one state and one plan or all."""
-        sql, args = (
+        where, args = equal_to({"state": state, "plan": plan})
+        sql = (
             "SELECT id, plan, plan_title, state, start_time, end_time, sharedo_id, last_error "
-            "FROM plan_executions WHERE 1=1",
-            [],
+            f"FROM plan_executions WHERE 1=1{where} ORDER BY rowid DESC"
         )
-        if state:
-            sql += " AND state = ?"
-            args.append(state)
-        if plan:
-            sql += " AND plan = ?"
-            args.append(plan)
         with self.store.read() as conn:
-            return paged(conn, sql + " ORDER BY rowid DESC", args, page, size)
+            return paged(conn, sql, args, page, size)
 
     def of_work_item(self, work_item_id: str, limit: int) -> list[sqlite3.Row]:
         """A work item's latest runs, newest first."""

@@ -71,15 +71,7 @@ class ClioPushes:
 
     def _message(self, client: ClioClient, row: Any) -> int:
         if row["step"] == "sending":
-            found = client.get(
-                "communications.json",
-                {
-                    "matter_id": row["clio_id"],
-                    "external_property_name": PROPERTY_MESSAGE,
-                    "external_property_value": row["id"],
-                    "fields": "id",
-                },
-            )["data"]
+            found = _sent_before(client, "communications.json", PROPERTY_MESSAGE, row, {"fields": "id"})
             if found:
                 return found[0]["id"]
         self._step("communication", row["id"], row["clio_id"], "sending", None)
@@ -169,16 +161,9 @@ class ClioPushes:
         if row["step"] in ("uploading", "completing") and row["clio_document"]:
             return client.get(f"documents/{row['clio_document']}.json", {"fields": VERSION_FIELDS})["data"]
         if row["step"] == "creating":
-            found = client.get(
-                "documents.json",
-                {
-                    "matter_id": row["clio_id"],
-                    "external_property_name": PROPERTY_DOCUMENT,
-                    "external_property_value": row["id"],
-                    "show_uncompleted": "true",
-                    "fields": VERSION_FIELDS,
-                },
-            )["data"]
+            found = _sent_before(
+                client, "documents.json", PROPERTY_DOCUMENT, row, {"show_uncompleted": "true", "fields": VERSION_FIELDS}
+            )
             return found[-1] if found else None
         return None
 
@@ -330,3 +315,10 @@ class ClioPushes:
 def _clio_stamp(instant: str) -> str:
     """Operate's `...Z` instants as Clio's (ISO 8601 with an offset)."""
     return instant.replace("Z", "+00:00")
+
+
+def _sent_before(client: ClioClient, path: str, prop: str, row: Any, params: dict[str, str]) -> list[dict[str, Any]]:
+    """What an earlier attempt already sent of the row to the row's Clio matter: Clio's records whose external
+    property `prop` holds the row's id (the push is idempotent by it)."""
+    query = {"matter_id": row["clio_id"], "external_property_name": prop, "external_property_value": row["id"]}
+    return client.get(path, {**query, **params})["data"]

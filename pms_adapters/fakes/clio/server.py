@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from emulator.kernel.http_server import WsgiServer, is_loopback_host
+from emulator.kernel.http_server import WsgiServer, listen_or_explain, warn_if_reachable
 
 from .app import create_app
 from .models import App, ClioBackend
@@ -53,18 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (0 <= args.matters <= MAX_SEED_MATTERS):
         print(f"fake Clio: --matters must be between 0 and {MAX_SEED_MATTERS}, not {args.matters}", file=sys.stderr)
         return 2
-    if not is_loopback_host(args.host):
-        print(
-            f"fake Clio: warning: {args.host} is not a loopback address; other machines can reach it", file=sys.stderr
-        )
-    try:
-        server = build_server(args.host, args.port, args.matters, args.allow_insecure_webhooks)
-    except OSError as exc:
-        reason = exc.strerror or "the address is in use or not available"
-        print(
-            f"fake Clio: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
-            file=sys.stderr,
-        )
+    warn_if_reachable("fake Clio", args.host)
+    server = listen_or_explain(
+        "fake Clio",
+        args.host,
+        args.port,
+        lambda: build_server(args.host, args.port, args.matters, args.allow_insecure_webhooks),
+    )
+    if server is None:
         return 2
     app = App()
     print(

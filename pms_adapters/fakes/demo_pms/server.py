@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from emulator.kernel.clock import Clock
-from emulator.kernel.http_server import WsgiServer, is_loopback_host
+from emulator.kernel.http_server import WsgiServer, listen_or_explain, warn_if_reachable
 
 from .app import API_KEY_HEADER, DEFAULT_API_KEY, DEFAULT_PORT, create_app
 from .models import DemoPmsBackend
@@ -42,16 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (0 <= args.port <= 65535):
         print(f"demo PMS: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
         return 2
-    if not is_loopback_host(args.host):
-        print(f"demo PMS: warning: {args.host} is not a loopback address; other machines can reach it", file=sys.stderr)
-    try:
-        server = build_server(args.host, args.port, args.api_key)
-    except OSError as exc:
-        reason = exc.strerror or "the address is in use or not available"
-        print(
-            f"demo PMS: cannot listen on {args.host}:{args.port}: {reason}; pass --port 0 to pick a free port",
-            file=sys.stderr,
-        )
+    warn_if_reachable("demo PMS", args.host)
+    server = listen_or_explain(
+        "demo PMS", args.host, args.port, lambda: build_server(args.host, args.port, args.api_key)
+    )
+    if server is None:
         return 2
     print(f"Demo PMS ready on http://{args.host}:{server.server_port} ({API_KEY_HEADER}: {args.api_key})", flush=True)
 

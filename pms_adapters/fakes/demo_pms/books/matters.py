@@ -108,33 +108,19 @@ class MatterBook:
                 return self.matters[existing], False
             earner = self.fee_earner(fee_earner)
             self._room_for("matters", self.matters)
-            if client_id:
-                client = self._client(client_id, "clientId")
-            elif client_name:
-                wanted = client_name.strip().lower()
-                client = next((c for c in self.clients.values() if c.name.lower() == wanted), None)
-                if client is None:
-                    self._room_for("clients", self.clients)
-                    number = len(self.clients) + 1
-                    while f"CLI-{number:04d}" in self.clients:
-                        number += 1
-                    client = Client(f"CLI-{number:04d}", client_name.strip(), "unknown")
-                    self.clients[client.client_id] = client
-            else:
-                raise DemoPmsError(400, "clientName is required (or clientId for a client the PMS knows)", "clientName")
-            matter = Matter(
-                reference=self._new_reference(),
+            client = self._client_for(
+                client_id, client_name, "clientName is required (or clientId for a client the PMS knows)", "clientName"
+            )
+            matter = self._new_matter(
                 title=title,
                 client_id=client.client_id,
                 fee_earner=earner.code,
-                opened_at=self.clock.now(),
                 operate_id=operate_id,
                 billing_arrangements=billing_arrangements,
                 priority=priority,
                 confidential=confidential,
                 estimated_fees=pence(estimated_fees) if estimated_fees is not None else None,
             )
-            self._add_matter(matter)
             return matter, True
 
     def open_demo_matter(self, priority: int, confidential: bool, billing_arrangements: str | None) -> Matter:
@@ -143,18 +129,14 @@ class MatterBook:
             raise DemoPmsError(400, "Can only incept matters with priority 5 or above in PMS", "priority")
         with self._lock:
             self._room_for("matters", self.matters)
-            matter = Matter(
-                reference=self._new_reference(),
+            return self._new_matter(
                 title=None,
                 client_id=None,
                 fee_earner=None,
-                opened_at=self.clock.now(),
                 billing_arrangements=billing_arrangements,
                 priority=priority,
                 confidential=confidential,
             )
-            self._add_matter(matter)
-            return matter
 
     def incept_matter(
         self,
@@ -176,26 +158,35 @@ class MatterBook:
             )
         with self._lock:
             earner = self.fee_earner(fee_earner)
-            if client_id:
-                client = self._client(client_id, "clientId")
-            elif client_name:
-                client = self._client_named(client_name)
-            else:
-                raise DemoPmsError(400, "clientId (a client the PMS knows) or clientName is required", "clientId")
+            client = self._client_for(
+                client_id, client_name, "clientId (a client the PMS knows) or clientName is required", "clientId"
+            )
             self._room_for("matters", self.matters)
-            matter = Matter(
-                reference=self._new_reference(),
+            matter = self._new_matter(
                 title=title,
                 client_id=client.client_id,
                 fee_earner=earner.code,
-                opened_at=self.clock.now(),
                 billing_arrangements=billing_arrangements,
                 estimated_fees=pence(estimated_fees) if estimated_fees is not None else None,
                 practice_area=area,
             )
-            self._add_matter(matter)
             self.outbox.queue("matter", matter.reference)
             return matter
+
+    def _new_matter(self, **fields: Any) -> Matter:
+        """A matter opened now under the next reference, in the books; `fields` are the rest of Matter's."""
+        matter = Matter(reference=self._new_reference(), opened_at=self.clock.now(), **fields)
+        self._add_matter(matter)
+        return matter
+
+    def _client_for(self, client_id: str | None, client_name: str | None, missing: str, missing_field: str) -> Client:
+        """The client a matter is opened for: by id (one the PMS knows), else by name (found or added); neither
+        is a 400 saying `missing` about `missing_field` (each route words it its own way)."""
+        if client_id:
+            return self._client(client_id, "clientId")
+        if client_name:
+            return self._client_named(client_name)
+        raise DemoPmsError(400, missing, missing_field)
 
     def _client_named(self, client_name: str) -> Client:
         """The client of that name (any letter case), or a new one."""
