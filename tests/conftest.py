@@ -11,8 +11,7 @@ from emulator.app import create_app
 from emulator.core import Emulator
 from emulator.settings import Settings
 from smartplans.testing import ApiClient, mount_demo_pms
-
-from .clio_openapi import Conformance
+from tests.helpers.clio_openapi import Conformance
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning
 
