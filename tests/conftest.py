@@ -81,6 +81,13 @@ def new_matter(api: Api, **extra: Any) -> dict[str, Any]:
     return response.json["workItem"]
 
 
+def executions(api: Api, **query: str) -> list[dict[str, Any]]:
+    """The plan executions the engine lists, filtered as the query says (plan=..., sharedo_id=...)."""
+    response = api.get("/api/executionengine/plans/executing?" + "&".join(f"{k}={v}" for k, v in query.items()))
+    assert response.status_code == 200, response.json
+    return response.json
+
+
 def events_of(api: Api, event_type: str | None = None) -> list[dict[str, Any]]:
     found = api.get("/api/_emulator/events?after=0").json["events"]
     return [e for e in found if event_type is None or e["eventType"] == event_type]

@@ -11,7 +11,6 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from emulator.kernel.clock import Clock
 from pms_adapters.base import AGEING_BUCKETS, PaymentRequest, PmsAdapter, PmsError, TimeEntry
 from pms_adapters.clio.adapter import PAGE_SIZE, ClioPmsAdapter, marker
 from pms_adapters.fakes.clio.app import create_app
@@ -30,11 +29,6 @@ def money(value: float) -> Decimal:
 def bucket_of(days: int) -> str:
     """The ageing buckets as the finance table names them, written out again here."""
     return "0-30" if days <= 30 else "31-60" if days <= 60 else "61-90" if days <= 90 else "90+"
-
-
-@pytest.fixture
-def clock():
-    return Clock("virtual", START)
 
 
 @pytest.fixture

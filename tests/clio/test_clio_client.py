@@ -9,17 +9,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from emulator.kernel.clock import Clock
 from pms_adapters.clio.client import ClioClient, ClioDisconnected, ClioError, Tokens
 from pms_adapters.fakes.clio.app import create_app
 from pms_adapters.fakes.clio.models import App, ClioBackend
-from tests.conftest import START
 from tests.helpers.clio_openapi import Conformance
-
-
-@pytest.fixture
-def clock():
-    return Clock("virtual", START)
 
 
 def make(clock, **backend_options):

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from emulator.kernel.clock import Clock, parse_instant
+from emulator.kernel.clock import parse_instant
 from pms_adapters.fakes.clio.app import create_app
 from pms_adapters.fakes.clio.models import App, ClioBackend
 from tests.conftest import START
@@ -21,11 +21,6 @@ from tests.helpers import clio_openapi
 from tests.helpers.clio_openapi import Conformance
 
 REDIRECT = "http://127.0.0.1:5000/integrations/clio/callback"
-
-
-@pytest.fixture
-def clock():
-    return Clock("virtual", START)
 
 
 @pytest.fixture

@@ -94,11 +94,6 @@ def receiver(endpoint):
     return endpoint["receiver"]
 
 
-@pytest.fixture
-def clock():
-    return Clock("virtual", START)
-
-
 class Fake:
     """The fake Clio in process, called through httpx's WSGI transport with one user's token."""
 

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
@@ -21,16 +21,9 @@ from pms_adapters.fakes.demo_pms import DemoPmsBackend, DemoPmsError, create_app
 from pms_adapters.fakes.demo_pms.server import main as server_main
 from tests.helpers.loopback import serving
 from tests.helpers.paths import ROOT
+from tests.pms.conftest import KEY, START, TODAY
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
-TODAY = START.date()
-KEY = "demo-pms-key"
 SEED = ROOT / "emulator" / "demo_solution" / "seed" / "workitems.json"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock("virtual", START)
 
 
 @pytest.fixture

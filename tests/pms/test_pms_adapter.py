@@ -4,13 +4,12 @@ and the same adapter straight at the PMS, over a loopback server, and through Op
 from __future__ import annotations
 
 import socket
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from emulator.kernel.clock import Clock
 from emulator.linked_services import LinkedService
 from pms_adapters.base import (
     AGEING_BUCKETS,
@@ -25,15 +24,7 @@ from pms_adapters.demo import DemoPmsAdapter
 from pms_adapters.fakes.demo_pms import create_app
 from tests.conftest import client_token
 from tests.helpers.loopback import serving
-
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-TODAY = START.date()
-KEY = "demo-pms-key"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock("virtual", START)
+from tests.pms.conftest import KEY, START, TODAY
 
 
 @pytest.fixture

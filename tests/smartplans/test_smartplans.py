@@ -10,7 +10,16 @@ import pytest
 from emulator.app import create_app
 from emulator.settings import Settings
 from smartplans.testing import solution_from_demo, trigger
-from tests.conftest import ENQUIRY_MATTER, OPEN_MATTER, START, SUBMITTED_PAYMENT, Api, client_token, events_of
+from tests.conftest import (
+    ENQUIRY_MATTER,
+    OPEN_MATTER,
+    START,
+    SUBMITTED_PAYMENT,
+    Api,
+    client_token,
+    events_of,
+    executions,
+)
 
 V1 = "/api/v1/public/workItem"
 
@@ -34,11 +43,6 @@ def make_app(tmp_path):
     yield make
     for app in made:
         app.extensions["operate"].close()
-
-
-def executions(api, **query):
-    args = "&".join(f"{k}={v}" for k, v in query.items())
-    return api.get(f"/api/executionengine/plans/executing?{args}").json
 
 
 def log_of(api, execution):

@@ -19,7 +19,7 @@ from flask import Flask, jsonify, request
 from emulator.app import create_app
 from emulator.kernel.jsonfile import load as load_json
 from emulator.settings import Settings
-from tests.conftest import START, Api, client_token
+from tests.conftest import START, Api, client_token, executions
 from tests.helpers.loopback import serving
 from tests.helpers.paths import FIXTURES
 
@@ -110,12 +110,6 @@ def api(make_api):
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def executions(api: Api, **query: str) -> list[dict]:
-    response = api.get(EXECUTING + "?" + "&".join(f"{k}={v}" for k, v in query.items()))
-    assert response.status_code == 200, response.json
-    return response.json
-
-
 def step_log(api: Api, execution: dict, step: dict) -> list[str]:
     response = api.get(f"{EXECUTING}/{execution['id']}/steps/{step['id']}/log")
     assert response.status_code == 200, response.json

@@ -36,14 +36,18 @@ USER = "priya.shah"
 PRIYA = "1a000000-0000-4000-8000-000000000001"
 P256DH = base64.b64encode(bytes([4]) + bytes(range(1, 65))).decode()  # a browser's key: 65 bytes, as btoa sends it
 
+BY_DOCUMENTS = "replayed by tests/workitems/test_documents.py (the mobile app's agent)"
+
 # URL templates the vendored JS writes (see `api_urls`) that this file does not replay, and why.
 OUT_OF_SCOPE = {  # each replayed, by the same agent code, in the file named
-    "/api/v1/public/workItem/findByQuery": "replayed from these agents by tests/workitems/test_find_by_query_filters.py",
-    "/api/v1/public/workItem/{}/relatedDocuments/": "replayed by tests/workitems/test_documents.py (the mobile app's agent)",
-    "/api/v1/public/workItem/{}/relatedDocuments/{}": "replayed by tests/workitems/test_documents.py (the mobile app's agent)",
-    "/api/v1/public/workItem/{}/repositories{}": "replayed by tests/workitems/test_documents.py (the mobile app's agent)",
-    "api/v1/public/workItem/{}/relatedDocuments{}": "replayed by tests/workitems/test_documents.py (the mobile app's agent)",
-    "/api/v1/public/document/{}/url": "replayed by tests/workitems/test_documents.py (the mobile app's agent)",
+    "/api/v1/public/workItem/findByQuery": (
+        "replayed from these agents by tests/workitems/test_find_by_query_filters.py"
+    ),
+    "/api/v1/public/workItem/{}/relatedDocuments/": BY_DOCUMENTS,
+    "/api/v1/public/workItem/{}/relatedDocuments/{}": BY_DOCUMENTS,
+    "/api/v1/public/workItem/{}/repositories{}": BY_DOCUMENTS,
+    "api/v1/public/workItem/{}/relatedDocuments{}": BY_DOCUMENTS,
+    "/api/v1/public/document/{}/url": BY_DOCUMENTS,
     "{}/connect/token": "sign-in: the code flow and refresh are replayed by tests/identity/test_oidc.py",
     "/connect/authorize": "sign-in: the browser's redirect is replayed by tests/identity/test_oidc.py",
     "{}/connect/revocation": "sign-in: revocation is replayed by tests/identity/test_oidc.py",
