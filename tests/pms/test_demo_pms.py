@@ -62,7 +62,7 @@ def bucket(report: dict, label: str) -> dict:
     return next(b for b in report["buckets"] if b["label"] == label)
 
 
-def new_matter(client: httpx.Client, operate_id: str = "3c000000-0000-4000-8000-0000000000aa", **extra) -> dict:
+def new_pms_matter(client: httpx.Client, operate_id: str = "3c000000-0000-4000-8000-0000000000aa", **extra) -> dict:
     body = {
         "operateId": operate_id,
         "title": "Kestrel Software - employment tribunal claim (Hughes)",
@@ -180,7 +180,7 @@ def test_reset_gives_back_every_seeded_figure(live):
 
     fresh = books()
     assert len(fresh["matters"]["matters"]) == 9 and fresh["CLI-0004"]["total"] == 5940.0
-    new_matter(live, clientName="Hughes & Daughters Ltd")
+    new_pms_matter(live, clientName="Hughes & Daughters Ltd")
     live.post("/api/matters/PMS-260106/invoices", json={"operateInvoiceId": "i-r", "netAmount": 10, "billWip": True})
     live.post("/api/invoices/PMS-INV-40033/payments", json={"amount": 200, "reference": "r-1"})
     live.post("/api/matters/PMS-260101/time", json={"operateTimeEntryId": "t-r", "feeEarner": "PS", "minutes": 6})
@@ -194,7 +194,7 @@ def test_reset_gives_back_every_seeded_figure(live):
 
 
 def test_matter_inception_and_no_duplicates(live):
-    created = new_matter(live, billingArrangements="Hourly rates", priority=6, estimatedFees="9500")
+    created = new_pms_matter(live, billingArrangements="Hourly rates", priority=6, estimatedFees="9500")
     ref = created["pmsReference"]
     assert re.fullmatch(r"PMS-26\d{4}", ref) and ref not in {f"PMS-2601{n:02d}" for n in range(1, 10)}
     assert created["clientId"] == "CLI-0006" and created["feeEarnerName"] == "Priya Shah"
@@ -217,9 +217,9 @@ def test_matter_inception_and_no_duplicates(live):
 
 
 def test_inception_finds_people_by_operate_names_and_makes_new_clients(pms):
-    by_user = new_matter(pms, "op-1", feeEarner="daniel.okafor", clientId="1a000000-0000-4000-8000-000000000007")
+    by_user = new_pms_matter(pms, "op-1", feeEarner="daniel.okafor", clientId="1a000000-0000-4000-8000-000000000007")
     assert by_user["feeEarner"] == "DO" and by_user["clientName"] == "Fiona Tulloch"
-    newcomer = new_matter(pms, "op-2", clientName="Hughes & Daughters Ltd")
+    newcomer = new_pms_matter(pms, "op-2", clientName="Hughes & Daughters Ltd")
     assert newcomer["clientId"] == "CLI-0007" and newcomer["clientName"] == "Hughes & Daughters Ltd"
     mine = pms.get("/api/matters", params={"clientId": "CLI-0007"}).json()["matters"]
     assert [m["pmsReference"] for m in mine] == [newcomer["pmsReference"]]
@@ -821,7 +821,7 @@ def test_every_request_is_recorded_without_the_key(live):
 
 
 def test_reset_restores_the_seeded_books(live, clock):
-    ref = new_matter(live)["pmsReference"]
+    ref = new_pms_matter(live)["pmsReference"]
     live.post("/api/invoices/PMS-INV-40033/payments", json={"amount": 1200})
     live.post("/_fake/faults", json={"route": "/api/suppliers", "status": 500})
     clock.advance(timedelta(days=10))
@@ -869,7 +869,7 @@ def test_the_request_log_is_bounded_in_count_and_body_size(clock, monkeypatch):
 def test_the_books_are_bounded(pms, backend):
     """Each kind of record stops at its limit with a 507 that says so; resending what exists still works."""
     backend.limits["matters"] = len(backend.matters) + 1
-    first = new_matter(pms, "op-cap-1")
+    first = new_pms_matter(pms, "op-cap-1")
     full = pms.post(
         "/api/matters",
         json={"operateId": "op-cap-2", "title": "T", "clientName": "Kestrel Software", "feeEarner": "PS"},
@@ -886,7 +886,7 @@ def test_the_books_are_bounded(pms, backend):
     backend.limits["clients"] = len(backend.clients)
     stranger = {"operateId": "op-cap-3", "title": "T", "clientName": "Someone New", "feeEarner": "PS"}
     assert pms.post("/api/matters", json=stranger).status_code == 507
-    assert new_matter(pms, "op-cap-4")["clientName"] == "Kestrel Software"  # a client the PMS already has
+    assert new_pms_matter(pms, "op-cap-4")["clientName"] == "Kestrel Software"  # a client the PMS already has
 
     ref = first["pmsReference"]
     for kind, table, path, body in [
@@ -950,7 +950,7 @@ def test_reads_walk_the_books_under_the_lock(pms, backend):
     ):
         response = pms.get(path)
         assert response.status_code == 200, (path, response.text)
-    newcomer = new_matter(pms, "op-lock", clientName="Concurrent Client Ltd", feeEarner="priya.shah")
+    newcomer = new_pms_matter(pms, "op-lock", clientName="Concurrent Client Ltd", feeEarner="priya.shah")
     assert newcomer["clientName"] == "Concurrent Client Ltd"
     paid = pms.post("/api/invoices/PMS-INV-40033/payments", json={"amount": 1, "reference": "lock-1"})
     assert paid.status_code == 201, paid.text

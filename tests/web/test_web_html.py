@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.conftest import new_matter
 from tests.helpers import web_support
 from tests.helpers.paths import FIXTURES
 from tests.helpers.web_support import CLIENT_ORG, FEE_EARNER, TASK, XSS, csrf_of, hidden, sign_in
@@ -26,15 +27,14 @@ MATTER_BODY = {
 }
 
 
-def new_matter(operate, title: str = "Acme v Widgets") -> str:
+def new_matter_id(operate, title: str = "Acme v Widgets") -> str:
+    """A commercial matter with its client and fee earner, created by Priya: its id."""
     body = {**MATTER_BODY, "workItem": {**MATTER_BODY["workItem"], "title": title}}
-    response = operate.api("priya.shah").post("/api/v1/public/workItem", body)
-    assert response.status_code == 201, response.json
-    return response.json["workItem"]["id"]
+    return new_matter(operate.api("priya.shah"), **body)["id"]
 
 
 def opened_matter(operate, title: str = "Acme v Widgets") -> tuple[str, dict]:
-    item = new_matter(operate, title)
+    item = new_matter_id(operate, title)
     operate.move(item, "matter-open")
     (execution,) = operate.executions(plan="matter-inception", sharedo_id=item)
     return item, execution
@@ -128,7 +128,7 @@ def test_an_unknown_id_is_a_404_page_not_a_500(browser):
 
 # -- acting as the signed-in user ---------------------------------------------------------------------
 def test_a_phase_button_moves_the_work_item_as_the_signed_in_user(operate, browser):
-    item = new_matter(operate)
+    item = new_matter_id(operate)
     page = sign_in(browser, "priya.shah", f"/workitems/{item}")
     assert "Signed in to the emulator as priya.shah" in page.text
     moved = post(browser, f"/workitems/{item}/phase", page.text, to="matter-open")
@@ -140,7 +140,7 @@ def test_a_phase_button_moves_the_work_item_as_the_signed_in_user(operate, brows
 
 
 def test_permissions_apply_a_read_only_user_is_refused_by_the_api(operate, browser):
-    item = new_matter(operate)
+    item = new_matter_id(operate)
     page = sign_in(browser, "tom.becker", f"/workitems/{item}")
     refused = post(browser, f"/workitems/{item}/phase", page.text, to="matter-open")
     assert refused.status_code == 303
@@ -150,7 +150,7 @@ def test_permissions_apply_a_read_only_user_is_refused_by_the_api(operate, brows
 
 
 def test_a_form_without_the_csrf_token_or_from_another_site_is_refused(operate, browser):
-    item = new_matter(operate)
+    item = new_matter_id(operate)
     page = sign_in(browser, "priya.shah", f"/workitems/{item}")
     missing = browser.post(f"/workitems/{item}/phase", data={"to": "matter-open"})
     assert missing.status_code == 403 and "CSRF token is missing" in missing.text
@@ -167,7 +167,7 @@ def test_a_form_without_the_csrf_token_or_from_another_site_is_refused(operate, 
 
 
 def test_an_action_needs_a_signed_in_user(operate, browser):
-    item = new_matter(operate)
+    item = new_matter_id(operate)
     page = browser.get(f"/workitems/{item}")
     assert "Sign in</a> to act" in page.text
     refused = post(browser, f"/workitems/{item}/phase", page.text, to="matter-open", next=f"/workitems/{item}")
@@ -195,7 +195,7 @@ def test_creating_a_matter_with_a_client_from_the_form(operate, browser):
 
 
 def test_a_comment_from_the_form(operate, browser):
-    item = new_matter(operate)
+    item = new_matter_id(operate)
     page = sign_in(browser, "daniel.okafor", f"/workitems/{item}")
     post(browser, f"/workitems/{item}/comments", page.text, comment="Engagement letter sent")
     (comment,) = operate.api().get(f"/api/v1/public/workItem/{item}/comments").json["rows"]
@@ -204,7 +204,7 @@ def test_a_comment_from_the_form(operate, browser):
 
 # -- events ----------------------------------------------------------------------------------------------
 def test_events_newest_first_filtered_and_fed_to_the_page(operate, browser):
-    item = new_matter(operate)
+    item = new_matter_id(operate)
     operate.move(item, "matter-open")
     page = browser.get("/events")
     numbers = [int(n) for n in re.findall(r'<tr data-number="(\d+)"', page.text)]
@@ -463,7 +463,7 @@ def test_a_cookie_nobody_here_wrote_is_no_sign_in_and_no_500(browser):
 
 
 def test_a_work_items_documents_download_from_its_page(operate, browser):
-    item = new_matter(operate)
+    item = new_matter_id(operate)
     token = operate.emulator.identity.issue("operate-portal", "priya.shah")
     uploaded = operate.app.test_client().post(
         f"/api/v1/public/workItem/{item}/relatedDocuments",
