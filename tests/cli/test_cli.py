@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 from emulator.app import create_app
 from emulator.settings import Settings
 from tests.conftest import Api, client_token
 from tests.helpers.paths import ROOT
+from tests.helpers.processes import operate
 from tests.importer.test_importer import build_package
-
-
-def operate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "emulator.cli", *args], capture_output=True, text=True, timeout=60, cwd=cwd
-    )
 
 
 def test_import_a_real_export_then_serve_it(tmp_path):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.cli.test_cli import operate
-from tests.cli.test_serve import Served
+from tests.helpers.processes import Served, operate
 
 OPENED_MATTER = "3c000000-0000-4000-8000-000000000010"  # MAT-00010, an enquiry with a client and a fee earner
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.solution.loading import SolutionError, load_solution
-from tests.cli.test_cli import operate
-from tests.cli.test_serve import Served
+from tests.helpers.processes import Served, operate
 from tests.pms.test_pms_push import both, push  # noqa: F401 - `both` is the served emulator + demo PMS fixture
 
 

@@ -9,59 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.helpers.paths import ROOT
-
-READY = re.compile(r"ready on (http://127\.0\.0\.1:\d+)")
-
-
-class Served:
-    """`operate serve` in its own process on a free loopback port (the demo unless `demo=False`, for
-    `--solution DIR` among `extra`); `banner` holds what it printed up to its last line, the clock's."""
-
-    def __init__(self, data_dir: Path, *extra: str, demo: bool = True) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator.cli", "serve", *(["--demo"] if demo else []), "--port", "0"]
-            + ["--data-dir", str(data_dir), *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.banner: list[str] = []
-        self.url = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.banner.append(line)
-            if match := READY.search(line):
-                self.url = match.group(1)
-            if self.url and line.strip().startswith("clock:"):
-                return
-        self.process.kill()
-        raise AssertionError(f"serve did not start: {self.banner} {self.process.stderr.read()}")
-
-    def client(self) -> httpx.Client:
-        token = httpx.post(
-            f"{self.url}/connect/token",
-            data={"grant_type": "client_credentials", "scope": "sharedo"},
-            auth=("demo-client", "demo-secret"),
-            timeout=10,
-        ).json()["access_token"]
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=10)
-        finally:
-            self.process.stdout.close()
-            self.process.stderr.close()
+from tests.helpers.processes import Served, operate
 
 
 def test_serve_prints_the_url_and_the_demo_credentials(tmp_path):
@@ -192,7 +145,6 @@ def test_serve_with_a_broken_solution_names_the_file(tmp_path):
 
 
 def test_one_process_per_data_dir_a_second_is_refused_naming_the_first_and_export_reads_a_copy(tmp_path):
-    from tests.cli.test_cli import operate
 
     served = Served(tmp_path / "d")
     try:
@@ -229,7 +181,6 @@ def test_one_process_per_data_dir_a_second_is_refused_naming_the_first_and_expor
 
 
 def test_export_of_a_data_dir_with_no_state_is_refused(tmp_path):
-    from tests.cli.test_cli import operate
 
     result = operate("export", "-", "--demo", "--data-dir", str(tmp_path / "nothing"))
     assert result.returncode == 2 and "holds no state" in result.stderr
@@ -291,7 +242,6 @@ def test_the_readme_create_and_open_example_runs_and_serve_prints_each_ended_exe
 
 
 def test_pms_pushes_find_the_emulator_and_demo_pms_served_on_the_data_dir(tmp_path):
-    from tests.cli.test_cli import operate
 
     served = Served(tmp_path / "d")
     try:
@@ -304,7 +254,6 @@ def test_pms_pushes_find_the_emulator_and_demo_pms_served_on_the_data_dir(tmp_pa
 
 
 def test_a_data_dir_that_is_a_file_unreachable_or_corrupt_is_a_message_not_a_traceback(tmp_path):
-    from tests.cli.test_cli import operate
 
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder")

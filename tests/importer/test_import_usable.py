@@ -21,8 +21,8 @@ from emulator.kernel import jsonfile
 from emulator.settings import Settings
 from emulator.solution.importer import REPORT_FILE, import_package
 from emulator.solution.starter import toml_block
-from tests.cli.test_serve import Served
 from tests.conftest import user_token
+from tests.helpers.processes import Served
 from tests.importer.test_importer_report import real_entries, zip_of
 
 try:

@@ -26,9 +26,9 @@ from emulator.app import create_app
 from emulator.settings import Settings
 from smartplans.plans import script_plan, visual_plan
 from smartplans.workflow_actions import action_types, ide_actions, platform_helpers
-from tests.cli.test_serve import Served
 from tests.conftest import OPEN_MATTER, START
 from tests.helpers.paths import FIXTURES
+from tests.helpers.processes import Served
 
 LOOKALIKES = FIXTURES / "lookalikes"
 HELPERS = LOOKALIKES / "action-helpers"

@@ -11,8 +11,8 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.cli.test_cli import operate
 from tests.conftest import START, Api, client_token, events_of, new_matter
+from tests.helpers.processes import operate
 
 
 def _meta(tables: dict[str, Any], key: str, value: Any) -> None:

@@ -479,8 +479,7 @@ def test_over_a_real_socket_an_upload_downloads_and_a_live_export_carries_its_by
 
     import httpx
 
-    from tests.cli.test_cli import operate
-    from tests.cli.test_serve import Served
+    from tests.helpers.processes import Served, operate
 
     served = Served(tmp_path / "d")
     try:
