@@ -69,6 +69,16 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
+def sign_in_browser(harness_page, user: str, next_path: str):
+    """In the browser, as a person does: the sign-in link, then the user's button on the emulator's sign-in page."""
+    page = harness_page.page
+    page.goto(f"{harness_page.base_url}/_harness/signin?next={quote(next_path, safe='')}")
+    page.get_by_role("button", name=re.compile(user)).click()
+    page.wait_for_url(harness_page.base_url + next_path)
+    assert f"Signed in to the emulator as {user}" in page.inner_text("nav")
+    return page
+
+
 def sign_in(client, user: str, next_path: str = "/"):
     """The harness's sign-in, as a person clicks through it: the sign-in page, pick a user, back."""
     start = client.get(f"/_harness/signin?next={quote(next_path, safe='')}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.web.test_web_pages import sign_in
+from tests.helpers.web_support import sign_in_browser
 
 WAIT_MS = 15_000
 
@@ -41,7 +41,7 @@ def importable(operate, clio) -> dict:
 
 
 def test_an_administrator_connects_clio_and_syncs_one_case_then_all_cases(operate, harness_page, clio):
-    page = sign_in(harness_page, "priya.shah", "/settings/integrations")
+    page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     assert page.inner_text("#clio-firm") == "Harbourvale LLP"
@@ -77,7 +77,7 @@ def test_an_administrator_connects_clio_and_syncs_one_case_then_all_cases(operat
 
 
 def test_deny_leaves_clio_unconnected_and_says_why(operate, harness_page, clio):
-    page = sign_in(harness_page, "priya.shah", "/settings/integrations")
+    page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url, decision="Deny")
     assert "access was denied in Clio" in page.inner_text("body")
     page.goto(f"{harness_page.base_url}/settings/integrations")
@@ -85,7 +85,7 @@ def test_deny_leaves_clio_unconnected_and_says_why(operate, harness_page, clio):
 
 
 def test_only_an_administrator_turns_the_nightly_sync_on(operate, harness_page, clio):
-    page = sign_in(harness_page, "daniel.okafor", "/settings/integrations")
+    page = sign_in_browser(harness_page, "daniel.okafor", "/settings/integrations")
     page.click("#clio form[action$='/nightly'] button")
     assert "403" in page.inner_text("#web-flash") and "core.integrations.manage" in page.inner_text("#web-flash")
     assert page.inner_text("#clio-nightly") == "off"
@@ -96,7 +96,7 @@ def matter_runs(clio) -> int:
 
 
 def test_deny_returns_to_settings_integrations_with_the_reason(operate, harness_page, clio):
-    page = sign_in(harness_page, "priya.shah", "/settings/integrations")
+    page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url, decision="Deny")
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")  # where Allow returns too
     assert "Clio is not connected: access was denied in Clio" in page.inner_text("#web-flash")
@@ -106,7 +106,7 @@ def test_deny_returns_to_settings_integrations_with_the_reason(operate, harness_
 
 
 def test_a_reload_after_individual_case_shows_the_result_again_and_syncs_nothing(operate, harness_page, clio):
-    page = sign_in(harness_page, "priya.shah", "/settings/integrations")
+    page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     matter = importable(operate, clio)
@@ -128,7 +128,7 @@ def test_a_reload_after_individual_case_shows_the_result_again_and_syncs_nothing
 
 
 def test_a_matter_skipped_for_an_unmapped_stage_links_to_its_work_item(operate, harness_page, clio):
-    page = sign_in(harness_page, "priya.shah", "/settings/integrations")
+    page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     matter = next(

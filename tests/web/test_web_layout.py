@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import web_support
+from tests.helpers.web_support import sign_in_browser
 from tests.web.test_web_clio import connect, importable
-from tests.web.test_web_pages import sign_in
 
 web_solution_dir = web_support.web_solution_dir  # the fixtures: every test here runs on that solution
 _use_web_solution = web_support._use_web_solution
@@ -87,12 +87,12 @@ def walk(operate, harness_page, clio_integration) -> Any:
         return lambda: page.goto(base + path)
 
     def clock() -> None:
-        sign_in(harness_page, "hannah.whitfield", "/clock")  # she may move the clock
+        sign_in_browser(harness_page, "hannah.whitfield", "/clock")  # she may move the clock
         page.locator('button[data-advance="PT20M"]').click()
         page.wait_for_selector("#web-flash")
 
     def integrations() -> None:
-        sign_in(harness_page, "priya.shah", "/settings/integrations")
+        sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
         if page.get_attribute("#clio", "data-state") != "connected":
             connect(page, base)
             page.wait_for_url(f"{base}/settings/integrations")
@@ -130,7 +130,7 @@ def walk(operate, harness_page, clio_integration) -> Any:
 def test_no_page_of_the_walk_overflows_or_lies_on_another(operate, harness_page, clio, width, height):  # noqa: F811
     page = harness_page.page
     page.set_viewport_size({"width": width, "height": height})
-    sign_in(harness_page, "priya.shah", "/")
+    sign_in_browser(harness_page, "priya.shah", "/")
     found = {}
     for name, opening in walk(operate, harness_page, clio):
         opening()
@@ -141,7 +141,7 @@ def test_no_page_of_the_walk_overflows_or_lies_on_another(operate, harness_page,
 
 
 def test_the_navigation_is_one_line_at_1400_when_signed_in_and_tidy_at_1024(operate, harness_page):
-    page = sign_in(harness_page, "hannah.whitfield", "/settings/integrations")
+    page = sign_in_browser(harness_page, "hannah.whitfield", "/settings/integrations")
     page.set_viewport_size({"width": 1400, "height": 1000})
     for path in ("/settings/integrations", "/widgets"):
         page.goto(harness_page.base_url + path)
@@ -185,7 +185,7 @@ def test_the_new_work_item_form_defaults_to_a_matter_type_not_invoice(operate, h
 
 
 def test_the_individual_case_result_is_a_modal_dialog_over_a_backdrop(operate, harness_page, clio):  # noqa: F811
-    page = sign_in(harness_page, "priya.shah", "/settings/integrations")
+    page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     page.click("#clio-sync summary")
@@ -208,7 +208,7 @@ def test_the_integrations_form_shows_its_whole_placeholder_labels_above_fields_a
     height,
 ):
     harness_page.page.set_viewport_size({"width": width, "height": height})
-    page = sign_in(harness_page, "priya.shah", "/settings/integrations")
+    page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
     connect(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     principal = operate.emulator.identity.principal("demo-client", "priya.shah")

@@ -6,27 +6,16 @@ another site is refused, an unknown id is a 404 page. The HTML alone: tests/web/
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 import pytest
 
 from tests.helpers import web_support
 from tests.helpers.loopback import serving
-from tests.helpers.web_support import TASK, XSS
+from tests.helpers.web_support import TASK, XSS, sign_in_browser
 
 web_solution_dir = web_support.web_solution_dir  # the fixtures: every test here runs on that solution
 _use_web_solution = web_support._use_web_solution
 WAIT_MS = 10_000  # the most any wait below gives the page (the events page polls every second)
-
-
-def sign_in(harness_page, user: str, next_path: str):
-    """As a person does: the sign-in link, then the user's button on the emulator's sign-in page."""
-    page = harness_page.page
-    page.goto(f"{harness_page.base_url}/_harness/signin?next={quote(next_path, safe='')}")
-    page.get_by_role("button", name=re.compile(user)).click()
-    page.wait_for_url(harness_page.base_url + next_path)
-    assert f"Signed in to the emulator as {user}" in page.inner_text("nav")
-    return page
 
 
 def new_matter_from_the_form(harness_page, title: str) -> str:
@@ -52,7 +41,7 @@ def test_following_a_matter_from_creation_through_the_plan_run_to_the_pms_call(o
     try:
         watcher.goto(f"{harness_page.base_url}/events")
         watcher.wait_for_selector("#web-live:not([hidden])")
-        page = sign_in(harness_page, "priya.shah", "/workitems")
+        page = sign_in_browser(harness_page, "priya.shah", "/workitems")
         item = new_matter_from_the_form(harness_page, "Acme v Widgets")
         assert page.inner_text("#work-item-title") == "Acme v Widgets"
         assert "Northgate Logistics" in page.inner_text("#participants")
@@ -89,7 +78,7 @@ def test_following_a_matter_from_creation_through_the_plan_run_to_the_pms_call(o
 
 
 def test_retrying_an_errored_step_after_switching_a_pms_fault_on(operate, harness_page):
-    page = sign_in(harness_page, "hannah.whitfield", "/pms/demo-pms")
+    page = sign_in_browser(harness_page, "hannah.whitfield", "/pms/demo-pms")
     form = page.locator("#add-fault")
     form.locator("select[name=method]").select_option("POST")
     form.locator("input[name=route]").fill("/api/matters")
@@ -123,7 +112,7 @@ def test_retrying_an_errored_step_after_switching_a_pms_fault_on(operate, harnes
 
 
 def test_advancing_the_clock_fires_a_waiting_timer(operate, harness_page):
-    page = sign_in(harness_page, "hannah.whitfield", f"/workitems/{TASK}")
+    page = sign_in_browser(harness_page, "hannah.whitfield", f"/workitems/{TASK}")
     page.locator('button[data-to="task-in-progress"]').click()
     page.wait_for_selector("#web-flash")
     page.locator("#executions").get_by_role("link", name="chaser").click()
@@ -159,7 +148,7 @@ def test_a_hostile_title_is_text_on_every_page_and_no_script_runs(operate, harne
 
 
 def test_a_form_posted_from_another_site_is_refused(operate, harness_page):
-    sign_in(harness_page, "priya.shah", f"/workitems/{TASK}")
+    sign_in_browser(harness_page, "priya.shah", f"/workitems/{TASK}")
     target = f"{harness_page.base_url}/workitems/{TASK}/phase"
     evil = (
         f'<form method="post" action="{target}"><input name="to" value="task-in-progress">'
