@@ -11,8 +11,7 @@ from emulator.app import create_app
 from emulator.core import Emulator
 from emulator.settings import Settings
 from smartplans.testing import ApiClient, mount_demo_pms
-
-from .clio_openapi import Conformance
+from tests.helpers.clio_openapi import Conformance
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning
 
@@ -80,6 +79,13 @@ def new_matter(api: Api, **extra: Any) -> dict[str, Any]:
     response = api.post("/api/v1/public/workItem", body)
     assert response.status_code == 201, response.json
     return response.json["workItem"]
+
+
+def executions(api: Api, **query: str) -> list[dict[str, Any]]:
+    """The plan executions the engine lists, filtered as the query says (plan=..., sharedo_id=...)."""
+    response = api.get("/api/executionengine/plans/executing?" + "&".join(f"{k}={v}" for k, v in query.items()))
+    assert response.status_code == 200, response.json
+    return response.json
 
 
 def events_of(api: Api, event_type: str | None = None) -> list[dict[str, Any]]:

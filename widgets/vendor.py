@@ -8,7 +8,8 @@ works offline and never depends on a CDN.
 Layout: ``widgets/static/vendor/<package>/<path>``, where ``<path>`` is the file's path inside the npm tarball (so
 Font Awesome's ``../fonts/`` URLs resolve), plus ``<package>/LICENSE``. ``pins.json`` beside them records each
 package's version, SPDX licence, tarball integrity (from ``package-lock.json``) and the sha256 of every shipped file;
-``tests/test_widget_vendor.py`` checks the files against the pins offline and against the registry with ``npm ci``.
+``tests/widgets/test_widget_vendor.py`` checks the files against the pins offline and against the registry with
+``npm ci``.
 
 The host page serves ``widgets/static/vendor/<package>/<path>`` at URL ``/_harness/vendor/<package>/<path>``; use
 :func:`vendor_file` to resolve such a request, so that only pinned files are ever served. :data:`SCRIPTS` and
