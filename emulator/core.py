@@ -33,6 +33,7 @@ from .integrations.clio import schema as clio_schema
 from .integrations.clio.integration import ClioIntegration
 from .integrations.clio.settings import ClioSettingsError, parse_clio
 from .integrations.demo_pms import DeliveryConfigError, DemoPmsDeliveries
+from .integrations.pms_parts import PMS_PARTS
 from .kernel import events, scheduler, store
 from .kernel.clock import LATEST, Clock, iso, parse_instant
 from .kernel.datadir import DataDirLock
@@ -150,7 +151,9 @@ class Emulator:
             raise SolutionError(str(exc)) from None
         self.finance = Finance(self.store, self.clock, self.stream, self.workitems, thresholds)
         try:
-            self.linked_services = LinkedServices(parse_services(self.solution.config), clock=self.clock)
+            self.linked_services = LinkedServices(
+                parse_services(self.solution.config, PMS_PARTS.adapter_names), pms=PMS_PARTS, clock=self.clock
+            )
         except LinkedServiceError as exc:
             raise SolutionError(str(exc)) from None
         self.linked_services.mount_fakes(self.clock)

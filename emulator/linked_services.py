@@ -7,6 +7,10 @@ Fail closed: a service must be configured on purpose, and a base URL off this ma
 Credentials come from operate.toml (`api-key`, `oauth2-client-credentials`) or, for `auth = "clio"`, from a
 connection made at run time: a `TokenProvider` registered in `LinkedServices.token_providers` (the Clio
 sync registers one holding the firm's OAuth tokens). Until one is, the service answers "not connected".
+
+What the services use of the PMS packages (the adapters a service may name, the in-process fakes, the
+adapters' error) is handed in by the composition root as `PmsParts` (emulator/integrations/pms_parts.py):
+this area imports nothing above it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import inspect
 import re
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Collection, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -35,6 +39,23 @@ PROXY_PERMISSION = "core.linkedServices.proxy"  # [inferred] see emulator/catalo
 
 class LinkedServiceError(ValueError):
     pass
+
+
+# How a fake serves a service in process: (service, clock, observer of each answer) -> the transport to reach
+# it by and its backend (library-mode control).
+MountFake = Callable[["LinkedService", Any, Any], "tuple[httpx.BaseTransport, Any]"]
+
+
+@dataclass(frozen=True)
+class PmsParts:
+    """What the linked services use of the PMS packages, handed in by the composition root so this area
+    imports none of them: the adapters a service may name (`adapter = "..."`) and how to build one, the
+    error an adapter's failure is, and the in-process fakes by `fake = "..."`."""
+
+    adapter_names: Collection[str]
+    adapter_class: Callable[[str], Any]
+    failure: Callable[[int, str], Exception]
+    fakes: Mapping[str, MountFake]
 
 
 class TokenProvider(Protocol):
@@ -122,12 +143,13 @@ SERVICE_CHECKS: tuple[Setting, ...] = (
 )
 
 
-def parse_services(config: dict[str, Any]) -> dict[str, LinkedService]:
-    """The `[linked_services.<name>]` tables of operate.toml; LinkedServiceError names the first mistake."""
-    return {name: _service(name, cfg) for name, cfg in (config.get("linked_services") or {}).items()}
+def parse_services(config: dict[str, Any], adapters: Collection[str] = ()) -> dict[str, LinkedService]:
+    """The `[linked_services.<name>]` tables of operate.toml, each `adapter =` one of `adapters` (the root's
+    PmsParts.adapter_names); LinkedServiceError names the first mistake."""
+    return {name: _service(name, cfg, adapters) for name, cfg in (config.get("linked_services") or {}).items()}
 
 
-def _service(name: str, cfg: Any) -> LinkedService:
+def _service(name: str, cfg: Any, adapters: Collection[str]) -> LinkedService:
     table = SettingsTable(cfg, f"operate.toml [linked_services.{name}]", LinkedServiceError)
     base_url = table.get("base_url")
     if not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https"):
@@ -145,11 +167,8 @@ def _service(name: str, cfg: Any) -> LinkedService:
         **{key: convert(table.get(key, default)) for key, default, convert in SERVICE_FIELDS},
     )
     table.read(SERVICE_CHECKS)
-    if service.adapter is not None:
-        from pms_adapters.registry import ADAPTERS
-
-        if service.adapter not in ADAPTERS:
-            table.fail(f"adapter {service.adapter!r} is unknown; known: {sorted(ADAPTERS)}")
+    if service.adapter is not None and service.adapter not in adapters:
+        table.fail(f"adapter {service.adapter!r} is unknown; known: {sorted(adapters)}")
     if auth == "api-key" and not service.api_key:
         table.fail("auth 'api-key' needs api_key or api_key_env")
     if auth == "oauth2-client-credentials" and not (service.token_url and service.client_id and secret):
@@ -165,8 +184,9 @@ class LinkedServices:
     `token_providers` holds the connections of connected services, by service name, or by auth kind for
     every service of that kind (`token_providers["clio"]`)."""
 
-    def __init__(self, services: dict[str, LinkedService], clock: Any = None) -> None:
+    def __init__(self, services: dict[str, LinkedService], *, pms: PmsParts, clock: Any = None) -> None:
         self.services = services
+        self.pms = pms
         self.clock = clock  # what an adapter that ages debt itself reads "now" from
         self.token_providers: dict[str, TokenProvider] = {}
         self._transports: dict[str, httpx.BaseTransport] = {}
@@ -190,35 +210,30 @@ class LinkedServices:
             else:
                 self._transports.pop(service.name, None)
 
-    def mount_demo(self, name: str, clock: Any) -> Any:
-        """Serve `name` from an in-process demo PMS on `clock`; nothing leaves the process."""
-        from pms_adapters.fakes.demo_pms.app import DEFAULT_API_KEY
-        from pms_adapters.fakes.demo_pms.app import create_app as create_pms
-        from pms_adapters.fakes.demo_pms.models import DemoPmsBackend
-
-        service = self.services[name]
-        backend = DemoPmsBackend(clock=clock)
-        self.add(service, httpx.WSGITransport(app=create_pms(backend, api_key=service.api_key or DEFAULT_API_KEY)))
+    def mount(self, name: str, fake: str, clock: Any, observer: Any = None) -> Any:
+        """Serve `name` from the in-process fake `fake` (a PmsParts.fakes key) on `clock`; nothing leaves the
+        process. Returns the fake's backend, also kept in `fakes[name]`."""
+        if fake not in self.pms.fakes:
+            raise LinkedServiceError(f"no in-process fake {fake!r}; known: {sorted(self.pms.fakes)}")
+        transport, backend = self.pms.fakes[fake](self.services[name], clock, observer)
+        self.add(self.services[name], transport)
         self.fakes[name] = backend
         return backend
+
+    def mount_demo(self, name: str, clock: Any) -> Any:
+        """Serve `name` from an in-process demo PMS on `clock`; nothing leaves the process."""
+        return self.mount(name, "demo", clock)
 
     def mount_clio(self, name: str, clock: Any, observer: Any = None) -> Any:
         """Serve `name` from an in-process fake Clio Manage on `clock` (a seeded firm); `observer(request,
         response)` sees each of its answers. Its token still comes from a connection (token_providers)."""
-        from pms_adapters.fakes.clio.app import create_app as create_clio
-        from pms_adapters.fakes.clio.models import ClioBackend
-
-        backend = ClioBackend(clock=clock)
-        self.add(self.services[name], httpx.WSGITransport(app=create_clio(backend, observer=observer)))
-        self.fakes[name] = backend
-        return backend
+        return self.mount(name, "clio", clock, observer)
 
     def mount_fakes(self, clock: Any) -> None:
+        """Serve each service configured with `fake = "..."` from that fake, in process."""
         for name, service in self.services.items():
-            if service.fake == "demo":
-                self.mount_demo(name, clock)
-            elif service.fake == "clio":
-                self.mount_clio(name, clock)
+            if service.fake is not None:
+                self.mount(name, service.fake, clock)
 
     def client(self, name: str) -> httpx.Client:
         with self._lock:
@@ -234,8 +249,6 @@ class LinkedServices:
 
     def adapter(self, name: str) -> Any:
         """The service's PmsAdapter, talking to it directly with its credentials injected."""
-        from pms_adapters.registry import adapter_class
-
         service = self.services[name]
         if service.adapter is None:
             raise LinkedServiceError(f'linked service {name!r} names no adapter (add adapter = "demo" or another)')
@@ -259,10 +272,10 @@ class LinkedServices:
                     timeout=service.timeout_seconds,
                     trust_env=False,
                     event_hooks={"request": [inject], "response": [renew_once]},
-                    auth=_ConnectionAuth(self, service) if connected else None,
+                    auth=_ConnectionAuth(self, service, self.pms.failure) if connected else None,
                 )
             client = self._adapter_clients[name]
-        cls = adapter_class(service.adapter)
+        cls = self.pms.adapter_class(service.adapter)
         if self.clock is not None and "now" in inspect.signature(cls).parameters:
             return cls(client, now=self.clock.now)
         return cls(client)
@@ -320,11 +333,13 @@ class LinkedServices:
 
 class _ConnectionAuth(httpx.Auth):
     """An adapter's calls to a connected service: the connection's token on each, and after a 401 one
-    more try when the connection could renew it. A missing connection is a PmsError, as every adapter
-    failure is."""
+    more try when the connection could renew it. A missing connection is a PmsError (`failure`, handed in),
+    as every adapter failure is."""
 
-    def __init__(self, services: LinkedServices, service: LinkedService) -> None:
-        self.services, self.service = services, service
+    def __init__(
+        self, services: LinkedServices, service: LinkedService, failure: Callable[[int, str], Exception]
+    ) -> None:
+        self.services, self.service, self.failure = services, service, failure
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(self._guarded(lambda: self.services.credentials(self.service)))
@@ -333,14 +348,11 @@ class _ConnectionAuth(httpx.Auth):
             request.headers.update(self._guarded(lambda: self.services.credentials(self.service)))
             yield request
 
-    @staticmethod
-    def _guarded(step: Callable[[], Any]) -> Any:
-        from pms_adapters.base import PmsError
-
+    def _guarded(self, step: Callable[[], Any]) -> Any:
         try:
             return step()
         except LinkedServiceError as exc:
-            raise PmsError(502, str(exc)) from None
+            raise self.failure(502, str(exc)) from None
 
 
 class ProxyLog:

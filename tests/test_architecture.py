@@ -170,6 +170,62 @@ def test_the_fakes_check_names_the_file_and_the_import(tmp_path):
     assert problems == [f"{bad}:6 imports emulator.web.frame"]
 
 
+# -- dependencies point one way ------------------------------------------------------------------------------
+# The emulator's kernel and areas (floor 1) import none of the sibling packages built on them (floor 2); only the
+# composition root and the surfaces that wire and serve them (floor 3) do. Each entry says why it needs them; an
+# entry that no longer imports any fails the test: take it out (context.py and api/ need none).
+SIBLINGS = ("smartplans", "widgets", "pms_adapters")
+WIRED_AT_THE_TOP: dict[str, str] = {
+    "emulator.app": "registers widgets.pages' blueprint beside the API's",
+    "emulator.core": "composes the SmartPlans engine, its schema and in-process host, and the widgets' IDE roots",
+    "emulator.cli": "commands that serve the fakes (pms demo, fake clio), push to a PMS and run plans",
+    "emulator.web": "pages that read plan executions and outlines, widget manifests, sign-in and the demo PMS",
+    "emulator.integrations": "the Clio sync's client, the fake Clio, the demo PMS's delivery worker, PMS_PARTS",
+}
+
+
+def _wired_at_the_top(name: str) -> str | None:
+    return next((top for top in WIRED_AT_THE_TOP if name == top or name.startswith(top + ".")), None)
+
+
+def upward_imports(modules: dict[str, Path]) -> tuple[list[str], set[str]]:
+    """`file:line imports module` for each emulator module outside WIRED_AT_THE_TOP that imports a sibling
+    package, and the WIRED_AT_THE_TOP entries seen importing one."""
+    found, used = [], set()
+    for name, path in sorted(modules.items()):
+        if not name.startswith("emulator."):
+            continue
+        for line, target in _resolved_imports(name, path):
+            if target.split(".")[0] not in SIBLINGS:
+                continue
+            top = _wired_at_the_top(name)
+            if top is not None:
+                used.add(top)
+            else:
+                shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                found.append(f"{shown}:{line} imports {target}")
+    return found, used
+
+
+def test_only_the_root_and_the_surfaces_import_the_sibling_packages():
+    """An area (work items, linked services, the solution, ...) is handed what it uses of plans, widgets and
+    PMS packages by the root (e.g. linked services get PMS_PARTS from emulator/integrations/pms_parts.py)."""
+    found, used = upward_imports(_modules())
+    assert found == [], "hand these in from the composition root instead:\n" + "\n".join(found)
+    assert set(WIRED_AT_THE_TOP) - used == set(), "imports no sibling package any more: take it out"
+
+
+def test_the_upward_check_names_the_file_and_the_import(tmp_path):
+    bad = tmp_path / "emulator" / "workitems.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("from .kernel.clock import Clock\n\n\ndef f():\n    from smartplans.plans import outline\n")
+    cli = tmp_path / "emulator" / "cli" / "run.py"
+    cli.parent.mkdir()
+    cli.write_text("from smartplans.plans import outline\n")
+    found, used = upward_imports({"emulator.workitems": bad, "emulator.cli.run": cli})
+    assert found == [f"{bad}:5 imports smartplans.plans"] and used == {"emulator.cli"}
+
+
 # -- each area owns its tables ------------------------------------------------------------------------------
 # The tables' owners come from the areas' registrations (emulator/kernel/schema.py: AreaSchema.modules): a
 # module may query a table only when it is one of its area's modules. The store's snapshot export, import and

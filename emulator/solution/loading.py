@@ -149,7 +149,7 @@ def load_solution(root: str | Path) -> Solution:
     root = Path(root)
     _check_is_solution(root)
     toml_path = root / "operate.toml"
-    config = _read_config(toml_path)
+    config = read_config(toml_path)
     name = str(config.get("solution", {}).get("name") or root.resolve().name)
     worktypes, roles, forms = _worktypes(root), _roles(root), _forms(root)
     shared = _SharedParts()
@@ -194,7 +194,7 @@ def _check_is_solution(root: Path) -> None:
         )
 
 
-def _read_config(toml_path: Path) -> dict[str, Any]:
+def read_config(toml_path: Path) -> dict[str, Any]:
     """operate.toml, or nothing configured when the solution has none."""
     if not toml_path.is_file():
         return {}

@@ -11,11 +11,9 @@ import json
 import shutil
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from pms_adapters.fakes.demo_pms.app import DEFAULT_API_KEY as DEMO_PMS_KEY
-from pms_adapters.fakes.demo_pms.app import DEFAULT_PORT as DEMO_PMS_PORT
-
-from .loading import demo_solution_path
+from .loading import demo_solution_path, read_config
 
 KEPT_FROM_DEMO = ("worktypes", "ods", "roles", "seed", "forms", "portals", "README.md")
 
@@ -66,7 +64,7 @@ steps_per_execution = 1000
 
 # The demo finance system, served in process (`fake = "demo"`); point base_url at your PMS to leave it.
 [linked_services.demo-pms]
-base_url = "http://127.0.0.1:{port}"
+base_url = "{base_url}"
 auth = "api-key"
 api_key_header = "X-API-Key"
 api_key = "{key}"
@@ -85,6 +83,12 @@ class ScaffoldError(ValueError):
     pass
 
 
+def demo_pms_service() -> dict[str, Any]:
+    """The demo PMS's linked service as the demo solution configures it (`base_url`, `api_key`): a new solution
+    reaches the same demo PMS as the demo, read from the demo's operate.toml, so this area names no PMS package."""
+    return read_config(demo_solution_path() / "operate.toml")["linked_services"]["demo-pms"]
+
+
 def init_solution(target: Path, name: str | None = None) -> list[Path]:
     """Write a new solution into `target` (missing or empty); returns what was written."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -97,9 +101,10 @@ def init_solution(target: Path, name: str | None = None) -> list[Path]:
             shutil.copytree(source, target / entry)
         elif source.is_file():
             shutil.copy2(source, target / entry)
+    pms = demo_pms_service()
     files = {
         "operate.toml": TOML.format(
-            name=(name or target.resolve().name).replace('"', "'"), port=DEMO_PMS_PORT, key=DEMO_PMS_KEY
+            name=(name or target.resolve().name).replace('"', "'"), base_url=pms["base_url"], key=pms["api_key"]
         ),
         "jsconfig.json": json.dumps(JSCONFIG, indent=2) + "\n",
         "plans/matter-opened.js": PLAN,
