@@ -226,6 +226,37 @@ def test_the_upward_check_names_the_file_and_the_import(tmp_path):
     assert found == [f"{bad}:5 imports smartplans.plans"] and used == {"emulator.cli"}
 
 
+def _house_script():
+    """scripts/house.py, loaded as a module (scripts/ is no package)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("scripts_house", ROOT / "scripts" / "house.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_picture_of_the_house_is_the_one_the_imports_draw_today():
+    house = _house_script()
+    drawn = house.diagram()
+    assert "root --> surfaces" in drawn and "fakes --> client" in drawn  # it found the rooms and their arrows
+    shown = house.block((ROOT / "docs" / "architecture.md").read_text("utf-8"))
+    assert shown == drawn, "docs/architecture.md's picture of the house is stale: run python scripts/house.py"
+
+
+def test_the_picture_draws_an_arrow_back_up_dashed_and_refuses_a_module_in_no_room():
+    house = _house_script()
+    assert "harness -.-> root" in house.diagram()  # widgets' views ask emulator/context.py: floor 2 to 3
+    try:
+        house.room_of("tests.helpers")
+    except SystemExit as exc:
+        assert "tests.helpers is in no room" in str(exc)
+    else:
+        raise AssertionError("a module in no room was drawn")
+
+
 # -- each area owns its tables ------------------------------------------------------------------------------
 # The tables' owners come from the areas' registrations (emulator/kernel/schema.py: AreaSchema.modules): a
 # module may query a table only when it is one of its area's modules. The store's snapshot export, import and
