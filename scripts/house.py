@@ -193,24 +193,31 @@ def _label(room: Room, apart: list[str]) -> str:
     return f"{room.title}<br/>{' · '.join(parts)}"
 
 
+def _boxes(apart: list[str]) -> list[str]:
+    """One subgraph per top-level package, its rooms inside (in ROOMS' order)."""
+    lines = []
+    for package in PACKAGES:
+        rooms = [room for room in ROOMS if room.holds[0].split(".")[0] == package]
+        lines += [
+            f"  subgraph {package}_pkg[{package}/]",
+            *(f'    {r.key}["{_label(r, apart)}"]' for r in rooms),
+            "  end",
+        ]
+    return lines
+
+
 def diagram() -> str:
-    """The Mermaid block: one subgraph per top-level package, its rooms inside, the arrows between rooms."""
+    """The Mermaid block: the packages and their rooms, then the arrows between rooms (dashed: back up a floor)."""
     edges = arrows()
     standing = {source for source, target in edges if target == GROUND}
     apart = [room.title for room in ROOMS if room.key not in standing and room.key != GROUND]
-    lines = ["```mermaid", "flowchart TB"]
-    for package in PACKAGES:
-        lines.append(f"  subgraph {package}_pkg[{package}/]")
-        for room in ROOMS:
-            if room.holds[0].split(".")[0] == package:
-                lines.append(f'    {room.key}["{_label(room, apart)}"]')
-        lines.append("  end")
     floor = {room.key: room.floor for room in ROOMS}
-    for source, target in sorted(edges):
-        if target != GROUND:
-            lines.append(f"  {source} {'-.->' if floor[source] < floor[target] else '-->'} {target}")
-    lines.append("```")
-    return "\n".join(lines) + "\n"
+    drawn = [
+        f"  {source} {'-.->' if floor[source] < floor[target] else '-->'} {target}"
+        for source, target in sorted(edges)
+        if target != GROUND
+    ]
+    return "\n".join(["```mermaid", "flowchart TB", *_boxes(apart), *drawn, "```"]) + "\n"
 
 
 def block(text: str) -> str | None:

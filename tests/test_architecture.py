@@ -407,3 +407,50 @@ def test_the_emulator_is_looked_up_in_one_place():
 def test_the_lookup_check_names_reads_not_writes():
     source = 'def f():\n    current_app.extensions["operate"] = 1\n    return current_app.extensions.get("x")\n'
     assert extensions_reads(source) == [3]
+
+
+# -- tests import helpers, never another test module ----------------------------------------------------------
+TESTS = ROOT / "tests"
+
+
+def imports_of_test_modules(tests: Path = TESTS) -> list[str]:
+    """`file:line imports module` for each import of a test module (tests/**/test_*.py) by a file under `tests`:
+    what tests share lives in tests/helpers/ or an area's conftest.py, so each test module runs on its own."""
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        package = path.relative_to(tests.parent).with_suffix("").parts[:-1]
+        for node in _runtime_imports(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+                base = ".".join(filter(None, [base, node.module or ""]))
+                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            for target in targets:
+                if (
+                    target.split(".")[-1].startswith("test_")
+                    and (tests.parent / (target.replace(".", "/") + ".py")).is_file()
+                ):
+                    found.append(f"{path.relative_to(tests.parent)}:{node.lineno} imports {target}")
+    return found
+
+
+def test_no_test_module_imports_another():
+    assert len(list(TESTS.rglob("test_*.py"))) > 50  # the walk found the suite
+    found = imports_of_test_modules()
+    assert found == [], "move what they share to tests/helpers/ (or the area's conftest.py):\n" + "\n".join(found)
+
+
+def test_the_test_import_check_names_the_file_and_the_module(tmp_path):
+    suite = tmp_path / "tests"
+    (suite / "clio").mkdir(parents=True)
+    (suite / "clio" / "test_sync.py").write_text("def connect():\n    pass\n")
+    (suite / "clio" / "conftest.py").write_text("from tests.helpers.clio import env\n")
+    (suite / "kernel").mkdir()
+    (suite / "kernel" / "test_text.py").write_text(
+        "import json\nfrom tests.clio.test_sync import connect\nfrom ..clio import test_sync\n"
+    )
+    assert imports_of_test_modules(suite) == [
+        "tests/kernel/test_text.py:2 imports tests.clio.test_sync",
+        "tests/kernel/test_text.py:3 imports tests.clio.test_sync",
+    ]

@@ -7,9 +7,9 @@ import json
 from emulator.app import create_app
 from emulator.settings import Settings
 from tests.conftest import Api, client_token
+from tests.helpers.exports import build_package
 from tests.helpers.paths import ROOT
 from tests.helpers.processes import operate
-from tests.importer.test_importer import build_package
 
 
 def test_import_a_real_export_then_serve_it(tmp_path):

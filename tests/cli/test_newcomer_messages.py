@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from emulator.solution.loading import SolutionError, load_solution
+from tests.helpers.pms_push import both, push  # noqa: F401 - `both` is the served emulator + demo PMS fixture
 from tests.helpers.processes import Served, operate
-from tests.pms.test_pms_push import both, push  # noqa: F401 - `both` is the served emulator + demo PMS fixture
 
 
 def test_an_empty_folder_is_not_a_solution(tmp_path):

@@ -11,19 +11,19 @@ import sys
 from emulator.app import create_app
 from emulator.cli import main
 from emulator.settings import Settings
-from tests.clio.test_clio_sync_crash import connect, fake_clio, solution_on  # noqa: F401  (fake_clio is a fixture)
+from tests.helpers.served_clio import connect_served_clio, solution_on
 
 BOUND = 200  # × 0.1 s waiting for `operate serve` to print its URL
 
 
-def test_sync_all_and_one_matter_in_process(tmp_path, fake_clio, capsys):  # noqa: F811
+def test_sync_all_and_one_matter_in_process(tmp_path, fake_clio, capsys):
     solution, data = solution_on(tmp_path, fake_clio), tmp_path / "data"
     args = ["sync", "clio", "--data-dir", str(data), "--solution", str(solution)]
     assert main([*args, "--all"]) == 2
     assert "Clio is not connected" in capsys.readouterr().err
 
     app = create_app(Settings(data_dir=data, solution=solution))
-    connect(app, fake_clio)
+    connect_served_clio(app, fake_clio)
     app.extensions["operate"].close()
     assert main([*args, "--all", "--as", "priya.shah"]) == 0
     out = capsys.readouterr()
@@ -45,10 +45,10 @@ def test_the_in_process_fake_is_reached_only_through_its_server(tmp_path, capsys
     assert "start the server on this --data-dir" in capsys.readouterr().err
 
 
-def test_sync_goes_through_the_server_that_holds_the_data_dir(tmp_path, fake_clio, capsys):  # noqa: F811
+def test_sync_goes_through_the_server_that_holds_the_data_dir(tmp_path, fake_clio, capsys):
     solution, data = solution_on(tmp_path, fake_clio), tmp_path / "data"
     app = create_app(Settings(data_dir=data, solution=solution))
-    connect(app, fake_clio)
+    connect_served_clio(app, fake_clio)
     app.extensions["operate"].close()
     server = subprocess.Popen(
         [sys.executable, "-m", "emulator.cli", "serve", "--solution", str(solution), "--data-dir", str(data),

@@ -9,7 +9,7 @@ import uuid
 
 from emulator.integrations.clio.pushes import BATCH, MAX_ATTEMPTS, SCAN
 from emulator.workitem_reads import WorkItemReads
-from tests.clio.test_clio_sync import env, imported_matter  # noqa: F401  (env: the fixture)
+from tests.helpers.clio_sync import imported_matter
 
 JOINED = {
     "communication": (

@@ -1,5 +1,5 @@
-"""What the web-page tests share: a demo solution with a timer plan and a plan that sends secrets, and
-signing in through the emulator's own sign-in the way a person does."""
+"""What the web-page tests share: a demo solution with a timer plan and a plan that sends secrets,
+signing in through the emulator's own sign-in the way a person does, and connecting Clio in the browser."""
 
 from __future__ import annotations
 
@@ -90,3 +90,30 @@ def sign_in(client, user: str, next_path: str = "/"):
     done = client.get(back.location)
     assert done.status_code == 302 and done.location == next_path
     return client.get(next_path)
+
+
+def connect_clio_in_browser(page, base_url: str, decision: str = "Allow Access") -> None:
+    page.goto(f"{base_url}/settings/integrations")
+    page.click("#clio-connect")
+    page.wait_for_url(re.compile(r".*/oauth/authorize.*"))
+    assert "Allow Access" in page.content()
+    page.get_by_role("button", name=decision).click()
+    page.wait_for_load_state()
+
+
+def importable(operate, clio) -> dict:
+    """A fake matter the seed's rules import (attorney an Operate user, client with a mobile, mapped area and stage)."""
+    mapping = clio.mappings.get()
+    for matter in clio.fake.matters.values():
+        area = clio.fake.practice_areas.get((matter.get("practice_area") or {}).get("id"))
+        stage = clio.fake.matter_stages.get((matter.get("matter_stage") or {}).get("id"))
+        client = clio.fake.contacts[matter["client"]["id"]]
+        if (
+            area
+            and area["name"] in mapping["practiceAreas"]
+            and (stage is None or stage["name"] in mapping["stages"])
+            and matter.get("responsible_attorney")
+            and any(p["name"] == "Personal" for p in client["phone_numbers"])
+        ):
+            return matter
+    raise AssertionError("the fake firm has no importable matter")

@@ -9,7 +9,7 @@ from datetime import timedelta
 from werkzeug.http import parse_cookie
 
 from tests.conftest import Api
-from tests.identity.test_oidc import WIP, boot_of, harness_sign_in
+from tests.helpers.oidc import WIP, boot_of, harness_sign_in
 
 
 def cookie_of(browser) -> str:

@@ -17,7 +17,7 @@ from emulator.settings import Settings
 from emulator.solution.loading import SolutionError, demo_solution_path
 from tests.conftest import START, Api
 from tests.helpers.loopback import serving
-from tests.identity.test_oidc import SPA_ORIGIN, oidc_app, spa_browser  # noqa: F401 - fixtures
+from tests.helpers.oidc import SPA_ORIGIN
 
 WIP = "OperateFinance.WipWidget"
 SESSION = "/_harness/session?user=hannah.whitfield"
@@ -108,7 +108,7 @@ def test_the_emulators_own_pages_curl_and_tests_get_a_token(app, headers):
     assert me["userName"] == "hannah.whitfield"
 
 
-def test_a_page_on_another_loopback_origin_obtains_no_token_in_chromium(oidc_app, spa_browser):  # noqa: F811
+def test_a_page_on_another_loopback_origin_obtains_no_token_in_chromium(oidc_app, spa_browser):
     """The registered SPA's origin (http://localhost:8200, answered with CORS for the API) asks the served
     emulator for Hannah's token, as a script on any page there could."""
     with serving(oidc_app) as emulator:
@@ -142,7 +142,7 @@ def test_a_page_on_another_loopback_origin_obtains_no_token_in_chromium(oidc_app
             context.close()
 
 
-def test_a_link_from_another_origin_opens_the_preview_only_when_the_person_says_so(oidc_app, spa_browser):  # noqa: F811
+def test_a_link_from_another_origin_opens_the_preview_only_when_the_person_says_so(oidc_app, spa_browser):
     with serving(oidc_app) as emulator:
         context = spa_browser.new_context()
         try:

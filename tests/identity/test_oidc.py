@@ -10,9 +10,7 @@ import hashlib
 import json
 import re
 import secrets
-import shutil
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
@@ -21,72 +19,27 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from emulator.solution.loading import SolutionError, demo_solution_path
-from tests.conftest import START, Api
+from emulator.solution.loading import SolutionError
+from tests.conftest import Api
+from tests.helpers.oidc import (
+    SPA_ORIGIN,
+    SPA_REPLY,
+    TIME_APP,
+    WIP,
+    boot_of,
+    harness_sign_in,
+    hidden,
+    query_of,
+    sign_in,
+    solution_with,
+)
 from tests.helpers.paths import FIXTURES
 
 OFFICIAL = FIXTURES / "official"
-SPA_REPLY = "http://localhost:8200/oAuthReply"  # the samples' settings.js redirectUri
-TIME_APP = "https://localhost:7100"
-CLIENTS = f"""
-[clients.vue-spa]
-secret = "vue-secret"
-grants = ["authorization_code", "refresh_token"]
-redirect_uris = ["{SPA_REPLY}"]
-
-[clients.implicit-spa]
-grants = ["implicit"]
-redirect_uris = ["{SPA_REPLY}"]
-
-[clients.time-entry]
-secret = "time-secret"
-grants = ["authorization_code", "refresh_token"]
-redirect_uris = ["{TIME_APP}/api/oidc"]
-post_logout_redirect_uris = ["{TIME_APP}/"]
-
-[clients.mobile]
-grants = ["authorization_code", "refresh_token"]
-redirect_uris = ["{SPA_REPLY}"]
-"""
-
-
-def solution_with(tmp_path: Path, extra: str = CLIENTS) -> Path:
-    sol = tmp_path / "sol"
-    shutil.copytree(demo_solution_path(), sol)
-    with (sol / "operate.toml").open("a") as f:
-        f.write(extra)
-    return sol
-
-
-@pytest.fixture
-def oidc_app(tmp_path):
-    app = create_app(
-        Settings(data_dir=tmp_path / "data", solution=solution_with(tmp_path), clock="virtual", clock_start=START)
-    )
-    yield app
-    app.extensions["operate"].close()
 
 
 def sample(path: str) -> str:
     return (OFFICIAL / path).read_text("utf-8")
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)">', html)
-    assert found, f"no hidden {name} in the page"
-    return found.group(1).replace("&amp;", "&").replace("&#34;", '"').replace("&#39;", "'")
-
-
-def sign_in(browser, authorize_url: str, user: str, **extra: str):
-    """What a person does: open the authorize URL, see the sign-in page, pick a user."""
-    page = browser.get(authorize_url)
-    assert page.status_code == 200 and "no passwords" in page.text, page.text[:500]
-    form = {"csrf": hidden(page.text, "csrf"), "request": hidden(page.text, "request"), "user": user, **extra}
-    return browser.post("/account/login", data=form)
-
-
-def query_of(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
 def fragment_of(location: str) -> dict[str, str]:
@@ -594,7 +547,6 @@ def test_cors_lets_a_registered_origin_call_the_token_endpoint_and_the_api(oidc_
 
 
 # -- in a browser: the vue-spa sample's own code, unmodified ----------------------------------------
-SPA_ORIGIN = "http://localhost:8200"
 SPA_FILES = OFFICIAL / "sharedo-auth-samples"
 IMPORTS = {
     "vue": "/shim/vue.js",  # the only stand-in: authcode.js and router.js use vue's reactive() as a plain object
@@ -618,19 +570,6 @@ initialise().then(loadProfile).then(
     () => {{ document.body.dataset.signedIn = profile.name; }},
     (e) => {{ document.body.dataset.failed = String(e); }});
 </script></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def spa_browser(operate_browser):
-    """Chromium for a page the context itself serves: such a page has no address, so Chromium counts it as
-    public and would refuse its calls to the loopback emulator (Local Network Access); those checks are off.
-    Launched from the session's Playwright (one Playwright per process)."""
-    from widgets.testing import CHROMIUM_ARGS, chromium_path
-
-    args = [*CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests"]
-    browser = operate_browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=args)
-    yield browser
-    browser.close()
 
 
 def test_the_vue_spa_sample_signs_in_through_the_page_in_a_browser(oidc_app, spa_browser):
@@ -682,24 +621,6 @@ def test_the_vue_spa_sample_signs_in_through_the_page_in_a_browser(oidc_app, spa
 
 
 # -- the harness signs in through the flow ---------------------------------------------------------
-WIP = "OperateFinance.WipWidget"
-
-
-def boot_of(html: str) -> dict:
-    found = re.search(r'<script type="application/json" id="operate-boot">(.*?)</script>', html, re.S)
-    assert found, "no boot data on the page"
-    return json.loads(found.group(1))
-
-
-def harness_sign_in(browser, user: str, next_path: str):
-    start = browser.get(f"/_harness/signin?next={quote(next_path, safe='')}")
-    assert start.status_code == 302 and start.location.startswith("/connect/authorize?")
-    asked = query_of(start.location)
-    assert asked["client_id"] == "operate-portal" and asked["code_challenge_method"] == "S256"
-    assert asked["redirect_uri"] == "http://localhost/_harness/callback"
-    back = sign_in(browser, start.location, user)
-    assert back.status_code == 302 and back.location.startswith("http://localhost/_harness/callback?code=")
-    return browser.get(back.location)
 
 
 def test_the_harness_signs_in_by_the_code_flow_and_its_pages_use_that_token(app):

@@ -22,8 +22,8 @@ from emulator.settings import Settings
 from emulator.solution.importer import REPORT_FILE, import_package
 from emulator.solution.starter import toml_block
 from tests.conftest import user_token
+from tests.helpers.exports import build_package, real_entries
 from tests.helpers.processes import Served
-from tests.importer.test_importer_report import real_entries, zip_of
 
 try:
     import tomllib
@@ -36,7 +36,7 @@ MATTER_PREVIEW = "5eed0000-0000-4000-8000-000000000001"
 @pytest.fixture
 def imported(tmp_path: Path) -> Path:
     """`operate import` of the real export, as a user runs it."""
-    package = zip_of(tmp_path / "export-Demo 01-2024-02-20T14_17_26.zip", real_entries())
+    package = build_package(tmp_path / "export-Demo 01-2024-02-20T14_17_26.zip", real_entries())
     result = subprocess.run(
         [sys.executable, "-m", "emulator.cli", "import", str(package), str(tmp_path / "demo01")],
         capture_output=True,
@@ -107,7 +107,7 @@ def test_a_fresh_import_serves_the_pms_widget_with_its_data_in_chromium(
 
 
 def test_the_import_adds_users_work_items_and_says_how_to_add_real_people(tmp_path: Path):
-    package = zip_of(tmp_path / "export.zip", real_entries())
+    package = build_package(tmp_path / "export.zip", real_entries())
     report = import_package(package, tmp_path / "s")
     people = jsonfile.load(tmp_path / "s/ods/people.json")
     by_user = {p["userName"]: p for p in people}
@@ -129,7 +129,7 @@ def test_the_import_adds_users_work_items_and_says_how_to_add_real_people(tmp_pa
 
 
 def test_the_emulator_users_hold_what_their_names_say(tmp_path: Path):
-    package = zip_of(tmp_path / "export.zip", real_entries())
+    package = build_package(tmp_path / "export.zip", real_entries())
     import_package(package, tmp_path / "s")
     app = create_app(Settings(data_dir=tmp_path / "state", solution=tmp_path / "s"))
     em = app.extensions["operate"]
@@ -151,7 +151,7 @@ def test_the_emulator_users_hold_what_their_names_say(tmp_path: Path):
 
 
 def test_operate_toml_stands_in_for_each_linked_service_the_code_calls_with_a_comment(tmp_path: Path):
-    package = zip_of(tmp_path / "export.zip", real_entries())
+    package = build_package(tmp_path / "export.zip", real_entries())
     import_package(package, tmp_path / "s")
     text = (tmp_path / "s/operate.toml").read_text(encoding="utf-8")
     toml = tomllib.loads(text)
@@ -170,7 +170,7 @@ def test_an_export_that_calls_no_linked_service_gets_none(tmp_path: Path):
         s for s in manifest["ExportedSteps"] if not str(s.get("StorageFilename")).startswith("visual-workflow")
     ]
     entries["manifest.json"] = json.dumps(manifest).encode()
-    report = import_package(zip_of(tmp_path / "p.zip", entries), tmp_path / "s")
+    report = import_package(build_package(tmp_path / "p.zip", entries), tmp_path / "s")
     assert "linked_services" not in tomllib.loads((tmp_path / "s/operate.toml").read_text(encoding="utf-8"))
     assert report.starter.services == {}
 
@@ -193,7 +193,7 @@ def test_a_widget_page_on_a_solution_without_users_says_why_its_calls_fail(tmp_p
 def test_a_reimport_keeps_the_people_and_work_items_put_in_the_folder(tmp_path: Path):
     """An export never carries people: re-importing a newer one over the folder keeps the real people someone
     added to ods/people.json (and the seed), instead of putting the emulator's two users back."""
-    package = zip_of(tmp_path / "export.zip", real_entries())
+    package = build_package(tmp_path / "export.zip", real_entries())
     import_package(package, tmp_path / "s")
     people = jsonfile.load(tmp_path / "s/ods/people.json")
     ada = {"id": "0b5e0000-0000-4000-8000-000000000001", "firstName": "Ada", "surname": "Lovelace", "isUser": True}
@@ -214,7 +214,7 @@ def test_control_characters_in_an_export_never_break_operate_toml(tmp_path: Path
     manifest = jsonfile.loads(entries["manifest.json"], "manifest.json")
     manifest["CreatedBy"] = "someone\u0001\u007f@example.test"
     entries["manifest.json"] = json.dumps(manifest).encode()
-    import_package(zip_of(tmp_path / "p.zip", entries), tmp_path / "s")
+    import_package(build_package(tmp_path / "p.zip", entries), tmp_path / "s")
     text = (tmp_path / "s/operate.toml").read_text(encoding="utf-8")
     toml = tomllib.loads(text)
     assert toml["linked_services"]["demo01"]["fake"] == "demo"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from emulator.kernel import jsonfile
 from emulator.solution.importer import REPORT_FILE, ImportReport, PackageError, import_package
+from tests.helpers.exports import WORKTYPE, Entries, build_package, demo_entries
 from tests.helpers.paths import FIXTURES
 
 try:
@@ -18,40 +18,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-DEMO01 = FIXTURES / "exports" / "demo01"
 IDE_STEP = "5b0c2a10-0007-4c1e-9a51-000000000007"
 TRIGGER = "data/execution-engine-trigger-5b0c2a10-0005-4c1e-9a51-000000000005.json"
-WORKTYPE = "data/sharedo-type-demo01-matter-5b0c2a10-0001-4c1e-9a51-000000000001.json"
 IDE_DATA = "data/developer-ide-demo01-5b0c2a10-0007-4c1e-9a51-000000000007.json"
 WF_ACTION = "files/a1f00000-0000-4000-8000-000000000001-PMSBalanceAction.wf-action.json"
-
-Entries = dict[str, bytes]
-
-
-def demo_entries() -> Entries:
-    """The demo01 fixture folder as {entry name: bytes}, README excluded."""
-    return {
-        p.relative_to(DEMO01).as_posix(): p.read_bytes()
-        for p in sorted(DEMO01.rglob("*"))
-        if p.is_file() and p.name != "README.md"
-    }
-
-
-def build_package(
-    path: Path,
-    entries: Entries | None = None,
-    *,
-    rename: Callable[[str], str] = lambda name: name,
-    extra: dict[str, bytes | str] | None = None,
-) -> Path:
-    """Zip entries (default: the demo01 fixture) the way an exporter would, renaming as asked."""
-    entries = dict(demo_entries() if entries is None else entries)
-    for name, data in (extra or {}).items():
-        entries[name] = data.encode() if isinstance(data, str) else data
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(rename(name), data)
-    return path
 
 
 def manifest_of(entries: Entries) -> dict:

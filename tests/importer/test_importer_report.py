@@ -5,7 +5,6 @@ mandatory dependency the package lacks, and work items get the references the ex
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,8 @@ from emulator.settings import Settings
 from emulator.solution.importer import REPORT_FILE, import_package
 from emulator.solution.loading import SolutionError, load_solution
 from tests.conftest import START, Api, client_token
-from tests.helpers.paths import FIXTURES
-from tests.importer.test_importer import WORKTYPE, build_package, demo_entries
+from tests.helpers.exports import REAL, WORKTYPE, Entries, build_package, demo_entries, real_entries
 
-REAL = FIXTURES / "official" / "forum2024-02-S3" / "export"
 ROLES_WITH_LOCATIONS = [
     "attorney",
     "client",
@@ -34,13 +31,6 @@ LOCATION_TYPES_STEP = "cebbb95e-f559-44d4-bca0-b11c00eb807f"  # the 'participant
 CORE_READ_STEP = "92352492-a339-4a31-aa15-b11c00eb807f"  # the 'core.read' permission
 PERSON = "1a000000-0000-4000-8000-0000000000a1"
 
-Entries = dict[str, bytes]
-
-
-def real_entries() -> Entries:
-    """The real export's files as {zip entry name: bytes}, exactly as the zip held them."""
-    return {p.relative_to(REAL).as_posix(): p.read_bytes() for p in sorted(REAL.rglob("*")) if p.is_file()}
-
 
 def without_steps(entries: Entries, *step_ids: str) -> Entries:
     """The export as if those steps had not been ticked: gone from ExportedSteps and from data/."""
@@ -53,16 +43,9 @@ def without_steps(entries: Entries, *step_ids: str) -> Entries:
     return out
 
 
-def zip_of(path: Path, entries: Entries) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return path
-
-
 @pytest.fixture
 def real_zip(tmp_path: Path) -> Path:
-    return zip_of(tmp_path / "export-Demo 01-2024-02-20T14_17_26.zip", real_entries())
+    return build_package(tmp_path / "export-Demo 01-2024-02-20T14_17_26.zip", real_entries())
 
 
 def serve(tmp_path: Path, solution: Path):
@@ -206,7 +189,7 @@ def test_report_of_the_whole_real_export_has_no_missing_dependency(real_zip: Pat
 
 def test_report_lists_each_missing_mandatory_dependency_once_with_who_needs_it(tmp_path: Path) -> None:
     entries = without_steps(real_entries(), LOCATION_TYPES_STEP, CORE_READ_STEP)
-    report = import_package(zip_of(tmp_path / "p.zip", entries), tmp_path / "s")
+    report = import_package(build_package(tmp_path / "p.zip", entries), tmp_path / "s")
 
     by_name = {(m.kind, m.name): m for m in report.missing}
     assert set(by_name) == {("option-set", "participant-location-types"), ("permission", "core.read")}

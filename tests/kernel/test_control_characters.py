@@ -7,9 +7,9 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.clio.test_clio_sync import CLIO, api_as, connect, expected_outcome
-from tests.clio.test_clio_sync import env as clio_env  # noqa: F401  (a fixture: an emulator with a fake Clio firm)
 from tests.conftest import events_of
+from tests.helpers.clio_sync import CLIO, api_as, connect, expected_outcome
+from tests.helpers.clio_sync import env as clio_env  # noqa: F401  (a fixture: an emulator with a fake Clio firm)
 
 TITLE = "a\u0000b"
 VALUE = "x\u0000y\u0007z"

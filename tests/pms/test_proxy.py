@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import httpx
 import pytest
@@ -15,58 +14,7 @@ from emulator.settings import Settings
 from emulator.solution.loading import SolutionError
 from smartplans.testing import solution_from_demo, trigger
 from tests.conftest import START, Api, client_token
-from tests.helpers.loopback import serving
-
-
-def recording_upstream():
-    app = Flask("upstream")
-    app.received = []  # type: ignore[attr-defined]
-    app.tokens = 0  # type: ignore[attr-defined]
-
-    @app.route("/oauth/token", methods=["POST"])
-    def token():
-        app.tokens += 1
-        return jsonify({"access_token": f"up-{app.tokens}", "token_type": "Bearer"})
-
-    @app.get("/api/suppliers")
-    def suppliers():
-        app.received.append({"path": "/api/suppliers", "headers": dict(request.headers)})
-        return jsonify({"suppliers": [{"supplierId": "S1", "name": "Land Registry", "category": "searches"}]})
-
-    @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
-    def anything(path):
-        app.received.append(
-            {
-                "method": request.method,
-                "path": "/" + path,
-                "query": request.query_string.decode(),
-                "headers": dict(request.headers),
-                "body": request.get_data(as_text=True),
-            }
-        )
-        if path == "slow":
-            time.sleep(1.0)
-        if path == "expire" and request.headers.get("Authorization") == "Bearer up-1":
-            return jsonify({"error": "expired"}), 401
-        return jsonify(
-            {"youSent": request.get_json(silent=True), "path": "/" + path}
-        ), 201 if request.method == "POST" else 200
-
-    return app
-
-
-def app_with(tmp_path, services: str):
-    root = solution_from_demo(tmp_path / "sol", toml=services)
-    app = create_app(Settings(data_dir=tmp_path / "d", solution=root, clock="virtual", clock_start=START))
-    return app, Api(app, client_token(app))
-
-
-@pytest.fixture
-def upstream():
-    app = recording_upstream()
-    with serving(app) as url:
-        app.url = url  # type: ignore[attr-defined]
-        yield app
+from tests.helpers.upstream import app_with, recording_upstream
 
 
 def test_forwards_and_injects_the_api_key_not_the_callers_token(tmp_path, upstream):

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import Api, user_token
-from tests.pms.test_proxy import app_with
+from tests.helpers.upstream import app_with
 
 FAULT = {"route": "/api/*", "status": 500}
 

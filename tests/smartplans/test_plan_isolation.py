@@ -12,15 +12,7 @@ from emulator.app import create_app
 from emulator.settings import Settings
 from smartplans.testing import solution_from_demo, trigger
 from tests.conftest import OPEN_MATTER, START, Api, client_token
-
-ORDINARY = """
-function main(ev, ctx, log) {
-  var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
-  ctx.reference = item.body.workItem.reference;
-  log.Information("ordinary " + ctx.reference);
-}
-return { main: main };
-"""
+from tests.helpers.isolation_plans import HOSTILE, ORDINARY
 
 
 @pytest.fixture
@@ -190,29 +182,6 @@ def test_a_plan_that_schedules_itself_forever_stops_at_its_step_limit(tmp_path, 
         assert em.smartplans.executions(None, None, "ordinary")[0]["state"] == "STOPPED"
     finally:
         em.close()
-
-
-HOSTILE = {
-    "a promise callback that never ends": "Promise.resolve().then(function () { for (;;) {} }); ctx.queued = true;",
-    "mini-racer's timer": "__timer_manager.setTimeout(function () { for (;;) {} }, 1);",
-    "Atomics.waitAsync": (
-        "var a = new Int32Array(new SharedArrayBuffer(4));"
-        " Atomics.waitAsync(a, 0, 0, 10).value.then(function () { for (;;) {} });"
-    ),
-    "a fake sharedo.http": (
-        "sharedo.http.get = function () {"
-        ' return {success: true, status: "OK", body: {workItem: {reference: "FAKE"}}}; };'
-    ),
-    "a broken JSON.stringify": 'JSON.stringify = function () { return "{"; }; JSON.parse = function () { return {}; };',
-    "a rebound global": 'sharedo = {http: {get: function () { return {body: {workItem: {reference: "FAKE"}}}; }}};',
-    "a polluted Object.prototype": (
-        "Object.prototype.toJSON = function () { return 'x'; }; Array.prototype.push = null;"
-        " delete Array.prototype.map; String.prototype.indexOf = function () { return 0; };"
-    ),
-    "buffers left on the global object": (
-        "for (var i = 0; i < 4; i++) globalThis['leak' + i] = new ArrayBuffer(8 << 20);"
-    ),
-}
 
 
 @pytest.mark.parametrize("what", list(HOSTILE))

@@ -16,7 +16,7 @@ import httpx
 
 from smartplans.testing import solution_from_demo, trigger
 from tests.conftest import OPEN_MATTER
-from tests.smartplans.test_plan_isolation import HOSTILE, ORDINARY
+from tests.helpers.isolation_plans import HOSTILE, ORDINARY
 
 READY = re.compile(r"ready on (http://127\.0\.0\.1:\d+)")
 MORE_HOSTILE = {

@@ -8,41 +8,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.helpers.web_support import sign_in_browser
+from tests.helpers.web_support import connect_clio_in_browser, importable, sign_in_browser
 
 WAIT_MS = 15_000
 
 
-def connect(page, base_url: str, decision: str = "Allow Access") -> None:
-    page.goto(f"{base_url}/settings/integrations")
-    page.click("#clio-connect")
-    page.wait_for_url(re.compile(r".*/oauth/authorize.*"))
-    assert "Allow Access" in page.content()
-    page.get_by_role("button", name=decision).click()
-    page.wait_for_load_state()
-
-
-def importable(operate, clio) -> dict:
-    """A fake matter the seed's rules import (attorney an Operate user, client with a mobile, mapped area and stage)."""
-    mapping = clio.mappings.get()
-    for matter in clio.fake.matters.values():
-        area = clio.fake.practice_areas.get((matter.get("practice_area") or {}).get("id"))
-        stage = clio.fake.matter_stages.get((matter.get("matter_stage") or {}).get("id"))
-        client = clio.fake.contacts[matter["client"]["id"]]
-        if (
-            area
-            and area["name"] in mapping["practiceAreas"]
-            and (stage is None or stage["name"] in mapping["stages"])
-            and matter.get("responsible_attorney")
-            and any(p["name"] == "Personal" for p in client["phone_numbers"])
-        ):
-            return matter
-    raise AssertionError("the fake firm has no importable matter")
-
-
 def test_an_administrator_connects_clio_and_syncs_one_case_then_all_cases(operate, harness_page, clio):
     page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
-    connect(page, harness_page.base_url)
+    connect_clio_in_browser(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     assert page.inner_text("#clio-firm") == "Harbourvale LLP"
     assert "Connected as Priya Shah" in page.inner_text("#clio-connected")
@@ -78,7 +51,7 @@ def test_an_administrator_connects_clio_and_syncs_one_case_then_all_cases(operat
 
 def test_deny_leaves_clio_unconnected_and_says_why(operate, harness_page, clio):
     page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
-    connect(page, harness_page.base_url, decision="Deny")
+    connect_clio_in_browser(page, harness_page.base_url, decision="Deny")
     assert "access was denied in Clio" in page.inner_text("body")
     page.goto(f"{harness_page.base_url}/settings/integrations")
     assert page.get_attribute("#clio", "data-state") == "not-connected"
@@ -97,7 +70,7 @@ def matter_runs(clio) -> int:
 
 def test_deny_returns_to_settings_integrations_with_the_reason(operate, harness_page, clio):
     page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
-    connect(page, harness_page.base_url, decision="Deny")
+    connect_clio_in_browser(page, harness_page.base_url, decision="Deny")
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")  # where Allow returns too
     assert "Clio is not connected: access was denied in Clio" in page.inner_text("#web-flash")
     assert page.get_attribute("#clio", "data-state") == "not-connected"
@@ -107,7 +80,7 @@ def test_deny_returns_to_settings_integrations_with_the_reason(operate, harness_
 
 def test_a_reload_after_individual_case_shows_the_result_again_and_syncs_nothing(operate, harness_page, clio):
     page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
-    connect(page, harness_page.base_url)
+    connect_clio_in_browser(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     matter = importable(operate, clio)
     page.click("#clio-sync summary")
@@ -129,7 +102,7 @@ def test_a_reload_after_individual_case_shows_the_result_again_and_syncs_nothing
 
 def test_a_matter_skipped_for_an_unmapped_stage_links_to_its_work_item(operate, harness_page, clio):
     page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
-    connect(page, harness_page.base_url)
+    connect_clio_in_browser(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     matter = next(
         m

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import web_support
-from tests.helpers.web_support import sign_in_browser
-from tests.web.test_web_clio import connect, importable
+from tests.helpers.web_support import connect_clio_in_browser, importable, sign_in_browser
 
 web_solution_dir = web_support.web_solution_dir  # the fixtures: every test here runs on that solution
 _use_web_solution = web_support._use_web_solution
@@ -94,7 +93,7 @@ def walk(operate, harness_page, clio_integration) -> Any:
     def integrations() -> None:
         sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
         if page.get_attribute("#clio", "data-state") != "connected":
-            connect(page, base)
+            connect_clio_in_browser(page, base)
             page.wait_for_url(f"{base}/settings/integrations")
         page.click("#clio-sync summary")
         page.fill("#clio-matter", str(importable(operate, clio_integration)["id"]))
@@ -186,7 +185,7 @@ def test_the_new_work_item_form_defaults_to_a_matter_type_not_invoice(operate, h
 
 def test_the_individual_case_result_is_a_modal_dialog_over_a_backdrop(operate, harness_page, clio):  # noqa: F811
     page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
-    connect(page, harness_page.base_url)
+    connect_clio_in_browser(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     page.click("#clio-sync summary")
     page.fill("#clio-matter", str(importable(operate, clio)["id"]))
@@ -209,7 +208,7 @@ def test_the_integrations_form_shows_its_whole_placeholder_labels_above_fields_a
 ):
     harness_page.page.set_viewport_size({"width": width, "height": height})
     page = sign_in_browser(harness_page, "priya.shah", "/settings/integrations")
-    connect(page, harness_page.base_url)
+    connect_clio_in_browser(page, harness_page.base_url)
     page.wait_for_url(f"{harness_page.base_url}/settings/integrations")
     principal = operate.emulator.identity.principal("demo-client", "priya.shah")
     clio.sync.sync_all(principal, "all")

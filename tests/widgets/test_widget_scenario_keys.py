@@ -11,7 +11,7 @@ import pytest
 
 from emulator.kernel.scenario_keys import MAX_KEYS, SCENARIO_HEADER, ScenarioKeys, new_key, valid_key
 from tests.conftest import Api
-from tests.pms.test_proxy import app_with, upstream  # noqa: F401  (a fixture)
+from tests.helpers.upstream import app_with, upstream  # noqa: F401  (a fixture)
 
 WIP = "OperateFinance.WipWidget"
 WIP_CALL = "/api/proxy/demo-pms/_/api/matters/PMS-260101/wip"

@@ -3,64 +3,23 @@ loopback port) after the commit, readable and downloadable over `/api/_emulator/
 
 from __future__ import annotations
 
-import email
 import shutil
 import socket
 from collections.abc import Iterator
-from email import policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from emulator.app import create_app
 from emulator.core import Emulator
 from emulator.outbox import DEFAULT_SENDER, MailConfigError, MailSettings, parse_mail
 from emulator.settings import Settings
-from emulator.solution.loading import SolutionError, demo_solution_path
+from emulator.solution.loading import SolutionError
 from tests.conftest import ENQUIRY_MATTER, OPEN_MATTER, START, Api, client_token
+from tests.helpers.mail import Collecting, Smtp, solution_with_mail, start_smtp
 
 CSV = 'matter,result,reason\r\n00042-Smith,created,\r\n00043-Müller,skipped,"no practice area ""Tax"""\r\n'
-
-
-class Collecting:
-    """An SMTP handler that keeps every envelope it is given."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Smtp:
-    def __init__(self, handler: Collecting, port: int) -> None:
-        self.handler, self.port = handler, port
-
-    @property
-    def received(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(e.original_content, policy=policy.default) for e in self.handler.envelopes]
-
-
-def start_smtp(handler: Collecting | None = None, **kw) -> tuple[Controller, Smtp]:
-    handler = handler or Collecting()
-    for _ in range(3):  # the free port may be taken between asking and binding: a bounded retry
-        port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, **kw)
-        try:
-            controller.start()
-        except OSError:
-            continue
-        return controller, Smtp(handler, port)
-    raise RuntimeError("no free loopback port for the SMTP server")
 
 
 @pytest.fixture
@@ -68,15 +27,6 @@ def smtp() -> Iterator[Smtp]:
     controller, server = start_smtp()
     yield server
     controller.stop()
-
-
-def solution_with_mail(tmp_path: Path, mail: str) -> Path:
-    """The demo solution with a [mail] table of its own."""
-    root = tmp_path / "solution"
-    shutil.copytree(demo_solution_path(), root)
-    with (root / "operate.toml").open("a", encoding="utf-8") as f:
-        f.write(f"\n[mail]\n{mail}\n")
-    return root
 
 
 def emulator_for(tmp_path: Path, mail: str) -> Emulator:

@@ -8,8 +8,8 @@ import pytest
 
 from emulator.app import create_app
 from emulator.settings import Settings
-from tests.clio.test_clio_sync import CLIO, api_as, connect
 from tests.conftest import START, Api, client_token, user_token
+from tests.helpers.clio_sync import CLIO, api_as, connect
 from tests.helpers.web_support import sign_in
 
 OUTBOX = "/api/_emulator/outbox"
