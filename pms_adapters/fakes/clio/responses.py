@@ -125,17 +125,21 @@ class ClioResponses:
         return self._list(collection, lambda r: True)
 
     def show_record(self, collection: str, record_id: int):
+        """GET of one record: 404 when missing, 304 for a matching If-None-Match or If-Modified-Since."""
         return self._one(collection, self.backend.find(collection, record_id))
 
     def create_record(self, collection: str):
+        """POST of a record: 201 with the record, as a show gives it."""
         record = CREATE[collection](self.backend, _data())
         return self._one(collection, record, conditional=False, status=201)
 
     def update_record(self, collection: str, record_id: int):
+        """PATCH of a record, guarded by If-Match: the changed record, as a show gives it."""
         record = UPDATE[collection](self.backend, record_id, _data(), request.headers.get("If-Match"))
         return self._one(collection, record, conditional=False)
 
     def delete_record(self, collection: str, record_id: int):
+        """DELETE of a record (each record's rules say what refuses it): 204, no body."""
         DELETE[collection](self.backend, record_id)
         return Response(status=204)
 
