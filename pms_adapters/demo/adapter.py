@@ -8,9 +8,10 @@ Transports are the seam; nothing is patched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -38,6 +39,7 @@ from ..base import (
 )
 
 CENT = Decimal("0.01")
+T = TypeVar("T")
 
 
 def _seg(value: str) -> str:
@@ -105,6 +107,17 @@ class DemoPmsAdapter:
                 return message
         return response.text[:300]
 
+    def _read(self, path: str, what: str, build: Callable[[Any], T], params: dict[str, str] | None = None) -> T:
+        """GET `path` and build the result from the answer (every read goes the same way)."""
+        _, data = self._call("GET", path, params=params)
+        return self._shape(data, what, build)
+
+    def _write(self, method: str, path: str, body: dict[str, Any], what: str, build: Callable[[Any, bool], T]) -> T:
+        """Send `body` (fields left None are not sent) and build the result; `build` is told whether the PMS made
+        a new record (201) or answered with the one an earlier send made (the writes are idempotent)."""
+        status, data = self._call(method, path, _drop_none(body))
+        return self._shape(data, what, lambda d: build(d, status == 201))
+
     @staticmethod
     def _shape(data: Any, what: str, build: Any) -> Any:
         """Turn a JSON answer into a result; a missing or wrong field is the PMS's fault (502).
@@ -122,29 +135,24 @@ class DemoPmsAdapter:
     # --- matters -----------------------------------------------------------------------------
 
     def open_matter(self, matter: MatterInception) -> MatterRef:
-        status, data = self._call(
-            "POST",
-            "/api/matters",
-            _drop_none(
-                {
-                    "operateId": matter.operate_id,
-                    "title": matter.title,
-                    "clientName": matter.client_name,
-                    "clientId": matter.client_id,
-                    "feeEarner": matter.fee_earner,
-                    "billingArrangements": matter.billing_arrangements,
-                    "priority": matter.priority,
-                    "confidential": matter.confidential,
-                    "estimatedFees": _num(matter.estimated_fees),
-                }
-            ),
+        body = {
+            "operateId": matter.operate_id,
+            "title": matter.title,
+            "clientName": matter.client_name,
+            "clientId": matter.client_id,
+            "feeEarner": matter.fee_earner,
+            "billingArrangements": matter.billing_arrangements,
+            "priority": matter.priority,
+            "confidential": matter.confidential,
+            "estimatedFees": _num(matter.estimated_fees),
+        }
+        return self._write(
+            "POST", "/api/matters", body, "matter", lambda d, created: MatterRef(d["pmsReference"], created)
         )
-        return self._shape(data, "matter", lambda d: MatterRef(pms_reference=d["pmsReference"], created=status == 201))
 
     def get_matter(self, pms_reference: str) -> PmsMatter:
-        _, data = self._call("GET", f"/api/matters/{_seg(pms_reference)}")
-        return self._shape(
-            data,
+        return self._read(
+            f"/api/matters/{_seg(pms_reference)}",
             "matter",
             lambda d: PmsMatter(
                 pms_reference=d["pmsReference"],
@@ -162,28 +170,23 @@ class DemoPmsAdapter:
     # --- disbursements -----------------------------------------------------------------------
 
     def send_disbursement(self, pms_reference: str, payment: PaymentRequest) -> DisbursementResult:
-        status, data = self._call(
-            "POST",
-            f"/api/matters/{_seg(pms_reference)}/disbursements",
-            _drop_none(
-                {
-                    "operatePaymentRequestId": payment.operate_payment_request_id,
-                    "amount": _num(payment.amount),
-                    "vatAmount": _num(payment.vat_amount),
-                    "currency": payment.currency,
-                    "description": payment.description,
-                    "supplierId": payment.supplier_id,
-                    "supplierInvoiceReference": payment.supplier_invoice_reference,
-                    "feeEarner": payment.fee_earner,
-                    "incurredDate": payment.incurred_date.isoformat() if payment.incurred_date else None,
-                }
-            ),
-        )
-        return self._shape(data, "disbursement", lambda d: self._disbursement(d, created=status == 201))
+        body = {
+            "operatePaymentRequestId": payment.operate_payment_request_id,
+            "amount": _num(payment.amount),
+            "vatAmount": _num(payment.vat_amount),
+            "currency": payment.currency,
+            "description": payment.description,
+            "supplierId": payment.supplier_id,
+            "supplierInvoiceReference": payment.supplier_invoice_reference,
+            "feeEarner": payment.fee_earner,
+            "incurredDate": payment.incurred_date.isoformat() if payment.incurred_date else None,
+        }
+        path = f"/api/matters/{_seg(pms_reference)}/disbursements"
+        return self._write("POST", path, body, "disbursement", self._disbursement)
 
     def get_disbursement(self, disbursement_id: str) -> DisbursementResult:
-        _, data = self._call("GET", f"/api/disbursements/{_seg(disbursement_id)}")
-        return self._shape(data, "disbursement", lambda d: self._disbursement(d, created=False))
+        path = f"/api/disbursements/{_seg(disbursement_id)}"
+        return self._read(path, "disbursement", lambda d: self._disbursement(d, created=False))
 
     @staticmethod
     def _disbursement(d: dict[str, Any], created: bool) -> DisbursementResult:
@@ -198,54 +201,45 @@ class DemoPmsAdapter:
     # --- time --------------------------------------------------------------------------------
 
     def send_time_entry(self, pms_reference: str, entry: TimeEntry) -> TimeEntryResult:
-        status, data = self._call(
+        body = {
+            "operateTimeEntryId": entry.operate_time_entry_id,
+            "feeEarner": entry.fee_earner,
+            "minutes": entry.minutes,
+            "date": entry.work_date.isoformat() if entry.work_date else None,
+            "narrative": entry.narrative or None,
+            "activityCode": entry.activity_code,
+        }
+        return self._write(
             "POST",
             f"/api/matters/{_seg(pms_reference)}/time",
-            _drop_none(
-                {
-                    "operateTimeEntryId": entry.operate_time_entry_id,
-                    "feeEarner": entry.fee_earner,
-                    "minutes": entry.minutes,
-                    "date": entry.work_date.isoformat() if entry.work_date else None,
-                    "narrative": entry.narrative or None,
-                    "activityCode": entry.activity_code,
-                }
-            ),
-        )
-        return self._shape(
-            data,
+            body,
             "time entry",
-            lambda d: TimeEntryResult(time_entry_id=d["timeEntryId"], value=_money(d["value"]), created=status == 201),
+            lambda d, created: TimeEntryResult(d["timeEntryId"], _money(d["value"]), created),
         )
 
     # --- invoices ----------------------------------------------------------------------------
 
     def send_invoice(self, pms_reference: str, invoice: InvoiceDetails) -> InvoiceResult:
-        status, data = self._call(
-            "POST",
-            f"/api/matters/{_seg(pms_reference)}/invoices",
-            _drop_none(
-                {
-                    "operateInvoiceId": invoice.operate_invoice_id,
-                    "netAmount": _num(invoice.net_amount),
-                    "vatAmount": _num(invoice.vat_amount),
-                    "issuedDate": invoice.issued_date.isoformat() if invoice.issued_date else None,
-                    "dueDate": invoice.due_date.isoformat() if invoice.due_date else None,
-                    "narrative": invoice.narrative or None,
-                    "status": invoice.status,
-                    "billWip": invoice.bill_wip,
-                }
-            ),
-        )
-        return self._shape(data, "invoice", lambda d: self._invoice(d, created=status == 201))
+        body = {
+            "operateInvoiceId": invoice.operate_invoice_id,
+            "netAmount": _num(invoice.net_amount),
+            "vatAmount": _num(invoice.vat_amount),
+            "issuedDate": invoice.issued_date.isoformat() if invoice.issued_date else None,
+            "dueDate": invoice.due_date.isoformat() if invoice.due_date else None,
+            "narrative": invoice.narrative or None,
+            "status": invoice.status,
+            "billWip": invoice.bill_wip,
+        }
+        return self._write("POST", f"/api/matters/{_seg(pms_reference)}/invoices", body, "invoice", self._invoice)
 
     def update_invoice_status(self, invoice_id: str, status: str, amount_paid: Decimal | None = None) -> InvoiceResult:
-        _, data = self._call(
+        return self._write(
             "PUT",
             f"/api/invoices/{_seg(invoice_id)}/status",
-            _drop_none({"status": status, "amountPaid": _num(amount_paid)}),
+            {"status": status, "amountPaid": _num(amount_paid)},
+            "invoice",
+            lambda d, _created: self._invoice(d, created=False),
         )
-        return self._shape(data, "invoice", lambda d: self._invoice(d, created=False))
 
     @staticmethod
     def _invoice(d: dict[str, Any], created: bool) -> InvoiceResult:
@@ -262,9 +256,8 @@ class DemoPmsAdapter:
     # --- reports -----------------------------------------------------------------------------
 
     def wip(self, pms_reference: str) -> Wip:
-        _, data = self._call("GET", f"/api/matters/{_seg(pms_reference)}/wip")
-        return self._shape(
-            data,
+        return self._read(
+            f"/api/matters/{_seg(pms_reference)}/wip",
             "WIP",
             lambda d: Wip(
                 pms_reference=d["pmsReference"],
@@ -293,7 +286,6 @@ class DemoPmsAdapter:
 
     def _aged(self, path: str, as_of: datetime | None, detail: bool) -> AgedDebt:
         params = _drop_none({"asOf": iso(as_of) if as_of else None, "detail": "true" if detail else None})
-        _, data = self._call("GET", path, params=params or None)
 
         def build(d: dict[str, Any]) -> AgedDebt:
             buckets = {row["label"]: row for row in d["buckets"]}
@@ -325,12 +317,11 @@ class DemoPmsAdapter:
                 ),
             )
 
-        return self._shape(data, "aged debt", build)
+        return self._read(path, "aged debt", build, params=params or None)
 
     def actual_fees(self, pms_reference: str) -> ActualFees:
-        _, data = self._call("GET", f"/api/matters/{_seg(pms_reference)}/actual-fees")
-        return self._shape(
-            data,
+        return self._read(
+            f"/api/matters/{_seg(pms_reference)}/actual-fees",
             "actual fees",
             lambda d: ActualFees(
                 pms_reference=d["pmsReference"],
@@ -342,9 +333,8 @@ class DemoPmsAdapter:
         )
 
     def suppliers(self) -> list[Supplier]:
-        _, data = self._call("GET", "/api/suppliers")
-        return self._shape(
-            data,
+        return self._read(
+            "/api/suppliers",
             "supplier list",
             lambda d: [
                 Supplier(

@@ -37,7 +37,7 @@ def create_app(
     app.extensions["fake_clio"] = backend
     responses = ClioResponses(backend)
     for rule, methods, name in URL_RULES:
-        view = getattr(responses, name)
+        view = responses.view(name)
         app.add_url_rule(rule, endpoint=name, view_func=view, methods=list(methods))
         if rule.startswith(API):
             app.add_url_rule(rule + ".json", endpoint=name + "_json", view_func=view, methods=list(methods))

@@ -20,6 +20,7 @@ the choice is marked [inferred].
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,6 +88,9 @@ __all__ = [
     "Token",
     "Switches",
 ]
+
+
+Changer = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]  # a PATCH's rules: record, data -> changed copy
 
 
 class ClioBackend(OAuthSide, MatterRecords, BillingRecords, CommunicationRecords):
@@ -174,6 +178,26 @@ class ClioBackend(OAuthSide, MatterRecords, BillingRecords, CommunicationRecords
         record["etag"] = seed.etag_of(record)
         self.collection(collection)[record["id"]] = record
         self.webhooks.changed(collection, event or ("updated" if before is not None else "created"), before, record)
+
+    def _insert(self, collection: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """A create: the record `make` builds and checks is saved under the one lock, so no other write comes
+        between its checks and its save."""
+        with self.lock:
+            record = make()
+            self._save(collection, record, None)
+            return record
+
+    def _patch(
+        self, collection: str, record_id: int, data: dict[str, Any], if_match: str | None, name: str, change: Changer
+    ) -> dict[str, Any]:
+        """Every PATCH the same way (§3.5): under the one lock the record is found (404), `If-Match` is checked
+        (412), `change` makes its copy changed as `data` says (or refuses, 422), and that copy is saved."""
+        with self.lock:
+            record = self.find(collection, record_id)
+            self._if_match(record, if_match, name)
+            changed = change(record, data)
+            self._save(collection, changed, record)
+            return changed
 
     def find(self, name: str, record_id: int) -> dict[str, Any]:
         record = self.collection(name).get(record_id)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import format_datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +27,39 @@ MATTER_STATUSES = ("open", "pending", "closed")
 MAX_BILLABLE_LIMIT = 1000  # §3.3: /billable_matters.json allows up to 1000 a page
 MAX_USERS_LIMIT = 2000  # Clio's document: the users list's limit "can range between 1 and 2000"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+# How the generic views reach each record's writes on the backend: the record methods differ in what they take
+# (the signed-in user who creates, the host an upload URL is built on; a document's update completes its upload
+# and takes no If-Match), so each is adapted here, once.
+Created = Callable[[ClioBackend, dict[str, Any]], dict[str, Any]]
+Updated = Callable[[ClioBackend, int, dict[str, Any], str | None], dict[str, Any]]
+CREATE: dict[str, Created] = {
+    "contacts": lambda backend, data: backend.create_contact(data),
+    "matters": lambda backend, data: backend.create_matter(data, g.token.user_id),
+    "activities": lambda backend, data: backend.create_activity(data, g.token.user_id),
+    "communications": lambda backend, data: backend.create_communication(data, g.token.user_id),
+    "documents": lambda backend, data: backend.create_document(data, g.token.user_id, request.host_url.rstrip("/")),
+    "webhooks": lambda backend, data: backend.create_webhook(data, g.token.user_id),
+}
+UPDATE: dict[str, Updated] = {
+    "contacts": ClioBackend.update_contact,
+    "matters": ClioBackend.update_matter,
+    "activities": ClioBackend.update_activity,
+    "bills": ClioBackend.patch_bill,
+    "communications": ClioBackend.update_communication,
+    "documents": lambda backend, record_id, data, _if_match: backend.complete_upload(record_id, data),
+    "webhooks": ClioBackend.update_webhook,
+}
+DELETE: dict[str, Callable[[ClioBackend, int], None]] = {
+    "contacts": ClioBackend.delete_contact,
+    "matters": ClioBackend.delete_matter,
+    "activities": ClioBackend.delete_activity,
+    "bills": ClioBackend.delete_bill,
+    "communications": ClioBackend.delete_communication,
+    "documents": ClioBackend.trash_document,
+    "webhooks": ClioBackend.delete_webhook,
+}
 
 
 class ClioResponses:
@@ -78,42 +113,46 @@ class ClioResponses:
         self.backend.deauthorize(token)
         return Response(status=200)
 
-    # -- API --------------------------------------------------------------------------------------
+    # -- API: the generic record views (`method:collection` in urls.py) ------------------------------
+    def view(self, name: str) -> Callable[..., Any]:
+        """The view a route names: `list_matters` is the method of that name, `show_record:matters` the generic
+        `show_record` bound to the `matters` collection."""
+        method, _, collection = name.partition(":")
+        return partial(getattr(self, method), collection) if collection else getattr(self, name)
+
+    def list_records(self, collection: str):
+        """A list with no filters of its own (those of every list still apply)."""
+        return self._list(collection, lambda r: True)
+
+    def show_record(self, collection: str, record_id: int):
+        """GET of one record: 404 when missing, 304 for a matching If-None-Match or If-Modified-Since."""
+        return self._one(collection, self.backend.find(collection, record_id))
+
+    def create_record(self, collection: str):
+        """POST of a record: 201 with the record, as a show gives it."""
+        record = CREATE[collection](self.backend, _data())
+        return self._one(collection, record, conditional=False, status=201)
+
+    def update_record(self, collection: str, record_id: int):
+        """PATCH of a record, guarded by If-Match: the changed record, as a show gives it."""
+        record = UPDATE[collection](self.backend, record_id, _data(), request.headers.get("If-Match"))
+        return self._one(collection, record, conditional=False)
+
+    def delete_record(self, collection: str, record_id: int):
+        """DELETE of a record (each record's rules say what refuses it): 204, no body."""
+        DELETE[collection](self.backend, record_id)
+        return Response(status=204)
+
+    # -- API: the views of their own ------------------------------------------------------------------
     def who_am_i(self):
         return self._one("users", self.backend.who_am_i(g.token))
 
     def list_users(self):
         return self._list("users", lambda r: True, max_limit=MAX_USERS_LIMIT)
 
-    def show_user(self, record_id: int):
-        return self._one("users", self.backend.find("users", record_id))
-
-    def list_practice_areas(self):
-        return self._list("practice_areas", lambda r: True)
-
-    def show_practice_area(self, record_id: int):
-        return self._one("practice_areas", self.backend.find("practice_areas", record_id))
-
     def list_matter_stages(self):
         area = _int_param("practice_area_id")
         return self._list("matter_stages", lambda r: area is None or r["practice_area_id"] == str(area))
-
-    def list_contacts(self):
-        return self._list("contacts", lambda r: True)
-
-    def show_contact(self, record_id: int):
-        return self._one("contacts", self.backend.find("contacts", record_id))
-
-    def create_contact(self):
-        return self._one("contacts", self.backend.create_contact(_data()), conditional=False, status=201)
-
-    def update_contact(self, record_id: int):
-        record = self.backend.update_contact(record_id, _data(), request.headers.get("If-Match"))
-        return self._one("contacts", record, conditional=False)
-
-    def delete_contact(self, record_id: int):
-        self.backend.delete_contact(record_id)
-        return Response(status=204)
 
     def list_matters(self):
         statuses = _list_param("status", MATTER_STATUSES)
@@ -137,21 +176,6 @@ class ClioResponses:
 
         return self._list("matters", keep)
 
-    def show_matter(self, record_id: int):
-        return self._one("matters", self.backend.find("matters", record_id))
-
-    def create_matter(self):
-        record = self.backend.create_matter(_data(), g.token.user_id)
-        return self._one("matters", record, conditional=False, status=201)
-
-    def delete_matter(self, record_id: int):
-        self.backend.delete_matter(record_id)
-        return Response(status=204)
-
-    def update_matter(self, record_id: int):
-        record = self.backend.update_matter(record_id, _data(), request.headers.get("If-Match"))
-        return self._one("matters", record, conditional=False)
-
     def list_activities(self):
         matter, user = _int_param("matter_id"), _int_param("user_id")
         kind = _one_of("type", ("TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"))
@@ -170,21 +194,6 @@ class ClioResponses:
             )
 
         return self._list("activities", keep)
-
-    def create_activity(self):
-        record = self.backend.create_activity(_data(), g.token.user_id)
-        return self._one("activities", record, conditional=False, status=201)
-
-    def show_activity(self, record_id: int):
-        return self._one("activities", self.backend.find("activities", record_id))
-
-    def update_activity(self, record_id: int):
-        record = self.backend.update_activity(record_id, _data(), request.headers.get("If-Match"))
-        return self._one("activities", record, conditional=False)
-
-    def delete_activity(self, record_id: int):
-        self.backend.delete_activity(record_id)
-        return Response(status=204)
 
     def list_billable_matters(self):
         matter, client = _int_param("matter_id"), _int_param("client_id")
@@ -208,37 +217,11 @@ class ClioResponses:
             ),
         )
 
-    def show_bill(self, record_id: int):
-        return self._one("bills", self.backend.find("bills", record_id))
-
-    def update_bill(self, record_id: int):
-        record = self.backend.patch_bill(record_id, _data(), request.headers.get("If-Match"))
-        return self._one("bills", record, conditional=False)
-
-    def delete_bill(self, record_id: int):
-        self.backend.delete_bill(record_id)
-        return Response(status=204)
-
     def list_communications(self):
         matter = _int_param("matter_id")
         return self._list(
             "communications", lambda r: (matter is None or (r["matter"] or {}).get("id") == matter) and _has_property(r)
         )
-
-    def show_communication(self, record_id: int):
-        return self._one("communications", self.backend.find("communications", record_id))
-
-    def create_communication(self):
-        record = self.backend.create_communication(_data(), g.token.user_id)
-        return self._one("communications", record, conditional=False, status=201)
-
-    def update_communication(self, record_id: int):
-        record = self.backend.update_communication(record_id, _data(), request.headers.get("If-Match"))
-        return self._one("communications", record, conditional=False)
-
-    def delete_communication(self, record_id: int):
-        self.backend.delete_communication(record_id)
-        return Response(status=204)
 
     def list_documents(self):
         matter = _int_param("matter_id")
@@ -253,20 +236,6 @@ class ClioResponses:
                 and _has_property(r)
             ),
         )
-
-    def show_document(self, record_id: int):
-        return self._one("documents", self.backend.find("documents", record_id))
-
-    def create_document(self):
-        record = self.backend.create_document(_data(), g.token.user_id, request.host_url.rstrip("/"))
-        return self._one("documents", record, conditional=False, status=201)
-
-    def update_document(self, record_id: int):
-        return self._one("documents", self.backend.complete_upload(record_id, _data()), conditional=False)
-
-    def delete_document(self, record_id: int):
-        self.backend.trash_document(record_id)
-        return Response(status=204)
 
     def download_document(self, record_id: int):
         self.backend.download(record_id)  # 404 unless there are bytes to give
@@ -286,24 +255,6 @@ class ClioResponses:
         return Response(
             data, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )
-
-    def list_webhooks(self):
-        return self._list("webhooks", lambda r: True)
-
-    def show_webhook(self, record_id: int):
-        return self._one("webhooks", self.backend.find("webhooks", record_id))
-
-    def create_webhook(self):
-        record = self.backend.create_webhook(_data(), g.token.user_id)
-        return self._one("webhooks", record, conditional=False, status=201)
-
-    def update_webhook(self, record_id: int):
-        record = self.backend.update_webhook(record_id, _data(), request.headers.get("If-Match"))
-        return self._one("webhooks", record, conditional=False)
-
-    def delete_webhook(self, record_id: int):
-        self.backend.delete_webhook(record_id)
-        return Response(status=204)
 
     def activate_webhook(self, record_id: int):
         """[inferred] The answer: the webhook, as a show gives it (the document does not describe this route)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator.kernel.clock import Clock, iso
 from emulator.kernel.scenario_keys import ScenarioKeys
@@ -96,6 +96,9 @@ __all__ = [
     "Fault",
     "route_pattern",
 ]
+
+
+Record = TypeVar("Record", TimeEntry, Disbursement, Invoice, Supplier, Matter)  # the records kept by id
 
 
 class DemoPmsBackend(FaultBook, MatterBook, SupplierBook, WorkBook, InvoiceBook, FigureBook):
@@ -278,6 +281,54 @@ class DemoPmsBackend(FaultBook, MatterBook, SupplierBook, WorkBook, InvoiceBook,
         limit = self.limits[kind]
         if len(table) >= limit:
             raise DemoPmsError(507, f"the demo PMS holds at most {limit} {kind}; POST /_fake/reset to start again")
+
+    # --- the plumbing every book uses for its time entries, disbursements, invoices and suppliers ----------
+
+    def _found(self, table: dict[str, Record], key: str, missing: str) -> Record:
+        """A record by its id, or a 404 saying `missing` (each book words it its own way)."""
+        with self._lock:
+            found = table.get(key)
+        if found is None:
+            raise DemoPmsError(404, missing)
+        return found
+
+    def _of_matter(self, by_matter: dict[str, list[Record]], reference: str) -> list[Record]:
+        """A matter's time entries, disbursements or invoices, as a copy (404 for a matter the PMS does not have)."""
+        with self._lock:
+            self.get_matter(reference)
+            return list(by_matter[reference])
+
+    def _posted_before(
+        self, by_operate: dict[str, str], table: dict[str, Record], operate_id: str, reference: str, field_name: str
+    ) -> Record | None:
+        """What an earlier post of this Operate id made (so posting it again is idempotent), None the first time;
+        409 when it was posted to another matter."""
+        existing = by_operate.get(operate_id)
+        if not existing:
+            return None
+        record = table[existing]
+        if record.reference != reference:
+            raise DemoPmsError(
+                409,
+                f"{field_name} {operate_id!r} was already posted to matter {record.reference}, not {reference}",
+                field_name,
+            )
+        return record
+
+    @staticmethod
+    def _file(
+        record: Record,
+        record_id: str,
+        table: dict[str, Record],
+        by_matter: dict[str, list[Record]],
+        by_operate: dict[str, str],
+    ) -> None:
+        """A new time entry, disbursement or invoice in the books: by its id, on its matter's list, and by its
+        Operate id (what `_posted_before` finds)."""
+        table[record_id] = record
+        by_matter[record.reference].append(record)
+        if record.operate_id:
+            by_operate[record.operate_id] = record_id
 
     # --- snapshots for the HTTP layer (taken under the lock, so no dict changes while it is walked) --------
 

@@ -26,10 +26,7 @@ class BillingRecords:
     def create_activity(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         """§9: a TimeEntry (`quantity` in seconds, `price` the hourly rate, by default the user's) or an
         ExpenseEntry (`price` the amount, `quantity` 1 unless given); `type` and `date` are required."""
-        with self.lock:
-            record = self._activity(data, user_id)
-            self._save("activities", record, None)
-            return record
+        return self._insert("activities", lambda: self._activity(data, user_id))
 
     def _activity(self, data: dict[str, Any], user_id: int, record_id: int | None = None) -> dict[str, Any]:
         """An activity as `data` describes it, checked (a create, or an update's merged fields)."""
@@ -92,21 +89,19 @@ class BillingRecords:
     def update_activity(self, activity_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """PATCH /activities/{id}: the fields a create takes; a billed activity cannot change [inferred: 422]."""
         _only(data, ACTIVITY_FIELDS, "activity", "an activity")
-        with self.lock:
-            activity = self.find("activities", activity_id)
-            self._if_match(activity, if_match, "activity")
-            if activity["billed"]:
-                raise ClioError(422, f"Activity {activity_id} is on a bill and cannot be changed", "ValidationError")
-            merged = {
-                "type": activity["type"], "date": activity["date"], "note": activity["note"],
-                "non_billable": activity["non_billable"], "matter": activity["matter"], "user": activity["user"],
-                "quantity": activity["quantity"], "price": activity["price"],
-            }  # fmt: skip
-            merged.update({k: v for k, v in data.items() if k in merged and v is not None})
-            made = self._activity(merged, activity["user"]["id"], activity["id"])
-            changed = dict(activity, **{k: v for k, v in made.items() if k not in ("id", "created_at")})
-            self._save("activities", changed, activity)
-            return changed
+        return self._patch("activities", activity_id, data, if_match, "activity", self._changed_activity)
+
+    def _changed_activity(self, activity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        if activity["billed"]:
+            raise ClioError(422, f"Activity {activity['id']} is on a bill and cannot be changed", "ValidationError")
+        merged = {
+            "type": activity["type"], "date": activity["date"], "note": activity["note"],
+            "non_billable": activity["non_billable"], "matter": activity["matter"], "user": activity["user"],
+            "quantity": activity["quantity"], "price": activity["price"],
+        }  # fmt: skip
+        merged.update({k: v for k, v in data.items() if k in merged and v is not None})
+        made = self._activity(merged, activity["user"]["id"], activity["id"])
+        return dict(activity, **{k: v for k, v in made.items() if k not in ("id", "created_at")})
 
     def delete_activity(self, activity_id: int) -> None:
         """DELETE /activities/{id}: [inferred] one on a bill cannot be deleted (403)."""

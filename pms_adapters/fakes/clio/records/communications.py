@@ -24,10 +24,7 @@ class CommunicationRecords:
 
     def create_communication(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         """§7: subject, body, type and received_at are required; senders and receivers are `{id, type}`."""
-        with self.lock:
-            record = self._communication(data, user_id)
-            self._save("communications", record, None)
-            return record
+        return self._insert("communications", lambda: self._communication(data, user_id))
 
     def _communication(self, data: dict[str, Any], user_id: int, record_id: int | None = None) -> dict[str, Any]:
         """A communication as `data` describes it, checked (a create, or an update's merged fields)."""
@@ -88,20 +85,21 @@ class CommunicationRecords:
     def update_communication(self, communication_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """PATCH /communications/{id}: what a create takes, each optional."""
         _only(data, COMMUNICATION_FIELDS, "communication", "a communication")
-        with self.lock:
-            communication = self.find("communications", communication_id)
-            self._if_match(communication, if_match, "communication")
-            merged = {k: communication[k] for k in ("subject", "body", "type", "received_at", "matter")}
-            merged.update({k: v for k, v in data.items() if k in merged and v is not None})
-            for side in ("senders", "receivers", "external_properties"):
-                if data.get(side) is not None:
-                    merged[side] = data[side]
-            made = self._communication(merged, communication["user"]["id"], communication_id)
-            changed = dict(communication)
-            changed.update({k: v for k, v in made.items() if k in merged or k == "date"})
-            changed["updated_at"] = seed.stamp(self.clock.now())
-            self._save("communications", changed, communication)
-            return changed
+        return self._patch(
+            "communications", communication_id, data, if_match, "communication", self._changed_communication
+        )
+
+    def _changed_communication(self, communication: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        merged = {k: communication[k] for k in ("subject", "body", "type", "received_at", "matter")}
+        merged.update({k: v for k, v in data.items() if k in merged and v is not None})
+        for side in ("senders", "receivers", "external_properties"):
+            if data.get(side) is not None:
+                merged[side] = data[side]
+        made = self._communication(merged, communication["user"]["id"], communication["id"])
+        changed = dict(communication)
+        changed.update({k: v for k, v in made.items() if k in merged or k == "date"})
+        changed["updated_at"] = seed.stamp(self.clock.now())
+        return changed
 
     def delete_communication(self, communication_id: int) -> None:
         with self.lock:

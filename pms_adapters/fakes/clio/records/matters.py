@@ -30,40 +30,38 @@ class MatterRecords:
         """§4.5: status in lowercase, stage of the matter's practice area [inferred: 422 otherwise],
         description; `If-Match` guards it (412). etag and updated_at move on every change."""
         _only(data, ("status", "matter_stage", "description"), "matter", "a matter's update")
-        with self.lock:
-            matter = self.find("matters", matter_id)
-            if if_match is not None and if_match != matter["etag"]:
-                raise ClioError(412, "the matter has changed since that ETag", "PreconditionFailed")
-            now = self.clock.now()
-            changed = dict(matter)
-            if "status" in data:
-                status = data["status"]
-                if status not in ("open", "pending", "closed"):
-                    raise ClioError(422, "status must be one of open, pending, closed", "ValidationError")
-                changed["status"] = status.capitalize()
-                date_field = {"open": "open_date", "pending": "pending_date", "closed": "close_date"}[status]
-                changed[date_field] = changed.get(date_field) or now.date().isoformat()  # [inferred]
-            if "matter_stage" in data:
-                stage = data["matter_stage"]
-                if stage is None:
-                    changed["matter_stage"] = None
-                else:
-                    stage_id = stage.get("id") if isinstance(stage, dict) else None
-                    found = self.matter_stages.get(stage_id) if isinstance(stage_id, int) else None
-                    area = (matter.get("practice_area") or {}).get("id")
-                    if found is None:
-                        raise ClioError(422, f"matter_stage {stage_id!r} does not exist", "ValidationError")
-                    if str(area) != str(found["practice_area_id"]):
-                        raise ClioError(422, "matter_stage belongs to another practice area", "ValidationError")
-                    changed["matter_stage"] = {"id": found["id"]}
-                changed["matter_stage_updated_at"] = seed.stamp(now)
-            if "description" in data:
-                if not isinstance(data["description"], str) or not data["description"].strip():
-                    raise ClioError(422, "description can't be blank", "ValidationError")
-                changed["description"] = data["description"]
-            changed["updated_at"] = seed.stamp(now)
-            self._save("matters", changed, matter)
-            return changed
+        return self._patch("matters", matter_id, data, if_match, "matter", self._changed_matter)
+
+    def _changed_matter(self, matter: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.now()
+        changed = dict(matter)
+        if "status" in data:
+            status = data["status"]
+            if status not in ("open", "pending", "closed"):
+                raise ClioError(422, "status must be one of open, pending, closed", "ValidationError")
+            changed["status"] = status.capitalize()
+            date_field = {"open": "open_date", "pending": "pending_date", "closed": "close_date"}[status]
+            changed[date_field] = changed.get(date_field) or now.date().isoformat()  # [inferred]
+        if "matter_stage" in data:
+            stage = data["matter_stage"]
+            if stage is None:
+                changed["matter_stage"] = None
+            else:
+                stage_id = stage.get("id") if isinstance(stage, dict) else None
+                found = self.matter_stages.get(stage_id) if isinstance(stage_id, int) else None
+                area = (matter.get("practice_area") or {}).get("id")
+                if found is None:
+                    raise ClioError(422, f"matter_stage {stage_id!r} does not exist", "ValidationError")
+                if str(area) != str(found["practice_area_id"]):
+                    raise ClioError(422, "matter_stage belongs to another practice area", "ValidationError")
+                changed["matter_stage"] = {"id": found["id"]}
+            changed["matter_stage_updated_at"] = seed.stamp(now)
+        if "description" in data:
+            if not isinstance(data["description"], str) or not data["description"].strip():
+                raise ClioError(422, "description can't be blank", "ValidationError")
+            changed["description"] = data["description"]
+        changed["updated_at"] = seed.stamp(now)
+        return changed
 
     def create_matter(self, data: dict[str, Any], user_id: int) -> dict[str, Any]:
         """POST /matters: `client{id}` and `description` are required (the document's create body); `status`
@@ -170,21 +168,20 @@ class MatterRecords:
 
     def update_contact(self, contact_id: int, data: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         _only(data, CONTACT_FIELDS, "contact", "a contact")
-        with self.lock:
-            contact = self.find("contacts", contact_id)
-            self._if_match(contact, if_match, "contact")
-            changed = copy.deepcopy(contact)
-            now = seed.stamp(self.clock.now())
-            if data.get("type") is not None:
-                if data["type"] not in ("Person", "Company"):
-                    raise ClioError(422, "data.type must be Person or Company", "ValidationError")
-                changed["type"] = data["type"]
-            if data.get("name") is not None:
-                changed["name"] = _text(data, "name", required=True)
-            self._contact_fields(changed, data, now)
-            changed["updated_at"] = now
-            self._save("contacts", changed, contact)
-            return changed
+        return self._patch("contacts", contact_id, data, if_match, "contact", self._changed_contact)
+
+    def _changed_contact(self, contact: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        changed = copy.deepcopy(contact)
+        now = seed.stamp(self.clock.now())
+        if data.get("type") is not None:
+            if data["type"] not in ("Person", "Company"):
+                raise ClioError(422, "data.type must be Person or Company", "ValidationError")
+            changed["type"] = data["type"]
+        if data.get("name") is not None:
+            changed["name"] = _text(data, "name", required=True)
+        self._contact_fields(changed, data, now)
+        changed["updated_at"] = now
+        return changed
 
     def _contact_fields(self, record: dict[str, Any], data: dict[str, Any], now: str) -> None:
         """A person's names, and the phone numbers and e-mail addresses a create or update sends (others the

@@ -32,10 +32,7 @@ class InvoiceBook:
     def _store_invoice(self, invoice: Invoice) -> None:
         invoice.due_ordinal = invoice.due_date.toordinal()
         invoice.outstanding = invoice.gross - invoice.paid
-        self.invoices[invoice.invoice_id] = invoice
-        self._matter_invoices[invoice.reference].append(invoice)
-        if invoice.operate_id:
-            self._invoices_by_operate[invoice.operate_id] = invoice.invoice_id
+        self._file(invoice, invoice.invoice_id, self.invoices, self._matter_invoices, self._invoices_by_operate)
         self._reindex(invoice)
 
     def _reindex(self, invoice: Invoice) -> None:
@@ -83,11 +80,11 @@ class InvoiceBook:
             raise DemoPmsError(400, f"status of a new invoice must be 'draft' or 'issued', not {status!r}", "status")
         with self._lock:
             matter = self.get_matter(reference)
-            existing = self._invoices_by_operate.get(operate_id)
-            if existing:
-                invoice = self.invoices[existing]
-                self._same_matter(invoice.reference, reference, "operateInvoiceId", operate_id)
-                return invoice, False
+            earlier = self._posted_before(
+                self._invoices_by_operate, self.invoices, operate_id, reference, "operateInvoiceId"
+            )
+            if earlier is not None:
+                return earlier, False
             if pence(net_amount) <= 0:
                 raise DemoPmsError(
                     400, "netAmount must be at least 0.01 (a smaller amount rounds to 0 pence)", "netAmount"
@@ -126,16 +123,10 @@ class InvoiceBook:
             return invoice, True
 
     def get_invoice(self, invoice_id: str) -> Invoice:
-        with self._lock:
-            invoice = self.invoices.get(invoice_id)
-        if invoice is None:
-            raise DemoPmsError(404, f"no invoice {invoice_id!r}")
-        return invoice
+        return self._found(self.invoices, invoice_id, f"no invoice {invoice_id!r}")
 
     def matter_invoices(self, reference: str) -> list[Invoice]:
-        with self._lock:
-            self.get_matter(reference)
-            return list(self._matter_invoices[reference])
+        return self._of_matter(self._matter_invoices, reference)
 
     def set_invoice_status(self, invoice_id: str, status: str, amount_paid: Decimal | None = None) -> Invoice:
         """Move an invoice on: draft -> issued -> part-paid -> paid, or cancelled before any payment.

@@ -29,11 +29,7 @@ class MatterBook:
     """DemoPmsBackend's matters, clients and ledgers: a part of the backend, working on its books under its lock."""
 
     def get_matter(self, reference: str) -> Matter:
-        with self._lock:
-            matter = self.matters.get(reference)
-        if matter is None:
-            raise DemoPmsError(404, f"no matter with PMS reference {reference!r}")
-        return matter
+        return self._found(self.matters, reference, f"no matter with PMS reference {reference!r}")
 
     def find_matters(self, operate_id: str | None = None, client_id: str | None = None) -> list[Matter]:
         with self._lock:

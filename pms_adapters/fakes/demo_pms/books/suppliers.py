@@ -28,11 +28,8 @@ class SupplierBook:
             return sorted(self.supplier_index.values(), key=lambda s: s.supplier_id)
 
     def get_supplier(self, supplier_id: str) -> Supplier:
-        with self._lock:
-            found = self.supplier_index.get(supplier_id)
-        if found is None:
-            raise DemoPmsError(404, f"no supplier {supplier_id!r} (GET /api/suppliers lists them)")
-        return found
+        missing = f"no supplier {supplier_id!r} (GET /api/suppliers lists them)"
+        return self._found(self.supplier_index, supplier_id, missing)
 
     def save_supplier(
         self,

@@ -48,10 +48,7 @@ class WorkBook:
             activity_code=activity_code,
         )
         self._next_time += 1
-        self.time_entries[entry.entry_id] = entry
-        self._matter_time[reference].append(entry)
-        if operate_id:
-            self._time_by_operate[operate_id] = entry.entry_id
+        self._file(entry, entry.entry_id, self.time_entries, self._matter_time, self._time_by_operate)
         return entry
 
     def add_time_entry(
@@ -73,10 +70,10 @@ class WorkBook:
         Billed time cannot change: 409 (the invoice would have to be credited first)."""
         with self._lock:
             matter = self.get_matter(reference)
-            existing = self._time_by_operate.get(operate_id)
-            if existing:
-                entry = self.time_entries[existing]
-                self._same_matter(entry.reference, reference, "operateTimeEntryId", operate_id)
+            entry = self._posted_before(
+                self._time_by_operate, self.time_entries, operate_id, reference, "operateTimeEntryId"
+            )
+            if entry is not None:
                 self._revise_time_entry(
                     entry, fee_earner, minutes, work_date, narrative, activity_code, pence(rate) if rate else None
                 )
@@ -133,12 +130,6 @@ class WorkBook:
         entry.activity_code, entry.rate = activity_code, hourly
         entry.value = int((Decimal(minutes) * hourly / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
-    def _same_matter(self, posted_to: str, asked: str, field_name: str, operate_id: str) -> None:
-        if posted_to != asked:
-            raise DemoPmsError(
-                409, f"{field_name} {operate_id!r} was already posted to matter {posted_to}, not {asked}", field_name
-            )
-
     def _new_disbursement(
         self,
         reference: str,
@@ -167,10 +158,7 @@ class WorkBook:
             supplier_invoice_reference=supplier_invoice_reference,
         )
         self._next_disbursement += 1
-        self.disbursements[disb.disbursement_id] = disb
-        self._matter_disb[reference].append(disb)
-        if operate_id:
-            self._disb_by_operate[operate_id] = disb.disbursement_id
+        self._file(disb, disb.disbursement_id, self.disbursements, self._matter_disb, self._disb_by_operate)
         return disb
 
     def add_disbursement(
@@ -190,11 +178,11 @@ class WorkBook:
         """Post an approved payment request as a disbursement; idempotent on the Operate payment request id."""
         with self._lock:
             matter = self.get_matter(reference)
-            existing = self._disb_by_operate.get(operate_id)
-            if existing:
-                disb = self.disbursements[existing]
-                self._same_matter(disb.reference, reference, "operatePaymentRequestId", operate_id)
-                return disb, False
+            earlier = self._posted_before(
+                self._disb_by_operate, self.disbursements, operate_id, reference, "operatePaymentRequestId"
+            )
+            if earlier is not None:
+                return earlier, False
             self._require_open(matter)
             self._room_for("disbursements", self.disbursements)
             supplier = self.supplier(supplier_id) if supplier_id else None
@@ -216,11 +204,7 @@ class WorkBook:
             return disb, True
 
     def get_disbursement(self, disbursement_id: str) -> Disbursement:
-        with self._lock:
-            disb = self.disbursements.get(disbursement_id)
-        if disb is None:
-            raise DemoPmsError(404, f"no disbursement {disbursement_id!r}")
-        return disb
+        return self._found(self.disbursements, disbursement_id, f"no disbursement {disbursement_id!r}")
 
     def pay_disbursement(
         self,
@@ -252,11 +236,7 @@ class WorkBook:
     # --- invoices ----------------------------------------------------------------------------
 
     def matter_time_entries(self, reference: str) -> list[TimeEntry]:
-        with self._lock:
-            self.get_matter(reference)
-            return list(self._matter_time[reference])
+        return self._of_matter(self._matter_time, reference)
 
     def matter_disbursements(self, reference: str) -> list[Disbursement]:
-        with self._lock:
-            self.get_matter(reference)
-            return list(self._matter_disb[reference])
+        return self._of_matter(self._matter_disb, reference)
