@@ -12,7 +12,7 @@ from . import hosts
 from .context import install
 from .core import Emulator
 from .kernel.binding import MAX_BODY_BYTES
-from .kernel.errors import ApiError, error_body
+from .kernel.errors import ApiError, error_body, error_response
 from .settings import Settings
 
 log = logging.getLogger("operate.app")
@@ -134,12 +134,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
         if path.startswith("/api/") and path not in OPEN_API_ROUTES and request.method != "OPTIONS":  # CORS preflight
             g.principal = emulator.identity.authenticate(request.headers.get("Authorization"))
 
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError):
-        response = jsonify(exc.body())
-        response.status_code = exc.status
-        response.headers.update(exc.headers)
-        return response
+    app.register_error_handler(ApiError, error_response)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .identity import Principal, require
+from .kernel.binding import canonical_guid
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
@@ -214,14 +215,8 @@ class Documents:
             )
 
     def find(self, doc_id: str, conn: sqlite3.Connection | None = None) -> Document | None:
-        try:
-            doc_id = str(uuid.UUID(str(doc_id)))
-        except ValueError:
-            return None
-        if conn is None:
-            with self.store.read() as c:
-                return self.find(doc_id, c)
-        row = conn.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()
+        guid = canonical_guid(doc_id)
+        row = self.store.row("SELECT * FROM documents WHERE id=?", (guid,), conn) if guid else None
         return Document.from_row(row) if row else None
 
     def get(self, doc_id: str) -> Document:

@@ -312,11 +312,10 @@ class Notifications:
 
     def subscriptions(self, person: str) -> list[dict[str, Any]]:
         """A user's registered push subscriptions (for tests and the emulator's own pages)."""
-        with self.store.read() as conn:
-            rows = conn.execute(
-                "SELECT endpoint, p256dh, auth, created FROM web_push_subscriptions WHERE user_id=? ORDER BY created",
-                (person,),
-            ).fetchall()
+        rows = self.store.rows(
+            "SELECT endpoint, p256dh, auth, created FROM web_push_subscriptions WHERE user_id=? ORDER BY created",
+            (person,),
+        )
         return [dict(r) for r in rows]
 
 

@@ -8,16 +8,11 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from .kernel.paging import Paged, chunk_after, equal_to, paged
+from .kernel.paging import Paged, TableReads, chunk_after, equal_to, paged
 
 
-class WorkItemReads:
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def count(self) -> int:
-        with self.store.read() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM work_items").fetchone()[0])
+class WorkItemReads(TableReads):
+    table = "work_items"
 
     def page(self, page: int, size: int, *, text: str = "", type_name: str = "") -> Paged:
         """Newest first: those whose title or reference contains `text` (as typed: % and _ are no wildcards) or
@@ -86,11 +81,10 @@ class WorkItemReads:
 
     def pickable(self, limit: int) -> list[dict[str, Any]]:
         """The first `limit` by reference (those without one last), for a page's work-item picker."""
-        with self.store.read() as conn:
-            rows = conn.execute(
-                "SELECT id, title, reference, type FROM work_items ORDER BY reference IS NULL, reference, id LIMIT ?",
-                (limit,),
-            ).fetchall()
+        rows = self.store.rows(
+            "SELECT id, title, reference, type FROM work_items ORDER BY reference IS NULL, reference, id LIMIT ?",
+            (limit,),
+        )
         return [{"id": r["id"], "title": r["title"], "reference": r["reference"], "type": r["type"]} for r in rows]
 
     def id_by_reference(self, reference: str) -> str | None:

@@ -23,7 +23,7 @@ from .envelopes import (
     refuse_unknown,
 )
 from .identity import Principal, require
-from .kernel.binding import Fields
+from .kernel.binding import Fields, canonical_guid
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
@@ -83,14 +83,8 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
 
     # -- reading --------------------------------------------------------------------------------
     def find(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem | None:
-        try:
-            item_id = str(uuid.UUID(str(item_id)))
-        except ValueError:
-            return None
-        if conn is None:
-            with self.store.read() as c:
-                return self.find(item_id, c)
-        row = conn.execute("SELECT * FROM work_items WHERE id=?", (item_id,)).fetchone()
+        guid = canonical_guid(item_id)
+        row = self.store.row("SELECT * FROM work_items WHERE id=?", (guid,), conn) if guid else None
         return WorkItem.from_row(row) if row else None
 
     def get(self, item_id: str, conn: sqlite3.Connection | None = None) -> WorkItem:
@@ -448,12 +442,11 @@ class WorkItems(WorkItemCreation, WorkItemHistory):
     def commonest_top_level_types(self, newest: int) -> list[str]:
         """The types of the `newest` top-level work items, commonest first: what this firm mostly opens (the
         web pages' create form offers it first)."""
-        with self.store.read() as conn:
-            rows = conn.execute(
-                "SELECT type, COUNT(*) AS n FROM (SELECT type FROM work_items WHERE parent_id IS NULL "
-                "ORDER BY rowid DESC LIMIT ?) GROUP BY type ORDER BY n DESC",
-                (newest,),
-            ).fetchall()
+        rows = self.store.rows(
+            "SELECT type, COUNT(*) AS n FROM (SELECT type FROM work_items WHERE parent_id IS NULL "
+            "ORDER BY rowid DESC LIMIT ?) GROUP BY type ORDER BY n DESC",
+            (newest,),
+        )
         return [r["type"] for r in rows]
 
     # -- what the official mobile app reaches through internal routes ----------------------------

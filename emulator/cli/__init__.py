@@ -1,7 +1,8 @@
 """`operate`: serve the emulator, import a real solution export, export the state.
 
-One module per command, each with `add_parser(subparsers)` and `run(args) -> int` (the exit status);
-this package builds the parser from them, in the order `operate --help` lists them.
+One module per command, each with its `HELP` (its line in `operate --help`), its `DESCRIPTION` (the top of
+`operate COMMAND --help`), `add_arguments(parser)` and `run(args) -> int` (the exit status); this package
+registers each command once, from those, in the order `operate --help` lists them.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"operate-toolkit {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS.values():
-        command.add_parser(sub)
+    for name, command in COMMANDS.items():
+        command.add_arguments(sub.add_parser(name, help=command.HELP, description=command.DESCRIPTION))
     return parser
 
 

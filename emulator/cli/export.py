@@ -11,21 +11,19 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from ..kernel.datadir import DataDirInUse, DataDirLock
 from .common import add_state_args, open_emulator
 
+HELP = "write the emulator's whole state to a JSON snapshot"
+DESCRIPTION = (
+    "Write the state in --data-dir to a snapshot that POST /api/_emulator/import (or `operate load`) reads back."
+)
 
-def add_parser(sub: Any) -> None:
-    exp = sub.add_parser(
-        "export",
-        help="write the emulator's whole state to a JSON snapshot",
-        description="Write the state in --data-dir to a snapshot that "
-        "POST /api/_emulator/import (or `operate load`) reads back.",
-    )
-    add_state_args(exp)
-    exp.add_argument("output", type=Path, help="snapshot file to write ('-' for standard output)")
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_state_args(parser)
+    parser.add_argument("output", type=Path, help="snapshot file to write ('-' for standard output)")
 
 
 def run(args: argparse.Namespace) -> int:

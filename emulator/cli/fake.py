@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+HELP = "serve a fake of an external system (clio) on a loopback port"
+DESCRIPTION = (
+    "Serve a fake of an external system the emulator integrates with. `operate fake clio`: "
+    "Clio Manage's OAuth and API v4 with a seeded firm (pms_adapters/fakes/clio/README.md)."
+)
 
 
-def add_parser(sub: Any) -> None:
-    fake = sub.add_parser(
-        "fake",
-        help="serve a fake of an external system (clio) on a loopback port",
-        description="Serve a fake of an external system the emulator integrates with. `operate fake clio`: "
-        "Clio Manage's OAuth and API v4 with a seeded firm (pms_adapters/fakes/clio/README.md).",
-    )
-    fake.add_argument("system", choices=["clio"], help="which system")
-    fake.add_argument("rest", nargs=argparse.REMAINDER, help="its options; `operate fake clio --help` lists them")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("system", choices=["clio"], help="which system")
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="its options; `operate fake clio --help` lists them")
 
 
 def run(args: argparse.Namespace) -> int:

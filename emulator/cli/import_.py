@@ -6,19 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+HELP = "turn a real solution-export package into a solution folder"
+DESCRIPTION = (
+    "Read a solution export (.zip, the GUID-named file a tenant "
+    "saves, or the folder it unzips to) and write a solution folder you can serve."
+)
 
 
-def add_parser(sub: Any) -> None:
-    imp = sub.add_parser(
-        "import",
-        help="turn a real solution-export package into a solution folder",
-        description="Read a solution export (.zip, the GUID-named file a tenant "
-        "saves, or the folder it unzips to) and write a solution folder you can serve.",
-    )
-    imp.add_argument("package", type=Path, help="the export package (a zip, or an unzipped export folder)")
-    imp.add_argument("target", type=Path, nargs="?", help="folder to write (default: the package's name)")
-    imp.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("package", type=Path, help="the export package (a zip, or an unzipped export folder)")
+    parser.add_argument("target", type=Path, nargs="?", help="folder to write (default: the package's name)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,20 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+HELP = "write a new solution folder to start from"
+DESCRIPTION = (
+    "Write a new solution folder: the demo's work types, people, roles, seed and demo PMS, a "
+    "first plan with its trigger and a test, and the plans' type declarations in types/ (so jsconfig.json "
+    "works wherever the folder goes). Then: operate serve --solution DIR, operate test DIR."
+)
 
 
-def add_parser(sub: Any) -> None:
-    init = sub.add_parser(
-        "init",
-        help="write a new solution folder to start from",
-        description="Write a new solution folder: the demo's work types, people, roles, seed and demo PMS, a "
-        "first plan with its trigger and a test, and the plans' type declarations in types/ (so jsconfig.json "
-        "works wherever the folder goes). Then: operate serve --solution DIR, operate test DIR.",
-    )
-    init.add_argument("folder", type=Path, help="the folder to write (new, or empty)")
-    init.add_argument("--name", help="the solution's name (default: the folder's name; with --from-demo, the demo's)")
-    init.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", type=Path, help="the folder to write (new, or empty)")
+    parser.add_argument("--name", help="the solution's name (default: the folder's name; with --from-demo, the demo's)")
+    parser.add_argument(
         "--from-demo",
         action="store_true",
         help="copy the demo solution as it is (its work types, people, seed, demo PMS, fake Clio firm and the "

@@ -6,22 +6,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..kernel.store import SnapshotError
 from .common import add_state_args, open_emulator
 
+HELP = "replace the emulator's state with a JSON snapshot"
+DESCRIPTION = (
+    "Replace the whole state in --data-dir with a snapshot from `operate export` (or "
+    "GET /api/_emulator/export). A snapshot it cannot fully use is refused, naming the table, row and "
+    "column, and nothing is changed."
+)
 
-def add_parser(sub: Any) -> None:
-    load = sub.add_parser(
-        "load",
-        help="replace the emulator's state with a JSON snapshot",
-        description="Replace the whole state in --data-dir with a snapshot from `operate export` (or "
-        "GET /api/_emulator/export). A snapshot it cannot fully use is refused, naming the table, row and "
-        "column, and nothing is changed.",
-    )
-    add_state_args(load)
-    load.add_argument("snapshot", type=Path, help="a file written by `operate export`")
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_state_args(parser)
+    parser.add_argument("snapshot", type=Path, help="a file written by `operate export`")
 
 
 def run(args: argparse.Namespace) -> int:

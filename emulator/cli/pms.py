@@ -25,14 +25,15 @@ PUSHES = {
 }
 
 
-def add_parser(sub: Any) -> None:
-    pms = sub.add_parser(
-        "pms",
-        help="the practice-management-system side: a demo PMS, and pushes into Operate",
-        description="Play the PMS: serve the demo finance system, or push its data into a running "
-        "emulator through Operate's public API, as a real PMS integration would.",
-    )
-    pms_sub = pms.add_subparsers(dest="pms_command", metavar="PMS_COMMAND")
+HELP = "the practice-management-system side: a demo PMS, and pushes into Operate"
+DESCRIPTION = (
+    "Play the PMS: serve the demo finance system, or push its data into a running "
+    "emulator through Operate's public API, as a real PMS integration would."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pms_sub = parser.add_subparsers(dest="pms_command", metavar="PMS_COMMAND")
     pms_demo = pms_sub.add_parser(
         "demo",
         help="serve the demo PMS on a loopback port",

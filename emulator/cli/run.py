@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..kernel.jsonfile import JsonFileError, load
 from .common import add_state_args, open_emulator
@@ -16,26 +16,29 @@ if TYPE_CHECKING:
     from smartplans.plans import Plan
 
 
-def add_parser(sub: Any) -> None:
-    run = sub.add_parser(
-        "run",
-        help="run one SmartPlan against the emulator's state and print its log and final ctx",
-        description="Run a plan file as if a business event had started it: its sharedo.http calls reach "
-        "the state in --data-dir (as the ee-app client), its log lines and final ctx are printed. "
-        "Exit status 1 when the execution errors.",
-    )
-    add_state_args(run)
-    run.add_argument(
+HELP = "run one SmartPlan against the emulator's state and print its log and final ctx"
+DESCRIPTION = (
+    "Run a plan file as if a business event had started it: its sharedo.http calls reach "
+    "the state in --data-dir (as the ee-app client), its log lines and final ctx are printed. "
+    "Exit status 1 when the execution errors."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_state_args(parser)
+    parser.add_argument(
         "plan",
         type=Path,
         help="the plan file: a script plan (.js: steps, then `return { main: main }`) or a visual workflow (.json, "
         "export or API shape; actions without a GeneratedScript are generated from their templates in the "
         "solution's _IDE/ or the built-ins)",
     )
-    run.add_argument("--event", default="sharedo-phase-changed", help="event type (default: sharedo-phase-changed)")
-    run.add_argument("--data", type=Path, metavar="FILE", help="JSON file with the event's Data (or the whole event)")
-    run.add_argument("--step", default="main", help="entry step (default: main)")
-    run.add_argument(
+    parser.add_argument("--event", default="sharedo-phase-changed", help="event type (default: sharedo-phase-changed)")
+    parser.add_argument(
+        "--data", type=Path, metavar="FILE", help="JSON file with the event's Data (or the whole event)"
+    )
+    parser.add_argument("--step", default="main", help="entry step (default: main)")
+    parser.add_argument(
         "--set",
         action="append",
         default=[],

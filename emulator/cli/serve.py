@@ -23,24 +23,25 @@ if TYPE_CHECKING:
     from ..core import Emulator
 
 
-def add_parser(sub: Any) -> None:
-    serve = sub.add_parser(
-        "serve",
-        help="run the emulator on a local port",
-        description="Run the emulator. State persists in --data-dir across restarts.",
-    )
-    add_state_args(serve)
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument(
+HELP = "run the emulator on a local port"
+DESCRIPTION = "Run the emulator. State persists in --data-dir across restarts."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_state_args(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PORT,
         help=f"port (default: {DEFAULT_PORT}; 0 picks a free one and prints it)",
     )
-    serve.add_argument("--virtual-clock", action="store_true", help="time moves only through POST /api/_emulator/clock")
-    serve.add_argument("--clock-start", metavar="ISO", help="where a virtual clock starts (default: now)")
-    serve.add_argument("--fresh", action="store_true", help="discard the saved state and start from the seed")
-    serve.add_argument(
+    parser.add_argument(
+        "--virtual-clock", action="store_true", help="time moves only through POST /api/_emulator/clock"
+    )
+    parser.add_argument("--clock-start", metavar="ISO", help="where a virtual clock starts (default: now)")
+    parser.add_argument("--fresh", action="store_true", help="discard the saved state and start from the seed")
+    parser.add_argument(
         "--no-pms",
         action="store_true",
         help="with --demo: do not start the demo PMS (the demo-pms linked service then points at "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 import httpx
 
@@ -14,28 +13,30 @@ from ..kernel.datadir import holder
 from ..kernel.errors import ApiError
 from .common import add_state_args, open_emulator
 
+HELP = "sync with an integrated system (clio): all matters, or one"
+DESCRIPTION = (
+    "Sync with Clio Manage as 'Sync with Clio' does in Settings > Integrations. Through the "
+    "running server's API when `operate serve` holds --data-dir (or --url names a server); otherwise in "
+    "this process on --data-dir (with --demo or --solution). --all shows a progress line and a summary; "
+    "the CSV of results is e-mailed to --as (when the outbox is configured), and through a server the command "
+    "prints a link to it that opens in a browser or curl for 30 minutes. Exit status 1 when the run fails or "
+    "the matter is skipped."
+)
 
-def add_parser(sub: Any) -> None:
-    sync = sub.add_parser(
-        "sync",
-        help="sync with an integrated system (clio): all matters, or one",
-        description="Sync with Clio Manage as 'Sync with Clio' does in Settings > Integrations. Through the "
-        "running server's API when `operate serve` holds --data-dir (or --url names a server); otherwise in "
-        "this process on --data-dir (with --demo or --solution). --all shows a progress line and a summary; "
-        "the CSV of results is e-mailed to --as (when the outbox is configured), and through a server the command "
-        "prints a link to it that opens in a browser or curl for 30 minutes. Exit status 1 when the run fails or "
-        "the matter is skipped.",
-    )
-    sync.add_argument("system", choices=["clio"], help="which integration")
-    add_state_args(sync)
-    what = sync.add_mutually_exclusive_group(required=True)
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("system", choices=["clio"], help="which integration")
+    add_state_args(parser)
+    what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--all", action="store_true", help="All Cases: every matter in the window (10 years first)")
     what.add_argument("--matter", metavar="ID|URL", help="Individual Case: the integration ID or the Clio matter URL")
-    sync.add_argument("--url", help="the running emulator's URL (default: the one holding --data-dir, if any)")
-    sync.add_argument("--as", dest="user", help="the Operate user who triggers it (gets the CSV; default: the client)")
-    sync.add_argument("--client-id", default="demo-client", help="OAuth client for --url (default: demo-client)")
-    sync.add_argument("--client-secret", default="demo-secret", help="its secret (default: demo-secret)")
-    sync.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow a run (default: 3600)")
+    parser.add_argument("--url", help="the running emulator's URL (default: the one holding --data-dir, if any)")
+    parser.add_argument(
+        "--as", dest="user", help="the Operate user who triggers it (gets the CSV; default: the client)"
+    )
+    parser.add_argument("--client-id", default="demo-client", help="OAuth client for --url (default: demo-client)")
+    parser.add_argument("--client-secret", default="demo-secret", help="its secret (default: demo-secret)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to follow a run (default: 3600)")
 
 
 def run(args: argparse.Namespace) -> int:

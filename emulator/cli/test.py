@@ -6,22 +6,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..extras import MissingExtra, need
 
+HELP = "run a solution's tests (*.scenario.yaml and test_*.py in its tests/ folder)"
+DESCRIPTION = (
+    "Run the event-to-workflow tests of a solution folder with the operate pytest plugin. "
+    "Exit status is non-zero when a test fails; --junit-xml writes a report any CI can read."
+)
 
-def add_parser(sub: Any) -> None:
-    test = sub.add_parser(
-        "test",
-        help="run a solution's tests (*.scenario.yaml and test_*.py in its tests/ folder)",
-        description="Run the event-to-workflow tests of a solution folder with the operate pytest plugin. "
-        "Exit status is non-zero when a test fails; --junit-xml writes a report any CI can read.",
-    )
-    test.add_argument("folder", type=Path, nargs="?", default=Path("."), help="the solution folder (default: .)")
-    test.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML report")
-    test.add_argument("-k", metavar="EXPRESSION", help="only tests whose names match (as pytest -k)")
-    test.add_argument("-q", "--quiet", action="store_true", help="less output")
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("."), help="the solution folder (default: .)")
+    parser.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML report")
+    parser.add_argument("-k", metavar="EXPRESSION", help="only tests whose names match (as pytest -k)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="less output")
 
 
 def run(args: argparse.Namespace) -> int:

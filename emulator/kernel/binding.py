@@ -78,6 +78,15 @@ def parse_json_body(raw: bytes, *, required: bool = True) -> Any:
     return value
 
 
+def canonical_guid(value: object) -> str | None:
+    """A GUID as the store keeps it (lower case, hyphenated) from any form a caller gives (upper case, braces, no
+    hyphens), or None when it is no GUID: ids are looked up, and compared, in this one form."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
 def value_problem(value: Any) -> tuple[str, str, str] | None:
     """(path, what, detail) of the first thing no store or encoder can take: a string (or key) holding a lone
     surrogate, or nesting past MAX_DEPTH. Walked without recursion."""
@@ -192,11 +201,10 @@ class Fields:
         value = self.string(key, required=required)
         if value is None:
             return None
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
+        guid = canonical_guid(value)
+        if guid is None:
             self.error(key, f"expected a GUID, got {value[:60]!r}")
-            return None
+        return guid
 
     def instant(self, key: str, *, required: bool = False) -> str | None:
         value = self.string(key, required=required)

@@ -5,7 +5,9 @@ Every 4xx says which field was wrong and why, so a person can fix the request wi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+from flask import Response, jsonify
 
 
 class ApiError(Exception):
@@ -36,3 +38,21 @@ def invalid(field: str, message: str) -> ApiError:
 
 def not_found(what: str, ident: str, field: str = "id") -> ApiError:
     return ApiError(404, f"{what} {ident!r} was not found", [{"field": field, "message": "not found"}])
+
+
+class AnsweredError(Protocol):
+    """An error that carries its own HTTP answer: ApiError here, the fake Clio's ClioError."""
+
+    status: int
+    headers: dict[str, str]
+
+    def body(self) -> dict[str, Any]: ...
+
+
+def error_response(exc: AnsweredError) -> Response:
+    """The JSON answer an error carries (its body, status and headers), for `app.register_error_handler`:
+    the emulator and the fake Clio answer their own errors the same way, each with its own body."""
+    response = jsonify(exc.body())
+    response.status_code = exc.status
+    response.headers.update(exc.headers)
+    return response

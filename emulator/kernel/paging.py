@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 PAGE_SIZE = 50
 
@@ -19,6 +19,20 @@ class Paged:
     @property
     def has_previous(self) -> bool:
         return self.page > 1
+
+
+class TableReads:
+    """What an area offers the pages to read, on the store: each area's reads (work items, executions) start
+    here, and name the table whose rows the home page counts."""
+
+    table: ClassVar[str]  # the area's main table (a constant of the area, never a user's)
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def count(self) -> int:
+        """How many rows the table holds (the home page's figures)."""
+        return int(self.store.row(f"SELECT COUNT(*) FROM {self.table}")[0])
 
 
 def paged(conn: sqlite3.Connection, sql: str, args: list[Any], page: int, size: int = PAGE_SIZE) -> Paged:

@@ -6,7 +6,7 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,19 @@ class Store:
     def read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             yield self._conn
+
+    def row(self, sql: str, args: Sequence[Any] = (), conn: sqlite3.Connection | None = None) -> sqlite3.Row | None:
+        """The first row of one query: on `conn` when the caller holds a transaction, else in a read of its own
+        (the areas' one-row reads are this, not a `with read()` block each)."""
+        if conn is not None:
+            return conn.execute(sql, args).fetchone()
+        with self.read() as own:
+            return own.execute(sql, args).fetchone()
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Every row of one query, in a read of its own (the areas' short list reads)."""
+        with self.read() as conn:
+            return conn.execute(sql, args).fetchall()
 
     def after_this_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once, after the transaction now open on this thread commits (never on rollback)."""

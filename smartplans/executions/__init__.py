@@ -124,6 +124,8 @@ class SmartPlans:
             triggers=self.triggers,
         )
         self.queue: RunQueue = self.stepping.queue
+        # start(plan, step, ev, inputs, ...): create an execution and run it (Starter.start, its signature and docs).
+        self.start = self.starting.start
         self.on_ended: list[Callable[[dict[str, Any]], None]] = self.stepping.on_ended  # told of each that ends
 
     @property
@@ -212,20 +214,6 @@ class SmartPlans:
     def on_event(self, event: Event) -> None:
         """Start what the event triggers (see `Starter.on_event`)."""
         self.starting.on_event(event)
-
-    def start(
-        self,
-        plan_name: str,
-        step: str = "main",
-        ev: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-        *,
-        trigger_id: str | None = None,
-        event_number: int | None = None,
-    ) -> str:
-        """Create an execution and run it until it stops, waits or errors; returns its id (at once inside
-        `queue.holding()`, as when an event starts it)."""
-        return self.starting.start(plan_name, step, ev, inputs, trigger_id=trigger_id, event_number=event_number)
 
     def on_timer(self, payload: dict[str, Any], due: datetime) -> None:
         self.starting.on_timer(payload, due)

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.kernel.paging import Paged, equal_to, paged
+from emulator.kernel.paging import Paged, TableReads, equal_to, paged
 
 
 @dataclass
@@ -24,15 +24,10 @@ class ExecutionShown:
     waiting_on: dict[str, str] = field(default_factory=dict)
 
 
-class ExecutionReads:
+class ExecutionReads(TableReads):
     """Reads of the executions' tables for the pages; the engine (smartplans/executions/records.py) writes them."""
 
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    def count(self) -> int:
-        with self.store.read() as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM plan_executions").fetchone()[0])
+    table = "plan_executions"
 
     def page(self, page: int, size: int, *, state: str = "", plan: str = "") -> Paged:
         """The runs, newest first, of one state and one plan or all."""

@@ -21,7 +21,7 @@ from emulator.kernel.store import dumps_ascii as dumps
 from emulator.workitem_reads import WorkItemReads
 
 from ..plans import Plan
-from ..runtime import Limits, cut
+from ..runtime import Limits, StepResult, cut
 
 RUNNING, WAITING, STOPPED, ERRORED = "RUNNING", "WAITING", "STOPPED", "ERRORED"
 TIMER_KIND = "plan-step"
@@ -190,12 +190,11 @@ class ExecutionRecords:
 
     def open_step(self, execution_id: str) -> str | None:
         """The step an execution is on (the first QUEUED or RUNNING one), if any."""
-        with self.store.read() as conn:
-            row = conn.execute(
-                "SELECT id FROM execution_steps WHERE execution_id=? AND state IN ('QUEUED', 'RUNNING') "
-                "ORDER BY seq LIMIT 1",
-                (execution_id,),
-            ).fetchone()
+        row = self.store.row(
+            "SELECT id FROM execution_steps WHERE execution_id=? AND state IN ('QUEUED', 'RUNNING') "
+            "ORDER BY seq LIMIT 1",
+            (execution_id,),
+        )
         return row["id"] if row else None
 
     def errored(self, execution_id: str, reason: str) -> None:
@@ -277,24 +276,17 @@ class ExecutionRecords:
                 (step_id, index, dumps(request), dumps(response)),
             )
 
-    def complete(
-        self,
-        execution_id: str,
-        step_id: str,
-        ctx: dict[str, Any],
-        logs: list[dict[str, Any]],
-        triggers: list[dict[str, Any]],
-    ) -> bool:
-        """A step COMPLETED: its log, the ctx it left, the steps it asked for queued, waiting on a timer or
-        waiting on a phase; then the execution settled. True while more steps are queued."""
+    def complete(self, execution_id: str, step_id: str, result: StepResult) -> bool:
+        """A step COMPLETED (`result`): its log, the ctx it left, the steps it asked for queued, waiting on a timer
+        or waiting on a phase; then the execution settled. True while more steps are queued."""
         now = self.clock.now()
         with self.store.transaction() as tx:
-            self._write_logs(tx, step_id, logs, now)
+            self._write_logs(tx, step_id, result.logs, now)
             tx.execute(
                 "UPDATE execution_steps SET state='COMPLETED', ended=?, error=NULL WHERE id=?", (iso(now), step_id)
             )
-            tx.execute("UPDATE plan_executions SET ctx=? WHERE id=?", (dumps(ctx), execution_id))
-            for t in triggers:
+            tx.execute("UPDATE plan_executions SET ctx=? WHERE id=?", (dumps(result.ctx), execution_id))
+            for t in result.triggers:
                 if t["kind"] == "subprocess" and t.get("at") is None:
                     self._queue(tx, execution_id, t["step"], None)
                 elif t["kind"] == "subprocess":
@@ -331,12 +323,10 @@ class ExecutionRecords:
 
     def plan_and_step(self, step_id: str) -> tuple[str, str] | None:
         """The plan an execution step belongs to and the step's name."""
-        with self.store.read() as conn:
-            row = conn.execute(
-                "SELECT e.plan, s.step FROM execution_steps s JOIN plan_executions e ON e.id = s.execution_id "
-                "WHERE s.id=?",
-                (step_id,),
-            ).fetchone()
+        row = self.store.row(
+            "SELECT e.plan, s.step FROM execution_steps s JOIN plan_executions e ON e.id = s.execution_id WHERE s.id=?",
+            (step_id,),
+        )
         return (row["plan"], row["step"]) if row else None
 
     def _write_logs(self, tx: sqlite3.Connection, step_id: str, logs: list[dict[str, Any]], now: datetime) -> None:

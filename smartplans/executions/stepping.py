@@ -132,20 +132,15 @@ class Stepper:
         if mock is not None:
             if mock.error is not None:
                 return self._fail(a.execution_id, a.step_id, {"message": mock.error, "stack": None}, [])
-            return self._complete(
-                a.execution_id,
-                a.step_id,
-                {**a.ctx, **mock.ctx},
-                [{"logLevel": "Information", "logMessage": f"step {a.step!r} was mocked by a test"}],
-                [],
-            )
+            log = {"logLevel": "Information", "logMessage": f"step {a.step!r} was mocked by a test"}
+            return self._complete(a, StepResult("completed", {**a.ctx, **mock.ctx}, [log]))
         limits = self.limits_for(plan)
         result = self._replay(a, plan, limits)
         if result.status == "completed":
             problem = self._over_a_limit(a, plan, limits, result)
             if problem is not None:
                 return self._fail(a.execution_id, a.step_id, problem, [])
-            return self._complete(a.execution_id, a.step_id, result.ctx, result.logs, result.triggers)
+            return self._complete(a, result)
         return self._fail(a.execution_id, a.step_id, result.error or {"message": "unknown failure"}, result.logs)
 
     def _replay(self, a: Attempt, plan: Plan, limits: Limits) -> StepResult:
@@ -273,18 +268,11 @@ class Stepper:
                 request if idempotency_key is None else {**request, "idempotencyKey": idempotency_key}
             )
 
-    def _complete(
-        self,
-        execution_id: str,
-        step_id: str,
-        ctx: dict[str, Any],
-        logs: list[dict[str, Any]],
-        triggers: list[dict[str, Any]],
-    ) -> bool:
-        problem = check_triggers(triggers)
+    def _complete(self, a: Attempt, result: StepResult) -> bool:
+        problem = check_triggers(result.triggers)
         if problem is not None:  # a trigger that cannot be kept fails the step, not the engine
-            return self._fail(execution_id, step_id, {"message": problem, "stack": None}, logs)
-        return self.records.complete(execution_id, step_id, ctx, logs, triggers)
+            return self._fail(a.execution_id, a.step_id, {"message": problem, "stack": None}, result.logs)
+        return self.records.complete(a.execution_id, a.step_id, result)
 
     def _fail(self, execution_id: str, step_id: str, error: dict[str, Any], logs: list[dict[str, Any]]) -> bool:
         text_kb = self.default_limits.text_kb + 1  # the runtime cut them already (plus its note); any other source

@@ -84,22 +84,10 @@ class ImportReport:
         if not self.skipped:
             out.append("Nothing.")
         out.extend(f"- `{entry}`: {reason}" for entry, reason in self.skipped)
-        out += ["", "## Dropped sections", ""]
-        if not self.dropped:
-            out.append("Nothing.")
-        else:
-            out.append("Parts of imported files that the emulator does not read: each file is written whole, but")
-            out.append("these sections have no effect here. Files that drop the same sections share a line.")
-            out.append("")
+        out += _section("Dropped sections", bool(self.dropped))
         for files, sections in self.dropped_groups():
             out.append(f"- {', '.join(f'`{f}`' for f in files)}: {', '.join(sections)}")
-        out += ["", "## Missing dependencies", ""]
-        if not self.missing:
-            out.append("Nothing: every mandatory dependency in manifest.json is in the package.")
-        else:
-            out.append("Mandatory dependencies that manifest.json names but the package does not hold; a tenant")
-            out.append("importing this package must already have them, and the emulator does not.")
-            out.append("")
+        out += _section("Missing dependencies", bool(self.missing))
         for m in self.missing:
             why = "; ".join(m.reasons) or "no reason given"
             out.append(f"- {m.kind} `{m.name}` ({why}), needed by {', '.join(f'`{n}`' for n in m.needed_by)}")
@@ -108,3 +96,30 @@ class ImportReport:
             out.extend(f"- `{entry}`: {text}" for entry, text in self.warnings)
         out += ["", *report_markdown(self.starter, self.added, self.kept)]
         return "\n".join(out).rstrip() + "\n"
+
+
+# The fixed text of the sections that list what a package drops or lacks: the line when there is none, and the
+# lines before the list when there is.
+_SECTION_TEXT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Dropped sections": (
+        "Nothing.",
+        (
+            "Parts of imported files that the emulator does not read: each file is written whole, but",
+            "these sections have no effect here. Files that drop the same sections share a line.",
+        ),
+    ),
+    "Missing dependencies": (
+        "Nothing: every mandatory dependency in manifest.json is in the package.",
+        (
+            "Mandatory dependencies that manifest.json names but the package does not hold; a tenant",
+            "importing this package must already have them, and the emulator does not.",
+        ),
+    ),
+}
+
+
+def _section(title: str, listed: bool) -> list[str]:
+    """A report section's heading, then the lines introducing its list (when it has one) or the line saying it
+    is empty (_SECTION_TEXT): the sections listing what the package drops or lacks open the same way."""
+    nothing, intro = _SECTION_TEXT[title]
+    return ["", f"## {title}", "", *intro, ""] if listed else ["", f"## {title}", "", nothing]

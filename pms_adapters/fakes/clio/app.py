@@ -15,6 +15,7 @@ from flask import Flask, Request, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from emulator.kernel.clock import Clock
+from emulator.kernel.errors import error_response
 
 from .models import API_VERSIONS, DEFAULT_API_VERSION, INVALID_TOKEN, ClioBackend, ClioError
 from .responses import ClioResponses
@@ -77,12 +78,7 @@ def create_app(
             observer(request, response)
         return response
 
-    @app.errorhandler(ClioError)
-    def clio_error(exc: ClioError):
-        response = jsonify(exc.body())
-        response.status_code = exc.status
-        response.headers.update(exc.headers)
-        return response
+    app.register_error_handler(ClioError, error_response)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
