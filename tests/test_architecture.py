@@ -320,3 +320,19 @@ def test_the_emulator_is_looked_up_in_one_place():
 def test_the_lookup_check_names_reads_not_writes():
     source = 'def f():\n    current_app.extensions["operate"] = 1\n    return current_app.extensions.get("x")\n'
     assert extensions_reads(source) == [3]
+
+
+# Built with their parts by create_app (`blueprint(<parts>)`, `web.init_app`): they never look the emulator up.
+BUILT_WITH_PARTS = ("emulator.api", "emulator.web")
+
+
+def test_the_api_and_the_pages_are_built_with_their_parts():
+    """No blueprint of the API and no page group imports the accessor: each is handed what it serves when
+    create_app builds it, so what a route reads is in its factory's signature."""
+    graph = import_graph()
+    found = sorted(
+        name
+        for name, targets in graph.items()
+        if name.startswith(BUILT_WITH_PARTS) and (ACCESSOR in targets or "emulator.core" in targets)
+    )
+    assert found == [], "build these with the parts they serve instead of looking the emulator up: " + ", ".join(found)
