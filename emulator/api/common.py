@@ -58,11 +58,12 @@ View = Callable[..., Any]
 Route = tuple[str | tuple[str, ...], str, View]  # ("GET /api/...", endpoint, view): a row of a route table
 
 
-def reads(permission: str, answer: Callable[..., Any]) -> View:
+def answers(permission: str, answer: Callable[..., Any]) -> View:
     """A view that checks the caller holds `permission`, then answers `answer(*path values)` as JSON.
 
-    Most reads of an area are exactly that; one helper keeps the check before the read on every one of them.
-    The path values are passed in the order the rule names them."""
+    Most reads of an area are exactly that (and the actions whose only input is the path: retry, cancel); one
+    helper keeps the check before the call on every one of them. The path values are passed in the order the
+    rule names them."""
 
     def view(**values: str) -> Response:
         caller(permission)
@@ -71,7 +72,7 @@ def reads(permission: str, answer: Callable[..., Any]) -> View:
     return view
 
 
-def writes(answer: Callable[..., Any], status: int = 200) -> View:
+def changes(answer: Callable[..., Any], status: int = 200) -> View:
     """A view that answers `answer(*path values, body, caller)` as JSON with `status`: a change the area
     checks itself (its own permission and the body's fields), handed the parsed body and who sends it."""
 

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 
 from ..kernel.binding import Fields
 from ..kernel.errors import invalid, not_found
-from .common import add_routes, body, bool_arg, caller, int_arg, reads, writes
+from .common import add_routes, answers, body, bool_arg, caller, changes, int_arg
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..identity import Identity
@@ -37,25 +37,25 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
     add_routes(
         bp,
         [
-            (f"GET {V1}/<id:item_id>", "get", reads(READ, item_json)),
-            (f"PUT {V1}/<id:item_id>", "update", writes(lambda i, b, p: workitems.to_json(workitems.update(i, b, p)))),
-            (f"GET {V1}/<item_id>/phase", "get_phase", reads(READ, lambda i: workitems.phase_info(workitems.get(i)))),
-            (f"PUT {V1}/<item_id>/phase", "change_phase", writes(workitems.change_phase)),
-            (f"GET {V1}/<item_id>/attributes", "attributes", reads(READ, workitems.attributes)),
-            (f"POST {V1}/<item_id>/comments", "add_comment", writes(workitems.add_comment, 201)),
+            (f"GET {V1}/<id:item_id>", "get", answers(READ, item_json)),
+            (f"PUT {V1}/<id:item_id>", "update", changes(lambda i, b, p: workitems.to_json(workitems.update(i, b, p)))),
+            (f"GET {V1}/<item_id>/phase", "get_phase", answers(READ, lambda i: workitems.phase_info(workitems.get(i)))),
+            (f"PUT {V1}/<item_id>/phase", "change_phase", changes(workitems.change_phase)),
+            (f"GET {V1}/<item_id>/attributes", "attributes", answers(READ, workitems.attributes)),
+            (f"POST {V1}/<item_id>/comments", "add_comment", changes(workitems.add_comment, 201)),
             (
                 (f"GET {V2}/<item_id>/participants", f"GET {V1}/<item_id>/participants"),
                 "participants",
-                reads(READ, workitems.participants),
+                answers(READ, workitems.participants),
             ),
-            (f"POST {V2}/<item_id>/participants", "add_participant", writes(workitems.add_participant, 201)),
-            ("GET /api/v2/public/types/tree", "types_tree", reads(READ, workitems.types_tree)),
-            ("GET /api/tasks/<item_id>", "task", reads(READ, workitems.task)),
-            ("POST /api/sharedo/<item_id>/phase/jumpTo", "jump_to_phase", writes(workitems.jump_to)),
+            (f"POST {V2}/<item_id>/participants", "add_participant", changes(workitems.add_participant, 201)),
+            ("GET /api/v2/public/types/tree", "types_tree", answers(READ, workitems.types_tree)),
+            ("GET /api/tasks/<item_id>", "task", answers(READ, workitems.task)),
+            ("POST /api/sharedo/<item_id>/phase/jumpTo", "jump_to_phase", changes(workitems.jump_to)),
             (
                 "POST /api/aspects/sharedos/<item_id>",
                 "save_aspects",
-                writes(lambda i, b, p: workitems.to_json(workitems.save_aspects(i, b, p))),
+                changes(lambda i, b, p: workitems.to_json(workitems.save_aspects(i, b, p))),
             ),
         ],
     )
