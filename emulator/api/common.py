@@ -54,6 +54,12 @@ def bool_arg(name: str, default: bool = False) -> bool:
     raise invalid(name, f"expected true or false, got {raw[:40]!r}")
 
 
+# The permissions most routes ask for (emulator/catalogue/security.json): reading and changing work items.
+READ_WORK = "core.sharedo.read"
+UPDATE_WORK = "core.sharedo.update"
+# send_file's options for a file sent whole: no Range or conditional request, no ETag or Last-Modified.
+WHOLE_FILE = {"conditional": False, "etag": False, "last_modified": None}
+
 View = Callable[..., Any]
 Route = tuple[str | tuple[str, ...], str, View]  # ("GET /api/...", endpoint, view): a row of a route table
 
@@ -95,13 +101,7 @@ def private_file(content: Path | BytesIO, content_type: str, file_name: str, *, 
     """A file for its reader only, never kept in a shared cache, sent whole (no Range, no validators): the
     documents a work item holds and the outbox's attachments are both served so."""
     response: Response = send_file(
-        content,
-        mimetype=content_type,
-        as_attachment=attachment,
-        download_name=file_name,
-        conditional=False,
-        etag=False,
-        last_modified=None,
+        content, mimetype=content_type, as_attachment=attachment, download_name=file_name, **WHOLE_FILE
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response

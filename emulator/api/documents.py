@@ -11,13 +11,12 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from ..documents import Document, Upload
 from ..kernel.binding import MAX_BODY_BYTES
 from ..kernel.errors import ApiError, invalid
-from .common import add_routes, answers, bool_arg, caller, private_file
+from .common import READ_WORK, add_routes, answers, bool_arg, caller, private_file
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..documents import Documents
 
 V1 = "/api/v1/public/workItem"
-READ = "core.sharedo.read"
 
 
 def blueprint(documents: Documents) -> Blueprint:
@@ -27,16 +26,16 @@ def blueprint(documents: Documents) -> Blueprint:
     add_routes(
         bp,
         [
-            (f"GET {V1}/<item_id>/relatedDocuments", "related", answers(READ, documents.related)),
+            (f"GET {V1}/<item_id>/relatedDocuments", "related", answers(READ_WORK, documents.related)),
             ((f"GET {V1}/<item_id>/dms", f"GET {V1}/<item_id>/dms/<path:path>"), "dms",
-             answers(READ, lambda item_id, path="": documents.folder(item_id, path))),
+             answers(READ_WORK, lambda item_id, path="": documents.folder(item_id, path))),
         ],
     )  # fmt: skip
 
     @bp.get(f"{V1}/<item_id>/relatedDocuments/<path:path>")
     def content(item_id: str, path: str):
         """The bytes of one document, by its path in the repository (`documentId` in the list) or its id."""
-        caller(READ)
+        caller(READ_WORK)
         return _send(documents, documents.by_path(item_id, path), attachment=False)
 
     @bp.post(f"{V1}/<item_id>/relatedDocuments")
@@ -54,12 +53,12 @@ def blueprint(documents: Documents) -> Blueprint:
 
     @bp.get(f"{V1}/<item_id>/repositories")
     def repositories(item_id: str):
-        caller(READ)
+        caller(READ_WORK)
         return jsonify(documents.repositories(item_id, bool_arg("includeAncestors")))
 
     @bp.get("/api/v1/public/document/<doc_id>/url")
     def url(doc_id: str):
-        caller(READ)
+        caller(READ_WORK)
         return jsonify(documents.link(doc_id, request.host_url))
 
     @bp.get("/_documents/<doc_id>")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, jsonify, request
 
 from ..kernel.errors import invalid
-from .common import add_routes, answers, body, caller
+from .common import READ_WORK, UPDATE_WORK, add_routes, answers, body, caller
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from smartplans.executions import SmartPlans
@@ -21,13 +21,13 @@ def blueprint(queries: Queries, smartplans: SmartPlans) -> Blueprint:
 
     @bp.post("/api/executionengine/graph/sharedo/query")
     def graph_query():
-        caller(READ)
+        caller(READ_WORK)
         return jsonify(queries.graph_query(body()))
 
     @bp.get(EXECUTING)
     def executing():
         """Plan executions, oldest first; `state`, `sharedoId` and `plan` narrow the list."""
-        caller(READ)
+        caller(READ_WORK)
         state = request.args.get("state") or None
         if state and state not in STATES:
             raise invalid("state", f"use one of {list(STATES)}")
@@ -38,11 +38,11 @@ def blueprint(queries: Queries, smartplans: SmartPlans) -> Blueprint:
     add_routes(
         bp,
         [
-            (f"GET {EXECUTING}/<execution_id>", "execution", answers(READ, smartplans.execution)),
-            (f"GET {EXECUTING}/<execution_id>/steps/<step_id>/log", "step_log", answers(READ, smartplans.step_log)),
-            (f"POST {EXECUTING}/<execution_id>/steps/<step_id>/retry", "retry", answers(UPDATE, smartplans.retry)),
+            (f"GET {EXECUTING}/<execution_id>", "execution", answers(READ_WORK, smartplans.execution)),
+            (f"GET {STEP}/log", "step_log", answers(READ_WORK, smartplans.step_log)),
+            (f"POST {STEP}/retry", "retry", answers(UPDATE_WORK, smartplans.retry)),
             (("POST /api/executionengine/visualmodeller/plans/executing/<execution_id>/cancel",
-              f"POST {EXECUTING}/<execution_id>/cancel"), "cancel", answers(UPDATE, smartplans.cancel)),
+              f"POST {EXECUTING}/<execution_id>/cancel"), "cancel", answers(UPDATE_WORK, smartplans.cancel)),
         ],
     )  # fmt: skip
 
@@ -50,5 +50,5 @@ def blueprint(queries: Queries, smartplans: SmartPlans) -> Blueprint:
 
 
 EXECUTING = "/api/executionengine/plans/executing"
+STEP = f"{EXECUTING}/<execution_id>/steps/<step_id>"
 STATES = ("RUNNING", "WAITING", "STOPPED", "ERRORED")
-READ, UPDATE = "core.sharedo.read", "core.sharedo.update"

@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint
 
-from .common import add_routes, answers, changes
+from .common import READ_WORK, add_routes, answers, changes
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..finance import Finance
 
 PAYMENT = "/api/v1/public/finance/paymentRequest/<item_id>"
 FEES = "/api/v1/public/workItem/<item_id>/finance/fees"
-READ = "core.sharedo.read"
 
 
 def blueprint(finance: Finance) -> Blueprint:
@@ -25,9 +24,9 @@ def blueprint(finance: Finance) -> Blueprint:
     add_routes(
         bp,
         [
-            (f"GET {PAYMENT}", "payment_request", answers(READ, finance.payment_request)),
+            (f"GET {PAYMENT}", "payment_request", answers(READ_WORK, finance.payment_request)),
             (f"PUT {PAYMENT}", "update_payment_request", changes(finance.update_payment_details)),
-            (f"GET {FEES}", "fees", answers(READ, finance.fees)),
+            (f"GET {FEES}", "fees", answers(READ_WORK, finance.fees)),
             (f"PUT {FEES}", "set_fees", changes(finance.set_fees)),
         ],
     )

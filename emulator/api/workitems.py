@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 
 from ..kernel.binding import Fields
 from ..kernel.errors import invalid, not_found
-from .common import add_routes, answers, body, bool_arg, caller, changes, int_arg
+from .common import READ_WORK, add_routes, answers, body, bool_arg, caller, changes, int_arg
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..identity import Identity
@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
 
 V1 = "/api/v1/public/workItem"
 V2 = "/api/v2/public/workItem"
-READ = "core.sharedo.read"
 
 
 def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, worktypes: WorkTypes) -> Blueprint:
@@ -29,6 +28,9 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
     def item_json(item_id: str) -> dict:
         return workitems.to_json(workitems.get(item_id))
 
+    def phase_json(item_id: str) -> dict:
+        return workitems.phase_info(workitems.get(item_id))
+
     # Routes that read or change one thing as the area says: the permission check, the body and the JSON are
     # the route table's (emulator/api/common.py). Internal routes are those the official mobile app calls
     # (sharedo-sample-mobile-app `tasksAgent.js`, `workItemsAgent.js`); their shapes beyond the keys the app
@@ -37,20 +39,20 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
     add_routes(
         bp,
         [
-            (f"GET {V1}/<id:item_id>", "get", answers(READ, item_json)),
+            (f"GET {V1}/<id:item_id>", "get", answers(READ_WORK, item_json)),
             (f"PUT {V1}/<id:item_id>", "update", changes(lambda i, b, p: workitems.to_json(workitems.update(i, b, p)))),
-            (f"GET {V1}/<item_id>/phase", "get_phase", answers(READ, lambda i: workitems.phase_info(workitems.get(i)))),
+            (f"GET {V1}/<item_id>/phase", "get_phase", answers(READ_WORK, phase_json)),
             (f"PUT {V1}/<item_id>/phase", "change_phase", changes(workitems.change_phase)),
-            (f"GET {V1}/<item_id>/attributes", "attributes", answers(READ, workitems.attributes)),
+            (f"GET {V1}/<item_id>/attributes", "attributes", answers(READ_WORK, workitems.attributes)),
             (f"POST {V1}/<item_id>/comments", "add_comment", changes(workitems.add_comment, 201)),
             (
                 (f"GET {V2}/<item_id>/participants", f"GET {V1}/<item_id>/participants"),
                 "participants",
-                answers(READ, workitems.participants),
+                answers(READ_WORK, workitems.participants),
             ),
             (f"POST {V2}/<item_id>/participants", "add_participant", changes(workitems.add_participant, 201)),
-            ("GET /api/v2/public/types/tree", "types_tree", answers(READ, workitems.types_tree)),
-            ("GET /api/tasks/<item_id>", "task", answers(READ, workitems.task)),
+            ("GET /api/v2/public/types/tree", "types_tree", answers(READ_WORK, workitems.types_tree)),
+            ("GET /api/tasks/<item_id>", "task", answers(READ_WORK, workitems.task)),
             ("POST /api/sharedo/<item_id>/phase/jumpTo", "jump_to_phase", changes(workitems.jump_to)),
             (
                 "POST /api/aspects/sharedos/<item_id>",
@@ -67,7 +69,7 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
 
     @bp.post(f"{V1}/findByQuery")
     def find_by_query():
-        principal = caller(READ)
+        principal = caller(READ_WORK)
         user_id = principal.user.get("id") if principal.user else None  # "my" scope without ownerIds
         return jsonify(queries.find_by_query(body(), user_id))
 
@@ -81,7 +83,7 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
 
     @bp.get(f"{V1}/<item_id>/attributes/<name>")
     def attribute(item_id: str, name: str):
-        caller(READ)
+        caller(READ_WORK)
         return jsonify({"name": name, "value": workitems.attribute(item_id, name)})
 
     @bp.post(f"{V1}/<item_id>/attributes/<name>")
@@ -96,12 +98,12 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
 
     @bp.get(f"{V1}/<item_id>/comments")
     def comments(item_id: str):
-        caller(READ)
+        caller(READ_WORK)
         return jsonify(workitems.comments(item_id, int_arg("startPage", 1), int_arg("rowsPerPage", 20, maximum=1000)))
 
     @bp.get(f"{V1}/<item_id>/chronology")
     def chronology(item_id: str):
-        caller(READ)
+        caller(READ_WORK)
         int_arg("endPage", 1)
         bool_arg("includeCaseOnlyParticipant")
         return jsonify(
@@ -123,7 +125,7 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
     def my_permissions(item_id: str):
         """The caller's permissions on one work item as `[name]`; the app checks `core.sharedo.update` and
         `core.sharedo.progress.milestone` in it. The emulator grants per caller, not per item [inferred]."""
-        principal = caller(READ)
+        principal = caller(READ_WORK)
         workitems.get(item_id)
         return jsonify(identity.user_info(principal)["globalPermissions"])
 
@@ -131,7 +133,7 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
     def enabled_phases(feature: str, type_name: str):
         """The phases of a work type where a feature is on: `[phase system name]` from the type's `Features`
         (docs/solution-format.md) [inferred shape]."""
-        caller(READ)
+        caller(READ_WORK)
         if type_name not in worktypes:
             raise not_found("work type", type_name, field="type")
         return jsonify(worktypes.enabled_phases(type_name, feature))
