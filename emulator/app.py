@@ -74,13 +74,13 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     from .api import control, executionengine, finance, ide, identity, ods, openapi, proxy, timeentries, workitems
 
-    # A blueprint built with the parts it serves says so in its signature; the others ask current_emulator().
+    # Each blueprint is built with the parts it serves and says so in its signature.
     for blueprint in (
-        identity.bp,
-        workitems.bp,
+        identity.blueprint(emulator.identity),
+        workitems.blueprint(emulator.workitems, emulator.queries, emulator.identity, emulator.solution.worktypes),
         ods.blueprint(emulator.ods),
         executionengine.blueprint(emulator.queries, emulator.smartplans),
-        control.bp,
+        control.blueprint(emulator),  # reset, export and import: the whole Emulator's state
         ide.blueprint(emulator.ide_roots),
         openapi.bp,
         proxy.blueprint(emulator.linked_services, emulator.proxy_log),
@@ -90,7 +90,10 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
         app.register_blueprint(blueprint)
     from .api import features
 
-    app.register_blueprint(features.bp)  # routes of global features the tenant has switched off: 400
+    # routes of global features the tenant has switched off: 400
+    app.register_blueprint(
+        features.blueprint(emulator.features, emulator.bookmarks, emulator.notifications, emulator.identity)
+    )
 
     from .api import documents
 

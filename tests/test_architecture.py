@@ -454,3 +454,19 @@ def test_the_test_import_check_names_the_file_and_the_module(tmp_path):
         "tests/kernel/test_text.py:2 imports tests.clio.test_sync",
         "tests/kernel/test_text.py:3 imports tests.clio.test_sync",
     ]
+
+
+# Built with their parts by create_app (`blueprint(<parts>)`, `web.init_app`): they never look the emulator up.
+BUILT_WITH_PARTS = ("emulator.api", "emulator.web")
+
+
+def test_the_api_and_the_pages_are_built_with_their_parts():
+    """No blueprint of the API and no page group imports the accessor: each is handed what it serves when
+    create_app builds it, so what a route reads is in its factory's signature."""
+    graph = import_graph()
+    found = sorted(
+        name
+        for name, targets in graph.items()
+        if name.startswith(BUILT_WITH_PARTS) and (ACCESSOR in targets or "emulator.core" in targets)
+    )
+    assert found == [], "build these with the parts they serve instead of looking the emulator up: " + ", ".join(found)

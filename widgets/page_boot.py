@@ -162,8 +162,13 @@ def slot_for(widget_manifests: WidgetManifests, key: str, placement: Placement) 
 
 def portals(em: Any) -> tuple[list[Any], list[str]]:
     """Every portal in the solution's `portals/` folder, and the documents that failed (shown on the page)."""
+    return solution_portals(em.solution)
+
+
+def solution_portals(solution: Any) -> tuple[list[Any], list[str]]:
+    """`portals` of one solution, for a page built with the solution rather than the emulator (the home page)."""
     found, errors = [], []
-    for path in em.solution.portal_files:
+    for path in solution.portal_files:
         try:
             portals = parse_portal_document(load(path), str(path))
         except (PortalError, JsonFileError) as exc:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from ..documents import Document, Upload
 from ..kernel.binding import MAX_BODY_BYTES
 from ..kernel.errors import ApiError, invalid
-from .common import bool_arg, caller
+from .common import READ_WORK, add_routes, answers, bool_arg, caller, private_file
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..documents import Documents
@@ -23,18 +23,20 @@ def blueprint(documents: Documents) -> Blueprint:
     """The documents routes over `documents`, the area they serve."""
     bp = Blueprint("documents", __name__)
 
-    @bp.get(f"{V1}/<item_id>/relatedDocuments")
-    def related(item_id: str):
-        caller("core.sharedo.read")
-        return jsonify(documents.related(item_id))
+    add_routes(
+        bp,
+        [
+            (f"GET {V1}/<item_id>/relatedDocuments", "related", answers(READ_WORK, documents.related)),
+            ((f"GET {V1}/<item_id>/dms", f"GET {V1}/<item_id>/dms/<path:path>"), "dms",
+             answers(READ_WORK, lambda item_id, path="": documents.folder(item_id, path))),
+        ],
+    )  # fmt: skip
 
     @bp.get(f"{V1}/<item_id>/relatedDocuments/<path:path>")
     def content(item_id: str, path: str):
         """The bytes of one document, by its path in the repository (`documentId` in the list) or its id."""
-        caller("core.sharedo.read")
-        docs = documents
-        doc = docs.by_path(item_id, path)
-        return _send(docs.file(doc), doc, attachment=False)
+        caller(READ_WORK)
+        return _send(documents, documents.by_path(item_id, path), attachment=False)
 
     @bp.post(f"{V1}/<item_id>/relatedDocuments")
     def upload(item_id: str):
@@ -49,44 +51,28 @@ def blueprint(documents: Documents) -> Blueprint:
         documents.delete(item_id, request.args.getlist("documentId"), caller())
         return "", 204
 
-    @bp.get(f"{V1}/<item_id>/dms")
-    @bp.get(f"{V1}/<item_id>/dms/<path:path>")
-    def dms(item_id: str, path: str = ""):
-        caller("core.sharedo.read")
-        return jsonify(documents.folder(item_id, path))
-
     @bp.get(f"{V1}/<item_id>/repositories")
     def repositories(item_id: str):
-        caller("core.sharedo.read")
+        caller(READ_WORK)
         return jsonify(documents.repositories(item_id, bool_arg("includeAncestors")))
 
     @bp.get("/api/v1/public/document/<doc_id>/url")
     def url(doc_id: str):
-        caller("core.sharedo.read")
+        caller(READ_WORK)
         return jsonify(documents.link(doc_id, request.host_url))
 
     @bp.get("/_documents/<doc_id>")
     def download(doc_id: str):
         """Where `document/{id}/url` points: no token (a browser navigates here), the signature instead."""
-        docs = documents
-        doc = docs.redeem(doc_id, request.args.get("expires"), request.args.get("signature"))
-        return _send(docs.file(doc), doc, attachment=True)
+        doc = documents.redeem(doc_id, request.args.get("expires"), request.args.get("signature"))
+        return _send(documents, doc, attachment=True)
 
     return bp
 
 
-def _send(path, doc: Document, *, attachment: bool) -> Response:
-    response = send_file(
-        path,
-        mimetype=doc.content_type,
-        as_attachment=attachment,
-        download_name=doc.file_name,
-        conditional=False,
-        etag=False,
-        last_modified=None,
-    )
+def _send(documents: Documents, doc: Document, *, attachment: bool) -> Response:
+    response = private_file(documents.file(doc), doc.content_type, doc.file_name, attachment=attachment)
     response.headers["Content-Type"] = doc.content_type  # exactly as uploaded (Flask would add a charset)
-    response.headers["Cache-Control"] = "private, no-store"
     response.headers.pop("Last-Modified", None)
     return response
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, jsonify, request
 
 from ..kernel.errors import invalid
-from .common import body, caller
+from .common import READ_WORK, UPDATE_WORK, add_routes, answers, body, caller
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from smartplans.executions import SmartPlans
@@ -21,13 +21,13 @@ def blueprint(queries: Queries, smartplans: SmartPlans) -> Blueprint:
 
     @bp.post("/api/executionengine/graph/sharedo/query")
     def graph_query():
-        caller("core.sharedo.read")
+        caller(READ_WORK)
         return jsonify(queries.graph_query(body()))
 
     @bp.get(EXECUTING)
     def executing():
         """Plan executions, oldest first; `state`, `sharedoId` and `plan` narrow the list."""
-        caller("core.sharedo.read")
+        caller(READ_WORK)
         state = request.args.get("state") or None
         if state and state not in STATES:
             raise invalid("state", f"use one of {list(STATES)}")
@@ -35,29 +35,20 @@ def blueprint(queries: Queries, smartplans: SmartPlans) -> Blueprint:
             smartplans.executions(state, request.args.get("sharedoId") or None, request.args.get("plan") or None)
         )
 
-    @bp.get(f"{EXECUTING}/<execution_id>")
-    def execution(execution_id: str):
-        caller("core.sharedo.read")
-        return jsonify(smartplans.execution(execution_id))
-
-    @bp.get(f"{EXECUTING}/<execution_id>/steps/<step_id>/log")
-    def step_log(execution_id: str, step_id: str):
-        caller("core.sharedo.read")
-        return jsonify(smartplans.step_log(execution_id, step_id))
-
-    @bp.post(f"{EXECUTING}/<execution_id>/steps/<step_id>/retry")
-    def retry(execution_id: str, step_id: str):
-        caller("core.sharedo.update")
-        return jsonify(smartplans.retry(execution_id, step_id))
-
-    @bp.post("/api/executionengine/visualmodeller/plans/executing/<execution_id>/cancel")
-    @bp.post(f"{EXECUTING}/<execution_id>/cancel")
-    def cancel(execution_id: str):
-        caller("core.sharedo.update")
-        return jsonify(smartplans.cancel(execution_id))
+    add_routes(
+        bp,
+        [
+            (f"GET {EXECUTING}/<execution_id>", "execution", answers(READ_WORK, smartplans.execution)),
+            (f"GET {STEP}/log", "step_log", answers(READ_WORK, smartplans.step_log)),
+            (f"POST {STEP}/retry", "retry", answers(UPDATE_WORK, smartplans.retry)),
+            (("POST /api/executionengine/visualmodeller/plans/executing/<execution_id>/cancel",
+              f"POST {EXECUTING}/<execution_id>/cancel"), "cancel", answers(UPDATE_WORK, smartplans.cancel)),
+        ],
+    )  # fmt: skip
 
     return bp
 
 
 EXECUTING = "/api/executionengine/plans/executing"
+STEP = f"{EXECUTING}/<execution_id>/steps/<step_id>"
 STATES = ("RUNNING", "WAITING", "STOPPED", "ERRORED")

@@ -19,7 +19,7 @@ from ..integrations.clio.links import RESULTS_PAGE
 from ..kernel.binding import Fields
 from ..kernel.errors import ApiError
 from ..web.frame import note
-from .common import body, caller, int_arg
+from .common import add_routes, answers, body, caller, int_arg
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..integrations.clio.integration import ClioIntegration
@@ -53,10 +53,16 @@ def blueprint(clio: ClioIntegration | None) -> Blueprint:
             raise ApiError(404, "Clio is not configured: add [integrations.clio] to the solution's operate.toml")
         return clio
 
-    @bp.get(API)
-    def status():
-        caller(SYNC)
-        return jsonify(_status(configured()))
+    add_routes(
+        bp,
+        [
+            (f"GET {API}", "status", answers(SYNC, lambda: _status(configured()))),
+            (f"POST {API}/disconnect", "disconnect", answers(MANAGE, lambda: configured().connection.disconnect())),
+            (f"GET {API}/mappings", "get_mappings", answers(SYNC, lambda: configured().mappings.get())),
+            (f"GET {API}/runs/<run_id>/results", "results",
+             answers(SYNC, lambda run_id: {"rows": configured().sync.results(run_id)})),
+        ],
+    )  # fmt: skip
 
     @bp.post(f"{API}/connect")
     def connect():
@@ -87,11 +93,6 @@ def blueprint(clio: ClioIntegration | None) -> Blueprint:
             return redirect(return_to)
         return render_template("integrations/callback.html", ok=True, status=status)
 
-    @bp.post(f"{API}/disconnect")
-    def disconnect():
-        caller(MANAGE)
-        return jsonify(configured().connection.disconnect())
-
     @bp.put(f"{API}/nightly")
     def nightly():
         caller(MANAGE)
@@ -101,11 +102,6 @@ def blueprint(clio: ClioIntegration | None) -> Blueprint:
             f.error("enabled", "required: true or false")
         f.raise_if_errors()
         return jsonify(configured().connection.set_nightly(bool(enabled)))
-
-    @bp.get(f"{API}/mappings")
-    def get_mappings():
-        caller(SYNC)
-        return jsonify(configured().mappings.get())
 
     @bp.put(f"{API}/mappings")
     def put_mappings():
@@ -174,11 +170,6 @@ def blueprint(clio: ClioIntegration | None) -> Blueprint:
         summary = clio.sync.run(run_id)
         link = {} if summary["state"] == "running" else clio.links.link(summary["id"], _csv_url(summary["id"]))
         return jsonify({**summary, "progress": clio.sync.progress_of(run_id), **link})
-
-    @bp.get(f"{API}/runs/<run_id>/results")
-    def results(run_id: str):
-        caller(SYNC)
-        return jsonify({"rows": configured().sync.results(run_id)})
 
     @bp.get(f"{API}/runs/<run_id>/results.csv")
     def results_csv(run_id: str):

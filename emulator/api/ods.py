@@ -2,63 +2,44 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify
 
-from .common import body, caller
+from .common import add_routes, answers, body, caller
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..ods import Ods
+
+READ = "core.ods.read"
 
 
 def blueprint(ods: Ods) -> Blueprint:
     """The ODS routes over `ods`, the people and organisations they serve."""
     bp = Blueprint("ods", __name__)
 
-    @bp.get("/api/public/v2/people/<ods_id>")
-    @bp.get("/api/v2/public/people/<ods_id>")
-    def person(ods_id: str):
-        caller("core.ods.read")
-        return jsonify(ods.get("person", ods_id))
-
-    @bp.get("/api/public/v2/organisation/<ods_id>")
-    @bp.get("/api/v2/public/organisation/<ods_id>")
-    def organisation(ods_id: str):
-        caller("core.ods.read")
-        return jsonify(ods.get("organisation", ods_id))
-
     # The mobile app builds `/api/public/v1/{participantType}s/{odsId}` ("people" for a person), so the
     # organisation route is also called in the plural; v1 is the one it trusts ("do NOT use v2").
-    @bp.get("/api/public/v1/people/<ods_id>")
-    def person_v1(ods_id: str):
-        caller("core.ods.read")
-        return jsonify(ods.get_v1("person", ods_id))
-
-    @bp.get("/api/public/v1/organisation/<ods_id>")
-    @bp.get("/api/public/v1/organisations/<ods_id>")
-    def organisation_v1(ods_id: str):
-        caller("core.ods.read")
-        return jsonify(ods.get_v1("organisation", ods_id))
-
-    @bp.get("/api/v2/public/locations/for/<ods_id>/ids")
-    def location_ids(ods_id: str):
-        caller("core.ods.read")
-        return jsonify(ods.location_ids(ods_id))
-
-    @bp.get("/api/v2/public/locations/<location_id>")
-    def location(location_id: str):
-        caller("core.ods.read")
-        return jsonify(ods.location(location_id))
-
-    @bp.get("/api/v2/public/users/<user_id>")
-    def user(user_id: str):
-        caller("core.ods.read")
-        return jsonify(ods.user_profile(user_id))
+    add_routes(
+        bp,
+        [
+            (("GET /api/public/v2/people/<ods_id>", "GET /api/v2/public/people/<ods_id>"), "person",
+             answers(READ, partial(ods.get, "person"))),
+            (("GET /api/public/v2/organisation/<ods_id>", "GET /api/v2/public/organisation/<ods_id>"), "organisation",
+             answers(READ, partial(ods.get, "organisation"))),
+            ("GET /api/public/v1/people/<ods_id>", "person_v1", answers(READ, partial(ods.get_v1, "person"))),
+            (("GET /api/public/v1/organisation/<ods_id>", "GET /api/public/v1/organisations/<ods_id>"),
+             "organisation_v1", answers(READ, partial(ods.get_v1, "organisation"))),
+            ("GET /api/v2/public/locations/for/<ods_id>/ids", "location_ids", answers(READ, ods.location_ids)),
+            ("GET /api/v2/public/locations/<location_id>", "location", answers(READ, ods.location)),
+            ("GET /api/v2/public/users/<user_id>", "user", answers(READ, ods.user_profile)),
+        ],
+    )  # fmt: skip
 
     @bp.post("/api/ods/_search")
     def search():
-        caller("core.ods.read")
+        caller(READ)
         return jsonify(ods.search(body()))
 
     @bp.post("/api/v2/public/organisation")

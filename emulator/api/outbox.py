@@ -7,12 +7,12 @@ from __future__ import annotations
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, jsonify, request
 
 from ..kernel.errors import invalid
 from ..outbox import KINDS, Message
 from ..outbox_access import addresses_of, check_readable, kinds_for
-from .common import caller, int_arg
+from .common import caller, int_arg, private_file
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..outbox import Outbox
@@ -51,18 +51,10 @@ def blueprint(outbox: Outbox) -> Blueprint:
     def attachment(message_id: str, attachment_id: str):
         check_readable(caller(), outbox.get(message_id))
         found = outbox.attachment(message_id, attachment_id)
-        response: Response = send_file(
-            BytesIO(found.content.encode("utf-8")),
-            mimetype=found.content_type,
-            as_attachment=True,
-            download_name=found.file_name,
-            conditional=False,
-            etag=False,
-            last_modified=None,
-        )
         # The stored text is UTF-8 on the way out; a text type says so (Flask adds the charset to text/* only).
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
+        return private_file(
+            BytesIO(found.content.encode("utf-8")), found.content_type, found.file_name, attachment=True
+        )
 
     return bp
 

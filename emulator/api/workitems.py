@@ -2,177 +2,140 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, jsonify
 
 from ..kernel.binding import Fields
 from ..kernel.errors import invalid, not_found
-from .common import body, bool_arg, caller, emulator, int_arg
+from .common import READ_WORK, add_routes, answers, body, bool_arg, caller, changes, int_arg
 
-bp = Blueprint("workitems", __name__)
+if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
+    from ..identity import Identity
+    from ..query import Queries
+    from ..solution.worktypes import WorkTypes
+    from ..workitems import WorkItems
+
 V1 = "/api/v1/public/workItem"
+V2 = "/api/v2/public/workItem"
 
 
-@bp.post(V1)
-def create():
-    em = emulator()
-    item = em.workitems.create(body(), caller())
-    return jsonify(em.workitems.to_json(item)), 201
+def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, worktypes: WorkTypes) -> Blueprint:
+    """The work-item routes over `workitems`, `queries` (findByQuery), `identity` (the caller's permissions on an
+    item) and `worktypes` (the solution's work types: the phases a feature is on in)."""
+    bp = Blueprint("workitems", __name__)
 
+    def item_json(item_id: str) -> dict:
+        return workitems.to_json(workitems.get(item_id))
 
-@bp.get(f"{V1}/<id:item_id>")
-def get(item_id: str):
-    caller("core.sharedo.read")
-    em = emulator()
-    return jsonify(em.workitems.to_json(em.workitems.get(item_id)))
+    def phase_json(item_id: str) -> dict:
+        return workitems.phase_info(workitems.get(item_id))
 
-
-@bp.put(f"{V1}/<id:item_id>")
-def update(item_id: str):
-    em = emulator()
-    return jsonify(em.workitems.to_json(em.workitems.update(item_id, body(), caller())))
-
-
-@bp.post(f"{V1}/findByQuery")
-def find_by_query():
-    principal = caller("core.sharedo.read")
-    user_id = principal.user.get("id") if principal.user else None  # "my" scope without ownerIds
-    return jsonify(emulator().queries.find_by_query(body(), user_id))
-
-
-@bp.get(f"{V1}/<item_id>/phase")
-def get_phase(item_id: str):
-    caller("core.sharedo.read")
-    em = emulator()
-    return jsonify(em.workitems.phase_info(em.workitems.get(item_id)))
-
-
-@bp.put(f"{V1}/<item_id>/phase")
-def change_phase(item_id: str):
-    return jsonify(emulator().workitems.change_phase(item_id, body(), caller()))
-
-
-@bp.get(f"{V1}/<item_id>/attributes")
-def attributes(item_id: str):
-    caller("core.sharedo.read")
-    return jsonify(emulator().workitems.attributes(item_id))
-
-
-@bp.route(f"{V1}/<item_id>/attributes", methods=["POST", "PUT"])
-def set_attributes(item_id: str):
-    """A map of name → string (or null to clear), as third-party workflows send it."""
-    data = body()
-    if not isinstance(data, dict):  # `null` too: Fields would read it as an empty object
-        raise invalid("(body)", "expected an object of attribute name → string value (or null to clear)")
-    return jsonify(emulator().workitems.set_attributes(item_id, data, caller()))
-
-
-@bp.get(f"{V1}/<item_id>/attributes/<name>")
-def attribute(item_id: str, name: str):
-    caller("core.sharedo.read")
-    return jsonify({"name": name, "value": emulator().workitems.attribute(item_id, name)})
-
-
-@bp.post(f"{V1}/<item_id>/attributes/<name>")
-def set_attribute(item_id: str, name: str):
-    """`{value: "<string>"}`; `{value: null}` clears it."""
-    f = Fields(body())
-    if not f.has("value"):
-        f.error("value", "required (a string, or null to clear)")
-    f.raise_if_errors()
-    attrs = emulator().workitems.set_attributes(item_id, {name: f.raw("value")}, caller())
-    return jsonify({"name": name, "value": attrs.get(name)})
-
-
-@bp.get(f"{V1}/<item_id>/comments")
-def comments(item_id: str):
-    caller("core.sharedo.read")
-    return jsonify(
-        emulator().workitems.comments(item_id, int_arg("startPage", 1), int_arg("rowsPerPage", 20, maximum=1000))
+    # Routes that read or change one thing as the area says: the permission check, the body and the JSON are
+    # the route table's (emulator/api/common.py). Internal routes are those the official mobile app calls
+    # (sharedo-sample-mobile-app `tasksAgent.js`, `workItemsAgent.js`); their shapes beyond the keys the app
+    # reads are [inferred]; `phase/jumpTo` is an administrator's jump past the transition rules, as workflow
+    # actions call it (body [inferred]).
+    add_routes(
+        bp,
+        [
+            (f"GET {V1}/<id:item_id>", "get", answers(READ_WORK, item_json)),
+            (f"PUT {V1}/<id:item_id>", "update", changes(lambda i, b, p: workitems.to_json(workitems.update(i, b, p)))),
+            (f"GET {V1}/<item_id>/phase", "get_phase", answers(READ_WORK, phase_json)),
+            (f"PUT {V1}/<item_id>/phase", "change_phase", changes(workitems.change_phase)),
+            (f"GET {V1}/<item_id>/attributes", "attributes", answers(READ_WORK, workitems.attributes)),
+            (f"POST {V1}/<item_id>/comments", "add_comment", changes(workitems.add_comment, 201)),
+            (
+                (f"GET {V2}/<item_id>/participants", f"GET {V1}/<item_id>/participants"),
+                "participants",
+                answers(READ_WORK, workitems.participants),
+            ),
+            (f"POST {V2}/<item_id>/participants", "add_participant", changes(workitems.add_participant, 201)),
+            ("GET /api/v2/public/types/tree", "types_tree", answers(READ_WORK, workitems.types_tree)),
+            ("GET /api/tasks/<item_id>", "task", answers(READ_WORK, workitems.task)),
+            ("POST /api/sharedo/<item_id>/phase/jumpTo", "jump_to_phase", changes(workitems.jump_to)),
+            (
+                "POST /api/aspects/sharedos/<item_id>",
+                "save_aspects",
+                changes(lambda i, b, p: workitems.to_json(workitems.save_aspects(i, b, p))),
+            ),
+        ],
     )
 
+    @bp.post(V1)
+    def create():
+        item = workitems.create(body(), caller())
+        return jsonify(workitems.to_json(item)), 201
 
-@bp.post(f"{V1}/<item_id>/comments")
-def add_comment(item_id: str):
-    return jsonify(emulator().workitems.add_comment(item_id, body(), caller())), 201
+    @bp.post(f"{V1}/findByQuery")
+    def find_by_query():
+        principal = caller(READ_WORK)
+        user_id = principal.user.get("id") if principal.user else None  # "my" scope without ownerIds
+        return jsonify(queries.find_by_query(body(), user_id))
 
+    @bp.route(f"{V1}/<item_id>/attributes", methods=["POST", "PUT"])
+    def set_attributes(item_id: str):
+        """A map of name → string (or null to clear), as third-party workflows send it."""
+        data = body()
+        if not isinstance(data, dict):  # `null` too: Fields would read it as an empty object
+            raise invalid("(body)", "expected an object of attribute name → string value (or null to clear)")
+        return jsonify(workitems.set_attributes(item_id, data, caller()))
 
-@bp.get(f"{V1}/<item_id>/chronology")
-def chronology(item_id: str):
-    caller("core.sharedo.read")
-    int_arg("endPage", 1)
-    bool_arg("includeCaseOnlyParticipant")
-    return jsonify(
-        emulator().workitems.chronology(
-            item_id, int_arg("startPage", 1), int_arg("rowsPerPage", 50, maximum=1000), bool_arg("includeChildren")
+    @bp.get(f"{V1}/<item_id>/attributes/<name>")
+    def attribute(item_id: str, name: str):
+        caller(READ_WORK)
+        return jsonify({"name": name, "value": workitems.attribute(item_id, name)})
+
+    @bp.post(f"{V1}/<item_id>/attributes/<name>")
+    def set_attribute(item_id: str, name: str):
+        """`{value: "<string>"}`; `{value: null}` clears it."""
+        f = Fields(body())
+        if not f.has("value"):
+            f.error("value", "required (a string, or null to clear)")
+        f.raise_if_errors()
+        attrs = workitems.set_attributes(item_id, {name: f.raw("value")}, caller())
+        return jsonify({"name": name, "value": attrs.get(name)})
+
+    @bp.get(f"{V1}/<item_id>/comments")
+    def comments(item_id: str):
+        caller(READ_WORK)
+        return jsonify(workitems.comments(item_id, int_arg("startPage", 1), int_arg("rowsPerPage", 20, maximum=1000)))
+
+    @bp.get(f"{V1}/<item_id>/chronology")
+    def chronology(item_id: str):
+        caller(READ_WORK)
+        int_arg("endPage", 1)
+        bool_arg("includeCaseOnlyParticipant")
+        return jsonify(
+            workitems.chronology(
+                item_id, int_arg("startPage", 1), int_arg("rowsPerPage", 50, maximum=1000), bool_arg("includeChildren")
+            )
         )
-    )
 
+    @bp.delete(f"{V2}/<item_id>/participants/<participant_id>")
+    def remove_participant(item_id: str, participant_id: str):
+        workitems.remove_participant(item_id, participant_id, caller())
+        return "", 204
 
-@bp.get("/api/v2/public/workItem/<item_id>/participants")
-@bp.get("/api/v1/public/workItem/<item_id>/participants")
-def participants(item_id: str):
-    caller("core.sharedo.read")
-    return jsonify(emulator().workitems.participants(item_id))
+    @bp.post("/api/tasks/<item_id>/takeownership")
+    def take_ownership(item_id: str):
+        return jsonify(workitems.take_ownership(item_id, caller()))
 
+    @bp.get("/api/sharedo/<item_id>/mySharedoPermissions")
+    def my_permissions(item_id: str):
+        """The caller's permissions on one work item as `[name]`; the app checks `core.sharedo.update` and
+        `core.sharedo.progress.milestone` in it. The emulator grants per caller, not per item [inferred]."""
+        principal = caller(READ_WORK)
+        workitems.get(item_id)
+        return jsonify(identity.user_info(principal)["globalPermissions"])
 
-@bp.post("/api/v2/public/workItem/<item_id>/participants")
-def add_participant(item_id: str):
-    return jsonify(emulator().workitems.add_participant(item_id, body(), caller())), 201
+    @bp.get("/api/featureframework/flags/<feature>/<type_name>/enabledPhases")
+    def enabled_phases(feature: str, type_name: str):
+        """The phases of a work type where a feature is on: `[phase system name]` from the type's `Features`
+        (docs/solution-format.md) [inferred shape]."""
+        caller(READ_WORK)
+        if type_name not in worktypes:
+            raise not_found("work type", type_name, field="type")
+        return jsonify(worktypes.enabled_phases(type_name, feature))
 
-
-@bp.delete("/api/v2/public/workItem/<item_id>/participants/<participant_id>")
-def remove_participant(item_id: str, participant_id: str):
-    emulator().workitems.remove_participant(item_id, participant_id, caller())
-    return "", 204
-
-
-@bp.get("/api/v2/public/types/tree")
-def types_tree():
-    caller("core.sharedo.read")
-    return jsonify(emulator().workitems.types_tree())
-
-
-# -- internal routes the official mobile app calls (sharedo-sample-mobile-app `tasksAgent.js`,
-# `workItemsAgent.js`); their shapes beyond the keys the app reads are [inferred].
-@bp.get("/api/tasks/<item_id>")
-def task(item_id: str):
-    caller("core.sharedo.read")
-    return jsonify(emulator().workitems.task(item_id))
-
-
-@bp.post("/api/tasks/<item_id>/takeownership")
-def take_ownership(item_id: str):
-    return jsonify(emulator().workitems.take_ownership(item_id, caller()))
-
-
-@bp.get("/api/sharedo/<item_id>/mySharedoPermissions")
-def my_permissions(item_id: str):
-    """The caller's permissions on one work item as `[name]`; the app checks `core.sharedo.update` and
-    `core.sharedo.progress.milestone` in it. The emulator grants per caller, not per item [inferred]."""
-    principal = caller("core.sharedo.read")
-    em = emulator()
-    em.workitems.get(item_id)
-    return jsonify(em.identity.user_info(principal)["globalPermissions"])
-
-
-@bp.post("/api/sharedo/<item_id>/phase/jumpTo")
-def jump_to_phase(item_id: str):
-    """An administrator's jump past the transition rules, as workflow actions call it (body [inferred])."""
-    return jsonify(emulator().workitems.jump_to(item_id, body(), caller()))
-
-
-@bp.get("/api/featureframework/flags/<feature>/<type_name>/enabledPhases")
-def enabled_phases(feature: str, type_name: str):
-    """The phases of a work type where a feature is on: `[phase system name]` from the type's `Features`
-    (docs/solution-format.md) [inferred shape]."""
-    caller("core.sharedo.read")
-    types = emulator().solution.worktypes
-    if type_name not in types:
-        raise not_found("work type", type_name, field="type")
-    return jsonify(types.enabled_phases(type_name, feature))
-
-
-@bp.post("/api/aspects/sharedos/<item_id>")
-def save_aspects(item_id: str):
-    em = emulator()
-    return jsonify(em.workitems.to_json(em.workitems.save_aspects(item_id, body(), caller())))
+    return bp

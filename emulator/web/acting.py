@@ -24,8 +24,8 @@ from werkzeug.wrappers import Response
 
 from widgets.pages import signed_in
 
-from .frame import emulator, note, refuse
-from .session import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, current_user
+from .frame import note, refuse
+from .session import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, current_user, frame_parts
 
 
 def csrf_problem() -> str | None:
@@ -92,7 +92,7 @@ class Answer:
 
 def call_api(method: str, path: str, body: Any = None) -> Answer:
     """The emulator's own API route, as the signed-in user, through the app itself."""
-    session = signed_in(emulator())
+    session = signed_in(frame_parts())
     headers = {"Authorization": f"Bearer {session['at']}"} if session else {}
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=request.host_url) as client:

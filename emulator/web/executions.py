@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from flask import request
@@ -16,98 +16,29 @@ from smartplans.executions.reads import ExecutionReads
 
 from ..workitem_reads import WorkItemReads
 from .acting import action, call_api, done
-from .frame import PAGE_SIZE, PageGroup, emulator, page_number, refuse, render_page
+from .frame import PAGE_SIZE, PageGroup, refuse, render_page, requested_page
 from .redact import redact
 
-bp = PageGroup("executions")
+if TYPE_CHECKING:  # built with its parts by emulator/web/__init__.py's init_app
+    from smartplans.executions import SmartPlans
+
+    from ..kernel.scheduler import Scheduler
+    from ..kernel.store import Store
+    from ..workitems import WorkItems
+
 LOGS_SHOWN = 500  # a step's log lines on the page (the rest: the step log API); a page stays readable
 CALLS_SHOWN = 100  # and its host calls
 MAX_ID = 100
 STATES = (RUNNING, WAITING, STOPPED, ERRORED)
 
 
-@bp.page("/executions", nav="Executions", order=30)
-def executions():
-    em = emulator()
-    page = page_number()
-    if page is None:
-        return refuse(400, "page must be a whole number from 1")
-    state = request.args.get("state") or ""
-    plan = request.args.get("plan") or ""
-    if state and state not in STATES:
-        return refuse(400, f"state must be one of {', '.join(STATES)}, not {state[:40]!r}")
-    if plan and plan not in em.smartplans.plans:
-        return refuse(400, f"plan: no plan {plan[:80]!r}; the solution has {', '.join(sorted(em.smartplans.plans))}")
-    result = ExecutionReads(em.store).page(page, PAGE_SIZE, state=state, plan=plan)
-    items = WorkItemReads(em.store).titles(r["sharedo_id"] for r in result.rows)
-    blank = {"title": None, "reference": None}
-    result.rows = [{**dict(r), **items.get(r["sharedo_id"], blank)} for r in result.rows]
-    return render_page(
-        "executions.html",
-        "Executions",
-        result=result,
-        state=state,
-        plan=plan,
-        states=STATES,
-        plans=sorted(em.smartplans.plans),
-    )
-
-
-def _source_line(em: Any, plan_name: str, text: str | None) -> int | None:
+def _source_line(smartplans: SmartPlans, plan_name: str, text: str | None) -> int | None:
     """The line of the plan's own source an error's stack names (`plans/x.js:75:27` → 75)."""
-    plan = em.smartplans.plans.get(plan_name)
+    plan = smartplans.plans.get(plan_name)
     if plan is None or not text:
         return None
     match = re.search(rf"{re.escape(plan.url)}:(\d+)", text)
     return int(match.group(1)) if match else None
-
-
-@bp.page("/executions/<execution_id>")
-def execution(execution_id: str):
-    em = emulator()
-    if len(execution_id) > MAX_ID:
-        return refuse(404, "no plan execution with an id that long")
-    with em.store.read():  # the run, its timers and its work item read in one breath
-        found = ExecutionReads(em.store).record(execution_id, logs_shown=LOGS_SHOWN, calls_shown=CALLS_SHOWN)
-        if found is None:
-            return refuse(404, f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
-        ex, steps = found.execution, found.steps
-        timers = em.scheduler.timers_of(TIMER_KIND, "executionId", ex["id"])
-        item = em.workitems.find(ex["sharedo_id"]) if ex["sharedo_id"] else None
-    logs, more = found.logs, found.more
-    calls = {step: [_call(r) for r in rows] for step, rows in found.calls.items()}
-    timeline = []
-    for s in steps:
-        error = json.loads(s["error"]) if s["error"] else None
-        line = _source_line(em, ex["plan"], (error or {}).get("stack")) if error else None
-        timeline.append(
-            {
-                "row": s,
-                "error": error,
-                "line": line,
-                "logs": logs[s["id"]],
-                "calls": calls[s["id"]],
-                "more": more[s["id"]],
-            }
-        )
-    timer_steps = {json.loads(t["payload"]).get("stepId"): t["due_at"] for t in timers}
-    error_line = _source_line(em, ex["plan"], ex["last_error"]) or next(
-        (t["line"] for t in timeline if t["line"]), None
-    )
-    return render_page(
-        "execution.html",
-        f"{ex['plan']} · {ex['state']}",
-        ex=ex,
-        ctx=redact(json.loads(ex["ctx"])),
-        ev=json.loads(ex["ev"]),
-        item=item,
-        timeline=timeline,
-        timer_steps=timer_steps,
-        waiting_on=found.waiting_on,
-        error_line=error_line,
-        known_plan=ex["plan"] in em.smartplans.plans,
-        settling=ex["state"] == RUNNING,
-    )
 
 
 def _call(row: Any) -> dict[str, Any]:
@@ -120,17 +51,96 @@ def _call(row: Any) -> dict[str, Any]:
     }
 
 
-@bp.post("/executions/<execution_id>/steps/<step_id>/retry")
-@action
-def retry(execution_id: str, step_id: str):
-    path = f"/api/executionengine/plans/executing/{quote(execution_id, safe='')}/steps/{quote(step_id, safe='')}/retry"
-    answer = call_api("POST", path)
-    state = answer.body.get("state") if answer.ok and isinstance(answer.body, dict) else None
-    return done(answer, f"step retried; the execution is now {state}", f"/executions/{quote(execution_id, safe='')}")
+def pages(smartplans: SmartPlans, store: Store, scheduler: Scheduler, workitems: WorkItems) -> PageGroup:
+    """The executions pages over `smartplans` (the plans, their source lines), `store` (the runs, read through
+    ExecutionReads), `scheduler` (the timers a run waits on) and `workitems` (the work item a run is for)."""
+    bp = PageGroup("executions")
 
+    @bp.page("/executions", nav="Executions", order=30)
+    def executions():
+        page = requested_page()
+        state = request.args.get("state") or ""
+        plan = request.args.get("plan") or ""
+        if state and state not in STATES:
+            return refuse(400, f"state must be one of {', '.join(STATES)}, not {state[:40]!r}")
+        if plan and plan not in smartplans.plans:
+            return refuse(400, f"plan: no plan {plan[:80]!r}; the solution has {', '.join(sorted(smartplans.plans))}")
+        result = ExecutionReads(store).page(page, PAGE_SIZE, state=state, plan=plan)
+        items = WorkItemReads(store).titles(r["sharedo_id"] for r in result.rows)
+        blank = {"title": None, "reference": None}
+        result.rows = [{**dict(r), **items.get(r["sharedo_id"], blank)} for r in result.rows]
+        return render_page(
+            "executions.html",
+            "Executions",
+            result=result,
+            state=state,
+            plan=plan,
+            states=STATES,
+            plans=sorted(smartplans.plans),
+        )
 
-@bp.post("/executions/<execution_id>/cancel")
-@action
-def cancel(execution_id: str):
-    answer = call_api("POST", f"/api/executionengine/plans/executing/{quote(execution_id, safe='')}/cancel")
-    return done(answer, "execution cancelled", f"/executions/{quote(execution_id, safe='')}")
+    @bp.page("/executions/<execution_id>")
+    def execution(execution_id: str):
+        if len(execution_id) > MAX_ID:
+            return refuse(404, "no plan execution with an id that long")
+        with store.read():  # the run, its timers and its work item read in one breath
+            found = ExecutionReads(store).record(execution_id, logs_shown=LOGS_SHOWN, calls_shown=CALLS_SHOWN)
+            if found is None:
+                return refuse(404, f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
+            ex, steps = found.execution, found.steps
+            timers = scheduler.timers_of(TIMER_KIND, "executionId", ex["id"])
+            item = workitems.find(ex["sharedo_id"]) if ex["sharedo_id"] else None
+        logs, more = found.logs, found.more
+        calls = {step: [_call(r) for r in rows] for step, rows in found.calls.items()}
+        timeline = []
+        for s in steps:
+            error = json.loads(s["error"]) if s["error"] else None
+            line = _source_line(smartplans, ex["plan"], (error or {}).get("stack")) if error else None
+            timeline.append(
+                {
+                    "row": s,
+                    "error": error,
+                    "line": line,
+                    "logs": logs[s["id"]],
+                    "calls": calls[s["id"]],
+                    "more": more[s["id"]],
+                }
+            )
+        timer_steps = {json.loads(t["payload"]).get("stepId"): t["due_at"] for t in timers}
+        error_line = _source_line(smartplans, ex["plan"], ex["last_error"]) or next(
+            (t["line"] for t in timeline if t["line"]), None
+        )
+        return render_page(
+            "execution.html",
+            f"{ex['plan']} · {ex['state']}",
+            ex=ex,
+            ctx=redact(json.loads(ex["ctx"])),
+            ev=json.loads(ex["ev"]),
+            item=item,
+            timeline=timeline,
+            timer_steps=timer_steps,
+            waiting_on=found.waiting_on,
+            error_line=error_line,
+            known_plan=ex["plan"] in smartplans.plans,
+            settling=ex["state"] == RUNNING,
+        )
+
+    @bp.post("/executions/<execution_id>/steps/<step_id>/retry")
+    @action
+    def retry(execution_id: str, step_id: str):
+        path = (
+            f"/api/executionengine/plans/executing/{quote(execution_id, safe='')}/steps/{quote(step_id, safe='')}/retry"
+        )
+        answer = call_api("POST", path)
+        state = answer.body.get("state") if answer.ok and isinstance(answer.body, dict) else None
+        return done(
+            answer, f"step retried; the execution is now {state}", f"/executions/{quote(execution_id, safe='')}"
+        )
+
+    @bp.post("/executions/<execution_id>/cancel")
+    @action
+    def cancel(execution_id: str):
+        answer = call_api("POST", f"/api/executionengine/plans/executing/{quote(execution_id, safe='')}/cancel")
+        return done(answer, "execution cancelled", f"/executions/{quote(execution_id, safe='')}")
+
+    return bp

@@ -1,15 +1,16 @@
 """The frame every web page shares: the navigation, rendering, refusals as pages, flash notes, paging.
 
-A page group is a `PageGroup` (a Flask blueprint that also knows its navigation entries):
+A page group is a `PageGroup` (a Flask blueprint that also knows its navigation entries), built by a module's
+`pages(<parts>)` with the parts it shows:
 
     bp = PageGroup("outbox")
 
     @bp.page("/outbox", nav="Outbox", order=70)
-    def outbox():
-        return render_page("outbox.html", "Outbox", messages=...)
+    def listing():
+        return render_page("outbox.html", "Outbox", messages=outbox.list(...))
 
-with `emulator/templates/web/outbox.html` extending `web/layout.html`. Importing the module in
-`emulator/web/__init__.py` and adding it to `GROUPS` registers it; the navigation follows.
+with `emulator/templates/web/outbox.html` extending `web/layout.html`. Building it in `page_groups` of
+`emulator/web/__init__.py` registers it; the navigation follows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, render_template, request
 
 from ..kernel.paging import PAGE_SIZE  # noqa: F401  (the pages' page size; the areas' reads page with kernel/paging.py)
-from .session import csrf_token, current_user, emulator
+from .session import FrameParts, csrf_token, current_user, frame_parts, keep_frame_parts
 
 FLASH_COOKIE = "operate.web.flash"  # one note for the next page: what an action did, or why it was refused
 MAX_PAGE = 100_000  # `?page=` past this is refused: an offset that deep is no page anyone reads
@@ -35,12 +36,22 @@ class NavEntry:
     order: int
 
 
+class Refused(Exception):
+    """A refusal a view raises where it finds it (a `?page=` that is no page number, an id that names nothing):
+    the page group answers it with the refusal page, so a view need not pass it back up by hand."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 class PageGroup(Blueprint):
     """A blueprint of pages; `page()` routes a GET view and, with `nav=`, puts it in the navigation."""
 
     def __init__(self, name: str) -> None:
         super().__init__(f"web_{name}", __name__, template_folder="../templates")
         self.nav_entries: list[NavEntry] = []
+        self.register_error_handler(Refused, lambda exc: refuse(exc.status, exc.message))
 
     def page(self, rule: str, *, nav: str | None = None, order: int = 100, **options: Any):
         if nav is not None:
@@ -48,8 +59,9 @@ class PageGroup(Blueprint):
         return self.get(rule, **options)
 
 
-def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry]) -> None:
-    """Register the page groups and the frame's helpers on the app."""
+def register(app: Flask, groups: list[PageGroup], extra_nav: list[NavEntry], parts: FrameParts) -> None:
+    """Register the page groups and the frame's helpers (over `parts`) on the app."""
+    keep_frame_parts(app, parts)
     entries = [*extra_nav]
     for group in groups:
         app.register_blueprint(group)
@@ -123,8 +135,8 @@ def refuse(status: int, message: str) -> Response:
 def _clock_now() -> str:
     from ..kernel.clock import iso
 
-    em = emulator()
-    return f"{iso(em.clock.now())} ({em.clock.mode})"
+    clock = frame_parts().clock
+    return f"{iso(clock.now())} ({clock.mode})"
 
 
 # -- flash notes: what the last action did ------------------------------------------------------------
@@ -163,6 +175,14 @@ def page_number() -> int | None:
     if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= MAX_PAGE:  # ASCII digits: "²" is no page
         return None
     return int(raw)
+
+
+def requested_page() -> int:
+    """`?page=` as a number from 1; a 400 refusal page when it is not one (every paged list asks it first)."""
+    page = page_number()
+    if page is None:
+        raise Refused(400, "page must be a whole number from 1")
+    return page
 
 
 # -- filters -------------------------------------------------------------------------------------------

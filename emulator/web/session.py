@@ -3,32 +3,60 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from flask import g, request
+from flask import Flask, g, request
 from werkzeug.wrappers import Response
 
 from widgets.pages import signed_in
 
-from ..context import current_emulator as emulator  # the one accessor; the pages import it from here
+if TYPE_CHECKING:  # the frame's parts, handed over by emulator/web/__init__.py's init_app
+    from ..identity import Identity
+    from ..kernel.clock import Clock
 
 CSRF_COOKIE = "operate.web.csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 
 
+@dataclass(frozen=True)
+class FrameParts:
+    """The two parts every page's frame uses, whatever the page shows: `identity`, against which the harness's
+    sign-in is checked (who is signed in, what they may do, the token an action calls the API with), and `clock`,
+    whose time the frame shows. `init_app` builds it with the emulator's parts; the frame's helpers (`render_page`,
+    `call_api`, `current_user`, ...) are called from every view, so `keep_frame_parts` keeps it for the request."""
+
+    identity: Identity
+    clock: Clock
+
+
+def keep_frame_parts(app: Flask, parts: FrameParts) -> None:
+    """Hand `parts` to the frame's helpers for each request to `app` (they read it with `frame_parts()`)."""
+
+    @app.before_request
+    def _frame_parts() -> None:
+        g.web_frame_parts = parts
+
+
+def frame_parts() -> FrameParts:
+    """The frame's parts for this request (see FrameParts)."""
+    return g.web_frame_parts
+
+
 def current_user() -> str | None:
     """The user signed in at /_harness/signin (one sign-in for the harness and these pages), or None."""
-    return (signed_in(emulator()) or {}).get("user")
+    return (signed_in(frame_parts()) or {}).get("user")  # signed_in reads the `identity` of what it is given
 
 
 def current_principal() -> Any:
     """Who is signed in, with their permissions (the identity's own Principal), or None."""
-    session = signed_in(emulator())
+    parts = frame_parts()
+    session = signed_in(parts)
     if not session:
         return None
     try:
-        return emulator().identity.authenticate(f"Bearer {session['at']}")
+        return parts.identity.authenticate(f"Bearer {session['at']}")
     except Exception:  # noqa: BLE001 - an expired or revoked session token is simply nobody signed in
         return None
 
