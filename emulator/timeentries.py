@@ -17,7 +17,7 @@ from .kernel.binding import Fields
 from .kernel.clock import Clock, iso, parse_instant
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 from .kernel.store import Store, dumps
 from .ods import Ods, display_name
 from .workitems import WorkItems
@@ -312,25 +312,5 @@ SCHEMA = AreaSchema(
     area="time entries",
     modules=("emulator.timeentries",),
     tables=("time_entries",),
-    migrations={
-        # 4: time entries (the public time v2 API).
-        4: """
-    CREATE TABLE time_entries (
-        id TEXT PRIMARY KEY,
-        sharedo_id TEXT NOT NULL REFERENCES work_items(id),
-        ods_id TEXT NOT NULL,
-        state TEXT NOT NULL,
-        category TEXT NOT NULL,
-        start_time TEXT,
-        end_time TEXT,
-        duration_seconds INTEGER NOT NULL,
-        billing_notes TEXT,
-        segments TEXT NOT NULL,
-        created_by TEXT,
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL
-    );
-    CREATE INDEX time_entries_sharedo ON time_entries(sharedo_id);
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

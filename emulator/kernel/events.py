@@ -16,7 +16,7 @@ from typing import Any
 
 from .clock import Clock, iso
 from .paging import Paged, equal_to, paged
-from .schema import AreaSchema
+from .schema import AreaSchema, sql_migrations
 from .snapshot_rules import CURSOR_KEY  # the dispatcher's cursor: one name for it and the rule that checks it
 from .store import Store, dumps
 
@@ -265,23 +265,5 @@ SCHEMA = AreaSchema(
     area="events",
     modules=("emulator.kernel.events",),
     tables=("events", "dead_letters"),
-    migrations={
-        # 1: the business event stream and the events a subscriber failed on.
-        1: """
-    CREATE TABLE events (
-        number INTEGER PRIMARY KEY,
-        event_type TEXT NOT NULL,
-        occurred_at TEXT NOT NULL,
-        sharedo_id TEXT,
-        data TEXT NOT NULL
-    );
-    CREATE INDEX events_sharedo ON events(sharedo_id);
-    CREATE TABLE dead_letters (
-        event_number INTEGER NOT NULL,
-        subscriber TEXT NOT NULL,
-        error TEXT NOT NULL,
-        failed_at TEXT NOT NULL
-    );
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

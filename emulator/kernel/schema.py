@@ -10,8 +10,10 @@ number to their area's registration; old numbers are never edited, parts never m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,33 @@ class AreaSchema:
 
 class SchemaError(ValueError):
     pass
+
+
+# A part's first line in an area's .sql file: `-- migration N: why` (the why may go on over more `--` lines).
+_PART = re.compile(r"^-- migration (?P<number>[0-9]+):.*$", re.MULTILINE)
+
+
+def sql_migrations(module: str) -> dict[int, str]:
+    """The migrations an area keeps in the .sql file beside its module (`emulator.bookmarks` ->
+    emulator/bookmarks.sql), by number: read as package data, so an installed wheel finds them too.
+
+    Each part runs from its `-- migration N: why` line to the next; only comments may come before the first.
+    SQL, not Python strings: the file reads, diffs and highlights as the schema it is."""
+    package, _, stem = module.rpartition(".")
+    where = f"{package.replace('.', '/')}/{stem}.sql"
+    text = resources.files(package).joinpath(f"{stem}.sql").read_text(encoding="utf-8")
+    found = list(_PART.finditer(text))
+    preamble = text[: found[0].start()] if found else text
+    if not found or any(line.strip() and not line.lstrip().startswith("--") for line in preamble.splitlines()):
+        raise SchemaError(f"{where}: only comments may come before the first `-- migration N: why` line")
+    ends = [part.start() for part in found[1:]] + [len(text)]
+    migrations: dict[int, str] = {}
+    for part, end in zip(found, ends, strict=True):
+        number = int(part["number"])
+        if migrations and number <= max(migrations):
+            raise SchemaError(f"{where}: migration {number} after {max(migrations)}: numbers go up, once each")
+        migrations[number] = text[part.end() : end]
+    return migrations
 
 
 class Schema:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .schema import AreaSchema, Schema
+from .schema import AreaSchema, Schema, sql_migrations
 from .snapshot_rules import broken_rule
 
 SNAPSHOT_FORMAT = "operate-toolkit/snapshot@1"
@@ -23,13 +23,7 @@ SCHEMA = AreaSchema(
     area="the store",
     modules=("emulator.kernel.store",),
     tables=("meta", "counters"),
-    migrations={
-        # 1: the store's own: meta (loaded, the clock, the dispatcher's cursor) and named counters.
-        1: """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )
 
 

@@ -1,0 +1,15 @@
+-- migration 1: the business event stream and the events a subscriber failed on.
+    CREATE TABLE events (
+        number INTEGER PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        sharedo_id TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_sharedo ON events(sharedo_id);
+    CREATE TABLE dead_letters (
+        event_number INTEGER NOT NULL,
+        subscriber TEXT NOT NULL,
+        error TEXT NOT NULL,
+        failed_at TEXT NOT NULL
+    );
