@@ -150,7 +150,7 @@ class Notifications:
         message = " ".join(kind["message"].format(**fields).split())
         with self.store.transaction() as tx:
             tx.execute(
-                "INSERT OR IGNORE INTO notifications (id, user_id, type, title, message, sharedo_id, priority, "
+                "INSERT OR IGNORE INTO notifications (id, user_id, type, title, message, work_item_id, priority, "
                 "created, dismissed, event_number) VALUES (?,?,?,?,?,?,?,?,0,?)",
                 (
                     str(uuid.uuid4()),
@@ -173,7 +173,7 @@ class Notifications:
                 "SELECT * FROM notifications WHERE user_id=? ORDER BY created DESC, rowid DESC LIMIT ?",
                 (person, MAX_LISTED),
             ).fetchall()
-            items = WorkItemReads(self.store).titles(r["sharedo_id"] for r in rows)
+            items = WorkItemReads(self.store).titles(r["work_item_id"] for r in rows)
             unread = conn.execute(
                 "SELECT COUNT(*) FROM notifications WHERE user_id=? AND dismissed=0", (person,)
             ).fetchone()[0]
@@ -185,9 +185,9 @@ class Notifications:
                     "notificationTypeSystemName": r["type"],
                     "title": r["title"],
                     "message": r["message"],
-                    "sharedoId": r["sharedo_id"],
-                    "sharedoTitle": items.get(r["sharedo_id"], {}).get("title"),
-                    "sharedoReference": items.get(r["sharedo_id"], {}).get("reference"),
+                    "sharedoId": r["work_item_id"],
+                    "sharedoTitle": items.get(r["work_item_id"], {}).get("title"),
+                    "sharedoReference": items.get(r["work_item_id"], {}).get("reference"),
                     "priorityName": r["priority"],
                     "createDateTime": r["created"],
                     "hasBeenDismissed": bool(r["dismissed"]),

@@ -29,3 +29,6 @@
         created TEXT NOT NULL,
         PRIMARY KEY (user_id, endpoint)
     );
+
+-- migration 11: the work-item key has one name in every table, work_item_id (it was sharedo_id here).
+    ALTER TABLE notifications RENAME COLUMN sharedo_id TO work_item_id;

@@ -15,3 +15,9 @@
         updated TEXT NOT NULL
     );
     CREATE INDEX time_entries_sharedo ON time_entries(sharedo_id);
+
+-- migration 11: the work-item key has one name in every table, work_item_id (it was sharedo_id here), and its
+-- index the name that goes with it.
+    ALTER TABLE time_entries RENAME COLUMN sharedo_id TO work_item_id;
+    DROP INDEX time_entries_sharedo;
+    CREATE INDEX time_entries_work_item ON time_entries(work_item_id);

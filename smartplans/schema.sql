@@ -78,3 +78,7 @@
     DROP TABLE execution_steps;
     ALTER TABLE execution_steps_new RENAME TO execution_steps;
     CREATE INDEX execution_steps_execution ON execution_steps(execution_id, seq);
+
+-- migration 11: the work-item key has one name in every table, work_item_id (it was sharedo_id here).
+    ALTER TABLE plan_executions RENAME COLUMN sharedo_id TO work_item_id;
+    ALTER TABLE runtime_triggers RENAME COLUMN sharedo_id TO work_item_id;

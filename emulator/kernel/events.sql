@@ -13,3 +13,9 @@
         error TEXT NOT NULL,
         failed_at TEXT NOT NULL
     );
+
+-- migration 11: the work-item key has one name in every table, work_item_id (it was sharedo_id here), and its
+-- index the name that goes with it.
+    ALTER TABLE events RENAME COLUMN sharedo_id TO work_item_id;
+    DROP INDEX events_sharedo;
+    CREATE INDEX events_work_item ON events(work_item_id);

@@ -6,6 +6,24 @@ the N-th script the file has run (`PRAGMA user_version`), and a snapshot's `sche
 area's part of a migration is keyed by that number, and a number's parts run in one transaction, in
 the order the composition root lists the areas (emulator/core.py: AREAS). Later features add a new
 number to their area's registration; old numbers are never edited, parts never move between numbers.
+
+Where the SQL lives: in a file beside the area's module, named like it, read by `sql_migrations(__name__)`
+(emulator/bookmarks.py -> emulator/bookmarks.sql; smartplans/schema.py -> smartplans/schema.sql), shipped as
+package data (pyproject.toml: "*.sql"). A part starts at its header line and runs to the next one:
+
+    -- migration 9: why this version adds what it adds (more `--` lines may follow)
+        CREATE TABLE bookmarks (
+            user_id TEXT NOT NULL,
+            ...
+        );
+
+Statements stand indented, as they did in the Python strings they came from: SQLite keeps a CREATE
+statement's text as written (sqlite_master), so a file created now records the schema text one created
+before did (tests/kernel/test_store_schema.py compares it with tests/fixtures/schema/sqlite_master.json).
+
+A snapshot keeps its `schemaVersion`; one from an earlier version is read as that version's tables and carried
+through the later migrations (kernel/store.py: `_brought_forward`), so a migration that renames or moves
+something needs nothing more for old snapshots.
 """
 
 from __future__ import annotations

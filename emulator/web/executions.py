@@ -39,9 +39,9 @@ def executions():
     if plan and plan not in em.smartplans.plans:
         return refuse(400, f"plan: no plan {plan[:80]!r}; the solution has {', '.join(sorted(em.smartplans.plans))}")
     result = ExecutionReads(em.store).page(page, PAGE_SIZE, state=state, plan=plan)
-    items = WorkItemReads(em.store).titles(r["sharedo_id"] for r in result.rows)
+    items = WorkItemReads(em.store).titles(r["work_item_id"] for r in result.rows)
     blank = {"title": None, "reference": None}
-    result.rows = [{**dict(r), **items.get(r["sharedo_id"], blank)} for r in result.rows]
+    result.rows = [{**dict(r), **items.get(r["work_item_id"], blank)} for r in result.rows]
     return render_page(
         "executions.html",
         "Executions",
@@ -73,7 +73,7 @@ def execution(execution_id: str):
             return refuse(404, f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
         ex, steps = found.execution, found.steps
         timers = em.scheduler.timers_of(TIMER_KIND, "executionId", ex["id"])
-        item = em.workitems.find(ex["sharedo_id"]) if ex["sharedo_id"] else None
+        item = em.workitems.find(ex["work_item_id"]) if ex["work_item_id"] else None
     logs, more = found.logs, found.more
     calls = {step: [_call(r) for r in rows] for step, rows in found.calls.items()}
     timeline = []
