@@ -14,7 +14,7 @@ from typing import Any
 from .identity import Principal, require
 from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 from .kernel.store import Store
 
 MAX_BOOKMARKS = 10_000  # per user: a list longer than this is a runaway script, not a person
@@ -99,16 +99,5 @@ SCHEMA = AreaSchema(
     area="bookmarks",
     modules=("emulator.bookmarks",),
     tables=("bookmarks",),
-    migrations={
-        # 9: the global features the mobile app uses, per user (with notifications): bookmarks. Users are ODS
-        # people (user_id is the person's id).
-        9: """
-    CREATE TABLE bookmarks (
-        user_id TEXT NOT NULL,
-        work_item_id TEXT NOT NULL,
-        created TEXT NOT NULL,
-        PRIMARY KEY (user_id, work_item_id)
-    );
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

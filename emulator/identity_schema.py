@@ -3,24 +3,12 @@ root (emulator/core.py: SCHEMA). Kept apart from the OAuth rules in identity.py,
 
 from __future__ import annotations
 
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 
 SCHEMA = AreaSchema(
     area="identity",
     modules=("emulator.identity", "emulator.identity_schema"),
     tables=("tokens",),
-    migrations={
-        # 1: issued tokens (sessions, not tenant state: never in a snapshot).
-        1: """
-    CREATE TABLE tokens (
-        token_hash TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        client_id TEXT NOT NULL,
-        user_name TEXT,
-        scope TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    );
-    """,
-    },
+    migrations=sql_migrations(__name__),
     unsnapshotted=frozenset(("tokens",)),
 )

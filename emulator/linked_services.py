@@ -27,7 +27,7 @@ import httpx
 
 from .kernel.http_server import is_loopback_host
 from .kernel.paging import Paged, paged
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 from .kernel.settings_table import Setting, SettingsTable, same
 
 HEADER_NAME = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"  # an HTTP header name (RFC 9110 token)
@@ -419,19 +419,5 @@ SCHEMA = AreaSchema(
     area="linked services",
     modules=("emulator.linked_services",),
     tables=("proxy_calls",),
-    migrations={
-        # 3: the linked-service proxy's audit log.
-        3: """
-    CREATE TABLE proxy_calls (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        service TEXT NOT NULL,
-        method TEXT NOT NULL,
-        path TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        duration_ms REAL NOT NULL,
-        caller TEXT NOT NULL
-    );
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

@@ -32,7 +32,7 @@ from .kernel.clock import Clock, iso
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import Event
 from .kernel.keyfile import load_or_make_key
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 from .kernel.store import Store
 from .workitem_reads import WorkItemReads
 
@@ -150,7 +150,7 @@ class Notifications:
         message = " ".join(kind["message"].format(**fields).split())
         with self.store.transaction() as tx:
             tx.execute(
-                "INSERT OR IGNORE INTO notifications (id, user_id, type, title, message, sharedo_id, priority, "
+                "INSERT OR IGNORE INTO notifications (id, user_id, type, title, message, work_item_id, priority, "
                 "created, dismissed, event_number) VALUES (?,?,?,?,?,?,?,?,0,?)",
                 (
                     str(uuid.uuid4()),
@@ -173,7 +173,7 @@ class Notifications:
                 "SELECT * FROM notifications WHERE user_id=? ORDER BY created DESC, rowid DESC LIMIT ?",
                 (person, MAX_LISTED),
             ).fetchall()
-            items = WorkItemReads(self.store).titles(r["sharedo_id"] for r in rows)
+            items = WorkItemReads(self.store).titles(r["work_item_id"] for r in rows)
             unread = conn.execute(
                 "SELECT COUNT(*) FROM notifications WHERE user_id=? AND dismissed=0", (person,)
             ).fetchone()[0]
@@ -185,9 +185,9 @@ class Notifications:
                     "notificationTypeSystemName": r["type"],
                     "title": r["title"],
                     "message": r["message"],
-                    "sharedoId": r["sharedo_id"],
-                    "sharedoTitle": items.get(r["sharedo_id"], {}).get("title"),
-                    "sharedoReference": items.get(r["sharedo_id"], {}).get("reference"),
+                    "sharedoId": r["work_item_id"],
+                    "sharedoTitle": items.get(r["work_item_id"], {}).get("title"),
+                    "sharedoReference": items.get(r["work_item_id"], {}).get("reference"),
                     "priorityName": r["priority"],
                     "createDateTime": r["created"],
                     "hasBeenDismissed": bool(r["dismissed"]),
@@ -324,39 +324,5 @@ SCHEMA = AreaSchema(
     area="notifications",
     modules=("emulator.notifications",),
     tables=("notifications", "notification_settings", "web_push_subscriptions"),
-    migrations={
-        # 9: the global features the mobile app uses, per user (with bookmarks): notifications, their settings and
-        # the web push subscriptions the app registers. Users are ODS people (user_id is the person's id).
-        9: """
-    CREATE TABLE notifications (
-        id TEXT PRIMARY KEY,
-        user_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        title TEXT NOT NULL,
-        message TEXT NOT NULL,
-        sharedo_id TEXT,
-        priority TEXT NOT NULL,
-        created TEXT NOT NULL,
-        dismissed INTEGER NOT NULL DEFAULT 0,
-        event_number INTEGER,
-        UNIQUE (user_id, event_number)
-    );
-    CREATE INDEX notifications_by_user ON notifications(user_id, created);
-    CREATE TABLE notification_settings (
-        user_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        frequency INTEGER NOT NULL,
-        PRIMARY KEY (user_id, type, channel)
-    );
-    CREATE TABLE web_push_subscriptions (
-        user_id TEXT NOT NULL,
-        endpoint TEXT NOT NULL,
-        p256dh TEXT NOT NULL,
-        auth TEXT NOT NULL,
-        created TEXT NOT NULL,
-        PRIMARY KEY (user_id, endpoint)
-    );
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from .kernel.binding import Fields
 from .kernel.errors import ApiError, not_found
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 from .kernel.store import Store, dumps
 
 KINDS = ("person", "organisation")
@@ -301,14 +301,5 @@ SCHEMA = AreaSchema(
     area="ODS",
     modules=("emulator.ods",),
     tables=("ods",),
-    migrations={
-        # 1: ODS people and organisations.
-        1: """
-    CREATE TABLE ods (id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);
-    """,
-        # 8: an ODS record found by its externalReference (a PMS's own id for it: the Clio client) without a scan.
-        8: """
-    CREATE INDEX ods_external_reference ON ods(json_extract(body, '$.externalReference'));
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

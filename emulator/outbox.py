@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from .kernel.clock import Clock, iso
 from .kernel.errors import not_found
 from .kernel.http_server import is_loopback_host
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 from .kernel.settings_table import SettingsTable
 from .kernel.store import Store
 
@@ -517,31 +517,5 @@ SCHEMA = AreaSchema(
     area="outbox",
     modules=("emulator.outbox",),
     tables=("outbox", "outbox_attachments"),
-    migrations={
-        # 7: mail (the outbox), with the integrations of the same version.
-        7: """
-    CREATE TABLE outbox (
-        id TEXT PRIMARY KEY,
-        created TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        sender TEXT NOT NULL,
-        recipients TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        work_item_id TEXT,
-        delivery TEXT NOT NULL,
-        delivery_error TEXT,
-        delivered TEXT
-    );
-    CREATE INDEX outbox_created ON outbox(created, id);
-    CREATE TABLE outbox_attachments (
-        id TEXT PRIMARY KEY,
-        message_id TEXT NOT NULL REFERENCES outbox(id),
-        file_name TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        content TEXT NOT NULL
-    );
-    CREATE INDEX outbox_attachments_message ON outbox_attachments(message_id);
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

@@ -17,7 +17,7 @@ from .kernel.binding import Fields
 from .kernel.clock import Clock, iso, parse_instant
 from .kernel.errors import ApiError, invalid, not_found
 from .kernel.events import EventStream
-from .kernel.schema import AreaSchema
+from .kernel.schema import AreaSchema, sql_migrations
 from .kernel.store import Store, dumps
 from .ods import Ods, display_name
 from .workitems import WorkItems
@@ -163,7 +163,7 @@ class TimeEntries:
                     409, f"time entry {entry_id} is {row['state']}; only draft or revising entries can be edited"
                 )
             data = self._validated(body, partial=True, category_default=row["category"])
-            if data.get("sharedoId") and data["sharedoId"] != row["sharedo_id"]:
+            if data.get("sharedoId") and data["sharedoId"] != row["work_item_id"]:
                 raise invalid("sharedoId", "a time entry cannot move to another work item")
             tx.execute(
                 "UPDATE time_entries SET ods_id=COALESCE(?, ods_id), category=?, start_time=COALESCE(?, start_time), "
@@ -212,7 +212,7 @@ class TimeEntries:
             tx.execute(
                 "UPDATE time_entries SET state=?, updated=? WHERE id=?", (rule["to"], iso(self.clock.now()), entry_id)
             )
-            item = self.items.get(row["sharedo_id"], tx)
+            item = self.items.get(row["work_item_id"], tx)
             self._event(
                 tx, entry_id, item.id, item.type, row["state"], rule["to"], row["ods_id"], row["duration_seconds"]
             )
@@ -230,7 +230,7 @@ class TimeEntries:
         f.raise_if_errors()
         sql, args = "SELECT id FROM time_entries WHERE 1=1", []
         if sharedo_id:
-            sql += " AND sharedo_id=?"
+            sql += " AND work_item_id=?"
             args.append(sharedo_id)
         if states:
             sql += f" AND state IN ({','.join('?' * len(states))})"
@@ -272,7 +272,7 @@ class TimeEntries:
         found = self.ods.find(row["ods_id"], conn)
         return {
             "id": row["id"],
-            "sharedoId": row["sharedo_id"],
+            "sharedoId": row["work_item_id"],
             "odsId": row["ods_id"],
             "timekeeperName": display_name(*found) if found else None,
             "state": self.states[row["state"]]["name"],
@@ -312,25 +312,5 @@ SCHEMA = AreaSchema(
     area="time entries",
     modules=("emulator.timeentries",),
     tables=("time_entries",),
-    migrations={
-        # 4: time entries (the public time v2 API).
-        4: """
-    CREATE TABLE time_entries (
-        id TEXT PRIMARY KEY,
-        sharedo_id TEXT NOT NULL REFERENCES work_items(id),
-        ods_id TEXT NOT NULL,
-        state TEXT NOT NULL,
-        category TEXT NOT NULL,
-        start_time TEXT,
-        end_time TEXT,
-        duration_seconds INTEGER NOT NULL,
-        billing_notes TEXT,
-        segments TEXT NOT NULL,
-        created_by TEXT,
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL
-    );
-    CREATE INDEX time_entries_sharedo ON time_entries(sharedo_id);
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

@@ -114,7 +114,7 @@ class WorkItemHistory(WorkItemsPart):
             notes = data.get("reason")
         return {
             "id": str(uuid.uuid5(CHRONOLOGY_NAMESPACE, str(r["number"]))),
-            "sharedoId": r["sharedo_id"],
+            "sharedoId": r["work_item_id"],
             "poiSystemName": poi,
             "title": title,
             "notes": notes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from .clock import parse_instant
@@ -150,16 +151,35 @@ class Fields:
     def names(self) -> list[str]:
         return [k for k, _ in self._data.values()]
 
-    def string(
-        self, key: str, *, required: bool = False, max_length: int = 4000, allow_empty: bool = True
-    ) -> str | None:
+    def _typed(self, key: str, kind: type, expected: str, *, required: bool = False) -> Any:
+        """The value at `key` when it is a `kind`; else None, with the error recorded (`required` and missing,
+        or another type): the check every reader of one JSON type starts with."""
         value = self.raw(key)
         if value is None:
             if required:
                 self.error(key, "required")
             return None
-        if not isinstance(value, str):
-            self.error(key, f"expected a string, got {_kind(value)}")
+        if not isinstance(value, kind):
+            self.error(key, f"expected {expected}, got {_kind(value)}")
+            return None
+        return value
+
+    def _parsed(self, key: str, parse: Callable[[str], str], *, required: bool) -> str | None:
+        """A string field read by `parse`, whose ValueError is the field's error (a GUID, an instant)."""
+        value = self.string(key, required=required)
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            self.error(key, str(exc))
+            return None
+
+    def string(
+        self, key: str, *, required: bool = False, max_length: int = 4000, allow_empty: bool = True
+    ) -> str | None:
+        value = self._typed(key, str, "a string", required=required)
+        if value is None:
             return None
         if not allow_empty and not value.strip():
             self.error(key, "must not be empty")
@@ -198,43 +218,21 @@ class Fields:
         return value
 
     def guid(self, key: str, *, required: bool = False) -> str | None:
-        value = self.string(key, required=required)
-        if value is None:
-            return None
-        guid = canonical_guid(value)
-        if guid is None:
-            self.error(key, f"expected a GUID, got {value[:60]!r}")
-        return guid
+        return self._parsed(key, _guid, required=required)
 
     def instant(self, key: str, *, required: bool = False) -> str | None:
-        value = self.string(key, required=required)
-        if value is None:
-            return None
-        try:
-            parse_instant(value)
-        except ValueError as exc:
-            self.error(key, str(exc))
-            return None
-        return value
+        return self._parsed(key, _instant, required=required)
 
     def obj(self, key: str, *, required: bool = False) -> Fields | None:
-        value = self.raw(key)
+        value = self._typed(key, dict, "an object", required=required)
         if value is None:
-            if required:
-                self.error(key, "required")
-            return None
-        if not isinstance(value, dict):
-            self.error(key, f"expected an object, got {_kind(value)}")
             return None
         return Fields(value, self._where(key), self.errors, fold_case=self._fold)
 
     def items(self, key: str, *, max_items: int = 1000) -> list[tuple[str, Any]]:
         """A JSON array as (path, element) pairs, so element errors name their index."""
-        value = self.raw(key)
+        value = self._typed(key, list, "an array")
         if value is None:
-            return []
-        if not isinstance(value, list):
-            self.error(key, f"expected an array, got {_kind(value)}")
             return []
         if len(value) > max_items:
             self.error(key, f"more than {max_items} items")
@@ -254,6 +252,20 @@ class Fields:
         if self.errors:
             first = self.errors[0]
             raise ApiError(400, f"{title}: {first['field']}: {first['message']}", self.errors)
+
+
+def _guid(value: str) -> str:
+    """A GUID in the form the store keeps (canonical_guid), or the field's error."""
+    guid = canonical_guid(value)
+    if guid is None:
+        raise ValueError(f"expected a GUID, got {value[:60]!r}")
+    return guid
+
+
+def _instant(value: str) -> str:
+    """The text as given, once it reads as an instant (parse_instant's error otherwise)."""
+    parse_instant(value)
+    return value
 
 
 def _kind(value: Any) -> str:

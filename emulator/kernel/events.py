@@ -16,7 +16,7 @@ from typing import Any
 
 from .clock import Clock, iso
 from .paging import Paged, equal_to, paged
-from .schema import AreaSchema
+from .schema import AreaSchema, sql_migrations
 from .snapshot_rules import CURSOR_KEY  # the dispatcher's cursor: one name for it and the rule that checks it
 from .store import Store, dumps
 
@@ -79,37 +79,39 @@ class EventStream:
         if event_type not in self.event_types:
             raise ValueError(f"unknown business event {event_type!r}; known: {sorted(self.event_types)}")
         row = tx.execute(
-            "INSERT INTO events(number, event_type, occurred_at, sharedo_id, data) "
+            "INSERT INTO events(number, event_type, occurred_at, work_item_id, data) "
             "VALUES ((SELECT COALESCE(MAX(number), 0) + 1 FROM events), ?, ?, ?, ?) RETURNING number",
             (event_type, iso(self.clock.now()), data.get("sharedoId"), dumps(data)),
         ).fetchone()
         return int(row[0])
 
     def after(self, number: int, limit: int = 1000, sharedo_id: str | None = None) -> list[Event]:
+        """Events after `number`, oldest first; `sharedo_id`: only those of that work item (the control API's
+        sharedoId filter)."""
         sql = "SELECT * FROM events WHERE number > ?"
         args: list[Any] = [number]
         if sharedo_id:
-            sql += " AND sharedo_id = ?"
+            sql += " AND work_item_id = ?"
             args.append(sharedo_id)
         sql += " ORDER BY number LIMIT ?"
         args.append(limit)
         with self.store.read() as conn:
             return [Event.from_row(r) for r in conn.execute(sql, args)]
 
-    def page(self, page: int, size: int, *, event_type: str = "", sharedo_id: str = "") -> tuple[Paged, int]:
+    def page(self, page: int, size: int, *, event_type: str = "", work_item_id: str = "") -> tuple[Paged, int]:
         """One page of the stream, newest first, filtered by type and work item, with the number of the last
         event read in the same breath (the events page polls for what comes after it)."""
-        where, args = _filtered(event_type, sharedo_id)
+        where, args = _filtered(event_type, work_item_id)
         with self.store.read() as conn:
             result = paged(conn, "SELECT * FROM events WHERE 1=1" + where + " ORDER BY number DESC", args, page, size)
             return result, self.last_number()
 
     def newer(
-        self, number: int, limit: int, *, event_type: str = "", sharedo_id: str = ""
+        self, number: int, limit: int, *, event_type: str = "", work_item_id: str = ""
     ) -> tuple[list[sqlite3.Row], int]:
         """Events after `number`, newest first, at most `limit`, with the number of the last event read in the
         same breath (the events page's feed)."""
-        where, args = _filtered(event_type, sharedo_id)
+        where, args = _filtered(event_type, work_item_id)
         with self.store.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM events WHERE 1=1" + where + " AND number > ? ORDER BY number DESC LIMIT ?",
@@ -123,9 +125,9 @@ class EventStream:
         """How many events name one of the work items, and a page of them, newest first (a chronology), read
         on the caller's connection."""
         marks = ",".join("?" * len(ids))
-        total = conn.execute(f"SELECT COUNT(*) FROM events WHERE sharedo_id IN ({marks})", ids).fetchone()[0]
+        total = conn.execute(f"SELECT COUNT(*) FROM events WHERE work_item_id IN ({marks})", ids).fetchone()[0]
         rows = conn.execute(
-            f"SELECT * FROM events WHERE sharedo_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
+            f"SELECT * FROM events WHERE work_item_id IN ({marks}) ORDER BY number DESC LIMIT ? OFFSET ?",
             [*ids, limit, offset],
         ).fetchall()
         return int(total), rows
@@ -135,9 +137,9 @@ class EventStream:
             return int(conn.execute("SELECT COALESCE(MAX(number), 0) FROM events").fetchone()[0])
 
 
-def _filtered(event_type: str, sharedo_id: str) -> tuple[str, list[Any]]:
+def _filtered(event_type: str, work_item_id: str) -> tuple[str, list[Any]]:
     """The WHERE clause (after `WHERE 1=1`) of an event type and a work item, either empty for all."""
-    return equal_to({"event_type": event_type, "sharedo_id": sharedo_id})
+    return equal_to({"event_type": event_type, "work_item_id": work_item_id})
 
 
 class EventDispatcher:
@@ -265,23 +267,5 @@ SCHEMA = AreaSchema(
     area="events",
     modules=("emulator.kernel.events",),
     tables=("events", "dead_letters"),
-    migrations={
-        # 1: the business event stream and the events a subscriber failed on.
-        1: """
-    CREATE TABLE events (
-        number INTEGER PRIMARY KEY,
-        event_type TEXT NOT NULL,
-        occurred_at TEXT NOT NULL,
-        sharedo_id TEXT,
-        data TEXT NOT NULL
-    );
-    CREATE INDEX events_sharedo ON events(sharedo_id);
-    CREATE TABLE dead_letters (
-        event_number INTEGER NOT NULL,
-        subscriber TEXT NOT NULL,
-        error TEXT NOT NULL,
-        failed_at TEXT NOT NULL
-    );
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

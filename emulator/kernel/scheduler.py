@@ -20,7 +20,7 @@ from typing import Any
 from croniter import croniter
 
 from .clock import UTC, Clock, iso, parse_instant
-from .schema import AreaSchema
+from .schema import AreaSchema, sql_migrations
 from .store import Store, dumps
 
 log = logging.getLogger("operate.scheduler")
@@ -235,16 +235,5 @@ SCHEMA = AreaSchema(
     area="scheduler",
     modules=("emulator.kernel.scheduler",),
     tables=("jobs",),
-    migrations={
-        # 1: timers (a cron job's next run is kept in memory).
-        1: """
-    CREATE TABLE jobs (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        due_at TEXT NOT NULL,
-        payload TEXT NOT NULL
-    );
-    CREATE INDEX jobs_due ON jobs(due_at);
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )

@@ -6,12 +6,32 @@ the N-th script the file has run (`PRAGMA user_version`), and a snapshot's `sche
 area's part of a migration is keyed by that number, and a number's parts run in one transaction, in
 the order the composition root lists the areas (emulator/core.py: AREAS). Later features add a new
 number to their area's registration; old numbers are never edited, parts never move between numbers.
+
+Where the SQL lives: in a file beside the area's module, named like it, read by `sql_migrations(__name__)`
+(emulator/bookmarks.py -> emulator/bookmarks.sql; smartplans/schema.py -> smartplans/schema.sql), shipped as
+package data (pyproject.toml: "*.sql"). A part starts at its header line and runs to the next one:
+
+    -- migration 9: why this version adds what it adds (more `--` lines may follow)
+        CREATE TABLE bookmarks (
+            user_id TEXT NOT NULL,
+            ...
+        );
+
+Statements stand indented, as they did in the Python strings they came from: SQLite keeps a CREATE
+statement's text as written (sqlite_master), so a file created now records the schema text one created
+before did (tests/kernel/test_store_schema.py compares it with tests/fixtures/schema/sqlite_master.json).
+
+A snapshot keeps its `schemaVersion`; one from an earlier version is read as that version's tables and carried
+through the later migrations (kernel/store.py: `_brought_forward`), so a migration that renames or moves
+something needs nothing more for old snapshots.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,33 @@ class AreaSchema:
 
 class SchemaError(ValueError):
     pass
+
+
+# A part's first line in an area's .sql file: `-- migration N: why` (the why may go on over more `--` lines).
+_PART = re.compile(r"^-- migration (?P<number>[0-9]+):.*$", re.MULTILINE)
+
+
+def sql_migrations(module: str) -> dict[int, str]:
+    """The migrations an area keeps in the .sql file beside its module (`emulator.bookmarks` ->
+    emulator/bookmarks.sql), by number: read as package data, so an installed wheel finds them too.
+
+    Each part runs from its `-- migration N: why` line to the next; only comments may come before the first.
+    SQL, not Python strings: the file reads, diffs and highlights as the schema it is."""
+    package, _, stem = module.rpartition(".")
+    where = f"{package.replace('.', '/')}/{stem}.sql"
+    text = resources.files(package).joinpath(f"{stem}.sql").read_text(encoding="utf-8")
+    found = list(_PART.finditer(text))
+    preamble = text[: found[0].start()] if found else text
+    if not found or any(line.strip() and not line.lstrip().startswith("--") for line in preamble.splitlines()):
+        raise SchemaError(f"{where}: only comments may come before the first `-- migration N: why` line")
+    ends = [part.start() for part in found[1:]] + [len(text)]
+    migrations: dict[int, str] = {}
+    for part, end in zip(found, ends, strict=True):
+        number = int(part["number"])
+        if migrations and number <= max(migrations):
+            raise SchemaError(f"{where}: migration {number} after {max(migrations)}: numbers go up, once each")
+        migrations[number] = text[part.end() : end]
+    return migrations
 
 
 class Schema:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .schema import AreaSchema, Schema
+from .schema import AreaSchema, Schema, sql_migrations
 from .snapshot_rules import broken_rule
 
 SNAPSHOT_FORMAT = "operate-toolkit/snapshot@1"
@@ -23,13 +23,7 @@ SCHEMA = AreaSchema(
     area="the store",
     modules=("emulator.kernel.store",),
     tables=("meta", "counters"),
-    migrations={
-        # 1: the store's own: meta (loaded, the clock, the dispatcher's cursor) and named counters.
-        1: """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    """,
-    },
+    migrations=sql_migrations(__name__),
 )
 
 
@@ -225,27 +219,57 @@ class Store:
                 )
 
     def validate_snapshot(self, snapshot: Any) -> dict[str, list[tuple]]:
+        """The snapshot's rows by table, as this file's tables hold them, once they fit and keep the rules.
+
+        A snapshot an earlier schema version exported is read as that version's tables, then carried through
+        the later migrations (`_brought_forward`): the same scripts a data dir of that version runs."""
         if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotError(f"not a snapshot: expected an object with format {SNAPSHOT_FORMAT!r}")
         version = snapshot.get("schemaVersion")
-        if version != self.schema.version:
+        earlier = isinstance(version, int) and not isinstance(version, bool) and 1 <= version < self.schema.version
+        if version != self.schema.version and not earlier:
             raise SnapshotError(
-                f"snapshot schemaVersion {version!r} does not match this emulator's {self.schema.version}"
+                f"snapshot schemaVersion {version!r} does not match this emulator's {self.schema.version} "
+                f"(it reads 1 to {self.schema.version})"
             )
         tables = snapshot.get("tables")
         if not isinstance(tables, dict):
             raise SnapshotError("snapshot.tables must be an object of tables")
-        known = set(self.snapshot_tables())
-        result: dict[str, list[tuple]] = {}
+        if earlier:
+            snapshot = {**snapshot, "tables": self._brought_forward(version, tables)}
+            tables = snapshot["tables"]
         with self.read() as conn:
-            for name, table in tables.items():
-                if name not in known:
-                    raise SnapshotError(f"snapshot.tables.{name}: unknown table")
-                result[name] = _table_rows(conn, name, table)
+            result = _fitted(conn, tables, set(self.snapshot_tables()))
         problem = broken_rule(snapshot)
         if problem:
             raise SnapshotError(f"snapshot breaks a rule: {problem}")
         return result
+
+    def _brought_forward(self, version: int, tables: dict[str, Any]) -> dict[str, Any]:
+        """An earlier version's tables as this version's: checked against the tables that version had, loaded
+        into a scratch database of that version and migrated there (old data dirs and old snapshots take one
+        path, so a migration that moves data moves it in both)."""
+        scratch = sqlite3.connect(":memory:")
+        try:
+            for script in self.schema.migrations[:version]:
+                scratch.executescript(script)
+            had = {r[0] for r in scratch.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            for name, rows in _fitted(scratch, tables, had - self.schema.unsnapshotted).items():
+                if rows:
+                    marks = ",".join("?" * len(rows[0]))
+                    try:
+                        scratch.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+                    except sqlite3.IntegrityError as exc:
+                        raise SnapshotError(f"snapshot is inconsistent: {exc}") from None
+            for script in self.schema.migrations[version:]:
+                scratch.executescript(script)
+            carried: dict[str, Any] = {}
+            for name in self.snapshot_tables():
+                cursor = scratch.execute(f"SELECT * FROM {name}")
+                carried[name] = {"columns": [d[0] for d in cursor.description], "rows": [list(r) for r in cursor]}
+            return carried
+        finally:
+            scratch.close()
 
     def close(self) -> None:
         with self._lock:
@@ -254,6 +278,16 @@ class Store:
 
 class SnapshotError(ValueError):
     pass
+
+
+def _fitted(conn: sqlite3.Connection, tables: dict[str, Any], known: set[str]) -> dict[str, list[tuple]]:
+    """Each of a snapshot's tables as rows that fit the table of that name on `conn`, which must be `known`."""
+    result: dict[str, list[tuple]] = {}
+    for name, table in tables.items():
+        if name not in known:
+            raise SnapshotError(f"snapshot.tables.{name}: unknown table")
+        result[name] = _table_rows(conn, name, table)
+    return result
 
 
 def _table_rows(conn: sqlite3.Connection, name: str, table: Any) -> list[tuple]:

@@ -25,7 +25,7 @@ def _filters(event_types: dict[str, Any], workitems: WorkItems) -> tuple[dict[st
     """The stream's filters (event type, work item id) as the page's fields ask, or what is wrong with them."""
     event_type = (request.args.get("type") or "").strip()
     work_item = (request.args.get("workItem") or "").strip()
-    wanted = {"event_type": "", "sharedo_id": ""}
+    wanted = {"event_type": "", "work_item_id": ""}
     if event_type:
         if event_type not in event_types:
             return f"type: no business event {event_type[:80]!r}; known: {', '.join(sorted(event_types))}"
@@ -34,22 +34,22 @@ def _filters(event_types: dict[str, Any], workitems: WorkItems) -> tuple[dict[st
         if len(work_item) > MAX_ID:
             return f"workItem is longer than {MAX_ID} characters"
         found = workitems.find(work_item)
-        wanted["sharedo_id"] = found.id if found else work_item
+        wanted["work_item_id"] = found.id if found else work_item
     return wanted, {"type": event_type, "workItem": work_item}
 
 
 def _rows(store: Store, rows: list[Any]) -> list[dict[str, Any]]:
     """The events with the title and reference of the work item each names (none when it names none)."""
-    items = WorkItemReads(store).titles(r["sharedo_id"] for r in rows)
+    items = WorkItemReads(store).titles(r["work_item_id"] for r in rows)
     out = []
     for r in rows:
-        item = items.get(r["sharedo_id"], {})
+        item = items.get(r["work_item_id"], {})
         out.append(
             {
                 "number": r["number"],
                 "eventType": r["event_type"],
                 "occurredAt": r["occurred_at"],
-                "sharedoId": r["sharedo_id"],
+                "sharedoId": r["work_item_id"],
                 "title": item.get("title"),
                 "reference": item.get("reference"),
                 "data": json.loads(r["data"]),

@@ -66,9 +66,9 @@ def pages(smartplans: SmartPlans, store: Store, scheduler: Scheduler, workitems:
         if plan and plan not in smartplans.plans:
             return refuse(400, f"plan: no plan {plan[:80]!r}; the solution has {', '.join(sorted(smartplans.plans))}")
         result = ExecutionReads(store).page(page, PAGE_SIZE, state=state, plan=plan)
-        items = WorkItemReads(store).titles(r["sharedo_id"] for r in result.rows)
+        items = WorkItemReads(store).titles(r["work_item_id"] for r in result.rows)
         blank = {"title": None, "reference": None}
-        result.rows = [{**dict(r), **items.get(r["sharedo_id"], blank)} for r in result.rows]
+        result.rows = [{**dict(r), **items.get(r["work_item_id"], blank)} for r in result.rows]
         return render_page(
             "executions.html",
             "Executions",
@@ -89,7 +89,7 @@ def pages(smartplans: SmartPlans, store: Store, scheduler: Scheduler, workitems:
                 return refuse(404, f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
             ex, steps = found.execution, found.steps
             timers = scheduler.timers_of(TIMER_KIND, "executionId", ex["id"])
-            item = workitems.find(ex["sharedo_id"]) if ex["sharedo_id"] else None
+            item = workitems.find(ex["work_item_id"]) if ex["work_item_id"] else None
         logs, more = found.logs, found.more
         calls = {step: [_call(r) for r in rows] for step, rows in found.calls.items()}
         timeline = []

@@ -33,7 +33,7 @@ class ExecutionReads(TableReads):
         """The runs, newest first, of one state and one plan or all."""
         where, args = equal_to({"state": state, "plan": plan})
         sql = (
-            "SELECT id, plan, plan_title, state, start_time, end_time, sharedo_id, last_error "
+            "SELECT id, plan, plan_title, state, start_time, end_time, work_item_id, last_error "
             f"FROM plan_executions WHERE 1=1{where} ORDER BY rowid DESC"
         )
         with self.store.read() as conn:
@@ -44,7 +44,7 @@ class ExecutionReads(TableReads):
         with self.store.read() as conn:
             return conn.execute(
                 "SELECT id, plan, plan_title, state, start_time, end_time, last_error FROM plan_executions "
-                "WHERE sharedo_id=? ORDER BY rowid DESC LIMIT ?",
+                "WHERE work_item_id=? ORDER BY rowid DESC LIMIT ?",
                 (work_item_id, limit),
             ).fetchall()
 

@@ -172,18 +172,18 @@ class ExecutionRecords:
     def work_item_of(self, execution_id: str) -> str | None:
         """The work item an execution was started for (lower case), if any."""
         with self.store.read() as conn:
-            row = conn.execute("SELECT sharedo_id FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+            row = conn.execute("SELECT work_item_id FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
         return str(row[0]).lower() if row and row[0] else None
 
     def ended(self, execution_id: str) -> dict[str, Any] | None:
         """What the on_ended listeners are told of an execution that stopped or errored; None otherwise."""
         with self.store.read() as conn:
             row = conn.execute(
-                "SELECT plan, state, last_error, sharedo_id FROM plan_executions WHERE id=?", (execution_id,)
+                "SELECT plan, state, last_error, work_item_id FROM plan_executions WHERE id=?", (execution_id,)
             ).fetchone()
         if row is None or row["state"] not in (STOPPED, ERRORED):
             return None  # WAITING (a timer, a phase) or gone with a reset
-        item = WorkItemReads(self.store).titles([row["sharedo_id"]]).get(row["sharedo_id"], {})
+        item = WorkItemReads(self.store).titles([row["work_item_id"]]).get(row["work_item_id"], {})
         ended = {"id": execution_id, "plan": row["plan"], "state": row["state"], "workItem": item.get("reference")}
         ended["error"] = row["last_error"]
         return ended
@@ -387,7 +387,7 @@ class ExecutionRecords:
         executions they belong to, each once, in order."""
         with self.store.transaction() as tx:
             rows = tx.execute(
-                "SELECT * FROM runtime_triggers WHERE sharedo_id=? AND phase=?", (sharedo_id, phase)
+                "SELECT * FROM runtime_triggers WHERE work_item_id=? AND phase=?", (sharedo_id, phase)
             ).fetchall()
             for r in rows:
                 tx.execute("DELETE FROM runtime_triggers WHERE id=?", (r["id"],))
@@ -463,7 +463,7 @@ class ExecutionRecords:
                 "FROM execution_steps s WHERE execution_id=? ORDER BY seq",
                 (execution_id,),
             ).fetchall()
-            item = self.workitems.find(ex["sharedo_id"], conn) if ex["sharedo_id"] else None
+            item = self.workitems.find(ex["work_item_id"], conn) if ex["work_item_id"] else None
         plan = self.plans.get(ex["plan"])
         return {
             "id": ex["id"],
@@ -473,7 +473,7 @@ class ExecutionRecords:
             "state": ex["state"],
             "startTime": ex["start_time"],
             "endTime": ex["end_time"],
-            "sharedoId": ex["sharedo_id"],
+            "sharedoId": ex["work_item_id"],
             "sharedoTitle": item.title if item else None,
             "sharedoReference": item.reference if item else None,
             "sharedoTypeSystemName": item.type if item else None,
@@ -512,7 +512,7 @@ class ExecutionRecords:
         self, state: str | None = None, sharedo_id: str | None = None, plan: str | None = None
     ) -> list[dict[str, Any]]:
         sql, args = "SELECT id FROM plan_executions WHERE 1=1", []
-        for column, value in (("state", state), ("sharedo_id", sharedo_id), ("plan", plan)):
+        for column, value in (("state", state), ("work_item_id", sharedo_id), ("plan", plan)):
             if value:
                 sql += f" AND {column}=?"
                 args.append(value)
