@@ -97,6 +97,14 @@ def add_routes(bp: Blueprint, table: Iterable[Route]) -> None:
             bp.add_url_rule(rule, endpoint, view, methods=method.split("|"))
 
 
+def table_blueprint(name: str, import_name: str, table: Iterable[Route]) -> Blueprint:
+    """A blueprint that starts with the route table `table` (see add_routes): most areas' blueprints begin so,
+    and add the routes that do more than one call by decorator after it."""
+    bp = Blueprint(name, import_name)
+    add_routes(bp, table)
+    return bp
+
+
 def private_file(content: Path | BytesIO, content_type: str, file_name: str, *, attachment: bool) -> Response:
     """A file for its reader only, never kept in a shared cache, sent whole (no Range, no validators): the
     documents a work item holds and the outbox's attachments are both served so."""

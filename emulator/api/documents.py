@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from ..documents import Document, Upload
 from ..kernel.binding import MAX_BODY_BYTES
 from ..kernel.errors import ApiError, invalid
-from .common import READ_WORK, add_routes, answers, bool_arg, caller, private_file
+from .common import READ_WORK, answers, bool_arg, caller, private_file, table_blueprint
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..documents import Documents
@@ -21,10 +21,9 @@ V1 = "/api/v1/public/workItem"
 
 def blueprint(documents: Documents) -> Blueprint:
     """The documents routes over `documents`, the area they serve."""
-    bp = Blueprint("documents", __name__)
-
-    add_routes(
-        bp,
+    bp = table_blueprint(
+        "documents",
+        __name__,
         [
             (f"GET {V1}/<item_id>/relatedDocuments", "related", answers(READ_WORK, documents.related)),
             ((f"GET {V1}/<item_id>/dms", f"GET {V1}/<item_id>/dms/<path:path>"), "dms",

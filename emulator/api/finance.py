@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint
 
-from .common import READ_WORK, add_routes, answers, changes
+from .common import READ_WORK, answers, changes, table_blueprint
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..finance import Finance
@@ -17,12 +17,11 @@ FEES = "/api/v1/public/workItem/<item_id>/finance/fees"
 
 def blueprint(finance: Finance) -> Blueprint:
     """The finance routes over `finance`, the area they serve."""
-    bp = Blueprint("finance", __name__)
-
     # The PMS PUTs `{paymentDetails: {amount, paidDate, reference, method}}` once it has paid, and
     # `{estimatedFees}` / `{actualFees}` (actual fees as they are recorded).
-    add_routes(
-        bp,
+    return table_blueprint(
+        "finance",
+        __name__,
         [
             (f"GET {PAYMENT}", "payment_request", answers(READ_WORK, finance.payment_request)),
             (f"PUT {PAYMENT}", "update_payment_request", changes(finance.update_payment_details)),
@@ -30,5 +29,3 @@ def blueprint(finance: Finance) -> Blueprint:
             (f"PUT {FEES}", "set_fees", changes(finance.set_fees)),
         ],
     )
-
-    return bp

@@ -19,7 +19,7 @@ from ..integrations.clio.links import RESULTS_PAGE
 from ..kernel.binding import Fields
 from ..kernel.errors import ApiError
 from ..web.frame import note
-from .common import add_routes, answers, body, caller, int_arg
+from .common import answers, body, caller, int_arg, table_blueprint
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..integrations.clio.integration import ClioIntegration
@@ -46,15 +46,15 @@ def callback_uri() -> str:
 
 def blueprint(clio: ClioIntegration | None) -> Blueprint:
     """The Clio routes over `clio`, the integration they serve (None: not configured, and each route says so)."""
-    bp = Blueprint("integrations", __name__)
 
     def configured() -> ClioIntegration:
         if clio is None:
             raise ApiError(404, "Clio is not configured: add [integrations.clio] to the solution's operate.toml")
         return clio
 
-    add_routes(
-        bp,
+    bp = table_blueprint(
+        "integrations",
+        __name__,
         [
             (f"GET {API}", "status", answers(SYNC, lambda: _status(configured()))),
             (f"POST {API}/disconnect", "disconnect", answers(MANAGE, lambda: configured().connection.disconnect())),

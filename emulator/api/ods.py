@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify
 
-from .common import add_routes, answers, body, caller
+from .common import answers, body, caller, table_blueprint
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..ods import Ods
@@ -17,12 +17,11 @@ READ = "core.ods.read"
 
 def blueprint(ods: Ods) -> Blueprint:
     """The ODS routes over `ods`, the people and organisations they serve."""
-    bp = Blueprint("ods", __name__)
-
     # The mobile app builds `/api/public/v1/{participantType}s/{odsId}` ("people" for a person), so the
     # organisation route is also called in the plural; v1 is the one it trusts ("do NOT use v2").
-    add_routes(
-        bp,
+    bp = table_blueprint(
+        "ods",
+        __name__,
         [
             (("GET /api/public/v2/people/<ods_id>", "GET /api/v2/public/people/<ods_id>"), "person",
              answers(READ, partial(ods.get, "person"))),

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 
 from ..kernel.binding import Fields
 from ..kernel.errors import invalid, not_found
-from .common import READ_WORK, add_routes, answers, body, bool_arg, caller, changes, int_arg
+from .common import READ_WORK, answers, body, bool_arg, caller, changes, int_arg, table_blueprint
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from ..identity import Identity
@@ -23,7 +23,6 @@ V2 = "/api/v2/public/workItem"
 def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, worktypes: WorkTypes) -> Blueprint:
     """The work-item routes over `workitems`, `queries` (findByQuery), `identity` (the caller's permissions on an
     item) and `worktypes` (the solution's work types: the phases a feature is on in)."""
-    bp = Blueprint("workitems", __name__)
 
     def item_json(item_id: str) -> dict:
         return workitems.to_json(workitems.get(item_id))
@@ -36,8 +35,9 @@ def blueprint(workitems: WorkItems, queries: Queries, identity: Identity, workty
     # (sharedo-sample-mobile-app `tasksAgent.js`, `workItemsAgent.js`); their shapes beyond the keys the app
     # reads are [inferred]; `phase/jumpTo` is an administrator's jump past the transition rules, as workflow
     # actions call it (body [inferred]).
-    add_routes(
-        bp,
+    bp = table_blueprint(
+        "workitems",
+        __name__,
         [
             (f"GET {V1}/<id:item_id>", "get", answers(READ_WORK, item_json)),
             (f"PUT {V1}/<id:item_id>", "update", changes(lambda i, b, p: workitems.to_json(workitems.update(i, b, p)))),
