@@ -199,6 +199,7 @@ class Emulator:
             scheduler=self.scheduler,
             workitems=self.workitems,
             host_calls=HostCalls(),  # attached to the app in attach(): the app is built after the engine
+            coverage=settings.coverage,
         )
         self.dispatcher.subscribe("smartplans", self.smartplans.on_event)
         self.dispatcher.subscribe("notifications", self.notifications.on_event)

@@ -17,6 +17,7 @@ class Settings:
     inline_dispatch: bool = True  # dispatch events on the committing thread (tests); serve uses a worker
     fresh: bool = False  # discard the state in data_dir and start from the solution's seed
     synchronous: str = "NORMAL"  # SQLite synchronous mode; NORMAL survives kill -9 in WAL mode
+    coverage: bool = False  # instrument plans and count what runs (operate test --coverage; smartplans/coverage/)
     command: str = "operate-toolkit in a Python process"  # who holds the data dir, for a second process's message
 
     def __post_init__(self) -> None:

@@ -521,6 +521,32 @@
     return { message: cut(text(e)), stack: null };
   }
 
+  // -- coverage (`operate test --coverage`): the counters of instrumented plans -----------------------------
+  // An instrumented plan counts into __operate_coverage__[its url] (Istanbul's shape: s, f, b). A step is
+  // replayed from its start after each host call, so only its last run may count: the counters are zeroed as
+  // a run starts and handed back with a step that ended, never with a run that stopped for a host call.
+  var coverage = Object.create(null);
+  Object.defineProperty(global, "__operate_coverage__", { value: coverage, enumerable: false, writable: false, configurable: false });
+  function zeroCounts(counts) { for (var k in counts) counts[k] = 0; }
+  function zeroCoverage() {
+    for (var url in coverage) {
+      var c = coverage[url];
+      zeroCounts(c.s); zeroCounts(c.f);
+      for (var b in c.b) { var arms = c.b[b]; for (var i = 0; i < arms.length; i++) arms[i] = 0; }
+    }
+  }
+  function touched(counts) { for (var k in counts) if (counts[k]) return true; return false; }
+  function takeCoverage() {  // the files that counted anything since the last zeroing, then zeroed
+    var out = {};
+    for (var url in coverage) {
+      var c = coverage[url];
+      if (touched(c.s) || touched(c.f)) out[url] = { hash: c.hash, s: c.s, f: c.f, b: c.b };
+    }
+    out = parse(stringify(out));
+    zeroCoverage();
+    return out;
+  }
+
   global.__operate = {
     load: function (key, source, sourceUrl) {
       var factory = (0, eval)("(function(){" + source + "\n})\n//# sourceURL=" + sourceUrl);
@@ -552,7 +578,14 @@
         globals: ["ctx", "ev", "log", "trigger", "sharedo", "actions", "DateTime", "Guid"]
       };
     },
-    runJson: function (key, step, input) { return stringify(runStep(key, step, input)); },
+    runJson: function (key, step, input) {
+      if (!input.coverage) return stringify(runStep(key, step, input));
+      zeroCoverage();
+      var result = runStep(key, step, input);
+      if (result.status === "completed" || result.status === "error") result.coverage = takeCoverage();
+      return stringify(result);
+    },
+    takeCoverage: function () { return stringify(takeCoverage()); },
     // Called after a step: the promise callbacks it queued run now, inside the step's CPU-time limit,
     // and then the shared built-ins are checked: "" when they are as before, else why the context must go.
     drain: function () { forgetGlobals(); return checkIntrinsics(); },
@@ -711,6 +744,7 @@
       new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ""[Symbol.iterator](), /a/[Symbol.matchAll]("a"),
       OperateDate.prototype];
     var seen = new RealSet(), found = [], inherited = new RealSet();
+    seen.add(coverage);  // the coverage counters are written by every instrumented plan: never put back
     function visit(o) {
       if ((typeof o !== "object" && typeof o !== "function") || o === null || seen.has(o)) return;
       seen.add(o);

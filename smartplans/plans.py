@@ -7,6 +7,7 @@ code its action type's template generates (`action_templates.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,16 +35,22 @@ class _Block:
     label: str
     expanded: ExpandedBlock | None = None  # None: the file's own GeneratedScript
     template: str | None = None
+    source: Path | None = None  # the template's or helper's file, when it is one (coverage reports its lines)
 
     def shifted(self, by: int) -> _Block:
-        return _Block(self.first + by, self.last + by, self.step, self.label, self.expanded, self.template)
+        return dataclasses.replace(self, first=self.first + by, last=self.last + by)
+
+    def origin(self, line: int) -> int | None:
+        """The line of the template (or helper file) that line `line` of the assembled script came from."""
+        own = line - self.first + 1
+        return self.expanded.template_line(own) if self.expanded else own
 
     def locate(self, line: int) -> str:
         own = line - self.first + 1
         where = f"step {self.step!r}, {self.label}" if self.step else self.label
         if self.template is None:
             return f"{where}, line {own} of its GeneratedScript"
-        origin = self.expanded.template_line(own) if self.expanded else own
+        origin = self.origin(line)
         return f"{where}, {self.template} line {origin}" if origin else f"{where}, {self.template}"
 
 
@@ -207,18 +214,19 @@ class _StepScript:
         label = f"action {action.name!r} ({action.type}{' ' + action.id if action.id else ''})"
         script = self.scripts.get(action.id.lower()) if action.id else None
         block: ExpandedBlock | None = None
-        template_name = None
+        template: Template | None = None
         if not script:
-            block, template_name = self._expand(sn, label, action)
+            block, template = self._expand(sn, label, action)
             script = block.code
         else:
             self.helpers.update((h.name, h) for h in _generated_script_helpers(script, action.type, self.types))
         self.lines.append(f"  // {label}")
         first = len(self.lines) + 1
         self.lines.extend("  " + line for line in LINE_BREAK.split(script.rstrip("\r\n")))
-        self.blocks.append(_Block(first, len(self.lines), sn, label, block, template_name))
+        name, source = (template.name, template.path) if template else (None, None)
+        self.blocks.append(_Block(first, len(self.lines), sn, label, block, name, source))
 
-    def _expand(self, sn: str, label: str, action: _Action) -> tuple[ExpandedBlock, str]:
+    def _expand(self, sn: str, label: str, action: _Action) -> tuple[ExpandedBlock, Template]:
         """The block the action type's template generates from the action's configuration, and the
         template's name; its helper scripts join the plan's."""
         try:
@@ -238,7 +246,7 @@ class _StepScript:
             raise PlanError(f"{self.where}: step {sn!r}, {label}: {exc}") from None
         self.helpers.update((h.name, h) for h in action_type.helper_scripts)
         self.used.extend(t.path for t in (action_type.template, *action_type.helper_scripts) if t.path)
-        return block, action_type.template.name
+        return block, action_type.template
 
     def assembled(self, step_names: list[str]) -> tuple[list[str], list[_Block]]:
         """The script's lines and blocks: helper scripts first (once each, before the generated script),
@@ -249,7 +257,9 @@ class _StepScript:
             prelude.append(f"// helper script {helper.name}")
             first = len(prelude) + 1
             prelude.extend(LINE_BREAK.split(helper.text.rstrip("\r\n")))
-            blocks.append(_Block(first, len(prelude), "", f"helper script {helper.name}", None, helper.name))
+            blocks.append(
+                _Block(first, len(prelude), "", f"helper script {helper.name}", None, helper.name, helper.path)
+            )
         if prelude:
             blocks = [b.shifted(len(prelude)) if b.step else b for b in blocks]
             lines = prelude + lines

@@ -14,11 +14,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException, MiniRacer
 
 from .v8context import V8Context
+
+if TYPE_CHECKING:
+    from .coverage.recorder import PlanCoverage
 
 DEFAULT_CPU_SECONDS = 5.0
 DEFAULT_HEAP_MB = 64
@@ -63,7 +66,10 @@ class Runtime:
     """V8 contexts are made and closed on one owner thread: closing a context from another thread than
     the one that made it can crash the process. Calls may come from any thread (mini-racer hops)."""
 
-    def __init__(self) -> None:
+    def __init__(self, coverage: PlanCoverage | None = None) -> None:
+        """`coverage`: instrument each plan as it loads and count what every step's last run executed
+        (smartplans/coverage/); off (None) unless asked for, as it costs time."""
+        self.coverage = coverage
         self.heavy_run_seconds = HEAVY_RUN_SECONDS  # a run this long is followed by a collection
         self._lock = threading.RLock()
         self._mr: MiniRacer | None = None
@@ -133,6 +139,8 @@ class Runtime:
         """Compile a plan (its text is a function body ending in `return {main: main, ...}`)."""
         with self._lock:
             self._context()
+            if self.coverage is not None:
+                source = self.coverage.instrument(source, url)
             try:
                 names = self._call(
                     "__operate.load",
@@ -154,6 +162,9 @@ class Runtime:
             if lost:
                 raise PlanLoadError(f"{url}: the plan's top-level code changed built-ins other plans share: {lost}")
             self._sources[key] = (source, url)
+            if self.coverage is not None:  # what the plan's top-level code ran as it loaded
+                taken = self._call_for_text("__operate.takeCoverage", timeout_sec=DEFAULT_CPU_SECONDS, max_memory=None)
+                self.coverage.add(json.loads(taken))
             self._measure_baseline()
             return list(names)
 
@@ -175,6 +186,7 @@ class Runtime:
                         "heapBytes": limits.heap_mb * 1024 * 1024,  # buffers are charged against it
                         "logLines": limits.log_lines,
                         "textChars": limits.text_kb * 1024,
+                        "coverage": self.coverage is not None,
                     },
                     timeout_sec=limits.cpu_seconds,
                     max_memory=self._max_memory(limits),
@@ -221,6 +233,8 @@ class Runtime:
                 self._replace_context()  # the protocol itself failed: nothing of the step may be left
                 return StepResult("error", error={"message": str(exc).splitlines()[0], "stack": str(exc)})
         data = json.loads(raw)
+        if self.coverage is not None and data.get("coverage"):
+            self.coverage.add(data["coverage"])
         if data.get("error") and data["error"].get("stack"):
             data["error"]["stack"] = _plan_frames(data["error"]["stack"])
         return StepResult(

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from .coverage.plugin import CoveragePlugin
+from .coverage.plugin import add_options as add_coverage_options
 from .in_process_http import renewing_once
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)  # a Monday morning: every run starts here
@@ -37,10 +39,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="solution folder the `operate` fixture loads (default: the demo solution)",
     )
     parser.addini("operate_solution", "solution folder the `operate` fixture loads (relative to the ini file)")
+    add_coverage_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "operate_solution(path): load this solution folder in the `operate` fixture")
+    if config.getoption("--operate-cov"):
+        emulators = lambda: [h.emulator for h in config.stash.get(_HARNESSES, {}).values()]  # noqa: E731
+        config.pluginmanager.register(CoveragePlugin(config, emulators), "operate-coverage")
 
 
 def trigger(
@@ -150,13 +156,19 @@ class ApiClient:
 class Operate:
     """One emulator for one solution; `reset()` between tests. What tests call is documented per method."""
 
-    def __init__(self, data_dir: Path, solution: Path | None) -> None:
+    def __init__(self, data_dir: Path, solution: Path | None, coverage: bool = False) -> None:
         from emulator.app import create_app
         from emulator.context import emulator_of
         from emulator.settings import Settings
 
         settings = Settings(
-            data_dir=data_dir, demo=solution is None, solution=solution, clock="virtual", clock_start=START, fresh=True
+            data_dir=data_dir,
+            demo=solution is None,
+            solution=solution,
+            clock="virtual",
+            clock_start=START,
+            fresh=True,
+            coverage=coverage,
         )
         self.app = create_app(settings)
         self.emulator = emulator_of(self.app)
@@ -400,7 +412,8 @@ def harness(config: pytest.Config, solution: Path | None) -> Operate:
     built = config.stash.setdefault(_HARNESSES, {})
     found = built.get(solution)
     if found is None:
-        found = Operate(Path(tempfile.mkdtemp(prefix="operate-test-")), solution)
+        coverage = bool(config.getoption("--operate-cov", False))
+        found = Operate(Path(tempfile.mkdtemp(prefix="operate-test-")), solution, coverage)
         built[solution] = found
     else:
         found.reset()

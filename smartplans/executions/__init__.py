@@ -16,6 +16,8 @@ from typing import Any
 from emulator.kernel.events import Event
 from emulator.solution.loading import SolutionError
 
+from ..coverage.data import CoverageData
+from ..coverage.recorder import PlanCoverage
 from ..mocks import Mocks
 from ..plans import BrokenPlan, Plan, PlanError, changed, reload_visual, script_plan, solution_plans
 from ..run_queue import DEFAULT_HOST_CALLS_IN_FLIGHT, RunQueue
@@ -53,6 +55,7 @@ class SmartPlans:
         scheduler: Any,
         workitems: Any,
         host_calls: HostCalls,
+        coverage: bool = False,
     ) -> None:
         """The parts it works with are handed in (Emulator composes them); Emulator subscribes `on_event`
         to the dispatcher and `on_timer` to the scheduler. `host_calls` is where sharedo.http goes: the app
@@ -64,7 +67,9 @@ class SmartPlans:
         self.scheduler = scheduler
         self.workitems = workitems
         self.host_calls = host_calls
-        self.runtime = Runtime()
+        # Coverage (`operate test --coverage`): plans are instrumented as they load (smartplans/coverage/).
+        self.coverage: PlanCoverage | None = PlanCoverage() if coverage else None
+        self.runtime = Runtime(self.coverage)
         self.mocks = Mocks()  # what tests put in front of host calls and steps
         limits = solution.limits()
         in_flight = limits.get("host_calls_in_flight", DEFAULT_HOST_CALLS_IN_FLIGHT)
@@ -138,7 +143,7 @@ class SmartPlans:
         """Compile a visual workflow when the solution loads, as the platform does on publish, so a template
         whose generated code does not compile is reported at its template's line before anything runs."""
         try:
-            self.runtime.load(plan.key, plan.source, plan.url)
+            self._load(plan)
         except PlanLoadError as exc:
             text = str(exc)
             located = plan.locate_in(text)
@@ -147,6 +152,15 @@ class SmartPlans:
                 verb = "does not compile" if "SyntaxError" in reason else "failed while the plan loaded"
                 text = f"{plan.where or plan.url}: {located}: the generated code {verb}: {reason}"
             raise PlanError(text) from None
+
+    def _load(self, plan: Plan) -> None:
+        if self.coverage is not None:  # its lines are reported as its files' lines
+            self.coverage.note_plan(plan, self.solution.root)
+        self.runtime.load(plan.key, plan.source, plan.url)
+
+    def covered(self) -> CoverageData | None:
+        """What the plans run so far covered, by source file; None when coverage is off."""
+        return self.coverage.covered() if self.coverage is not None else None
 
     # -- plans ----------------------------------------------------------------------------------
     def add_plan(self, plan: Plan) -> None:
@@ -174,7 +188,7 @@ class SmartPlans:
                 self._compile(plan)
             self.plans[name] = plan
         if not self.runtime.is_loaded(plan.key):
-            self.runtime.load(plan.key, plan.source, plan.url)
+            self._load(plan)
         return plan
 
     def _retry_broken(self, name: str) -> Plan:
@@ -257,6 +271,8 @@ class SmartPlans:
     def close(self) -> None:
         self.queue.stop()
         self.runtime.close()
+        if self.coverage is not None:
+            self.coverage.close()
 
 
 def _default_limits(limits: dict[str, Any]) -> Limits:

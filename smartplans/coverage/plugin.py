@@ -1,0 +1,89 @@
+"""`--operate-cov`: plan coverage for the operate pytest plugin (smartplans/testing.py registers it).
+
+Every emulator the `operate` fixture and the scenarios build in a test process instruments its plans. At the
+end of the session each process hands what it covered on: an xdist worker to the controller (workeroutput,
+as pytest-cov does), which sums the parts; the process that saw every part writes the reports and the table,
+and fails the run below `--operate-cov-fail-under`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .data import CoverageData, percent
+from .reports import cobertura, lcov, table
+
+WORKER_KEY = "operate_coverage"
+
+
+def add_options(group: Any) -> None:
+    group.addoption(
+        "--operate-cov",
+        action="store_true",
+        default=False,
+        help="measure which lines and branches of the plans, IDE action templates and helper scripts ran",
+    )
+    group.addoption(
+        "--operate-cov-dir",
+        metavar="DIR",
+        default="coverage",
+        help="where --operate-cov writes lcov.info and cobertura.xml (relative to the rootdir; default: coverage)",
+    )
+    group.addoption(
+        "--operate-cov-fail-under",
+        metavar="PERCENT",
+        type=float,
+        default=None,
+        help="with --operate-cov: fail the run when line coverage is below PERCENT",
+    )
+
+
+class CoveragePlugin:
+    def __init__(self, config: pytest.Config, emulators: Callable[[], Iterable[Any]]) -> None:
+        self.config = config
+        self.emulators = emulators  # the emulators this process built, each with smartplans.covered()
+        self.data = CoverageData()
+        self.failed: str | None = None
+        self.written: list[Path] = []
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        part = getattr(node, "workeroutput", {}).get(WORKER_KEY)
+        if part:
+            self.data.add(CoverageData.from_json(part))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        for emulator in self.emulators():
+            covered = emulator.smartplans.covered()
+            if covered is not None:
+                self.data.add(covered)
+        if hasattr(self.config, "workerinput"):  # an xdist worker: the controller reports
+            self.config.workeroutput[WORKER_KEY] = self.data.to_json()  # type: ignore[attr-defined]
+            return
+        out = Path(self.config.rootpath) / self.config.getoption("--operate-cov-dir")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "lcov.info").write_text(lcov(self.data), encoding="utf-8")
+        (out / "cobertura.xml").write_text(cobertura(self.data, Path(self.config.rootpath)), encoding="utf-8")
+        self.written = [out / "lcov.info", out / "cobertura.xml"]
+        floor = self.config.getoption("--operate-cov-fail-under")
+        total = percent(self.data.lines_hit, self.data.lines_found)
+        if floor is not None and total < floor:
+            self.failed = f"plan line coverage {total:.1f}% is below --operate-cov-fail-under {floor:g}%"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        terminalreporter.write_sep("-", "plan coverage")
+        if not self.data.files:
+            terminalreporter.write_line("no plan of the solution ran (nothing to report)")
+        else:
+            terminalreporter.write(table(self.data))
+        for path in self.written:
+            terminalreporter.write_line(f"wrote {path}")
+        if self.failed:
+            terminalreporter.write_line(f"FAIL: {self.failed}", red=True)

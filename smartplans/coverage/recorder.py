@@ -1,0 +1,108 @@
+"""One process's plan coverage: instruments plans as the runtime loads them and sums what each step ran.
+
+The runtime (smartplans/runtime.py) calls `instrument` as it loads a plan and `add` with the counters of each
+step's last run; the engine (smartplans/executions) tells it where each plan's lines came from (`note_plan`).
+`covered()` then speaks of the source files: the part this process writes for the run's report.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..plans import Plan
+from .attribution import Origin, origin_of
+from .data import CoverageData, FileCoverage
+from .instrument import Instrumenter, InstrumentError
+
+
+class PlanCoverage:
+    def __init__(self, instrumenter: Instrumenter | None = None) -> None:
+        self.instrumenter = instrumenter or Instrumenter()
+        self._lock = threading.Lock()
+        self._files: dict[tuple[str, str], dict[str, Any]] = {}  # (url, hash) -> Istanbul FileCoverage, summed
+        self._hash: dict[str, str] = {}  # url -> the hash of the version last instrumented
+        self._origins: dict[str, Origin] = {}  # url -> where its lines came from
+
+    def instrument(self, source: str, url: str) -> str:
+        """The code to load instead of `source`; `source` itself when Istanbul cannot parse it (V8 then
+        reports the plan's syntax error as it would without coverage)."""
+        try:
+            done = self.instrumenter.instrument(source, url)
+        except InstrumentError:
+            return source
+        key = (url, done.file_coverage["hash"])
+        with self._lock:
+            self._files.setdefault(key, copy.deepcopy(done.file_coverage))
+            self._hash[url] = key[1]
+        return done.code
+
+    def note_plan(self, plan: Plan, root: Path) -> None:
+        with self._lock:
+            self._origins[plan.url] = origin_of(plan, root)
+
+    def add(self, counts: dict[str, Any]) -> None:
+        """The counters one run handed back, by url: {hash, s, f, b}."""
+        with self._lock:
+            for url, part in counts.items():
+                known = self._files.get((url, part.get("hash")))
+                if known is None:
+                    continue  # not a plan this recorder instrumented
+                _sum(known["s"], part["s"])
+                _sum(known["f"], part["f"])
+                for b, arms in part["b"].items():
+                    mine = known["b"][b]
+                    for i, hits in enumerate(arms):
+                        mine[i] += hits
+
+    def covered(self) -> CoverageData:
+        """Every instrumented plan's counters, as lines, branches and functions of the solution's files."""
+        out = CoverageData()
+        with self._lock:
+            for (url, digest), fc in self._files.items():
+                origin = self._origins.get(url)
+                if origin is None or self._hash.get(url) != digest:
+                    continue  # never run by an engine that knows its files, or replaced by an edited version
+                for part in _attributed(fc, origin).values():
+                    out.file(part.path).add(part)
+        return out
+
+    def close(self) -> None:
+        self.instrumenter.close()
+
+
+def _sum(mine: dict[str, int], more: dict[str, int]) -> None:
+    for k, v in more.items():
+        mine[k] = mine.get(k, 0) + v
+
+
+def _attributed(fc: dict[str, Any], origin: Origin) -> dict[str, FileCoverage]:
+    """One instrumented script's counters as FileCoverage per source file. Within the script a line's hits are
+    its most-run statement's (as Istanbul counts lines); branches are keyed by line and their order on it."""
+    files: dict[str, FileCoverage] = {}
+
+    def part(path: str) -> FileCoverage:
+        return files.setdefault(path, FileCoverage(path))
+
+    for sid, loc in fc["statementMap"].items():
+        where = origin(loc["start"]["line"])
+        if where:
+            lines = part(where[0]).lines
+            lines[where[1]] = max(lines.get(where[1], 0), fc["s"][sid])
+    nth: dict[tuple[str, int], int] = {}
+    for bid, branch in sorted(fc["branchMap"].items(), key=lambda kv: int(kv[0])):
+        start = (branch.get("loc") or branch["locations"][0])["start"]["line"]
+        where = origin(start)
+        if where:
+            n = nth.get(where, 0)
+            nth[where] = n + 1
+            part(where[0]).branches[(where[1], n)] = list(fc["b"][bid])
+    for fid, fn in fc["fnMap"].items():
+        where = origin(fn["decl"]["start"]["line"])
+        if where:
+            funcs = part(where[0]).functions
+            key = (fn["name"], where[1])
+            funcs[key] = funcs.get(key, 0) + fc["f"][fid]
+    return files
