@@ -46,7 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "operate_solution(path): load this solution folder in the `operate` fixture")
     if config.getoption("--operate-cov"):
         emulators = lambda: [h.emulator for h in config.stash.get(_HARNESSES, {}).values()]  # noqa: E731
-        config.pluginmanager.register(CoveragePlugin(config, emulators), "operate-coverage")
+        source = _configured_solution(config) or config.invocation_params.dir
+        config.pluginmanager.register(CoveragePlugin(config, emulators, source), "operate-coverage")
 
 
 def trigger(

@@ -31,7 +31,7 @@ def add_options(group: Any) -> None:
         "--operate-cov-dir",
         metavar="DIR",
         default="coverage",
-        help="where --operate-cov writes lcov.info and cobertura.xml (relative to the rootdir; default: coverage)",
+        help="where --operate-cov writes lcov.info and cobertura.xml (default: coverage, in the current folder)",
     )
     group.addoption(
         "--operate-cov-fail-under",
@@ -43,8 +43,10 @@ def add_options(group: Any) -> None:
 
 
 class CoveragePlugin:
-    def __init__(self, config: pytest.Config, emulators: Callable[[], Iterable[Any]]) -> None:
+    def __init__(self, config: pytest.Config, emulators: Callable[[], Iterable[Any]], source: Path) -> None:
+        """`source`: the folder the reported paths are relative to (the solution's), named in Cobertura's XML."""
         self.config = config
+        self.source = source
         self.emulators = emulators  # the emulators this process built, each with smartplans.covered()
         self.data = CoverageData()
         self.failed: str | None = None
@@ -64,10 +66,10 @@ class CoveragePlugin:
         if hasattr(self.config, "workerinput"):  # an xdist worker: the controller reports
             self.config.workeroutput[WORKER_KEY] = self.data.to_json()  # type: ignore[attr-defined]
             return
-        out = Path(self.config.rootpath) / self.config.getoption("--operate-cov-dir")
+        out = self.config.invocation_params.dir / self.config.getoption("--operate-cov-dir")
         out.mkdir(parents=True, exist_ok=True)
         (out / "lcov.info").write_text(lcov(self.data), encoding="utf-8")
-        (out / "cobertura.xml").write_text(cobertura(self.data, Path(self.config.rootpath)), encoding="utf-8")
+        (out / "cobertura.xml").write_text(cobertura(self.data, self.source), encoding="utf-8")
         self.written = [out / "lcov.info", out / "cobertura.xml"]
         floor = self.config.getoption("--operate-cov-fail-under")
         total = percent(self.data.lines_hit, self.data.lines_found)

@@ -79,26 +79,29 @@ def _sum(mine: dict[str, int], more: dict[str, int]) -> None:
 
 
 def _attributed(fc: dict[str, Any], origin: Origin) -> dict[str, FileCoverage]:
-    """One instrumented script's counters as FileCoverage per source file. Within the script a line's hits are
-    its most-run statement's (as Istanbul counts lines); branches are keyed by line and their order on it."""
+    """One instrumented script's counters as FileCoverage per source file; branches are keyed by their source
+    line and their order on it."""
     files: dict[str, FileCoverage] = {}
 
     def part(path: str) -> FileCoverage:
         return files.setdefault(path, FileCoverage(path))
 
+    script_lines: dict[int, int] = {}  # a script line's hits: its most-run statement's, as Istanbul counts lines
     for sid, loc in fc["statementMap"].items():
-        where = origin(loc["start"]["line"])
-        if where:
+        line = loc["start"]["line"]
+        script_lines[line] = max(script_lines.get(line, 0), fc["s"][sid])
+    for line, hits in script_lines.items():
+        where = origin(line)
+        if where:  # a template line generated more than once (`$each`) ran as often as all its copies did
             lines = part(where[0]).lines
-            lines[where[1]] = max(lines.get(where[1], 0), fc["s"][sid])
-    nth: dict[tuple[str, int], int] = {}
+            lines[where[1]] = lines.get(where[1], 0) + hits
+    nth: dict[int, int] = {}  # branches so far on each script line: a branch is known by its line and order on it
     for bid, branch in sorted(fc["branchMap"].items(), key=lambda kv: int(kv[0])):
-        start = (branch.get("loc") or branch["locations"][0])["start"]["line"]
-        where = origin(start)
-        if where:
-            n = nth.get(where, 0)
-            nth[where] = n + 1
-            part(where[0]).branches[(where[1], n)] = list(fc["b"][bid])
+        line = (branch.get("loc") or branch["locations"][0])["start"]["line"]
+        n = nth[line] = nth.get(line, -1) + 1
+        where = origin(line)
+        if where:  # copies of one template line (`$each`) add up into one branch
+            part(where[0]).add(FileCoverage(where[0], branches={(where[1], n): list(fc["b"][bid])}))
     for fid, fn in fc["fnMap"].items():
         where = origin(fn["decl"]["start"]["line"])
         if where:
