@@ -233,8 +233,10 @@ class Runtime:
                 self._replace_context()  # the protocol itself failed: nothing of the step may be left
                 return StepResult("error", error={"message": str(exc).splitlines()[0], "stack": str(exc)})
         data = json.loads(raw)
-        if self.coverage is not None and data.get("coverage"):
-            self.coverage.add(data["coverage"])
+        if self.coverage is not None and data["status"] in ("completed", "error"):
+            self.coverage.add(data.get("coverage") or {})
+            url = self._sources.get(key, ("", ""))[1]
+            self.coverage.step_ran(url, step, [t.get("step") for t in data.get("triggers") or ()])
         if data.get("error") and data["error"].get("stack"):
             data["error"]["stack"] = _plan_frames(data["error"]["stack"])
         return StepResult(

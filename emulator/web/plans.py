@@ -1,11 +1,15 @@
 """Plans and triggers: each with the file it came from and its source, line by line (errors on the
-executions pages link to a line here); a visual workflow also as its steps, actions and outlets."""
+executions pages link to a line here), marked with its coverage when there is any; a visual workflow also as its
+steps, actions and outlets."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from smartplans.plans import PlanError, outline
+from smartplans.coverage.attribution import line_marks, relative
+from smartplans.coverage.data import RUN_FILE, RUN_FOLDER, last_run, percent
+from smartplans.plans import Plan, PlanError, outline
 
 from .frame import PageGroup, refuse, render_page
 
@@ -21,6 +25,36 @@ def _triggers_by_plan(solution: Solution, smartplans: SmartPlans) -> dict[str, l
     for trigger in smartplans.triggers:
         out.setdefault(trigger.plan, []).append({"trigger": trigger, "doc": docs.get(trigger.source)})
     return out
+
+
+def _coverage(plan: Plan, smartplans: SmartPlans, solution: Solution) -> dict[str, Any] | None:
+    """The plan's line marks from live executions (`operate serve --coverage`), else from the solution's last
+    coverage run (`operate test --coverage` writes coverage/operate-coverage.json); None when neither has it."""
+    live = smartplans.covered()
+    if live is not None:
+        data, origin = live, "live: the executions of this emulator since it started (operate serve --coverage)"
+    else:
+        found = last_run(solution.root)
+        if found is None:
+            return None
+        data = found[0]
+        written = datetime.fromtimestamp(found[1], timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        origin = f"the last coverage run ({RUN_FOLDER}/{RUN_FILE}, written {written})"
+    marks = line_marks(plan, solution.root, data)
+    where = relative(plan.path, solution.root)
+    flow = data.workflows.get(where) if where else None
+    if not marks and flow is None:
+        return None
+    hit = sum(1 for m in marks.values() if m.hits)
+    arms = sum(m.arms for m in marks.values())
+    missed = sum(m.missed_arms for m in marks.values())
+    return {
+        "origin": origin,
+        "marks": marks,
+        "lines": f"{percent(hit, len(marks)):.1f}%",
+        "branches": f"{percent(arms - missed, arms):.1f}%",
+        "workflow": flow,
+    }
 
 
 def pages(smartplans: SmartPlans, solution: Solution) -> PageGroup:
@@ -68,6 +102,7 @@ def pages(smartplans: SmartPlans, solution: Solution) -> PageGroup:
             steps=steps,
             problem=problem,
             triggers=_triggers_by_plan(solution, smartplans).get(name, []),
+            coverage=_coverage(found, smartplans, solution),
         )
 
     return bp

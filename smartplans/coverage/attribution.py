@@ -10,9 +10,11 @@ and helpers, which are not the solution's code, count for nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..plans import Plan
+from .data import CoverageData
 
 Origin = Callable[[int], "tuple[str, int] | None"]  # a line of the plan's script -> (path in the solution, line)
 
@@ -20,9 +22,9 @@ Origin = Callable[[int], "tuple[str, int] | None"]  # a line of the plan's scrip
 def origin_of(plan: Plan, root: Path) -> Origin:
     """The function that names a script line's source file (relative to the solution folder) and line."""
     if plan.plan_type == "script":
-        rel = _relative(plan.path, root)
+        rel = relative(plan.path, root)
         return (lambda line: (rel, line)) if rel else (lambda line: None)
-    blocks = [(b, _relative(b.source, root)) for b in plan.blocks]
+    blocks = [(b, relative(b.source, root)) for b in plan.blocks]
 
     def origin(line: int) -> tuple[str, int] | None:
         for block, rel in blocks:
@@ -34,10 +36,41 @@ def origin_of(plan: Plan, root: Path) -> Origin:
     return origin
 
 
-def _relative(path: Path | None, root: Path) -> str | None:
+def relative(path: Path | None, root: Path) -> str | None:
     if path is None:
         return None
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return None  # not the solution's own file (a built-in action, a platform helper, a file run from elsewhere)
+
+
+@dataclass(frozen=True)
+class LineMark:
+    """What coverage says of one line of a plan's script, for the plan page."""
+
+    hits: int  # times the source line it came from ran (a template line: across all its uses)
+    arms: int  # branch arms starting on that source line
+    missed_arms: int  # of those, never taken
+
+    @property
+    def state(self) -> str:
+        return "miss" if not self.hits else "partial" if self.missed_arms else "hit"
+
+
+def line_marks(plan: Plan, root: Path, data: CoverageData) -> dict[int, LineMark]:
+    """For each line of `plan.source` that holds code: the coverage of the source line it came from."""
+    origin = origin_of(plan, root)
+    arms: dict[tuple[str, int], tuple[int, int]] = {}
+    for path, f in data.files.items():
+        for (line, _), counts in f.branches.items():
+            found, missed = arms.get((path, line), (0, 0))
+            arms[(path, line)] = (found + len(counts), missed + sum(1 for c in counts if not c))
+    out: dict[int, LineMark] = {}
+    for number in range(1, plan.source.count("\n") + 2):
+        where = origin(number)
+        f = data.files.get(where[0]) if where else None
+        if f is not None and where[1] in f.lines:
+            found, missed = arms.get(where, (0, 0))
+            out[number] = LineMark(f.lines[where[1]], found, missed)
+    return out

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+RUN_FILE = "operate-coverage.json"  # written beside lcov.info; the plan pages read the last run from it
+RUN_FOLDER = "coverage"  # where a run's reports go by default (`--operate-cov-dir`, `operate test --coverage`)
+
 
 @dataclass
 class FileCoverage:
@@ -79,14 +82,41 @@ class FileCoverage:
 
 
 @dataclass
+class WorkflowCoverage:
+    """A visual workflow as its modeller shows it, with what ran: each step, each action (by its step and its
+    place in it, `main#0`), and each outlet (`main#0:notify`), counted when the action's step started the
+    outlet's target step."""
+
+    path: str  # the workflow's file, relative to the solution folder
+    steps: dict[str, int] = field(default_factory=dict)
+    actions: dict[str, int] = field(default_factory=dict)
+    outlets: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: WorkflowCoverage) -> None:
+        for mine, theirs in ((self.steps, other.steps), (self.actions, other.actions), (self.outlets, other.outlets)):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "steps": self.steps, "actions": self.actions, "outlets": self.outlets}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> WorkflowCoverage:
+        return cls(doc["path"], dict(doc["steps"]), dict(doc["actions"]), dict(doc["outlets"]))
+
+
+@dataclass
 class CoverageData:
-    """Every covered file of one run, by path."""
+    """Every covered file of one run, by path, and every visual workflow that ran, by its file."""
 
     files: dict[str, FileCoverage] = field(default_factory=dict)
+    workflows: dict[str, WorkflowCoverage] = field(default_factory=dict)
 
     def add(self, other: CoverageData) -> None:
         for path, part in other.files.items():
             self.files.setdefault(path, FileCoverage(path)).add(part)
+        for path, flow in other.workflows.items():
+            self.workflows.setdefault(path, WorkflowCoverage(path)).add(flow)
 
     def file(self, path: str) -> FileCoverage:
         return self.files.setdefault(path, FileCoverage(path))
@@ -108,13 +138,20 @@ class CoverageData:
         return sum(f.branches_hit for f in self.files.values())
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": "operate-coverage/1", "files": [f.to_json() for _, f in sorted(self.files.items())]}
+        return {
+            "format": "operate-coverage/1",
+            "files": [f.to_json() for _, f in sorted(self.files.items())],
+            "workflows": [w.to_json() for _, w in sorted(self.workflows.items())],
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> CoverageData:
         if not isinstance(doc, dict) or doc.get("format") != "operate-coverage/1":
             raise ValueError("not operate coverage data (expected format operate-coverage/1)")
-        return cls({f["path"]: FileCoverage.from_json(f) for f in doc["files"]})
+        return cls(
+            {f["path"]: FileCoverage.from_json(f) for f in doc["files"]},
+            {w["path"]: WorkflowCoverage.from_json(w) for w in doc.get("workflows", [])},
+        )
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,3 +165,13 @@ class CoverageData:
 def percent(hit: int, found: int) -> float:
     """100 when there is nothing to cover, as Istanbul and coverage.py say."""
     return 100.0 if found == 0 else 100.0 * hit / found
+
+
+def last_run(root: Path) -> tuple[CoverageData, float] | None:
+    """The data of the last coverage run of the solution at `root` (`operate test --coverage`), and when it was
+    written; None when there is none or it cannot be read."""
+    path = root / RUN_FOLDER / RUN_FILE
+    try:
+        return CoverageData.read(path), path.stat().st_mtime
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .data import CoverageData, percent
+from .data import RUN_FILE, RUN_FOLDER, CoverageData, percent
 from .reports import cobertura, lcov, table
 
 WORKER_KEY = "operate_coverage"
@@ -30,7 +30,7 @@ def add_options(group: Any) -> None:
     group.addoption(
         "--operate-cov-dir",
         metavar="DIR",
-        default="coverage",
+        default=RUN_FOLDER,
         help="where --operate-cov writes lcov.info and cobertura.xml (default: coverage, in the current folder)",
     )
     group.addoption(
@@ -70,6 +70,7 @@ class CoveragePlugin:
         out.mkdir(parents=True, exist_ok=True)
         (out / "lcov.info").write_text(lcov(self.data), encoding="utf-8")
         (out / "cobertura.xml").write_text(cobertura(self.data, self.source), encoding="utf-8")
+        self.data.write(out / RUN_FILE)  # what the plan pages show (emulator/web/plans.py)
         self.written = [out / "lcov.info", out / "cobertura.xml"]
         floor = self.config.getoption("--operate-cov-fail-under")
         total = percent(self.data.lines_hit, self.data.lines_found)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..plans import Plan
-from .attribution import Origin, origin_of
-from .data import CoverageData, FileCoverage
+from .attribution import Origin, origin_of, relative
+from .data import CoverageData, FileCoverage, WorkflowCoverage
 from .instrument import Instrumenter, InstrumentError
 
 
@@ -25,6 +25,8 @@ class PlanCoverage:
         self._files: dict[tuple[str, str], dict[str, Any]] = {}  # (url, hash) -> Istanbul FileCoverage, summed
         self._hash: dict[str, str] = {}  # url -> the hash of the version last instrumented
         self._origins: dict[str, Origin] = {}  # url -> where its lines came from
+        self._workflows: dict[str, _Workflow] = {}  # url -> a visual workflow's steps, actions and outlets
+        self._steps: dict[str, dict[tuple[str, str | None], int]] = {}  # url -> (step, a step it started) -> runs
 
     def instrument(self, source: str, url: str) -> str:
         """The code to load instead of `source`; `source` itself when Istanbul cannot parse it (V8 then
@@ -39,9 +41,21 @@ class PlanCoverage:
             self._hash[url] = key[1]
         return done.code
 
-    def note_plan(self, plan: Plan, root: Path) -> None:
+    def note_plan(self, plan: Plan, root: Path, outline: list[dict[str, Any]] | None = None) -> None:
+        """Where the plan's lines come from; for a visual workflow also its `outline` (smartplans.plans.outline),
+        so its steps, actions and outlets are reported."""
         with self._lock:
             self._origins[plan.url] = origin_of(plan, root)
+            where = relative(plan.path, root)
+            if plan.plan_type == "visualWorkflow" and outline is not None and where:
+                self._workflows[plan.url] = _Workflow(where, plan, outline)
+
+    def step_ran(self, url: str, step: str, started: list[str | None]) -> None:
+        """A step of the plan at `url` ended (completed or failed), having started these steps."""
+        with self._lock:
+            runs = self._steps.setdefault(url, {})
+            for key in [(step, None), *((step, s) for s in set(started) if s)]:
+                runs[key] = runs.get(key, 0) + 1
 
     def add(self, counts: dict[str, Any]) -> None:
         """The counters one run handed back, by url: {hash, s, f, b}."""
@@ -67,6 +81,10 @@ class PlanCoverage:
                     continue  # never run by an engine that knows its files, or replaced by an edited version
                 for part in _attributed(fc, origin).values():
                     out.file(part.path).add(part)
+                flow = self._workflows.get(url)
+                if flow is not None:
+                    taken = flow.taken(fc, self._steps.get(url, {}))
+                    out.workflows.setdefault(taken.path, WorkflowCoverage(taken.path)).add(taken)
         return out
 
     def close(self) -> None:
@@ -109,3 +127,32 @@ def _attributed(fc: dict[str, Any], origin: Origin) -> dict[str, FileCoverage]:
             key = (fn["name"], where[1])
             funcs[key] = funcs.get(key, 0) + fc["f"][fid]
     return files
+
+
+class _Workflow:
+    """A visual workflow's shape (its outline) and where each action's block is in its script."""
+
+    def __init__(self, path: str, plan: Plan, outline: list[dict[str, Any]]) -> None:
+        self.path = path
+        self.outline = outline
+        by_step: dict[str, list[tuple[int, int]]] = {}
+        for block in plan.blocks:
+            if block.step:
+                by_step.setdefault(block.step, []).append((block.first, block.last))
+        self.blocks = by_step
+
+    def taken(self, fc: dict[str, Any], steps: dict[tuple[str, str | None], int]) -> WorkflowCoverage:
+        out = WorkflowCoverage(self.path)
+        for step in self.outline:
+            sn = step["systemName"]
+            out.steps[sn] = steps.get((sn, None), 0)
+            blocks = self.blocks.get(sn, [])
+            for i, action in enumerate(step["actions"]):
+                first, last = blocks[i] if i < len(blocks) else (0, -1)
+                out.actions[f"{sn}#{i}"] = max(
+                    (fc["s"][sid] for sid, loc in fc["statementMap"].items() if first <= loc["start"]["line"] <= last),
+                    default=0,
+                )
+                for outlet, target in action["outlets"].items():
+                    out.outlets[f"{sn}#{i}:{outlet}"] = steps.get((sn, target), 0) if out.actions[f"{sn}#{i}"] else 0
+        return out

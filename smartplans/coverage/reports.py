@@ -116,7 +116,21 @@ def table(data: CoverageData) -> str:
         out.append(f"{name:<{widths[0]}}  {lines:>{widths[1]}}  {branches:>{widths[2]}}  {missed}".rstrip())
         if i == 0 or i == len(rows) - 2:
             out.append("-" * (sum(widths) + 4 + len("Missed lines") + 2))
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" + workflows_table(data)
+
+
+def workflows_table(data: CoverageData) -> str:
+    """Each visual workflow: how many of its steps, actions and outlets were taken, and which never were."""
+    out = []
+    for path, flow in sorted(data.workflows.items()):
+        counts = [
+            f"{what} {sum(1 for v in found.values() if v)}/{len(found)}"
+            for what, found in (("steps", flow.steps), ("actions", flow.actions), ("outlets", flow.outlets))
+        ]
+        never = [f"step {k}" for k, v in flow.steps.items() if not v]
+        never += [f"outlet {k}" for k, v in flow.outlets.items() if not v]
+        out.append(f"{path}: {', '.join(counts)}" + (f"; never taken: {', '.join(never)}" if never else ""))
+    return ("\nVisual workflows\n" + "\n".join(out) + "\n") if out else ""
 
 
 def ranges(lines: list[int]) -> str:

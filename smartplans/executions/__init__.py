@@ -19,7 +19,7 @@ from emulator.solution.loading import SolutionError
 from ..coverage.data import CoverageData
 from ..coverage.recorder import PlanCoverage
 from ..mocks import Mocks
-from ..plans import BrokenPlan, Plan, PlanError, changed, reload_visual, script_plan, solution_plans
+from ..plans import BrokenPlan, Plan, PlanError, changed, outline, reload_visual, script_plan, solution_plans
 from ..run_queue import DEFAULT_HOST_CALLS_IN_FLIGHT, RunQueue
 from ..runtime import (
     DEFAULT_CPU_SECONDS,
@@ -154,8 +154,10 @@ class SmartPlans:
             raise PlanError(text) from None
 
     def _load(self, plan: Plan) -> None:
-        if self.coverage is not None:  # its lines are reported as its files' lines
-            self.coverage.note_plan(plan, self.solution.root)
+        if self.coverage is not None:  # its lines are reported as its files' lines, a workflow's steps as steps
+            doc = self.solution.workflows.get(plan.system_name) if plan.plan_type == "visualWorkflow" else None
+            shape = outline(doc, plan.where or plan.system_name) if isinstance(doc, dict) else None
+            self.coverage.note_plan(plan, self.solution.root, shape)
         self.runtime.load(plan.key, plan.source, plan.url)
 
     def covered(self) -> CoverageData | None:

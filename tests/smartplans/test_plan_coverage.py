@@ -18,27 +18,11 @@ import pytest
 from emulator.app import create_app
 from emulator.settings import Settings
 from smartplans.coverage.data import CoverageData
+from smartplans.coverage.reports import table
 from smartplans.testing import solution_from_demo, trigger
 from tests.conftest import START, Api, client_token
+from tests.helpers.coverage_plans import MATTER, OTHER_MATTER, PLAN
 from tests.helpers.paths import FIXTURES
-
-MATTER = "3c000000-0000-4000-8000-000000000010"
-OTHER_MATTER = "3c000000-0000-4000-8000-000000000011"
-# Line 7 (the else arm) never runs in these tests: the work item is always found.
-PLAN = """\
-// reads the matter; a missing one fails the step
-function main(ev, ctx, log) {
-  var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
-  if (item.success) {
-    ctx.reference = item.body.workItem.reference;
-  } else {
-    throw new Error("cannot read " + ctx.workItemId);
-  }
-  if (ctx.workItemId === "MATTER_ID") log.Information("first " + ctx.reference);
-  else log.Information("other " + ctx.reference);
-}
-return { main: main };
-""".replace("MATTER_ID", MATTER)
 
 
 @pytest.fixture
@@ -228,3 +212,32 @@ def test_a_stack_trace_names_the_plan_s_own_line_with_coverage_on(tmp_path):
         assert "plans/check.js:7" in json.dumps(execution), json.dumps(execution)[:2000]
     finally:
         app.extensions["operate"].close()
+
+
+def test_a_visual_workflow_reports_its_steps_actions_and_outlets(tmp_path):
+    """The review workflow (tests/fixtures/solutions/ide-actions) follows its notify outlet; finish never runs."""
+    root = tmp_path / "solution"
+    shutil.copytree(FIXTURES / "solutions" / "ide-actions", root)
+    for name in ("workflows/api-demo-tx.json", "triggers/api-demo-tx.json"):
+        (root / name).unlink()
+    app = create_app(
+        Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START, coverage=True)
+    )
+    try:
+        api = Api(app, client_token(app))
+        assert api.put(f"/api/v1/public/workItem/{TASK}/phase", {"toPhaseSystemName": "task-done"}).status_code == 200
+        covered = app.extensions["operate"].smartplans.covered()
+        page = app.test_client().get("/plans/review").get_data(as_text=True)
+    finally:
+        app.extensions["operate"].close()
+
+    flow = covered.workflows["workflows/review.json"]
+    assert flow.steps == {"main": 1, "notify": 1, "finish": 0}
+    assert flow.actions == {"main#0": 1, "notify#0": 1}
+    assert flow.outlets == {"main#0:notify": 1}
+    assert "workflows/review.json: steps 2/3, actions 2/2, outlets 1/1; never taken: step finish" in table(covered)
+    # The plan page marks the outline the same way (live: this emulator runs with coverage on).
+    assert re.search(r'id="wf-step-finish">.*?never ran', page, re.S)
+    assert re.search(
+        r'notify → <a href="#wf-step-notify">notify</a> <span class="web-cov-runs web-cov-hit">taken 1×', page
+    )
