@@ -4,7 +4,8 @@ Each generated test starts from fresh state, creates a matter, moves its phase, 
 host calls, and asserts on the execution. The same again as 1,000 scenario files. Each suite runs
 through pytest in a child process, so the figure is what `pytest` / `operate test` costs end to end
 (collection, the plugin, every reset). Goal: 1,000 tests in under 30 s on a 2-core machine, and under
-10 s with `-n 2`. Children cache their bytecode in the run's own folder, as any machine does after its first
+10 s with `-n 2`; with plan coverage on (`--operate-cov`), at most 1.5× the time without it.
+Children cache their bytecode in the run's own folder, as any machine does after its first
 run; that first run (every module compiled) is printed on its own line.
 """
 
@@ -23,6 +24,7 @@ from .harness import BenchmarkError, Figure, Goal, needs
 TESTS = 1000
 GOAL_S = 30.0
 PARALLEL_GOAL_S = 10.0
+COVERAGE_OVERHEAD_GOAL = 1.5  # issue: coverage on costs at most half again the run without it
 PLAN = """function main(ev, ctx, log) {
   var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
   sharedo.http.post("/api/v1/public/workItem/" + ctx.workItemId + "/attributes/seen/", {value: "yes"});
@@ -66,7 +68,7 @@ def _child_env(solution: Path) -> dict[str, str]:
     return env
 
 
-def _run_pytest(solution: Path, target: Path, workers: int = 0) -> float:
+def _run_pytest(solution: Path, target: Path, workers: int = 0, extra: tuple[str, ...] = ()) -> float:
     start = time.perf_counter()
     result = subprocess.run(
         [
@@ -82,6 +84,7 @@ def _run_pytest(solution: Path, target: Path, workers: int = 0) -> float:
             "--rootdir",
             str(solution),
             *(["-n", str(workers)] if workers else []),
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -140,6 +143,17 @@ def figures(runs: int) -> Iterator[Figure]:
             "one pytest process, 1 worker",
         )
         yield Figure("pytest tests per second", "/s", [TESTS / t for t in times])
+        covered = [_run_pytest(solution, tests / "test_generated.py", extra=("--operate-cov",)) for _ in range(runs)]
+        yield Figure(
+            f"{TESTS} pytest tests with --operate-cov (plan coverage)", "s", covered, note="one process, 1 worker"
+        )
+        yield Figure(
+            "plan coverage overhead (with --operate-cov / without)",
+            "×",
+            [c / t for c, t in zip(covered, times, strict=True)],
+            Goal(COVERAGE_OVERHEAD_GOAL),
+            "each run paired with the run without at the same place in the sequence",
+        )
         times = [_run_pytest(solution, tests / "test_generated.py", workers=2) for _ in range(runs)]
         yield Figure(
             f"{TESTS} pytest tests with -n 2", "s", times, Goal(PARALLEL_GOAL_S), "two xdist workers on these 2 cores"
