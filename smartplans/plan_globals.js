@@ -608,6 +608,14 @@
   }
   function forgetRecorded() { held = { key: null, list: [] }; }
 
+  // A run that stopped for a host call; with `snapshots` (a replay, smartplans/replay.py) also the ctx as it
+  // stood when the call was made, so a person can step through a run call by call.
+  function pendingCall(input) {
+    var out = { status: "host-call", request: run.pending };
+    if (input.snapshots) out.ctx = parse(stringify(run.ctx));
+    return out;
+  }
+
   function runStep(key, step, input) {
       var steps = plans[key];
       if (!steps) return { status: "error", error: { message: "plan " + key + " is not loaded", stack: null } };
@@ -626,14 +634,14 @@
       global.ev = ev;
       try {
         fn(ev, run.ctx, log);
-        if (run.pending) return { status: "host-call", request: run.pending };
+        if (run.pending) return pendingCall(input);
         forgetRecorded();
         noteDropped();
         logMissing();
         return { status: "completed", ctx: parse(stringify(run.ctx)), logs: run.logs, triggers: run.triggers };
       } catch (e) {
         // A step may catch what we throw; what it was waiting for still wins.
-        if (run.pending) return { status: "host-call", request: run.pending };
+        if (run.pending) return pendingCall(input);
         forgetRecorded();
         noteDropped();
         var named = notEmulatedError(e);

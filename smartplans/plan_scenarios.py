@@ -91,6 +91,13 @@ def load_scenario(path: Path) -> Node:
     data = _convert(root) if root is not None else None
     if not isinstance(data, Node):
         raise PlanScenarioError("a scenario is a mapping with given / when / then", 1)
+    if "replay" in data:  # an execution saved as a test (smartplans/recordings.py)
+        unknown = set(data) - {"name", "description", "replay"}
+        if unknown:
+            raise PlanScenarioError(
+                f"a replay scenario has name, description and replay; not {sorted(unknown)}", data.line
+            )
+        return data
     unknown = set(data) - {"name", "description", "given", "when", "then"}
     if unknown:
         raise PlanScenarioError(f"unknown section(s) {sorted(unknown)}; use name, given, when, then", data.line)
@@ -111,6 +118,9 @@ class Scenario:
         return str(self.data.get("name") or self.path.name.removesuffix(".scenario.yaml"))
 
     def run(self, operate: Operate) -> None:
+        if "replay" in self.data:
+            self._replay(operate)
+            return
         aliases: dict[str, str] = {}
         runner = _Runner(operate, aliases)
         runner.given(self.data.get("given") or Node())
@@ -122,6 +132,24 @@ class Scenario:
                 "a scenario needs a `then` section saying what should have happened", self.data.line
             )
         runner.then(then)
+
+    def _replay(self, operate: Operate) -> None:
+        """Each recorded step against the plan as it is now, its calls answered from the recording."""
+        from .recordings import RecordingError, replay_recording, report
+
+        replay = self.data["replay"]
+        if not isinstance(replay, dict):
+            raise PlanScenarioError("`replay` is a mapping (plan, ev, steps)", _line(replay, self.data.line))
+        try:
+            diffs = replay_recording(operate.emulator.smartplans, replay)
+        except RecordingError as exc:
+            raise PlanScenarioError(str(exc), self.data.line_of("replay")) from None
+        if diffs:
+            raise PlanScenarioError(
+                "the plan no longer does what the recorded execution did",
+                self.data.line_of("replay"),
+                report(diffs, len(replay["steps"])),
+            )
 
 
 class _Runner:

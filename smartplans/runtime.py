@@ -241,7 +241,7 @@ class Runtime:
             data["error"]["stack"] = _plan_frames(data["error"]["stack"])
         return StepResult(
             data["status"],
-            ctx=data.get("ctx") or {},
+            ctx=data.get("ctx") or {},  # with a host call: the ctx at that moment, when the payload asked for snapshots
             logs=data.get("logs") or [],
             triggers=data.get("triggers") or [],
             request=data.get("request"),

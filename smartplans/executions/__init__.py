@@ -193,6 +193,10 @@ class SmartPlans:
             self._load(plan)
         return plan
 
+    def loaded(self, name: str) -> Plan:
+        """A plan ready to run as the engine would run it now: what a replayed recording runs against."""
+        return self._plan(name)
+
     def _retry_broken(self, name: str) -> Plan:
         """A broken plan whose files were edited since is loaded again; one still broken says why."""
         broken = self.broken[name]
