@@ -20,6 +20,8 @@ import yaml
 
 from emulator.kernel.clock import iso, parse_instant
 
+from .executions.reads import ExecutionReads
+from .executions.stepping import step_seed
 from .replay import ReplayedStep, replay_step
 
 HEADER = """\
@@ -32,6 +34,23 @@ HEADER = """\
 
 class RecordingError(ValueError):
     """An execution that cannot be saved as a test, or a `replay:` section that cannot run; says why."""
+
+
+def recording_of(store: Any, execution_id: str) -> dict[str, Any]:
+    """The scenario document of a stored execution (RecordingError when there is none, or nothing to replay)."""
+    found = ExecutionReads(store).recording(execution_id)
+    if found is None:
+        raise RecordingError(f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
+    execution, steps = found
+    for step in steps:
+        step["seed"] = step_seed(execution["id"], step["id"])
+    return recording_document(execution, steps)
+
+
+def file_name(doc: dict[str, Any]) -> str:
+    """Where a saved recording goes in the solution: tests/recorded/<plan>-<execution id's start>.scenario.yaml."""
+    plan = "".join(c if c.isalnum() or c in "-_" else "-" for c in doc["replay"]["plan"])[:60]
+    return f"tests/recorded/{plan}-{doc['replay']['execution'][:8]}.scenario.yaml"
 
 
 def recording_document(execution: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:

@@ -82,3 +82,12 @@
 -- migration 11: the work-item key has one name in every table, work_item_id (it was sharedo_id here).
     ALTER TABLE plan_executions RENAME COLUMN sharedo_id TO work_item_id;
     ALTER TABLE runtime_triggers RENAME COLUMN sharedo_id TO work_item_id;
+
+-- migration 12: what each step started with and what it left (its ctx in and out, the steps it scheduled), so an
+-- execution can be saved as a test and one of its steps rerun with edited input; and, for a rerun, the run and
+-- the step it was made from.
+    ALTER TABLE execution_steps ADD COLUMN ctx_in TEXT;
+    ALTER TABLE execution_steps ADD COLUMN ctx_out TEXT;
+    ALTER TABLE execution_steps ADD COLUMN triggers TEXT;
+    ALTER TABLE plan_executions ADD COLUMN rerun_of TEXT;
+    ALTER TABLE plan_executions ADD COLUMN rerun_step TEXT;

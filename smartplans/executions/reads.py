@@ -4,6 +4,7 @@ pages ask here (a page at a time, capped where a run can grow without bound)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,46 @@ class ExecutionReads(TableReads):
             waiting = conn.execute("SELECT step_id, phase FROM runtime_triggers WHERE execution_id=?", (ex["id"],))
             found.waiting_on = {r["step_id"]: r["phase"] for r in waiting}
         return found
+
+    def recording(self, execution_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """One run as a test saves it (smartplans/recordings.py): the execution (id, plan, ev) and each step that
+        ended, in order, with the ctx it started with and left, the steps it scheduled, its host calls (request and
+        recorded answer), its log lines ("Level: message") and its error; None when there is no such run."""
+        with self.store.read() as conn:
+            ex = conn.execute("SELECT id, plan, ev FROM plan_executions WHERE id=?", (execution_id,)).fetchone()
+            if ex is None:
+                return None
+            rows = conn.execute(
+                "SELECT * FROM execution_steps WHERE execution_id=? AND state IN ('COMPLETED', 'ERRORED') ORDER BY seq",
+                (execution_id,),
+            ).fetchall()
+            steps = []
+            for r in rows:
+                calls = conn.execute(
+                    "SELECT request, response FROM step_calls WHERE step_id=? ORDER BY idx", (r["id"],)
+                )
+                logs = conn.execute(
+                    "SELECT log_level, log_message FROM step_logs WHERE step_id=? ORDER BY seq", (r["id"],)
+                )
+                steps.append(
+                    {
+                        "id": r["id"],
+                        "step": r["step"],
+                        "status": "completed" if r["state"] == "COMPLETED" else "error",
+                        "error": (_json(r["error"]) or {}).get("message"),
+                        "started": r["started"],
+                        "ctx_in": _json(r["ctx_in"]),
+                        "ctx_out": _json(r["ctx_out"]) if r["state"] == "COMPLETED" else None,
+                        "triggers": _json(r["triggers"]) or [],
+                        "calls": [{"request": json.loads(c[0]), "response": json.loads(c[1])} for c in calls],
+                        "logs": [f"{level}: {message}" for level, message in logs],
+                    }
+                )
+        return {"id": ex["id"], "plan": ex["plan"], "ev": json.loads(ex["ev"])}, steps
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def _capped(

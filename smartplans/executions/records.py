@@ -27,6 +27,10 @@ RUNNING, WAITING, STOPPED, ERRORED = "RUNNING", "WAITING", "STOPPED", "ERRORED"
 TIMER_KIND = "plan-step"
 
 
+def _maybe(value: Any) -> str | None:
+    return None if value is None else dumps(value)
+
+
 def _text(value: str) -> str:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
@@ -123,12 +127,16 @@ class ExecutionRecords:
         *,
         trigger_id: str | None,
         event_number: int | None,
+        rerun_of: tuple[str, str] | None = None,
     ) -> str:
-        """A new execution, RUNNING, with its first step RUNNING in the same transaction; the step's id."""
+        """A new execution, RUNNING, with its first step RUNNING in the same transaction; the step's id.
+        `rerun_of`: (execution, step) a rerun was made from."""
         sharedo_id = (ev.get("Data") or {}).get("sharedoId")
         with self.store.transaction() as tx:
             tx.execute(
-                "INSERT INTO plan_executions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO plan_executions (id, plan, plan_title, plan_type, state, start_time, end_time, "
+                "work_item_id, trigger_id, event_number, ev, ctx, last_error, rerun_of, rerun_step) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     execution_id,
                     plan_name,
@@ -143,9 +151,10 @@ class ExecutionRecords:
                     dumps(ev),
                     dumps(ctx),
                     None,
+                    *(rerun_of or (None, None)),
                 ),
             )
-            return self._queue(tx, execution_id, step, None, state="RUNNING", started=now, seq=1)
+            return self._queue(tx, execution_id, step, None, state="RUNNING", started=now, seq=1, ctx_in=ctx)
 
     def _queue(
         self,
@@ -156,6 +165,7 @@ class ExecutionRecords:
         state: str = "QUEUED",
         started: str | None = None,
         seq: int | None = None,
+        ctx_in: dict[str, Any] | None = None,
     ) -> str:
         if seq is None:
             seq = tx.execute(
@@ -163,8 +173,9 @@ class ExecutionRecords:
             ).fetchone()[0]
         step_id = str(uuid.uuid4())
         tx.execute(
-            "INSERT INTO execution_steps VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (step_id, execution_id, seq, step, state, due, started, None, 1 if started else 0, None),
+            "INSERT INTO execution_steps (id, execution_id, seq, step, state, due_at, started, ended, attempts, error, "
+            "ctx_in) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (step_id, execution_id, seq, step, state, due, started, None, 1 if started else 0, None, _maybe(ctx_in)),
         )
         return step_id
 
@@ -216,9 +227,10 @@ class ExecutionRecords:
                 return None
             # A step keeps the time of its first attempt: a retry or a restart replays it exactly.
             started = row["started"] or started
-            tx.execute(
-                "UPDATE execution_steps SET state='RUNNING', started=?, attempts=attempts+1 WHERE id=?",
-                (started, row["id"]),
+            tx.execute(  # the ctx it starts with: a retry's is its first attempt's (a failed step changes none)
+                "UPDATE execution_steps SET state='RUNNING', started=?, attempts=attempts+1, "
+                "ctx_in=COALESCE(ctx_in, ?) WHERE id=?",
+                (started, ex["ctx"], row["id"]),
             )
             tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (RUNNING, execution_id))
             recorded = _recorded(tx, row["id"])
@@ -283,7 +295,8 @@ class ExecutionRecords:
         with self.store.transaction() as tx:
             self._write_logs(tx, step_id, result.logs, now)
             tx.execute(
-                "UPDATE execution_steps SET state='COMPLETED', ended=?, error=NULL WHERE id=?", (iso(now), step_id)
+                "UPDATE execution_steps SET state='COMPLETED', ended=?, error=NULL, ctx_out=?, triggers=? WHERE id=?",
+                (iso(now), dumps(result.ctx), dumps(result.triggers), step_id),
             )
             tx.execute("UPDATE plan_executions SET ctx=? WHERE id=?", (dumps(result.ctx), execution_id))
             for t in result.triggers:

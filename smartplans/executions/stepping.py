@@ -32,6 +32,11 @@ log = logging.getLogger("operate.smartplans")
 MAX_HOST_CALLS_PER_STEP = 500
 
 
+def step_seed(execution_id: str, step_id: str) -> int:
+    """The seed of a step's Math.random: the same on every run of the step (replays, retries, restarts)."""
+    return zlib.crc32(f"{execution_id}:{step_id}".encode())
+
+
 class Stepper:
     """Runs executions' steps, a turn at a time, on the run queue it owns."""
 
@@ -151,7 +156,7 @@ class Stepper:
             "ctx": a.ctx,
             "recorded": a.recorded,
             "now": int(parse_instant(a.started).timestamp() * 1000),
-            "seed": zlib.crc32(f"{a.execution_id}:{a.step_id}".encode()),
+            "seed": step_seed(a.execution_id, a.step_id),
             "retrying": a.retrying,
         }
         spent = 0.0  # the CPU limit is the step's, across every replay (one per host call), not each replay's

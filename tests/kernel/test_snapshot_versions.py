@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 
+from emulator.core import SCHEMA
 from tests.conftest import OPEN_MATTER, executions
 from tests.helpers.paths import FIXTURES
 
@@ -42,7 +43,7 @@ def test_a_version_10_snapshot_imports_and_its_work_item_keeps_its_time_events_a
 def test_the_imported_state_exports_at_the_current_version_with_one_name_for_the_work_item_key(api):
     api.post("/api/_emulator/import", V10)
     exported = api.get("/api/_emulator/export").json
-    assert exported["schemaVersion"] == 11
+    assert exported["schemaVersion"] == SCHEMA.version  # 12 now: carried through every later migration
     for table in ("time_entries", "events", "notifications", "plan_executions", "runtime_triggers"):
         assert "work_item_id" in exported["tables"][table]["columns"], table
         assert "sharedo_id" not in exported["tables"][table]["columns"], table
@@ -59,7 +60,7 @@ def test_a_version_10_snapshot_is_checked_against_the_tables_version_10_had(api)
     refused = api.post("/api/_emulator/import", renamed)
     assert refused.status_code == 400
     assert "snapshot.tables.time_entries.columns must be ['id', 'sharedo_id'," in refused.json["title"]
-    for version in (0, 12, "10"):
+    for version in (0, SCHEMA.version + 1, "10"):
         refused = api.post("/api/_emulator/import", {**V10, "schemaVersion": version})
-        assert refused.status_code == 400 and "it reads 1 to 11" in refused.json["title"], version
+        assert refused.status_code == 400 and f"it reads 1 to {SCHEMA.version}" in refused.json["title"], version
     assert api.get("/api/_emulator/export").json["tables"] == before["tables"]  # nothing changed

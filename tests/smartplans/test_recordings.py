@@ -1,0 +1,99 @@
+"""An execution saved as a regression test: the scenario it writes, replayed green against the same plan, and red
+with a readable diff once the plan changes a call. Run as an implementor runs it: the API saves the file into the
+solution, pytest (the operate plugin, in a child process) replays it."""
+
+from __future__ import annotations
+
+import yaml
+
+from emulator.app import create_app
+from emulator.settings import Settings
+from smartplans.testing import solution_from_demo, trigger
+from tests.conftest import START, Api, client_token
+
+MATTER = "3c000000-0000-4000-8000-000000000010"
+PLAN = """\
+function main(ev, ctx, log) {
+  var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
+  ctx.title = item.body.workItem.title;
+  var sent = sharedo.http.post("/api/proxy/demo-pms/_/api/matters",
+      {operateId: ctx.workItemId, title: ctx.title, feeEarner: "PS", clientName: "A client"});
+  ctx.pmsReference = sent.body.pmsReference;
+  log.Information("incepted as " + ctx.pmsReference);
+  trigger.SubProcess("chase").In(2).Days;
+}
+function chase(ev, ctx, log) { log.Warning("chasing " + ctx.pmsReference); }
+return { main: main, chase: chase };
+"""
+
+
+def recorded(tmp_path):
+    """The solution, one real run of its plan (the demo PMS answering), and the run saved through the API."""
+    root = solution_from_demo(tmp_path / "solution", {"incept": PLAN}, [trigger("incept", phases=["matter-open"])])
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        api = Api(app, client_token(app), renew=lambda: client_token(app))  # a new token after the clock moves
+        assert (
+            api.put(f"/api/v1/public/workItem/{MATTER}/phase", {"toPhaseSystemName": "matter-open"}).status_code == 200
+        )
+        assert api.post("/api/_emulator/clock", {"advance": "P3D"}).status_code == 200
+        (execution,) = api.get(f"/api/executionengine/plans/executing?plan=incept&sharedoId={MATTER}").json
+        assert execution["state"] == "STOPPED"
+        shown = api.get(f"/api/_emulator/executions/{execution['id']}/recording")
+        saved = api.post(f"/api/_emulator/executions/{execution['id']}/recording")
+    finally:
+        app.extensions["operate"].close()
+    assert shown.status_code == 200 and shown.headers["Content-Type"].startswith("application/yaml"), shown.data[:300]
+    assert saved.status_code == 201, saved.json
+    return root, execution, shown.get_data(as_text=True), saved.json["path"]
+
+
+def test_the_saved_scenario_holds_the_event_the_answers_and_what_happened(tmp_path):
+    root, execution, text, path = recorded(tmp_path)
+    assert path == f"tests/recorded/incept-{execution['id'][:8]}.scenario.yaml"
+    assert (root / path).read_text() == text
+    doc = yaml.safe_load(text)
+    replay = doc["replay"]
+    assert replay["plan"] == "incept" and replay["execution"] == execution["id"]
+    assert replay["ev"]["Data"]["sharedoId"] == MATTER
+    main, chase = replay["steps"]
+    assert main["step"] == "main" and main["ctx"] == {"workItemId": MATTER}
+    assert [c["request"]["method"] + " " + c["request"]["url"] for c in main["calls"]] == [
+        f"GET /api/v1/public/workItem/{MATTER}",
+        "POST /api/proxy/demo-pms/_/api/matters",
+    ]
+    reference = main["then"]["ctx"]["pmsReference"]
+    assert reference.startswith("PMS-26") and main["calls"][1]["response"]["body"]["pmsReference"] == reference
+    assert main["then"]["logs"] == [f"Information: incepted as {reference}"]
+    assert [t["step"] for t in main["then"]["triggers"]] == ["chase"]
+    assert chase["ctx"] == main["then"]["ctx"] and chase["then"]["logs"] == [f"Warning: chasing {reference}"]
+    assert text.startswith(f"# Saved from execution {execution['id']} of plan incept")
+
+
+def test_the_recording_replays_green_then_red_with_a_diff_when_the_plan_changes_a_call(tmp_path, pytester):
+    root, _, _, path = recorded(tmp_path)
+    args = (str(root / "tests"), "--operate-solution", str(root), "-p", "no:cacheprovider")
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+
+    plan = root / "plans" / "incept.js"
+    plan.write_text(plan.read_text().replace('feeEarner: "PS"', 'feeEarner: "DO"'))
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert f"{path}:" in out and "the plan no longer does what the recorded execution did" in out
+    assert "step 'main' (1 of 2) does something else now:" in out
+    assert "--- calls, recorded" in out and "+++ calls, now" in out
+    assert '-POST /api/proxy/demo-pms/_/api/matters {"clientName":"A client","feeEarner":"PS"' in out
+    assert '+POST /api/proxy/demo-pms/_/api/matters {"clientName":"A client","feeEarner":"DO"' in out
+    assert "step 'chase'" not in out  # the chase step does just what it did
+
+
+def test_an_unknown_execution_is_a_404_that_says_where_runs_are_listed(tmp_path):
+    root = solution_from_demo(tmp_path / "solution", {"incept": PLAN}, [trigger("incept", phases=["matter-open"])])
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        api = Api(app, client_token(app))
+        missing = api.get("/api/_emulator/executions/nope/recording")
+    finally:
+        app.extensions["operate"].close()
+    assert missing.status_code == 404 and "every run is listed at /executions" in missing.json["title"]
