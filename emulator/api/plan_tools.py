@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, jsonify
 
 from smartplans.recordings import RecordingError, file_name, recording_of, to_yaml
+from smartplans.reruns import RerunError, rerun_step, step_snapshots
 
-from ..kernel.errors import ApiError
-from .common import READ_WORK, caller
+from ..kernel.binding import Fields
+from ..kernel.errors import ApiError, invalid
+from .common import READ_WORK, UPDATE_WORK, body, caller
 
 if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from smartplans.executions import SmartPlans
@@ -58,5 +60,28 @@ def blueprint(smartplans: SmartPlans, store: Store, clock: Clock, solution_root:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(to_yaml(doc, clock.now()), encoding="utf-8")
         return jsonify({"path": relative, "name": doc["name"]}), 201
+
+    @bp.get("/steps/<step_id>/snapshots")
+    def snapshots(execution_id: str, step_id: str):
+        caller(READ_WORK)
+        try:
+            return jsonify(step_snapshots(smartplans, store, execution_id, step_id))
+        except RerunError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+
+    @bp.post("/steps/<step_id>/rerun")
+    def rerun(execution_id: str, step_id: str):
+        caller(UPDATE_WORK)
+        f = Fields(body(required=False), fold_case=False)
+        f.raise_if_errors()
+        unknown = sorted(set(f.names()) - {"ctx", "ev"})
+        if unknown:
+            raise invalid(unknown[0], "a rerun takes ctx and ev (each a whole JSON object), nothing else")
+        try:
+            done = rerun_step(smartplans, store, execution_id, step_id, ctx=f.raw("ctx"), ev=f.raw("ev"))
+        except RerunError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+        new = smartplans.execution(done.execution_id)
+        return jsonify({"execution": new, "original": done.original, "rerun": done.rerun}), 201
 
     return bp

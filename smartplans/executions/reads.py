@@ -74,6 +74,11 @@ class ExecutionReads(TableReads):
             found.waiting_on = {r["step_id"]: r["phase"] for r in waiting}
         return found
 
+    def rerun_of(self, execution_id: str) -> tuple[str, str] | None:
+        """(execution, step) the run is a rerun of; None for a run that is no rerun (or no run)."""
+        row = self.store.row("SELECT rerun_of, rerun_step FROM plan_executions WHERE id=?", (execution_id,))
+        return (row["rerun_of"], row["rerun_step"]) if row and row["rerun_of"] else None
+
     def recording(self, execution_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """One run as a test saves it (smartplans/recordings.py): the execution (id, plan, ev) and each step that
         ended, in order, with the ctx it started with and left, the steps it scheduled, its host calls (request and

@@ -72,22 +72,33 @@ class Starter:
         *,
         trigger_id: str | None = None,
         event_number: int | None = None,
+        rerun_of: tuple[str, str] | None = None,
     ) -> str:
         """Create an execution and run it until it stops, waits or errors; returns its id (at once inside
-        `queue.holding()`, as when an event starts it)."""
+        `queue.holding()`, as when an event starts it). `rerun_of` (execution, step): a rerun of that step, whose
+        `inputs` are the whole ctx it starts with (no variable defaults added)."""
         ev = dict(ev or {"Data": {}})
         execution_id = str(uuid.uuid4())
         ev["PlanExecutionId"] = execution_id
         plan = self.plans.get(plan_name)
         ctx = {
             v.get("SystemName"): v.get("DefaultValue")
-            for v in (plan.variables if plan else [])
+            for v in (plan.variables if plan and rerun_of is None else [])
             if v.get("SystemName") and v.get("DefaultValue") is not None
         }
         ctx.update(inputs or {})
         now = iso(self.clock.now())
         step_id = self.records.create(
-            execution_id, plan_name, plan, ev, ctx, step, now, trigger_id=trigger_id, event_number=event_number
+            execution_id,
+            plan_name,
+            plan,
+            ev,
+            ctx,
+            step,
+            now,
+            trigger_id=trigger_id,
+            event_number=event_number,
+            rerun_of=rerun_of,
         )
         # The first step starts in the same transaction that created the execution: no re-read.
         first = Attempt(execution_id, plan_name, ev, ctx, step_id, step, [], now)

@@ -10,26 +10,12 @@ from emulator.app import create_app
 from emulator.settings import Settings
 from smartplans.testing import solution_from_demo, trigger
 from tests.conftest import START, Api, client_token
-
-MATTER = "3c000000-0000-4000-8000-000000000010"
-PLAN = """\
-function main(ev, ctx, log) {
-  var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
-  ctx.title = item.body.workItem.title;
-  var sent = sharedo.http.post("/api/proxy/demo-pms/_/api/matters",
-      {operateId: ctx.workItemId, title: ctx.title, feeEarner: "PS", clientName: "A client"});
-  ctx.pmsReference = sent.body.pmsReference;
-  log.Information("incepted as " + ctx.pmsReference);
-  trigger.SubProcess("chase").In(2).Days;
-}
-function chase(ev, ctx, log) { log.Warning("chasing " + ctx.pmsReference); }
-return { main: main, chase: chase };
-"""
+from tests.helpers.recorded_plans import INCEPT, MATTER
 
 
 def recorded(tmp_path):
     """The solution, one real run of its plan (the demo PMS answering), and the run saved through the API."""
-    root = solution_from_demo(tmp_path / "solution", {"incept": PLAN}, [trigger("incept", phases=["matter-open"])])
+    root = solution_from_demo(tmp_path / "solution", {"incept": INCEPT}, [trigger("incept", phases=["matter-open"])])
     app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
     try:
         api = Api(app, client_token(app), renew=lambda: client_token(app))  # a new token after the clock moves
@@ -89,7 +75,7 @@ def test_the_recording_replays_green_then_red_with_a_diff_when_the_plan_changes_
 
 
 def test_an_unknown_execution_is_a_404_that_says_where_runs_are_listed(tmp_path):
-    root = solution_from_demo(tmp_path / "solution", {"incept": PLAN}, [trigger("incept", phases=["matter-open"])])
+    root = solution_from_demo(tmp_path / "solution", {"incept": INCEPT}, [trigger("incept", phases=["matter-open"])])
     app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
     try:
         api = Api(app, client_token(app))
