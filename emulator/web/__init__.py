@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, send_from_directory
 
-from . import clock, events, executions, home, integrations, outbox, plans, pms, workitems
+from . import clock, events, executions, home, integrations, outbox, plan_tools, plans, pms, workitems
 from .frame import NavEntry, PageGroup, register
 from .session import FrameParts, keep_csrf_cookie
 
@@ -43,6 +43,7 @@ def page_groups(em: Emulator) -> list[PageGroup]:
         workitems.pages(em.solution.worktypes, em.workitems, em.store, em.ods, em.documents, em.dispatcher, em.stream),
         events.pages(em.stream, em.event_types, em.workitems, em.store),
         executions.pages(em.smartplans, em.store, em.scheduler, em.workitems),
+        plan_tools.pages(),  # save as test, rerun a step, step through: through the API as the signed-in user
         plans.pages(em.smartplans, em.solution),
         clock.pages(em.clock, em.scheduler),
         pms.pages(em.store, em.proxy_log, em.linked_services),

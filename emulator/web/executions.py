@@ -13,6 +13,7 @@ from flask import request
 
 from smartplans.executions import ERRORED, RUNNING, STOPPED, TIMER_KIND, WAITING
 from smartplans.executions.reads import ExecutionReads
+from smartplans.reruns import comparison
 
 from ..workitem_reads import WorkItemReads
 from .acting import action, call_api, done
@@ -104,6 +105,7 @@ def pages(smartplans: SmartPlans, store: Store, scheduler: Scheduler, workitems:
                     "logs": logs[s["id"]],
                     "calls": calls[s["id"]],
                     "more": more[s["id"]],
+                    "ctx_in": redact(json.loads(s["ctx_in"])) if s["ctx_in"] else None,
                 }
             )
         timer_steps = {json.loads(t["payload"]).get("stepId"): t["due_at"] for t in timers}
@@ -123,6 +125,7 @@ def pages(smartplans: SmartPlans, store: Store, scheduler: Scheduler, workitems:
             error_line=error_line,
             known_plan=ex["plan"] in smartplans.plans,
             settling=ex["state"] == RUNNING,
+            comparison=comparison(store, ex["id"]),
         )
 
     @bp.post("/executions/<execution_id>/steps/<step_id>/retry")
