@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
               "exporting a consistent copy of its state", file=sys.stderr)  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="operate-export-") as tmp:
             _copy_documents(args.data_dir / "documents", Path(tmp) / "documents")
-            _copy_state(args.data_dir / "operate.db", Path(tmp) / "operate.db")
+            copy_state(args.data_dir / "operate.db", Path(tmp) / "operate.db")
             _copy_documents(args.data_dir / "documents", Path(tmp) / "documents")  # and any uploaded meanwhile
             args.data_dir = Path(tmp)
             text = _export_text(args)
@@ -62,7 +62,7 @@ def _export_text(args: argparse.Namespace) -> str:
         em.close()
 
 
-def _copy_state(source: Path, target: Path) -> None:
+def copy_state(source: Path, target: Path) -> None:
     """SQLite's online backup from a read-only connection: one consistent moment of a database in use."""
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)  # a URI needs an absolute path
     dst = sqlite3.connect(target)

@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clock-start", metavar="ISO", help="where a virtual clock starts (default: now)")
     parser.add_argument("--fresh", action="store_true", help="discard the saved state and start from the seed")
     parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="instrument the plans and mark on each plan's page which lines and branches its runs took",
+    )
+    parser.add_argument(
         "--no-pms",
         action="store_true",
         help="with --demo: do not start the demo PMS (the demo-pms linked service then points at "
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         clock_start=start,
         inline_dispatch=False,
         fresh=args.fresh,
+        coverage=args.coverage,
     )
     app = create_app(emulator=em)
     server = listen_or_explain("operate", args.host, args.port, lambda: WsgiServer(app, args.host, args.port))

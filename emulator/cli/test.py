@@ -12,7 +12,9 @@ from ..extras import MissingExtra, need
 HELP = "run a solution's tests (*.scenario.yaml and test_*.py in its tests/ folder)"
 DESCRIPTION = (
     "Run the event-to-workflow tests of a solution folder with the operate pytest plugin. "
-    "Exit status is non-zero when a test fails; --junit-xml writes a report any CI can read."
+    "Exit status is non-zero when a test fails; --junit-xml writes a report any CI can read; --coverage measures "
+    "which lines and branches of the plans, IDE action templates and helper scripts ran. With --record-from, it "
+    "runs nothing: it saves a plan execution (from --data-dir) as a test in the folder's tests/recorded/."
 )
 
 
@@ -21,9 +23,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("-k", metavar="EXPRESSION", help="only tests whose names match (as pytest -k)")
     parser.add_argument("-q", "--quiet", action="store_true", help="less output")
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="plan coverage: a table, and coverage/lcov.info and coverage/cobertura.xml in the folder",
+    )
+    parser.add_argument(
+        "--coverage-fail-under",
+        type=float,
+        metavar="PERCENT",
+        help="with --coverage: fail when line coverage is below PERCENT",
+    )
+    parser.add_argument(
+        "--record-from",
+        metavar="EXECUTION_ID",
+        help="save this plan execution as a replay test (tests/recorded/<plan>-<id>.scenario.yaml) instead of "
+        "running the tests; it is read from --data-dir, while a server holds it too",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".operate"),
+        help="with --record-from: where the emulator's state is (default: ./.operate)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.record_from:
+        from .recording import save_recording
+
+        return save_recording(args.record_from, args.data_dir, args.folder)
+    if args.coverage_fail_under is not None and not args.coverage:
+        print("operate test: --coverage-fail-under goes with --coverage", file=sys.stderr)
+        return 2
     try:
         pytest = need("pytest", "operate test")  # not installed with the package: the `test` extra brings it
     except MissingExtra as exc:
@@ -51,4 +83,8 @@ def run(args: argparse.Namespace) -> int:
         argv += ["-k", args.k]
     if args.quiet:
         argv.append("-q")
+    if args.coverage:
+        argv += ["--operate-cov", "--operate-cov-dir", str(folder / "coverage")]
+    if args.coverage_fail_under is not None:
+        argv += ["--operate-cov-fail-under", str(args.coverage_fail_under)]
     return int(pytest.main(argv))
