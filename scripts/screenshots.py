@@ -5,7 +5,9 @@
 Serves the demo solution (virtual clock on the plugin's start time, demo PMS in process) on a loopback
 port and photographs in Debian's chromium each built-in widget, the demo matter's portal page, and the
 emulator's own web pages after a matter is created and opened (its inception plan run once into a PMS
-fault, then retried): home, the matter, its execution's timeline, the event stream.
+fault, then retried): home, the matter, its execution's timeline, the event stream. With `--only tools` (and by
+default) the implementor's tools on the demo served with plan coverage on: a plan's source marked with its
+coverage, a step rerun with an edited ctx beside the original, a step's ctx after each host call.
 
 With `--walk` (or `--only walk`) it also walks every page a newcomer opens, signed in as the demo's
 users, and photographs each as a person sees it at 1400 × 1000 and at 1024 × 768 into
@@ -19,10 +21,12 @@ pictures of the demo PMS and the clock are copied from these.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,6 +107,57 @@ def clio_shot(app, page, base: str, out: Path) -> None:
     page.locator("#clio-sync summary").click()
     page.screenshot(path=str(out / "web-integrations.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 760})
     print(f"wrote {out / 'web-integrations.png'}")
+
+
+def tools_shots(browser, out: Path) -> None:
+    """The implementor's tools, on the demo served with plan coverage on (`operate serve --coverage`): the
+    inception plan's source marked with what its runs took, a step rerun with an edited ctx beside the original,
+    and a step's ctx after each host call."""
+    from emulator.settings import Settings
+    from smartplans.testing import START
+
+    with tempfile.TemporaryDirectory(prefix="operate-shots-tools-") as tmp:
+        settings = Settings(data_dir=Path(tmp), demo=True, clock="virtual", clock_start=START, coverage=True)
+        with serving(settings) as (app, base):
+            item, execution = stage_matter(app)
+            em = app.extensions["operate"]
+            step = em.smartplans.execution(execution)["steps"][0]["id"]
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
+            page.goto(f"{base}/plans/matter-inception")
+            top = page.locator("#coverage-summary").bounding_box()
+            page.screenshot(path=str(out / "plan-coverage.png"), full_page=True,
+                            clip={"x": 0, "y": top["y"] - 10, "width": 1280, "height": 900})  # fmt: skip
+            print(f"wrote {out / 'plan-coverage.png'}")
+            sign_in(page, base, "hannah.whitfield")
+            page.goto(f"{base}/executions/{execution}/steps/{step}")
+            page.screenshot(path=str(out / "step-through.png"), full_page=True)
+            print(f"wrote {out / 'step-through.png'}")
+            page.goto(f"{base}/executions/{execution}")
+            rerun = page.locator('details[data-rerun="main"]').first
+            rerun.locator("summary").click()
+            rerun.locator('textarea[name="ctx"]').fill(json.dumps({"workItemId": MATTER}))
+            rerun.get_by_role("button", name="Rerun main").click()
+            page.wait_for_selector("#rerun-comparison")
+            page.locator("#rerun-comparison").screenshot(path=str(out / "rerun-side-by-side.png"))
+            print(f"wrote {out / 'rerun-side-by-side.png'}")
+            page.close()
+
+
+@contextmanager
+def serving(settings):
+    """The emulator for `settings`, served on a free loopback port: (app, base URL)."""
+    from werkzeug.serving import make_server
+
+    from emulator.app import create_app
+
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        app.extensions["operate"].close()
 
 
 def sign_in(page, base: str, user: str) -> None:
@@ -200,7 +255,7 @@ def walk_shots(app, page, base: str, out: Path, readme: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images", help="folder for the PNGs")
-    parser.add_argument("--only", choices=("widgets", "web", "walk"), help="photograph only these pages")
+    parser.add_argument("--only", choices=("widgets", "web", "walk", "tools"), help="photograph only these pages")
     parser.add_argument("--walk", action="store_true", help="also every page of the walk at 1400 and 1024 px")
     parser.add_argument("--walk-out", type=Path, default=ROOT / "build" / "pages", help="folder for the walk's PNGs")
     args = parser.parse_args(argv)
@@ -215,35 +270,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
 
-    from emulator.app import create_app
     from emulator.settings import Settings
     from smartplans.testing import START
     from widgets.testing import CHROMIUM_ARGS, chromium_path
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="operate-shots-") as tmp:
-        app = create_app(Settings(data_dir=Path(tmp), demo=True, clock="virtual", clock_start=START))
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}"
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-GB")
-                if args.only not in ("web", "walk"):
-                    widget_shots(page, base, args.out)
-                if args.only not in ("widgets", "walk"):
-                    web_shots(app, page, base, args.out)
-                    clio_shot(app, page, base, args.out)
-                if args.walk or args.only == "walk":
-                    walk_shots(app, browser.new_page(locale="en-GB"), base, args.walk_out, args.out)
-                browser.close()
-        finally:
-            server.shutdown()
-            app.extensions["operate"].close()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        if args.only != "tools":
+            with tempfile.TemporaryDirectory(prefix="operate-shots-") as tmp:
+                settings = Settings(data_dir=Path(tmp), demo=True, clock="virtual", clock_start=START)
+                with serving(settings) as (app, base):
+                    page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-GB")
+                    if args.only not in ("web", "walk"):
+                        widget_shots(page, base, args.out)
+                    if args.only not in ("widgets", "walk"):
+                        web_shots(app, page, base, args.out)
+                        clio_shot(app, page, base, args.out)
+                    if args.walk or args.only == "walk":
+                        walk_shots(app, browser.new_page(locale="en-GB"), base, args.walk_out, args.out)
+        if args.only in (None, "tools"):
+            tools_shots(browser, args.out)
+        browser.close()
     return 0
 
 

@@ -2,9 +2,9 @@
 
 A script plan runs its file as it is. A visual workflow runs one generated script: its helper scripts, then a
 function per step holding each action's block, expanded from the action type's template (plans.py keeps the
-blocks, action_templates.py each generated line's template line). A line from a template or helper file of the
-solution counts for that file's line; glue (the step functions, comments) and the platform's built-in actions
-and helpers, which are not the solution's code, count for nothing.
+blocks, action_templates.py each generated line's template line). A line from a template or helper file counts
+for that file's line; glue (the step functions, comments) and the built-in actions, which have no file of their
+own, count for nothing.
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ def origin_of(plan: Plan, root: Path) -> Origin:
 
 
 def relative(path: Path | None, root: Path) -> str | None:
+    """A file's path as reports name it: relative to the solution folder, or whole for a file outside it (a
+    folder operate.toml includes, a platform helper library); None for code with no file (a built-in action)."""
     if path is None:
         return None
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        return None  # not the solution's own file (a built-in action, a platform helper, a file run from elsewhere)
+        return path.resolve().as_posix()
 
 
 @dataclass(frozen=True)

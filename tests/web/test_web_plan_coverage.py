@@ -47,7 +47,7 @@ def test_the_plan_page_marks_missed_lines_and_branches(operate, harness_page):
     assert row.get_attribute("class") == "web-cov-miss" and row.locator(".web-hits").inner_text() == "0×"
     partial = page.locator("#L4")
     assert partial.get_attribute("class") == "web-cov-partial"
-    assert partial.locator(".web-hits").inner_text() == "1× 1/2 ⑂"
+    assert partial.locator(".web-hits").inner_text() == "1× · 1/2 missed"
     assert partial.locator(".web-hits").get_attribute("title") == "1 of 2 branch arms never taken"
     assert page.locator("#L5").get_attribute("class") == "web-cov-hit"
     assert page.locator("#L1").get_attribute("class") is None  # a comment: no code, no mark
