@@ -108,12 +108,13 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
     from .api import outbox
 
     app.register_blueprint(outbox.blueprint(emulator.outbox))  # /api/_emulator/outbox: what the emulator has e-mailed
+    from smartplans.plan_tools import PlanTools
+
     from .api import plan_tools
 
     # /api/_emulator/executions/<id>/...: an execution saved as a test, a step's ctx call by call, a step rerun
-    app.register_blueprint(
-        plan_tools.blueprint(emulator.smartplans, emulator.store, emulator.clock, emulator.solution.root)
-    )
+    tools = PlanTools(emulator.smartplans, emulator.store, emulator.clock)
+    app.register_blueprint(plan_tools.blueprint(tools, emulator.solution.root))
     from .api import fidelity, pluginfiles
 
     # /_pluginFiles/<Plugin>/...: the solution's _plugins/<Plugin>/

@@ -22,7 +22,7 @@ from emulator.kernel.clock import iso, parse_instant
 
 from .executions.reads import ExecutionReads
 from .executions.stepping import step_seed
-from .replay import ReplayedStep, replay_step
+from .replay import PlanToolError, ReplayedStep, replay_step
 
 HEADER = """\
 # Saved from execution {execution} of plan {plan} ({saved}).
@@ -32,7 +32,7 @@ HEADER = """\
 """
 
 
-class RecordingError(ValueError):
+class RecordingError(PlanToolError):
     """An execution that cannot be saved as a test, or a `replay:` section that cannot run; says why."""
 
 
@@ -40,7 +40,7 @@ def recording_of(store: Any, execution_id: str) -> dict[str, Any]:
     """The scenario document of a stored execution (RecordingError when there is none, or nothing to replay)."""
     found = ExecutionReads(store).recording(execution_id)
     if found is None:
-        raise RecordingError(f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
+        raise RecordingError(f"no plan execution {execution_id[:80]!r}; every run is listed at /executions", 404)
     execution, steps = found
     for step in steps:
         step["seed"] = step_seed(execution["id"], step["id"])

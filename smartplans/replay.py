@@ -15,6 +15,19 @@ from typing import Any
 
 from .runtime import Limits, Runtime
 
+
+class PlanToolError(ValueError):
+    """What the implementor's tools (a recording, a replay, a rerun) could not do; `status` is its HTTP answer
+    (404: no such run or step, 409: not possible for this one, 400: bad input)."""
+
+    status = 409
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
 MAX_CALLS = 1_000  # a bound on the loop: a replayed step may make no more calls than a live one (stepping.py)
 
 

@@ -14,15 +14,11 @@ from emulator.kernel.clock import parse_instant
 
 from .executions.reads import ExecutionReads
 from .executions.stepping import step_seed
-from .replay import replay_step
+from .replay import PlanToolError, replay_step
 
 
-class RerunError(ValueError):
-    """A step that cannot be rerun; `status` is the HTTP answer (404: no such run or step, 409: not rerunnable)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class RerunError(PlanToolError):
+    """A step that cannot be rerun or stepped through; says why."""
 
 
 @dataclass(frozen=True)
@@ -36,11 +32,11 @@ def ran_step(store: Any, execution_id: str, step_id: str) -> tuple[dict[str, Any
     """(execution, step) of a step that ran; RerunError when there is no such run or step."""
     found = ExecutionReads(store).recording(execution_id)
     if found is None:
-        raise RerunError(404, f"no plan execution {execution_id[:80]!r}; every run is listed at /executions")
+        raise RerunError(f"no plan execution {execution_id[:80]!r}; every run is listed at /executions", 404)
     execution, steps = found
     step = next((s for s in steps if s["id"] == step_id), None)
     if step is None:
-        raise RerunError(404, f"execution {execution_id} has no step {step_id[:80]!r} that ran (completed or failed)")
+        raise RerunError(f"execution {execution_id} has no step {step_id[:80]!r} that ran (completed or failed)", 404)
     return execution, step
 
 
@@ -51,15 +47,13 @@ def rerun_step(
     execution, step = ran_step(store, execution_id, step_id)
     if ctx is None and step["ctx_in"] is None:
         raise RerunError(
-            409, f"step {step['step']!r} ran before the emulator kept each step's ctx: give the ctx to rerun it with"
+            f"step {step['step']!r} ran before the emulator kept each step's ctx: give the ctx to rerun it with"
         )
     for name, value in (("ctx", ctx), ("ev", ev)):
         if value is not None and not isinstance(value, dict):
-            raise RerunError(400, f"{name} must be a JSON object")
+            raise RerunError(f"{name} must be a JSON object", 400)
     if execution["plan"] not in smartplans.plans:
-        raise RerunError(
-            409, f"plan {execution['plan']!r} is not loaded now; the solution has {sorted(smartplans.plans)}"
-        )
+        raise RerunError(f"plan {execution['plan']!r} is not loaded now; the solution has {sorted(smartplans.plans)}")
     new_id = smartplans.start(
         execution["plan"],
         step["step"],
@@ -119,11 +113,11 @@ def step_snapshots(smartplans: Any, store: Any, execution_id: str, step_id: str)
     whether the replay made the calls the run made."""
     execution, step = ran_step(store, execution_id, step_id)
     if step["ctx_in"] is None:
-        raise RerunError(409, f"step {step['step']!r} ran before the emulator kept each step's ctx")
+        raise RerunError(f"step {step['step']!r} ran before the emulator kept each step's ctx")
     try:
         plan = smartplans.loaded(execution["plan"])
     except Exception as exc:  # removed or broken since the run
-        raise RerunError(409, f"plan {execution['plan']!r} cannot run now: {exc}") from None
+        raise RerunError(f"plan {execution['plan']!r} cannot run now: {exc}") from None
     replayed = replay_step(
         smartplans.runtime,
         plan.key,
