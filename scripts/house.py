@@ -82,6 +82,19 @@ ROOMS: tuple[Room, ...] = (
         ("smartplans/testing.py", "smartplans/plan_scenarios.py"),
     ),
     Room(
+        "tools",
+        "the implementor's tools",
+        2,
+        (
+            "smartplans.coverage",
+            "smartplans.replay",
+            "smartplans.recordings",
+            "smartplans.reruns",
+            "smartplans.plan_tools",
+        ),
+        ("smartplans/coverage/", "smartplans/recordings.py", "smartplans/reruns.py", "smartplans/replay.py"),
+    ),
+    Room(
         "harness",
         "the portal harness",
         2,
