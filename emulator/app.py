@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, emulator: Emulator | None = 
 
     # /api/_emulator/executions/<id>/...: an execution saved as a test, a step's ctx call by call, a step rerun
     tools = PlanTools(emulator.smartplans, emulator.store, emulator.clock)
-    app.register_blueprint(plan_tools.blueprint(tools, emulator.solution.root))
+    app.register_blueprint(plan_tools.blueprint(tools, None if emulator.settings.demo else emulator.solution.root))
     from .api import fidelity, pluginfiles
 
     # /_pluginFiles/<Plugin>/...: the solution's _plugins/<Plugin>/

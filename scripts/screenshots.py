@@ -110,14 +110,17 @@ def clio_shot(app, page, base: str, out: Path) -> None:
 
 
 def tools_shots(browser, out: Path) -> None:
-    """The implementor's tools, on the demo served with plan coverage on (`operate serve --coverage`): the
-    inception plan's source marked with what its runs took, a step rerun with an edited ctx beside the original,
-    and a step's ctx after each host call."""
+    """The implementor's tools, on a copy of the demo served with plan coverage on (`operate serve --coverage`):
+    the inception plan's source marked with what its runs took, a step's ctx after each host call, the run saved
+    as a test, and a step rerun with an edited ctx beside the original."""
     from emulator.settings import Settings
-    from smartplans.testing import START
+    from smartplans.testing import START, solution_from_demo
 
     with tempfile.TemporaryDirectory(prefix="operate-shots-tools-") as tmp:
-        settings = Settings(data_dir=Path(tmp), demo=True, clock="virtual", clock_start=START, coverage=True)
+        solution = solution_from_demo(Path(tmp) / "solution", examples=True)  # a copy: Save as test writes into it
+        settings = Settings(
+            data_dir=Path(tmp) / "data", solution=solution, clock="virtual", clock_start=START, coverage=True
+        )
         with serving(settings) as (app, base):
             item, execution = stage_matter(app)
             em = app.extensions["operate"]
@@ -133,6 +136,10 @@ def tools_shots(browser, out: Path) -> None:
             page.screenshot(path=str(out / "step-through.png"), full_page=True)
             print(f"wrote {out / 'step-through.png'}")
             page.goto(f"{base}/executions/{execution}")
+            page.click("#save-as-test")
+            page.wait_for_selector("#web-flash")
+            page.screenshot(path=str(out / "save-as-test.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 520})
+            print(f"wrote {out / 'save-as-test.png'}")
             rerun = page.locator('details[data-rerun="main"]').first
             rerun.locator("summary").click()
             rerun.locator('textarea[name="ctx"]').fill(json.dumps({"workItemId": MATTER}))

@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # built with its parts by create_app (emulator/app.py)
     from smartplans.plan_tools import PlanTools
 
 PREFIX = "/api/_emulator/executions/<execution_id>"
+DEMO_KEEPS_NONE = (
+    "the demo solution is the package's own folder: download the test instead (GET this path), "
+    "or copy the demo with `operate init DIR --from-demo` and serve that"
+)
 T = TypeVar("T")
 
 
@@ -37,8 +41,9 @@ def answered(work: Callable[[], T]) -> T:
         raise ApiError(getattr(exc, "status", 400), str(exc)) from None
 
 
-def blueprint(tools: PlanTools, solution_root: Path) -> Blueprint:
-    """The tools over the stored executions; a saved recording goes under `solution_root`."""
+def blueprint(tools: PlanTools, solution_root: Path | None) -> Blueprint:
+    """The tools over the stored executions; a saved recording goes under `solution_root` (None: the demo, whose
+    folder is the package's own, keeps none: download the test instead)."""
     bp = Blueprint("plan_tools", __name__, url_prefix=PREFIX)
 
     @bp.get("/recording")
@@ -51,6 +56,8 @@ def blueprint(tools: PlanTools, solution_root: Path) -> Blueprint:
     @bp.post("/recording")
     def save(execution_id: str):
         caller("emulator.control")
+        if solution_root is None:
+            raise ApiError(409, DEMO_KEEPS_NONE)
         saved = answered(lambda: tools.recording(execution_id))
         target = solution_root / saved.path
         target.parent.mkdir(parents=True, exist_ok=True)

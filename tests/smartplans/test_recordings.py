@@ -83,3 +83,23 @@ def test_an_unknown_execution_is_a_404_that_says_where_runs_are_listed(tmp_path)
     finally:
         app.extensions["operate"].close()
     assert missing.status_code == 404 and "every run is listed at /executions" in missing.json["title"]
+
+
+def test_the_demo_keeps_no_saved_test_in_the_package_but_offers_the_download(tmp_path):
+    app = create_app(Settings(data_dir=tmp_path / "data", demo=True, clock="virtual", clock_start=START))
+    try:
+        api = Api(app, client_token(app))
+        demo_matter = "3c000000-0000-4000-8000-000000000010"
+        assert (
+            api.put(f"/api/v1/public/workItem/{demo_matter}/phase", {"toPhaseSystemName": "matter-open"}).status_code
+            == 200
+        )
+        (execution,) = api.get(f"/api/executionengine/plans/executing?sharedoId={demo_matter}").json
+        refused = api.post(f"/api/_emulator/executions/{execution['id']}/recording")
+        shown = api.get(f"/api/_emulator/executions/{execution['id']}/recording")
+        root = app.extensions["operate"].solution.root
+    finally:
+        app.extensions["operate"].close()
+    assert refused.status_code == 409 and "download the test instead" in refused.json["title"]
+    assert shown.status_code == 200 and "replay:" in shown.get_data(as_text=True)
+    assert not (root / "tests" / "recorded").exists()
