@@ -73,7 +73,7 @@ class CoveragePlugin:
         self.data.write(out / RUN_FILE)  # what the plan pages show (emulator/web/plans.py)
         self.written = [out / "lcov.info", out / "cobertura.xml"]
         floor = self.config.getoption("--operate-cov-fail-under")
-        total = percent(self.data.lines_hit, self.data.lines_found)
+        total = percent(self.data.total("lines_hit"), self.data.total("lines_found"))
         if floor is not None and total < floor:
             self.failed = f"plan line coverage {total:.1f}% is below --operate-cov-fail-under {floor:g}%"
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -37,12 +37,12 @@ def cobertura(data: CoverageData, source: Path) -> str:
     root = ET.Element(
         "coverage",
         {
-            "line-rate": _rate(data.lines_hit, data.lines_found),
-            "branch-rate": _rate(data.branches_hit, data.branches_found),
-            "lines-covered": str(data.lines_hit),
-            "lines-valid": str(data.lines_found),
-            "branches-covered": str(data.branches_hit),
-            "branches-valid": str(data.branches_found),
+            "line-rate": _rate(data.total("lines_hit"), data.total("lines_found")),
+            "branch-rate": _rate(data.total("branches_hit"), data.total("branches_found")),
+            "lines-covered": str(data.total("lines_hit")),
+            "lines-valid": str(data.total("lines_found")),
+            "branches-covered": str(data.total("branches_hit")),
+            "branches-valid": str(data.total("branches_found")),
             "complexity": "0",
             "version": "operate-toolkit",
             "timestamp": str(int(time.time() * 1000)),
@@ -54,8 +54,8 @@ def cobertura(data: CoverageData, source: Path) -> str:
         "package",
         {
             "name": "solution",
-            "line-rate": _rate(data.lines_hit, data.lines_found),
-            "branch-rate": _rate(data.branches_hit, data.branches_found),
+            "line-rate": _rate(data.total("lines_hit"), data.total("lines_found")),
+            "branch-rate": _rate(data.total("branches_hit"), data.total("branches_found")),
             "complexity": "0",
         },
     )
@@ -109,7 +109,14 @@ def table(data: CoverageData) -> str:
         rows.append(
             (path, _pct(f.lines_hit, f.lines_found), _pct(f.branches_hit, f.branches_found), ranges(f.missed_lines()))
         )
-    rows.append(("All files", _pct(data.lines_hit, data.lines_found), _pct(data.branches_hit, data.branches_found), ""))
+    rows.append(
+        (
+            "All files",
+            _pct(data.total("lines_hit"), data.total("lines_found")),
+            _pct(data.total("branches_hit"), data.total("branches_found")),
+            "",
+        )
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     out = []
     for i, (name, lines, branches, missed) in enumerate(rows):
