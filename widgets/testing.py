@@ -227,6 +227,18 @@ def portal_page(harness_page: HarnessPage) -> Any:
     return open_portal
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The servers stop as the session ends, before the emulators they serve close (smartplans/testing.py, trylast)
+    and before an xdist worker reports itself finished."""
+    close_servers(session.config)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for server in config.stash.get(_SERVED, {}).values():
+    close_servers(config)
+
+
+def close_servers(config: pytest.Config) -> None:
+    servers = config.stash.get(_SERVED, {})
+    while servers:
+        _, server = servers.popitem()
         server.close()
