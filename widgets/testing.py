@@ -6,7 +6,8 @@
         page.assert_no_console_errors()
 
 `widget_page(widget_id, work_item=, scenario=, user=, config=, mode=)` opens the widget on the harness
-page and waits until the data it loaded is bound; `portal_page(work_item, user=, scenario=)` opens a
+page and waits until the data it loaded is bound (`locale=`, `currency=`, `viewport=` render it in a mode:
+widgets/modes.py); `portal_page(work_item, user=, scenario=)` opens a
 work item's whole portal page. Both serve the `operate` fixture's emulator (your solution, fresh state
 per test) on a loopback port and drive Debian's `chromium` through Playwright (`executable_path`;
 nothing downloads a browser). `OPERATE_CHROMIUM` names another Chromium binary.
@@ -26,6 +27,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+
+from .modes import prepare as prepare_modes
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root
@@ -91,6 +94,7 @@ class HarnessPage:
         self.page_errors: list[str] = []
         self.dialogs: list[str] = []
         self.requests: list[str] = []
+        self.modes: dict[str, str] = {}  # the page's modes (locale, currency, viewport) when any was chosen
         page.on("console", lambda m: self.console.append((m.type, m.text)))
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         page.on("request", lambda r: self.requests.append(r.url))
@@ -195,8 +199,8 @@ def harness_page(request: pytest.FixtureRequest, operate: Any, operate_browser: 
 
 @pytest.fixture
 def widget_page(harness_page: HarnessPage) -> Any:
-    """`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=, wait=True)` → HarnessPage, in a
-    tab of its own (the first call's is `harness_page`)."""
+    """`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=, wait=True, locale=, currency=,
+    viewport=)` → HarnessPage, in a tab of its own (the first call's is `harness_page`)."""
 
     def open_widget(
         widget_id: str,
@@ -207,22 +211,36 @@ def widget_page(harness_page: HarnessPage) -> Any:
         config: dict[str, Any] | None = None,
         mode: str | None = None,
         wait: bool = True,
+        locale: str | None = None,
+        currency: str | None = None,
+        viewport: str | None = None,
     ) -> HarnessPage:
-        query = _query(workItem=work_item, scenario=scenario, user=user, config=config, mode=mode)
-        return harness_page.tab().open(f"/widgets/{widget_id}{query}", wait=wait)
+        modes = {"locale": locale, "currency": currency, "viewport": viewport}  # widgets/modes.py
+        query = _query(workItem=work_item, scenario=scenario, user=user, config=config, mode=mode, **modes)
+        return prepare_modes(harness_page.tab(), **modes).open(f"/widgets/{widget_id}{query}", wait=wait)
 
     return open_widget
 
 
 @pytest.fixture
 def portal_page(harness_page: HarnessPage) -> Any:
-    """`portal_page(work_item, user=, scenario=, page=, wait=True)` → HarnessPage on the work item's portal."""
+    """`portal_page(work_item, user=, scenario=, page=, wait=True, locale=, currency=, viewport=)` → HarnessPage
+    on the work item's portal."""
 
     def open_portal(
-        work_item: str, *, user: str | None = None, scenario: str | None = None, page: str | None = None, wait=True
+        work_item: str,
+        *,
+        user: str | None = None,
+        scenario: str | None = None,
+        page: str | None = None,
+        wait=True,
+        locale: str | None = None,
+        currency: str | None = None,
+        viewport: str | None = None,
     ) -> HarnessPage:
-        query = _query(user=user, scenario=scenario, page=page)
-        return harness_page.tab().open(f"/portal/{work_item}{query}", wait=wait)
+        modes = {"locale": locale, "currency": currency, "viewport": viewport}  # widgets/modes.py
+        query = _query(user=user, scenario=scenario, page=page, **modes)
+        return prepare_modes(harness_page.tab(), **modes).open(f"/portal/{work_item}{query}", wait=wait)
 
     return open_portal
 
