@@ -75,9 +75,11 @@ def test_aged_debt_with_a_bucket_opened_has_no_serious_violation(widget_page):
     page.assert_accessible()
 
 
-def test_the_demo_portal_page_has_no_serious_violation(portal_page):
-    page = portal_page(MATTER, scenario="ok")
+@pytest.mark.parametrize("scenario", sorted({s for _, s in builtin_scenarios()}))
+def test_the_demo_portal_page_has_no_serious_violation(portal_page, scenario):
+    page = portal_page(for_widget(None)[0][scenario].get("workItem", MATTER), scenario=scenario)  # the scenario's
     assert page.page.locator(f'section[data-widget="{WIP}"]').count() == 1
+    assert page.page.locator(f'section[data-widget="{AGED}"]').count() == 1
     page.assert_accessible()
 
 
@@ -129,6 +131,8 @@ def test_the_options_choose_the_threshold_and_the_rules(widget_page):
     assert "button-name" in str(one_off.value) and "image-alt" not in str(one_off.value)
     page.assert_accessible(disable=["image-alt", "button-name"])
     page.assert_accessible(include=".op-page-head h1")  # a context without the widget: nothing to report
+    with pytest.raises(AssertionError, match=r"in the whole page of .*\n- image-alt \(critical\)"):
+        page.assert_accessible(include=None, rules="image-alt")
 
 
 def test_bad_options_say_what_is_allowed(widget_page):
