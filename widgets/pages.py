@@ -31,7 +31,7 @@ from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
 from emulator.workitem_reads import WorkItemReads
 
-from . import apicookie, handout, plugins
+from . import accessibility, apicookie, handout, plugins
 from .data_scenarios import DataScenarioError, apply, describe, for_widget
 from .manifests import WidgetManifests, scan
 from .modes import ModeError, Modes, choices
@@ -64,6 +64,7 @@ MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.
 bp = Blueprint("widgets", __name__, template_folder="templates")
 bp.after_request(apicookie.attach)
 bp.register_blueprint(plugins.bp)  # /_harness/plugins/<Plugin>/configuration
+bp.register_blueprint(accessibility.bp)  # /_harness/axe/...: axe-core for assert_accessible and the gallery
 TOKEN_ROUTES = {"widgets.preview", "widgets.portal_page", "widgets.session"}  # pages and routes carrying a token
 
 
@@ -363,6 +364,7 @@ def gallery():
         users=sorted(p["userName"] for p in em.identity.users.values()),
         solution=em.solution.name,
         mode_choices=choices(),
+        axe_script=accessibility.AXE_SCRIPT,
     )
 
 

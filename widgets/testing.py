@@ -161,6 +161,14 @@ class HarnessPage:
         if errors or panel or counted:
             raise AssertionError(f"console errors: {errors}; the page's console panel ({counted} errors): {panel}")
 
+    def assert_accessible(self, impact: str = "serious", **options: Any) -> dict[str, Any]:
+        """Run axe-core in the page and fail with each violation at `impact` or above (minor < moderate < serious <
+        critical): rule id, impact, element and help link. Options: `rules=`, `disable=`, `include=` (CSS; None for
+        the whole page). See widgets/accessibility.py."""
+        from .accessibility import assert_accessible
+
+        return assert_accessible(self.page, self.base_url, impact=impact, **options)
+
     def offsite_requests(self) -> list[str]:
         """Every request the page made to another origin (the page must work offline)."""
         return [u for u in self.requests if not u.startswith(self.base_url) and not u.startswith("data:")]
