@@ -15,6 +15,7 @@ import pytest
 
 from smartplans.testing import solution_from_demo
 from tests.helpers.paths import FIXTURES
+from widgets.widget_coverage import file_coverage
 
 BANNER = FIXTURES / "lookalikes" / "widget-coverage-banner"
 BANNER_FILE = "_IDE/CoverageBanner/CoverageBanner.js"
@@ -86,6 +87,7 @@ def test_an_untaken_branch_is_uncovered_under_its_ide_path_and_the_builtin_widge
     assert banner[line_of("$.extend({ title")] == 1
     assert banner[line_of('namespace("Lookalike")')] == 1
     assert banner[line_of('this.heading("")')] == 0  # onDestroy: never called
+    assert banner[line_of('this.heading("")') + 1] == 0  # and its closing `};` with it
     assert line_of("a comment line") not in banner and line_of("Look-alike fixture") not in banner
     functions = records[BANNER_FILE]["FNDA"]
     assert functions["Lookalike.CoverageBanner.loadAndBind"] == 1
@@ -124,3 +126,21 @@ def test_without_the_switch_nothing_is_collected(pytester, solution):
     result.assert_outcomes(passed=1)
     assert not (pytester.path / "coverage").exists()
     assert "widget coverage" not in result.stdout.str()
+
+
+def test_nested_ranges_override_and_offsets_count_utf16_units():
+    """V8's ranges for a source, read without a browser: the innermost range holding a line's code gives its count,
+    and offsets count UTF-16 units (the `€` before is one, the emoji two: counted as characters or bytes, the
+    ranges would miss their lines)."""
+    source = 'var s = "€😀 // not a comment";\nif (s) {\n  go();\n} else {\n  stop();\n}\n/* a\n comment */\n'
+    lines = source.split("\n")
+    starts = [sum(len(x.encode("utf-16-le")) // 2 + 1 for x in lines[:i]) for i in range(len(lines))]
+    script = {"startOffset": 0, "endOffset": starts[-1], "count": 1}
+    else_block = {"startOffset": starts[3] + 7, "endOffset": starts[5] + 1, "count": 0}  # its `{` to its `}`
+    found = file_coverage("_IDE/X/x.js", source, [{"functionName": "", "ranges": [script, else_block]}])
+    assert found.lines == {1: 1, 2: 1, 3: 1, 4: 1, 5: 0, 6: 0}  # `} else {` ran; comment lines are not code
+    assert found.functions == {}  # the script's top level is not a function
+
+    just_stop = {"startOffset": starts[4] + 2, "endOffset": starts[4] + 9, "count": 0}  # `stop();`, to the unit
+    found = file_coverage("_IDE/X/x.js", source, [{"functionName": "", "ranges": [script, just_stop]}])
+    assert found.lines[5] == 0 and found.lines[4] == found.lines[6] == 1
