@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from . import widget_coverage
 from .modes import prepare as prepare_modes
 
 CHROMIUM_ARGS = [
@@ -113,6 +114,7 @@ class HarnessPage:
         return HarnessPage(self.page.context.new_page(), self.base_url)
 
     def open(self, path: str, wait: bool = True) -> HarnessPage:
+        widget_coverage.before_navigation(self.page)  # --operate-widget-cov: measured from the first script on
         response = self.page.goto(self.base_url + path)
         if response is not None and response.status >= 400:
             raise AssertionError(f"{path} answered {response.status}: {self.page.inner_text('body')[:2000]}")
@@ -200,8 +202,10 @@ def harness_page(request: pytest.FixtureRequest, operate: Any, operate_browser: 
     """A fresh browser context on the served emulator; closed after the test."""
     server = served(request.config, operate)
     context = operate_browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    widget_coverage.watch(request.config, context, operate)
     page = HarnessPage(context.new_page(), server.url)
     yield page
+    widget_coverage.closing(request.config, context)
     context.close()
 
 
@@ -253,6 +257,14 @@ def portal_page(harness_page: HarnessPage) -> Any:
     return open_portal
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    widget_coverage.add_options(parser.getgroup("operate-widgets", "operate-toolkit: widget tests in Chromium"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    widget_coverage.configure(config)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The servers stop as the session ends, before the emulators they serve close (smartplans/testing.py, trylast)
     and before an xdist worker reports itself finished."""
@@ -260,6 +272,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    widget_coverage.unconfigure(config)
     close_servers(config)
 
 
