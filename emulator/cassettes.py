@@ -250,23 +250,30 @@ class Cassette:
         self.folder, self.shown, self.settings = folder, shown, settings
         self.lock = _lock_for(folder)
 
+    def read(self, path: Path) -> dict[str, Any]:
+        """One recorded request and its answer; CassetteError naming the file when it is not one."""
+        try:
+            record = json.loads(path.read_text("utf-8"))
+            key_from_record(record)
+            answer = record["response"]
+            if not isinstance(answer["status"], int) or not isinstance(answer.get("headers", {}), dict):
+                raise ValueError("response.status must be a number and response.headers an object")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CassetteError(
+                f"cassette {self.shown}: {path.name} is not a recorded request ({type(exc).__name__}: {exc}); "
+                "record it again or delete it"
+            ) from None
+        return record
+
     def records(self) -> list[tuple[Path, dict[str, Any]]]:
         if not self.folder.is_dir():
             return []
-        found = []
-        for path in sorted(self.folder.glob("*.json")):
-            try:
-                record = json.loads(path.read_text("utf-8"))
-                key_from_record(record)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CassetteError(f"cassette {self.shown}: {path.name} is not a recorded request: {exc}") from None
-            found.append((path, record))
-        return found
+        return [(path, self.read(path)) for path in sorted(self.folder.glob("*.json"))]
 
     def find(self, key: RequestKey) -> dict[str, Any] | None:
         path = self.folder / key.file_name()
         if path.is_file():
-            record = json.loads(path.read_text("utf-8"))
+            record = self.read(path)
             if key_from_record(record) == key:
                 return record
         for _, record in self.records():  # a file renamed by hand still answers

@@ -43,6 +43,14 @@ class LinkedServiceError(ValueError):
     pass
 
 
+class CassetteFailure(LinkedServiceError, httpx.TransportError):
+    """A cassette could not answer (or record) a call: the proxy answers 502 with it (a LinkedServiceError), an
+    adapter turns it into its PmsError as it does any transport failure; the message names the request."""
+
+    def __init__(self, message: str) -> None:
+        LinkedServiceError.__init__(self, message)
+
+
 # How a fake serves a service in process: (service, clock, observer of each answer) -> the transport to reach
 # it by and its backend (library-mode control).
 MountFake = Callable[["LinkedService", Any, Any], "tuple[httpx.BaseTransport, Any]"]
@@ -286,7 +294,7 @@ class LinkedServices:
             redact=service.redact,
             key_header=service.api_key_header if service.auth == "api-key" else None,
             secrets=lambda: [s for s in (service.api_key, service.client_secret, self._tokens.get(name)) if s],
-            error=LinkedServiceError,
+            error=CassetteFailure,
         )
 
     def cassette_folder(self, name: str) -> Path:

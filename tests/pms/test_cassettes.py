@@ -350,3 +350,40 @@ def test_operate_record_serves_and_records_a_service(tmp_path, monkeypatch):
     files = list((root / "cassettes" / "ledger").glob("*.json"))
     assert len(files) == 1 and json.loads(files[0].read_text("utf-8"))["request"]["query"] == [["currency", "USD"]]
     assert LEDGER_KEY not in files[0].read_text("utf-8")
+
+
+def test_an_adapter_meets_a_cassette_miss_as_a_pms_error_naming_the_nearest(tmp_path):
+    from emulator.integrations.pms_parts import PMS_PARTS
+    from emulator.linked_services import LinkedServices, parse_services
+    from pms_adapters.base import PmsError
+
+    folder = tmp_path / "cassettes" / "firm"
+    folder.mkdir(parents=True)
+    (folder / "get-api-matters-PMS-1.json").write_text(
+        json.dumps(
+            {
+                "request": {"method": "GET", "path": "/api/matters/PMS-1", "query": [], "bodyShape": None},
+                "response": {"status": 200, "headers": {}, "json": {"pmsReference": "PMS-1"}},
+            }
+        ),
+        "utf-8",
+    )
+    config = {"linked_services": {"firm": {"base_url": "http://127.0.0.1:9", "adapter": "demo", "replay": str(folder)}}}
+    services = LinkedServices(parse_services(config, PMS_PARTS.adapter_names), pms=PMS_PARTS, root=tmp_path)
+    with pytest.raises(PmsError) as caught:
+        services.adapter("firm").get_matter("PMS-2")
+    assert "no recorded answer for GET /api/matters/PMS-2; nearest recorded: GET /api/matters/PMS-1" in str(
+        caught.value
+    )
+
+
+def test_a_broken_cassette_file_is_named_not_a_500(operate, recorded):
+    folder = recorded["replaying"] / "cassettes" / "ledger"
+    broken = folder / "get-broken.json"
+    broken.write_text('{"request": {"method": "GET"', "utf-8")
+    try:
+        got = operate.api().get("/api/proxy/ledger/_/ledger/v3/clients/C-404/balances")
+    finally:
+        broken.unlink()
+    assert got.status_code == 502
+    assert "cassette cassettes/ledger: get-broken.json is not a recorded request" in got.json["title"]
