@@ -17,6 +17,9 @@ tokens, the service's api_key / client_secret and cached tokens, wherever they a
 Authorization, Proxy-Authorization, Cookie and Set-Cookie, token fields of a token answer, and the JSON keys
 and headers the service's `redact = [...]` names. A file over `max_interaction_kb`, or a folder that would
 grow past `max_cassette_kb`, is not written and the call fails saying which limit and how to raise it.
+Request headers are not recorded (they carry credentials; requests match without them), nor is the token
+request of a `oauth2-client-credentials` service (sent to the service in record modes, never made in replay).
+One request (method, path, query, body shape) has one recorded answer: the last one recorded.
 """
 
 from __future__ import annotations
@@ -362,17 +365,23 @@ class CassetteTransport(httpx.BaseTransport):
         key_header: str | None,
         secrets: Callable[[], Iterable[str]],
         error: type[Exception],
+        token_url: str | None = None,
     ) -> None:
         self.service, self.cassette = service, cassette
         self.inner = inner or httpx.HTTPTransport(trust_env=False)
         self.base_path = base_path.rstrip("/")
         self.redact, self.key_header, self.secrets, self.error = tuple(redact), key_header, secrets, error
+        self.token_url = httpx.URL(token_url).copy_with(query=None) if token_url else None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
+        mode = self.cassette.settings.mode
+        if mode != "replay" and self.token_url is not None and request.url.copy_with(query=None) == self.token_url:
+            # The service's token request: never recorded (a replayed service sends no credentials), never
+            # answered from the cassette (a redacted token would be sent on as the real one).
+            return self.inner.handle_request(request)
         redactor = Redactor(self.redact, [*self.secrets(), *secrets_of(request, self.redact, self.key_header)])
         key = key_of(request, self.base_path, redactor.query_value)
-        mode = self.cassette.settings.mode
         try:
             if mode != "refresh":
                 found = self.cassette.find(key)

@@ -295,6 +295,7 @@ class LinkedServices:
             key_header=service.api_key_header if service.auth == "api-key" else None,
             secrets=lambda: [s for s in (service.api_key, service.client_secret, self._tokens.get(name)) if s],
             error=CassetteFailure,
+            token_url=service.token_url if service.auth == "oauth2-client-credentials" else None,
         )
 
     def cassette_folder(self, name: str) -> Path:
