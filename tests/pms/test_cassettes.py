@@ -10,11 +10,13 @@ nearest recorded one; the size limits hold; a refresh records again.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -318,40 +320,62 @@ def test_a_bad_cassette_setting_names_the_key(tmp_path):
     )
 
 
-def test_operate_record_serves_and_records_a_service(tmp_path, monkeypatch):
+@contextmanager
+def operate_process(*args: str, env: dict[str, str]) -> Iterator[tuple[str, list[str], Any]]:
+    """`operate ARGS --port 0` in a process of its own: its URL, the banner's lines and a proxy GET with a
+    demo-client token; stopped with SIGTERM."""
+    command = [sys.executable, "-m", "emulator.cli", *args, "--port", "0"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines: list[str] = []
+        while not any("ready on" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        served = next(line for line in lines if "ready on" in line).split("ready on ")[1].split()[0]
+        token = httpx.post(
+            f"{served}/connect/token",
+            data={"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"},
+        ).json()["access_token"]
+
+        def get(path: str, **params: str) -> httpx.Response:
+            return httpx.get(f"{served}{path}", params=params, headers={"Authorization": f"Bearer {token}"})
+
+        yield served, lines, get
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_operate_record_records_a_service_and_operate_serve_replays_it_with_the_service_stopped(tmp_path):
     ledger = foreign_ledger()
     with serving(ledger) as url:
         port = int(url.rsplit(":", 1)[1])
         text = toml(port, "replay", small=False).replace('replay = "cassettes/ledger"', 'require_permission = ""')
         root = solution_from_demo(tmp_path / "solution", toml=text)
-        env = {**__import__("os").environ, "LEDGER_TEST_KEY": LEDGER_KEY, "LEDGER_TEST_SECRET": CLIENT_SECRET}
-        command = [sys.executable, "-m", "emulator.cli", "record", "ledger", "--solution", str(root)]
-        command += ["--data-dir", str(tmp_path / "data"), "--port", "0"]
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        try:
-            lines = []
-            while not any("ready on" in line for line in lines):
-                line = proc.stdout.readline()
-                assert line, proc.stderr.read()
-                lines.append(line)
+        env = {**os.environ, "LEDGER_TEST_KEY": LEDGER_KEY, "LEDGER_TEST_SECRET": CLIENT_SECRET}
+        data = ["--solution", str(root), "--data-dir", str(tmp_path / "data")]
+        with operate_process("record", "ledger", *data, env=env) as (_, lines, get):
             assert f"recording linked service 'ledger' into {root / 'cassettes' / 'ledger'} (mode record)" in lines[0]
-            served = next(line for line in lines if "ready on" in line).split("ready on ")[1].split()[0]
-            token = httpx.post(
-                f"{served}/connect/token",
-                data={"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"},
-            ).json()["access_token"]
-            got = httpx.get(
-                f"{served}/api/proxy/ledger/_{BALANCE}",
-                params={"currency": "USD"},
-                headers={"Authorization": f"Bearer {token}"},
-            )
+            got = get(f"/api/proxy/ledger/_{BALANCE}", currency="USD")
             assert got.status_code == 200 and got.json()["client"]["currency"] == "USD"
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
     files = list((root / "cassettes" / "ledger").glob("*.json"))
     assert len(files) == 1 and json.loads(files[0].read_text("utf-8"))["request"]["query"] == [["currency", "USD"]]
     assert LEDGER_KEY not in files[0].read_text("utf-8")
+    config = root / "operate.toml"
+    config.write_text(
+        config.read_text("utf-8").replace(
+            'require_permission = ""', 'require_permission = ""\nreplay = "cassettes/ledger"'
+        ),
+        "utf-8",
+    )
+    without_secrets = {k: v for k, v in env.items() if not k.startswith("LEDGER_TEST_")}
+    with operate_process("serve", *data, env=without_secrets) as (_, _, get):
+        replayed = get(f"/api/proxy/ledger/_{BALANCE}", currency="USD")
+        assert replayed.status_code == 200 and replayed.json()["client"] == {"ref": "C-104", "currency": "USD"}
+        missed = get(f"/api/proxy/ledger/_{BALANCE}", currency="EUR")
+        assert missed.status_code == 502
+        assert f"nearest recorded: GET {BALANCE}?currency=USD" in missed.json()["title"]
 
 
 def test_an_adapter_meets_a_cassette_miss_as_a_pms_error_naming_the_nearest(tmp_path):
