@@ -35,6 +35,8 @@ SHOTS = {
     "wip-widget.png": f"/widgets/OperateFinance.WipWidget?workItem={MATTER}&scenario=ok",
     "aged-debt-widget.png": f"/widgets/OperateFinance.AgedDebtWidget?workItem={MATTER}&scenario=ok",
     "matter-portal.png": f"/portal/{MATTER}?scenario=ok",
+    # a mode chosen on the preview page's toggles (the gallery offers the same): culture, currency, viewport
+    "widget-modes.png": f"/widgets/OperateFinance.WipWidget?workItem={MATTER}&scenario=ok&locale=fr-FR&currency=EUR",
 }
 VIEWPORTS = ((1400, 1000), (1024, 768))  # a laptop and the smallest screen the pages are made for
 README_FROM_WALK = {"pms-books-1400": "web-pms.png", "clock-1400": "web-clock.png"}
@@ -70,7 +72,7 @@ def widget_shots(page, base: str, out: Path) -> None:
     for name, path in SHOTS.items():
         page.goto(base + path)
         page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
-        if "portal" in name:
+        if "portal" in name or "modes" in name:
             page.screenshot(path=str(out / name), clip={"x": 0, "y": 0, "width": 1280, "height": 620})
         else:
             if "aged" in name:  # show a bucket's invoices, as a click would
