@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from smartplans.testing import solution_from_demo
+from tests.helpers.processes import operate
 from widgets.snapshots import capture, compare
 
 MATTER = "3c000000-0000-4000-8000-000000000001"
@@ -171,6 +172,23 @@ def test_a_portal_page_snapshot_and_two_captures_in_one_run_are_the_same_bytes(p
     run(pytester, solution, cases, "--operate-update-snapshots").assert_outcomes(passed=1)
     assert rgb(pytester.path / "__snapshots__" / "test_tile" / "matter-portal.png").shape[1] > 600
     run(pytester, solution, cases).assert_outcomes(passed=1)
+
+
+def test_operate_test_writes_baselines_with_update_snapshots_and_fails_on_a_change(solution):
+    (solution / "tests" / "test_tile_look.py").write_text(child_tests({"tile": ("widget", {}, {})}), "utf-8")
+    written = operate("test", str(solution), "-q", "--update-snapshots")
+    assert written.returncode == 0, written.stdout + written.stderr
+    baseline = solution / "tests" / "__snapshots__" / "test_tile_look" / "tile.png"
+    assert baseline.is_file()
+    assert operate("test", str(solution), "-q").returncode == 0
+
+    css = solution / "_IDE" / "Acme" / "Tile" / "Tile.css"
+    css.write_text(css.read_text().replace("#d0d7de", "#ff0000"), "utf-8")  # the tile's border turns red
+    changed = operate("test", str(solution), "-q")
+    assert changed.returncode == 1
+    assert "snapshot 'tile' differs from its baseline" in changed.stdout
+    diff = solution / "snapshot-failures" / "test_tile_look" / "test_tile" / "tile-diff.png"
+    assert f"diff:     {diff}" in changed.stdout and diff.is_file()
 
 
 def test_two_tabs_of_the_same_widget_capture_the_same_bytes(solution, widget_page):
