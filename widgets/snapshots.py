@@ -117,16 +117,13 @@ def _imaging() -> tuple[Any, Any]:
 def _pixels(png: bytes) -> Any:
     np, Image = _imaging()
     with Image.open(BytesIO(png)) as image:
-        return np.asarray(image.convert("RGBA"), dtype=np.float64)
+        return np.asarray(image.convert("RGBA"), dtype=np.uint8)
 
 
-def _blend_on_white(rgba: Any) -> Any:
-    alpha = rgba[..., 3:4] / 255.0
-    return 255.0 + (rgba[..., :3] - 255.0) * alpha
-
-
-def _yiq(rgb: Any) -> tuple[Any, Any, Any]:
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+def _yiq(rgba: Any) -> tuple[Any, Any, Any]:
+    """Pixelmatch's YIQ of RGBA pixels blended onto white (float32: exact enough, and twice as fast)."""
+    alpha = rgba[..., 3].astype("float32") / 255.0
+    r, g, b = (255.0 + (rgba[..., c].astype("float32") - 255.0) * alpha for c in range(3))
     y = r * 0.29889531 + g * 0.58662247 + b * 0.11448223
     i = r * 0.59597799 - g * 0.27417610 - b * 0.32180189
     q = r * 0.21147017 - g * 0.52261711 + b * 0.31114694
@@ -134,8 +131,9 @@ def _yiq(rgb: Any) -> tuple[Any, Any, Any]:
 
 
 def compare(expected_png: bytes, actual_png: bytes, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
-    """Pixelmatch's measure (YIQ distance over MAX_YIQ_DELTA * threshold²), vectorised with numpy. Images
-    of different sizes are compared on the larger canvas; pixels only one of them has count as differing."""
+    """Pixelmatch's measure (YIQ distance over MAX_YIQ_DELTA * threshold²), vectorised with numpy and worked
+    out only for pixels whose bytes differ. Images of different sizes are compared on the larger canvas;
+    pixels only one of them has count as differing."""
     np, Image = _imaging()
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"assert_snapshot: threshold must be between 0 and 1 (a colour distance), not {threshold}")
@@ -150,24 +148,25 @@ def compare(expected_png: bytes, actual_png: bytes, threshold: float = DEFAULT_T
         )
 
     def padded(a: Any) -> Any:
-        canvas = np.zeros((height, width, 4), dtype=np.float64)
+        canvas = np.zeros((height, width, 4), dtype=np.uint8)
         canvas[: a.shape[0], : a.shape[1]] = a
         return canvas
 
     inside = np.zeros((height, width), dtype=bool)
     inside[: min(expected.shape[0], actual.shape[0]), : min(expected.shape[1], actual.shape[1])] = True
     e, a = padded(expected), padded(actual)
-    ey, ei, eq = _yiq(_blend_on_white(e))
-    ay, ai, aq = _yiq(_blend_on_white(a))
+    candidates = np.any(e != a, axis=2) & inside
+    ey, ei, eq = _yiq(e[candidates])
+    ay, ai, aq = _yiq(a[candidates])
     delta = 0.5053 * (ey - ay) ** 2 + 0.299 * (ei - ai) ** 2 + 0.1957 * (eq - aq) ** 2
-    identical = np.all(e == a, axis=2)
-    changed = (~identical & (delta > MAX_YIQ_DELTA * threshold * threshold)) | ~inside
+    changed = ~inside
+    changed[candidates] = delta > MAX_YIQ_DELTA * threshold * threshold
     # The diff image, as pixelmatch draws it: the expected image in faded grey, changed pixels red.
-    grey = 255.0 + (ey - 255.0) * 0.1
+    grey = (255.0 + (_yiq(e)[0] - 255.0) * 0.1).round().astype(np.uint8)
     out = np.repeat(grey[..., None], 3, axis=2)
-    out[changed] = (255.0, 0.0, 0.0)
+    out[changed] = (255, 0, 0)
     buffer = BytesIO()
-    Image.fromarray(out.round().astype(np.uint8), "RGB").save(buffer, "PNG")
+    Image.fromarray(out, "RGB").save(buffer, "PNG")
     return Comparison(int(changed.sum()), height * width, size_note, buffer.getvalue())
 
 
