@@ -25,6 +25,7 @@ image (CI's), as Playwright advises.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def font_environment() -> dict[str, str]:
     text = FONTS_CONF.format(package=FONT_PACKAGE, font_dir=FONT_DIR, cache_dir=home / "cache")
     conf = home / f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:12]}.conf"
     if not conf.exists():
-        partial = conf.with_suffix(f".{id(text)}.tmp")
+        partial = conf.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(text, "utf-8")
         partial.replace(conf)  # atomic: xdist workers may write it at once
     return {"FONTCONFIG_FILE": str(conf)}
