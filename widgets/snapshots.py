@@ -24,6 +24,7 @@ image (CI's), as Playwright advises.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -50,7 +51,15 @@ STILL_CSS = (
 )
 # The pinned font package (Debian's fonts-dejavu-core; scripts/install-chromium installs it).
 FONT_PACKAGE = "fonts-dejavu-core"
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # shared with fonts-dejavu-extra: only these files are used
+FONT_FILES = (  # `dpkg -L fonts-dejavu-core`
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
+)
 FONTS_CONF = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
 <!-- operate-toolkit: Chromium sees only {package}, so a snapshot does not depend on other installed fonts -->
@@ -60,6 +69,15 @@ FONTS_CONF = """<?xml version="1.0"?>
   <alias binding="same"><family>sans-serif</family><prefer><family>DejaVu Sans</family></prefer></alias>
   <alias binding="same"><family>serif</family><prefer><family>DejaVu Serif</family></prefer></alias>
   <alias binding="same"><family>monospace</family><prefer><family>DejaVu Sans Mono</family></prefer></alias>
+  <alias binding="same"><family>system-ui</family><prefer><family>DejaVu Sans</family></prefer></alias>
+  <alias binding="same"><family>sans</family><prefer><family>DejaVu Sans</family></prefer></alias>
+  <!-- any other family not found: sans-serif, as the system's 49-sansserif.conf does -->
+  <match target="pattern">
+    <test qual="all" name="family" compare="not_eq"><string>sans-serif</string></test>
+    <test qual="all" name="family" compare="not_eq"><string>serif</string></test>
+    <test qual="all" name="family" compare="not_eq"><string>monospace</string></test>
+    <edit name="family" mode="append_last"><string>sans-serif</string></edit>
+  </match>
   <match target="font">
     <edit name="antialias" mode="assign"><bool>true</bool></edit>
     <edit name="hinting" mode="assign"><bool>true</bool></edit>
@@ -82,11 +100,17 @@ def add_options(parser: pytest.Parser) -> None:
 def font_environment() -> dict[str, str]:
     """Environment for Chromium: FONTCONFIG_FILE naming a config with only the pinned font package's fonts,
     or nothing when that package is not installed (then the system's fonts are used)."""
-    if not (FONT_DIR / "DejaVuSans.ttf").is_file():
+    if not all((FONT_DIR / name).is_file() for name in FONT_FILES):
         return {}
     home = Path(tempfile.gettempdir()) / "operate-fonts"
-    home.mkdir(parents=True, exist_ok=True)
-    text = FONTS_CONF.format(package=FONT_PACKAGE, font_dir=FONT_DIR, cache_dir=home / "cache")
+    fonts = home / FONT_PACKAGE  # links to the package's files alone (its folder may hold other packages' too)
+    fonts.mkdir(parents=True, exist_ok=True)
+    for name in FONT_FILES:
+        link = fonts / name
+        if not link.exists():
+            with contextlib.suppress(FileExistsError):  # another xdist worker made it first
+                link.symlink_to(FONT_DIR / name)
+    text = FONTS_CONF.format(package=FONT_PACKAGE, font_dir=fonts, cache_dir=home / "cache")
     conf = home / f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:12]}.conf"
     if not conf.exists():
         partial = conf.with_suffix(f".{os.getpid()}.tmp")
