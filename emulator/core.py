@@ -152,7 +152,10 @@ class Emulator:
         self.finance = Finance(self.store, self.clock, self.stream, self.workitems, thresholds)
         try:
             self.linked_services = LinkedServices(
-                parse_services(self.solution.config, PMS_PARTS.adapter_names), pms=PMS_PARTS, clock=self.clock
+                parse_services(self.solution.config, PMS_PARTS.adapter_names),
+                pms=PMS_PARTS,
+                clock=self.clock,
+                root=self.solution.root,
             )
         except LinkedServiceError as exc:
             raise SolutionError(str(exc)) from None

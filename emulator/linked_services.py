@@ -20,11 +20,13 @@ import re
 import threading
 from collections.abc import Callable, Collection, Generator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
+from .cassettes import CassetteSettings, parse_cassette, parse_redact
 from .kernel.http_server import is_loopback_host
 from .kernel.paging import Paged, paged
 from .kernel.schema import AreaSchema, sql_migrations
@@ -39,6 +41,14 @@ PROXY_PERMISSION = "core.linkedServices.proxy"  # [inferred] see emulator/catalo
 
 class LinkedServiceError(ValueError):
     pass
+
+
+class CassetteFailure(LinkedServiceError, httpx.TransportError):
+    """A cassette could not answer (or record) a call: the proxy answers 502 with it (a LinkedServiceError), an
+    adapter turns it into its PmsError as it does any transport failure; the message names the request."""
+
+    def __init__(self, message: str) -> None:
+        LinkedServiceError.__init__(self, message)
 
 
 # How a fake serves a service in process: (service, clock, observer of each answer) -> the transport to reach
@@ -90,6 +100,8 @@ class LinkedService:
     # The header a plan's write through the proxy carries its idempotency key in (one key per host call of a
     # step, the same when the call is sent again after a restart), for a service that honours one. None: none.
     idempotency_header: str | None = None
+    cassette: CassetteSettings | None = None  # recorded answers it is served from / recorded into (cassettes.py)
+    redact: tuple[str, ...] = ()  # header names and JSON keys never written to a cassette
 
 
 def _is_loopback(url: str) -> bool:
@@ -157,7 +169,9 @@ def _service(name: str, cfg: Any, adapters: Collection[str]) -> LinkedService:
     auth = table.get("auth", "none")
     if auth not in AUTH_KINDS:
         table.fail(f"auth must be one of {list(AUTH_KINDS)}, not {auth!r}")
-    api_key, secret = table.secret("api_key"), table.secret("client_secret")
+    cassette = parse_cassette(table, name)
+    replay_only = cassette is not None and cassette.mode == "replay"  # offline: the credentials are not needed
+    api_key, secret = _secret(table, "api_key", replay_only), _secret(table, "client_secret", replay_only)
     service = LinkedService(
         name=name,
         base_url=base_url.rstrip("/"),
@@ -166,7 +180,10 @@ def _service(name: str, cfg: Any, adapters: Collection[str]) -> LinkedService:
         client_secret=secret,
         **{key: convert(table.get(key, default)) for key, default, convert in SERVICE_FIELDS},
     )
+    service.cassette, service.redact = cassette, parse_redact(table)
     table.read(SERVICE_CHECKS)
+    if replay_only:
+        return service
     if service.adapter is not None and service.adapter not in adapters:
         table.fail(f"adapter {service.adapter!r} is unknown; known: {sorted(adapters)}")
     if auth == "api-key" and not service.api_key:
@@ -178,14 +195,27 @@ def _service(name: str, cfg: Any, adapters: Collection[str]) -> LinkedService:
     return service
 
 
+def _secret(table: SettingsTable, key: str, optional: bool) -> Any:
+    """`key` or its `_env` variable; for a service replayed from a cassette an unset variable is no error."""
+    try:
+        return table.secret(key)
+    except LinkedServiceError:
+        if optional:
+            return None
+        raise
+
+
 class LinkedServices:
     """Configured services, each with an httpx client; tests mount in-process fakes by transport.
 
     `token_providers` holds the connections of connected services, by service name, or by auth kind for
     every service of that kind (`token_providers["clio"]`)."""
 
-    def __init__(self, services: dict[str, LinkedService], *, pms: PmsParts, clock: Any = None) -> None:
+    def __init__(
+        self, services: dict[str, LinkedService], *, pms: PmsParts, clock: Any = None, root: Path | None = None
+    ) -> None:
         self.services = services
+        self.root = root  # the solution folder a cassette's path is relative to
         self.pms = pms
         self.clock = clock  # what an adapter that ages debt itself reads "now" from
         self.token_providers: dict[str, TokenProvider] = {}
@@ -241,11 +271,53 @@ class LinkedServices:
                 service = self.services[name]
                 self._clients[name] = httpx.Client(
                     base_url=service.base_url,
-                    transport=self._transports.get(name),
+                    transport=self.transport(name),
                     timeout=service.timeout_seconds,
                     trust_env=False,
                 )
             return self._clients[name]
+
+    def transport(self, name: str) -> httpx.BaseTransport | None:
+        """What the service's calls go through: its own transport (None: the network), behind its cassette
+        when it has one."""
+        inner, service = self._transports.get(name), self.services[name]
+        if service.cassette is None:
+            return inner
+        from .cassettes import Cassette, CassetteTransport
+
+        settings = service.cassette
+        return CassetteTransport(
+            name,
+            Cassette(self.cassette_folder(name), settings.path, settings),
+            inner,
+            base_path=urlsplit(service.base_url).path,
+            redact=service.redact,
+            key_header=service.api_key_header if service.auth == "api-key" else None,
+            secrets=lambda: [s for s in (service.api_key, service.client_secret, self._tokens.get(name)) if s],
+            error=CassetteFailure,
+            token_url=service.token_url if service.auth == "oauth2-client-credentials" else None,
+        )
+
+    def cassette_folder(self, name: str) -> Path:
+        """Where the service's cassette is: its path, relative to the solution folder."""
+        cassette = self.services[name].cassette
+        if cassette is None:
+            raise LinkedServiceError(f"linked service {name!r} has no cassette")
+        path = Path(cassette.path)
+        return path if path.is_absolute() or self.root is None else self.root / path
+
+    def use_cassette(self, name: str, mode: str, path: str | None = None) -> CassetteSettings:
+        """Switch `name` to its cassette in `mode` (`operate record`): at `path`, else the one configured,
+        else cassettes/<name>."""
+        import dataclasses
+
+        if name not in self.services:
+            raise LinkedServiceError(f"no linked service {name!r}; configured: {sorted(self.services) or 'none'}")
+        service = self.services[name]
+        now = service.cassette or CassetteSettings(path=f"cassettes/{name}")
+        service.cassette = dataclasses.replace(now, mode=mode, path=path or now.path)
+        self.add(service, self._transports.get(name))
+        return service.cassette
 
     def adapter(self, name: str) -> Any:
         """The service's PmsAdapter, talking to it directly with its credentials injected."""
@@ -268,7 +340,7 @@ class LinkedServices:
                 # token through itself, without end) nor on what the proxy forwards.
                 self._adapter_clients[name] = httpx.Client(
                     base_url=service.base_url,
-                    transport=self._transports.get(name),
+                    transport=self.transport(name),
                     timeout=service.timeout_seconds,
                     trust_env=False,
                     event_hooks={"request": [inject], "response": [renew_once]},
@@ -296,6 +368,8 @@ class LinkedServices:
         return service.auth in CONNECTED and bool(self.provider(service).refreshed())
 
     def credentials(self, service: LinkedService) -> dict[str, str]:
+        if service.cassette is not None and service.cassette.mode == "replay":
+            return {}  # answered from the cassette: no credentials are sent, none are needed
         if service.auth in CONNECTED:
             return dict(self.provider(service).headers())
         if service.auth == "api-key":

@@ -65,8 +65,12 @@ def recording_document(execution: dict[str, Any], steps: list[dict[str, Any]]) -
                 f"step {s['step']!r} of execution {execution['id']} ran before the emulator kept each step's ctx; "
                 "run the plan again and save that execution"
             )
-        then: dict[str, Any] = {"status": s["status"], "ctx": s["ctx_out"], "logs": s["logs"]}
-        then["triggers"] = s["triggers"]
+        then: dict[str, Any] = {
+            "status": s["status"],
+            "ctx": s["ctx_out"],
+            "logs": s["logs"],
+            "triggers": s["triggers"],
+        }
         if s.get("error"):
             then["error"] = s["error"]
         out_steps.append(
@@ -136,7 +140,8 @@ def differences(recorded: dict[str, Any], now: ReplayedStep) -> list[str]:
             [_call_line(c.request) for c in now.calls],
         ),  # noqa: E501
         ("status", [_status_line(then.get("status"), then.get("error"))], [_status_line(now.status, now.error)]),
-        ("ctx", _json_lines(then.get("ctx")), _json_lines(now.ctx)),
+        # A failed step leaves no ctx (the execution keeps the one before it).
+        ("ctx", _json_lines(then.get("ctx")), _json_lines(now.ctx if now.status == "completed" else None)),
         ("logs", list(then.get("logs") or []), now.logs),
         ("scheduled steps", [_compact(t) for t in then.get("triggers") or []], [_compact(t) for t in now.triggers]),
     ]

@@ -83,10 +83,11 @@
     ALTER TABLE plan_executions RENAME COLUMN sharedo_id TO work_item_id;
     ALTER TABLE runtime_triggers RENAME COLUMN sharedo_id TO work_item_id;
 
--- migration 12: what each step started with and what it left (its ctx in and out, the steps it scheduled), so an
--- execution can be saved as a test and one of its steps rerun with edited input; and, for a rerun, the run and
--- the step it was made from.
+-- migration 12: what each step started with and what it left (its ctx in and out, the steps it scheduled, where
+-- its last attempt's log lines begin), so an execution can be saved as a test and one of its steps rerun with
+-- edited input; and, for a rerun, the run and the step it was made from.
     ALTER TABLE execution_steps ADD COLUMN ctx_in TEXT;
+    ALTER TABLE execution_steps ADD COLUMN log_from INTEGER;
     ALTER TABLE execution_steps ADD COLUMN ctx_out TEXT;
     ALTER TABLE execution_steps ADD COLUMN triggers TEXT;
     ALTER TABLE plan_executions ADD COLUMN rerun_of TEXT;

@@ -421,10 +421,24 @@ def harness(config: pytest.Config, solution: Path | None) -> Operate:
     return found
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The emulators close as the session ends, after what reads them there (plan coverage), and before an
+    xdist worker reports itself finished: a worker still closing V8 contexts when the controller ends it would
+    be interrupted mid-cleanup."""
+    close_harnesses(session.config)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    close_harnesses(config)  # a session that never finished (an error in collection) still leaves no emulator
+
+
+def close_harnesses(config: pytest.Config) -> None:
     import shutil
 
-    for found in config.stash.get(_HARNESSES, {}).values():
+    built = config.stash.get(_HARNESSES, {})
+    while built:
+        _, found = built.popitem()
         data_dir = found.emulator.settings.data_dir
         found.close()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -15,6 +15,7 @@ from typing import Any
 from emulator.kernel.jsonfile import JsonFileError, load
 
 from .manifests import Manifest, ManifestError, WidgetManifests
+from .modes import currency_for, localisation_for
 from .portals import (
     Placement,
     PortalError,
@@ -44,10 +45,13 @@ def sharedo_globals() -> dict[str, Any]:
     return json.loads(SHAREDO_FILE.read_text("utf-8"))
 
 
-def page_context(em: Any, user_name: str | None, work_item: Any | None, *, page: str = "widget-preview") -> dict:
-    """`$ui.pageContext` before ko-mapping: the user, the work item, localisation and currency."""
+def page_context(
+    em: Any, user_name: str | None, work_item: Any | None, *, page: str = "widget-preview", modes: Any = None
+) -> dict:
+    """`$ui.pageContext` before ko-mapping: the user, the work item, localisation and currency; a page's
+    modes (widgets/modes.py: `?locale=&currency=`) go over the solution's `[portal]` settings."""
     defaults = {k: v["value"] for k, v in portal_globals()["pageContext"].items()}
-    overrides = em.solution.config.get("portal", {})
+    overrides = {**em.solution.config.get("portal", {}), **(modes.portal_overrides() if modes else {})}
     currency_code, currency = _currency(defaults, overrides)
     person = em.identity.users.get(user_name.lower()) if user_name else None
     return {
@@ -70,6 +74,7 @@ def _localisation(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[s
     localisation = dict(defaults["localisation"])
     if overrides.get("culture"):
         localisation["defaultCultureCode"] = str(overrides["culture"])
+        localisation.update(localisation_for(str(overrides["culture"])) or {})  # a known culture's date formats
     if overrides.get("time_zone"):
         localisation["defaultTimeZone"] = str(overrides["time_zone"])
     return localisation
@@ -80,7 +85,12 @@ def _currency(defaults: dict[str, Any], overrides: dict[str, Any]) -> tuple[str,
     currency_code = str(overrides.get("currency") or defaults["contextCurrencyCode"])
     currency = dict(defaults["currency"])
     if currency_code != currency["code"]:
-        currency = {"code": currency_code, "symbol": currency_code, "name": currency_code, "decimalPlaces": 2}
+        currency = currency_for(currency_code) or {
+            "code": currency_code,
+            "symbol": currency_code,
+            "name": currency_code,
+            "decimalPlaces": 2,
+        }
     return currency_code, currency
 
 

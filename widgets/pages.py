@@ -31,9 +31,10 @@ from emulator.oidc import s256
 from emulator.solution.pluginfiles import plugins_root
 from emulator.workitem_reads import WorkItemReads
 
-from . import apicookie, handout, plugins
+from . import accessibility, apicookie, handout, plugins
 from .data_scenarios import DataScenarioError, apply, describe, for_widget
 from .manifests import WidgetManifests, scan
+from .modes import ModeError, Modes, choices
 from .page_boot import (
     PORTAL_CLIENT,
     Slot,
@@ -63,6 +64,7 @@ MAX_WATCHED = 50_000  # files live reload looks at per IDE folder (docs/widgets.
 bp = Blueprint("widgets", __name__, template_folder="templates")
 bp.after_request(apicookie.attach)
 bp.register_blueprint(plugins.bp)  # /_harness/plugins/<Plugin>/configuration
+bp.register_blueprint(accessibility.bp)  # /_harness/axe/...: axe-core for assert_accessible and the gallery
 TOKEN_ROUTES = {"widgets.preview", "widgets.portal_page", "widgets.session"}  # pages and routes carrying a token
 
 
@@ -265,6 +267,10 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
     em = _em()
     work_item = em.workitems.find(applied.work_item) if applied.work_item else None
     widget_manifests: WidgetManifests = extra.pop("widget_manifests")
+    try:  # ?locale=&currency=&viewport= (widgets/modes.py), in the page context before any widget runs
+        extra["modes"] = Modes.from_args(request.args)
+    except ModeError as exc:
+        return _refuse(400, str(exc))
     runnable = [s.manifest for s in slots if s.manifest and not s.problem and s.hidden is None]
     scripts = list(dict.fromkeys(src for m in runnable for src in m.scripts))
     styles = list(dict.fromkeys(href for m in runnable for href in m.styles))
@@ -289,6 +295,7 @@ def _render(title: str, slots: list[Slot], applied: Any, scenarios: dict, extra:
         users=sorted(p["userName"] for p in em.identity.users.values()),
         scenarios=describe(scenarios),
         errors=widget_manifests.errors + extra.pop("page_errors", []) + _no_user_problem(em, applied.user),
+        mode_choices=choices(),
         **extra,
     )
 
@@ -308,7 +315,10 @@ def _boot(
         "preloaded": scripts,  # the page carries these as <script> tags: fetched at once, run in order
         "preloadedStyles": styles,
         "session": _session(em, applied.user),
-        "pageContext": page_context(em, applied.user, work_item, page=extra.get("page_name", "widget-preview")),
+        "pageContext": page_context(
+            em, applied.user, work_item, page=extra.get("page_name", "widget-preview"), modes=extra["modes"]
+        ),
+        "modes": extra["modes"].to_json(),  # the page's modes (widgets/modes.py), for tests and snapshots
         "slots": [s.to_json() for s in slots if s.hidden is None],
         "panels": {m.id: m.to_json() for m in widget_manifests.manifests.values() if m.kind == "panel"},
         "widgets": {m.id: m.to_json() for m in widget_manifests.widgets()},
@@ -353,6 +363,8 @@ def gallery():
         work_items=_work_items(em),
         users=sorted(p["userName"] for p in em.identity.users.values()),
         solution=em.solution.name,
+        mode_choices=choices(),
+        axe_script=accessibility.AXE_SCRIPT,
     )
 
 

@@ -277,6 +277,8 @@ def assert_snapshot(
     request = getattr(page, "request", None)
     if request is None:
         raise RuntimeError("assert_snapshot needs a page from the widget_page / portal_page / harness_page fixtures")
+    modes = dict(getattr(page, "modes", None) or {})  # widget_page(..., locale=, currency=, viewport=)
+    name = "-".join([name, *modes.values()])  # one baseline per mode: wip-ok-fr-FR-EUR-phone.png
     baseline = baseline_path(request.node.path, name)
     update = bool(request.config.getoption(UPDATE_OPTION.lstrip("-").replace("-", "_")))
     actual = capture(page, selector, full_page=full_page, mask=mask)

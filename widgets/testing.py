@@ -6,7 +6,8 @@
         page.assert_no_console_errors()
 
 `widget_page(widget_id, work_item=, scenario=, user=, config=, mode=)` opens the widget on the harness
-page and waits until the data it loaded is bound; `portal_page(work_item, user=, scenario=)` opens a
+page and waits until the data it loaded is bound (`locale=`, `currency=`, `viewport=` render it in a mode:
+widgets/modes.py); `portal_page(work_item, user=, scenario=)` opens a
 work item's whole portal page. Both serve the `operate` fixture's emulator (your solution, fresh state
 per test) on a loopback port and drive Debian's `chromium` through Playwright (`executable_path`;
 nothing downloads a browser). `OPERATE_CHROMIUM` names another Chromium binary.
@@ -26,6 +27,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+
+from . import widget_coverage
+from .modes import prepare as prepare_modes
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root
@@ -92,6 +96,7 @@ class HarnessPage:
         self.dialogs: list[str] = []
         self.requests: list[str] = []
         self.request: Any = None  # the test's pytest request: where assert_snapshot keeps its baselines
+        self.modes: dict[str, str] = {}  # the page's modes (locale, currency, viewport) when any was chosen
         page.on("console", lambda m: self.console.append((m.type, m.text)))
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         page.on("request", lambda r: self.requests.append(r.url))
@@ -112,6 +117,7 @@ class HarnessPage:
         return opened
 
     def open(self, path: str, wait: bool = True) -> HarnessPage:
+        widget_coverage.before_navigation(self.page)  # --operate-widget-cov: measured from the first script on
         response = self.page.goto(self.base_url + path)
         if response is not None and response.status >= 400:
             raise AssertionError(f"{path} answered {response.status}: {self.page.inner_text('body')[:2000]}")
@@ -160,6 +166,14 @@ class HarnessPage:
         if errors or panel or counted:
             raise AssertionError(f"console errors: {errors}; the page's console panel ({counted} errors): {panel}")
 
+    def assert_accessible(self, impact: str = "serious", **options: Any) -> dict[str, Any]:
+        """Run axe-core in the page and fail with each violation at `impact` or above (minor < moderate < serious <
+        critical): rule id, impact, element and help link. Options: `rules=`, `disable=`, `include=` (CSS; None for
+        the whole page). See widgets/accessibility.py."""
+        from .accessibility import assert_accessible
+
+        return assert_accessible(self.page, self.base_url, impact=impact, **options)
+
     def offsite_requests(self) -> list[str]:
         """Every request the page made to another origin (the page must work offline)."""
         return [u for u in self.requests if not u.startswith(self.base_url) and not u.startswith("data:")]
@@ -205,16 +219,18 @@ def harness_page(request: pytest.FixtureRequest, operate: Any, operate_browser: 
     context = operate_browser.new_context(
         viewport={"width": 1280, "height": 900}, locale="en-GB", device_scale_factor=1
     )
+    widget_coverage.watch(request.config, context, operate)
     page = HarnessPage(context.new_page(), server.url)
     page.request = request
     yield page
+    widget_coverage.closing(request.config, context)
     context.close()
 
 
 @pytest.fixture
 def widget_page(harness_page: HarnessPage) -> Any:
-    """`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=, wait=True)` → HarnessPage, in a
-    tab of its own (the first call's is `harness_page`)."""
+    """`widget_page(widget_id, work_item=, scenario=, user=, config=, mode=, wait=True, locale=, currency=,
+    viewport=)` → HarnessPage, in a tab of its own (the first call's is `harness_page`)."""
 
     def open_widget(
         widget_id: str,
@@ -225,22 +241,36 @@ def widget_page(harness_page: HarnessPage) -> Any:
         config: dict[str, Any] | None = None,
         mode: str | None = None,
         wait: bool = True,
+        locale: str | None = None,
+        currency: str | None = None,
+        viewport: str | None = None,
     ) -> HarnessPage:
-        query = _query(workItem=work_item, scenario=scenario, user=user, config=config, mode=mode)
-        return harness_page.tab().open(f"/widgets/{widget_id}{query}", wait=wait)
+        modes = {"locale": locale, "currency": currency, "viewport": viewport}  # widgets/modes.py
+        query = _query(workItem=work_item, scenario=scenario, user=user, config=config, mode=mode, **modes)
+        return prepare_modes(harness_page.tab(), **modes).open(f"/widgets/{widget_id}{query}", wait=wait)
 
     return open_widget
 
 
 @pytest.fixture
 def portal_page(harness_page: HarnessPage) -> Any:
-    """`portal_page(work_item, user=, scenario=, page=, wait=True)` → HarnessPage on the work item's portal."""
+    """`portal_page(work_item, user=, scenario=, page=, wait=True, locale=, currency=, viewport=)` → HarnessPage
+    on the work item's portal."""
 
     def open_portal(
-        work_item: str, *, user: str | None = None, scenario: str | None = None, page: str | None = None, wait=True
+        work_item: str,
+        *,
+        user: str | None = None,
+        scenario: str | None = None,
+        page: str | None = None,
+        wait=True,
+        locale: str | None = None,
+        currency: str | None = None,
+        viewport: str | None = None,
     ) -> HarnessPage:
-        query = _query(user=user, scenario=scenario, page=page)
-        return harness_page.tab().open(f"/portal/{work_item}{query}", wait=wait)
+        modes = {"locale": locale, "currency": currency, "viewport": viewport}  # widgets/modes.py
+        query = _query(user=user, scenario=scenario, page=page, **modes)
+        return prepare_modes(harness_page.tab(), **modes).open(f"/portal/{work_item}{query}", wait=wait)
 
     return open_portal
 
@@ -249,8 +279,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     from widgets.snapshots import add_options
 
     add_options(parser)
+    widget_coverage.add_options(parser.getgroup("operate-widgets", "operate-toolkit: widget tests in Chromium"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    widget_coverage.configure(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The servers stop as the session ends, before the emulators they serve close (smartplans/testing.py, trylast)
+    and before an xdist worker reports itself finished."""
+    close_servers(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for server in config.stash.get(_SERVED, {}).values():
+    widget_coverage.unconfigure(config)
+    close_servers(config)
+
+
+def close_servers(config: pytest.Config) -> None:
+    servers = config.stash.get(_SERVED, {})
+    while servers:
+        _, server = servers.popitem()
         server.close()

@@ -11,7 +11,7 @@ import argparse
 from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 
-from . import export, fake, import_, init, load, pms, run, serve, sync, test
+from . import export, fake, import_, init, load, pms, record, run, serve, sync, test
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -27,6 +27,7 @@ COMMANDS: dict[str, ModuleType] = {
     "test": test,
     "load": load,
     "sync": sync,
+    "record": record,
 }
 
 

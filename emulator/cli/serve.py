@@ -8,6 +8,7 @@ import dataclasses
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,9 @@ class _Refused(Exception):
     """The command cannot start; the message is the one line to print (exit status 2)."""
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, prepare: Callable[[Emulator], None] | None = None) -> int:
+    """Serve until stopped; `prepare(em)` adjusts the emulator first (`operate record`), a ValueError from it
+    being the one line to print."""
     try:
         start = _clock_start(args)
     except _Refused as exc:
@@ -75,6 +78,13 @@ def run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         coverage=args.coverage,
     )
+    if prepare is not None:
+        try:
+            prepare(em)
+        except ValueError as exc:
+            print(f"operate: {exc}", file=sys.stderr)
+            em.close()
+            return 2
     app = create_app(emulator=em)
     server = listen_or_explain("operate", args.host, args.port, lambda: WsgiServer(app, args.host, args.port))
     if server is None:

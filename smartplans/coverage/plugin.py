@@ -42,29 +42,45 @@ def add_options(group: Any) -> None:
     )
 
 
-class CoveragePlugin:
-    def __init__(self, config: pytest.Config, emulators: Callable[[], Iterable[Any]], source: Path) -> None:
-        """`source`: the folder the reported paths are relative to (the solution's), named in Cobertura's XML."""
+class MergedAcrossWorkers:
+    """A run's coverage summed over its xdist workers: each worker hands its part on (workeroutput, under
+    `worker_key`), the controller adds the parts up as the workers finish. Plan and widget coverage share it."""
+
+    worker_key = WORKER_KEY
+
+    def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.source = source
-        self.emulators = emulators  # the emulators this process built, each with smartplans.covered()
         self.data = CoverageData()
-        self.failed: str | None = None
-        self.written: list[Path] = []
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        part = getattr(node, "workeroutput", {}).get(WORKER_KEY)
+        part = getattr(node, "workeroutput", {}).get(self.worker_key)
         if part:
             self.data.add(CoverageData.from_json(part))
+
+    def handed_on(self) -> bool:
+        """On an xdist worker, hand this process's part to the controller and say so (the controller reports)."""
+        if hasattr(self.config, "workerinput"):
+            self.config.workeroutput[self.worker_key] = self.data.to_json()  # type: ignore[attr-defined]
+            return True
+        return False
+
+
+class CoveragePlugin(MergedAcrossWorkers):
+    def __init__(self, config: pytest.Config, emulators: Callable[[], Iterable[Any]], source: Path) -> None:
+        """`source`: the folder the reported paths are relative to (the solution's), named in Cobertura's XML."""
+        super().__init__(config)
+        self.source = source
+        self.emulators = emulators  # the emulators this process built, each with smartplans.covered()
+        self.failed: str | None = None
+        self.written: list[Path] = []
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         for emulator in self.emulators():
             covered = emulator.smartplans.covered()
             if covered is not None:
                 self.data.add(covered)
-        if hasattr(self.config, "workerinput"):  # an xdist worker: the controller reports
-            self.config.workeroutput[WORKER_KEY] = self.data.to_json()  # type: ignore[attr-defined]
+        if self.handed_on():  # an xdist worker: the controller reports
             return
         out = self.config.invocation_params.dir / self.config.getoption("--operate-cov-dir")
         out.mkdir(parents=True, exist_ok=True)

@@ -102,18 +102,24 @@ def cobertura(data: CoverageData, source: Path) -> str:
     )
 
 
-def table(data: CoverageData) -> str:
-    """The terminal summary: file, lines %, branches %, and the lines never run (as ranges)."""
+def table(data: CoverageData, branches: bool = True) -> str:
+    """The terminal summary: file, lines %, branches %, and the lines never run (as ranges). Without `branches`
+    (a measure that has none, as V8's widget coverage) the column says `-`."""
     rows = [("File", "Lines", "Branches", "Missed lines")]
     for path, f in sorted(data.files.items()):
         rows.append(
-            (path, _pct(f.lines_hit, f.lines_found), _pct(f.branches_hit, f.branches_found), ranges(f.missed_lines()))
+            (
+                path,
+                _pct(f.lines_hit, f.lines_found),
+                _pct(f.branches_hit, f.branches_found) if branches else "-",
+                ranges(f.missed_lines()),
+            )
         )
     rows.append(
         (
             "All files",
             _pct(data.total("lines_hit"), data.total("lines_found")),
-            _pct(data.total("branches_hit"), data.total("branches_found")),
+            _pct(data.total("branches_hit"), data.total("branches_found")) if branches else "-",
             "",
         )
     )

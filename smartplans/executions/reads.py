@@ -96,9 +96,15 @@ class ExecutionReads(TableReads):
                 calls = conn.execute(
                     "SELECT request, response FROM step_calls WHERE step_id=? ORDER BY idx", (r["id"],)
                 )
-                logs = conn.execute(
-                    "SELECT log_level, log_message FROM step_logs WHERE step_id=? ORDER BY seq", (r["id"],)
-                )
+                logs = [  # the last attempt's lines only: a replay runs the step once
+                    f"{level}: {message}"
+                    for level, message in conn.execute(
+                        "SELECT log_level, log_message FROM step_logs WHERE step_id=? AND seq >= ? ORDER BY seq",
+                        (r["id"], r["log_from"] or 1),
+                    )
+                ]
+                if r["state"] == "ERRORED" and logs:
+                    logs.pop()  # the engine's line for the failure itself: the step's `error` says it
                 steps.append(
                     {
                         "id": r["id"],
@@ -110,7 +116,7 @@ class ExecutionReads(TableReads):
                         "ctx_out": _json(r["ctx_out"]) if r["state"] == "COMPLETED" else None,
                         "triggers": _json(r["triggers"]) or [],
                         "calls": [{"request": json.loads(c[0]), "response": json.loads(c[1])} for c in calls],
-                        "logs": [f"{level}: {message}" for level, message in logs],
+                        "logs": logs,
                     }
                 )
         return {"id": ex["id"], "plan": ex["plan"], "ev": json.loads(ex["ev"])}, steps

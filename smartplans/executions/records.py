@@ -235,6 +235,11 @@ class ExecutionRecords:
             tx.execute("UPDATE plan_executions SET state=? WHERE id=?", (RUNNING, execution_id))
             recorded = _recorded(tx, row["id"])
             self._note_lost_answers(tx, row["id"])
+            tx.execute(  # this attempt's log lines start here: an earlier attempt's stay, but a replay has only these
+                "UPDATE execution_steps SET log_from="
+                "(SELECT COALESCE(MAX(seq), 0) + 1 FROM step_logs WHERE step_id=?) WHERE id=?",
+                (row["id"], row["id"]),
+            )
         return Attempt(
             execution_id,
             ex["plan"],

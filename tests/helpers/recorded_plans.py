@@ -11,6 +11,7 @@ function main(ev, ctx, log) {
   ctx.title = item.body.workItem.title;
   var sent = sharedo.http.post("/api/proxy/demo-pms/_/api/matters",
       {operateId: ctx.workItemId, title: ctx.title, feeEarner: "PS", clientName: "A client"});
+  if (!sent.success) throw new Error("the PMS refused the matter: " + sent.statusCode);
   ctx.pmsReference = sent.body.pmsReference;
   log.Information("incepted as " + ctx.pmsReference);
   trigger.SubProcess("chase").In(2).Days;

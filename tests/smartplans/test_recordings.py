@@ -103,3 +103,63 @@ def test_the_demo_keeps_no_saved_test_in_the_package_but_offers_the_download(tmp
     assert refused.status_code == 409 and "download the test instead" in refused.json["title"]
     assert shown.status_code == 200 and "replay:" in shown.get_data(as_text=True)
     assert not (root / "tests" / "recorded").exists()
+
+
+FAILING = """\
+function main(ev, ctx, log) {
+  var item = sharedo.http.get("/api/v1/public/workItem/" + ctx.workItemId);
+  log.Warning("about to fail on " + item.body.workItem.reference);
+  throw new Error("no PMS for " + item.body.workItem.reference);
+}
+return { main: main };
+"""
+
+
+def test_a_failed_step_replays_green_as_the_failure_it_was(tmp_path, pytester):
+    root = solution_from_demo(tmp_path / "solution", {"fails": FAILING}, [trigger("fails", phases=["matter-open"])])
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        api = Api(app, client_token(app))
+        assert (
+            api.put(f"/api/v1/public/workItem/{MATTER}/phase", {"toPhaseSystemName": "matter-open"}).status_code == 200
+        )
+        (execution,) = api.get("/api/executionengine/plans/executing?plan=fails").json
+        assert execution["state"] == "ERRORED"
+        saved = api.post(f"/api/_emulator/executions/{execution['id']}/recording")
+    finally:
+        app.extensions["operate"].close()
+    assert saved.status_code == 201, saved.json
+    doc = yaml.safe_load((root / saved.json["path"]).read_text())
+    (step,) = doc["replay"]["steps"]
+    assert step["then"]["status"] == "error" and step["then"]["error"] == "no PMS for MAT-00010"
+    args = (str(root / "tests"), "--operate-solution", str(root), "-p", "no:cacheprovider")
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+
+
+def test_a_step_retried_after_a_pms_fault_replays_its_last_attempt_green(tmp_path, pytester):
+    root = solution_from_demo(tmp_path / "solution", {"incept": INCEPT}, [trigger("incept", phases=["matter-open"])])
+    app = create_app(Settings(data_dir=tmp_path / "data", solution=root, clock="virtual", clock_start=START))
+    try:
+        api = Api(app, client_token(app))
+        app.extensions["operate"].linked_services.fakes["demo-pms"].add_fault(
+            "/api/matters", "POST", status=503, times=1
+        )
+        assert (
+            api.put(f"/api/v1/public/workItem/{MATTER}/phase", {"toPhaseSystemName": "matter-open"}).status_code == 200
+        )
+        (execution,) = api.get("/api/executionengine/plans/executing?plan=incept").json
+        step = execution["steps"][0]
+        assert execution["state"] == "ERRORED"
+        retried = api.post(f"/api/executionengine/plans/executing/{execution['id']}/steps/{step['id']}/retry")
+        assert retried.status_code == 200 and retried.json["state"] == "WAITING", retried.json
+        saved = api.post(f"/api/_emulator/executions/{execution['id']}/recording")
+    finally:
+        app.extensions["operate"].close()
+    doc = yaml.safe_load((root / saved.json["path"]).read_text())
+    (main,) = doc["replay"]["steps"]  # the chase step waits on its timer: not ended, not recorded
+    assert main["then"]["status"] == "completed"
+    assert main["then"]["logs"] == [
+        f"Information: incepted as {main['then']['ctx']['pmsReference']}"
+    ]  # not attempt 1's
+    args = (str(root / "tests"), "--operate-solution", str(root), "-p", "no:cacheprovider")
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)

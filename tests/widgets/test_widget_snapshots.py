@@ -35,11 +35,11 @@ def child_tests(cases: dict[str, tuple[str, dict, dict]]) -> str:
     """A user's test file: one test per case, `name: (fixture call, config, assert_snapshot options)`."""
     lines = [f'MATTER = "{MATTER}"', ""]
     for test, (call, config, options) in cases.items():
-        opener = (
-            f'widget_page("Acme.Tile", work_item=MATTER, config={config!r})'
-            if call == "widget"
-            else "portal_page(MATTER)"
-        )
+        opener = {
+            "widget": f'widget_page("Acme.Tile", work_item=MATTER, config={config!r})',
+            "widget-in-modes": 'widget_page("Acme.Tile", work_item=MATTER, locale="fr-FR", viewport="phone")',
+            "portal": "portal_page(MATTER)",
+        }[call]
         snapshot = options.pop("name", "tile")
         lines += [
             f"def test_{test}(widget_page, portal_page):",
@@ -167,11 +167,16 @@ def test_a_missing_baseline_is_written_and_the_test_fails_saying_so(pytester, so
     run(pytester, solution, BASELINE).assert_outcomes(passed=1)  # the next run compares with it
 
 
-def test_a_portal_page_snapshot_and_two_captures_in_one_run_are_the_same_bytes(pytester, solution):
-    cases = {"portal": ("portal", {}, {"name": "matter-portal", "threshold": 0.0})}
-    run(pytester, solution, cases, "--operate-update-snapshots").assert_outcomes(passed=1)
-    assert rgb(pytester.path / "__snapshots__" / "test_tile" / "matter-portal.png").shape[1] > 600
-    run(pytester, solution, cases).assert_outcomes(passed=1)
+def test_a_portal_page_snapshot_and_one_baseline_per_mode(pytester, solution):
+    cases = {
+        "portal": ("portal", {}, {"name": "matter-portal", "threshold": 0.0}),
+        "modes": ("widget-in-modes", {}, {"threshold": 0.0}),  # one baseline per mode, named after it
+    }
+    run(pytester, solution, cases, "--operate-update-snapshots").assert_outcomes(passed=2)
+    snapshots = pytester.path / "__snapshots__" / "test_tile"
+    assert sorted(p.name for p in snapshots.iterdir()) == ["matter-portal.png", "tile-fr-FR-phone.png"]
+    assert rgb(snapshots / "matter-portal.png").shape[1] > 600
+    run(pytester, solution, cases).assert_outcomes(passed=2)
 
 
 def test_operate_test_writes_baselines_with_update_snapshots_and_fails_on_a_change(solution):
