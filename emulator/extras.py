@@ -15,6 +15,8 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "pytest": ("pytest", "test"),
     "xdist": ("pytest-xdist", "test"),
     "playwright": ("playwright", "browser"),
+    "PIL": ("pillow", "browser"),  # assert_snapshot's pixel comparison (widgets/snapshots.py)
+    "numpy": ("numpy", "browser"),
 }
 
 

@@ -95,6 +95,7 @@ class HarnessPage:
         self.page_errors: list[str] = []
         self.dialogs: list[str] = []
         self.requests: list[str] = []
+        self.request: Any = None  # the test's pytest request: where assert_snapshot keeps its baselines
         self.modes: dict[str, str] = {}  # the page's modes (locale, currency, viewport) when any was chosen
         page.on("console", lambda m: self.console.append((m.type, m.text)))
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
@@ -111,7 +112,9 @@ class HarnessPage:
         portal_page open, so an earlier page (and its scenario) stays open to check."""
         if self.page.url == "about:blank":
             return self
-        return HarnessPage(self.page.context.new_page(), self.base_url)
+        opened = HarnessPage(self.page.context.new_page(), self.base_url)
+        opened.request = self.request
+        return opened
 
     def open(self, path: str, wait: bool = True) -> HarnessPage:
         widget_coverage.before_navigation(self.page)  # --operate-widget-cov: measured from the first script on
@@ -175,6 +178,13 @@ class HarnessPage:
         """Every request the page made to another origin (the page must work offline)."""
         return [u for u in self.requests if not u.startswith(self.base_url) and not u.startswith("data:")]
 
+    def assert_snapshot(self, name: str, **options: Any) -> None:
+        """Compare with the PNG baseline `__snapshots__/<test file stem>/<name>.png` (widgets/snapshots.py:
+        selector=, full_page=, mask=, max_diff_pixels=, threshold=); `--operate-update-snapshots` rewrites."""
+        from widgets.snapshots import assert_snapshot
+
+        assert_snapshot(self, name, **options)
+
 
 def _query(**params: Any) -> str:
     clean = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in params.items() if v not in (None, "")}
@@ -192,7 +202,12 @@ def operate_browser() -> Iterator[Any]:
         pytest.fail(str(exc), pytrace=False)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        from widgets.snapshots import font_environment  # one pinned font package, for stable snapshots
+
+        env = {**os.environ, **font_environment()}
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS, env=env
+        )
         yield browser
         browser.close()
 
@@ -201,9 +216,12 @@ def operate_browser() -> Iterator[Any]:
 def harness_page(request: pytest.FixtureRequest, operate: Any, operate_browser: Any) -> Iterator[HarnessPage]:
     """A fresh browser context on the served emulator; closed after the test."""
     server = served(request.config, operate)
-    context = operate_browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context = operate_browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", device_scale_factor=1
+    )
     widget_coverage.watch(request.config, context, operate)
     page = HarnessPage(context.new_page(), server.url)
+    page.request = request
     yield page
     widget_coverage.closing(request.config, context)
     context.close()
@@ -258,6 +276,9 @@ def portal_page(harness_page: HarnessPage) -> Any:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from widgets.snapshots import add_options
+
+    add_options(parser)
     widget_coverage.add_options(parser.getgroup("operate-widgets", "operate-toolkit: widget tests in Chromium"))
 
 

@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --coverage: fail when line coverage is below PERCENT",
     )
     parser.add_argument(
+        "--update-snapshots",
+        action="store_true",
+        help="write the visual snapshots' baselines that are missing or differ (tests/__snapshots__/)",
+    )
+    parser.add_argument(
         "--record-from",
         metavar="EXECUTION_ID",
         help="save this plan execution as a replay test (tests/recorded/<plan>-<id>.scenario.yaml) instead of "
@@ -87,4 +92,6 @@ def run(args: argparse.Namespace) -> int:
         argv += ["--operate-cov", "--operate-cov-dir", str(folder / "coverage")]
     if args.coverage_fail_under is not None:
         argv += ["--operate-cov-fail-under", str(args.coverage_fail_under)]
+    if args.update_snapshots:
+        argv.append("--operate-update-snapshots")
     return int(pytest.main(argv))
