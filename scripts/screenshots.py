@@ -81,6 +81,35 @@ def widget_shots(page, base: str, out: Path) -> None:
         print(f"wrote {out / name}")
 
 
+def snapshot_diff_shot(page, base: str, out: Path) -> None:
+    """What a failing `assert_snapshot` writes, side by side: the WIP widget's baseline, the widget after a CSS
+    change (the total drawn in another colour, the table's rows taller), and the diff image (changed pixels red
+    on the faded baseline)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from widgets.snapshots import capture, compare
+    from widgets.testing import HarnessPage
+
+    page.goto(f"{base}/widgets/OperateFinance.WipWidget?workItem={MATTER}&scenario=ok")
+    page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
+    shots = [capture(HarnessPage(page, base))]
+    page.add_style_tag(content=".of-total-all .of-value { color: #b91c1c !important; } .of-table td { padding-top: 6px !important; }")
+    shots.append(capture(HarnessPage(page, base)))
+    diff = compare(*shots).diff_png
+    images = [Image.open(BytesIO(png)).convert("RGB") for png in (*shots, diff)]
+    gap = 16
+    width = sum(i.width for i in images) + gap * (len(images) - 1)
+    sheet = Image.new("RGB", (width, max(i.height for i in images)), (243, 244, 246))
+    x = 0
+    for image in images:
+        sheet.paste(image, (x, 0))
+        x += image.width + gap
+    sheet.save(out / "snapshot-diff.png")
+    print(f"wrote {out / 'snapshot-diff.png'}")
+
+
 def web_shots(app, page, base: str, out: Path) -> None:
     item, execution = stage_matter(app)
     paths = dict(zip(WEB_SHOTS, ("/", f"/workitems/{item}", f"/executions/{execution}", "/events"), strict=True))
@@ -295,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                     page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-GB")
                     if args.only not in ("web", "walk"):
                         widget_shots(page, base, args.out)
+                        snapshot_diff_shot(page, base, args.out)
                     if args.only not in ("widgets", "walk"):
                         web_shots(app, page, base, args.out)
                         clio_shot(app, page, base, args.out)
