@@ -68,6 +68,14 @@ def test_built_in_widget_has_no_serious_violation_in_scenario(operate, widget_pa
     assert state and state != "loading", "checked before the widget showed its result"
 
 
+@pytest.mark.parametrize(("locale", "currency"), [("en-GB", "GBP"), ("en-US", "USD"), ("fr-FR", "EUR")])
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+@pytest.mark.parametrize("widget", [WIP, AGED])
+def test_built_in_widget_has_no_serious_violation_in_each_mode(widget_page, widget, locale, currency, viewport):
+    page = widget_page(widget, scenario="ok", locale=locale, currency=currency, viewport=viewport)
+    page.assert_accessible(impact="serious")
+
+
 def test_aged_debt_with_a_bucket_opened_has_no_serious_violation(widget_page):
     page = widget_page(AGED, scenario="ok")
     page.page.locator(".of-bucket button").first.click()
