@@ -19,3 +19,8 @@ def test_a_pms_outage_reads_as_an_error_not_a_blank(widget_page):
 def test_the_matter_page_places_both_finance_widgets(portal_page):
     page = portal_page(MATTER)
     assert page.page.locator('section[data-zone="right"] .op-chrome-title').inner_text() == "Aged debt"
+
+
+def test_wip_in_france(widget_page):
+    page = widget_page("OperateFinance.WipWidget", scenario="ok", locale="fr-FR", currency="EUR", viewport="phone")
+    assert page.page.locator(".of-total-all .of-value").inner_text() == "1\u202f647,50\u00a0€"  # as Intl writes it
