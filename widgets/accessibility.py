@@ -14,13 +14,13 @@ the harness's own toolbars and console around it, so that a violation names the 
 
 from __future__ import annotations
 
-import json
 import mimetypes
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort
+
+from .vendor import PinnedFolder
 
 AXE_ROOT: Path = Path(__file__).resolve().parent / "static" / "axe"
 """The pinned axe-core release, its licences, ``pins.json`` and the npm manifest and lock."""
@@ -38,29 +38,17 @@ MAX_NODES_LISTED = 10  # per rule in a failure message; the count says how many 
 bp = Blueprint("accessibility", __name__)
 
 
-@lru_cache(maxsize=1)
-def _pins() -> tuple[dict[str, Any], ...]:
-    data = json.loads((AXE_ROOT / "pins.json").read_text(encoding="utf-8"))
-    return tuple(data["packages"])
+AXE = PinnedFolder(AXE_ROOT)
 
 
 def load_pins() -> list[dict[str, Any]]:
-    """The pinned packages from ``pins.json`` (a fresh copy each call)."""
-    return [json.loads(json.dumps(entry)) for entry in _pins()]
-
-
-def pinned_paths(entry: dict[str, Any]) -> list[str]:
-    """Paths, relative to the package's directory, of every file shipped for one pins entry (licences included)."""
-    return [f["path"] for f in entry["files"]] + [f["path"] for f in entry["license_files"]]
+    """axe-core's pins (`widgets/static/axe/pins.json`)."""
+    return AXE.load_pins()
 
 
 def axe_file(package: str, path: str) -> Path | None:
-    """The shipped file for ``package``/``path``, or None unless it is pinned (so nothing else is reachable)."""
-    for entry in _pins():
-        if entry["package"] == package and path in pinned_paths(entry):
-            candidate = (AXE_ROOT / package / path).resolve()
-            return candidate if candidate.is_relative_to(AXE_ROOT) and candidate.is_file() else None
-    return None
+    """The shipped file for `package`/`path`, or None unless it is pinned (so nothing else is reachable)."""
+    return AXE.file(package, path)
 
 
 @bp.get(URL_PREFIX + "<package>/<path:path>")

@@ -19,7 +19,7 @@ The host page serves ``widgets/static/vendor/<package>/<path>`` at URL ``/_harne
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -46,35 +46,47 @@ STYLES: tuple[str, ...] = (
 """Stylesheet URL paths relative to the vendor root."""
 
 
-@lru_cache(maxsize=1)
-def _pins() -> tuple[dict[str, Any], ...]:
-    data = json.loads((VENDOR_ROOT / "pins.json").read_text(encoding="utf-8"))
-    return tuple(data["packages"])
+class PinnedFolder:
+    """A folder of files shipped from pinned npm releases (its `pins.json`): only the files the pins list resolve,
+    so a request cannot reach `package.json`, the lock, or anything outside the folder by `..` or absolute paths.
+    The host page's libraries are one (`VENDOR`), the accessibility checker another (widgets/accessibility.py)."""
 
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
-def load_pins() -> list[dict[str, Any]]:
-    """Return the pinned packages from ``pins.json``, one dict per package (a fresh list each call)."""
-    return [json.loads(json.dumps(entry)) for entry in _pins()]
+    @cached_property
+    def _entries(self) -> tuple[dict[str, Any], ...]:
+        return tuple(json.loads((self.root / "pins.json").read_text(encoding="utf-8"))["packages"])
+
+    def load_pins(self) -> list[dict[str, Any]]:
+        """The pinned packages, one dict per package (a fresh copy each call)."""
+        return [json.loads(json.dumps(entry)) for entry in self._entries]
+
+    def file(self, package: str, path: str) -> Path | None:
+        """The shipped file for `package`/`path`, or None unless it is pinned and inside the folder."""
+        for entry in self._entries:
+            if entry["package"] == package and path in pinned_paths(entry):
+                candidate = (self.root / package / path).resolve()
+                return candidate if candidate.is_relative_to(self.root) and candidate.is_file() else None
+        return None
 
 
 def pinned_paths(entry: dict[str, Any]) -> list[str]:
-    """Paths, relative to the package's directory, of every file shipped for one pins entry (licence included)."""
+    """Paths, relative to the package's directory, of every file shipped for one pins entry (licences included)."""
     paths = [f["path"] for f in entry["files"]]
     if entry.get("license_file"):
         paths.append(entry["license_file"]["path"])
-    return paths
+    return paths + [f["path"] for f in entry.get("license_files", ())]
+
+
+VENDOR = PinnedFolder(VENDOR_ROOT)
+
+
+def load_pins() -> list[dict[str, Any]]:
+    """The host page's pinned packages from `pins.json`."""
+    return VENDOR.load_pins()
 
 
 def vendor_file(package: str, path: str) -> Path | None:
-    """Return the shipped file for ``package``/``path``, or None unless it is pinned and inside the vendor root.
-
-    Only files listed in ``pins.json`` resolve, so a request cannot reach ``package.json``, the lock, or anything
-    outside the vendor root by ``..`` or absolute paths.
-    """
-    for entry in _pins():
-        if entry["package"] == package and path in pinned_paths(entry):
-            candidate = (VENDOR_ROOT / package / path).resolve()
-            if candidate.is_relative_to(VENDOR_ROOT) and candidate.is_file():
-                return candidate
-            return None
-    return None
+    """The host page's shipped file for `package`/`path`, or None unless it is pinned (PinnedFolder.file)."""
+    return VENDOR.file(package, path)

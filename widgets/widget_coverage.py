@@ -226,15 +226,9 @@ class WidgetCoveragePlugin(MergedAcrossWorkers):
         self.written.write_text(lcov(self.data), encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput"):
-            return
-        terminalreporter.write_sep("-", "widget coverage")
-        if not self.data.files:
-            terminalreporter.write_line("no widget script of the solution ran in a browser (nothing to report)")
-        else:
-            terminalreporter.write(table(self.data, branches=False))
-        if self.written:
-            terminalreporter.write_line(f"wrote {self.written}")
+        nothing = "no widget script of the solution ran in a browser (nothing to report)"
+        text = table(self.data, branches=False)
+        self.summarise(terminalreporter, "widget coverage", nothing, text, [self.written] if self.written else [])
 
 
 _RUNNING: list[WidgetCoveragePlugin] = []  # the collector of this process's run, when the switch is on

@@ -58,6 +58,18 @@ class MergedAcrossWorkers:
         if part:
             self.data.add(CoverageData.from_json(part))
 
+    def summarise(self, reporter: Any, title: str, nothing: str, text: str, written: Iterable[Path]) -> None:
+        """The run's table at the end of pytest's report, on the process that saw every part (never a worker)."""
+        if hasattr(self.config, "workerinput"):
+            return
+        reporter.write_sep("-", title)
+        if self.data.files:
+            reporter.write(text)
+        else:
+            reporter.write_line(nothing)
+        for path in written:
+            reporter.write_line(f"wrote {path}")
+
     def handed_on(self) -> bool:
         """On an xdist worker, hand this process's part to the controller and say so (the controller reports)."""
         if hasattr(self.config, "workerinput"):
@@ -95,14 +107,7 @@ class CoveragePlugin(MergedAcrossWorkers):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput"):
-            return
-        terminalreporter.write_sep("-", "plan coverage")
-        if not self.data.files:
-            terminalreporter.write_line("no plan of the solution ran (nothing to report)")
-        else:
-            terminalreporter.write(table(self.data))
-        for path in self.written:
-            terminalreporter.write_line(f"wrote {path}")
+        nothing = "no plan of the solution ran (nothing to report)"
+        self.summarise(terminalreporter, "plan coverage", nothing, table(self.data), self.written)
         if self.failed:
             terminalreporter.write_line(f"FAIL: {self.failed}", red=True)

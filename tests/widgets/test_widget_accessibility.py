@@ -21,9 +21,10 @@ import pytest
 
 from smartplans.testing import solution_from_demo
 from tests.helpers.paths import FIXTURES
-from widgets.accessibility import AXE_ROOT, AXE_SCRIPT, IMPACTS, axe_file, load_pins, pinned_paths
+from widgets.accessibility import AXE_ROOT, AXE_SCRIPT, IMPACTS, axe_file, load_pins
 from widgets.data_scenarios import for_widget
 from widgets.manifests import scan
+from widgets.vendor import pinned_paths
 
 WIP = "OperateFinance.WipWidget"
 AGED = "OperateFinance.AgedDebtWidget"
