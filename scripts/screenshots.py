@@ -95,7 +95,8 @@ def snapshot_diff_shot(page, base: str, out: Path) -> None:
     page.goto(f"{base}/widgets/OperateFinance.WipWidget?workItem={MATTER}&scenario=ok")
     page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
     shots = [capture(HarnessPage(page, base))]
-    page.add_style_tag(content=".of-total-all .of-value { color: #b91c1c !important; } .of-table td { padding-top: 6px !important; }")
+    changed = ".of-total-all .of-value { color: #b91c1c !important; } .of-table td { padding-top: 6px !important; }"
+    page.add_style_tag(content=changed)
     shots.append(capture(HarnessPage(page, base)))
     diff = compare(*shots).diff_png
     images = [Image.open(BytesIO(png)).convert("RGB") for png in (*shots, diff)]

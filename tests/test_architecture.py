@@ -8,34 +8,24 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("emulator", "smartplans", "widgets", "pms_adapters")
 
 
-def _modules() -> dict[str, Path]:
-    found = {}
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return found
+def _house_script():
+    """scripts/house.py, loaded as a module (scripts/ is no package): the picture and these checks read the
+    imports one way."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("scripts_house", ROOT / "scripts" / "house.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
-def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Every import statement except those under `if TYPE_CHECKING:`."""
-    out: list[ast.Import | ast.ImportFrom] = []
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
-            for child in node.orelse:
-                visit(child)
-            return
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            out.append(node)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
-    return out
+HOUSE = _house_script()
+_modules = HOUSE.modules  # every product module by its dotted name
+_runtime_imports = HOUSE.runtime_imports  # import statements but those under `if TYPE_CHECKING:`
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -226,20 +216,8 @@ def test_the_upward_check_names_the_file_and_the_import(tmp_path):
     assert found == [f"{bad}:5 imports smartplans.plans"] and used == {"emulator.cli"}
 
 
-def _house_script():
-    """scripts/house.py, loaded as a module (scripts/ is no package)."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location("scripts_house", ROOT / "scripts" / "house.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_picture_of_the_house_is_the_one_the_imports_draw_today():
-    house = _house_script()
+    house = HOUSE
     drawn = house.diagram()
     assert "root --> surfaces" in drawn and "fakes --> client" in drawn  # it found the rooms and their arrows
     shown = house.block((ROOT / "docs" / "architecture.md").read_text("utf-8"))
@@ -247,7 +225,7 @@ def test_the_picture_of_the_house_is_the_one_the_imports_draw_today():
 
 
 def test_the_picture_draws_an_arrow_back_up_dashed_and_refuses_a_module_in_no_room():
-    house = _house_script()
+    house = HOUSE
     assert "harness -.-> root" in house.diagram()  # widgets' views ask emulator/context.py: floor 2 to 3
     try:
         house.room_of("tests.helpers")
