@@ -48,7 +48,7 @@ def figures(runs: int) -> Iterator[Figure]:
 
     from emulator.app import create_app
     from emulator.settings import Settings
-    from widgets.testing import CHROMIUM_ARGS, chromium_path
+    from widgets.browser import CHROMIUM_ARGS, chromium_path
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="operate-bench-") as tmp:

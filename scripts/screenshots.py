@@ -89,8 +89,8 @@ def snapshot_diff_shot(page, base: str, out: Path) -> None:
 
     from PIL import Image
 
+    from widgets.browser import HarnessPage
     from widgets.snapshots import capture, compare
-    from widgets.testing import HarnessPage
 
     page.goto(f"{base}/widgets/OperateFinance.WipWidget?workItem={MATTER}&scenario=ok")
     page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from emulator.settings import Settings
     from smartplans.testing import START
-    from widgets.testing import CHROMIUM_ARGS, chromium_path
+    from widgets.browser import CHROMIUM_ARGS, chromium_path
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,12 +117,13 @@ class Scenario:
     def name(self) -> str:
         return str(self.data.get("name") or self.path.name.removesuffix(".scenario.yaml"))
 
-    def run(self, operate: Operate) -> None:
+    def run(self, operate: Operate, checks: Mapping[str, Callable[[Any, Any, Any], None]] | None = None) -> None:
+        """Given, when, then; `checks` are more `then` keys with their checks (scenario_hooks.py: `pages`)."""
         if "replay" in self.data:
             self._replay(operate)
             return
         aliases: dict[str, str] = {}
-        runner = _Runner(operate, aliases)
+        runner = _Runner(operate, aliases, checks or {})
         runner.given(self.data.get("given") or Node())
         for step in self.data.get("when") or Items():
             runner.when(step)
@@ -153,9 +154,12 @@ class Scenario:
 
 
 class _Runner:
-    def __init__(self, operate: Operate, aliases: dict[str, str]) -> None:
+    def __init__(
+        self, operate: Operate, aliases: dict[str, str], checks: Mapping[str, Callable[[Any, Any, Any], None]]
+    ) -> None:
         self.op = operate
         self.aliases = aliases
+        self.checks = checks  # other plugins' `then` keys, checked after THEN_CHECKS
 
     # -- helpers ------------------------------------------------------------------------------------
     def sub(self, value: Any) -> Any:
@@ -282,15 +286,22 @@ class _Runner:
 
     # -- then ---------------------------------------------------------------------------------------
     def then(self, then: Any) -> None:
-        """Check each expectation, in the order of THEN_CHECKS; the first that does not hold fails the scenario."""
+        """Check each expectation, in the order of THEN_CHECKS and then the plugins' checks (`pages`); the first
+        that does not hold fails the scenario."""
         if not isinstance(then, dict):
             raise PlanScenarioError("`then` is a mapping", _line(then, None))
-        known = set(self.THEN_CHECKS)
+        known = set(self.THEN_CHECKS) | set(self.checks)
         unknown = set(then) - known
         if unknown:
-            raise PlanScenarioError(f"`then` has unknown key(s) {sorted(unknown)}; use {sorted(known)}", then.line)
+            hint = "" if self.checks or "pages" not in unknown else " (`pages` needs the operate_widgets plugin)"
+            raise PlanScenarioError(
+                f"`then` has unknown key(s) {sorted(unknown)}; use {sorted(known)}{hint}", then.line
+            )
         for key, check in self.THEN_CHECKS.items():
             check(self, then.get(key), then)
+        for key, check in self.checks.items():
+            if key in then:
+                check(self, then[key], then)
 
     def _then_executions(self, specs: Any, then: Node) -> None:
         for spec in specs or []:

@@ -42,6 +42,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_coverage_options(group)
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import scenario_hooks
+
+    pluginmanager.add_hookspecs(scenario_hooks)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "operate_solution(path): load this solution folder in the `operate` fixture")
     if config.getoption("--operate-cov"):
@@ -475,7 +481,10 @@ class ScenarioItem(pytest.Item):
         from .plan_scenarios import Scenario, load_scenario
 
         data = load_scenario(self.path)
-        Scenario(self.path, data).run(harness(self.config, _scenario_solution(self.path, self.config)))
+        checks: dict = {}
+        for found in reversed(self.config.hook.pytest_operate_scenario_checks(item=self)):  # registration order
+            checks.update(found)
+        Scenario(self.path, data).run(harness(self.config, _scenario_solution(self.path, self.config)), checks)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         from .plan_scenarios import PlanScenarioError

@@ -49,6 +49,8 @@ STILL_CSS = (
     "*, *::before, *::after { transition: none !important; animation: none !important;"
     " caret-color: transparent !important; scroll-behavior: auto !important; }"
 )
+# The harness's own console panel is fixed to the foot of the viewport: on a phone it would cover the portal.
+HARNESS_ONLY_CSS = "#op-console { visibility: hidden !important; }"
 # The pinned font package (Debian's fonts-dejavu-core; scripts/install-chromium installs it).
 FONT_PACKAGE = "fonts-dejavu-core"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # shared with fonts-dejavu-extra: only these files are used
@@ -222,6 +224,7 @@ def capture(page: Any, selector: str | None = None, *, full_page: bool = False, 
     pw.evaluate("document.fonts.ready.then(() => true)")
     target = pw.locator(selector if selector is not None else (default_selector(page) or "html")).first
     options: dict[str, Any] = {"animations": "disabled", "caret": "hide", "scale": "css", "type": "png"}
+    options["style"] = HARNESS_ONLY_CSS  # while capturing only: later checks still read the console panel
     if mask:
         options["mask"] = [pw.locator(m) for m in mask]
     shoot = (lambda: pw.screenshot(full_page=True, **options)) if full_page else (lambda: target.screenshot(**options))
@@ -248,8 +251,8 @@ def baseline_path(test_file: Path, name: str) -> Path:
     return test_file.parent / SNAPSHOTS_DIR / test_file.stem / f"{name}.png"
 
 
-def failure_dir(request: pytest.FixtureRequest) -> Path:
-    return request.config.rootpath / FAILURES_DIR / _safe(request.node.path.stem) / _safe(request.node.name)
+def failure_dir(node: pytest.Item) -> Path:
+    return node.config.rootpath / FAILURES_DIR / _safe(node.path.stem) / _safe(node.name)
 
 
 def _check_name(name: str) -> str:
@@ -274,15 +277,15 @@ def assert_snapshot(
     name = _check_name(name)
     if max_diff_pixels < 0:
         raise ValueError(f"assert_snapshot: max_diff_pixels must be 0 or more, not {max_diff_pixels}")
-    request = getattr(page, "request", None)
-    if request is None:
+    node = getattr(page, "node", None)  # the test (or scenario) the page belongs to
+    if node is None:
         raise RuntimeError("assert_snapshot needs a page from the widget_page / portal_page / harness_page fixtures")
     modes = dict(getattr(page, "modes", None) or {})  # widget_page(..., locale=, currency=, viewport=)
     name = "-".join([name, *modes.values()])  # one baseline per mode: wip-ok-fr-FR-EUR-phone.png
-    baseline = baseline_path(request.node.path, name)
-    update = bool(request.config.getoption(UPDATE_OPTION.lstrip("-").replace("-", "_")))
+    baseline = baseline_path(node.path, name)
+    update = bool(node.config.getoption(UPDATE_OPTION.lstrip("-").replace("-", "_")))
     actual = capture(page, selector, full_page=full_page, mask=mask)
-    failures = failure_dir(request)
+    failures = failure_dir(node)
     written = {kind: failures / f"{name}-{kind}.png" for kind in ("expected", "actual", "diff")}
     for stale in written.values():  # from an earlier failing run
         stale.unlink(missing_ok=True)
@@ -294,7 +297,8 @@ def assert_snapshot(
             return
         pytest.fail(
             f"snapshot {name!r} had no baseline: wrote {baseline} from this run; look at it, commit it and run "
-            f"again (or run with {UPDATE_OPTION} to write missing baselines without failing)",
+            f"again (or run with {UPDATE_OPTION} to write missing baselines without failing; "
+            f"`operate test --update-snapshots` passes it on)",
             pytrace=False,
         )
 

@@ -25,7 +25,7 @@ def spa_browser(operate_browser):
     """Chromium for a page the context itself serves: such a page has no address, so Chromium counts it as
     public and would refuse its calls to the loopback emulator (Local Network Access); those checks are off.
     Launched from the session's Playwright (one Playwright per process)."""
-    from widgets.testing import CHROMIUM_ARGS, chromium_path
+    from widgets.browser import CHROMIUM_ARGS, chromium_path
 
     args = [*CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests"]
     browser = operate_browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=args)

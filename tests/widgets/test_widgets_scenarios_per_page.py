@@ -4,7 +4,7 @@ with different scenarios each show their own at the same time, the gallery's cho
 
 from __future__ import annotations
 
-from widgets.testing import HarnessPage
+from widgets.browser import HarnessPage
 
 WIP = "OperateFinance.WipWidget"
 MATTER = "3c000000-0000-4000-8000-000000000001"  # MAT-00001, PMS-260101
