@@ -35,8 +35,6 @@ SHOTS = {
     "wip-widget.png": f"/widgets/OperateFinance.WipWidget?workItem={MATTER}&scenario=ok",
     "aged-debt-widget.png": f"/widgets/OperateFinance.AgedDebtWidget?workItem={MATTER}&scenario=ok",
     "matter-portal.png": f"/portal/{MATTER}?scenario=ok",
-    # a mode chosen on the preview page's toggles (the gallery offers the same): culture, currency, viewport
-    "widget-modes.png": f"/widgets/OperateFinance.WipWidget?workItem={MATTER}&scenario=ok&locale=fr-FR&currency=EUR",
 }
 VIEWPORTS = ((1400, 1000), (1024, 768))  # a laptop and the smallest screen the pages are made for
 README_FROM_WALK = {"pms-books-1400": "web-pms.png", "clock-1400": "web-clock.png"}
@@ -72,13 +70,39 @@ def widget_shots(page, base: str, out: Path) -> None:
     for name, path in SHOTS.items():
         page.goto(base + path)
         page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
-        if "portal" in name or "modes" in name:
+        if "portal" in name:
             page.screenshot(path=str(out / name), clip={"x": 0, "y": 0, "width": 1280, "height": 620})
         else:
             if "aged" in name:  # show a bucket's invoices, as a click would
                 page.locator('.of-bucket[data-bucket="31-60"] button').click()
             page.locator("section.op-widget").first.screenshot(path=str(out / name))
         print(f"wrote {out / name}")
+
+
+def modes_shot(page, base: str, out: Path) -> None:
+    """The modes in the gallery: its culture, currency and viewport toggles set to fr-FR, EUR and phone (chosen
+    as a person chooses them), beside the WIP widget that the card's "OK" scenario link then opens in them."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    page.goto(f"{base}/widgets")
+    for kind, value in (("workItem", MATTER), ("locale", "fr-FR"), ("currency", "EUR"), ("viewport", "phone")):
+        page.select_option(f'#op-gallery-choices select[name="{kind}"]', value)
+    card = page.locator('.op-card[data-widget="OperateFinance.WipWidget"]')
+    box = card.bounding_box()
+    gallery = page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": min(box["y"] + box["height"] + 16, 760)})
+    link = card.locator('a.op-scenario[data-scenario="ok"]')
+    page.goto(base + link.get_attribute("href"))
+    page.wait_for_selector("html[data-operate-bound]", state="attached", timeout=15_000)
+    widget = page.locator("section.op-widget").first.screenshot()
+    images = [Image.open(BytesIO(png)).convert("RGB") for png in (gallery, widget)]
+    gap = 16
+    sheet = Image.new("RGB", (images[0].width + gap + images[1].width, max(i.height for i in images)), (243, 244, 246))
+    sheet.paste(images[0], (0, 0))
+    sheet.paste(images[1], (images[0].width + gap, 0))
+    sheet.save(out / "widget-modes.png")
+    print(f"wrote {out / 'widget-modes.png'}")
 
 
 def snapshot_diff_shot(page, base: str, out: Path) -> None:
@@ -326,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                     if args.only not in ("web", "walk"):
                         widget_shots(page, base, args.out)
                         snapshot_diff_shot(page, base, args.out)
+                        modes_shot(page, base, args.out)
                     if args.only not in ("widgets", "walk"):
                         web_shots(app, page, base, args.out)
                         clio_shot(app, page, base, args.out)

@@ -190,7 +190,7 @@ def _query(**params: Any) -> str:
 _BROWSER = pytest.StashKey[tuple]()
 
 
-def browser(config: pytest.Config) -> Any:
+def browser(config: pytest.Config, purpose: str = "a browser fixture (widget_page, portal_page)") -> Any:
     """Headless Debian Chromium, one per test process, started by the first page that needs it (a fixture's or
     a scenario's `pages`) and closed as the session ends; MissingExtra without the `browser` extra."""
     found = config.stash.get(_BROWSER, None)
@@ -198,7 +198,7 @@ def browser(config: pytest.Config) -> Any:
         from emulator.extras import need
         from widgets.snapshots import font_environment  # one pinned font package, for stable snapshots
 
-        sync_playwright = need("playwright.sync_api", "a browser page (widget_page, portal_page)").sync_playwright
+        sync_playwright = need("playwright.sync_api", purpose).sync_playwright
         playwright = sync_playwright().start()
         try:
             env = {**os.environ, **font_environment()}

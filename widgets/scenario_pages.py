@@ -27,9 +27,11 @@ from typing import Any
 
 import pytest
 
+from emulator.extras import MissingExtra
 from smartplans.plan_scenarios import PlanScenarioError
 
-from .browser import harness_tab, open_portal, open_widget
+from .accessibility import IMPACTS
+from .browser import browser, harness_tab, open_portal, open_widget
 from .modes import ModeError, check
 
 OPENING = ("scenario", "user", "locale", "currency", "viewport")  # what both kinds of page take
@@ -37,7 +39,6 @@ WIDGET_KEYS = {"widget", "work_item", "config", "mode", *OPENING}
 PORTAL_KEYS = {"portal", "page", *OPENING}
 CHECKS = ("shows", "accessible", "snapshot", "allow_console_errors")
 SNAPSHOT_OPTIONS = {"name", "max_diff_pixels", "threshold", "selector", "mask", "full_page"}
-IMPACTS = ("minor", "moderate", "serious", "critical")
 # console panel sources that are not the page throwing: a failed call (a PMS fault in `given` brings one on purpose)
 # and an error the widget itself shows its user
 EXPECTED_SOURCES = {"$ajax", "aspect host", "$ui.showError"}
@@ -51,6 +52,10 @@ def check_pages(item: pytest.Item, runner: Any, pages: Any, then: Any) -> None:
     """Open and check each page in turn; the first that does not hold fails the scenario at its line."""
     if not isinstance(pages, list):
         raise PlanScenarioError("`pages` is a list of pages, each `widget: ID` or `portal: WORK_ITEM`", then.line)
+    try:  # playwright is the `browser` extra: without it, one line says what to install
+        browser(item.config, "a scenario's `pages`")
+    except MissingExtra as exc:
+        raise PlanScenarioError(str(exc), then.line_of("pages")) from None
     for spec in pages:
         line = _line(spec, _line(pages, then.line))
         opening = _opening(runner, spec, line)

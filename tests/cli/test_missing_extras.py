@@ -139,13 +139,18 @@ def test_the_browser_fixtures_without_playwright_say_what_to_install(without, tm
         "def test_the_wip_widget(widget_page):\n"
         '    widget_page("OperateFinance.WipWidget", work_item="3c000000-0000-4000-8000-000000000001")\n'
     )
+    (tmp_path / "mine" / "tests" / "wip.scenario.yaml").write_text(
+        "name: The WIP widget\nthen:\n  pages:\n    - widget: OperateFinance.WipWidget\n"
+    )
     tested = without("-m", "emulator.cli", "test", str(tmp_path / "mine"), missing=("playwright",))
     output = tested.stdout + tested.stderr
     assert tested.returncode == 1, output
     line = "a browser fixture (widget_page, portal_page) needs playwright: pip install 'operate-toolkit[browser]'"
     assert line in output
+    scenario = "wip.scenario.yaml:3: a scenario's `pages` needs playwright: pip install 'operate-toolkit[browser]'"
+    assert scenario in output
     assert "Traceback" not in output and "ModuleNotFoundError" not in output
-    assert re.search(r"\b1 passed\b.*\b1 error\b", output), output  # the plain test still runs
+    assert re.search(r"\b1 failed, 1 passed\b.*\b1 error\b", output), output  # the plain test still runs
 
 
 def test_the_testing_benchmark_without_xdist_says_what_to_install(without):

@@ -181,7 +181,13 @@ def test_the_readme_screenshots_come_from_a_script_that_runs(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    for name in ("wip-widget.png", "aged-debt-widget.png", "matter-portal.png"):
+    for name in (
+        "wip-widget.png",
+        "aged-debt-widget.png",
+        "matter-portal.png",
+        "widget-modes.png",
+        "snapshot-diff.png",
+    ):
         data = (tmp_path / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000, name
         assert (root / "docs" / "images" / name).is_file(), f"docs/images/{name} is missing: run the script"
