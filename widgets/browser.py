@@ -116,7 +116,9 @@ class HarnessPage:
         widget_coverage.before_navigation(self.page)  # --operate-widget-cov: measured from the first script on
         response = self.page.goto(self.base_url + path)
         if response is not None and response.status >= 400:
-            raise AssertionError(f"{path} answered {response.status}: {self.page.inner_text('body')[:2000]}")
+            shown = next(s for s in ("[role=alert]", "main", "body") if self.page.locator(s).count())
+            problem = self.page.locator(shown).first.inner_text()  # the page's problem, not its menu
+            raise AssertionError(f"{path} answered {response.status}: {problem[:2000]}")
         if wait:
             self.wait_bound()
         return self

@@ -157,13 +157,17 @@ def _yiq(rgba: Any) -> tuple[Any, Any, Any]:
     return y, i, q
 
 
+def _check_threshold(threshold: Any) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"assert_snapshot: threshold must be between 0 and 1 (a colour distance), not {threshold!r}")
+
+
 def compare(expected_png: bytes, actual_png: bytes, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
     """Pixelmatch's measure (YIQ distance over MAX_YIQ_DELTA * threshold²), vectorised with numpy and worked
     out only for pixels whose bytes differ. Images of different sizes are compared on the larger canvas;
     pixels only one of them has count as differing."""
     np, Image = _imaging()
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"assert_snapshot: threshold must be between 0 and 1 (a colour distance), not {threshold}")
+    _check_threshold(threshold)
     expected, actual = _pixels(expected_png), _pixels(actual_png)
     height = max(expected.shape[0], actual.shape[0])
     width = max(expected.shape[1], actual.shape[1])
@@ -275,8 +279,9 @@ def assert_snapshot(
 ) -> None:
     """Compare the page with its baseline `__snapshots__/<test file stem>/<name>.png`; see the module."""
     name = _check_name(name)
-    if max_diff_pixels < 0:
-        raise ValueError(f"assert_snapshot: max_diff_pixels must be 0 or more, not {max_diff_pixels}")
+    if isinstance(max_diff_pixels, bool) or not isinstance(max_diff_pixels, int) or max_diff_pixels < 0:
+        raise ValueError(f"assert_snapshot: max_diff_pixels must be a whole number, 0 or more, not {max_diff_pixels!r}")
+    _check_threshold(threshold)  # before a first baseline is written with a tolerance that could never apply
     node = getattr(page, "node", None)  # the test (or scenario) the page belongs to
     if node is None:
         raise RuntimeError("assert_snapshot needs a page from the widget_page / portal_page / harness_page fixtures")

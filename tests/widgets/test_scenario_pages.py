@@ -137,11 +137,12 @@ def test_each_mistake_in_a_page_fails_at_its_line(solution):
     missing = page("missing", "    - widget: Nope.Widget\n")
     faulty = page("faulty", "    - widget: Lookalike.BalanceTile\n      accessible: true\n")
     option = page("option", "    - widget: Acme.Tile\n      snapshot: {name: tile, tolerance: 3}\n")
+    tolerance = page("tolerance", "    - widget: Acme.Tile\n      snapshot: {name: tile, threshold: 2}\n")
     throws = page("throws", "    - widget: Acme.Thrower\n")
     page("allowed", "    - widget: Acme.Thrower\n      allow_console_errors: true\n")
 
     result = operate("test", str(solution), "-q")
-    assert re.search(r"\b7 failed, 1 passed\b", result.stdout), result.stdout + result.stderr
+    assert re.search(r"\b8 failed, 1 passed\b", result.stdout), result.stdout + result.stderr
     found = failures(result.stdout)
     assert found["typo"].startswith(
         f"{line_of(typo, '- widget')}: a widget page has unknown key(s) ['snapshto']; use ["
@@ -155,7 +156,7 @@ def test_each_mistake_in_a_page_fails_at_its_line(solution):
         "(the modes are in widgets/modes.json)"
     )
     assert found["missing"].startswith(
-        f"{line_of(missing, '- widget')}: widget Nope.Widget: /widgets/Nope.Widget answered 404"
+        f"{line_of(missing, '- widget')}: widget Nope.Widget: /widgets/Nope.Widget answered 404: 404 "
     )
     assert found["faulty"].startswith(
         f"{line_of(faulty, 'accessible')}: widget Lookalike.BalanceTile: "
@@ -163,6 +164,11 @@ def test_each_mistake_in_a_page_fails_at_its_line(solution):
     )
     assert "image-alt" in result.stdout and "button-name" in result.stdout
     assert found["option"].startswith(f"{line_of(option, 'snapshot')}: `snapshot` is a name, or a mapping with name")
+    assert found["tolerance"] == (
+        f"{line_of(tolerance, 'snapshot')}: `snapshot`: assert_snapshot: threshold must be between 0 and 1 "
+        "(a colour distance), not 2"
+    )
+    assert not (solution / "tests" / "__snapshots__").exists()  # no baseline written with a tolerance never met
     assert found["throws"].startswith(f"{line_of(throws, '- widget')}: widget Acme.Thrower: the page threw: ")
     assert "ledger said no" in found["throws"]
 
