@@ -259,6 +259,14 @@ def failure_dir(node: pytest.Item) -> Path:
     return node.config.rootpath / FAILURES_DIR / _safe(node.path.stem) / _safe(node.name)
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename: a second run (an xdist worker, another `operate test`)
+    reading the baseline meanwhile sees the old PNG or the new one, never half of one."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.match(name.removesuffix(".png")):
         raise ValueError(
@@ -297,7 +305,7 @@ def assert_snapshot(
 
     if not baseline.is_file():
         baseline.parent.mkdir(parents=True, exist_ok=True)
-        baseline.write_bytes(actual)
+        _write_whole(baseline, actual)
         if update:
             return
         pytest.fail(
@@ -314,7 +322,7 @@ def assert_snapshot(
     if result.differing <= max_diff_pixels and not result.size_note:
         return
     if update:
-        baseline.write_bytes(actual)
+        _write_whole(baseline, actual)
         return
     failures.mkdir(parents=True, exist_ok=True)
     written["expected"].write_bytes(expected)
