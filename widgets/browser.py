@@ -113,7 +113,8 @@ class HarnessPage:
         return opened
 
     def open(self, path: str, wait: bool = True) -> HarnessPage:
-        widget_coverage.before_navigation(self.page)  # --operate-widget-cov: measured from the first script on
+        if self.node is not None:  # --operate-widget-cov: measured from the first script on
+            widget_coverage.before_navigation(self.node.config, self.page)
         response = self.page.goto(self.base_url + path)
         if response is not None and response.status >= 400:
             shown = next(s for s in ("[role=alert]", "main", "body") if self.page.locator(s).count())

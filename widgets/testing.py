@@ -91,6 +91,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    widget_coverage.unconfigure(config)
     close_servers(config)
     close_browser(config)

@@ -231,22 +231,12 @@ class WidgetCoveragePlugin(MergedAcrossWorkers):
         self.summarise(terminalreporter, "widget coverage", nothing, text, [self.written] if self.written else [])
 
 
-_RUNNING: list[WidgetCoveragePlugin] = []  # the collector of this process's run, when the switch is on
-
-
 def configure(config: pytest.Config) -> None:
     """Register the collector when --operate-widget-cov is given; without it nothing is measured."""
     if config.getoption("--operate-widget-cov", False):
         plugin = WidgetCoveragePlugin(config)
         config.stash[_COLLECTOR] = plugin
         config.pluginmanager.register(plugin, "operate-widget-coverage")
-        _RUNNING.append(plugin)
-
-
-def unconfigure(config: pytest.Config) -> None:
-    plugin = config.stash.get(_COLLECTOR, None)
-    if plugin in _RUNNING:
-        _RUNNING.remove(plugin)
 
 
 def watch(config: pytest.Config, context: Any, operate: Any) -> None:
@@ -263,7 +253,8 @@ def closing(config: pytest.Config, context: Any) -> None:
         plugin.closing(context)
 
 
-def before_navigation(page: Any) -> None:
-    """What HarnessPage.open calls before it navigates (it has no config): measure the page if it is watched."""
-    for plugin in _RUNNING:
+def before_navigation(config: pytest.Config, page: Any) -> None:
+    """What HarnessPage.open calls before it navigates: measure the page if its context is watched."""
+    plugin = config.stash.get(_COLLECTOR, None)
+    if plugin is not None:
         plugin.before_navigation(page)
