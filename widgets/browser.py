@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 
 from . import widget_coverage
+from .modes import KINDS as MODE_KINDS
 from .modes import prepare as prepare_modes
 
 CHROMIUM_ARGS = [
@@ -252,14 +253,12 @@ def open_widget(
     config: dict[str, Any] | None = None,
     mode: str | None = None,
     wait: bool = True,
-    locale: str | None = None,
-    currency: str | None = None,
-    viewport: str | None = None,
+    **modes: str | None,
 ) -> HarnessPage:
-    """The widget on the harness page, in a tab of `page`'s context (`page` itself while it is blank)."""
-    modes = {"locale": locale, "currency": currency, "viewport": viewport}  # widgets/modes.py
-    query = _query(workItem=work_item, scenario=scenario, user=user, config=config, mode=mode, **modes)
-    return prepare_modes(page.tab(), **modes).open(f"/widgets/{widget_id}{query}", wait=wait)
+    """The widget on the harness page, in a tab of `page`'s context (`page` itself while it is blank);
+    `modes`: locale=, currency=, viewport= (widgets/modes.py)."""
+    params = {"workItem": work_item, "scenario": scenario, "user": user, "config": config, "mode": mode}
+    return _open_in_modes(page, f"/widgets/{widget_id}", params, wait, modes)
 
 
 def open_portal(
@@ -270,14 +269,19 @@ def open_portal(
     scenario: str | None = None,
     page_name: str | None = None,
     wait: bool = True,
-    locale: str | None = None,
-    currency: str | None = None,
-    viewport: str | None = None,
+    **modes: str | None,
 ) -> HarnessPage:
-    """The work item's portal page, in a tab of `page`'s context (`page` itself while it is blank)."""
-    modes = {"locale": locale, "currency": currency, "viewport": viewport}  # widgets/modes.py
-    query = _query(user=user, scenario=scenario, page=page_name, **modes)
-    return prepare_modes(page.tab(), **modes).open(f"/portal/{work_item}{query}", wait=wait)
+    """The work item's portal page, in a tab of `page`'s context; `modes` as for open_widget."""
+    params = {"user": user, "scenario": scenario, "page": page_name}
+    return _open_in_modes(page, f"/portal/{work_item}", params, wait, modes)
+
+
+def _open_in_modes(page: HarnessPage, path: str, params: dict, wait: bool, modes: dict) -> HarnessPage:
+    unknown = sorted(set(modes) - set(MODE_KINDS))
+    if unknown:
+        raise TypeError(f"unknown argument(s) {unknown}: the modes are {', '.join(MODE_KINDS)}")
+    chosen = {kind: modes.get(kind) for kind in MODE_KINDS}
+    return prepare_modes(page.tab(), **chosen).open(path + _query(**params, **chosen), wait=wait)
 
 
 def close_servers(config: pytest.Config) -> None:

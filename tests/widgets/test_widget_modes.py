@@ -167,6 +167,8 @@ def test_an_unknown_mode_is_refused_by_name(operate, harness_page, widget_page):
         assert message in harness_page.page.inner_text("body"), path
     with pytest.raises(ModeError, match="viewport must be one of phone, tablet, desktop, not 'Phone'"):
         widget_page(WIP, viewport="Phone")
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['local'\]: the modes are locale, currency, viewport"):
+        widget_page(WIP, local="fr-FR")
 
 
 def test_a_solutions_portal_culture_and_currency_get_their_formats_and_modes_go_over_them(
