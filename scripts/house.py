@@ -150,18 +150,22 @@ def runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
     return out
 
 
+def import_targets(node: ast.Import | ast.ImportFrom, package: list[str] | tuple[str, ...]) -> list[str]:
+    """What one import statement may name, made absolute from `package`: the modules of `import a.b`, and for
+    `from x import y` both `x` and `x.y` (y may be a module or a name in x)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+    base = ".".join(filter(None, [base, node.module or ""]))
+    return [base] + [f"{base}.{alias.name}" for alias in node.names]
+
+
 def imported(name: str, path: Path, known: set[str]) -> set[str]:
     """The product modules one module imports (relative imports made absolute, names taken to their module)."""
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     found = set()
     for node in runtime_imports(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        else:
-            base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
-            base = ".".join(filter(None, [base, node.module or ""]))
-            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
-        for target in targets:
+        for target in import_targets(node, package):
             while target and target not in known:
                 target = target.rpartition(".")[0]
             if target:

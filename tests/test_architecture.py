@@ -29,23 +29,13 @@ _runtime_imports = HOUSE.runtime_imports  # import statements but those under `i
 
 
 def import_graph() -> dict[str, set[str]]:
+    """Each product module -> the product modules it imports at run time (itself and its packages left out)."""
     modules = _modules()
-    graph: dict[str, set[str]] = {name: set() for name in modules}
-    for name, path in modules.items():
-        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        for node in _runtime_imports(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            else:
-                base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
-                base = ".".join(filter(None, [base, node.module or ""]))
-                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
-            for target in targets:
-                while target and target not in modules:
-                    target = target.rpartition(".")[0]
-                if target and target != name and not name.startswith(target + "."):
-                    graph[name].add(target)
-    return graph
+    known = set(modules)
+    return {
+        name: {t for t in HOUSE.imported(name, path, known) if t != name and not name.startswith(t + ".")}
+        for name, path in modules.items()
+    }
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -398,13 +388,7 @@ def imports_of_test_modules(tests: Path = TESTS) -> list[str]:
     for path in sorted(tests.rglob("*.py")):
         package = path.relative_to(tests.parent).with_suffix("").parts[:-1]
         for node in _runtime_imports(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            else:
-                base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
-                base = ".".join(filter(None, [base, node.module or ""]))
-                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
-            for target in targets:
+            for target in HOUSE.import_targets(node, package):
                 if (
                     target.split(".")[-1].startswith("test_")
                     and (tests.parent / (target.replace(".", "/") + ".py")).is_file()

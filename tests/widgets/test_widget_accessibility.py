@@ -10,17 +10,23 @@ release, checked byte for byte against the pins offline and against the registry
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from smartplans.testing import solution_from_demo
 from tests.helpers.paths import FIXTURES
+from tests.helpers.pinned import (
+    assert_lock_names_no_registry_host,
+    assert_manifest_lock_and_pins_agree,
+    assert_nothing_unpinned,
+    assert_shipped_with_sha256,
+    npm_ci,
+    read_json,
+)
 from widgets.accessibility import AXE_ROOT, AXE_SCRIPT, IMPACTS, axe_file, load_pins
 from widgets.data_scenarios import for_widget
 from widgets.manifests import scan
@@ -31,7 +37,6 @@ AGED = "OperateFinance.AgedDebtWidget"
 FAULTY = "Lookalike.BalanceTile"
 MATTER = "3c000000-0000-4000-8000-000000000001"
 AXE_VERSION = "4.14.1"
-MANIFESTS = {"package.json", "package-lock.json", "pins.json"}
 
 
 @pytest.fixture(scope="module")
@@ -206,34 +211,19 @@ def test_the_gallery_says_when_the_preview_it_would_check_does_not_open(harness_
 
 
 # -- the vendored axe-core is the pinned release ------------------------------------------------------------------
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_json(name: str) -> dict:
-    return json.loads((AXE_ROOT / name).read_text(encoding="utf-8"))
-
-
 def test_pins_name_axe_core_its_version_and_licence():
     (entry,) = load_pins()
     assert (entry["package"], entry["version"], entry["license"]) == ("axe-core", AXE_VERSION, "MPL-2.0")
     assert entry["integrity"].startswith("sha512-")
-    assert "MPL-2.0" in read_json("pins.json")["_about"]
+    assert "MPL-2.0" in read_json(AXE_ROOT, "pins.json")["_about"]
 
 
 def test_every_pinned_axe_file_is_shipped_with_its_sha256():
-    for entry in load_pins():
-        for record in [*entry["files"], *entry["license_files"]]:
-            path = AXE_ROOT / entry["package"] / record["path"]
-            assert path.is_file(), path
-            assert sha256(path) == record["sha256"], path
+    assert_shipped_with_sha256(AXE_ROOT, load_pins(), lambda entry: [*entry["files"], *entry["license_files"]])
 
 
 def test_nothing_unpinned_is_shipped_beside_axe():
-    pinned = {f"{e['package']}/{p}" for e in load_pins() for p in pinned_paths(e)}
-    shipped = {p.relative_to(AXE_ROOT).as_posix() for p in AXE_ROOT.rglob("*") if p.is_file()}
-    assert shipped - MANIFESTS == pinned
-    assert not (AXE_ROOT / "node_modules").exists()
+    assert_nothing_unpinned(AXE_ROOT, load_pins())
 
 
 def test_axe_ships_its_mpl_licence_and_banner():
@@ -246,17 +236,9 @@ def test_axe_ships_its_mpl_licence_and_banner():
 
 
 def test_axe_manifest_lock_and_pins_agree():
-    manifest, lock = read_json("package.json"), read_json("package-lock.json")
-    pins = {p["package"]: p for p in load_pins()}
-    assert manifest["private"] is True
-    assert manifest["dependencies"] == {name: p["version"] for name, p in pins.items()}
-    assert lock["packages"][""]["dependencies"] == manifest["dependencies"]
-    locked = {k.removeprefix("node_modules/"): v for k, v in lock["packages"].items() if k}
-    assert set(locked) == set(pins), "the lock must hold only axe-core (it has no dependencies)"
-    for name, entry in pins.items():
-        assert (locked[name]["version"], locked[name]["integrity"]) == (entry["version"], entry["integrity"])
-    text = (AXE_ROOT / "package-lock.json").read_text(encoding="utf-8")
-    assert not re.search(r"https?://", text) and '"resolved"' not in text
+    lock_holds = "the lock must hold only axe-core (it has no dependencies)"
+    assert_manifest_lock_and_pins_agree(AXE_ROOT, load_pins(), lock_holds)
+    assert_lock_names_no_registry_host(AXE_ROOT)
 
 
 @pytest.mark.parametrize(
@@ -285,21 +267,10 @@ def test_the_harness_serves_only_the_pinned_axe_files(operate):
 
 
 def test_shipped_axe_is_byte_for_byte_the_registry_release(tmp_path):
-    npm = shutil.which("npm")
-    assert npm, "npm is required to check the vendored axe-core against the registry"
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(AXE_ROOT / name, tmp_path / name)
-    result = subprocess.run(
-        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"npm ci failed ({result.returncode}):\n{result.stderr}"
+    modules = npm_ci(AXE_ROOT, tmp_path)
     compared = 0
     for entry in load_pins():
-        installed = tmp_path / "node_modules" / entry["package"]
+        installed = modules / entry["package"]
         assert json.loads((installed / "package.json").read_text(encoding="utf-8"))["version"] == entry["version"]
         for path in pinned_paths(entry):
             assert (AXE_ROOT / entry["package"] / path).read_bytes() == (installed / path).read_bytes(), path

@@ -6,18 +6,21 @@ Offline checks compare the shipped files with pins.json, package.json and packag
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from widgets.vendor import SCRIPTS, STYLES, VENDOR_ROOT, load_pins, pinned_paths, vendor_file
+from tests.helpers.pinned import (
+    assert_lock_names_no_registry_host,
+    assert_manifest_lock_and_pins_agree,
+    assert_nothing_unpinned,
+    assert_shipped_with_sha256,
+    npm_ci,
+    read_json,
+)
+from widgets.vendor import SCRIPTS, STYLES, VENDOR_ROOT, load_pins, vendor_file
 
-MANIFESTS = {"package.json", "package-lock.json", "pins.json"}
 EXPECTED = {
     "jquery": "3.7.1",
     "knockout": "3.5.1",
@@ -29,18 +32,10 @@ EXPECTED = {
 }
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def read_json(name: str) -> dict:
-    return json.loads((VENDOR_ROOT / name).read_text(encoding="utf-8"))
-
-
 def test_pins_name_the_expected_packages_and_versions():
     pins = load_pins()
     assert {p["package"]: p["version"] for p in pins} == EXPECTED
-    assert "_about" in read_json("pins.json")
+    assert "_about" in read_json(VENDOR_ROOT, "pins.json")
     for entry in pins:
         assert entry["license"], entry["package"]
         assert entry["integrity"].startswith("sha512-"), entry["package"]
@@ -48,19 +43,11 @@ def test_pins_name_the_expected_packages_and_versions():
 
 
 def test_every_pinned_file_is_shipped_with_its_sha256():
-    for entry in load_pins():
-        records = [*entry["files"], entry["license_file"]]
-        for record in records:
-            path = VENDOR_ROOT / entry["package"] / record["path"]
-            assert path.is_file(), path
-            assert sha256(path) == record["sha256"], path
+    assert_shipped_with_sha256(VENDOR_ROOT, load_pins(), lambda entry: [*entry["files"], entry["license_file"]])
 
 
 def test_nothing_unpinned_is_shipped():
-    pinned = {f"{e['package']}/{p}" for e in load_pins() for p in pinned_paths(e)}
-    shipped = {p.relative_to(VENDOR_ROOT).as_posix() for p in VENDOR_ROOT.rglob("*") if p.is_file()}
-    assert shipped - MANIFESTS == pinned
-    assert not (VENDOR_ROOT / "node_modules").exists()
+    assert_nothing_unpinned(VENDOR_ROOT, load_pins())
 
 
 def test_every_package_has_a_licence():
@@ -73,23 +60,12 @@ def test_every_package_has_a_licence():
 
 
 def test_manifest_lock_and_pins_agree():
-    manifest = read_json("package.json")
-    lock = read_json("package-lock.json")
-    pins = {p["package"]: p for p in load_pins()}
-    assert manifest["private"] is True
-    assert manifest["dependencies"] == {name: p["version"] for name, p in pins.items()}
-    assert lock["packages"][""]["dependencies"] == manifest["dependencies"]
-    locked = {k.removeprefix("node_modules/"): v for k, v in lock["packages"].items() if k}
-    assert set(locked) == set(pins), "the lock must hold only the pinned packages (no transitive dependencies)"
-    for name, entry in pins.items():
-        assert locked[name]["version"] == entry["version"], name
-        assert locked[name]["integrity"] == entry["integrity"], name
+    lock_holds = "the lock must hold only the pinned packages (no transitive dependencies)"
+    assert_manifest_lock_and_pins_agree(VENDOR_ROOT, load_pins(), lock_holds)
 
 
 def test_lock_names_no_registry_host():
-    text = (VENDOR_ROOT / "package-lock.json").read_text(encoding="utf-8")
-    assert not re.search(r"https?://", text)
-    assert '"resolved"' not in text
+    assert_lock_names_no_registry_host(VENDOR_ROOT)
 
 
 def test_host_page_asset_lists_are_pinned_and_ordered():
@@ -159,19 +135,7 @@ def test_shipped_file_carries_its_version_banner(url, banner):
 
 
 def test_shipped_files_are_byte_for_byte_the_registry_release(tmp_path):
-    npm = shutil.which("npm")
-    assert npm, "npm is required to check the vendored files against the registry"
-    shutil.copy(VENDOR_ROOT / "package.json", tmp_path / "package.json")
-    shutil.copy(VENDOR_ROOT / "package-lock.json", tmp_path / "package-lock.json")
-    result = subprocess.run(
-        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"npm ci failed ({result.returncode}):\n{result.stderr}"
-    modules = tmp_path / "node_modules"
+    modules = npm_ci(VENDOR_ROOT, tmp_path)
     compared = 0
     for entry in load_pins():
         installed = json.loads((modules / entry["package"] / "package.json").read_text(encoding="utf-8"))
